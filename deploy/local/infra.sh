@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Local infrastructure without Docker: a real Apache Kafka (KRaft, one node) fetched from Maven
+# Central and Debian's PostgreSQL. Idempotent; `down` stops only what `up` started.
+#
+#   deploy/local/infra.sh up | down | status | env
+#
+# Settings (env): KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_HEAP (768m),
+# PGPORT (5432). State lives in deploy/local/.cache (ignored by git).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cache="$here/.cache"
+kafka_home="$cache/kafka"
+kafka_lib="$kafka_home/lib"
+kafka_data="$kafka_home/data"
+kafka_pid="$kafka_home/kafka.pid"
+kafka_log="$kafka_home/server.log"
+pg_marker="$cache/postgres.started-by-us"
+
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_HEAP="${KAFKA_HEAP:-768m}"
+PGPORT="${PGPORT:-5432}"
+PG_DB="${PG_DB:-packages}"
+
+log() { printf '[infra] %s\n' "$*" >&2; }
+die() { printf '[infra] ERROR: %s\n' "$*" >&2; exit 1; }
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+as_postgres() { as_root runuser -u postgres -- "$@"; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+python_run() {
+  if command -v uv >/dev/null 2>&1 && [ -f "$root/uv.lock" ]; then
+    (cd "$root" && uv run --frozen --quiet python "$@")
+  else
+    python3 "$@"
+  fi
+}
+
+# ---------------------------------------------------------------- Kafka
+kafka_fetch() {
+  if [ -f "$kafka_lib/.complete" ]; then return; fi
+  command -v java >/dev/null || die "java not found: install a JDK 17 (apt-get install openjdk-17-jre-headless)"
+  command -v mvn >/dev/null || die "mvn not found: install Maven (apt-get install maven)"
+  log "fetching Apache Kafka and log4j2 from Maven Central into $kafka_lib (once)"
+  rm -rf "$kafka_lib"
+  mvn -q -B -f "$here/kafka-pom.xml" dependency:copy-dependencies \
+    -DoutputDirectory="$kafka_lib" -DincludeScope=runtime \
+    || die "Maven could not fetch org.apache.kafka:kafka_2.13 (see output above)"
+  touch "$kafka_lib/.complete"
+}
+
+kafka_running() { [ -f "$kafka_pid" ] && kill -0 "$(cat "$kafka_pid")" 2>/dev/null; }
+
+kafka_write_config() {
+  mkdir -p "$kafka_home"
+  sed -e "s|@DATA@|$kafka_data|g" -e "s|@PORT@|$KAFKA_PORT|g" \
+      -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
+      "$here/kafka/server.properties" > "$kafka_home/server.properties"
+  cp "$here/kafka/log4j2.properties" "$kafka_home/log4j2.properties"
+}
+
+java_opts=()
+set_java_opts() {
+  java_opts=(-Xms"$KAFKA_HEAP" -Xmx"$KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20
+    -XX:ActiveProcessorCount=2 -Djava.awt.headless=true
+    -Dlog4j2.configurationFile="$kafka_home/log4j2.properties" -Dkafka.logs.dir="$kafka_home"
+    -cp "$kafka_lib/*")
+}
+
+kafka_up() {
+  if kafka_running; then log "Kafka already running (pid $(cat "$kafka_pid")) on 127.0.0.1:$KAFKA_PORT"; return; fi
+  if port_open "$KAFKA_PORT"; then
+    log "something already listens on 127.0.0.1:$KAFKA_PORT; using it as the broker"
+    return
+  fi
+  kafka_fetch
+  kafka_write_config
+  set_java_opts
+  if [ ! -f "$kafka_data/meta.properties" ]; then
+    log "formatting KRaft storage in $kafka_data"
+    local cluster_id
+    cluster_id="$(java "${java_opts[@]}" kafka.tools.StorageTool random-uuid | tail -n 1)"
+    java "${java_opts[@]}" kafka.tools.StorageTool format -t "$cluster_id" \
+      -c "$kafka_home/server.properties" --ignore-formatted >/dev/null \
+      || die "formatting KRaft storage failed"
+  fi
+  log "starting Kafka 4.3.1 on 127.0.0.1:$KAFKA_PORT (heap $KAFKA_HEAP)"
+  local started
+  started=$(date +%s%3N)
+  java "${java_opts[@]}" kafka.Kafka "$kafka_home/server.properties" >"$kafka_log" 2>&1 </dev/null &
+  echo $! > "$kafka_pid"
+  disown
+  if ! python_run "$here/wait_kafka.py" "127.0.0.1:$KAFKA_PORT" 90; then
+    log "broker did not answer; last lines of $kafka_log:"
+    tail -n 40 "$kafka_log" >&2 || true
+    kafka_down
+    die "Kafka failed to start"
+  fi
+  log "Kafka answered after $(( $(date +%s%3N) - started )) ms"
+}
+
+kafka_down() {
+  if ! kafka_running; then rm -f "$kafka_pid"; return; fi
+  local pid; pid="$(cat "$kafka_pid")"
+  log "stopping Kafka (pid $pid)"
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$kafka_pid"
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+pg_answers() { as_postgres psql -p "$PGPORT" -tAc 'select 1' >/dev/null 2>&1; }
+
+pg_install() {
+  if command -v pg_ctlcluster >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then return; fi
+  log "installing PostgreSQL from Debian's packages"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null \
+    || die "apt-get install postgresql failed"
+}
+
+pg_up() {
+  if pg_answers; then log "PostgreSQL already answers on port $PGPORT"; else
+    pg_install
+    local version cluster
+    version="$(ls /usr/lib/postgresql | sort -V | tail -n 1)"
+    cluster="$(pg_lsclusters -h 2>/dev/null | awk -v v="$version" '$1==v {print $2; exit}')"
+    if [ -z "$cluster" ]; then
+      cluster=main
+      log "creating PostgreSQL $version cluster '$cluster'"
+      as_root pg_createcluster "$version" "$cluster" -p "$PGPORT" >/dev/null
+    fi
+    log "starting PostgreSQL $version/$cluster"
+    as_root pg_ctlcluster "$version" "$cluster" start
+    mkdir -p "$cache"
+    echo "$version $cluster" > "$pg_marker"
+    for _ in $(seq 1 60); do pg_answers && break; sleep 0.5; done
+    pg_answers || die "PostgreSQL did not answer on port $PGPORT"
+  fi
+  pg_provision
+}
+
+pg_provision() {
+  # One database; one login role per service, each creating and owning its own schema; one
+  # admin role for tests and tooling. Passwords here are local-development defaults only.
+  as_postgres psql -p "$PGPORT" -v ON_ERROR_STOP=1 -q >/dev/null <<SQL
+DO \$\$
+DECLARE r text;
+BEGIN
+  FOREACH r IN ARRAY ARRAY['packages', 'catalog', 'assignment', 'charger'] LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+      EXECUTE format('CREATE ROLE %I LOGIN PASSWORD %L', r, r);
+    END IF;
+  END LOOP;
+END \$\$;
+ALTER ROLE packages CREATEDB;
+SELECT 'CREATE DATABASE $PG_DB OWNER packages'
+ WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$PG_DB') \gexec
+GRANT CONNECT, CREATE ON DATABASE $PG_DB TO catalog, assignment, charger;
+SQL
+}
+
+pg_down() {
+  if [ ! -f "$pg_marker" ]; then log "PostgreSQL was not started by this script; leaving it"; return; fi
+  local version cluster
+  read -r version cluster < "$pg_marker"
+  log "stopping PostgreSQL $version/$cluster"
+  as_root pg_ctlcluster "$version" "$cluster" stop || true
+  rm -f "$pg_marker"
+}
+
+# ---------------------------------------------------------------- topics
+topics_up() {
+  log "creating the contract's topics"
+  python_run -m pkgshared.topics create --bootstrap "127.0.0.1:$KAFKA_PORT"
+}
+
+print_env() {
+  cat <<EOF
+export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT
+export DATABASE_URL=postgresql://packages:packages@127.0.0.1:$PGPORT/$PG_DB
+EOF
+}
+
+case "${1:-}" in
+  up) pg_up; kafka_up; topics_up; print_env ;;
+  down) kafka_down; pg_down ;;
+  kafka-up) kafka_up ;;
+  kafka-down) kafka_down ;;
+  pg-up) pg_up ;;
+  fetch) kafka_fetch ;;
+  status)
+    if kafka_running; then echo "kafka: running (pid $(cat "$kafka_pid"))"; else echo "kafka: stopped"; fi
+    if pg_answers; then echo "postgres: answers on $PGPORT"; else echo "postgres: not answering"; fi ;;
+  env) print_env ;;
+  *) echo "usage: $0 up|down|status|env|fetch" >&2; exit 2 ;;
+esac

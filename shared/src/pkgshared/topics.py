@@ -1,0 +1,113 @@
+"""The contract's topics (CONTRACT.md §3) and how they are created.
+
+`python -m pkgshared.topics create --bootstrap HOST:PORT` creates every topic that is missing and
+leaves existing ones alone, so it is safe to run on every start (local scripts, compose init).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from dataclasses import dataclass, field
+
+CATALOG_COMMANDS = "catalog.commands"
+CATALOG_PACKAGES = "catalog.packages"
+ASSIGNMENT_COMMANDS = "assignment.commands"
+ASSIGNMENT_EVENTS = "assignment.events"
+CLOCK_TICKS = "clock.ticks"
+USAGE_RATED = "usage.rated"
+CHARGER_COMMANDS = "charger.commands"
+CHARGER_EVENTS = "charger.events"
+CREDIT_DEBITED = "billing.credit-debited"
+FREE_MINUTES_GRANTED = "billing.free-minutes-granted"
+
+DLQ_SUFFIX = ".dlq"
+
+# Event topics are the source from which a new instance rebuilds its state: keep them forever.
+_KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
+_COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
+
+
+def dlq_topic(topic: str) -> str:
+    """The dead-letter topic of `topic`."""
+    return topic + DLQ_SUFFIX
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+
+
+CONSUMED_TOPICS: tuple[str, ...] = (
+    CATALOG_COMMANDS,
+    CATALOG_PACKAGES,
+    ASSIGNMENT_COMMANDS,
+    ASSIGNMENT_EVENTS,
+    CLOCK_TICKS,
+    USAGE_RATED,
+    CHARGER_COMMANDS,
+)
+
+TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec(CATALOG_COMMANDS, 3),
+    TopicSpec(CATALOG_PACKAGES, 3, _COMPACTED),
+    TopicSpec(ASSIGNMENT_COMMANDS, 6),
+    TopicSpec(ASSIGNMENT_EVENTS, 6, _KEEP_FOREVER),
+    # One key ("clock"), so one partition: ticks are totally ordered.
+    TopicSpec(CLOCK_TICKS, 1, _KEEP_FOREVER),
+    TopicSpec(USAGE_RATED, 6, _KEEP_FOREVER),
+    TopicSpec(CHARGER_COMMANDS, 6),
+    TopicSpec(CHARGER_EVENTS, 6, _KEEP_FOREVER),
+    TopicSpec(CREDIT_DEBITED, 6, _KEEP_FOREVER),
+    TopicSpec(FREE_MINUTES_GRANTED, 6, _KEEP_FOREVER),
+    *(TopicSpec(dlq_topic(t), 1, _KEEP_FOREVER) for t in CONSUMED_TOPICS),
+)
+
+
+async def create_topics(bootstrap: str, specs: tuple[TopicSpec, ...] = TOPICS) -> list[str]:
+    """Create the missing topics of `specs`; return the names created."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [s for s in specs if s.name not in existing]
+        if missing:
+            await admin.create_topics(
+                [
+                    NewTopic(
+                        name=s.name,
+                        num_partitions=s.partitions,
+                        replication_factor=1,
+                        topic_configs=s.config,
+                    )
+                    for s in missing
+                ]
+            )
+        return [s.name for s in missing]
+    finally:
+        await admin.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pkgshared.topics")
+    sub = parser.add_subparsers(dest="command", required=True)
+    create = sub.add_parser("create", help="create every missing contract topic")
+    create.add_argument("--bootstrap", default="127.0.0.1:9092")
+    sub.add_parser("list", help="print the contract's topics")
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        for spec in TOPICS:
+            print(spec.name)
+        return 0
+    created = asyncio.run(create_topics(args.bootstrap))
+    print(f"created {len(created)} topic(s){': ' + ', '.join(created) if created else ''}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
