@@ -1,0 +1,96 @@
+"""PostgreSQL plumbing: a pool bound to the service's own schema, and a migrations runner.
+
+Migrations are plain SQL files `NNNN_name.sql` in a folder, applied in order, each in its own
+transaction, recorded in `<schema>.schema_migrations`. An advisory lock keeps two instances
+starting at once from applying the same file twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import structlog
+
+log = structlog.get_logger(__name__)
+
+_MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def checked_schema(schema: str) -> str:
+    """A schema name safe to put in SQL (it cannot be a bind parameter)."""
+    if not _SCHEMA_RE.match(schema):
+        raise ValueError(f"invalid schema name {schema!r}")
+    return schema
+
+
+async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int = 5) -> Any:
+    """A pool whose connections use `schema` (created if missing) as their search_path."""
+    schema = checked_schema(schema)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    except asyncpg.UniqueViolationError:
+        pass  # two instances raced to create it
+    finally:
+        await conn.close()
+    return await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        server_settings={"search_path": schema, "application_name": schema},
+    )
+
+
+def migration_files(folder: Path) -> list[Path]:
+    files = sorted(p for p in folder.iterdir() if p.suffix == ".sql")
+    for p in files:
+        if not _MIGRATION_RE.match(p.name):
+            raise ValueError(f"migration file {p.name!r} is not named NNNN_name.sql")
+    return files
+
+
+async def migrate(pool: Any, folder: Path) -> list[str]:
+    """Apply the migrations of `folder` not yet applied; return the names applied."""
+    applied: list[str] = []
+    async with pool.acquire() as conn:
+        schema = await conn.fetchval("SELECT current_schema()")
+        await conn.execute(
+            """CREATE TABLE IF NOT EXISTS schema_migrations (
+                   name text PRIMARY KEY,
+                   checksum text NOT NULL,
+                   applied_at timestamptz NOT NULL DEFAULT now())"""
+        )
+        lock_key = int.from_bytes(hashlib.sha256(schema.encode()).digest()[:8], "big", signed=True)
+        await conn.execute("SELECT pg_advisory_lock($1)", lock_key)
+        try:
+            done = {
+                r["name"]: r["checksum"]
+                for r in await conn.fetch("SELECT name, checksum FROM schema_migrations")
+            }
+            for path in migration_files(folder):
+                sql = path.read_text()
+                checksum = hashlib.sha256(sql.encode()).hexdigest()
+                if path.name in done:
+                    if done[path.name] != checksum:
+                        raise RuntimeError(
+                            f"migration {path.name} changed after it was applied; "
+                            "add a new migration instead"
+                        )
+                    continue
+                async with conn.transaction():
+                    await conn.execute(sql)
+                    await conn.execute(
+                        "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)",
+                        path.name,
+                        checksum,
+                    )
+                applied.append(path.name)
+                log.info("migration applied", migration=path.name, schema=schema)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", lock_key)
+    return applied

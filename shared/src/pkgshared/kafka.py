@@ -1,0 +1,155 @@
+"""Kafka plumbing shared by the services: the broker, the publish call, and the reading
+middleware that keeps a consumer alive whatever it is sent.
+
+Every subscriber reads its topic's messages with `decoder_for(topic)`, which turns raw bytes into
+the contract's model (`pkgshared.messages.read`), and is wrapped by the middleware made by
+`reading_middleware`:
+- an unreadable message is written to `<topic>.dlq` as DeadLetter (original bytes kept), then
+  acknowledged, so the consumer moves past it;
+- a readable command that breaks a schema rule gets CommandRejected on the service's event topic
+  (same key, an event id derived from the command's, so a redelivery repeats the same event);
+- any other failure (database down, broker hiccup) is logged, paused on, and re-raised so the
+  message is not acknowledged and is delivered again: nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from faststream import BaseMiddleware
+from faststream.kafka import KafkaBroker
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+
+from pkgshared import topics
+from pkgshared.messages import DeadLetter, Message, Rejected, Unreadable, natural_event_id, read
+from pkgshared.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+
+def kafka_security(settings: ServiceSettings) -> BaseSecurity | None:
+    """FastStream security object for the configured protocol (None: plaintext)."""
+    protocol = settings.kafka_security_protocol.upper()
+    if protocol == "PLAINTEXT":
+        return None
+    use_ssl = protocol in ("SSL", "SASL_SSL")
+    context = ssl.create_default_context() if use_ssl else None
+    if protocol == "SSL":
+        return BaseSecurity(ssl_context=context, use_ssl=True)
+    user = settings.kafka_sasl_username or ""
+    password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
+    mechanism = (settings.kafka_sasl_mechanism or "PLAIN").upper()
+    kinds: dict[str, type[SASLPlaintext] | type[SASLScram256] | type[SASLScram512]] = {
+        "PLAIN": SASLPlaintext,
+        "SCRAM-SHA-256": SASLScram256,
+        "SCRAM-SHA-512": SASLScram512,
+    }
+    if mechanism not in kinds:
+        raise ValueError(f"unsupported SASL mechanism {mechanism!r}")
+    return kinds[mechanism](username=user, password=password, ssl_context=context, use_ssl=use_ssl)
+
+
+def make_broker(settings: ServiceSettings, client_id: str, **kwargs: Any) -> KafkaBroker:
+    """A broker whose producer is idempotent with acks=all (no duplicate, no loss on retry)."""
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        security=kafka_security(settings),
+        logger=None,
+        **kwargs,
+    )
+
+
+def message_headers(message: Message) -> dict[str, str]:
+    return {"event_type": message.TYPE}
+
+
+def decoder_for(topic: str) -> Callable[..., Awaitable[Message]]:
+    """A FastStream decoder that reads `topic`'s raw bytes into the contract's model."""
+
+    async def decode(msg: Any, _original: Any = None) -> Message:
+        return read(topic, msg.body)
+
+    return decode
+
+
+PublishFn = Callable[[str, bytes | None, Message], Awaitable[None]]
+
+
+def reading_middleware(
+    publish: PublishFn,
+    *,
+    rejections_topic: str | None = None,
+    retry_backoff_seconds: float = 1.0,
+    on_outcome: Callable[[str, str, float], None] | None = None,
+) -> type[BaseMiddleware]:
+    """A consume middleware as described in the module docstring.
+
+    `publish(topic, key, message)` must return only once the broker has acknowledged the write.
+    `on_outcome(topic, outcome, seconds)` is told "handled", "rejected", "dead_lettered" or
+    "failed" for every message (metrics).
+    """
+
+    def record(topic: str, outcome: str, started: float) -> None:
+        if on_outcome is not None:
+            on_outcome(topic, outcome, time.perf_counter() - started)
+
+    class ReadingMiddleware(BaseMiddleware):
+        async def consume_scope(self, call_next: Any, msg: Any) -> Any:
+            record_ = msg.raw_message
+            topic, key = record_.topic, record_.key
+            where = {
+                "topic": topic,
+                "partition": record_.partition,
+                "offset": record_.offset,
+                "key": key.decode("utf-8", "replace") if isinstance(key, bytes) else key,
+            }
+            started = time.perf_counter()
+            with structlog.contextvars.bound_contextvars(**where):
+                try:
+                    result = await call_next(msg)
+                except Unreadable as exc:
+                    letter = DeadLetter(
+                        source_topic=topic,
+                        partition=record_.partition,
+                        offset=record_.offset,
+                        key=where["key"],
+                        payload_base64=base64.b64encode(record_.value or b"").decode(),
+                        error=exc.error,
+                    )
+                    await publish(topics.dlq_topic(topic), key, letter)
+                    log.warning("message dead-lettered", error=exc.error)
+                    record(topic, "dead_lettered", started)
+                    return None
+                except Rejected as exc:
+                    if rejections_topic is None:
+                        raise
+                    event = exc.to_event().model_copy(
+                        update={"event_id": natural_event_id(f"rejected:{exc.command_id}")}
+                    )
+                    await publish(rejections_topic, key, event)
+                    log.info(
+                        "command rejected",
+                        command_id=str(exc.command_id),
+                        command_type=exc.command_type,
+                        reason=exc.reason,
+                    )
+                    record(topic, "rejected", started)
+                    return None
+                except Exception:
+                    log.exception("message failed; it will be retried")
+                    record(topic, "failed", started)
+                    await asyncio.sleep(retry_backoff_seconds)
+                    raise
+                record(topic, "handled", started)
+                return result
+
+    return ReadingMiddleware

@@ -1,0 +1,161 @@
+"""Catalog messages (CONTRACT.md §4 Catalog)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal, Self
+
+from pydantic import Field, StrictInt, StrictStr, model_validator
+
+from .envelope import Message
+from .fields import (
+    Currency,
+    Day,
+    DestinationPrefix,
+    Money,
+    NonNegativeInt,
+    NonNegativeMoney,
+    PackageId,
+    PositiveInt,
+    rule_error,
+)
+
+Kind = Literal["recurring", "free_minutes", "minimum_spend"]
+Frequency = Literal["daily", "weekly", "monthly", "yearly"]
+FrequencyMatch = list[StrictInt | StrictStr]
+
+
+def normalize_frequency_match(
+    frequency: str, match: list[int | str] | None
+) -> list[int] | list[str]:
+    """Check `match` against `frequency` (CONTRACT.md §5); return it de-duplicated and sorted."""
+    entries = list(match or [])
+    if frequency == "daily":
+        if entries:
+            raise rule_error("frequency_match", "daily packages take no frequency_match", "frequency_match")
+        return []
+    if not entries:
+        raise rule_error("frequency_match", f"{frequency} packages need at least one entry", "frequency_match")
+    if frequency in ("weekly", "monthly"):
+        high = 7 if frequency == "weekly" else 31
+        what = "ISO weekdays 1-7" if frequency == "weekly" else "days of month 1-31"
+        if not all(isinstance(e, int) and not isinstance(e, bool) for e in entries):
+            raise rule_error("frequency_match", f"{frequency} entries must be integers: {what}", "frequency_match")
+        ints = [e for e in entries if isinstance(e, int)]
+        if any(not 1 <= e <= high for e in ints):
+            raise rule_error("frequency_match", f"{frequency} entries must be {what}", "frequency_match")
+        return sorted(set(ints))
+    strs = [e for e in entries if isinstance(e, str)]
+    if len(strs) != len(entries):
+        raise rule_error("frequency_match", "yearly entries must be strings \"MM-DD\"", "frequency_match")
+    for entry in strs:
+        try:
+            # 2000 is a leap year, so "02-29" is accepted.
+            ok = len(entry) == 5 and entry[2] == "-" and date.fromisoformat("2000-" + entry)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise rule_error("frequency_match", f"yearly entry {entry!r} is not a date \"MM-DD\"", "frequency_match")
+    return sorted(set(strs))
+
+
+class _PackageTerms(Message):
+    """The fields a definition and its PackageDefined share."""
+
+    package_id: PackageId = Field(description="1-64 chars of [A-Za-z0-9_.-].")
+    name: StrictStr = Field(min_length=1, max_length=200, description="Display name.")
+    kind: Kind = Field(description="recurring, free_minutes or minimum_spend.")
+    retail: NonNegativeMoney = Field(description="What the customer is charged per period.")
+    cost: NonNegativeMoney | None = Field(
+        default=None, description="What the operator pays per period (margin reporting)."
+    )
+    setup_retail: NonNegativeMoney | None = Field(
+        default=None, description="Charged once when an assignment starts."
+    )
+    setup_cost: NonNegativeMoney | None = Field(default=None, description="Operator setup cost.")
+    currency: Currency
+    frequency: Frequency
+    free_minutes: PositiveInt | None = Field(
+        default=None, description="Minutes per period; required for free_minutes packages only."
+    )
+    destination_prefixes: list[DestinationPrefix] | None = Field(
+        default=None,
+        description="free_minutes only: destinations the minutes apply to; empty: any.",
+    )
+    minimum_days: NonNegativeInt | None = Field(
+        default=None,
+        description="An assignment cannot end before start_date + minimum_days - 1.",
+    )
+    description: StrictStr | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _kind_rules(self) -> Self:
+        if self.kind == "free_minutes" and self.free_minutes is None:
+            raise rule_error("free_minutes", "free_minutes is required for free_minutes packages", "free_minutes")
+        if self.kind != "free_minutes" and self.free_minutes is not None:
+            raise rule_error("free_minutes", "free_minutes is only for free_minutes packages", "free_minutes")
+        if self.kind != "free_minutes" and self.destination_prefixes:
+            raise rule_error(
+                "destination_prefixes",
+                "destination_prefixes are only for free_minutes packages",
+                "destination_prefixes",
+            )
+        return self
+
+
+class DefinePackage(_PackageTerms):
+    """Define a package, or a new version of it."""
+
+    event_type: Literal["DefinePackage"] = "DefinePackage"
+    frequency_match: FrequencyMatch | None = Field(
+        default=None,
+        description="Billing dates: weekdays 1-7, days of month 1-31 or 'MM-DD' (CONTRACT §5).",
+    )
+    effective_from: Day | None = Field(
+        default=None,
+        description="First period start this version applies to; default: the day processed "
+        "(null for version 1).",
+    )
+
+    @model_validator(mode="after")
+    def _frequency_rules(self) -> Self:
+        normalize_frequency_match(self.frequency, self.frequency_match)
+        return self
+
+
+class PackageDefined(_PackageTerms):
+    """A package version is in the catalog."""
+
+    event_type: Literal["PackageDefined"] = "PackageDefined"
+    frequency_match: list[int] | list[str] = Field(
+        description="Always a list, sorted (empty for daily)."
+    )
+    effective_from: Day | None = Field(
+        description="First period start this version applies to; null: from the beginning."
+    )
+    version: PositiveInt = Field(description="1, 2, ... per package.")
+
+
+class RetirePackage(Message):
+    """Retire a package: it can no longer be newly assigned."""
+
+    event_type: Literal["RetirePackage"] = "RetirePackage"
+    package_id: PackageId
+
+
+class PackageRetired(Message):
+    event_type: Literal["PackageRetired"] = "PackageRetired"
+    package_id: PackageId
+    version: PositiveInt = Field(description="The package's latest version when retired.")
+
+
+__all__ = [
+    "DefinePackage",
+    "Frequency",
+    "Kind",
+    "Money",
+    "PackageDefined",
+    "PackageRetired",
+    "RetirePackage",
+    "normalize_frequency_match",
+]

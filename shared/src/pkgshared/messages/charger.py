@@ -1,0 +1,109 @@
+"""Charger messages (CONTRACT.md §4 Charger)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .envelope import Message
+from .fields import (
+    Currency,
+    CustomerId,
+    Day,
+    DestinationPrefix,
+    Did,
+    Flag,
+    Instant,
+    Money,
+    PackageId,
+    PositiveInt,
+    Uuid,
+)
+
+DebitKind = Literal["recurring", "setup", "minimum_spend"]
+
+
+class CreditDebited(Message):
+    """A charge made. event_id = debit_id = uuid5 of 'debit:<assignment_id>:<period_start>'."""
+
+    event_type: Literal["CreditDebited"] = "CreditDebited"
+    debit_id: Uuid = Field(description="Equals event_id.")
+    customer_id: CustomerId
+    did: Did | None
+    assignment_id: Uuid
+    package_id: PackageId
+    package_version: PositiveInt
+    amount: Money
+    cost: Money | None = Field(description="The operator's matching cost, or null.")
+    currency: Currency
+    period_start: Day
+    period_end: Day = Field(description="Exclusive: the period is [period_start, period_end).")
+    kind: DebitKind
+    reason: Literal["scheduled", "run_package"]
+
+
+class FreeMinutesGranted(Message):
+    """Free minutes for one period. event_id = grant_id = uuid5 of 'grant:<id>:<period_start>'."""
+
+    event_type: Literal["FreeMinutesGranted"] = "FreeMinutesGranted"
+    grant_id: Uuid = Field(description="Equals event_id.")
+    customer_id: CustomerId
+    did: Did | None
+    assignment_id: Uuid
+    package_id: PackageId
+    minutes: PositiveInt = Field(description="free_minutes x quantity.")
+    destination_prefixes: list[DestinationPrefix] = Field(description="Empty: any destination.")
+    valid_from: Instant
+    valid_until: Instant = Field(description="Unused minutes expire here; no roll-over.")
+
+
+class ChargeDeclined(Message):
+    """A due charge that was not made (spend limit); the period stays declined."""
+
+    event_type: Literal["ChargeDeclined"] = "ChargeDeclined"
+    customer_id: CustomerId
+    assignment_id: Uuid
+    kind: DebitKind
+    period_start: Day
+    amount: Money
+    currency: Currency
+    reason: Literal["spend_limit_exceeded"]
+
+
+class RunPackage(Message):
+    """Charge (or simulate) one customer's packages as if a tick at the end of `date` came."""
+
+    event_type: Literal["RunPackage"] = "RunPackage"
+    request_id: Uuid
+    customer_id: CustomerId
+    date: Day
+    simulate: Flag
+
+
+class RunLine(BaseModel):
+    """One charge a run considered."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    assignment_id: Uuid
+    package_id: PackageId
+    kind: Literal["recurring", "setup", "minimum_spend", "grant"]
+    period_start: Day
+    period_end: Day
+    amount: Money | None
+    currency: Currency | None
+    minutes: PositiveInt | None
+    status: Literal["charged", "would_charge", "already_charged", "declined"]
+
+
+class PackageRunReported(Message):
+    event_type: Literal["PackageRunReported"] = "PackageRunReported"
+    request_id: Uuid
+    customer_id: CustomerId
+    date: Day
+    simulate: Flag
+    lines: list[RunLine]
+    totals: dict[str, Money] = Field(
+        description="currency -> sum of the amounts charged (or to be charged) by this run."
+    )

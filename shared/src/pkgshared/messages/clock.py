@@ -1,0 +1,32 @@
+"""Clock and usage messages (CONTRACT.md §4 Clock, §4 Usage)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from .envelope import Message
+from .fields import Currency, CustomerId, DestinationPrefix, Did, Instant, Money, NonNegativeInt, Uuid
+
+
+class ClockTicked(Message):
+    """The charger's only notion of time."""
+
+    event_type: Literal["ClockTicked"] = "ClockTicked"
+    tick_id: Uuid
+    at: Instant = Field(description="Everything due at or before this instant is charged.")
+
+
+class UsageRated(Message):
+    """A rated call; counts towards minimum-spend packages. `occurred_at` is the call's time."""
+
+    event_type: Literal["UsageRated"] = "UsageRated"
+    usage_id: Uuid = Field(description="A repeat is ignored.")
+    occurred_at: Instant = Field(description="When the call happened.")
+    customer_id: CustomerId
+    did: Did | None = None
+    amount: Money
+    currency: Currency
+    destination: DestinationPrefix | None = None
+    duration_seconds: NonNegativeInt | None = None

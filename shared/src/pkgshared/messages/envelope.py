@@ -1,0 +1,48 @@
+"""The envelope every message carries (CONTRACT.md §2)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import ClassVar, Literal
+from uuid import uuid4
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .fields import Instant, Uuid
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Message(BaseModel):
+    """Base of every message: frozen, unknown input fields ignored, envelope at the top level."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    # The message name; each subclass narrows it to a Literal of its own name.
+    TYPE: ClassVar[str] = ""
+
+    event_id: Uuid = Field(
+        default_factory=uuid4,
+        description="For a command, the sender's id (de-duplicates retries); for a derived "
+        "event, uuid5(NAMESPACE_URL, 'packages:' + natural key).",
+    )
+    schema_version: Literal[1] = Field(default=1, description="Version of this message's schema.")
+    occurred_at: Instant = Field(
+        default_factory=_now, description="When it happened, RFC 3339 in UTC ('Z')."
+    )
+    correlation_id: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Copied from the command that caused this event.",
+    )
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.TYPE = cls.__name__
+
+    def to_json(self) -> bytes:
+        """The message as the contract's JSON bytes."""
+        return self.model_dump_json().encode()
+

@@ -1,0 +1,202 @@
+"""Field types of the contract (CONTRACT.md §2), shared by every message.
+
+Validation is split in two on purpose. An error whose pydantic type ends in ``_type`` means the
+JSON value has the wrong JSON type (a number where a string belongs): the message cannot be read
+and goes to the dead-letter topic. Any other error (a range, a pattern, a date that does not
+exist, a missing field) is a rule a readable command breaks: it gets CommandRejected.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+from uuid import UUID, uuid5, NAMESPACE_URL
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    StrictBool,
+    StrictInt,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
+
+MAX_MONEY_PLACES = 6
+_MONEY_RE = re.compile(r"^-?\d{1,18}(\.\d{1,%d})?$" % MAX_MONEY_PLACES)
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def type_error(kind: str, expected: str) -> PydanticCustomError:
+    """An error that makes a message unreadable (see the module docstring)."""
+    return PydanticCustomError(f"{kind}_type", "expected {expected}", {"expected": expected})
+
+
+def rule_error(kind: str, message: str, field: str | None = None) -> PydanticCustomError:
+    """A rule a readable command breaks; `field` names it when raised by a model validator."""
+    return PydanticCustomError(kind, message, {"field": field} if field else None)
+
+
+def is_type_error(error_type: str) -> bool:
+    return error_type.endswith("_type")
+
+
+# ---------------------------------------------------------------- money
+def _money(value: Any) -> Decimal:
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+    elif isinstance(value, str):
+        text = value
+    else:
+        raise type_error("money", "money as a JSON string such as \"9.99\"")
+    if not _MONEY_RE.match(text):
+        raise rule_error(
+            "money_format",
+            f"money must be a decimal number with at most {MAX_MONEY_PLACES} decimal places",
+        )
+    try:
+        return Decimal(text)
+    except InvalidOperation as exc:  # pragma: no cover - the pattern admits only numbers
+        raise rule_error("money_format", "not a decimal number") from exc
+
+
+def money_str(value: Decimal) -> str:
+    """Money as the contract writes it: plain decimal notation, never an exponent."""
+    return format(value, "f")
+
+
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_money),
+    PlainSerializer(money_str, return_type=str, when_used="always"),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _MONEY_RE.pattern,
+            "description": "decimal number as a string, at most 6 decimal places",
+            "examples": ["9.99"],
+        }
+    ),
+]
+
+
+def _non_negative(value: Decimal) -> Decimal:
+    if value < 0:
+        raise rule_error("money_negative", "must be >= 0")
+    return value
+
+
+NonNegativeMoney = Annotated[Money, AfterValidator(_non_negative)]
+
+
+# ---------------------------------------------------------------- dates and instants
+def _date(value: Any) -> date:
+    if isinstance(value, datetime):
+        raise type_error("date", "a date YYYY-MM-DD")
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise type_error("date", "a date as a string YYYY-MM-DD")
+    if not _DATE_RE.match(value):
+        raise rule_error("date_format", "must be a date YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise rule_error("date_invalid", f"not a calendar date: {exc}") from exc
+
+
+Day = Annotated[
+    date,
+    BeforeValidator(_date),
+    PlainSerializer(lambda d: d.isoformat(), return_type=str, when_used="always"),
+    WithJsonSchema({"type": "string", "format": "date", "examples": ["2026-01-15"]}),
+]
+
+
+def _instant(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise rule_error("instant_format", "must be an RFC 3339 instant") from exc
+    else:
+        raise type_error("instant", "an RFC 3339 instant as a string")
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise rule_error("instant_naive", "an instant needs a UTC offset, e.g. 'Z'")
+    return parsed.astimezone(UTC)
+
+
+def instant_str(value: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z``, as every message writes instants."""
+    text = value.astimezone(UTC).isoformat()
+    return text.replace("+00:00", "Z")
+
+
+Instant = Annotated[
+    datetime,
+    BeforeValidator(_instant),
+    PlainSerializer(instant_str, return_type=str, when_used="always"),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "examples": ["2026-01-15T00:00:00Z"]}
+    ),
+]
+
+
+# ---------------------------------------------------------------- identifiers
+def _uuid(value: Any) -> UUID:
+    if isinstance(value, UUID):
+        return value
+    if not isinstance(value, str):
+        raise type_error("uuid", "a UUID as a string")
+    try:
+        return UUID(value)
+    except ValueError as exc:
+        raise rule_error("uuid_format", "must be a UUID") from exc
+
+
+Uuid = Annotated[
+    UUID,
+    BeforeValidator(_uuid),
+    PlainSerializer(str, return_type=str, when_used="always"),
+    WithJsonSchema({"type": "string", "format": "uuid"}),
+]
+
+PackageId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", min_length=1, max_length=64)]
+CustomerId = Annotated[str, Field(min_length=1, max_length=64)]
+Did = Annotated[
+    str, Field(pattern=r"^[0-9]{6,15}$", description="E.164 without '+', 6 to 15 digits")
+]
+DestinationPrefix = Annotated[str, Field(pattern=r"^[0-9]{1,15}$")]
+Currency = Annotated[
+    str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code", examples=["GBP"])
+]
+Quantity = Annotated[StrictInt, Field(ge=1, le=100_000)]
+PositiveInt = Annotated[StrictInt, Field(ge=1)]
+NonNegativeInt = Annotated[StrictInt, Field(ge=0)]
+Flag = StrictBool
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise rule_error("timezone_unknown", f"unknown IANA time zone {value!r}") from exc
+    return value
+
+
+TimeZoneName = Annotated[
+    str,
+    Field(min_length=1, max_length=64, examples=["UTC", "Europe/London"]),
+    AfterValidator(_timezone),
+]
+
+
+def natural_event_id(key: str) -> UUID:
+    """The event id of an event derived from a natural key (CONTRACT.md §2)."""
+    return uuid5(NAMESPACE_URL, "packages:" + key)

@@ -1,0 +1,37 @@
+"""Settings every service reads from the environment (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Common settings. Env vars carry no prefix so one `.env` serves every service."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092")
+    kafka_security_protocol: str = Field(
+        default="PLAINTEXT", description="PLAINTEXT, SASL_PLAINTEXT, SSL or SASL_SSL"
+    )
+    kafka_sasl_mechanism: str | None = Field(default=None, description="e.g. SCRAM-SHA-512")
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    database_url: SecretStr = Field(
+        default=SecretStr("postgresql://packages:packages@127.0.0.1:5432/packages"),
+        description="asyncpg DSN; may carry a password, so it is never logged",
+    )
+    db_schema: str = Field(
+        default="", pattern=r"^[a-z_][a-z0-9_]{0,62}$|^$", description="default: service name"
+    )
+    db_pool_min: int = 1
+    db_pool_max: int = 5
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=0, description="/health and /metrics; 0 disables")
+    log_level: str = "INFO"
+    log_json: bool | None = Field(default=None, description="default: JSON unless a TTY")
+    consumer_group: str = Field(default="", description="default: the service name")
+    retry_backoff_seconds: float = Field(
+        default=1.0, description="pause before a failed message is retried"
+    )

@@ -1,0 +1,53 @@
+"""Fixtures shared by every tier. Tiers are marked by folder (unit / integration / e2e)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from pkgshared.testing.infra import Infra, provide_infra
+
+TIERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        for tier in TIERS:
+            if tier in parts:
+                item.add_marker(getattr(pytest.mark, tier))
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    with provide_infra() as found:
+        os.environ.setdefault("KAFKA_BOOTSTRAP_SERVERS", found.kafka_bootstrap)
+        os.environ.setdefault("DATABASE_URL", found.database_url)
+        yield found
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(infra: Infra) -> str:
+    return infra.kafka_bootstrap
+
+
+@pytest.fixture(scope="session")
+def database_url(infra: Infra) -> str:
+    return infra.database_url
+
+
+@pytest.fixture
+async def fresh_schema(database_url: str) -> AsyncIterator[str]:
+    """A schema of its own for one test, dropped afterwards."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    yield name
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+    finally:
+        await conn.close()
