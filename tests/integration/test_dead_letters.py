@@ -18,8 +18,14 @@ from pkgshared.testing.kafka import TopicReader, create_topics, produce, unique_
 
 
 def consumer(
-    bootstrap: str, topic: str, contract_topic: str, rejections: str | None, seen: list[Message]
+    bootstrap: str,
+    topic: str,
+    contract_topic: str,
+    rejections: str | None,
+    seen: list[Message],
+    both_seen: asyncio.Event | None = None,
 ) -> KafkaBroker:
+    both_seen = both_seen or asyncio.Event()
     broker = KafkaBroker(bootstrap, logger=None, acks="all", enable_idempotence=True)
 
     async def publish(to: str, key: bytes | None, message: Message) -> None:
@@ -37,6 +43,8 @@ def consumer(
     )
     async def handle(message: Message) -> None:
         seen.append(message)
+        if len(seen) == 2:
+            both_seen.set()
 
     broker.include_router(router)
     return broker
@@ -71,13 +79,12 @@ async def test_unreadable_messages_are_dead_lettered_and_consumption_goes_on(
     await produce(kafka_bootstrap, topic, [good_first, *bad, good_last], key="clock")
 
     seen: list[Message] = []
-    broker = consumer(kafka_bootstrap, topic, topics.CLOCK_TICKS, None, seen)
+    both_seen = asyncio.Event()
+    broker = consumer(kafka_bootstrap, topic, topics.CLOCK_TICKS, None, seen, both_seen)
     async with broker, TopicReader(kafka_bootstrap, dlq) as reader:
         await broker.start()
         letters = await reader.wait_for(lambda rs: len(rs) >= len(bad), what="5 dead letters")
-        async with asyncio.timeout(30):
-            while len(seen) < 2:
-                await asyncio.sleep(0.05)
+        await asyncio.wait_for(both_seen.wait(), timeout=30)
 
     assert [m.tick_id for m in seen if isinstance(m, ClockTicked)] == [
         uuid.UUID(good_first["tick_id"]),  # type: ignore[arg-type]

@@ -43,7 +43,9 @@ def kafka_security(settings: ServiceSettings) -> BaseSecurity | None:
     if protocol == "SSL":
         return BaseSecurity(ssl_context=context, use_ssl=True)
     user = settings.kafka_sasl_username or ""
-    password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
+    password = (
+        settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
+    )
     mechanism = (settings.kafka_sasl_mechanism or "PLAIN").upper()
     kinds: dict[str, type[SASLPlaintext] | type[SASLScram256] | type[SASLScram512]] = {
         "PLAIN": SASLPlaintext,

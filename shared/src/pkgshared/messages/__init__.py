@@ -74,6 +74,7 @@ __all__ = [
     "instant_str",
     "money_str",
     "natural_event_id",
+    "normalize_frequency_match",
     "read",
     "read_object",
 ]

@@ -24,8 +24,9 @@ from .fields import (
 
 
 class _AssignmentTerms(Message):
-    assignment_id: Uuid = Field(description="Chosen by the sender; the same command twice "
-                                "creates one assignment.")
+    assignment_id: Uuid = Field(
+        description="Chosen by the sender; the same command twice creates one assignment."
+    )
     customer_id: CustomerId
     did: Did | None = Field(default=None, description="The package applies to this DID only.")
     package_id: PackageId

@@ -32,22 +32,34 @@ def normalize_frequency_match(
     entries = list(match or [])
     if frequency == "daily":
         if entries:
-            raise rule_error("frequency_match", "daily packages take no frequency_match", "frequency_match")
+            raise rule_error(
+                "frequency_match", "daily packages take no frequency_match", "frequency_match"
+            )
         return []
     if not entries:
-        raise rule_error("frequency_match", f"{frequency} packages need at least one entry", "frequency_match")
+        raise rule_error(
+            "frequency_match", f"{frequency} packages need at least one entry", "frequency_match"
+        )
     if frequency in ("weekly", "monthly"):
         high = 7 if frequency == "weekly" else 31
         what = "ISO weekdays 1-7" if frequency == "weekly" else "days of month 1-31"
         if not all(isinstance(e, int) and not isinstance(e, bool) for e in entries):
-            raise rule_error("frequency_match", f"{frequency} entries must be integers: {what}", "frequency_match")
+            raise rule_error(
+                "frequency_match",
+                f"{frequency} entries must be integers: {what}",
+                "frequency_match",
+            )
         ints = [e for e in entries if isinstance(e, int)]
         if any(not 1 <= e <= high for e in ints):
-            raise rule_error("frequency_match", f"{frequency} entries must be {what}", "frequency_match")
+            raise rule_error(
+                "frequency_match", f"{frequency} entries must be {what}", "frequency_match"
+            )
         return sorted(set(ints))
     strs = [e for e in entries if isinstance(e, str)]
     if len(strs) != len(entries):
-        raise rule_error("frequency_match", "yearly entries must be strings \"MM-DD\"", "frequency_match")
+        raise rule_error(
+            "frequency_match", 'yearly entries must be strings "MM-DD"', "frequency_match"
+        )
     for entry in strs:
         try:
             # 2000 is a leap year, so "02-29" is accepted.
@@ -55,7 +67,11 @@ def normalize_frequency_match(
         except ValueError:
             ok = False
         if not ok:
-            raise rule_error("frequency_match", f"yearly entry {entry!r} is not a date \"MM-DD\"", "frequency_match")
+            raise rule_error(
+                "frequency_match",
+                f'yearly entry {entry!r} is not a date "MM-DD"',
+                "frequency_match",
+            )
     return sorted(set(strs))
 
 
@@ -91,9 +107,13 @@ class _PackageTerms(Message):
     @model_validator(mode="after")
     def _kind_rules(self) -> Self:
         if self.kind == "free_minutes" and self.free_minutes is None:
-            raise rule_error("free_minutes", "free_minutes is required for free_minutes packages", "free_minutes")
+            raise rule_error(
+                "free_minutes", "free_minutes is required for free_minutes packages", "free_minutes"
+            )
         if self.kind != "free_minutes" and self.free_minutes is not None:
-            raise rule_error("free_minutes", "free_minutes is only for free_minutes packages", "free_minutes")
+            raise rule_error(
+                "free_minutes", "free_minutes is only for free_minutes packages", "free_minutes"
+            )
         if self.kind != "free_minutes" and self.destination_prefixes:
             raise rule_error(
                 "destination_prefixes",

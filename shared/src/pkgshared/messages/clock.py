@@ -7,7 +7,16 @@ from typing import Literal
 from pydantic import Field
 
 from .envelope import Message
-from .fields import Currency, CustomerId, DestinationPrefix, Did, Instant, Money, NonNegativeInt, Uuid
+from .fields import (
+    Currency,
+    CustomerId,
+    DestinationPrefix,
+    Did,
+    Instant,
+    Money,
+    NonNegativeInt,
+    Uuid,
+)
 
 
 class ClockTicked(Message):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,11 +38,11 @@ class Message(BaseModel):
         description="Copied from the command that caused this event.",
     )
 
-    def __init_subclass__(cls, **kwargs: object) -> None:
-        super().__init_subclass__(**kwargs)
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
         cls.TYPE = cls.__name__
 
     def to_json(self) -> bytes:
         """The message as the contract's JSON bytes."""
         return self.model_dump_json().encode()
-

@@ -12,7 +12,7 @@ import re
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
-from uuid import UUID, uuid5, NAMESPACE_URL
+from uuid import NAMESPACE_URL, UUID, uuid5
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -27,7 +27,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 MAX_MONEY_PLACES = 6
-_MONEY_RE = re.compile(r"^-?\d{1,18}(\.\d{1,%d})?$" % MAX_MONEY_PLACES)
+_MONEY_RE = re.compile(rf"^-?\d{{1,18}}(\.\d{{1,{MAX_MONEY_PLACES}}})?$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -52,7 +52,7 @@ def _money(value: Any) -> Decimal:
     elif isinstance(value, str):
         text = value
     else:
-        raise type_error("money", "money as a JSON string such as \"9.99\"")
+        raise type_error("money", 'money as a JSON string such as "9.99"')
     if not _MONEY_RE.match(text):
         raise rule_error(
             "money_format",
@@ -142,9 +142,7 @@ Instant = Annotated[
     datetime,
     BeforeValidator(_instant),
     PlainSerializer(instant_str, return_type=str, when_used="always"),
-    WithJsonSchema(
-        {"type": "string", "format": "date-time", "examples": ["2026-01-15T00:00:00Z"]}
-    ),
+    WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-01-15T00:00:00Z"]}),
 ]
 
 

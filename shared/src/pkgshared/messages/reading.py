@@ -145,7 +145,7 @@ def read_object(topic: str, obj: dict[str, Any]) -> Message:
     if allowed is None:
         raise Unreadable(f"topic {topic!r} is not part of the contract")
     event_type = obj.get("event_type")
-    model = next((m for m in allowed if m.TYPE == event_type), None)
+    model = next((m for m in allowed if event_type == m.TYPE), None)
     if model is None:
         names = ", ".join(m.TYPE for m in allowed)
         raise Unreadable(f"unknown event_type {event_type!r} on {topic} (expected one of {names})")

@@ -109,7 +109,9 @@ class TopicReader:
                 return self.records
             if time.monotonic() > deadline:
                 summary = [(r.topic, r.key, (r.value or b"")[:200]) for r in self.records[-10:]]
-                raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {summary}")
+                raise AssertionError(
+                    f"timed out after {timeout}s waiting for {what}; last: {summary}"
+                )
             await self.poll()
 
     async def wait_count(self, n: int, timeout: float = 30.0, **match: Any) -> list[Record]:

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Stops what `make up` started: the service processes, then the local Kafka and PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for pidfile in .run/pids/*.pid; do
+  [ -e "$pidfile" ] || continue
+  pid=$(cat "$pidfile")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid"
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -9 "$pid" 2>/dev/null || true
+    echo "[down] stopped $(basename "$pidfile" .pid)"
+  fi
+  rm -f "$pidfile"
+done
+bash deploy/local/infra.sh down

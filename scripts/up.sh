@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The README's "run it" command without Docker: local Kafka and PostgreSQL, then every service
+# as a process (logs in .run/logs, pids in .run/pids), then a small demo through Kafka.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+eval "$(bash deploy/local/infra.sh up)"
+export KAFKA_BOOTSTRAP_SERVERS DATABASE_URL
+mkdir -p .run/logs .run/pids
+
+start() {  # name, command...
+  local name=$1; shift
+  local pidfile=".run/pids/$name.pid"
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    echo "[up] $name already running (pid $(cat "$pidfile"))"; return
+  fi
+  nohup "$@" >".run/logs/$name.log" 2>&1 </dev/null &
+  echo $! > "$pidfile"
+  echo "[up] $name started (pid $!, log .run/logs/$name.log)"
+}
+
+for service in ${SERVICES:-}; do
+  start "$service" uv run --frozen "$service-service"
+done
+echo "[up] Kafka on $KAFKA_BOOTSTRAP_SERVERS; stop everything with: make down"
