@@ -177,7 +177,7 @@ pg_down() {
 # ---------------------------------------------------------------- topics
 topics_up() {
   log "creating the contract's topics"
-  python_run -m pkgshared.topics create --bootstrap "127.0.0.1:$KAFKA_PORT"
+  python_run -m pkgshared.topics create --bootstrap "127.0.0.1:$KAFKA_PORT" >&2
 }
 
 print_env() {
