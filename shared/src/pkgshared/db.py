@@ -54,8 +54,15 @@ def migration_files(folder: Path) -> list[Path]:
     return files
 
 
-async def migrate(pool: Any, folder: Path) -> list[str]:
-    """Apply the migrations of `folder` not yet applied; return the names applied."""
+SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def migrate(pool: Any, folder: Path, label: str = "") -> list[str]:
+    """Apply the migrations of `folder` not yet applied; return the names applied.
+
+    `label` prefixes the recorded names, so that several folders (the shared outbox tables,
+    then the service's own) can share one schema.
+    """
     applied: list[str] = []
     async with pool.acquire() as conn:
         schema = await conn.fetchval("SELECT current_schema()")
@@ -73,12 +80,13 @@ async def migrate(pool: Any, folder: Path) -> list[str]:
                 for r in await conn.fetch("SELECT name, checksum FROM schema_migrations")
             }
             for path in migration_files(folder):
+                name = f"{label}:{path.name}" if label else path.name
                 sql = path.read_text()
                 checksum = hashlib.sha256(sql.encode()).hexdigest()
-                if path.name in done:
-                    if done[path.name] != checksum:
+                if name in done:
+                    if done[name] != checksum:
                         raise RuntimeError(
-                            f"migration {path.name} changed after it was applied; "
+                            f"migration {name} changed after it was applied; "
                             "add a new migration instead"
                         )
                     continue
@@ -86,11 +94,11 @@ async def migrate(pool: Any, folder: Path) -> list[str]:
                     await conn.execute(sql)
                     await conn.execute(
                         "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)",
-                        path.name,
+                        name,
                         checksum,
                     )
-                applied.append(path.name)
-                log.info("migration applied", migration=path.name, schema=schema)
+                applied.append(name)
+                log.info("migration applied", migration=name, schema=schema)
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", lock_key)
     return applied

@@ -57,6 +57,27 @@ def kafka_security(settings: ServiceSettings) -> BaseSecurity | None:
     return kinds[mechanism](username=user, password=password, ssl_context=context, use_ssl=use_ssl)
 
 
+def producer_options(settings: ServiceSettings, client_id: str) -> dict[str, Any]:
+    """aiokafka producer options: idempotent, acks=all, batched, with the configured security."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "client_id": client_id,
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": 5,
+        "max_batch_size": 256 * 1024,
+        "security_protocol": settings.kafka_security_protocol.upper(),
+    }
+    if settings.kafka_sasl_mechanism:
+        options["sasl_mechanism"] = settings.kafka_sasl_mechanism.upper()
+        options["sasl_plain_username"] = settings.kafka_sasl_username
+        if settings.kafka_sasl_password is not None:
+            options["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
+    if options["security_protocol"] in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = ssl.create_default_context()
+    return options
+
+
 def make_broker(settings: ServiceSettings, client_id: str, **kwargs: Any) -> KafkaBroker:
     """A broker whose producer is idempotent with acks=all (no duplicate, no loss on retry)."""
     return KafkaBroker(

@@ -1,0 +1,21 @@
+"""Prometheus metrics every service exposes on /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+MESSAGES = Counter(
+    "packages_messages_total",
+    "Messages consumed, by topic and outcome (handled, rejected, dead_lettered, failed).",
+    ["topic", "outcome"],
+)
+HANDLER_SECONDS = Histogram(
+    "packages_handler_seconds", "Time to handle one consumed message.", ["topic"]
+)
+OUTBOX_BACKLOG = Gauge("packages_outbox_backlog", "Events written but not yet published.")
+OUTBOX_PUBLISHED = Counter("packages_outbox_published_total", "Events published from the outbox.")
+
+
+def record_outcome(topic: str, outcome: str, seconds: float) -> None:
+    MESSAGES.labels(topic=topic, outcome=outcome).inc()
+    HANDLER_SECONDS.labels(topic=topic).observe(seconds)

@@ -1,0 +1,129 @@
+"""The transactional outbox: events are written in the transaction that causes them, and a relay
+publishes them to Kafka afterwards, in order, with an idempotent acks=all producer.
+
+A crash after the commit and before (or during) publishing loses nothing: the rows are still
+there at restart and are published then; a row is deleted only after Kafka has acknowledged it,
+so at worst an event is published twice with the same event_id. Only one relay per schema
+publishes at a time (a PostgreSQL advisory lock), which keeps each key's events in order even
+when several instances run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import structlog
+
+from pkgshared.messages import Message
+
+from . import metrics
+
+log = structlog.get_logger(__name__)
+
+SendFn = Callable[[str, bytes | None, bytes, list[tuple[str, bytes]]], Awaitable[Any]]
+"""send(topic, key, value, headers) -> an awaitable that completes when the broker has the
+record (aiokafka's `send` returns such a future after queueing)."""
+
+
+def outbox_row(topic: str, key: str | bytes | None, message: Message) -> tuple[Any, ...]:
+    raw_key = key.encode() if isinstance(key, str) else key
+    return (topic, raw_key, message.event_id, message.TYPE, message.to_json())
+
+
+INSERT_SQL = (
+    "INSERT INTO outbox (topic, key, event_id, event_type, payload) VALUES ($1, $2, $3, $4, $5)"
+)
+
+
+async def enqueue(conn: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Write events to the outbox on `conn` (inside the caller's transaction)."""
+    if len(rows) == 1:
+        await conn.execute(INSERT_SQL, *rows[0])
+    elif rows:
+        await conn.executemany(INSERT_SQL, rows)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        pool: Any,
+        send: SendFn,
+        *,
+        batch_size: int = 1000,
+        poll_seconds: float = 0.5,
+    ) -> None:
+        self._pool = pool
+        self._send = send
+        self._batch_size = batch_size
+        self._poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Tell the relay that new rows were committed (saves waiting for the next poll)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                async with self._pool.acquire() as conn:
+                    schema = await conn.fetchval("SELECT current_schema()")
+                    lock = _lock_key(f"outbox:{schema}")
+                    if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock):
+                        await self._sleep()
+                        continue
+                    try:
+                        await self._relay(conn)
+                    finally:
+                        await conn.execute("SELECT pg_advisory_unlock($1)", lock)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+                await asyncio.sleep(1.0)
+
+    async def _relay(self, conn: Any) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            published = await self.publish_batch(conn)
+            if published < self._batch_size:
+                metrics.OUTBOX_BACKLOG.set(await conn.fetchval("SELECT count(*) FROM outbox"))
+                await self._sleep()
+
+    async def publish_batch(self, conn: Any) -> int:
+        rows = await conn.fetch(
+            "SELECT id, topic, key, event_type, payload FROM outbox ORDER BY id LIMIT $1",
+            self._batch_size,
+        )
+        if not rows:
+            return 0
+        pending = [
+            await self._send(
+                r["topic"], r["key"], r["payload"], [("event_type", r["event_type"].encode())]
+            )
+            for r in rows
+        ]
+        await asyncio.gather(*pending)
+        # Exactly these ids: a row with a smaller id may commit later (ids are taken before commit).
+        await conn.execute(
+            "DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
+        )
+        metrics.OUTBOX_PUBLISHED.inc(len(rows))
+        log.debug("outbox batch published", events=len(rows))
+        return len(rows)
+
+    async def _sleep(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+
+
+def _lock_key(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)

@@ -1,0 +1,164 @@
+"""Running a service as a process: settings, logging, database and migrations, the broker and
+its subscribers, the outbox relay, /health and /metrics, and a clean stop on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+import uvicorn
+from aiokafka import AIOKafkaProducer
+from faststream.kafka import KafkaBroker, KafkaRouter
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from pkgshared.db import SHARED_MIGRATIONS, create_pool, migrate
+from pkgshared.kafka import make_broker, message_headers, producer_options, reading_middleware
+from pkgshared.logs import configure_logging
+from pkgshared.messages import Message
+from pkgshared.metrics import record_outcome
+from pkgshared.outbox import OutboxRelay
+from pkgshared.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What a service's bootstrap wires its handlers to."""
+
+    name: str
+    settings: ServiceSettings
+    pool: Any
+    broker: KafkaBroker
+    relay: OutboxRelay
+    producer: AIOKafkaProducer
+    tasks: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+
+    @property
+    def group_id(self) -> str:
+        return self.settings.consumer_group or self.name
+
+    async def publish(self, topic: str, key: bytes | None, message: Message) -> None:
+        """Publish directly (not through the outbox) and wait for the broker's acknowledgement."""
+        headers = [(k, v.encode()) for k, v in message_headers(message).items()]
+        await self.producer.send_and_wait(topic, message.to_json(), key=key, headers=headers)
+
+    def router(self, rejections_topic: str | None = None) -> KafkaRouter:
+        """A router whose subscribers dead-letter unreadable input (see pkgshared.kafka)."""
+        router = KafkaRouter(
+            middlewares=[
+                reading_middleware(
+                    self.publish,
+                    rejections_topic=rejections_topic,
+                    retry_backoff_seconds=self.settings.retry_backoff_seconds,
+                    on_outcome=record_outcome,
+                )
+            ]
+        )
+        return router
+
+    async def healthy(self) -> dict[str, bool]:
+        db_ok = kafka_ok = False
+        try:
+            async with asyncio.timeout(2):
+                db_ok = await self.pool.fetchval("SELECT 1") == 1
+        except Exception:
+            db_ok = False
+        try:
+            kafka_ok = bool(await self.broker.ping(timeout=2))
+        except Exception:
+            kafka_ok = False
+        return {"database": db_ok, "kafka": kafka_ok}
+
+
+def http_app(runtime: Runtime) -> Callable[..., Awaitable[None]]:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["path"] == "/health":
+            checks = await runtime.healthy()
+            ok = all(checks.values())
+            body = (
+                "{" + ", ".join(f'"{k}": {str(v).lower()}' for k, v in checks.items()) + "}"
+            ).encode()
+            status, ctype = (200 if ok else 503), b"application/json"
+        elif scope["path"] == "/metrics":
+            body, status, ctype = generate_latest(), 200, CONTENT_TYPE_LATEST.encode()
+        else:
+            body, status, ctype = b"not found", 404, b"text/plain"
+        await send(
+            {"type": "http.response.start", "status": status, "headers": [(b"content-type", ctype)]}
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+async def run_service(
+    name: str,
+    settings: ServiceSettings,
+    migrations: Path,
+    wire: Callable[[Runtime], None],
+) -> None:
+    """Start `name`, wire its subscribers with `wire(runtime)`, and run until SIGTERM/SIGINT."""
+    configure_logging(name, settings.log_level, settings.log_json)
+    schema = settings.db_schema or name
+    pool = await create_pool(
+        settings.database_url.get_secret_value(),
+        schema,
+        min_size=settings.db_pool_min,
+        max_size=settings.db_pool_max,
+    )
+    await migrate(pool, SHARED_MIGRATIONS, "shared")
+    await migrate(pool, migrations)
+    producer = AIOKafkaProducer(**producer_options(settings, f"{name}-relay"))
+    await producer.start()
+
+    async def send(topic: str, key: bytes | None, value: bytes, headers: Any) -> Any:
+        return await producer.send(topic, value, key=key, headers=headers)
+
+    relay = OutboxRelay(pool, send)
+    broker = make_broker(settings, name)
+    runtime = Runtime(name, settings, pool, broker, relay, producer)
+    wire(runtime)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    background: list[asyncio.Task[Any]] = [asyncio.create_task(relay.run(), name="outbox-relay")]
+    background += [asyncio.create_task(t()) for t in runtime.tasks]
+    server = None
+    if settings.http_port:
+        config = uvicorn.Config(
+            http_app(runtime),
+            host=settings.http_host,
+            port=settings.http_port,
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+        )
+        server = uvicorn.Server(config)
+        background.append(asyncio.create_task(server.serve(), name="http"))
+    await broker.start()
+    log.info("service started", schema=schema, http_port=settings.http_port)
+    try:
+        await stop.wait()
+    finally:
+        log.info("service stopping")
+        await broker.stop()
+        relay.stop()
+        if server is not None:
+            server.should_exit = True
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        await producer.stop()
+        await pool.close()
+        log.info("service stopped")
