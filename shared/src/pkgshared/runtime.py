@@ -48,17 +48,23 @@ class Runtime:
         headers = [(k, v.encode()) for k, v in message_headers(message).items()]
         await self.producer.send_and_wait(topic, message.to_json(), key=key, headers=headers)
 
+    def topic(self, name: str) -> str:
+        """The real name of contract topic `name` (with the configured prefix)."""
+        return self.settings.topic_prefix + name
+
     def router(self, rejections_topic: str | None = None) -> KafkaRouter:
-        """A router whose subscribers dead-letter unreadable input (see pkgshared.kafka)."""
+        """A router whose subscribers dead-letter unreadable input (see pkgshared.kafka).
+        Its subscribers name contract topics; the router adds the topic prefix."""
         router = KafkaRouter(
+            prefix=self.settings.topic_prefix,
             middlewares=[
                 reading_middleware(
                     self.publish,
-                    rejections_topic=rejections_topic,
+                    rejections_topic=self.topic(rejections_topic) if rejections_topic else None,
                     retry_backoff_seconds=self.settings.retry_backoff_seconds,
                     on_outcome=record_outcome,
                 )
-            ]
+            ],
         )
         return router
 
@@ -120,7 +126,7 @@ async def run_service(
     await producer.start()
 
     async def send(topic: str, key: bytes | None, value: bytes, headers: Any) -> Any:
-        return await producer.send(topic, value, key=key, headers=headers)
+        return await producer.send(settings.topic_prefix + topic, value, key=key, headers=headers)
 
     relay = OutboxRelay(pool, send)
     broker = make_broker(settings, name)

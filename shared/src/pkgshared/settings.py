@@ -32,6 +32,12 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool | None = Field(default=None, description="default: JSON unless a TTY")
     consumer_group: str = Field(default="", description="default: the service name")
+    topic_prefix: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9._-]*$",
+        description="prepended to every topic name: isolates test runs or tenants on a shared "
+        "cluster; empty in production",
+    )
     retry_backoff_seconds: float = Field(
         default=1.0, description="pause before a failed message is retried"
     )

@@ -67,6 +67,11 @@ TOPICS: tuple[TopicSpec, ...] = (
 )
 
 
+def with_prefix(prefix: str) -> tuple[TopicSpec, ...]:
+    """The contract's topics under `prefix` (see the TOPIC_PREFIX setting)."""
+    return tuple(TopicSpec(prefix + s.name, s.partitions, s.config) for s in TOPICS)
+
+
 async def create_topics(bootstrap: str, specs: tuple[TopicSpec, ...] = TOPICS) -> list[str]:
     """Create the missing topics of `specs`; return the names created."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic

@@ -13,18 +13,10 @@ from pkgshared.messages import (
     RetirePackage,
     normalize_frequency_match,
 )
+from pkgshared.rules import RuleBroken
 
 # A redefinition may not change what the package *is*; only its terms.
 IMMUTABLE = ("kind", "currency", "frequency", "frequency_match")
-
-
-class RuleBroken(Exception):
-    """A command that breaks a catalog rule; the sender gets CommandRejected."""
-
-    def __init__(self, reason: str, errors: list[FieldError]) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -45,14 +37,14 @@ def define(current: PackageState | None, cmd: DefinePackage, today: date) -> Pac
     if current.retired:
         raise RuleBroken(
             f"package {cmd.package_id} is retired and cannot be redefined",
-            [FieldError(field="package_id", message="package is retired")],
+            errors=[FieldError(field="package_id", message="package is retired")],
         )
     changed = [f for f in IMMUTABLE if terms[f] != getattr(current.latest, f)]
     if changed:
         raise RuleBroken(
             f"a new version of {cmd.package_id} cannot change {', '.join(changed)}; "
             "define a new package instead",
-            [FieldError(field=f, message="cannot change in a new version") for f in changed],
+            errors=[FieldError(field=f, message="cannot change in a new version") for f in changed],
         )
     terms["effective_from"] = cmd.effective_from or today
     return PackageDefined(
@@ -64,12 +56,12 @@ def retire(current: PackageState | None, cmd: RetirePackage) -> PackageRetired:
     if current is None:
         raise RuleBroken(
             f"unknown package {cmd.package_id}",
-            [FieldError(field="package_id", message="unknown package")],
+            errors=[FieldError(field="package_id", message="unknown package")],
         )
     if current.retired:
         raise RuleBroken(
             f"package {cmd.package_id} is already retired",
-            [FieldError(field="package_id", message="already retired")],
+            errors=[FieldError(field="package_id", message="already retired")],
         )
     return PackageRetired(
         package_id=cmd.package_id,

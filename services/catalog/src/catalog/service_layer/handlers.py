@@ -12,13 +12,13 @@ from catalog.service_layer.unit_of_work import CatalogUnitOfWork
 from pkgshared import topics
 from pkgshared.faults import crash_point
 from pkgshared.messages import (
-    CommandRejected,
     DefinePackage,
     Message,
     PackageRetired,
     RetirePackage,
     natural_event_id,
 )
+from pkgshared.rules import RuleBroken, rejection
 
 log = structlog.get_logger(__name__)
 
@@ -31,17 +31,6 @@ def retired_event_id(package_id: str, version: int) -> UUID:
     return natural_event_id(f"retired:{package_id}:{version}")
 
 
-def rejection(cmd: Message, broken: model.RuleBroken) -> CommandRejected:
-    return CommandRejected(
-        event_id=natural_event_id(f"rejected:{cmd.event_id}"),
-        command_id=cmd.event_id,
-        command_type=cmd.TYPE,
-        reason=broken.reason,
-        errors=broken.errors,
-        correlation_id=cmd.correlation_id,
-    )
-
-
 async def define_package(cmd: DefinePackage, uow: CatalogUnitOfWork, today: date) -> None:
     async with uow:
         if not await uow.first_time(cmd.event_id, topics.CATALOG_COMMANDS):
@@ -50,7 +39,7 @@ async def define_package(cmd: DefinePackage, uow: CatalogUnitOfWork, today: date
         current = await uow.packages.get(cmd.package_id)
         try:
             defined = model.define(current, cmd, today)
-        except model.RuleBroken as broken:
+        except RuleBroken as broken:
             _reject(uow, cmd, cmd.package_id, broken, current)
         else:
             defined = defined.model_copy(
@@ -72,7 +61,7 @@ async def retire_package(cmd: RetirePackage, uow: CatalogUnitOfWork) -> None:
         current = await uow.packages.get(cmd.package_id)
         try:
             retired = model.retire(current, cmd)
-        except model.RuleBroken as broken:
+        except RuleBroken as broken:
             _reject(uow, cmd, cmd.package_id, broken, current)
         else:
             retired = retired.model_copy(
@@ -90,7 +79,7 @@ def _reject(
     uow: CatalogUnitOfWork,
     cmd: Message,
     package_id: str,
-    broken: model.RuleBroken,
+    broken: RuleBroken,
     current: model.PackageState | None,
 ) -> None:
     uow.emit(topics.CATALOG_PACKAGES, package_id, rejection(cmd, broken))

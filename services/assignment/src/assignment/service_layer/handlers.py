@@ -1,0 +1,132 @@
+"""Assignment handlers: commands (one unit of work each: state, dedupe record, outbox) and the
+catalog events that keep this service's view of the catalog."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TypeVar
+
+import structlog
+
+from assignment.domain import model
+from assignment.service_layer.unit_of_work import AssignmentUnitOfWork
+from pkgshared import topics
+from pkgshared.faults import crash_point
+from pkgshared.messages import (
+    AssignPackage,
+    ChangeAssignment,
+    EndAssignment,
+    Message,
+    PackageDefined,
+    PackageRetired,
+    SetSpendLimit,
+    SpendLimitSet,
+    natural_event_id,
+)
+from pkgshared.rules import RuleBroken, rejection
+
+log = structlog.get_logger(__name__)
+EVENTS = topics.ASSIGNMENT_EVENTS
+Command = AssignPackage | ChangeAssignment | EndAssignment | SetSpendLimit
+
+
+async def handle_command(cmd: Command, key: str, uow: AssignmentUnitOfWork, today: date) -> None:
+    """Handle one command exactly once; `key` is the record's key (the customer_id)."""
+    async with uow:
+        if not await uow.first_time(cmd.event_id, topics.ASSIGNMENT_COMMANDS):
+            log.info("duplicate command ignored", command_id=str(cmd.event_id))
+            return
+        try:
+            await _apply(cmd, uow, today)
+        except RuleBroken as broken:
+            uow.emit(EVENTS, key, rejection(cmd, broken))
+            log.info(
+                "command rejected",
+                command_id=str(cmd.event_id),
+                command_type=cmd.TYPE,
+                reason=broken.reason,
+            )
+        crash_point("before_commit")
+        await uow.commit()
+        crash_point("after_commit")
+
+
+async def _apply(cmd: Command, uow: AssignmentUnitOfWork, today: date) -> None:
+    if isinstance(cmd, AssignPackage):
+        await _assign(cmd, uow)
+    elif isinstance(cmd, ChangeAssignment):
+        state = await uow.assignments.get(cmd.assignment_id)
+        changed = model.change(state, cmd, today)
+        changed = _with_id(changed, f"changed:{cmd.event_id}")
+        await uow.assignments.update(changed)
+        uow.emit(EVENTS, changed.customer_id, changed)
+        log.info(
+            "assignment changed",
+            assignment_id=str(changed.assignment_id),
+            customer_id=changed.customer_id,
+            effective_from=str(changed.effective_from),
+        )
+    elif isinstance(cmd, EndAssignment):
+        state = await uow.assignments.get(cmd.assignment_id)
+        ended = _with_id(model.end(state, cmd, today), f"ended:{cmd.event_id}")
+        assert state is not None  # model.end rejects an unknown assignment
+        await uow.assignments.update(model.after_end(state, ended))
+        uow.emit(EVENTS, ended.customer_id, ended)
+        log.info(
+            "assignment ended",
+            assignment_id=str(ended.assignment_id),
+            customer_id=ended.customer_id,
+            end_date=str(ended.end_date),
+        )
+    else:
+        limit = SpendLimitSet(
+            event_id=natural_event_id(f"spend-limit:{cmd.event_id}"),
+            customer_id=cmd.customer_id,
+            monthly_limit=cmd.monthly_limit,
+            currency=cmd.currency,
+            correlation_id=cmd.correlation_id,
+        )
+        await uow.assignments.set_spend_limit(limit)
+        uow.emit(EVENTS, cmd.customer_id, limit)
+        log.info("spend limit set", customer_id=cmd.customer_id, limit=str(cmd.monthly_limit))
+
+
+async def _assign(cmd: AssignPackage, uow: AssignmentUnitOfWork) -> None:
+    existing = await uow.assignments.get(cmd.assignment_id)
+    package = await uow.catalog.get(cmd.package_id)
+    assigned = model.assign(existing, package, cmd)
+    if assigned is None:
+        assert existing is not None
+        # The same assignment again under a new command id: the same event again.
+        uow.emit(EVENTS, existing.assigned.customer_id, existing.assigned)
+        log.info("assignment repeated", assignment_id=str(cmd.assignment_id))
+        return
+    assigned = _with_id(assigned, f"assigned:{cmd.assignment_id}")
+    await uow.assignments.add(assigned, package.minimum_days if package else None)
+    uow.emit(EVENTS, assigned.customer_id, assigned)
+    log.info(
+        "package assigned",
+        assignment_id=str(assigned.assignment_id),
+        customer_id=assigned.customer_id,
+        package_id=assigned.package_id,
+        did=assigned.did,
+    )
+
+
+M = TypeVar("M", bound=Message)
+
+
+def _with_id(event: M, key: str) -> M:
+    return event.model_copy(update={"event_id": natural_event_id(key)})
+
+
+async def apply_catalog_event(event: Message, uow: AssignmentUnitOfWork) -> None:
+    """Keep the catalog view; idempotent, so redelivery needs no dedupe record."""
+    async with uow:
+        if isinstance(event, PackageDefined):
+            await uow.catalog.apply_defined(event)
+        elif isinstance(event, PackageRetired):
+            await uow.catalog.apply_retired(event)
+        else:
+            return  # CommandRejected of the catalog: nothing to keep
+        await uow.commit()

@@ -1,0 +1,33 @@
+"""A broken business rule, and the CommandRejected it becomes (CONTRACT.md §4 Errors).
+Pure: domain packages raise RuleBroken without knowing about Kafka."""
+
+from __future__ import annotations
+
+from pkgshared.messages import CommandRejected, FieldError, Message, natural_event_id
+
+
+class RuleBroken(Exception):
+    """A readable command that breaks a rule; the sender gets CommandRejected."""
+
+    def __init__(
+        self,
+        reason: str,
+        field: str = "",
+        message: str = "",
+        errors: list[FieldError] | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.errors = errors or [FieldError(field=field, message=message or reason)]
+
+
+def rejection(cmd: Message, broken: RuleBroken) -> CommandRejected:
+    """The CommandRejected for `cmd`; its id derives from the command's, so a retry repeats it."""
+    return CommandRejected(
+        event_id=natural_event_id(f"rejected:{cmd.event_id}"),
+        command_id=cmd.event_id,
+        command_type=cmd.TYPE,
+        reason=broken.reason,
+        errors=broken.errors,
+        correlation_id=cmd.correlation_id,
+    )

@@ -1,0 +1,66 @@
+"""A test's view of the running system: its topic prefix, its service processes, and how to
+send commands and read topics."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from pkgshared.testing.kafka import TopicReader, produce
+from pkgshared.testing.processes import ServiceProcess
+
+
+class System:
+    """Where a test's services live, and how to talk to them."""
+
+    def __init__(self, bootstrap: str, database_url: str, log_dir: Path) -> None:
+        self.bootstrap = bootstrap
+        self.database_url = database_url
+        self.prefix = f"e2e{uuid.uuid4().hex[:8]}."
+        self.log_dir = log_dir
+        self.services: dict[str, ServiceProcess] = {}
+
+    def topic(self, name: str) -> str:
+        return self.prefix + name
+
+    def service(self, module: str, instance: str = "", **env: str) -> ServiceProcess:
+        schema = f"{self.prefix.strip('.')}_{module}{instance}".replace("-", "_")
+        process = ServiceProcess(
+            module,
+            {
+                "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+                "DATABASE_URL": self.database_url,
+                "TOPIC_PREFIX": self.prefix,
+                "DB_SCHEMA": schema,
+                **env,
+            },
+            self.log_dir,
+        )
+        self.services[module + instance] = process
+        return process
+
+    async def send(self, topic: str, message: dict[str, Any] | bytes, key: str) -> None:
+        await produce(self.bootstrap, self.topic(topic), [message], key=key)
+
+    def reader(self, *names: str) -> TopicReader:
+        return TopicReader(self.bootstrap, *(self.topic(n) for n in names))
+
+    def stop_all(self) -> None:
+        for process in self.services.values():
+            process.stop()
+
+
+def command(event_type: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "event_type": event_type,
+        "event_id": str(uuid.uuid4()),
+        "schema_version": 1,
+        "occurred_at": "2026-01-01T00:00:00Z",
+        **fields,
+    }
+
+
+def body(record: Any) -> dict[str, Any]:
+    return json.loads(record.value)

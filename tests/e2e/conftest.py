@@ -1,0 +1,50 @@
+"""The services as real processes against the real broker and database, driven only through
+Kafka. Each test module gets its own topic prefix and schemas, so modules do not see each
+other's messages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from pkgshared import topics
+from pkgshared.testing.kafka import TopicReader
+from pkgshared.testing.system import System
+
+
+@pytest.fixture(scope="module")
+def system(
+    kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[System]:
+    import asyncio
+
+    system = System(kafka_bootstrap, database_url, tmp_path_factory.mktemp("logs"))
+    asyncio.run(topics.create_topics(kafka_bootstrap, topics.with_prefix(system.prefix)))
+    try:
+        yield system
+    finally:
+        system.stop_all()
+        for name, process in system.services.items():
+            print(f"--- {name} log tail ---\n{process.tail(15)}")
+
+
+@pytest.fixture(scope="module")
+def running(system: System) -> Iterator[System]:
+    """Catalog and assignment running (started once per module)."""
+    for module in ("catalog", "assignment"):
+        system.service(module).start()
+    for process in list(system.services.values()):
+        process.wait_healthy()
+    yield system
+
+
+@pytest.fixture
+async def events(running: System) -> AsyncIterator[TopicReader]:
+    async with running.reader(
+        topics.CATALOG_PACKAGES,
+        topics.ASSIGNMENT_EVENTS,
+        topics.CATALOG_COMMANDS + ".dlq",
+        topics.ASSIGNMENT_COMMANDS + ".dlq",
+    ) as reader:
+        yield reader
