@@ -28,6 +28,7 @@ from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLS
 
 from pkgshared import topics
 from pkgshared.messages import DeadLetter, Message, Rejected, Unreadable, natural_event_id, read
+from pkgshared.rules import RetryLater
 from pkgshared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
@@ -167,6 +168,11 @@ def reading_middleware(
                     )
                     record(topic, "rejected", started)
                     return None
+                except RetryLater as exc:
+                    log.info("message not handled yet; it will be retried", why=str(exc))
+                    record(topic, "retried", started)
+                    await asyncio.sleep(retry_backoff_seconds)
+                    raise
                 except Exception:
                     log.exception("message failed; it will be retried")
                     record(topic, "failed", started)

@@ -6,7 +6,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 MESSAGES = Counter(
     "packages_messages_total",
-    "Messages consumed, by topic and outcome (handled, rejected, dead_lettered, failed).",
+    "Messages consumed, by topic and outcome (handled, rejected, dead_lettered, retried, failed).",
     ["topic", "outcome"],
 )
 HANDLER_SECONDS = Histogram(

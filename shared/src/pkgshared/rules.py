@@ -21,6 +21,11 @@ class RuleBroken(Exception):
         self.errors = errors or [FieldError(field=field, message=message or reason)]
 
 
+class RetryLater(Exception):
+    """Not an error: the message cannot be handled yet (e.g. a view still catching up). It is
+    not acknowledged and comes back after the retry pause; logged without a traceback."""
+
+
 def rejection(cmd: Message, broken: RuleBroken) -> CommandRejected:
     """The CommandRejected for `cmd`; its id derives from the command's, so a retry repeats it."""
     return CommandRejected(

@@ -38,6 +38,7 @@ class Runtime:
     relay: OutboxRelay
     producer: AIOKafkaProducer
     tasks: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    _offsets_client: Any = None
 
     @property
     def group_id(self) -> str:
@@ -67,6 +68,37 @@ class Runtime:
             ],
         )
         return router
+
+    async def end_offsets(self, topic: str) -> dict[int, int]:
+        """The end offset of each partition of `topic` (a metadata request, no consuming)."""
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        if self._offsets_client is None:
+            options = producer_options(self.settings, f"{self.name}-offsets")
+            keep = (
+                "bootstrap_servers",
+                "client_id",
+                "security_protocol",
+                "sasl_mechanism",
+                "sasl_plain_username",
+                "sasl_plain_password",
+                "ssl_context",
+            )
+            self._offsets_client = AIOKafkaConsumer(
+                **{k: v for k, v in options.items() if k in keep}, enable_auto_commit=False
+            )
+            await self._offsets_client.start()
+        client = self._offsets_client
+        partitions = client.partitions_for_topic(topic)
+        if not partitions:
+            await client._client.force_metadata_update()
+            partitions = client.partitions_for_topic(topic) or set()
+        ends = await client.end_offsets([TopicPartition(topic, p) for p in partitions])
+        return {tp.partition: offset for tp, offset in ends.items()}
+
+    async def close(self) -> None:
+        if self._offsets_client is not None:
+            await self._offsets_client.stop()
 
     async def healthy(self) -> dict[str, bool]:
         db_ok = kafka_ok = False
@@ -165,6 +197,7 @@ async def run_service(
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
+        await runtime.close()
         await producer.stop()
         await pool.close()
         log.info("service stopped")

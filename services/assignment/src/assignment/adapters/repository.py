@@ -40,6 +40,19 @@ class CatalogView:
             event.minimum_days,
         )
 
+    async def advance(self, partition: int, offset: int) -> None:
+        await self._conn.execute(
+            "INSERT INTO catalog_view_offsets (partition, next_offset) VALUES ($1, $2) "
+            "ON CONFLICT (partition) DO UPDATE SET next_offset = "
+            "GREATEST(catalog_view_offsets.next_offset, EXCLUDED.next_offset)",
+            partition,
+            offset + 1,
+        )
+
+    async def positions(self) -> dict[int, int]:
+        rows = await self._conn.fetch("SELECT partition, next_offset FROM catalog_view_offsets")
+        return {r["partition"]: r["next_offset"] for r in rows}
+
     async def apply_retired(self, event: PackageRetired) -> None:
         await self._conn.execute(
             "INSERT INTO catalog_packages (package_id, version, retired) VALUES ($1, $2, true) "

@@ -36,6 +36,9 @@ def wire(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
     def uow() -> AssignmentUnitOfWork:
         return AssignmentUnitOfWork(runtime.pool, on_commit=runtime.relay.wake)
 
+    async def catalog_ends() -> dict[int, int]:
+        return await runtime.end_offsets(runtime.topic(topics.CATALOG_PACKAGES))
+
     commands = runtime.router(rejections_topic=topics.ASSIGNMENT_EVENTS)
 
     @commands.subscriber(
@@ -53,7 +56,7 @@ def wire(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
     ) -> None:
         key = msg.raw_message.key  # type: ignore[union-attr]
         text_key = key.decode("utf-8", "replace") if key else ""
-        await handlers.handle_command(command, text_key, uow(), today())
+        await handlers.handle_command(command, text_key, uow(), today(), catalog_ends)
 
     catalog = runtime.router()
 
@@ -67,8 +70,12 @@ def wire(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
         title="catalog.packages (view)",
         description="The catalog view used to validate assignments.",
     )
-    async def on_catalog(event: PackageDefined | PackageRetired | CommandRejected) -> None:
-        await handlers.apply_catalog_event(event, uow())
+    async def on_catalog(
+        event: PackageDefined | PackageRetired | CommandRejected, msg: KafkaMessage
+    ) -> None:
+        record = msg.raw_message
+        partition, offset = record.partition, record.offset  # type: ignore[union-attr]
+        await handlers.apply_catalog_event(event, partition, offset, uow())
 
     runtime.broker.include_router(commands)
     runtime.broker.include_router(catalog)

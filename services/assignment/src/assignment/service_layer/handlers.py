@@ -3,6 +3,7 @@ catalog events that keep this service's view of the catalog."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import TypeVar
 
@@ -23,21 +24,37 @@ from pkgshared.messages import (
     SpendLimitSet,
     natural_event_id,
 )
-from pkgshared.rules import RuleBroken, rejection
+from pkgshared.rules import RetryLater, RuleBroken, rejection
 
 log = structlog.get_logger(__name__)
 EVENTS = topics.ASSIGNMENT_EVENTS
 Command = AssignPackage | ChangeAssignment | EndAssignment | SetSpendLimit
+CatalogEnds = Callable[[], Awaitable[dict[int, int]]]
+"""The current end offset of each catalog.packages partition."""
 
 
-async def handle_command(cmd: Command, key: str, uow: AssignmentUnitOfWork, today: date) -> None:
-    """Handle one command exactly once; `key` is the record's key (the customer_id)."""
+class CatalogNotCaughtUp(RetryLater):
+    """The package may exist but the catalog view has not read it yet: retry, do not reject."""
+
+
+async def handle_command(
+    cmd: Command,
+    key: str,
+    uow: AssignmentUnitOfWork,
+    today: date,
+    catalog_ends: CatalogEnds | None = None,
+) -> None:
+    """Handle one command exactly once; `key` is the record's key (the customer_id).
+
+    An AssignPackage naming a package the catalog view does not know (or knows as retired) is
+    rejected only once the view has read catalog.packages up to its end; before that it raises
+    CatalogNotCaughtUp so the command is retried (define-then-assign must not race)."""
     async with uow:
         if not await uow.first_time(cmd.event_id, topics.ASSIGNMENT_COMMANDS):
             log.info("duplicate command ignored", command_id=str(cmd.event_id))
             return
         try:
-            await _apply(cmd, uow, today)
+            await _apply(cmd, uow, today, catalog_ends)
         except RuleBroken as broken:
             uow.emit(EVENTS, key, rejection(cmd, broken))
             log.info(
@@ -51,9 +68,11 @@ async def handle_command(cmd: Command, key: str, uow: AssignmentUnitOfWork, toda
         crash_point("after_commit")
 
 
-async def _apply(cmd: Command, uow: AssignmentUnitOfWork, today: date) -> None:
+async def _apply(
+    cmd: Command, uow: AssignmentUnitOfWork, today: date, catalog_ends: CatalogEnds | None
+) -> None:
     if isinstance(cmd, AssignPackage):
-        await _assign(cmd, uow)
+        await _assign(cmd, uow, catalog_ends)
     elif isinstance(cmd, ChangeAssignment):
         state = await uow.assignments.get(cmd.assignment_id)
         changed = model.change(state, cmd, today)
@@ -91,9 +110,19 @@ async def _apply(cmd: Command, uow: AssignmentUnitOfWork, today: date) -> None:
         log.info("spend limit set", customer_id=cmd.customer_id, limit=str(cmd.monthly_limit))
 
 
-async def _assign(cmd: AssignPackage, uow: AssignmentUnitOfWork) -> None:
+async def _assign(
+    cmd: AssignPackage, uow: AssignmentUnitOfWork, catalog_ends: CatalogEnds | None
+) -> None:
     existing = await uow.assignments.get(cmd.assignment_id)
     package = await uow.catalog.get(cmd.package_id)
+    if existing is None and (package is None or package.retired) and catalog_ends is not None:
+        ends = await catalog_ends()
+        read = await uow.catalog.positions()
+        behind = {p: end for p, end in ends.items() if read.get(p, 0) < end}
+        if behind:
+            raise CatalogNotCaughtUp(
+                f"catalog view behind catalog.packages on partitions {sorted(behind)}"
+            )
     assigned = model.assign(existing, package, cmd)
     if assigned is None:
         assert existing is not None
@@ -120,13 +149,14 @@ def _with_id(event: M, key: str) -> M:
     return event.model_copy(update={"event_id": natural_event_id(key)})
 
 
-async def apply_catalog_event(event: Message, uow: AssignmentUnitOfWork) -> None:
-    """Keep the catalog view; idempotent, so redelivery needs no dedupe record."""
+async def apply_catalog_event(
+    event: Message, partition: int, offset: int, uow: AssignmentUnitOfWork
+) -> None:
+    """Keep the catalog view and how far it has read; idempotent, so redelivery is harmless."""
     async with uow:
         if isinstance(event, PackageDefined):
             await uow.catalog.apply_defined(event)
         elif isinstance(event, PackageRetired):
             await uow.catalog.apply_retired(event)
-        else:
-            return  # CommandRejected of the catalog: nothing to keep
+        await uow.catalog.advance(partition, offset)
         await uow.commit()
