@@ -19,7 +19,11 @@ start() {  # name, command...
   echo "[up] $name started (pid $!, log .run/logs/$name.log)"
 }
 
-for service in ${SERVICES:-}; do
-  start "$service" uv run --frozen "$service-service"
+http_port=8081
+for service in ${SERVICES:-catalog assignment}; do
+  HTTP_PORT=$http_port start "$service" uv run --frozen "$service-service"
+  http_port=$((http_port + 1))
 done
-echo "[up] Kafka on $KAFKA_BOOTSTRAP_SERVERS; stop everything with: make down"
+echo "[up] Kafka on $KAFKA_BOOTSTRAP_SERVERS; /health and /metrics on 127.0.0.1:8081.."
+uv run --frozen python scripts/demo.py
+echo "[up] running; logs in .run/logs; stop everything with: make down"
