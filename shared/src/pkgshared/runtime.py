@@ -7,17 +7,25 @@ import asyncio
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import structlog
 import uvicorn
 from aiokafka import AIOKafkaProducer
+from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaRouter
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from pkgshared.db import SHARED_MIGRATIONS, create_pool, migrate
-from pkgshared.kafka import make_broker, message_headers, producer_options, reading_middleware
+from pkgshared.kafka import (
+    decoder_for,
+    make_broker,
+    message_headers,
+    producer_options,
+    reading_middleware,
+)
 from pkgshared.logs import configure_logging
 from pkgshared.messages import Message
 from pkgshared.metrics import record_outcome
@@ -52,6 +60,22 @@ class Runtime:
     def topic(self, name: str) -> str:
         """The real name of contract topic `name` (with the configured prefix)."""
         return self.settings.topic_prefix + name
+
+    def subscriber(
+        self, router: KafkaRouter, topic: str, description: str, group_suffix: str = ""
+    ) -> Any:
+        """`router.subscriber` for contract topic `topic` as every service consumes: its own
+        group from the earliest offset, the contract's decoder, and no acknowledgement until
+        the handler has returned (a failure is retried, see pkgshared.kafka)."""
+        return router.subscriber(
+            topic,
+            group_id=self.group_id + group_suffix,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            decoder=decoder_for(topic),
+            title=topic + group_suffix,
+            description=description,
+        )
 
     def router(self, rejections_topic: str | None = None) -> KafkaRouter:
         """A router whose subscribers dead-letter unreadable input (see pkgshared.kafka).
@@ -112,6 +136,12 @@ class Runtime:
         except Exception:
             kafka_ok = False
         return {"database": db_ok, "kafka": kafka_ok}
+
+
+def utc_today() -> date:
+    """The UTC date now: the default `effective_from` / `end_date` of commands (CONTRACT §4).
+    Only the catalog and assignment services use it; the charger follows clock ticks."""
+    return datetime.now(UTC).date()
 
 
 def http_app(runtime: Runtime) -> Callable[..., Awaitable[None]]:

@@ -4,13 +4,20 @@ Nothing is kept unless `commit()` is called."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
+import structlog
+
+from pkgshared.faults import crash_point
 from pkgshared.messages import Message
+from pkgshared.rules import RuleBroken
 
 from .outbox import enqueue, outbox_row
+
+log = structlog.get_logger(__name__)
 
 
 class PostgresUnitOfWork:
@@ -67,3 +74,31 @@ class PostgresUnitOfWork:
         self._events = []
         if self._on_commit is not None:
             self._on_commit()
+
+
+async def handle_command_once(
+    uow: PostgresUnitOfWork,
+    cmd: Message,
+    topic: str,
+    apply: Callable[[], Awaitable[None]],
+    reject: Callable[[RuleBroken], None],
+) -> None:
+    """The skeleton of every command handler: in one unit of work, skip a command already
+    handled, `apply` it, or `reject` it when it breaks a rule; then commit."""
+    async with uow:
+        if not await uow.first_time(cmd.event_id, topic):
+            log.info("duplicate command ignored", command_id=str(cmd.event_id))
+            return
+        try:
+            await apply()
+        except RuleBroken as broken:
+            reject(broken)
+            log.info(
+                "command rejected",
+                command_id=str(cmd.event_id),
+                command_type=cmd.TYPE,
+                reason=broken.reason,
+            )
+        crash_point("before_commit")
+        await uow.commit()
+        crash_point("after_commit")

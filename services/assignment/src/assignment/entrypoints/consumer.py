@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 
-from faststream import AckPolicy
 from faststream.kafka import KafkaMessage
 
 from assignment.service_layer import handlers
 from assignment.service_layer.unit_of_work import AssignmentUnitOfWork
 from pkgshared import topics
-from pkgshared.kafka import decoder_for
 from pkgshared.messages import (
     AssignmentChanged,
     AssignmentEnded,
@@ -25,11 +23,7 @@ from pkgshared.messages import (
     SetSpendLimit,
     SpendLimitSet,
 )
-from pkgshared.runtime import Runtime
-
-
-def utc_today() -> date:
-    return datetime.now(UTC).date()
+from pkgshared.runtime import Runtime, utc_today
 
 
 def wire(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
@@ -41,14 +35,10 @@ def wire(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
 
     commands = runtime.router(rejections_topic=topics.ASSIGNMENT_EVENTS)
 
-    @commands.subscriber(
+    @runtime.subscriber(
+        commands,
         topics.ASSIGNMENT_COMMANDS,
-        group_id=runtime.group_id,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        decoder=decoder_for(topics.ASSIGNMENT_COMMANDS),
-        title="assignment.commands",
-        description="AssignPackage, ChangeAssignment, EndAssignment, SetSpendLimit.",
+        "AssignPackage, ChangeAssignment, EndAssignment, SetSpendLimit.",
     )
     async def on_command(
         command: AssignPackage | ChangeAssignment | EndAssignment | SetSpendLimit,
@@ -60,15 +50,12 @@ def wire(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
 
     catalog = runtime.router()
 
-    @catalog.subscriber(
+    # Its own group: this view is rebuilt from the topic's beginning.
+    @runtime.subscriber(
+        catalog,
         topics.CATALOG_PACKAGES,
-        # Its own group: this view is rebuilt from the topic's beginning.
-        group_id=f"{runtime.group_id}.catalog-view",
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        decoder=decoder_for(topics.CATALOG_PACKAGES),
-        title="catalog.packages (view)",
-        description="The catalog view used to validate assignments.",
+        "The catalog view used to validate assignments.",
+        group_suffix=".catalog-view",
     )
     async def on_catalog(
         event: PackageDefined | PackageRetired | CommandRejected, msg: KafkaMessage

@@ -12,7 +12,6 @@ import structlog
 from assignment.domain import model
 from assignment.service_layer.unit_of_work import AssignmentUnitOfWork
 from pkgshared import topics
-from pkgshared.faults import crash_point
 from pkgshared.messages import (
     AssignPackage,
     ChangeAssignment,
@@ -25,6 +24,7 @@ from pkgshared.messages import (
     natural_event_id,
 )
 from pkgshared.rules import RetryLater, RuleBroken, rejection
+from pkgshared.uow import handle_command_once
 
 log = structlog.get_logger(__name__)
 EVENTS = topics.ASSIGNMENT_EVENTS
@@ -49,23 +49,14 @@ async def handle_command(
     An AssignPackage naming a package the catalog view does not know (or knows as retired) is
     rejected only once the view has read catalog.packages up to its end; before that it raises
     CatalogNotCaughtUp so the command is retried (define-then-assign must not race)."""
-    async with uow:
-        if not await uow.first_time(cmd.event_id, topics.ASSIGNMENT_COMMANDS):
-            log.info("duplicate command ignored", command_id=str(cmd.event_id))
-            return
-        try:
-            await _apply(cmd, uow, today, catalog_ends)
-        except RuleBroken as broken:
-            uow.emit(EVENTS, key, rejection(cmd, broken))
-            log.info(
-                "command rejected",
-                command_id=str(cmd.event_id),
-                command_type=cmd.TYPE,
-                reason=broken.reason,
-            )
-        crash_point("before_commit")
-        await uow.commit()
-        crash_point("after_commit")
+
+    async def apply() -> None:
+        await _apply(cmd, uow, today, catalog_ends)
+
+    def reject(broken: RuleBroken) -> None:
+        uow.emit(EVENTS, key, rejection(cmd, broken))
+
+    await handle_command_once(uow, cmd, topics.ASSIGNMENT_COMMANDS, apply, reject)
 
 
 async def _apply(

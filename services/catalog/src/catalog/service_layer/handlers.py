@@ -10,7 +10,6 @@ import structlog
 from catalog.domain import model
 from catalog.service_layer.unit_of_work import CatalogUnitOfWork
 from pkgshared import topics
-from pkgshared.faults import crash_point
 from pkgshared.messages import (
     DefinePackage,
     Message,
@@ -19,6 +18,7 @@ from pkgshared.messages import (
     natural_event_id,
 )
 from pkgshared.rules import RuleBroken, rejection
+from pkgshared.uow import handle_command_once
 
 log = structlog.get_logger(__name__)
 
@@ -31,48 +31,50 @@ def retired_event_id(package_id: str, version: int) -> UUID:
     return natural_event_id(f"retired:{package_id}:{version}")
 
 
-async def define_package(cmd: DefinePackage, uow: CatalogUnitOfWork, today: date) -> None:
-    async with uow:
-        if not await uow.first_time(cmd.event_id, topics.CATALOG_COMMANDS):
-            log.info("duplicate command ignored", command_id=str(cmd.event_id))
-            return
+async def handle_command(
+    cmd: DefinePackage | RetirePackage, uow: CatalogUnitOfWork, today: date
+) -> None:
+    """Handle one catalog command exactly once (see pkgshared.uow.handle_command_once)."""
+
+    current: model.PackageState | None = None
+
+    async def apply() -> None:
+        nonlocal current
         current = await uow.packages.get(cmd.package_id)
-        try:
-            defined = model.define(current, cmd, today)
-        except RuleBroken as broken:
-            _reject(uow, cmd, cmd.package_id, broken, current)
+        if isinstance(cmd, DefinePackage):
+            await _define(cmd, current, uow, today)
         else:
-            defined = defined.model_copy(
-                update={"event_id": defined_event_id(defined.package_id, defined.version)}
-            )
-            await uow.packages.add_version(defined)
-            uow.emit(topics.CATALOG_PACKAGES, cmd.package_id, defined)
-            log.info("package defined", package_id=cmd.package_id, version=defined.version)
-        crash_point("before_commit")
-        await uow.commit()
-        crash_point("after_commit")
+            await _retire(cmd, current, uow)
+
+    def reject(broken: RuleBroken) -> None:
+        # The state read by apply(), republished after the rejection (see _reject).
+        _reject(uow, cmd, cmd.package_id, broken, current)
+
+    await handle_command_once(uow, cmd, topics.CATALOG_COMMANDS, apply, reject)
 
 
-async def retire_package(cmd: RetirePackage, uow: CatalogUnitOfWork) -> None:
-    async with uow:
-        if not await uow.first_time(cmd.event_id, topics.CATALOG_COMMANDS):
-            log.info("duplicate command ignored", command_id=str(cmd.event_id))
-            return
-        current = await uow.packages.get(cmd.package_id)
-        try:
-            retired = model.retire(current, cmd)
-        except RuleBroken as broken:
-            _reject(uow, cmd, cmd.package_id, broken, current)
-        else:
-            retired = retired.model_copy(
-                update={"event_id": retired_event_id(retired.package_id, retired.version)}
-            )
-            await uow.packages.mark_retired(cmd.package_id)
-            uow.emit(topics.CATALOG_PACKAGES, cmd.package_id, retired)
-            log.info("package retired", package_id=cmd.package_id, version=retired.version)
-        crash_point("before_commit")
-        await uow.commit()
-        crash_point("after_commit")
+async def _define(
+    cmd: DefinePackage, current: model.PackageState | None, uow: CatalogUnitOfWork, today: date
+) -> None:
+    defined = model.define(current, cmd, today)
+    defined = defined.model_copy(
+        update={"event_id": defined_event_id(defined.package_id, defined.version)}
+    )
+    await uow.packages.add_version(defined)
+    uow.emit(topics.CATALOG_PACKAGES, cmd.package_id, defined)
+    log.info("package defined", package_id=cmd.package_id, version=defined.version)
+
+
+async def _retire(
+    cmd: RetirePackage, current: model.PackageState | None, uow: CatalogUnitOfWork
+) -> None:
+    retired = model.retire(current, cmd)
+    retired = retired.model_copy(
+        update={"event_id": retired_event_id(retired.package_id, retired.version)}
+    )
+    await uow.packages.mark_retired(cmd.package_id)
+    uow.emit(topics.CATALOG_PACKAGES, cmd.package_id, retired)
+    log.info("package retired", package_id=cmd.package_id, version=retired.version)
 
 
 def _reject(
@@ -95,4 +97,3 @@ def _reject(
                 version=version,
             )
             uow.emit(topics.CATALOG_PACKAGES, package_id, again)
-    log.info("command rejected", command_id=str(cmd.event_id), reason=broken.reason)
