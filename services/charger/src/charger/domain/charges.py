@@ -1,0 +1,251 @@
+"""Which charges are due, and which of them the spend limit lets through (CONTRACT.md §5).
+
+`due_charges` lists, for one assignment, every charge due by `horizon` from a starting period
+on; `decide` walks a customer's new charges in (period_start, assignment_id) order and marks
+each debit charged or declined against the monthly spend limit. Both are pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from charger.domain.model import Assignment, MonthTotals, PackageVersion, SpendLimit, version_on
+from charger.domain.schedule import Period, day_start, last_date_started_by, periods
+
+ChargeKind = Literal["recurring", "setup", "minimum_spend", "grant"]
+
+
+@dataclass(frozen=True)
+class Charge:
+    """One charge: a debit (recurring, setup, minimum_spend) or a grant of free minutes.
+
+    For minimum_spend, `amount` is the commitment (retail x quantity) until `settle` subtracts
+    the period's spend."""
+
+    key: str  # the ledger key: debit:<id>:<period_start|setup> or grant:<id>:<period_start>
+    kind: ChargeKind
+    assignment: Assignment
+    version: PackageVersion
+    period: Period
+    amount: Decimal | None
+    cost: Decimal | None
+    minutes: int | None
+    auto_decrement_credit: bool
+    valid_from: datetime
+    valid_until: datetime
+
+    @property
+    def is_debit(self) -> bool:
+        return self.kind != "grant"
+
+    @property
+    def period_key(self) -> str:
+        return "setup" if self.kind == "setup" else self.period.start.isoformat()
+
+    @property
+    def order(self) -> tuple[date, str, int]:
+        # Within a period the debit goes before the grant, so a declined debit is known first.
+        return (
+            self.period.start,
+            str(self.assignment.assignment_id),
+            1 if not self.is_debit else 0,
+        )
+
+
+def debit_key(assignment: Assignment, period_key: str) -> str:
+    return f"debit:{assignment.assignment_id}:{period_key}"
+
+
+def grant_key(assignment: Assignment, period_start: date) -> str:
+    return f"grant:{assignment.assignment_id}:{period_start.isoformat()}"
+
+
+def _times(quantity: int, amount: Decimal | None) -> Decimal | None:
+    return None if amount is None else amount * quantity
+
+
+@dataclass(frozen=True)
+class Due:
+    charges: list[Charge]
+    through: date | None  # start of the last period examined (None: none)
+    setup_examined: bool
+
+
+def due_charges(
+    assignment: Assignment,
+    versions: list[PackageVersion],
+    horizon: datetime,
+    from_period: date | None = None,
+    include_setup: bool = True,
+) -> Due:
+    """Every charge of `assignment` due at `horizon`, for periods starting on or after
+    `from_period` (default: the start date), in period order; `through` tells how far the
+    periods were examined, so that a caller can go on from there next time."""
+    if not versions:
+        return Due([], None, False)
+    tz = assignment.timezone
+    first = versions[0]
+    out: list[Charge] = []
+    start = assignment.start_date
+    setup_examined = include_setup and day_start(start, tz) <= horizon
+    if setup_examined:
+        version = version_on(versions, start)
+        terms = assignment.terms_on(start)
+        if version is not None and version.setup_retail and version.setup_retail > 0:
+            instant = day_start(start, tz)
+            out.append(
+                Charge(
+                    key=debit_key(assignment, "setup"),
+                    kind="setup",
+                    assignment=assignment,
+                    version=version,
+                    period=Period(start, start),
+                    amount=version.setup_retail * terms.quantity,
+                    cost=_times(terms.quantity, version.setup_cost),
+                    minutes=None,
+                    auto_decrement_credit=terms.auto_decrement_credit,
+                    valid_from=instant,
+                    valid_until=instant,
+                )
+            )
+    last_started = last_date_started_by(horizon, tz)
+    lo = max(start, from_period) if from_period else start
+    hi = last_started if assignment.end_date is None else min(last_started, assignment.end_date)
+    through: date | None = None
+    if hi < lo:
+        return Due(out, through, setup_examined)
+    for period in periods(first.frequency, first.frequency_match, lo, hi):
+        begins, ends = day_start(period.start, tz), day_start(period.end, tz)
+        if first.kind == "minimum_spend" and ends > horizon:
+            break  # in arrears: this period and the later ones have not ended
+        through = period.start
+        version = version_on(versions, period.start)
+        if version is None:
+            continue  # no version in force yet: nothing to charge with
+        terms = assignment.terms_on(period.start)
+        common = {
+            "assignment": assignment,
+            "version": version,
+            "period": period,
+            "auto_decrement_credit": terms.auto_decrement_credit,
+            "valid_from": begins,
+            "valid_until": ends,
+        }
+        if version.kind == "minimum_spend":
+            out.append(
+                Charge(
+                    key=debit_key(assignment, period.start.isoformat()),
+                    kind="minimum_spend",
+                    amount=version.retail * terms.quantity,
+                    cost=_times(terms.quantity, version.cost),
+                    minutes=None,
+                    **common,  # type: ignore[arg-type]
+                )
+            )
+            continue
+        if version.kind == "recurring" or version.retail > 0:
+            out.append(
+                Charge(
+                    key=debit_key(assignment, period.start.isoformat()),
+                    kind="recurring",
+                    amount=version.retail * terms.quantity,
+                    cost=_times(terms.quantity, version.cost),
+                    minutes=None,
+                    **common,  # type: ignore[arg-type]
+                )
+            )
+        if version.kind == "free_minutes":
+            per_unit = terms.free_minutes or version.free_minutes or 0
+            out.append(
+                Charge(
+                    key=grant_key(assignment, period.start),
+                    kind="grant",
+                    amount=None,
+                    cost=None,
+                    minutes=per_unit * terms.quantity,
+                    **common,  # type: ignore[arg-type]
+                )
+            )
+    return Due(out, through, setup_examined)
+
+
+def next_due(
+    assignment: Assignment,
+    versions: list[PackageVersion],
+    through: date | None,
+    setup_done: bool,
+) -> datetime | None:
+    """When the next charge after `through` (and the setup, unless done) falls due."""
+    if not versions:
+        return None
+    tz = assignment.timezone
+    first = versions[0]
+    moments: list[datetime] = []
+    if not setup_done:
+        version = version_on(versions, assignment.start_date)
+        if version is not None and version.setup_retail and version.setup_retail > 0:
+            moments.append(day_start(assignment.start_date, tz))
+    lo = assignment.start_date if through is None else through + timedelta(days=1)
+    upcoming = next(periods(first.frequency, first.frequency_match, lo, assignment.end_date), None)
+    if upcoming is not None:
+        at = upcoming.end if first.kind == "minimum_spend" else upcoming.start
+        moments.append(day_start(at, tz))
+    return min(moments) if moments else None
+
+
+def settle(charge: Charge, spend: Decimal) -> Charge:
+    """A minimum-spend debit less the period's spend (never below zero)."""
+    assert charge.kind == "minimum_spend" and charge.amount is not None
+    return replace(charge, amount=max(charge.amount - spend, Decimal(0)))
+
+
+Outcome = Literal["charge", "decline", "skip", "covered"]
+"""charge: make it; decline: spend limit (recorded, ChargeDeclined); skip: not on ticks
+(auto_decrement_credit false: left for RunPackage); covered: a minimum-spend period whose spend
+met the commitment (recorded as settled, nothing emitted)."""
+
+
+def decide(
+    charges: list[Charge],
+    limit: SpendLimit | None,
+    totals: MonthTotals,
+    *,
+    scheduled: bool,
+) -> list[tuple[Charge, Outcome]]:
+    """Walk new charges in (period_start, assignment_id) order.
+
+    - a debit is skipped on ticks (`scheduled`) when auto_decrement_credit is false;
+    - a minimum-spend debit of 0 (the spend covered it) is `covered`;
+    - a debit that would take the month's debits in the limit's currency over the limit is
+      declined, and so is the grant of the same period;
+    - `totals` is updated with every debit charged."""
+    declined_periods: set[tuple[str, date]] = set()
+    out: list[tuple[Charge, Outcome]] = []
+    for charge in sorted(charges, key=lambda c: c.order):
+        period_id = (str(charge.assignment.assignment_id), charge.period.start)
+        if not charge.is_debit:
+            out.append((charge, "decline" if period_id in declined_periods else "charge"))
+            continue
+        assert charge.amount is not None
+        if scheduled and not charge.auto_decrement_credit:
+            out.append((charge, "skip"))
+            continue
+        if charge.kind == "minimum_spend" and charge.amount == 0:
+            out.append((charge, "covered"))
+            continue
+        currency = charge.version.currency
+        if (
+            limit is not None
+            and limit.monthly_limit is not None
+            and limit.currency == currency
+            and totals.get(currency, charge.period.start) + charge.amount > limit.monthly_limit
+        ):
+            declined_periods.add(period_id)
+            out.append((charge, "decline"))
+            continue
+        totals.add(currency, charge.period.start, charge.amount)
+        out.append((charge, "charge"))
+    return out

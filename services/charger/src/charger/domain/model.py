@@ -1,0 +1,87 @@
+"""What the charger knows about packages and assignments: plain values, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from uuid import UUID
+
+
+@dataclass(frozen=True)
+class PackageVersion:
+    package_id: str
+    version: int
+    effective_from: date | None
+    kind: str
+    retail: Decimal
+    cost: Decimal | None
+    setup_retail: Decimal | None
+    setup_cost: Decimal | None
+    currency: str
+    frequency: str
+    frequency_match: tuple[int, ...] | tuple[str, ...]
+    free_minutes: int | None
+    destination_prefixes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What a ChangeAssignment can change, in force from `effective_from` (None: from start)."""
+
+    effective_from: date | None
+    quantity: int
+    auto_decrement_credit: bool
+    free_minutes: int | None
+
+
+@dataclass(frozen=True)
+class Assignment:
+    assignment_id: UUID
+    customer_id: str
+    did: str | None
+    package_id: str
+    start_date: date
+    end_date: date | None
+    timezone: str
+    terms: tuple[Terms, ...]  # in the order they were made
+
+    def terms_on(self, day: date) -> Terms:
+        """The terms in force for a period starting on `day`: the last made whose
+        effective_from is on or before it (the first terms are in force from the start)."""
+        chosen = self.terms[0]
+        for t in self.terms[1:]:
+            if t.effective_from is None or t.effective_from <= day:
+                chosen = t
+        return chosen
+
+
+def version_on(versions: list[PackageVersion], day: date) -> PackageVersion | None:
+    """The latest version whose effective_from is null or on or before `day` (CONTRACT §5)."""
+    best: PackageVersion | None = None
+    for v in versions:
+        if (v.effective_from is None or v.effective_from <= day) and (
+            best is None or v.version > best.version
+        ):
+            best = v
+    return best
+
+
+@dataclass(frozen=True)
+class SpendLimit:
+    monthly_limit: Decimal | None
+    currency: str
+
+
+@dataclass
+class MonthTotals:
+    """Sum of debits already made per (currency, year, month) of period_start, for one customer."""
+
+    totals: dict[tuple[str, int, int], Decimal] = field(default_factory=dict)
+
+    def add(self, currency: str, day: date, amount: Decimal) -> None:
+        key = (currency, day.year, day.month)
+        self.totals[key] = self.totals.get(key, Decimal(0)) + amount
+
+    def get(self, currency: str, day: date) -> Decimal:
+        return self.totals.get((currency, day.year, day.month), Decimal(0))
