@@ -1,0 +1,305 @@
+"""The charger's tables (explicit SQL): projections, customers to charge, the ledger, the clock.
+Hot-path reads and writes take whole batches of customers in one round trip each."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from charger.adapters.codec import (
+    assignment_from_json,
+    assignment_to_json,
+    version_from_defined,
+)
+from charger.domain.charges import next_due
+from charger.domain.model import Assignment, MonthTotals, PackageVersion, SpendLimit, Terms
+from pkgshared.messages import (
+    AssignmentChanged,
+    AssignmentEnded,
+    PackageAssigned,
+    PackageDefined,
+    SpendLimitSet,
+    UsageRated,
+)
+
+
+@dataclasses.dataclass
+class Tracked:
+    """An assignment with the ticks' progress through it."""
+
+    assignment: Assignment
+    ticked_through: date | None
+    setup_done: bool
+
+
+class ChargerStore:
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    # ------------------------------------------------------------ projection bookkeeping
+    async def already_consumed(self, topic: str, partition: int, offset: int) -> bool:
+        next_offset = await self.conn.fetchval(
+            "SELECT next_offset FROM consumed_offsets WHERE topic = $1 AND partition = $2",
+            topic,
+            partition,
+        )
+        return next_offset is not None and offset < next_offset
+
+    async def mark_consumed(self, topic: str, partition: int, offset: int) -> None:
+        await self.conn.execute(
+            "INSERT INTO consumed_offsets (topic, partition, next_offset) VALUES ($1, $2, $3) "
+            "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = "
+            "GREATEST(consumed_offsets.next_offset, EXCLUDED.next_offset)",
+            topic,
+            partition,
+            offset + 1,
+        )
+
+    async def consumed_positions(self) -> dict[tuple[str, int], int]:
+        rows = await self.conn.fetch("SELECT topic, partition, next_offset FROM consumed_offsets")
+        return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+    # ------------------------------------------------------------ catalog
+    async def add_version(self, defined: PackageDefined) -> None:
+        await self.conn.execute(
+            "INSERT INTO package_versions (package_id, version, effective_from, definition) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            defined.package_id,
+            defined.version,
+            defined.effective_from,
+            defined.model_dump_json(),
+        )
+        # A version may change when an assignment's next charge falls due (e.g. a setup fee).
+        rows = await self.conn.fetch(
+            "SELECT assignment_id FROM assignments WHERE state->>'package_id' = $1",
+            defined.package_id,
+        )
+        for row in rows:
+            await self._refresh_due(row["assignment_id"])
+
+    async def versions(self, package_ids: set[str]) -> dict[str, list[PackageVersion]]:
+        rows = await self.conn.fetch(
+            "SELECT definition FROM package_versions WHERE package_id = ANY($1::text[]) "
+            "ORDER BY package_id, version",
+            list(package_ids),
+        )
+        out: dict[str, list[PackageVersion]] = defaultdict(list)
+        for r in rows:
+            v = version_from_defined(PackageDefined.model_validate_json(r["definition"]))
+            out[v.package_id].append(v)
+        return out
+
+    # ------------------------------------------------------------ assignments
+    async def apply_assigned(self, e: PackageAssigned) -> None:
+        assignment = Assignment(
+            assignment_id=e.assignment_id,
+            customer_id=e.customer_id,
+            did=e.did,
+            package_id=e.package_id,
+            start_date=e.start_date,
+            end_date=e.end_date,
+            timezone=e.timezone,
+            terms=(Terms(None, e.quantity, e.auto_decrement_credit, e.free_minutes),),
+        )
+        inserted = await self.conn.fetchval(
+            "INSERT INTO assignments (assignment_id, customer_id, state) VALUES ($1, $2, $3) "
+            "ON CONFLICT DO NOTHING RETURNING 1",
+            e.assignment_id,
+            e.customer_id,
+            assignment_to_json(assignment),
+        )
+        if inserted:
+            await self._refresh_due(e.assignment_id)
+
+    async def apply_changed(self, e: AssignmentChanged) -> None:
+        tracked = await self._tracked(e.assignment_id)
+        if tracked is None:
+            return
+        a = tracked.assignment
+        terms = Terms(e.effective_from, e.quantity, e.auto_decrement_credit, e.free_minutes)
+        await self._save(dataclasses.replace(a, end_date=e.end_date, terms=(*a.terms, terms)))
+
+    async def apply_ended(self, e: AssignmentEnded) -> None:
+        tracked = await self._tracked(e.assignment_id)
+        if tracked is not None:
+            await self._save(dataclasses.replace(tracked.assignment, end_date=e.end_date))
+
+    async def _tracked(self, assignment_id: UUID) -> Tracked | None:
+        row = await self.conn.fetchrow(
+            "SELECT state, ticked_through, setup_done FROM assignments "
+            "WHERE assignment_id = $1 FOR UPDATE",
+            assignment_id,
+        )
+        if row is None:
+            return None
+        return Tracked(assignment_from_json(row["state"]), row["ticked_through"], row["setup_done"])
+
+    async def _save(self, a: Assignment) -> None:
+        await self.conn.execute(
+            "UPDATE assignments SET state = $2 WHERE assignment_id = $1",
+            a.assignment_id,
+            assignment_to_json(a),
+        )
+        await self._refresh_due(a.assignment_id)
+
+    async def _refresh_due(self, assignment_id: UUID) -> None:
+        tracked = await self._tracked(assignment_id)
+        if tracked is None:
+            return
+        a = tracked.assignment
+        versions = (await self.versions({a.package_id})).get(a.package_id, [])
+        due = next_due(a, versions, tracked.ticked_through, tracked.setup_done)
+        await self.conn.execute(
+            "UPDATE assignments SET next_due_at = $2 WHERE assignment_id = $1", assignment_id, due
+        )
+        await self._refresh_customers([a.customer_id])
+
+    async def _refresh_customers(self, customer_ids: list[str]) -> None:
+        await self.conn.execute(
+            "INSERT INTO customers (customer_id, next_due_at) "
+            "SELECT c, (SELECT min(next_due_at) FROM assignments WHERE customer_id = c) "
+            "FROM unnest($1::text[]) AS c "
+            "ON CONFLICT (customer_id) DO UPDATE SET next_due_at = EXCLUDED.next_due_at",
+            customer_ids,
+        )
+
+    async def set_spend_limit(self, e: SpendLimitSet) -> None:
+        await self.conn.execute(
+            "INSERT INTO customers (customer_id, monthly_limit, limit_currency) "
+            "VALUES ($1, $2, $3) ON CONFLICT (customer_id) DO UPDATE SET "
+            "monthly_limit = EXCLUDED.monthly_limit, limit_currency = EXCLUDED.limit_currency",
+            e.customer_id,
+            e.monthly_limit,
+            e.currency,
+        )
+
+    async def add_usage(self, e: UsageRated) -> None:
+        await self.conn.execute(
+            "INSERT INTO usage (usage_id, customer_id, did, amount, currency, occurred_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            e.usage_id,
+            e.customer_id,
+            e.did,
+            e.amount,
+            e.currency,
+            e.occurred_at,
+        )
+
+    # ------------------------------------------------------------ clock
+    async def tick_at(self) -> datetime | None:
+        value: datetime | None = await self.conn.fetchval("SELECT tick_at FROM clock WHERE id = 1")
+        return value
+
+    async def advance_clock(self, at: datetime) -> bool:
+        """Accept a tick; False when it is not later than the latest one."""
+        row = await self.conn.fetchval(
+            "INSERT INTO clock (id, tick_at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE "
+            "SET tick_at = EXCLUDED.tick_at WHERE clock.tick_at < EXCLUDED.tick_at RETURNING 1",
+            at,
+        )
+        return row is not None
+
+    # ------------------------------------------------------------ charging
+    async def claim_due_customers(self, at: datetime, limit: int) -> list[str]:
+        """Lock up to `limit` customers with something due at `at`; others' workers skip them."""
+        rows = await self.conn.fetch(
+            "SELECT customer_id FROM customers WHERE next_due_at <= $1 "
+            "ORDER BY next_due_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+            at,
+            limit,
+        )
+        return [r["customer_id"] for r in rows]
+
+    async def lock_customer(self, customer_id: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO customers (customer_id) VALUES ($1) ON CONFLICT DO NOTHING", customer_id
+        )
+        await self.conn.execute(
+            "SELECT 1 FROM customers WHERE customer_id = $1 FOR UPDATE", customer_id
+        )
+
+    async def assignments_of(
+        self, customer_ids: list[str], due_by: datetime | None = None
+    ) -> list[Tracked]:
+        rows = await self.conn.fetch(
+            "SELECT state, ticked_through, setup_done FROM assignments "
+            "WHERE customer_id = ANY($1::text[]) "
+            "AND ($2::timestamptz IS NULL OR next_due_at <= $2)",
+            customer_ids,
+            due_by,
+        )
+        return [
+            Tracked(assignment_from_json(r["state"]), r["ticked_through"], r["setup_done"])
+            for r in rows
+        ]
+
+    async def spend_limits(self, customer_ids: list[str]) -> dict[str, SpendLimit]:
+        rows = await self.conn.fetch(
+            "SELECT customer_id, monthly_limit, limit_currency FROM customers "
+            "WHERE customer_id = ANY($1::text[]) AND limit_currency IS NOT NULL",
+            customer_ids,
+        )
+        return {r["customer_id"]: SpendLimit(r["monthly_limit"], r["limit_currency"]) for r in rows}
+
+    async def month_totals(self, customer_ids: list[str]) -> dict[str, MonthTotals]:
+        rows = await self.conn.fetch(
+            "SELECT customer_id, currency, date_trunc('month', period_start)::date AS month, "
+            "sum(amount) AS total FROM ledger WHERE customer_id = ANY($1::text[]) "
+            "AND status = 'charged' AND kind <> 'grant' GROUP BY 1, 2, 3",
+            customer_ids,
+        )
+        out: dict[str, MonthTotals] = defaultdict(MonthTotals)
+        for r in rows:
+            out[r["customer_id"]].add(r["currency"], r["month"], r["total"])
+        return out
+
+    async def ledger_status(self, keys: list[str]) -> dict[str, tuple[str, Decimal | None]]:
+        rows = await self.conn.fetch(
+            "SELECT charge_key, status, amount FROM ledger WHERE charge_key = ANY($1::text[])",
+            keys,
+        )
+        return {r["charge_key"]: (r["status"], r["amount"]) for r in rows}
+
+    async def spend(
+        self, customer_id: str, did: str | None, currency: str, start: datetime, end: datetime
+    ) -> Decimal:
+        total = await self.conn.fetchval(
+            "SELECT coalesce(sum(amount), 0) FROM usage WHERE customer_id = $1 "
+            "AND ($2::text IS NULL OR did = $2) AND currency = $3 "
+            "AND occurred_at >= $4 AND occurred_at < $5",
+            customer_id,
+            did,
+            currency,
+            start,
+            end,
+        )
+        return Decimal(total)
+
+    async def record(self, rows: list[tuple[Any, ...]]) -> None:
+        """Ledger rows: (key, customer, assignment, kind, status, period_start, amount,
+        currency, minutes, reason). A key already there is a bug upstream: it fails loudly."""
+        if rows:
+            await self.conn.executemany(
+                "INSERT INTO ledger (charge_key, customer_id, assignment_id, kind, status, "
+                "period_start, amount, currency, minutes, reason) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                rows,
+            )
+
+    async def advance(
+        self, progress: list[tuple[UUID, date | None, bool, datetime | None]]
+    ) -> None:
+        """Save each assignment's tick progress and next due moment."""
+        if progress:
+            await self.conn.executemany(
+                "UPDATE assignments SET ticked_through = coalesce($2, ticked_through), "
+                "setup_done = setup_done OR $3, next_due_at = $4 WHERE assignment_id = $1",
+                progress,
+            )
+
+    async def refresh_customers(self, customer_ids: list[str]) -> None:
+        await self._refresh_customers(customer_ids)

@@ -1,0 +1,26 @@
+"""The charger's own metrics (beside pkgshared.metrics)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import Counter, Gauge, Histogram
+
+CHARGES = Counter("charger_debits_total", "CreditDebited made.")
+DECLINED = Counter("charger_declined_total", "Charges declined by a spend limit.")
+GRANTS = Counter("charger_grants_total", "FreeMinutesGranted made.")
+TICK_AT = Gauge("charger_tick_at_seconds", "The latest accepted tick (Unix time).")
+TICK_LAG = Gauge(
+    "charger_tick_lag_seconds", "Seconds between a tick's `at` and when it was accepted."
+)
+RUN_SECONDS = Histogram(
+    "charger_run_seconds",
+    "Time to make everything a tick made due.",
+    buckets=(0.01, 0.1, 0.5, 1, 5, 15, 30, 60, 120, 300),
+)
+
+
+def record(made: Any) -> None:
+    CHARGES.inc(made.charged)
+    DECLINED.inc(made.declined)
+    GRANTS.inc(made.grants)

@@ -1,0 +1,171 @@
+"""Making due charges: for the customers a worker has claimed (ticks) or for one customer
+(RunPackage). Everything for one batch happens in the caller's unit of work: the ledger rows,
+the events (outbox) and the progress, so a crash leaves all of it or none of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from charger.adapters.store import ChargerStore, Tracked
+from charger.domain.charges import Charge, Outcome, decide, due_charges, next_due, settle
+from charger.domain.model import MonthTotals, PackageVersion
+from charger.domain.schedule import day_start
+from charger.service_layer.events import charged_event, declined_event
+from charger.service_layer.unit_of_work import ChargerUnitOfWork
+from pkgshared import topics
+from pkgshared.messages import RunLine
+
+
+@dataclass
+class Made:
+    charged: int = 0
+    declined: int = 0
+    grants: int = 0
+
+
+async def _settled(store: ChargerStore, charges: list[Charge]) -> list[Charge]:
+    out = []
+    for c in charges:
+        if c.kind == "minimum_spend":
+            a = c.assignment
+            spent = await store.spend(
+                a.customer_id, a.did, c.version.currency, c.valid_from, c.valid_until
+            )
+            c = settle(c, spent)
+        out.append(c)
+    return out
+
+
+def _apply(
+    uow: ChargerUnitOfWork, decisions: list[tuple[Charge, Outcome]], reason: str, made: Made
+) -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = []
+    for charge, outcome in decisions:
+        if outcome == "skip":
+            continue
+        a = charge.assignment
+        status = {"charge": "charged", "decline": "declined", "covered": "covered"}[outcome]
+        rows.append(
+            (
+                charge.key,
+                a.customer_id,
+                a.assignment_id,
+                charge.kind,
+                status,
+                charge.period.start,
+                charge.amount,
+                charge.version.currency,
+                charge.minutes,
+                reason,
+            )
+        )
+        if outcome == "charge":
+            topic = topics.FREE_MINUTES_GRANTED if charge.kind == "grant" else topics.CREDIT_DEBITED
+            uow.emit(topic, a.customer_id, charged_event(charge, reason))
+            if charge.kind == "grant":
+                made.grants += 1
+            else:
+                made.charged += 1
+        elif outcome == "decline" and charge.kind != "grant":
+            uow.emit(topics.CHARGER_EVENTS, a.customer_id, declined_event(charge))
+            made.declined += 1
+    return rows
+
+
+async def charge_claimed(uow: ChargerUnitOfWork, customer_ids: list[str], at: datetime) -> Made:
+    """Make every due charge of `customer_ids` (locked by the caller) up to tick `at`."""
+    store = uow.store
+    tracked = await store.assignments_of(customer_ids, due_by=at)
+    versions = await store.versions({t.assignment.package_id for t in tracked})
+    limits = await store.spend_limits(customer_ids)
+    totals = await store.month_totals(list(limits))
+    by_customer: dict[str, list[Charge]] = {}
+    progress = []
+    for t in tracked:
+        a = t.assignment
+        vs = versions.get(a.package_id, [])
+        start = t.ticked_through + timedelta(days=1) if t.ticked_through else None
+        due = due_charges(a, vs, at, from_period=start, include_setup=not t.setup_done)
+        by_customer.setdefault(a.customer_id, []).extend(due.charges)
+        through = due.through or t.ticked_through
+        setup_done = t.setup_done or due.setup_examined
+        progress.append(
+            (a.assignment_id, through, setup_done, next_due(a, vs, through, setup_done))
+        )
+    all_charges = [c for cs in by_customer.values() for c in cs]
+    existing = await store.ledger_status([c.key for c in all_charges])
+    made = Made()
+    rows = []
+    for customer, charges in by_customer.items():
+        new = await _settled(store, [c for c in charges if c.key not in existing])
+        decisions = decide(
+            new, limits.get(customer), totals.get(customer, MonthTotals()), scheduled=True
+        )
+        rows += _apply(uow, decisions, "scheduled", made)
+    await store.record(rows)
+    await store.advance(progress)
+    await store.refresh_customers(customer_ids)
+    return made
+
+
+async def run_for_customer(
+    uow: ChargerUnitOfWork, customer_id: str, day: date, simulate: bool
+) -> tuple[list[RunLine], Made]:
+    """RunPackage: every charge due by the end of `day` (next midnight in each assignment's
+    zone); charge what is not yet made unless `simulate`; one report line per charge."""
+    store = uow.store
+    await store.lock_customer(customer_id)
+    tracked: list[Tracked] = await store.assignments_of([customer_id])
+    versions: dict[str, list[PackageVersion]] = await store.versions(
+        {t.assignment.package_id for t in tracked}
+    )
+    charges: list[Charge] = []
+    for t in tracked:
+        a = t.assignment
+        horizon = day_start(day + timedelta(days=1), a.timezone)
+        charges += due_charges(a, versions.get(a.package_id, []), horizon).charges
+    existing = await store.ledger_status([c.key for c in charges])
+    limit = (await store.spend_limits([customer_id])).get(customer_id)
+    totals = (await store.month_totals([customer_id])).get(customer_id, MonthTotals())
+    new = await _settled(store, [c for c in charges if c.key not in existing])
+    decisions = decide(new, limit, totals, scheduled=False)
+    made = Made()
+    if not simulate:
+        await store.record(_apply(uow, decisions, "run_package", made))
+
+    lines: list[RunLine] = []
+    for c in charges:
+        if c.key in existing:
+            status, amount = existing[c.key]
+            lines.append(
+                _line(
+                    c,
+                    "declined" if status == "declined" else "already_charged",
+                    amount if c.is_debit else None,
+                )
+            )
+    for c, outcome in decisions:
+        status = {
+            "charge": "would_charge" if simulate else "charged",
+            "covered": "would_charge" if simulate else "charged",
+            "decline": "declined",
+            "skip": "would_charge",
+        }[outcome]
+        lines.append(_line(c, status, c.amount))
+    lines.sort(key=lambda line: (line.period_start, str(line.assignment_id), line.kind == "grant"))
+    return lines, made
+
+
+def _line(c: Charge, status: str, amount: object) -> RunLine:
+    return RunLine(
+        assignment_id=c.assignment.assignment_id,
+        package_id=c.assignment.package_id,
+        kind=c.kind,
+        period_start=c.period.start,
+        period_end=c.period.end,
+        amount=amount if c.is_debit else None,
+        currency=c.version.currency,
+        minutes=c.minutes,
+        status=status,
+    )

@@ -1,0 +1,64 @@
+"""The contract's events for charges the charger made or declined."""
+
+from __future__ import annotations
+
+from charger.domain.charges import Charge
+from pkgshared.messages import (
+    ChargeDeclined,
+    CreditDebited,
+    FreeMinutesGranted,
+    Message,
+    natural_event_id,
+)
+
+
+def charged_event(charge: Charge, reason: str) -> Message:
+    a = charge.assignment
+    if charge.kind == "grant":
+        grant_id = natural_event_id(charge.key)
+        assert charge.minutes is not None
+        return FreeMinutesGranted(
+            event_id=grant_id,
+            grant_id=grant_id,
+            customer_id=a.customer_id,
+            did=a.did,
+            assignment_id=a.assignment_id,
+            package_id=a.package_id,
+            minutes=charge.minutes,
+            destination_prefixes=list(charge.version.destination_prefixes),
+            valid_from=charge.valid_from,
+            valid_until=charge.valid_until,
+        )
+    debit_id = natural_event_id(charge.key)
+    assert charge.amount is not None
+    return CreditDebited(
+        event_id=debit_id,
+        debit_id=debit_id,
+        customer_id=a.customer_id,
+        did=a.did,
+        assignment_id=a.assignment_id,
+        package_id=a.package_id,
+        package_version=charge.version.version,
+        amount=charge.amount,
+        cost=charge.cost,
+        currency=charge.version.currency,
+        period_start=charge.period.start,
+        period_end=charge.period.end,
+        kind=charge.kind,
+        reason=reason,
+    )
+
+
+def declined_event(charge: Charge) -> ChargeDeclined:
+    a = charge.assignment
+    assert charge.amount is not None and charge.kind != "grant"
+    return ChargeDeclined(
+        event_id=natural_event_id(f"declined:{a.assignment_id}:{charge.period_key}"),
+        customer_id=a.customer_id,
+        assignment_id=a.assignment_id,
+        kind=charge.kind,
+        period_start=charge.period.start,
+        amount=charge.amount,
+        currency=charge.version.currency,
+        reason="spend_limit_exceeded",
+    )

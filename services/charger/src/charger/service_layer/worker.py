@@ -1,0 +1,98 @@
+"""The tick worker: claims batches of customers with something due by the latest tick and
+charges them. Every charger instance runs one; `FOR UPDATE SKIP LOCKED` shares the work, the
+ledger's keys make a double charge impossible whatever the timing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import structlog
+
+from charger import metrics
+from charger.service_layer import charging
+from charger.service_layer.unit_of_work import ChargerUnitOfWork
+from pkgshared.rules import RetryLater
+
+log = structlog.get_logger(__name__)
+
+
+class TickWorker:
+    def __init__(
+        self, pool: Any, on_commit: Any, batch_customers: int = 200, poll_seconds: float = 0.5
+    ) -> None:
+        self._pool = pool
+        self._on_commit = on_commit
+        self._batch = batch_customers
+        self._poll = poll_seconds
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                worked = await self.drain()
+            except asyncio.CancelledError:
+                raise
+            except RetryLater as exc:
+                log.info("tick work postponed", why=str(exc))
+                worked = False
+            except Exception:
+                log.exception("tick work failed; retrying")
+                await asyncio.sleep(1.0)
+                continue
+            if not worked:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+
+    async def drain(self) -> bool:
+        """Charge batches until nothing is due; True when anything was done."""
+        started = time.perf_counter()
+        total = charging.Made()
+        customers = 0
+        last_log = started
+        while True:
+            uow = ChargerUnitOfWork(self._pool, on_commit=self._on_commit)
+            async with uow:
+                at = await uow.store.tick_at()
+                if at is None:
+                    return customers > 0
+                metrics.TICK_AT.set(at.timestamp())
+                claimed = await uow.store.claim_due_customers(at, self._batch)
+                if not claimed:
+                    break
+                made = await charging.charge_claimed(uow, claimed, at)
+                await uow.commit()
+            customers += len(claimed)
+            total.charged += made.charged
+            total.declined += made.declined
+            total.grants += made.grants
+            metrics.record(made)
+            now = time.perf_counter()
+            if now - last_log > 5:
+                last_log = now
+                log.info(
+                    "charging in progress",
+                    customers=customers,
+                    debits=total.charged,
+                    grants=total.grants,
+                    declined=total.declined,
+                    rate_per_s=round((total.charged + total.grants) / (now - started)),
+                )
+        if customers:
+            seconds = time.perf_counter() - started
+            metrics.RUN_SECONDS.observe(seconds)
+            log.info(
+                "charging done",
+                customers=customers,
+                debits=total.charged,
+                grants=total.grants,
+                declined=total.declined,
+                seconds=round(seconds, 3),
+            )
+        return customers > 0
