@@ -5,11 +5,13 @@ other's messages."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
 from pkgshared import topics
 from pkgshared.testing.kafka import TopicReader
+from pkgshared.testing.scenario import WATCHED, Scenario
 from pkgshared.testing.system import System
 
 
@@ -48,3 +50,22 @@ async def events(running: System) -> AsyncIterator[TopicReader]:
         topics.ASSIGNMENT_COMMANDS + ".dlq",
     ) as reader:
         yield reader
+
+
+@pytest.fixture
+async def charging(
+    kafka_bootstrap: str, database_url: str, tmp_path: Path
+) -> AsyncIterator[Scenario]:
+    """All three services with a topic prefix and schemas of their own (so a test's clock
+    starts from nothing), and a scenario reading what they publish."""
+    system = System(kafka_bootstrap, database_url, tmp_path)
+    await topics.create_topics(kafka_bootstrap, topics.with_prefix(system.prefix))
+    try:
+        for module in ("catalog", "assignment", "charger"):
+            system.service(module).start()
+        for process in system.services.values():
+            process.wait_healthy()
+        async with system.reader(*WATCHED) as reader:
+            yield Scenario(system, reader)
+    finally:
+        system.stop_all()

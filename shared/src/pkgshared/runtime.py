@@ -30,6 +30,7 @@ from pkgshared.logs import configure_logging
 from pkgshared.messages import Message
 from pkgshared.metrics import record_outcome
 from pkgshared.outbox import OutboxRelay
+from pkgshared.rules import RetryLater
 from pkgshared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
@@ -47,6 +48,7 @@ class Runtime:
     producer: AIOKafkaProducer
     tasks: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     _offsets_client: Any = None
+    _partitions: dict[str, set[int]] = field(default_factory=dict)
 
     @property
     def group_id(self) -> str:
@@ -113,10 +115,15 @@ class Runtime:
             )
             await self._offsets_client.start()
         client = self._offsets_client
-        partitions = client.partitions_for_topic(topic)
+        partitions = self._partitions.get(topic)
         if not partitions:
-            await client._client.force_metadata_update()
-            partitions = client.partitions_for_topic(topic) or set()
+            # Fetched once per topic: partitions are only ever added by an operator.
+            cluster = await client._client.fetch_all_metadata()
+            partitions = cluster.partitions_for_topic(topic)
+            if not partitions:
+                # Fail closed: "caught up with nothing" would let a command race its inputs.
+                raise RetryLater(f"no partition metadata for {topic} yet")
+            self._partitions[topic] = partitions
         ends = await client.end_offsets([TopicPartition(topic, p) for p in partitions])
         return {tp.partition: offset for tp, offset in ends.items()}
 
