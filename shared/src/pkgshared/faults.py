@@ -1,6 +1,6 @@
-"""Fault injection for crash tests: `FAULT_INJECT=<point>` makes the process kill itself with
-SIGKILL when it reaches `<point>` (e.g. `after_commit`), exactly like `kill -9` would.
-Unset in production; reaching a point costs one string comparison."""
+"""Fault injection for crash tests: `FAULT_INJECT=<point>` or `<point>@<n>` makes the process
+kill itself with SIGKILL the first (or n-th) time it reaches `<point>`, exactly as `kill -9`
+at that instant would. Unset in production; reaching a point costs one comparison."""
 
 from __future__ import annotations
 
@@ -9,10 +9,16 @@ import signal
 
 import structlog
 
-_POINT = os.environ.get("FAULT_INJECT", "")
+_SPEC = os.environ.get("FAULT_INJECT", "")
+_POINT, _, _NTH = _SPEC.partition("@")
+_remaining = int(_NTH or "1")
 
 
 def crash_point(point: str) -> None:
+    global _remaining
     if _POINT and point == _POINT:
-        structlog.get_logger(__name__).warning("fault injected: killing this process", point=point)
-        os.kill(os.getpid(), signal.SIGKILL)
+        _remaining -= 1
+        if _remaining <= 0:
+            log = structlog.get_logger(__name__)
+            log.warning("fault injected: killing this process", point=point)
+            os.kill(os.getpid(), signal.SIGKILL)

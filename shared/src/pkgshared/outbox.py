@@ -18,6 +18,7 @@ from typing import Any
 
 import structlog
 
+from pkgshared.faults import crash_point
 from pkgshared.messages import Message
 
 from . import metrics
@@ -112,6 +113,7 @@ class OutboxRelay:
             for r in rows
         ]
         await asyncio.gather(*pending)
+        crash_point("outbox_published")  # Kafka has the batch; the rows are still here
         # Exactly these ids: a row with a smaller id may commit later (ids are taken before commit).
         await conn.execute(
             "DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from pydantic import Field
+
 from pkgshared.settings import ServiceSettings
 
 
 class ChargerSettings(ServiceSettings):
-    pass
+    charge_batch_customers: int = Field(
+        default=500, ge=1, description="customers claimed and charged per transaction"
+    )

@@ -139,13 +139,26 @@ async def produce(
     key: bytes | str | None = None,
     headers: dict[str, str] | None = None,
 ) -> None:
+    await produce_keyed(bootstrap, topic, [(key, v) for v in values], headers)
+
+
+async def produce_keyed(
+    bootstrap: str,
+    topic: str,
+    items: list[tuple[bytes | str | None, bytes | dict[str, Any]]],
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Send (key, value) pairs in order with one idempotent producer; return once all are acked."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     try:
-        for value in values:
+        hdrs = [(n, v.encode()) for n, v in (headers or {}).items()]
+        pending = []
+        for key, value in items:
             raw = value if isinstance(value, bytes) else json.dumps(value).encode()
             k = key.encode() if isinstance(key, str) else key
-            hdrs = [(n, v.encode()) for n, v in (headers or {}).items()]
-            await producer.send_and_wait(topic, raw, key=k, headers=hdrs)
+            pending.append(await producer.send(topic, raw, key=k, headers=hdrs))
+        for future in pending:
+            await future
     finally:
         await producer.stop()

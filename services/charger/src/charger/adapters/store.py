@@ -26,6 +26,8 @@ from pkgshared.messages import (
     UsageRated,
 )
 
+TICK_CHANNEL = "charger_tick"
+
 
 @dataclasses.dataclass
 class Tracked:
@@ -64,7 +66,13 @@ class ChargerStore:
         return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
 
     # ------------------------------------------------------------ catalog
+    async def _lock_package(self, package_id: str) -> None:
+        # An assignment and its package's first version may be projected at the same moment by
+        # two consumers; each would miss the other's uncommitted row. Serialize them per package.
+        await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('pkg:' || $1))", package_id)
+
     async def add_version(self, defined: PackageDefined) -> None:
+        await self._lock_package(defined.package_id)
         await self.conn.execute(
             "INSERT INTO package_versions (package_id, version, effective_from, definition) "
             "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
@@ -75,7 +83,8 @@ class ChargerStore:
         )
         # A version may change when an assignment's next charge falls due (e.g. a setup fee).
         rows = await self.conn.fetch(
-            "SELECT assignment_id FROM assignments WHERE state->>'package_id' = $1",
+            "SELECT assignment_id FROM assignments WHERE state->>'package_id' = $1 "
+            "ORDER BY customer_id",
             defined.package_id,
         )
         for row in rows:
@@ -105,6 +114,8 @@ class ChargerStore:
             timezone=e.timezone,
             terms=(Terms(None, e.quantity, e.auto_decrement_credit, e.free_minutes),),
         )
+        await self.lock_customer(e.customer_id)
+        await self._lock_package(e.package_id)
         inserted = await self.conn.fetchval(
             "INSERT INTO assignments (assignment_id, customer_id, state) VALUES ($1, $2, $3) "
             "ON CONFLICT DO NOTHING RETURNING 1",
@@ -116,6 +127,7 @@ class ChargerStore:
             await self._refresh_due(e.assignment_id)
 
     async def apply_changed(self, e: AssignmentChanged) -> None:
+        await self.lock_customer(e.customer_id)
         tracked = await self._tracked(e.assignment_id)
         if tracked is None:
             return
@@ -124,6 +136,7 @@ class ChargerStore:
         await self._save(dataclasses.replace(a, end_date=e.end_date, terms=(*a.terms, terms)))
 
     async def apply_ended(self, e: AssignmentEnded) -> None:
+        await self.lock_customer(e.customer_id)
         tracked = await self._tracked(e.assignment_id)
         if tracked is not None:
             await self._save(dataclasses.replace(tracked.assignment, end_date=e.end_date))
@@ -147,6 +160,13 @@ class ChargerStore:
         await self._refresh_due(a.assignment_id)
 
     async def _refresh_due(self, assignment_id: UUID) -> None:
+        # Customer first, then the assignment: the order the tick workers lock them in.
+        customer = await self.conn.fetchval(
+            "SELECT customer_id FROM assignments WHERE assignment_id = $1", assignment_id
+        )
+        if customer is None:
+            return
+        await self.lock_customer(customer)
         tracked = await self._tracked(assignment_id)
         if tracked is None:
             return
@@ -195,12 +215,15 @@ class ChargerStore:
         return value
 
     async def advance_clock(self, at: datetime) -> bool:
-        """Accept a tick; False when it is not later than the latest one."""
+        """Accept a tick; False when it is not later than the latest one. On commit, every
+        instance's worker is told (NOTIFY), so they all start on it at once."""
         row = await self.conn.fetchval(
             "INSERT INTO clock (id, tick_at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE "
             "SET tick_at = EXCLUDED.tick_at WHERE clock.tick_at < EXCLUDED.tick_at RETURNING 1",
             at,
         )
+        if row is not None:
+            await self.conn.execute("SELECT pg_notify($1, '')", TICK_CHANNEL)
         return row is not None
 
     # ------------------------------------------------------------ charging

@@ -7,6 +7,7 @@ import time
 from faststream.kafka import KafkaMessage
 
 from charger import metrics
+from charger.config import ChargerSettings
 from charger.service_layer import handlers
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from charger.service_layer.worker import TickWorker
@@ -31,7 +32,11 @@ from pkgshared.runtime import Runtime
 
 
 def wire(runtime: Runtime) -> None:
-    worker = TickWorker(runtime.pool, on_commit=runtime.relay.wake)
+    settings = runtime.settings
+    assert isinstance(settings, ChargerSettings)
+    worker = TickWorker(
+        runtime.pool, on_commit=runtime.relay.wake, batch_customers=settings.charge_batch_customers
+    )
     runtime.tasks.append(worker.run)
 
     def uow() -> ChargerUnitOfWork:

@@ -12,8 +12,10 @@ from typing import Any
 import structlog
 
 from charger import metrics
+from charger.adapters.store import TICK_CHANNEL
 from charger.service_layer import charging
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
+from pkgshared.faults import crash_point
 from pkgshared.rules import RetryLater
 
 log = structlog.get_logger(__name__)
@@ -21,7 +23,7 @@ log = structlog.get_logger(__name__)
 
 class TickWorker:
     def __init__(
-        self, pool: Any, on_commit: Any, batch_customers: int = 200, poll_seconds: float = 0.5
+        self, pool: Any, on_commit: Any, batch_customers: int = 500, poll_seconds: float = 0.5
     ) -> None:
         self._pool = pool
         self._on_commit = on_commit
@@ -33,6 +35,19 @@ class TickWorker:
         self._wake.set()
 
     async def run(self) -> None:
+        # Ticks accepted by another instance wake this one too (NOTIFY on the clock's commit).
+        def on_notify(*_: object) -> None:
+            self.wake()
+
+        listener = await self._pool.acquire()
+        await listener.add_listener(TICK_CHANNEL, on_notify)
+        try:
+            await self._loop()
+        finally:
+            await listener.remove_listener(TICK_CHANNEL, on_notify)
+            await self._pool.release(listener)
+
+    async def _loop(self) -> None:
         while True:
             try:
                 worked = await self.drain()
@@ -67,7 +82,9 @@ class TickWorker:
                 if not claimed:
                     break
                 made = await charging.charge_claimed(uow, claimed, at)
+                crash_point("charger_before_commit")
                 await uow.commit()
+                crash_point("charger_after_commit")
             customers += len(claimed)
             total.charged += made.charged
             total.declined += made.declined
