@@ -47,6 +47,7 @@ class Runtime:
     relay: OutboxRelay
     producer: AIOKafkaProducer
     tasks: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    schema: str = ""
     _offsets_client: Any = None
     _partitions: dict[str, set[int]] = field(default_factory=dict)
 
@@ -64,14 +65,24 @@ class Runtime:
         return self.settings.topic_prefix + name
 
     def subscriber(
-        self, router: KafkaRouter, topic: str, description: str, group_suffix: str = ""
+        self,
+        router: KafkaRouter,
+        topic: str,
+        description: str,
+        group_suffix: str = "",
+        projection: bool = False,
     ) -> Any:
         """`router.subscriber` for contract topic `topic` as every service consumes: its own
         group from the earliest offset, the contract's decoder, and no acknowledgement until
-        the handler has returned (a failure is retried, see pkgshared.kafka)."""
+        the handler has returned (a failure is retried, see pkgshared.kafka).
+
+        A `projection` (state rebuilt from a topic) gets a group named after its schema too:
+        an empty schema then reads its topic from the beginning instead of from where another
+        database's projection stopped."""
+        group = self.group_id + (f".{self.schema}" if projection else "") + group_suffix
         return router.subscriber(
             topic,
-            group_id=self.group_id + group_suffix,
+            group_id=group,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             decoder=decoder_for(topic),
@@ -199,7 +210,7 @@ async def run_service(
 
     relay = OutboxRelay(pool, send)
     broker = make_broker(settings, name)
-    runtime = Runtime(name, settings, pool, broker, relay, producer)
+    runtime = Runtime(name, settings, pool, broker, relay, producer, schema=schema)
     wire(runtime)
 
     stop = asyncio.Event()

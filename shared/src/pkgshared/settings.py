@@ -26,7 +26,7 @@ class ServiceSettings(BaseSettings):
         default="", pattern=r"^[a-z_][a-z0-9_]{0,62}$|^$", description="default: service name"
     )
     db_pool_min: int = 1
-    db_pool_max: int = 5
+    db_pool_max: int = 8
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=0, description="/health and /metrics; 0 disables")
     log_level: str = "INFO"

@@ -56,6 +56,7 @@ def wire(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
         topics.CATALOG_PACKAGES,
         "The catalog view used to validate assignments.",
         group_suffix=".catalog-view",
+        projection=True,
     )
     async def on_catalog(
         event: PackageDefined | PackageRetired | CommandRejected, msg: KafkaMessage

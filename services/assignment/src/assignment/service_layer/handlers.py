@@ -114,6 +114,9 @@ async def _assign(
             raise CatalogNotCaughtUp(
                 f"catalog view behind catalog.packages on partitions {sorted(behind)}"
             )
+        # The view may have caught up between the first read and the check: read again, now
+        # that everything published before the check is known to be in it.
+        package = await uow.catalog.get(cmd.package_id)
     assigned = model.assign(existing, package, cmd)
     if assigned is None:
         assert existing is not None

@@ -55,14 +55,14 @@ def wire(runtime: Runtime) -> None:
 
     projections = runtime.router()
 
-    @runtime.subscriber(projections, topics.CATALOG_PACKAGES, "Package versions.", ".catalog")
+    @runtime.subscriber(projections, topics.CATALOG_PACKAGES, "Package versions.", ".catalog", True)
     async def on_package(
         event: PackageDefined | PackageRetired | CommandRejected, msg: KafkaMessage
     ) -> None:
         await handlers.project(event, position(topics.CATALOG_PACKAGES, msg), uow())
 
     @runtime.subscriber(
-        projections, topics.ASSIGNMENT_EVENTS, "Assignments and spend limits.", ".assignments"
+        projections, topics.ASSIGNMENT_EVENTS, "Assignments and spend limits.", ".assignments", True
     )
     async def on_assignment(
         event: PackageAssigned
@@ -74,7 +74,7 @@ def wire(runtime: Runtime) -> None:
     ) -> None:
         await handlers.project(event, position(topics.ASSIGNMENT_EVENTS, msg), uow())
 
-    @runtime.subscriber(projections, topics.USAGE_RATED, "Usage for minimum spend.", ".usage")
+    @runtime.subscriber(projections, topics.USAGE_RATED, "Usage for minimum spend.", ".usage", True)
     async def on_usage(event: UsageRated, msg: KafkaMessage) -> None:
         await handlers.project(event, position(topics.USAGE_RATED, msg), uow())
 
