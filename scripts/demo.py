@@ -1,4 +1,5 @@
-"""A small demo through Kafka only: define two packages, assign them, show the events.
+"""A small demo through Kafka only: define two packages, assign them, tick the clock to now,
+and show the events that come back (definitions, assignments, debits, grants).
 
 Run by `make up` once the services are started; safe to run again (new ids each time)."""
 
@@ -9,11 +10,19 @@ import json
 import os
 import sys
 import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
 
 from pkgshared import topics
 from pkgshared.testing.kafka import TopicReader, produce
 
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+_today = datetime.now(UTC).date()
+START = _today.replace(
+    day=1,
+    month=_today.month - 2 if _today.month > 2 else _today.month + 10,
+    year=_today.year if _today.month > 2 else _today.year - 1,
+).isoformat()
 
 
 def command(event_type: str, **fields: object) -> dict[str, object]:
@@ -56,7 +65,7 @@ async def main() -> int:
             customer_id=customer,
             package_id=packages[0]["package_id"],
             quantity=2,
-            start_date="2026-01-10",
+            start_date=START,
         ),
         command(
             "AssignPackage",
@@ -65,7 +74,7 @@ async def main() -> int:
             did="441234567890",
             package_id=packages[1]["package_id"],
             quantity=1,
-            start_date="2026-01-01",
+            start_date=START,
         ),
     ]
     watched = (
@@ -81,24 +90,49 @@ async def main() -> int:
             await produce(BOOTSTRAP, topics.ASSIGNMENT_COMMANDS, [a], key=customer)
         print(f"demo: sent 2 DefinePackage and 2 AssignPackage for {customer}; waiting...")
         await reader.wait_count(2, timeout=60, event_type="PackageAssigned", customer_id=customer)
-        for r in reader.records:
-            body = json.loads(r.value or b"{}")
-            if run not in json.dumps(body):
-                continue
-            what = {
-                k: body.get(k)
-                for k in (
-                    "package_id",
-                    "version",
-                    "assignment_id",
-                    "customer_id",
-                    "did",
-                    "quantity",
-                    "amount",
+        tick = command(
+            "ClockTicked",
+            tick_id=str(uuid.uuid4()),
+            at=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        )
+        await produce(BOOTSTRAP, topics.CLOCK_TICKS, [tick], key="clock")
+        print(f"demo: sent a tick at {tick['at']}; waiting for the charges...")
+        await reader.wait_count(
+            1, timeout=60, event_type="FreeMinutesGranted", customer_id=customer
+        )
+        await reader.wait_count(
+            1, timeout=60, event_type="CreditDebited", customer_id=customer, kind="setup"
+        )
+        await reader.poll(1.0)
+        mine = [json.loads(r.value or b"{}") for r in reader.records]
+        mine = [b for b in mine if run in json.dumps(b)]
+    for b in mine:
+        if b["event_type"] in ("PackageDefined", "PackageAssigned"):
+            print(
+                f"  {b['event_type']:<18} {b['package_id']:<16} "
+                + (
+                    f"quantity {b['quantity']} from {b['start_date']}"
+                    + (f" on DID {b['did']}" if b.get("did") else "")
+                    if b["event_type"] == "PackageAssigned"
+                    else f"{b['kind']} {b['retail']} {b['currency']} {b['frequency']}"
                 )
-                if body.get(k) is not None
-            }
-            print(f"  {r.topic:<30} {body['event_type']:<20} {what}")
+            )
+    for package_id in sorted({b["package_id"] for b in mine}):
+        debits = [
+            b for b in mine if b["event_type"] == "CreditDebited" and b["package_id"] == package_id
+        ]
+        grants = [
+            b
+            for b in mine
+            if b["event_type"] == "FreeMinutesGranted" and b["package_id"] == package_id
+        ]
+        total = sum(Decimal(d["amount"]) for d in debits)
+        kinds = ", ".join(sorted({d["kind"] for d in debits}))
+        print(
+            f"  charges of {package_id:<16} {len(debits)} CreditDebited ({kinds}) totalling "
+            f"{total} GBP; {len(grants)} FreeMinutesGranted totalling "
+            f"{sum(g['minutes'] for g in grants)} minutes"
+        )
     return 0
 
 

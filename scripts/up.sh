@@ -20,10 +20,11 @@ start() {  # name, command...
 }
 
 http_port=8081
-for service in ${SERVICES:-catalog assignment}; do
+for service in ${SERVICES:-catalog assignment charger}; do
   HTTP_PORT=$http_port start "$service" uv run --frozen "$service-service"
   http_port=$((http_port + 1))
 done
-echo "[up] Kafka on $KAFKA_BOOTSTRAP_SERVERS; /health and /metrics on 127.0.0.1:8081.."
+TICK_INTERVAL_SECONDS=${TICK_INTERVAL_SECONDS:-60} start ticker uv run --frozen ticker
+echo "[up] Kafka on $KAFKA_BOOTSTRAP_SERVERS; /health and /metrics on 127.0.0.1:8081-8083"
 uv run --frozen python scripts/demo.py
 echo "[up] running; logs in .run/logs; stop everything with: make down"
