@@ -86,7 +86,7 @@ class Runtime:
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             decoder=decoder_for(topic),
-            title=topic + group_suffix,
+            title=topic,
             description=description,
         )
 
