@@ -21,7 +21,9 @@ start() {  # name, command...
 
 http_port=8081
 for service in ${SERVICES:-catalog assignment charger}; do
-  HTTP_PORT=$http_port start "$service" uv run --frozen "$service-service"
+  # Each service logs in with its own role (deploy/postgres/roles.sql).
+  DATABASE_URL="postgresql://$service:$service@127.0.0.1:${PGPORT:-5432}/packages" \
+    HTTP_PORT=$http_port start "$service" uv run --frozen "$service-service"
   http_port=$((http_port + 1))
 done
 TICK_INTERVAL_SECONDS=${TICK_INTERVAL_SECONDS:-60} start ticker uv run --frozen ticker

@@ -146,23 +146,19 @@ pg_up() {
 }
 
 pg_provision() {
-  # One database; one login role per service, each creating and owning its own schema; one
-  # admin role for tests and tooling. Passwords here are local-development defaults only.
+  # One database owned by an admin role (tests and tooling), then the services' roles.
   as_postgres psql -p "$PGPORT" -v ON_ERROR_STOP=1 -q >/dev/null <<SQL
 DO \$\$
-DECLARE r text;
 BEGIN
-  FOREACH r IN ARRAY ARRAY['packages', 'catalog', 'assignment', 'charger'] LOOP
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
-      EXECUTE format('CREATE ROLE %I LOGIN PASSWORD %L', r, r);
-    END IF;
-  END LOOP;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'packages') THEN
+    CREATE ROLE packages LOGIN CREATEDB PASSWORD 'packages';
+  END IF;
 END \$\$;
-ALTER ROLE packages CREATEDB;
 SELECT 'CREATE DATABASE $PG_DB OWNER packages'
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$PG_DB') \gexec
-GRANT CONNECT, CREATE ON DATABASE $PG_DB TO catalog, assignment, charger;
 SQL
+  as_postgres psql -p "$PGPORT" -d "$PG_DB" -v ON_ERROR_STOP=1 -q -f - >/dev/null \
+    < "$here/../postgres/roles.sql"
 }
 
 pg_down() {

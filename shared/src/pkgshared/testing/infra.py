@@ -67,7 +67,7 @@ def provide_infra() -> Iterator[Infra]:
             if not kafka:
                 from testcontainers.kafka import KafkaContainer
 
-                k = stack.enter_context(KafkaContainer("apache/kafka:4.1.1").with_kraft())
+                k = stack.enter_context(KafkaContainer("apache/kafka:4.3.1").with_kraft())
                 kafka = k.get_bootstrap_server()
             if not database:
                 from testcontainers.postgres import PostgresContainer
