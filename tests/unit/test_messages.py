@@ -416,3 +416,15 @@ def test_every_contract_topic_has_its_messages() -> None:
         "CommandRejected",
         "DeadLetter",
     }
+
+
+def test_change_assignment_writes_only_the_fields_given() -> None:
+    change = ChangeAssignment(assignment_id=uuid.UUID(CMD_ID), quantity=3)
+    out = json.loads(change.to_json())
+    assert out["quantity"] == 3
+    assert "end_date" not in out and "auto_decrement_credit" not in out
+    cleared = json.loads(ChangeAssignment(assignment_id=uuid.UUID(CMD_ID), end_date=None).to_json())
+    assert cleared["end_date"] is None
+    again = read(topics.ASSIGNMENT_COMMANDS, change.to_json())
+    assert isinstance(again, ChangeAssignment) and again.model_fields_set >= {"quantity"}
+    assert "end_date" not in again.model_fields_set

@@ -36,6 +36,7 @@ from .reading import (
     Rejected,
     Unreadable,
     decode_json,
+    field_errors,
     read,
     read_object,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "Unreadable",
     "UsageRated",
     "decode_json",
+    "field_errors",
     "instant_str",
     "money_str",
     "natural_event_id",

@@ -61,6 +61,9 @@ class PackageAssigned(_AssignmentTerms):
     package_version: PositiveInt = Field(description="Catalog version in force when assigned.")
 
 
+CHANGEABLE = ("quantity", "end_date", "auto_decrement_credit", "free_minutes", "effective_from")
+
+
 class ChangeAssignment(Message):
     """Change an assignment; fields left out keep their value (end_date: null removes it)."""
 
@@ -75,6 +78,11 @@ class ChangeAssignment(Message):
         description="Periods starting on or after it use the new values; default: the day "
         "processed. end_date takes effect as stated.",
     )
+
+    def to_json(self) -> bytes:
+        """Only the fields given: a field left out keeps its value, an explicit null clears it."""
+        left_out = {f for f in CHANGEABLE if f not in self.model_fields_set}
+        return self.model_dump_json(exclude=left_out).encode()
 
 
 class AssignmentChanged(_AssignmentTerms):

@@ -1,0 +1,172 @@
+"""Reading and writing whole topics with deadlines: for tests and the operator CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+
+class TopicMissing(LookupError):
+    """The topic does not exist (or its metadata did not arrive in time)."""
+
+
+class WaitTimedOut(AssertionError):
+    """What was waited for did not arrive before the deadline (an assertion in tests)."""
+
+
+async def create_topics(bootstrap: str, names: list[str], partitions: int = 1) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names]
+        )
+    finally:
+        await admin.close()
+
+
+def unique_name(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+@dataclass
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, bytes] = field(default_factory=dict)
+
+    def json(self) -> Any:
+        return json.loads(self.value or b"null")
+
+
+class TopicReader:
+    """Reads topics from their start (or from a given moment) for assertions."""
+
+    def __init__(self, bootstrap: str, *topics: str, from_end: bool = False) -> None:
+        self._bootstrap = bootstrap
+        self._topics = topics
+        self._from_end = from_end
+        self._consumer: AIOKafkaConsumer | None = None
+        self.records: list[Record] = []
+
+    async def __aenter__(self) -> TopicReader:
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            group_id=None,
+        )
+        await self._consumer.start()
+        parts: list[TopicPartition] = []
+        for topic in self._topics:
+            deadline = time.monotonic() + 20
+            found = self._consumer.partitions_for_topic(topic)
+            while not found and time.monotonic() < deadline:
+                await self._consumer._client.force_metadata_update()
+                found = self._consumer.partitions_for_topic(topic)
+                if not found:
+                    await asyncio.sleep(0.1)
+            if not found:
+                raise TopicMissing(f"topic {topic} does not exist")
+            parts.extend(TopicPartition(topic, p) for p in sorted(found))
+        self._consumer.assign(parts)
+        if self._from_end:
+            await self._consumer.seek_to_end(*parts)
+            for tp in parts:  # resolve the position now, not lazily at the first fetch
+                await self._consumer.position(tp)
+        else:
+            await self._consumer.seek_to_beginning(*parts)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def poll(self, timeout: float = 0.2) -> list[Record]:
+        assert self._consumer is not None
+        batch = await self._consumer.getmany(timeout_ms=int(timeout * 1000))
+        new = [
+            Record(r.topic, r.partition, r.offset, r.key, r.value, dict(r.headers or ()))
+            for records in batch.values()
+            for r in records
+        ]
+        self.records.extend(new)
+        return new
+
+    async def wait_for(
+        self,
+        predicate: Callable[[list[Record]], bool],
+        timeout: float = 30.0,
+        what: str = "the expected records",
+    ) -> list[Record]:
+        """Poll until `predicate(all records so far)` holds; fail after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if predicate(self.records):
+                return self.records
+            if time.monotonic() > deadline:
+                summary = [(r.topic, r.key, (r.value or b"")[:200]) for r in self.records[-10:]]
+                raise WaitTimedOut(
+                    f"timed out after {timeout}s waiting for {what}; last: {summary}"
+                )
+            await self.poll()
+
+    async def wait_count(self, n: int, timeout: float = 30.0, **match: Any) -> list[Record]:
+        """Wait until at least `n` records whose JSON has `match` fields have arrived."""
+
+        def matching(records: list[Record]) -> list[Record]:
+            out = []
+            for r in records:
+                try:
+                    obj = r.json()
+                except ValueError:
+                    continue
+                if isinstance(obj, dict) and all(obj.get(k) == v for k, v in match.items()):
+                    out.append(r)
+            return out
+
+        await self.wait_for(lambda rs: len(matching(rs)) >= n, timeout, f"{n} records {match}")
+        return matching(self.records)
+
+
+async def produce(
+    bootstrap: str,
+    topic: str,
+    values: list[bytes | dict[str, Any]],
+    key: bytes | str | None = None,
+    headers: dict[str, str] | None = None,
+) -> None:
+    await produce_keyed(bootstrap, topic, [(key, v) for v in values], headers)
+
+
+async def produce_keyed(
+    bootstrap: str,
+    topic: str,
+    items: list[tuple[bytes | str | None, bytes | dict[str, Any]]],
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Send (key, value) pairs in order with one idempotent producer; return once all are acked."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        hdrs = [(n, v.encode()) for n, v in (headers or {}).items()]
+        pending = []
+        for key, value in items:
+            raw = value if isinstance(value, bytes) else json.dumps(value).encode()
+            k = key.encode() if isinstance(key, str) else key
+            pending.append(await producer.send(topic, raw, key=k, headers=hdrs))
+        for future in pending:
+            await future
+    finally:
+        await producer.stop()

@@ -1,0 +1,3 @@
+from pkgctl.app import main
+
+main()

@@ -1,0 +1,417 @@
+"""pkgctl: the operator's command line. Every command is checked against the contract's models
+before anything is sent; commands then wait for their outcome on the matching event topic.
+
+Exit codes: 0 done, 1 rejected or timed out, 2 bad input.
+Environment: KAFKA_BOOTSTRAP_SERVERS (default 127.0.0.1:9092), TOPIC_PREFIX (default empty).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from aiokafka.errors import KafkaError
+from pydantic import ValidationError
+from rich.console import Console
+
+from pkgctl import io, render
+from pkgshared import topics
+from pkgshared.messages import (
+    AssignPackage,
+    ChangeAssignment,
+    ClockTicked,
+    DefinePackage,
+    EndAssignment,
+    Message,
+    RetirePackage,
+    RunPackage,
+    SetSpendLimit,
+    field_errors,
+)
+from pkgshared.topic_io import TopicMissing, WaitTimedOut
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
+dlq_app = typer.Typer(help="Inspect and replay dead letters.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+out = Console()
+err = Console(stderr=True)
+
+Wait = Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for the outcome.")]
+Timeout = Annotated[float, typer.Option(help="Seconds to wait for the outcome.")]
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def build(model: type[Message], keep_none: frozenset[str] = frozenset(), **fields: Any) -> Message:
+    """The message, or exit 2 naming every field that is wrong. Options left out (None) are
+    left out of the message, except those in `keep_none` (an explicit null)."""
+    try:
+        return model.model_validate(
+            {k: v for k, v in fields.items() if v is not None or k in keep_none}
+        )
+    except ValidationError as exc:
+        lines = [
+            f"  {e.field or '(command)'}: {e.message}"
+            for e in field_errors(exc.errors(include_url=False))
+        ]
+        raise fail(f"invalid {model.TYPE}:\n" + "\n".join(lines), 2) from None
+
+
+def run(coro: Any) -> Any:
+    try:
+        return asyncio.run(coro)
+    except TopicMissing as exc:
+        raise fail(
+            f"{exc} (is the system up? KAFKA_BOOTSTRAP_SERVERS={io.bootstrap()})", 1
+        ) from None
+    except WaitTimedOut:
+        raise fail("no outcome arrived in time; the command was sent", 1) from None
+    except (OSError, KafkaError) as exc:
+        raise fail(f"cannot reach Kafka at {io.bootstrap()}: {exc}", 1) from None
+
+
+def send_and_report(
+    topic: str,
+    key: str,
+    message: Message,
+    answers: str,
+    wait: bool,
+    timeout: float,
+    **success: Any,
+) -> None:
+    """Send `message`; with `wait`, print the event that answers it (exit 1 if rejected)."""
+    outcome = run(io.send(topic, key, message, answers if wait else None, timeout, success))
+    if outcome is None:
+        out.print(f"sent {message.TYPE} {message.event_id}")
+        return
+    if outcome.get("event_type") == "CommandRejected":
+        render.rejection(err, outcome)
+        raise typer.Exit(1)
+    render.event(out, outcome)
+
+
+@app.command()
+def define(
+    package_id: str,
+    name: Annotated[str, typer.Option()],
+    kind: Annotated[str, typer.Option(help="recurring, free_minutes or minimum_spend")],
+    retail: Annotated[str, typer.Option(help="per period, e.g. 5.00")],
+    currency: Annotated[str, typer.Option()],
+    frequency: Annotated[str, typer.Option(help="daily, weekly, monthly or yearly")],
+    match: Annotated[list[str] | None, typer.Option(help="repeat: 15 --match 31, or 02-29")] = None,
+    free_minutes: Annotated[int | None, typer.Option()] = None,
+    prefix: Annotated[list[str] | None, typer.Option(help="destination prefix, repeat")] = None,
+    cost: Annotated[str | None, typer.Option()] = None,
+    setup_retail: Annotated[str | None, typer.Option()] = None,
+    setup_cost: Annotated[str | None, typer.Option()] = None,
+    minimum_days: Annotated[int | None, typer.Option()] = None,
+    description: Annotated[str | None, typer.Option()] = None,
+    effective_from: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    wait: Wait = True,
+    timeout: Timeout = 30.0,
+) -> None:
+    """Define a package, or a new version of it."""
+    frequency_match: list[int | str] = [int(m) if m.isdigit() else m for m in match or []]
+    message = build(
+        DefinePackage,
+        package_id=package_id,
+        name=name,
+        kind=kind,
+        retail=retail,
+        currency=currency,
+        frequency=frequency,
+        frequency_match=frequency_match,
+        free_minutes=free_minutes,
+        destination_prefixes=prefix,
+        cost=cost,
+        setup_retail=setup_retail,
+        setup_cost=setup_cost,
+        minimum_days=minimum_days,
+        description=description,
+        effective_from=effective_from,
+    )
+    send_and_report(
+        topics.CATALOG_COMMANDS,
+        package_id,
+        message,
+        topics.CATALOG_PACKAGES,
+        wait,
+        timeout,
+        event_type="PackageDefined",
+        package_id=package_id,
+    )
+
+
+@app.command()
+def retire(package_id: str, wait: Wait = True, timeout: Timeout = 30.0) -> None:
+    """Retire a package: no new assignments; existing ones run until they end."""
+    message = build(RetirePackage, package_id=package_id)
+    send_and_report(
+        topics.CATALOG_COMMANDS,
+        package_id,
+        message,
+        topics.CATALOG_PACKAGES,
+        wait,
+        timeout,
+        event_type="PackageRetired",
+        package_id=package_id,
+    )
+
+
+@app.command()
+def assign(
+    customer: Annotated[str, typer.Option()],
+    package: Annotated[str, typer.Option()],
+    start: Annotated[str, typer.Option(help="YYYY-MM-DD")],
+    quantity: Annotated[int, typer.Option()] = 1,
+    end: Annotated[str | None, typer.Option(help="YYYY-MM-DD, inclusive")] = None,
+    did: Annotated[str | None, typer.Option(help="E.164 digits, no +")] = None,
+    auto_decrement: Annotated[bool, typer.Option("--auto-decrement/--no-auto-decrement")] = True,
+    free_minutes: Annotated[int | None, typer.Option()] = None,
+    timezone: Annotated[str, typer.Option()] = "UTC",
+    assignment_id: Annotated[str | None, typer.Option(help="default: a new UUID")] = None,
+    wait: Wait = True,
+    timeout: Timeout = 30.0,
+) -> None:
+    """Assign a package to a customer (or to one of its DIDs)."""
+    aid = assignment_id or str(uuid.uuid4())
+    message = build(
+        AssignPackage,
+        assignment_id=aid,
+        customer_id=customer,
+        did=did,
+        package_id=package,
+        quantity=quantity,
+        start_date=start,
+        end_date=end,
+        auto_decrement_credit=auto_decrement,
+        free_minutes=free_minutes,
+        timezone=timezone,
+    )
+    send_and_report(
+        topics.ASSIGNMENT_COMMANDS,
+        customer,
+        message,
+        topics.ASSIGNMENT_EVENTS,
+        wait,
+        timeout,
+        event_type="PackageAssigned",
+        assignment_id=aid,
+    )
+
+
+@app.command()
+def change(
+    assignment_id: str,
+    customer: Annotated[str, typer.Option(help="the assignment's customer (the message key)")],
+    quantity: Annotated[int | None, typer.Option()] = None,
+    end: Annotated[str | None, typer.Option(help="YYYY-MM-DD, or 'none' to remove")] = None,
+    auto_decrement: Annotated[
+        bool | None, typer.Option("--auto-decrement/--no-auto-decrement")
+    ] = None,
+    free_minutes: Annotated[int | None, typer.Option()] = None,
+    effective_from: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    wait: Wait = True,
+    timeout: Timeout = 30.0,
+) -> None:
+    """Change an assignment from a date on."""
+    if quantity is None and end is None and auto_decrement is None and free_minutes is None:
+        raise fail(
+            "nothing to change: give --quantity, --end, --[no-]auto-decrement or --free-minutes", 2
+        )
+    remove_end = end is not None and end.lower() == "none"
+    message = build(
+        ChangeAssignment,
+        keep_none=frozenset({"end_date"}) if remove_end else frozenset(),
+        assignment_id=assignment_id,
+        quantity=quantity,
+        end_date=None if remove_end else end,
+        auto_decrement_credit=auto_decrement,
+        free_minutes=free_minutes,
+        effective_from=effective_from,
+    )
+    send_and_report(
+        topics.ASSIGNMENT_COMMANDS,
+        customer,
+        message,
+        topics.ASSIGNMENT_EVENTS,
+        wait,
+        timeout,
+        event_type="AssignmentChanged",
+        assignment_id=assignment_id,
+    )
+
+
+@app.command()
+def end(
+    assignment_id: str,
+    customer: Annotated[str, typer.Option(help="the assignment's customer (the message key)")],
+    date: Annotated[str | None, typer.Option(help="last day, default: today")] = None,
+    wait: Wait = True,
+    timeout: Timeout = 30.0,
+) -> None:
+    """End an assignment."""
+    message = build(EndAssignment, assignment_id=assignment_id, end_date=date)
+    send_and_report(
+        topics.ASSIGNMENT_COMMANDS,
+        customer,
+        message,
+        topics.ASSIGNMENT_EVENTS,
+        wait,
+        timeout,
+        event_type="AssignmentEnded",
+        assignment_id=assignment_id,
+    )
+
+
+@app.command("spend-limit")
+def spend_limit(
+    customer: Annotated[str, typer.Option()],
+    limit: Annotated[str, typer.Option(help="per calendar month, or 'none' to remove")],
+    currency: Annotated[str, typer.Option()],
+    wait: Wait = True,
+    timeout: Timeout = 30.0,
+) -> None:
+    """Set (or remove) a customer's monthly spend limit."""
+    message = build(
+        SetSpendLimit,
+        keep_none=frozenset({"monthly_limit"}),
+        customer_id=customer,
+        monthly_limit=None if limit.lower() == "none" else limit,
+        currency=currency,
+    )
+    send_and_report(
+        topics.ASSIGNMENT_COMMANDS,
+        customer,
+        message,
+        topics.ASSIGNMENT_EVENTS,
+        wait,
+        timeout,
+        event_type="SpendLimitSet",
+        customer_id=customer,
+    )
+
+
+@app.command()
+def tick(
+    at: Annotated[str | None, typer.Option(help="RFC 3339 instant, default: now")] = None,
+) -> None:
+    """Send a clock tick (the charger charges what it makes due)."""
+    instant = at or datetime.now(UTC).isoformat()
+    message = build(ClockTicked, tick_id=str(uuid.uuid4()), at=instant)
+    run(io.send(topics.CLOCK_TICKS, "clock", message, None, 0, {}))
+    out.print(f"sent ClockTicked at {json.loads(message.to_json())['at']}")
+
+
+@app.command("run-package")
+def run_package(
+    customer: Annotated[str, typer.Option()],
+    date: Annotated[str, typer.Option(help="YYYY-MM-DD")],
+    simulate: Annotated[bool, typer.Option("--simulate", help="report only")] = False,
+    timeout: Timeout = 60.0,
+) -> None:
+    """Charge (or simulate) a customer's packages as of the end of a date; print the report."""
+    request_id = str(uuid.uuid4())
+    message = build(
+        RunPackage, request_id=request_id, customer_id=customer, date=date, simulate=simulate
+    )
+    report = run(
+        io.send(
+            topics.CHARGER_COMMANDS,
+            customer,
+            message,
+            topics.CHARGER_EVENTS,
+            timeout,
+            {"event_type": "PackageRunReported", "request_id": request_id},
+        )
+    )
+    if report.get("event_type") == "CommandRejected":
+        render.rejection(err, report)
+        raise typer.Exit(1)
+    render.run_report(out, report)
+
+
+@app.command()
+def tail(
+    topic: Annotated[str, typer.Argument(help="a contract topic, e.g. billing.credit-debited")],
+    customer: Annotated[str | None, typer.Option(help="only this customer")] = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="keep reading")] = False,
+    raw: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+) -> None:
+    """Print a topic's messages from the beginning (and, with --follow, as they come)."""
+    if topic not in {t.name for t in topics.TOPICS}:
+        raise fail(
+            f"unknown topic {topic!r}; one of: {', '.join(t.name for t in topics.TOPICS)}", 2
+        )
+
+    def show(record: Any) -> None:
+        obj = io.as_json(record)
+        if customer and record.key != customer.encode() and obj.get("customer_id") != customer:
+            return
+        if raw:
+            print(json.dumps(obj))
+        else:
+            render.line(out, record, obj)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        run(io.tail(topic, show, follow))
+
+
+@dlq_app.command("list")
+def dlq_list(
+    topic: Annotated[str, typer.Argument(help="the source topic, e.g. catalog.commands")],
+) -> None:
+    """List the dead letters of a topic."""
+    letters = run(io.dead_letters(_dlq_source(topic)))
+    render.dead_letters(out, letters)
+
+
+@dlq_app.command("show")
+def dlq_show(
+    topic: str, offset: Annotated[int, typer.Argument(help="offset in the .dlq topic")]
+) -> None:
+    """Show one dead letter with its original bytes."""
+    letter = _one_letter(topic, offset)
+    render.dead_letter(out, letter)
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    topic: str, offset: Annotated[int, typer.Argument(help="offset in the .dlq topic")]
+) -> None:
+    """Send a dead letter's original bytes to its source topic again (after a fix)."""
+    letter = _one_letter(topic, offset)
+    run(io.replay(letter))
+    out.print(f"replayed {topic}.dlq offset {offset} to {letter['source_topic']}")
+
+
+def _dlq_source(topic: str) -> str:
+    if topic.endswith(topics.DLQ_SUFFIX):
+        topic = topic[: -len(topics.DLQ_SUFFIX)]
+    if topic not in topics.CONSUMED_TOPICS:
+        raise fail(
+            f"{topic!r} has no dead-letter topic; one of: {', '.join(topics.CONSUMED_TOPICS)}", 2
+        )
+    return topic
+
+
+def _one_letter(topic: str, offset: int) -> dict[str, Any]:
+    letters = run(io.dead_letters(_dlq_source(topic)))
+    found = [x for x in letters if x["_offset"] == offset]
+    if not found:
+        raise fail(f"no dead letter at offset {offset} of {topic}.dlq", 1)
+    return found[0]
+
+
+def main() -> None:
+    os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    app()

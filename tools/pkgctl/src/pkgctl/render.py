@@ -1,0 +1,81 @@
+"""How pkgctl prints events, reports and dead letters (rich)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from pkgshared.topic_io import Record
+
+_SKIP = {"event_id", "schema_version", "occurred_at", "correlation_id", "event_type"}
+
+
+def event(console: Console, obj: dict[str, Any]) -> None:
+    table = Table(title=obj.get("event_type"), show_header=False)
+    for key, value in obj.items():
+        if key not in _SKIP and value is not None:
+            table.add_row(key, json.dumps(value) if isinstance(value, list | dict) else str(value))
+    console.print(table)
+
+
+def rejection(console: Console, obj: dict[str, Any]) -> None:
+    console.print(f"[bold red]rejected:[/] {obj.get('reason')}")
+    for e in obj.get("errors", []):
+        console.print(f"  {e.get('field') or '(command)'}: {e.get('message')}")
+
+
+def run_report(console: Console, report: dict[str, Any]) -> None:
+    mode = "simulation" if report["simulate"] else "run"
+    table = Table(title=f"{mode} for {report['customer_id']} as of the end of {report['date']}")
+    for column in ("period", "package", "kind", "amount", "minutes", "status", "assignment"):
+        table.add_column(column)
+    for line in report["lines"]:
+        table.add_row(
+            f"{line['period_start']} .. {line['period_end']}",
+            line["package_id"],
+            line["kind"],
+            f"{line['amount']} {line['currency']}" if line["amount"] is not None else "",
+            str(line["minutes"] or ""),
+            line["status"],
+            line["assignment_id"][:8],
+        )
+    console.print(table)
+    totals = ", ".join(f"{v} {k}" for k, v in report["totals"].items()) or "nothing"
+    console.print(f"total {'to charge' if report['simulate'] else 'charged'}: {totals}")
+
+
+def line(console: Console, record: Record, obj: dict[str, Any]) -> None:
+    fields = {k: v for k, v in obj.items() if k not in _SKIP and v is not None}
+    key = (record.key or b"").decode(errors="replace")
+    console.print(
+        f"[dim]{obj.get('occurred_at', '')}[/] [bold]{obj.get('event_type', '?')}[/] "
+        f"[cyan]{key}[/] {json.dumps(fields, separators=(',', ':'))}",
+        soft_wrap=True,
+        highlight=False,
+    )
+
+
+def dead_letters(console: Console, letters: list[dict[str, Any]]) -> None:
+    table = Table(title=f"{len(letters)} dead letter(s)")
+    for column in ("dlq offset", "source", "partition/offset", "key", "error"):
+        table.add_column(column)
+    for x in letters:
+        table.add_row(
+            str(x["_offset"]),
+            x["source_topic"],
+            f"{x['partition']}/{x['offset']}",
+            str(x.get("key")),
+            x["error"][:80],
+        )
+    console.print(table)
+
+
+def dead_letter(console: Console, letter: dict[str, Any]) -> None:
+    event(console, {k: v for k, v in letter.items() if k not in ("_offset", "payload_base64")})
+    payload = base64.b64decode(letter["payload_base64"])
+    console.print("original bytes:")
+    console.print(repr(payload), soft_wrap=True, highlight=False)
