@@ -27,6 +27,21 @@ for service in ${SERVICES:-catalog assignment charger}; do
   http_port=$((http_port + 1))
 done
 TICK_INTERVAL_SECONDS=${TICK_INTERVAL_SECONDS:-60} start ticker uv run --frozen ticker
+healthy() {
+  python3 -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" \
+    "http://127.0.0.1:$1/health" >/dev/null 2>&1
+}
+for port in 8081 8082 8083; do
+  for _ in $(seq 1 120); do
+    healthy "$port" && break
+    sleep 0.5
+  done
+  if ! healthy "$port"; then
+    echo "[up] the service on port $port is not healthy; last log lines:" >&2
+    tail -n 20 .run/logs/*.log >&2
+    exit 1
+  fi
+done
 echo "[up] Kafka on $KAFKA_BOOTSTRAP_SERVERS; /health and /metrics on 127.0.0.1:8081-8083"
 uv run --frozen python scripts/demo.py
 echo "[up] running; logs in .run/logs; stop everything with: make down"

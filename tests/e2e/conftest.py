@@ -29,6 +29,7 @@ def system(
         system.stop_all()
         for name, process in system.services.items():
             print(f"--- {name} log tail ---\n{process.tail(15)}")
+        asyncio.run(system.drop())
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +70,4 @@ async def charging(
             yield Scenario(system, reader)
     finally:
         system.stop_all()
+        await system.drop()

@@ -111,6 +111,7 @@ async def test_kill_9_mid_tick_then_restart_gives_every_debit_once(
         assert len(got) >= len(want)  # a republish repeats an id; none is missing or extra
     finally:
         system.stop_all()
+        await system.drop()
 
 
 async def test_two_chargers_share_a_large_tick_without_double_charging(
@@ -137,3 +138,4 @@ async def test_two_chargers_share_a_large_tick_without_double_charging(
         assert len(worked) == 2, "both instances should have taken part"
     finally:
         system.stop_all()
+        await system.drop()

@@ -65,3 +65,19 @@ async def test_a_failing_migration_leaves_nothing_behind(
         assert b_exists is False
     finally:
         await pool.close()
+
+
+async def test_a_schema_the_role_cannot_use_is_a_clear_error(
+    database_url: str, fresh_schema: str
+) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f"CREATE SCHEMA {fresh_schema}")
+        # Even an owner can take its own privileges away: a schema this role cannot use.
+        await conn.execute(f"REVOKE ALL ON SCHEMA {fresh_schema} FROM CURRENT_USER")
+    finally:
+        await conn.close()
+    with pytest.raises(PermissionError, match="cannot create in it"):
+        await create_pool(database_url, fresh_schema)

@@ -7,6 +7,7 @@ starting at once from applying the same file twice.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from pathlib import Path
@@ -33,9 +34,16 @@ async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int
     schema = checked_schema(schema)
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-    except asyncpg.UniqueViolationError:
-        pass  # two instances raced to create it
+        # UniqueViolation: two instances raced to create it.
+        with contextlib.suppress(asyncpg.UniqueViolationError):
+            await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        allowed = await conn.fetchval("SELECT has_schema_privilege($1, 'CREATE')", schema)
+        if not allowed:
+            user = await conn.fetchval("SELECT current_user")
+            raise PermissionError(
+                f"schema {schema!r} exists but role {user!r} cannot create in it: connect as "
+                f"the schema's owner, or set DB_SCHEMA to a schema of {user!r}'s own"
+            )
     finally:
         await conn.close()
     return await asyncpg.create_pool(

@@ -51,6 +51,31 @@ class System:
         for process in self.services.values():
             process.stop()
 
+    async def drop(self) -> None:
+        """Remove this system's schemas and topics (after stop_all)."""
+        import asyncpg
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            schemas = await conn.fetch(
+                "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)",
+                self.prefix.strip("."),
+            )
+            for row in schemas:
+                await conn.execute(f'DROP SCHEMA "{row["nspname"]}" CASCADE')
+        finally:
+            await conn.close()
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            mine = [t for t in existing if t.startswith(self.prefix)]
+            if mine:
+                await admin.delete_topics(mine)
+        finally:
+            await admin.close()
+
 
 def command(event_type: str, **fields: Any) -> dict[str, Any]:
     return {
