@@ -1,4 +1,4 @@
-.PHONY: help bootstrap infra-up infra-down up down test unit integration e2e lint fmt
+.PHONY: help bootstrap infra-up infra-down up down test unit integration e2e lint fmt bench
 
 help:
 	@echo "make up | down | test | unit | integration | e2e | lint | fmt | infra-up | infra-down"
@@ -32,6 +32,9 @@ e2e:
 
 lint:
 	bash scripts/lint.sh
+
+bench:
+	bash scripts/bootstrap.sh && eval "$$(bash deploy/local/infra.sh up)" && uv run --frozen python bench/run.py $(BENCH_ARGS)
 
 fmt:
 	uv run ruff format . && uv run ruff check --fix .

@@ -66,8 +66,9 @@ def peak_rss_mb(pid: int) -> float:
 def topic_bytes(prefix: str) -> int:
     if not KAFKA_DATA.exists():
         return -1
+    # Blocks actually used: index files are preallocated sparse files.
     return sum(
-        f.stat().st_size
+        f.stat().st_blocks * 512
         for d in KAFKA_DATA.iterdir()
         if d.name.startswith(prefix) and d.is_dir()
         for f in d.iterdir()
