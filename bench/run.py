@@ -40,7 +40,9 @@ from pkgshared.testing.processes import ServiceProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 KAFKA = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
-DSN = os.environ.get("DATABASE_URL", "postgresql://packages:packages@127.0.0.1:5432/packages")
+DSN = os.environ.get(
+    "DATABASE_URL", "postgresql://packages:packages@127.0.0.1:5432/packages?sslmode=disable"
+)
 KAFKA_DATA = ROOT / "deploy" / "local" / ".cache" / "kafka" / "data"
 OUTPUTS = (topics.CREDIT_DEBITED, topics.FREE_MINUTES_GRANTED)
 

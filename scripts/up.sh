@@ -22,7 +22,7 @@ start() {  # name, command...
 http_port=8081
 for service in ${SERVICES:-catalog assignment charger}; do
   # Each service logs in with its own role (deploy/postgres/roles.sql).
-  DATABASE_URL="postgresql://$service:$service@127.0.0.1:${PGPORT:-5432}/packages" \
+  DATABASE_URL="postgresql://$service:$service@127.0.0.1:${PGPORT:-5432}/packages?sslmode=disable" \
     HTTP_PORT=$http_port start "$service" uv run --frozen "$service-service"
   http_port=$((http_port + 1))
 done

@@ -179,7 +179,7 @@ topics_up() {
 print_env() {
   cat <<EOF
 export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT
-export DATABASE_URL=postgresql://packages:packages@127.0.0.1:$PGPORT/$PG_DB
+export DATABASE_URL=postgresql://packages:packages@127.0.0.1:$PGPORT/$PG_DB?sslmode=disable
 EOF
 }
 

@@ -41,11 +41,24 @@ INSERT_SQL = (
 
 
 async def enqueue(conn: Any, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Write events to the outbox on `conn` (inside the caller's transaction)."""
+    """Write events to the outbox on `conn` (inside the caller's transaction); many at once
+    by COPY, which costs far less per row than one INSERT each."""
     if len(rows) == 1:
         await conn.execute(INSERT_SQL, *rows[0])
     elif rows:
-        await conn.executemany(INSERT_SQL, rows)
+        await conn.copy_records_to_table(
+            "outbox",
+            records=rows,
+            columns=["topic", "key", "event_id", "event_type", "payload"],
+            schema_name=await _schema(conn),
+        )
+
+
+async def _schema(conn: Any) -> str:
+    # COPY resolves the table through the search_path too, but asyncpg's introspection of
+    # the columns needs the schema named.
+    name: str = await conn.fetchval("SELECT current_schema()")
+    return name
 
 
 class OutboxRelay:

@@ -19,7 +19,7 @@ class ServiceSettings(BaseSettings):
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
     database_url: SecretStr = Field(
-        default=SecretStr("postgresql://packages:packages@127.0.0.1:5432/packages"),
+        default=SecretStr("postgresql://packages:packages@127.0.0.1:5432/packages?sslmode=disable"),
         description="asyncpg DSN; may carry a password, so it is never logged",
     )
     db_schema: str = Field(

@@ -306,11 +306,21 @@ class ChargerStore:
         """Ledger rows: (key, customer, assignment, kind, status, period_start, amount,
         currency, minutes, reason). A key already there is a bug upstream: it fails loudly."""
         if rows:
-            await self.conn.executemany(
-                "INSERT INTO ledger (charge_key, customer_id, assignment_id, kind, status, "
-                "period_start, amount, currency, minutes, reason) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                rows,
+            await self.conn.copy_records_to_table(
+                "ledger",
+                records=rows,
+                columns=[
+                    "charge_key",
+                    "customer_id",
+                    "assignment_id",
+                    "kind",
+                    "status",
+                    "period_start",
+                    "amount",
+                    "currency",
+                    "minutes",
+                    "reason",
+                ],
             )
 
     async def advance(
@@ -318,10 +328,16 @@ class ChargerStore:
     ) -> None:
         """Save each assignment's tick progress and next due moment."""
         if progress:
-            await self.conn.executemany(
-                "UPDATE assignments SET ticked_through = coalesce($2, ticked_through), "
-                "setup_done = setup_done OR $3, next_due_at = $4 WHERE assignment_id = $1",
-                progress,
+            ids, through, setup, due = (list(column) for column in zip(*progress, strict=True))
+            await self.conn.execute(
+                "UPDATE assignments a SET ticked_through = coalesce(p.through, a.ticked_through),"
+                " setup_done = a.setup_done OR p.setup, next_due_at = p.due "
+                "FROM unnest($1::uuid[], $2::date[], $3::bool[], $4::timestamptz[]) "
+                "AS p(id, through, setup, due) WHERE a.assignment_id = p.id",
+                ids,
+                through,
+                setup,
+                due,
             )
 
     async def refresh_customers(self, customer_ids: list[str]) -> None:

@@ -35,7 +35,10 @@ def wire(runtime: Runtime) -> None:
     settings = runtime.settings
     assert isinstance(settings, ChargerSettings)
     worker = TickWorker(
-        runtime.pool, on_commit=runtime.relay.wake, batch_customers=settings.charge_batch_customers
+        runtime.pool,
+        on_commit=runtime.relay.wake,
+        batch_customers=settings.charge_batch_customers,
+        concurrency=settings.charge_concurrency,
     )
     runtime.tasks.append(worker.run)
 

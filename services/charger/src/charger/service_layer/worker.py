@@ -23,11 +23,17 @@ log = structlog.get_logger(__name__)
 
 class TickWorker:
     def __init__(
-        self, pool: Any, on_commit: Any, batch_customers: int = 500, poll_seconds: float = 0.5
+        self,
+        pool: Any,
+        on_commit: Any,
+        batch_customers: int = 500,
+        poll_seconds: float = 0.5,
+        concurrency: int = 2,
     ) -> None:
         self._pool = pool
         self._on_commit = on_commit
         self._batch = batch_customers
+        self._concurrency = concurrency
         self._poll = poll_seconds
         self._wake = asyncio.Event()
 
@@ -42,7 +48,9 @@ class TickWorker:
         listener = await self._pool.acquire()
         await listener.add_listener(TICK_CHANNEL, on_notify)
         try:
-            await self._loop()
+            # Several loops per process: one computes in Python while another waits on
+            # PostgreSQL. SKIP LOCKED keeps them on different customers.
+            await asyncio.gather(*(self._loop() for _ in range(self._concurrency)))
         finally:
             await listener.remove_listener(TICK_CHANNEL, on_notify)
             await self._pool.release(listener)
