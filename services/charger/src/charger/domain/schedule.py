@@ -95,8 +95,10 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+@lru_cache(maxsize=65536)
 def day_start(day: date, timezone: str) -> datetime:
-    """The first instant of `day` in `timezone`, in UTC.
+    """The first instant of `day` in `timezone`, in UTC (cached: a tick asks for the same few
+    dates in the same few zones a million times).
 
     Midnight in the zone; where the clocks jump over midnight (a DST gap) the day begins at
     the jump, which is what fold=0 resolves to; where midnight happens twice, the first."""
@@ -104,6 +106,7 @@ def day_start(day: date, timezone: str) -> datetime:
     return local.astimezone(UTC)
 
 
+@lru_cache(maxsize=4096)
 def last_date_started_by(at: datetime, timezone: str) -> date:
     """The latest date whose start in `timezone` is at or before `at`."""
     local = at.astimezone(_zone(timezone)).date()
