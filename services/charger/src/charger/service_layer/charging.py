@@ -11,7 +11,7 @@ from charger.adapters.store import ChargerStore, Tracked
 from charger.domain.charges import Charge, Outcome, decide, due_charges, next_due, settle
 from charger.domain.model import MonthTotals, PackageVersion
 from charger.domain.schedule import day_start
-from charger.service_layer.events import charged_event, declined_event
+from charger.service_layer.events import Reason, charged_event, declined_event
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgshared import topics
 from pkgshared.messages import RunLine
@@ -38,7 +38,7 @@ async def _settled(store: ChargerStore, charges: list[Charge]) -> list[Charge]:
 
 
 def _apply(
-    uow: ChargerUnitOfWork, decisions: list[tuple[Charge, Outcome]], reason: str, made: Made
+    uow: ChargerUnitOfWork, decisions: list[tuple[Charge, Outcome]], reason: Reason, made: Made
 ) -> list[tuple[object, ...]]:
     rows: list[tuple[object, ...]] = []
     for charge, outcome in decisions:

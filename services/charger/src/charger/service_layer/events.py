@@ -7,6 +7,8 @@ tests/unit/test_charger_events.py checks that what is written reads back as vali
 
 from __future__ import annotations
 
+from typing import Literal
+
 from charger.domain.charges import Charge
 from pkgshared.messages import (
     ChargeDeclined,
@@ -16,8 +18,10 @@ from pkgshared.messages import (
     natural_event_id,
 )
 
+Reason = Literal["scheduled", "run_package"]
 
-def charged_event(charge: Charge, reason: str) -> Message:
+
+def charged_event(charge: Charge, reason: Reason) -> Message:
     a = charge.assignment
     if charge.kind == "grant":
         grant_id = natural_event_id(charge.key)
