@@ -10,9 +10,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from pkgshared import topics
 from pkgshared.testing.infra import Infra, provide_infra
+from pkgshared.testing.system import System
 
-TIERS = ("unit", "integration", "e2e")
+TIERS = ("unit", "integration", "e2e", "reliability")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -51,3 +53,20 @@ async def fresh_schema(database_url: str) -> AsyncIterator[str]:
         await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
     finally:
         await conn.close()
+
+
+@pytest.fixture(scope="module")
+def system(
+    kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[System]:
+    import asyncio
+
+    system = System(kafka_bootstrap, database_url, tmp_path_factory.mktemp("logs"))
+    asyncio.run(topics.create_topics(kafka_bootstrap, topics.with_prefix(system.prefix)))
+    try:
+        yield system
+    finally:
+        system.stop_all()
+        for name, process in system.services.items():
+            print(f"--- {name} log tail ---\n{process.tail(15)}")
+        asyncio.run(system.drop())

@@ -16,23 +16,6 @@ from pkgshared.testing.system import System
 
 
 @pytest.fixture(scope="module")
-def system(
-    kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[System]:
-    import asyncio
-
-    system = System(kafka_bootstrap, database_url, tmp_path_factory.mktemp("logs"))
-    asyncio.run(topics.create_topics(kafka_bootstrap, topics.with_prefix(system.prefix)))
-    try:
-        yield system
-    finally:
-        system.stop_all()
-        for name, process in system.services.items():
-            print(f"--- {name} log tail ---\n{process.tail(15)}")
-        asyncio.run(system.drop())
-
-
-@pytest.fixture(scope="module")
 def running(system: System) -> Iterator[System]:
     """Catalog and assignment running (started once per module)."""
     for module in ("catalog", "assignment"):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
 import uvicorn
@@ -191,8 +192,34 @@ async def run_service(
     migrations: Path,
     wire: Callable[[Runtime], None],
 ) -> None:
-    """Start `name`, wire its subscribers with `wire(runtime)`, and run until SIGTERM/SIGINT."""
+    """Start `name`, wire its subscribers with `wire(runtime)`, and run until SIGTERM/SIGINT.
+    A failure to start is logged as one structured line (no settings, so no secrets) before
+    the process exits."""
     configure_logging(name, settings.log_level, settings.log_json)
+    try:
+        await _serve(name, settings, migrations, wire)
+    except Exception as exc:
+        log.error("service failed", error_type=type(exc).__name__, error=redact(str(exc), settings))
+        raise SystemExit(1) from None
+
+
+def redact(text: str, settings: ServiceSettings) -> str:
+    """`text` with the configured passwords replaced, for error messages that quote a DSN."""
+    secrets = [urlsplit(settings.database_url.get_secret_value()).password]
+    if settings.kafka_sasl_password is not None:
+        secrets.append(settings.kafka_sasl_password.get_secret_value())
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+async def _serve(
+    name: str,
+    settings: ServiceSettings,
+    migrations: Path,
+    wire: Callable[[Runtime], None],
+) -> None:
     schema = settings.db_schema or name
     pool = await create_pool(
         settings.database_url.get_secret_value(),
