@@ -19,11 +19,14 @@ start() {  # name, command...
   echo "[up] $name started (pid $!, log .run/logs/$name.log)"
 }
 
+# Schemas named after the Kafka cluster: a new local broker (a fresh clone, a wiped cache)
+# gets new schemas instead of ones whose offsets belong to another cluster.
+tag=$(uv run --frozen python -m pkgshared.topics cluster-tag --bootstrap "$KAFKA_BOOTSTRAP_SERVERS")
 http_port=8081
 for service in ${SERVICES:-catalog assignment charger}; do
   # Each service logs in with its own role (deploy/postgres/roles.sql).
   DATABASE_URL="postgresql://$service:$service@127.0.0.1:${PGPORT:-5432}/packages?sslmode=disable" \
-    HTTP_PORT=$http_port start "$service" uv run --frozen "$service-service"
+    DB_SCHEMA="${service}_$tag" HTTP_PORT=$http_port start "$service" uv run --frozen "$service-service"
   http_port=$((http_port + 1))
 done
 TICK_INTERVAL_SECONDS=${TICK_INTERVAL_SECONDS:-60} start ticker uv run --frozen ticker

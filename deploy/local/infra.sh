@@ -189,10 +189,16 @@ case "${1:-}" in
   kafka-up) kafka_up ;;
   kafka-down) kafka_down ;;
   pg-up) pg_up ;;
+  pg-restart)
+    # For the reliability tests: only a cluster this script started is restarted.
+    [ -f "$pg_marker" ] || die "PostgreSQL was not started by this script; not restarting it"
+    read -r version cluster < "$pg_marker"
+    as_root pg_ctlcluster "$version" "$cluster" restart -m fast
+    for _ in $(seq 1 60); do pg_answers && break; sleep 0.5; done ;;
   fetch) kafka_fetch ;;
   status)
     if kafka_running; then echo "kafka: running (pid $(cat "$kafka_pid"))"; else echo "kafka: stopped"; fi
     if pg_answers; then echo "postgres: answers on $PGPORT"; else echo "postgres: not answering"; fi ;;
   env) print_env ;;
-  *) echo "usage: $0 up|down|status|env|fetch" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|env|fetch|kafka-up|kafka-down|pg-up|pg-restart" >&2; exit 2 ;;
 esac

@@ -10,71 +10,10 @@ from pathlib import Path
 import pytest
 
 from pkgshared import topics
-from pkgshared.testing.kafka import produce
-from pkgshared.testing.system import System, body, command
+from pkgshared.testing.bulk import TICK_AT, debits_until, expected_ids, seed
+from pkgshared.testing.system import System, command
 
 CUSTOMERS = 400
-PERIODS = ["2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01", "2026-05-01", "2026-06-01"]
-
-
-def expected_ids(assignment_ids: list[str]) -> set[str]:
-    return {
-        str(uuid.uuid5(uuid.NAMESPACE_URL, f"packages:debit:{a}:{p}"))
-        for a in assignment_ids
-        for p in PERIODS
-    }
-
-
-async def seed(system: System) -> list[str]:
-    """One package and CUSTOMERS assignments, through the services' normal paths."""
-    pid = f"bulk-{uuid.uuid4().hex[:6]}"
-    define = command(
-        "DefinePackage",
-        package_id=pid,
-        name="bulk",
-        kind="recurring",
-        retail="1.25",
-        currency="GBP",
-        frequency="monthly",
-        frequency_match=[1],
-    )
-    async with system.reader(topics.CATALOG_PACKAGES) as reader:
-        await system.send(topics.CATALOG_COMMANDS, define, key=pid)
-        await reader.wait_count(1, event_type="PackageDefined", package_id=pid)
-    assigns = [
-        command(
-            "AssignPackage",
-            assignment_id=str(uuid.uuid4()),
-            customer_id=f"c{n:05d}",
-            package_id=pid,
-            quantity=1,
-            start_date="2026-01-01",
-        )
-        for n in range(CUSTOMERS)
-    ]
-    for a in assigns:
-        await produce(
-            system.bootstrap,
-            system.topic(topics.ASSIGNMENT_COMMANDS),
-            [a],
-            key=str(a["customer_id"]),
-        )
-    async with system.reader(topics.ASSIGNMENT_EVENTS) as reader:
-        await reader.wait_count(CUSTOMERS, timeout=120, event_type="PackageAssigned")
-    return [str(a["assignment_id"]) for a in assigns]
-
-
-async def debits_until(system: System, want: set[str], timeout: float = 180) -> list[str]:
-    async with system.reader(topics.CREDIT_DEBITED) as reader:
-        await reader.wait_for(
-            lambda rs: {body(r)["debit_id"] for r in rs} >= want,
-            timeout=timeout,
-            what=f"{len(want)} debits",
-        )
-        # Anything still in flight would show up now, not after the assertion.
-        await asyncio.sleep(0)
-        await reader.poll(1.0)
-        return [body(r)["debit_id"] for r in reader.records]
 
 
 async def start_system(kafka_bootstrap: str, database_url: str, log_dir: Path) -> System:
@@ -95,11 +34,11 @@ async def test_kill_9_mid_tick_then_restart_gives_every_debit_once(
 ) -> None:
     system = await start_system(kafka_bootstrap, database_url, tmp_path)
     try:
-        assignment_ids = await seed(system)
+        assignment_ids = await seed(system, CUSTOMERS)
         charger = system.service("charger", CHARGE_BATCH_CUSTOMERS="50")
         charger.start(FAULT_INJECT=fault)
         charger.wait_healthy()
-        tick = command("ClockTicked", tick_id=str(uuid.uuid4()), at="2026-06-15T00:00:00Z")
+        tick = command("ClockTicked", tick_id=str(uuid.uuid4()), at=TICK_AT)
         await system.send(topics.CLOCK_TICKS, tick, key="clock")
         code = await asyncio.to_thread(charger.wait_exit, 120)
         assert code == -9, charger.tail()
@@ -119,9 +58,9 @@ async def test_two_chargers_share_a_large_tick_without_double_charging(
 ) -> None:
     system = await start_system(kafka_bootstrap, database_url, tmp_path)
     try:
-        assignment_ids = await seed(system)
-        one = system.service("charger", instance="a", CHARGE_BATCH_CUSTOMERS="5")
-        two = system.service("charger", instance="b", CHARGE_BATCH_CUSTOMERS="5")
+        assignment_ids = await seed(system, CUSTOMERS)
+        one = system.service("charger", instance="a", CHARGE_BATCH_CUSTOMERS="1")
+        two = system.service("charger", instance="b", CHARGE_BATCH_CUSTOMERS="1")
         shared = {"DB_SCHEMA": one.env["DB_SCHEMA"], "CONSUMER_GROUP": "charger"}
         one.env.update(shared)
         two.env.update(shared)
@@ -129,7 +68,7 @@ async def test_two_chargers_share_a_large_tick_without_double_charging(
         two.start()
         one.wait_healthy()
         two.wait_healthy()
-        tick = command("ClockTicked", tick_id=str(uuid.uuid4()), at="2026-06-15T00:00:00Z")
+        tick = command("ClockTicked", tick_id=str(uuid.uuid4()), at=TICK_AT)
         await system.send(topics.CLOCK_TICKS, tick, key="clock")
         want = expected_ids(assignment_ids)
         got = await debits_until(system, want)

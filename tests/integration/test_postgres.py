@@ -81,3 +81,20 @@ async def test_a_schema_the_role_cannot_use_is_a_clear_error(
         await conn.close()
     with pytest.raises(PermissionError, match="cannot create in it"):
         await create_pool(database_url, fresh_schema)
+
+
+async def test_a_schema_remembers_its_kafka_cluster_and_refuses_another(
+    database_url: str, fresh_schema: str
+) -> None:
+    from pkgshared.db import SHARED_MIGRATIONS
+    from pkgshared.runtime import WrongCluster, check_cluster
+
+    pool = await create_pool(database_url, fresh_schema)
+    try:
+        await migrate(pool, SHARED_MIGRATIONS, "shared")
+        await check_cluster(pool, "cluster-a", fresh_schema)
+        await check_cluster(pool, "cluster-a", fresh_schema)
+        with pytest.raises(WrongCluster, match="cluster-a"):
+            await check_cluster(pool, "cluster-b", fresh_schema)
+    finally:
+        await pool.close()

@@ -33,6 +33,7 @@ from pkgshared.metrics import record_outcome
 from pkgshared.outbox import OutboxRelay
 from pkgshared.rules import RetryLater
 from pkgshared.settings import ServiceSettings
+from pkgshared.topics import cluster_id
 
 log = structlog.get_logger(__name__)
 
@@ -157,6 +158,27 @@ class Runtime:
         return {"database": db_ok, "kafka": kafka_ok}
 
 
+class WrongCluster(RuntimeError):
+    """The schema's offsets and projections belong to another Kafka cluster."""
+
+
+async def check_cluster(pool: Any, found: str, schema: str) -> None:
+    """Remember the Kafka cluster at the first start; refuse to start against another one,
+    whose offsets would silently skip or replay messages."""
+    recorded = await pool.fetchval(
+        "INSERT INTO kafka_cluster (id, cluster_id) VALUES (1, $1) "
+        "ON CONFLICT (id) DO UPDATE SET cluster_id = kafka_cluster.cluster_id "
+        "RETURNING cluster_id",
+        found,
+    )
+    if recorded != found:
+        raise WrongCluster(
+            f"schema {schema!r} was built from Kafka cluster {recorded} but the broker is "
+            f"cluster {found}: its offsets mean nothing there. Point DB_SCHEMA at a new "
+            f"schema (or drop this one) to rebuild from the topics"
+        )
+
+
 def utc_today() -> date:
     """The UTC date now: the default `effective_from` / `end_date` of commands (CONTRACT §4).
     Only the catalog and assignment services use it; the charger follows clock ticks."""
@@ -229,6 +251,7 @@ async def _serve(
     )
     await migrate(pool, SHARED_MIGRATIONS, "shared")
     await migrate(pool, migrations)
+    await check_cluster(pool, await cluster_id(settings.kafka_bootstrap_servers), schema)
     producer = AIOKafkaProducer(**producer_options(settings, f"{name}-relay"))
     await producer.start()
 

@@ -98,13 +98,36 @@ async def create_topics(bootstrap: str, specs: tuple[TopicSpec, ...] = TOPICS) -
         await admin.close()
 
 
+async def cluster_id(bootstrap: str) -> str:
+    """The Kafka cluster's id, as the broker reports it."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    await admin.start()
+    try:
+        found = (await admin.describe_cluster()).get("cluster_id")
+    finally:
+        await admin.close()
+    if not found:
+        raise RuntimeError(f"the broker at {bootstrap} reports no cluster id")
+    return str(found)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pkgshared.topics")
     sub = parser.add_subparsers(dest="command", required=True)
     create = sub.add_parser("create", help="create every missing contract topic")
     create.add_argument("--bootstrap", default="127.0.0.1:9092")
     sub.add_parser("list", help="print the contract's topics")
+    short = sub.add_parser("cluster-tag", help="print 8 hex digits naming the Kafka cluster")
+    short.add_argument("--bootstrap", default="127.0.0.1:9092")
     args = parser.parse_args(argv)
+    if args.command == "cluster-tag":
+        import hashlib
+
+        found = asyncio.run(cluster_id(args.bootstrap))
+        print(hashlib.sha256(found.encode()).hexdigest()[:8])
+        return 0
     if args.command == "list":
         for spec in TOPICS:
             print(spec.name)

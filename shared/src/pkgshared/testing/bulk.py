@@ -1,0 +1,72 @@
+"""Many assignments through the services' normal paths, and the debits a tick should make."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from pkgshared import topics
+from pkgshared.testing.kafka import produce_keyed
+from pkgshared.testing.system import System, body, command
+
+PERIODS = ("2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01", "2026-05-01", "2026-06-01")
+TICK_AT = "2026-06-15T00:00:00Z"
+
+
+def expected_ids(assignment_ids: list[str]) -> set[str]:
+    """The debit ids a tick at TICK_AT makes for assignments seeded by `seed`."""
+    return {
+        str(uuid.uuid5(uuid.NAMESPACE_URL, f"packages:debit:{a}:{p}"))
+        for a in assignment_ids
+        for p in PERIODS
+    }
+
+
+async def seed(system: System, customers: int) -> list[str]:
+    """One monthly package and one assignment per customer from 2026-01-01."""
+    pid = f"bulk-{uuid.uuid4().hex[:6]}"
+    define = command(
+        "DefinePackage",
+        package_id=pid,
+        name="bulk",
+        kind="recurring",
+        retail="1.25",
+        currency="GBP",
+        frequency="monthly",
+        frequency_match=[1],
+    )
+    async with system.reader(topics.CATALOG_PACKAGES) as reader:
+        await system.send(topics.CATALOG_COMMANDS, define, key=pid)
+        await reader.wait_count(1, event_type="PackageDefined", package_id=pid)
+    assigns = [
+        command(
+            "AssignPackage",
+            assignment_id=str(uuid.uuid4()),
+            customer_id=f"c{n:05d}",
+            package_id=pid,
+            quantity=1,
+            start_date="2026-01-01",
+        )
+        for n in range(customers)
+    ]
+    await produce_keyed(
+        system.bootstrap,
+        system.topic(topics.ASSIGNMENT_COMMANDS),
+        [(str(a["customer_id"]), a) for a in assigns],
+    )
+    async with system.reader(topics.ASSIGNMENT_EVENTS) as reader:
+        await reader.wait_count(customers, timeout=120, event_type="PackageAssigned")
+    return [str(a["assignment_id"]) for a in assigns]
+
+
+async def debits_until(system: System, want: set[str], timeout: float = 180) -> list[str]:
+    """Every debit id on the topic once `want` are all there (a republish repeats an id)."""
+    async with system.reader(topics.CREDIT_DEBITED) as reader:
+        await reader.wait_for(
+            lambda rs: {body(r)["debit_id"] for r in rs} >= want,
+            timeout=timeout,
+            what=f"{len(want)} debits",
+        )
+        await asyncio.sleep(0)
+        await reader.poll(1.0)
+        return [body(r)["debit_id"] for r in reader.records]

@@ -1,0 +1,70 @@
+"""Kafka and PostgreSQL restarted in the middle of a large tick: after recovery every expected
+debit is on the topic (deduplicated by debit_id), none unexpected, and the services are up.
+
+Runs only against the local infrastructure (deploy/local/infra.sh), which it may restart."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from pkgshared import topics
+from pkgshared.testing.bulk import TICK_AT, debits_until, expected_ids, seed
+from pkgshared.testing.infra import INFRA_SCRIPT, Infra
+from pkgshared.testing.system import System, command
+
+CUSTOMERS = 300
+FIGURES: dict[str, int] = {"faults": 0, "debits_verified": 0}
+
+
+def infra(*args: str) -> None:
+    subprocess.run(["bash", str(INFRA_SCRIPT), *args], check=True, capture_output=True)
+
+
+@pytest.fixture
+def local_only(infra: Infra) -> None:
+    if infra.source != "local":
+        pytest.skip("restarts only the project's own local Kafka and PostgreSQL")
+
+
+@pytest.mark.parametrize("restart", ["kafka", "postgres"])
+async def test_a_restart_mid_tick_loses_and_duplicates_nothing(
+    local_only: None, kafka_bootstrap: str, database_url: str, tmp_path: Path, restart: str
+) -> None:
+    system = System(kafka_bootstrap, database_url, tmp_path)
+    await topics.create_topics(kafka_bootstrap, topics.with_prefix(system.prefix))
+    try:
+        for module in ("catalog", "assignment"):
+            system.service(module).start()
+        for process in system.services.values():
+            process.wait_healthy()
+        assignment_ids = await seed(system, CUSTOMERS)
+        charger = system.service("charger", CHARGE_BATCH_CUSTOMERS="10").start()
+        charger.wait_healthy()
+        want = expected_ids(assignment_ids)
+
+        async with system.reader(topics.CREDIT_DEBITED) as reader:
+            tick = command("ClockTicked", tick_id=str(uuid.uuid4()), at=TICK_AT)
+            await system.send(topics.CLOCK_TICKS, tick, key="clock")
+            await reader.wait_for(lambda rs: len(rs) > 0, what="the first debits")
+        if restart == "kafka":
+            await asyncio.to_thread(infra, "kafka-down")
+            await asyncio.to_thread(infra, "kafka-up")
+        else:
+            await asyncio.to_thread(infra, "pg-restart")
+        FIGURES["faults"] += 1
+
+        got = await debits_until(system, want, timeout=240)
+        assert set(got) == want
+        FIGURES["debits_verified"] += len(want)
+        for process in system.services.values():
+            assert process.proc is not None and process.proc.poll() is None, process.tail()
+            await asyncio.to_thread(process.wait_healthy, 60)
+    finally:
+        system.stop_all()
+        await system.drop()
+        print(f"\ninfrastructure faults: {FIGURES}")
