@@ -25,10 +25,17 @@ def infra(*args: str) -> None:
     subprocess.run(["bash", str(INFRA_SCRIPT), *args], check=True, capture_output=True)
 
 
+CACHE = INFRA_SCRIPT.parent / ".cache"
+STARTED_BY_US = {
+    "kafka": CACHE / "kafka" / "kafka.pid",
+    "postgres": CACHE / "postgres.started-by-us",
+}
+
+
 @pytest.fixture
-def local_only(infra: Infra) -> None:
-    if infra.source != "local":
-        pytest.skip("restarts only the project's own local Kafka and PostgreSQL")
+def local_only(infra: Infra, restart: str) -> None:
+    if infra.source != "local" or not STARTED_BY_US[restart].exists():
+        pytest.skip(f"restarts only a {restart} that deploy/local/infra.sh started")
 
 
 @pytest.mark.parametrize("restart", ["kafka", "postgres"])
