@@ -4,7 +4,8 @@
 #
 #   deploy/local/infra.sh up | down | status | env
 #
-# Settings (env): KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_HEAP (768m),
+# Settings (env): KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_SASL_PORT (9094: a
+# SASL_PLAINTEXT listener, PLAIN user packages / packages-secret), KAFKA_HEAP (768m),
 # PGPORT (5432). State lives in deploy/local/.cache (ignored by git).
 set -euo pipefail
 
@@ -20,6 +21,7 @@ pg_marker="$cache/postgres.started-by-us"
 
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_SASL_PORT="${KAFKA_SASL_PORT:-9094}"
 KAFKA_HEAP="${KAFKA_HEAP:-768m}"
 PGPORT="${PGPORT:-5432}"
 PG_DB="${PG_DB:-packages}"
@@ -58,7 +60,7 @@ kafka_running() { [ -f "$kafka_pid" ] && kill -0 "$(cat "$kafka_pid")" 2>/dev/nu
 kafka_write_config() {
   mkdir -p "$kafka_home"
   sed -e "s|@DATA@|$kafka_data|g" -e "s|@PORT@|$KAFKA_PORT|g" \
-      -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
+      -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" -e "s|@SASL_PORT@|$KAFKA_SASL_PORT|g" \
       "$here/kafka/server.properties" > "$kafka_home/server.properties"
   cp "$here/kafka/log4j2.properties" "$kafka_home/log4j2.properties"
 }

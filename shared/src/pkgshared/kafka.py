@@ -58,6 +58,21 @@ def kafka_security(settings: ServiceSettings) -> BaseSecurity | None:
     return kinds[mechanism](username=user, password=password, ssl_context=context, use_ssl=use_ssl)
 
 
+SECURITY_OPTIONS = (
+    "security_protocol",
+    "sasl_mechanism",
+    "sasl_plain_username",
+    "sasl_plain_password",
+    "ssl_context",
+)
+
+
+def client_security(settings: ServiceSettings) -> dict[str, Any]:
+    """The security options of producer_options, for any other aiokafka client."""
+    options = producer_options(settings, "")
+    return {k: v for k, v in options.items() if k in SECURITY_OPTIONS}
+
+
 def producer_options(settings: ServiceSettings, client_id: str) -> dict[str, Any]:
     """aiokafka producer options: idempotent, acks=all, batched, with the configured security."""
     options: dict[str, Any] = {

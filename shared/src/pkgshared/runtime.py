@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from pkgshared.db import SHARED_MIGRATIONS, create_pool, migrate
 from pkgshared.kafka import (
+    client_security,
     decoder_for,
     make_broker,
     message_headers,
@@ -113,18 +114,11 @@ class Runtime:
         from aiokafka import AIOKafkaConsumer, TopicPartition
 
         if self._offsets_client is None:
-            options = producer_options(self.settings, f"{self.name}-offsets")
-            keep = (
-                "bootstrap_servers",
-                "client_id",
-                "security_protocol",
-                "sasl_mechanism",
-                "sasl_plain_username",
-                "sasl_plain_password",
-                "ssl_context",
-            )
             self._offsets_client = AIOKafkaConsumer(
-                **{k: v for k, v in options.items() if k in keep}, enable_auto_commit=False
+                bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                client_id=f"{self.name}-offsets",
+                enable_auto_commit=False,
+                **client_security(self.settings),
             )
             await self._offsets_client.start()
         client = self._offsets_client
@@ -251,7 +245,8 @@ async def _serve(
     )
     await migrate(pool, SHARED_MIGRATIONS, "shared")
     await migrate(pool, migrations)
-    await check_cluster(pool, await cluster_id(settings.kafka_bootstrap_servers), schema)
+    found = await cluster_id(settings.kafka_bootstrap_servers, **client_security(settings))
+    await check_cluster(pool, found, schema)
     producer = AIOKafkaProducer(**producer_options(settings, f"{name}-relay"))
     await producer.start()
 

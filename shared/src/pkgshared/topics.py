@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import sys
 from dataclasses import dataclass, field
+from typing import Any
 
 CATALOG_COMMANDS = "catalog.commands"
 CATALOG_PACKAGES = "catalog.packages"
@@ -98,11 +99,13 @@ async def create_topics(bootstrap: str, specs: tuple[TopicSpec, ...] = TOPICS) -
         await admin.close()
 
 
-async def cluster_id(bootstrap: str) -> str:
-    """The Kafka cluster's id, as the broker reports it."""
+async def cluster_id(bootstrap: str, **client_options: Any) -> str:
+    """The Kafka cluster's id, as the broker reports it (`client_options`: security)."""
     from aiokafka.admin import AIOKafkaAdminClient
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=30000, **client_options
+    )
     await admin.start()
     try:
         found = (await admin.describe_cluster()).get("cluster_id")
