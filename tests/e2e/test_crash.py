@@ -59,3 +59,37 @@ async def test_assignment_killed_mid_command_publishes_exactly_one_event(
     assert [a["event_type"] for a in assigned] == ["PackageAssigned"]
     doomed.stop()
     catalog.stop()
+
+
+@pytest.mark.parametrize("point", ["before_commit", "after_commit"])
+async def test_catalog_killed_mid_command_publishes_exactly_one_event(
+    system: System, point: str
+) -> None:
+    pid = f"crash-{uuid.uuid4().hex[:8]}"
+    define = command(
+        "DefinePackage",
+        package_id=pid,
+        name="c",
+        kind="recurring",
+        retail="1.00",
+        currency="GBP",
+        frequency="daily",
+    )
+    marker_pid = f"marker-{uuid.uuid4().hex[:8]}"
+    marker = dict(define, event_id=str(uuid.uuid4()), package_id=marker_pid)
+    async with system.reader(topics.CATALOG_PACKAGES) as reader:
+        doomed = system.service("catalog", instance=f"doomed{point}")
+        doomed.start(FAULT_INJECT=point)
+        await system.send(topics.CATALOG_COMMANDS, define, key=pid)
+        assert doomed.wait_exit(timeout=60) == -9, doomed.tail()
+
+        doomed.start()
+        doomed.wait_healthy()
+        await system.send(topics.CATALOG_COMMANDS, marker, key=marker_pid)
+        await reader.wait_count(1, event_type="PackageDefined", package_id=marker_pid)
+        await reader.wait_count(1, event_type="PackageDefined", package_id=pid)
+        await reader.poll(1.0)
+
+    defined = [body(r) for r in reader.records if body(r).get("package_id") == pid]
+    assert [(d["event_type"], d["version"]) for d in defined] == [("PackageDefined", 1)]
+    doomed.stop()
