@@ -5,7 +5,10 @@ service with a clear, password-free error."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -62,6 +65,36 @@ async def test_a_service_works_over_sasl_plaintext(
             await system.send(topics.CATALOG_COMMANDS, define, key=pid)
             await reader.wait_count(1, event_type="PackageDefined", package_id=pid)
         assert "packages-secret" not in catalog.log_path.read_text()
+
+        # The operator CLI reads the same settings and reaches the SASL listener too.
+        env = {**os.environ, **sasl_env("packages-secret"), "TOPIC_PREFIX": system.prefix}
+        cli = await asyncio.to_thread(
+            subprocess.run,
+            [
+                sys.executable,
+                "-m",
+                "pkgctl",
+                "define",
+                f"{pid}-cli",
+                "--name",
+                "c",
+                "--kind",
+                "recurring",
+                "--retail",
+                "2.00",
+                "--currency",
+                "GBP",
+                "--frequency",
+                "daily",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert cli.returncode == 0, cli.stdout + cli.stderr
+        assert "PackageDefined" in cli.stdout
 
         refused = system.service("assignment", **sasl_env("not-the-Password-42")).start()
         code = await asyncio.to_thread(refused.wait_exit, 60)

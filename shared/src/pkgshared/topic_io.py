@@ -53,7 +53,14 @@ class Record:
 class TopicReader:
     """Reads topics from their start (or from a given moment) for assertions."""
 
-    def __init__(self, bootstrap: str, *topics: str, from_end: bool = False) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        *topics: str,
+        from_end: bool = False,
+        client_options: dict[str, Any] | None = None,
+    ) -> None:
+        self._client_options = client_options or {}
         self._bootstrap = bootstrap
         self._topics = topics
         self._from_end = from_end
@@ -62,6 +69,7 @@ class TopicReader:
 
     async def __aenter__(self) -> TopicReader:
         self._consumer = AIOKafkaConsumer(
+            **self._client_options,
             bootstrap_servers=self._bootstrap,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -155,9 +163,13 @@ async def produce_keyed(
     topic: str,
     items: list[tuple[bytes | str | None, bytes | dict[str, Any]]],
     headers: dict[str, str] | None = None,
+    client_options: dict[str, Any] | None = None,
 ) -> None:
-    """Send (key, value) pairs in order with one idempotent producer; return once all are acked."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    """Send (key, value) pairs in order with one idempotent producer; return once all are acked.
+    `client_options`: aiokafka security options (pkgshared.kafka.client_security)."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, **(client_options or {})
+    )
     await producer.start()
     try:
         hdrs = [(n, v.encode()) for n, v in (headers or {}).items()]

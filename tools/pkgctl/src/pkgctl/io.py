@@ -9,12 +9,20 @@ from collections.abc import Callable
 from typing import Any
 
 from pkgshared import topics
+from pkgshared.kafka import client_security
 from pkgshared.messages import Message
+from pkgshared.settings import ServiceSettings
 from pkgshared.topic_io import Record, TopicReader, produce_keyed
 
 
 def bootstrap() -> str:
     return os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+
+
+def security() -> dict[str, Any]:
+    """The services' security settings (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*), read from the
+    environment the same way, so pkgctl reaches any cluster the services reach."""
+    return client_security(ServiceSettings())
 
 
 def real(topic: str) -> str:
@@ -41,10 +49,16 @@ async def send(
     `success` or rejects this command."""
     headers = {"event_type": message.TYPE}
     if answers is None:
-        await produce_keyed(bootstrap(), real(topic), [(key, message.to_json())], headers)
+        await produce_keyed(
+            bootstrap(), real(topic), [(key, message.to_json())], headers, security()
+        )
         return None
-    async with TopicReader(bootstrap(), real(answers), from_end=True) as reader:
-        await produce_keyed(bootstrap(), real(topic), [(key, message.to_json())], headers)
+    async with TopicReader(
+        bootstrap(), real(answers), from_end=True, client_options=security()
+    ) as reader:
+        await produce_keyed(
+            bootstrap(), real(topic), [(key, message.to_json())], headers, security()
+        )
         command_id = str(message.event_id)
 
         def answered(records: list[Record]) -> bool:
@@ -61,7 +75,7 @@ def _answers(obj: dict[str, Any], command_id: str, success: dict[str, Any]) -> b
 
 
 async def tail(topic: str, show: Callable[[Record], None], follow: bool) -> None:
-    async with TopicReader(bootstrap(), real(topic)) as reader:
+    async with TopicReader(bootstrap(), real(topic), client_options=security()) as reader:
         idle = 0
         while follow or idle < 2:
             batch = await reader.poll(0.5)
@@ -82,8 +96,7 @@ async def dead_letters(source: str) -> list[dict[str, Any]]:
 
 async def replay(letter: dict[str, Any]) -> None:
     payload = base64.b64decode(letter["payload_base64"])
+    source = letter["source_topic"].removeprefix(os.environ.get("TOPIC_PREFIX", ""))
     await produce_keyed(
-        bootstrap(),
-        real(letter["source_topic"].removeprefix(os.environ.get("TOPIC_PREFIX", ""))),
-        [(letter.get("key"), payload)],
+        bootstrap(), real(source), [(letter.get("key"), payload)], client_options=security()
     )
