@@ -27,7 +27,7 @@ from faststream.kafka import KafkaBroker
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from pkgshared import topics
-from pkgshared.messages import DeadLetter, Message, Rejected, Unreadable, natural_event_id, read
+from pkgshared.messages import DeadLetter, Message, Rejected, Unreadable, read
 from pkgshared.rules import RetryLater
 from pkgshared.settings import ServiceSettings
 
@@ -171,10 +171,7 @@ def reading_middleware(
                 except Rejected as exc:
                     if rejections_topic is None:
                         raise
-                    event = exc.to_event().model_copy(
-                        update={"event_id": natural_event_id(f"rejected:{exc.command_id}")}
-                    )
-                    await publish(rejections_topic, key, event)
+                    await publish(rejections_topic, key, exc.to_event())
                     log.info(
                         "command rejected",
                         command_id=str(exc.command_id),

@@ -3,7 +3,7 @@ Pure: domain packages raise RuleBroken without knowing about Kafka."""
 
 from __future__ import annotations
 
-from pkgshared.messages import CommandRejected, FieldError, Message, natural_event_id
+from pkgshared.messages import CommandRejected, FieldError, Message
 
 
 class RuleBroken(Exception):
@@ -27,12 +27,7 @@ class RetryLater(Exception):
 
 
 def rejection(cmd: Message, broken: RuleBroken) -> CommandRejected:
-    """The CommandRejected for `cmd`; its id derives from the command's, so a retry repeats it."""
-    return CommandRejected(
-        event_id=natural_event_id(f"rejected:{cmd.event_id}"),
-        command_id=cmd.event_id,
-        command_type=cmd.TYPE,
-        reason=broken.reason,
-        errors=broken.errors,
-        correlation_id=cmd.correlation_id,
+    """The CommandRejected for `cmd` (see CommandRejected.of)."""
+    return CommandRejected.of(
+        cmd.event_id, cmd.TYPE, broken.reason, broken.errors, cmd.correlation_id
     )

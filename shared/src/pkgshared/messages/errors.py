@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from typing import Literal
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from .envelope import Message
-from .fields import Uuid
+from .fields import Uuid, natural_event_id
 
 
 class FieldError(BaseModel):
@@ -25,6 +26,26 @@ class CommandRejected(Message):
     command_type: StrictStr
     reason: StrictStr = Field(description="One sentence.")
     errors: list[FieldError]
+
+    @classmethod
+    def of(
+        cls,
+        command_id: UUID,
+        command_type: str,
+        reason: str,
+        errors: list[FieldError],
+        correlation_id: str | None = None,
+    ) -> CommandRejected:
+        """The rejection of a command, with an id derived from the command's: rejecting the
+        same command again (a redelivery) repeats the same event."""
+        return cls(
+            event_id=natural_event_id(f"rejected:{command_id}"),
+            command_id=command_id,
+            command_type=command_type,
+            reason=reason,
+            errors=errors,
+            correlation_id=correlation_id,
+        )
 
 
 class DeadLetter(Message):

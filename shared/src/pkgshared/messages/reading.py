@@ -97,12 +97,8 @@ class Rejected(Exception):
         super().__init__(self.reason)
 
     def to_event(self, correlation_id: str | None = None) -> CommandRejected:
-        return CommandRejected(
-            command_id=self.command_id,
-            command_type=self.command_type,
-            reason=self.reason,
-            errors=self.errors,
-            correlation_id=correlation_id,
+        return CommandRejected.of(
+            self.command_id, self.command_type, self.reason, self.errors, correlation_id
         )
 
 

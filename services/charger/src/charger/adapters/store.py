@@ -176,9 +176,9 @@ class ChargerStore:
         await self.conn.execute(
             "UPDATE assignments SET next_due_at = $2 WHERE assignment_id = $1", assignment_id, due
         )
-        await self._refresh_customers([a.customer_id])
+        await self.refresh_customers([a.customer_id])
 
-    async def _refresh_customers(self, customer_ids: list[str]) -> None:
+    async def refresh_customers(self, customer_ids: list[str]) -> None:
         await self.conn.execute(
             "INSERT INTO customers (customer_id, next_due_at) "
             "SELECT c, (SELECT min(next_due_at) FROM assignments WHERE customer_id = c) "
@@ -339,6 +339,3 @@ class ChargerStore:
                 setup,
                 due,
             )
-
-    async def refresh_customers(self, customer_ids: list[str]) -> None:
-        await self._refresh_customers(customer_ids)
