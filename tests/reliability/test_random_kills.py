@@ -14,16 +14,15 @@ import random
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pkgshared import topics
 from pkgshared.testing.bulk import TICK_AT, expected_ids
-from pkgshared.testing.kafka import TopicReader, produce_keyed
-from pkgshared.testing.lag import behind, consumer_lag
+from pkgshared.testing.kafka import produce_keyed
+from pkgshared.testing.lag import wait_caught_up
 from pkgshared.testing.system import System, command
-from pkgshared.topic_io import WaitTimedOut
+from pkgshared.testing.watch import Watch
 
 SERVICES = ("catalog", "assignment", "charger")
 PACKAGES = int(os.environ.get("CHAOS_PACKAGES", "400"))
@@ -49,29 +48,8 @@ CONSUMED = (
 )
 
 
-class Seen:
-    """Everything published on the watched topics, parsed once, in arrival order."""
-
-    def __init__(self, system: System, reader: TopicReader) -> None:
-        self.system = system
-        self.reader = reader
-        self.events: list[tuple[str, bytes, dict[str, Any]]] = []
-
-    def on(self, name: str) -> list[dict[str, Any]]:
-        topic = self.system.topic(name)
-        return [e for t, _, e in self.events if t == topic]
-
-    async def until(self, done: Callable[[], bool], timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while not done():
-            if time.monotonic() > deadline:
-                raise WaitTimedOut(f"timed out after {timeout}s waiting for {what}")
-            for r in await self.reader.poll(0.5):
-                self.events.append((r.topic, r.value or b"", r.json()))
-
-
 class Run:
-    def __init__(self, system: System, seen: Seen, rng: random.Random) -> None:
+    def __init__(self, system: System, seen: Watch, rng: random.Random) -> None:
         self.system = system
         self.seen = seen
         self.rng = rng
@@ -203,7 +181,7 @@ async def test_random_kills_lose_and_duplicate_nothing(
         for process in system.services.values():
             process.wait_healthy()
         async with system.reader(*WATCHED) as reader:
-            run = Run(system, Seen(system, reader), random.Random(seed))
+            run = Run(system, Watch(reader, system.prefix), random.Random(seed))
             monkey = asyncio.create_task(run.monkey())
             try:
                 await run.workload()
@@ -215,9 +193,8 @@ async def test_random_kills_lose_and_duplicate_nothing(
             assert set(killed) == set(SERVICES), f"not every service was killed: {run.kills}"
             assert "charging" in {phase for *_, phase in run.kills}, run.kills
 
-            lag = await caught_up(system)
-            for r in await reader.poll(1.0):  # stragglers: a republish after the last debit
-                run.seen.events.append((r.topic, r.value or b"", r.json()))
+            lag = await wait_caught_up(system.bootstrap, system.prefix, CONSUMED)
+            await run.seen.poll(1.0)  # stragglers: a republish after the last debit
             verified = check_exactly_once(run)
 
         figures["random kills"] += len(run.kills)
@@ -228,19 +205,6 @@ async def test_random_kills_lose_and_duplicate_nothing(
     finally:
         system.stop_all()
         await system.drop()
-
-
-async def caught_up(system: System, timeout: float = 120) -> dict[tuple[str, str, int], int]:
-    deadline = time.monotonic() + timeout
-    while True:
-        lag = await consumer_lag(system.bootstrap, system.prefix)
-        covered = {topic for _, topic, _ in lag}
-        missing = {system.topic(t) for t in CONSUMED} - covered
-        if not behind(lag) and not missing:
-            return lag
-        if time.monotonic() > deadline:
-            raise WaitTimedOut(f"consumers not caught up: behind {behind(lag)}, none on {missing}")
-        await asyncio.sleep(0.5)
 
 
 def check_exactly_once(run: Run) -> int:

@@ -13,13 +13,14 @@ PERIODS = ("2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01", "2026-05-01",
 TICK_AT = "2026-06-15T00:00:00Z"
 
 
+def debit_id(assignment_id: str, period_start: str) -> str:
+    """The contract's deterministic id of an assignment's debit for one period."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"packages:debit:{assignment_id}:{period_start}"))
+
+
 def expected_ids(assignment_ids: list[str]) -> set[str]:
     """The debit ids a tick at TICK_AT makes for assignments seeded by `seed`."""
-    return {
-        str(uuid.uuid5(uuid.NAMESPACE_URL, f"packages:debit:{a}:{p}"))
-        for a in assignment_ids
-        for p in PERIODS
-    }
+    return {debit_id(a, p) for a in assignment_ids for p in PERIODS}
 
 
 async def seed(system: System, customers: int) -> list[str]:

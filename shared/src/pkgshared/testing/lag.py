@@ -4,8 +4,14 @@ acknowledged) everything sent to it."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Iterable
+
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+
+from pkgshared.topic_io import WaitTimedOut
 
 Lag = dict[tuple[str, str, int], int]
 """(group, topic, partition) -> records not yet committed by that group."""
@@ -42,3 +48,19 @@ def total(lag: Lag) -> int:
 
 def behind(lag: Lag) -> Lag:
     return {k: v for k, v in lag.items() if v > 0}
+
+
+async def wait_caught_up(
+    bootstrap: str, prefix: str, consumed: Iterable[str], timeout: float = 120
+) -> Lag:
+    """Wait until no group is behind on the `prefix` topics and each contract topic in
+    `consumed` has a group that committed on it; the final lag (all zeros)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lag = await consumer_lag(bootstrap, prefix)
+        missing = {prefix + t for t in consumed} - {topic for _, topic, _ in lag}
+        if not behind(lag) and not missing:
+            return lag
+        if time.monotonic() > deadline:
+            raise WaitTimedOut(f"consumers not caught up: behind {behind(lag)}, none on {missing}")
+        await asyncio.sleep(0.5)

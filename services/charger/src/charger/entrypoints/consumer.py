@@ -9,6 +9,7 @@ from faststream.kafka import KafkaMessage
 from charger import metrics
 from charger.config import ChargerSettings
 from charger.service_layer import handlers
+from charger.service_layer.barrier import InputsBarrier
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from charger.service_layer.worker import TickWorker
 from pkgshared import topics
@@ -52,6 +53,8 @@ def wire(runtime: Runtime) -> None:
                 out[(topic, partition)] = end
         return out
 
+    inputs = InputsBarrier(end_offsets)
+
     def position(topic: str, msg: KafkaMessage) -> handlers.Position:
         record = msg.raw_message
         return handlers.Position(topic, record.partition, record.offset)  # type: ignore[union-attr]
@@ -83,7 +86,7 @@ def wire(runtime: Runtime) -> None:
 
     @runtime.subscriber(projections, topics.CLOCK_TICKS, "The charger's only clock.", ".ticks")
     async def on_tick(tick: ClockTicked) -> None:
-        if await handlers.accept_tick(tick, uow(), end_offsets):
+        if await handlers.accept_tick(tick, uow(), inputs):
             metrics.TICK_LAG.set(time.time() - tick.at.timestamp())
             worker.wake()
 
@@ -91,7 +94,7 @@ def wire(runtime: Runtime) -> None:
 
     @runtime.subscriber(commands, topics.CHARGER_COMMANDS, "RunPackage.", ".commands")
     async def on_run(command: RunPackage) -> None:
-        await handlers.run_package(command, uow(), end_offsets)
+        await handlers.run_package(command, uow(), inputs)
 
     runtime.broker.include_router(projections)
     runtime.broker.include_router(commands)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
 import structlog
 
 from charger.service_layer import charging
+from charger.service_layer.barrier import InputsBarrier
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgshared import topics
 from pkgshared.messages import (
@@ -25,20 +25,12 @@ from pkgshared.messages import (
     UsageRated,
     natural_event_id,
 )
-from pkgshared.rules import RetryLater
 from pkgshared.uow import handle_command_once
 
 log = structlog.get_logger(__name__)
 
 # The topics whose content a tick or a run must take into account.
 INPUTS = (topics.CATALOG_PACKAGES, topics.ASSIGNMENT_EVENTS, topics.USAGE_RATED)
-
-EndOffsets = Callable[[], Awaitable[dict[tuple[str, int], int]]]
-"""End offset of each (contract topic, partition) of INPUTS, read from the broker."""
-
-
-class ProjectionsBehind(RetryLater):
-    """Something published before this tick/run has not been read yet: retry shortly."""
 
 
 @dataclass(frozen=True)
@@ -70,19 +62,11 @@ async def project(event: Message, at: Position, uow: ChargerUnitOfWork) -> None:
         await uow.commit()
 
 
-async def _caught_up(uow: ChargerUnitOfWork, end_offsets: EndOffsets) -> None:
-    ends = await end_offsets()
-    read = await uow.store.consumed_positions()
-    behind = sorted(k for k, end in ends.items() if read.get(k, 0) < end)
-    if behind:
-        raise ProjectionsBehind(f"projections behind on {behind}")
-
-
-async def accept_tick(tick: ClockTicked, uow: ChargerUnitOfWork, end_offsets: EndOffsets) -> bool:
+async def accept_tick(tick: ClockTicked, uow: ChargerUnitOfWork, inputs: InputsBarrier) -> bool:
     """Accept a tick once everything published before it has been read; True when it moved
     the clock (the workers then make what it made due)."""
     async with uow:
-        await _caught_up(uow, end_offsets)
+        await inputs.check(tick.event_id, uow.store)
         moved = await uow.store.advance_clock(tick.at)
         await uow.commit()
     log.info(
@@ -93,9 +77,9 @@ async def accept_tick(tick: ClockTicked, uow: ChargerUnitOfWork, end_offsets: En
     return moved
 
 
-async def run_package(cmd: RunPackage, uow: ChargerUnitOfWork, end_offsets: EndOffsets) -> None:
+async def run_package(cmd: RunPackage, uow: ChargerUnitOfWork, inputs: InputsBarrier) -> None:
     async def apply() -> None:
-        await _caught_up(uow, end_offsets)
+        await inputs.check(cmd.event_id, uow.store)
         started = time.perf_counter()
         lines, made = await charging.run_for_customer(uow, cmd.customer_id, cmd.date, cmd.simulate)
         totals: dict[str, Decimal] = {}
