@@ -5,8 +5,10 @@
 #   deploy/local/infra.sh up | down | status | env
 #
 # Settings (env): KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_SASL_PORT (9094: a
-# SASL_PLAINTEXT listener, PLAIN user packages / packages-secret), KAFKA_HEAP (768m),
-# PGPORT (5432). State lives in deploy/local/.cache (ignored by git).
+# SASL_PLAINTEXT listener), KAFKA_SASL_SSL_PORT (9095: SASL over TLS, a certificate for
+# 127.0.0.1 signed by a local CA in .cache/kafka/tls/ca.pem), KAFKA_HEAP (768m), PGPORT (5432).
+# Both SASL listeners take PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for the local user
+# packages / packages-secret. State lives in deploy/local/.cache (ignored by git).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -17,11 +19,17 @@ kafka_lib="$kafka_home/lib"
 kafka_data="$kafka_home/data"
 kafka_pid="$kafka_home/kafka.pid"
 kafka_log="$kafka_home/server.log"
+kafka_tls="$kafka_home/tls"
+# Local development credentials (the broker only listens on 127.0.0.1), never production ones.
+tls_password="packages-tls"
+sasl_user="packages"
+sasl_password="packages-secret"
 pg_marker="$cache/postgres.started-by-us"
 
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_SASL_PORT="${KAFKA_SASL_PORT:-9094}"
+KAFKA_SASL_SSL_PORT="${KAFKA_SASL_SSL_PORT:-9095}"
 KAFKA_HEAP="${KAFKA_HEAP:-768m}"
 PGPORT="${PGPORT:-5432}"
 PG_DB="${PG_DB:-packages}"
@@ -61,8 +69,44 @@ kafka_write_config() {
   mkdir -p "$kafka_home"
   sed -e "s|@DATA@|$kafka_data|g" -e "s|@PORT@|$KAFKA_PORT|g" \
       -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" -e "s|@SASL_PORT@|$KAFKA_SASL_PORT|g" \
+      -e "s|@SASL_SSL_PORT@|$KAFKA_SASL_SSL_PORT|g" -e "s|@TLS@|$kafka_tls|g" \
+      -e "s|@TLS_PASSWORD@|$tls_password|g" \
       "$here/kafka/server.properties" > "$kafka_home/server.properties"
   cp "$here/kafka/log4j2.properties" "$kafka_home/log4j2.properties"
+}
+
+# A CA and a broker certificate for 127.0.0.1 (keytool, from the JDK), made once: clients
+# trust .cache/kafka/tls/ca.pem (KAFKA_SSL_CAFILE).
+kafka_tls_files() {
+  if [ -f "$kafka_tls/broker.p12" ] && [ -f "$kafka_tls/ca.pem" ]; then return; fi
+  command -v keytool >/dev/null || die "keytool not found: install a JDK 17"
+  log "making a local CA and a broker certificate in $kafka_tls"
+  rm -rf "$kafka_tls"; mkdir -p "$kafka_tls"
+  local kt=(keytool -noprompt -storetype PKCS12 -storepass "$tls_password" -keypass "$tls_password")
+  local san="SAN=ip:127.0.0.1,dns:localhost"
+  "${kt[@]}" -genkeypair -alias ca -keyalg RSA -keysize 2048 -validity 3650 \
+    -dname "CN=packages local CA" -ext bc:c -keystore "$kafka_tls/ca.p12" >/dev/null 2>&1
+  "${kt[@]}" -exportcert -rfc -alias ca -keystore "$kafka_tls/ca.p12" -file "$kafka_tls/ca.pem" >/dev/null 2>&1
+  "${kt[@]}" -genkeypair -alias broker -keyalg RSA -keysize 2048 -validity 3650 \
+    -dname "CN=127.0.0.1" -ext "$san" -keystore "$kafka_tls/broker.p12" >/dev/null 2>&1
+  "${kt[@]}" -certreq -alias broker -keystore "$kafka_tls/broker.p12" -file "$kafka_tls/broker.csr" >/dev/null 2>&1
+  "${kt[@]}" -gencert -alias ca -keystore "$kafka_tls/ca.p12" -validity 3650 -ext "$san" -rfc \
+    -infile "$kafka_tls/broker.csr" -outfile "$kafka_tls/broker.pem" >/dev/null 2>&1
+  "${kt[@]}" -importcert -alias ca -file "$kafka_tls/ca.pem" -keystore "$kafka_tls/broker.p12" >/dev/null 2>&1
+  "${kt[@]}" -importcert -alias broker -file "$kafka_tls/broker.pem" -keystore "$kafka_tls/broker.p12" >/dev/null 2>&1 \
+    || die "could not make the broker's TLS certificate"
+}
+
+# SCRAM credentials live in the cluster's metadata: add them once per formatted storage.
+kafka_scram_users() {
+  local marker="$kafka_data/.scram-users"
+  if [ -f "$marker" ]; then return; fi
+  java "${java_opts[@]}" kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
+    --alter --entity-type users --entity-name "$sasl_user" \
+    --add-config "SCRAM-SHA-256=[password=$sasl_password],SCRAM-SHA-512=[password=$sasl_password]" \
+    >/dev/null 2>&1 || die "could not add the SCRAM user $sasl_user"
+  touch "$marker"
+  log "SCRAM-SHA-256/512 user $sasl_user added"
 }
 
 java_opts=()
@@ -80,6 +124,7 @@ kafka_up() {
     return
   fi
   kafka_fetch
+  kafka_tls_files
   kafka_write_config
   set_java_opts
   if [ ! -f "$kafka_data/meta.properties" ]; then
@@ -103,6 +148,7 @@ kafka_up() {
     die "Kafka failed to start"
   fi
   log "Kafka answered after $(( $(date +%s%3N) - started )) ms"
+  kafka_scram_users
 }
 
 kafka_down() {

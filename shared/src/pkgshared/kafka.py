@@ -90,7 +90,7 @@ def producer_options(settings: ServiceSettings, client_id: str) -> dict[str, Any
         if settings.kafka_sasl_password is not None:
             options["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
     if options["security_protocol"] in ("SSL", "SASL_SSL"):
-        options["ssl_context"] = ssl.create_default_context()
+        options["ssl_context"] = ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
     return options
 
 

@@ -18,6 +18,11 @@ class ServiceSettings(BaseSettings):
     kafka_sasl_mechanism: str | None = Field(default=None, description="e.g. SCRAM-SHA-512")
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = Field(
+        default=None,
+        description="PEM file of the CA that signed the broker's certificate (SSL, SASL_SSL); "
+        "default: the system's trust store",
+    )
     database_url: SecretStr = Field(
         default=SecretStr("postgresql://packages:packages@127.0.0.1:5432/packages?sslmode=disable"),
         description="asyncpg DSN; may carry a password, so it is never logged",
