@@ -101,10 +101,13 @@ kafka_tls_files() {
 kafka_scram_users() {
   local marker="$kafka_data/.scram-users"
   if [ -f "$marker" ]; then return; fi
-  java "${java_opts[@]}" kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
-    --alter --entity-type users --entity-name "$sasl_user" \
-    --add-config "SCRAM-SHA-256=[password=$sasl_password],SCRAM-SHA-512=[password=$sasl_password]" \
-    >/dev/null 2>&1 || die "could not add the SCRAM user $sasl_user"
+  local mechanism
+  for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do  # one per request: the broker's rule
+    java "${java_opts[@]}" kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
+      --alter --entity-type users --entity-name "$sasl_user" \
+      --add-config "$mechanism=[password=$sasl_password]" >/dev/null 2>&1 \
+      || die "could not add the $mechanism user $sasl_user"
+  done
   touch "$marker"
   log "SCRAM-SHA-256/512 user $sasl_user added"
 }
@@ -118,7 +121,10 @@ set_java_opts() {
 }
 
 kafka_up() {
-  if kafka_running; then log "Kafka already running (pid $(cat "$kafka_pid")) on 127.0.0.1:$KAFKA_PORT"; return; fi
+  if kafka_running; then
+    log "Kafka already running (pid $(cat "$kafka_pid")) on 127.0.0.1:$KAFKA_PORT"
+    set_java_opts; kafka_scram_users; return
+  fi
   if port_open "$KAFKA_PORT"; then
     log "something already listens on 127.0.0.1:$KAFKA_PORT; using it as the broker"
     return

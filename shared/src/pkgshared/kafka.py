@@ -34,13 +34,21 @@ from pkgshared.settings import ServiceSettings
 log = structlog.get_logger(__name__)
 
 
+def tls_context(settings: ServiceSettings) -> ssl.SSLContext | None:
+    """The TLS context of every Kafka client (SSL, SASL_SSL): verifies the broker's name and
+    certificate against KAFKA_SSL_CAFILE, or the system's trust store when unset."""
+    if settings.kafka_security_protocol.upper() not in ("SSL", "SASL_SSL"):
+        return None
+    return ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
+
+
 def kafka_security(settings: ServiceSettings) -> BaseSecurity | None:
     """FastStream security object for the configured protocol (None: plaintext)."""
     protocol = settings.kafka_security_protocol.upper()
     if protocol == "PLAINTEXT":
         return None
     use_ssl = protocol in ("SSL", "SASL_SSL")
-    context = ssl.create_default_context() if use_ssl else None
+    context = tls_context(settings)
     if protocol == "SSL":
         return BaseSecurity(ssl_context=context, use_ssl=True)
     user = settings.kafka_sasl_username or ""
@@ -89,8 +97,9 @@ def producer_options(settings: ServiceSettings, client_id: str) -> dict[str, Any
         options["sasl_plain_username"] = settings.kafka_sasl_username
         if settings.kafka_sasl_password is not None:
             options["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
-    if options["security_protocol"] in ("SSL", "SASL_SSL"):
-        options["ssl_context"] = ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
+    context = tls_context(settings)
+    if context is not None:
+        options["ssl_context"] = context
     return options
 
 
