@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -71,13 +72,13 @@ fuzz = st.one_of(
 
 
 @pytest.fixture(scope="module")
-def fuzz_system(system: System) -> Iterator[System]:
+def fuzz_system(system: System, figures: Counter[str]) -> Iterator[System]:
     for module in ("catalog", "assignment"):
         system.service(module).start()
     for process in system.services.values():
         process.wait_healthy()
     yield system
-    print(f"\nfuzzing figures: {COUNTS}")
+    figures.update({f"fuzzing: {name}": n for name, n in COUNTS.items()})
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,6 @@ from pkgshared.testing.infra import INFRA_SCRIPT, Infra
 from pkgshared.testing.system import System, command
 
 CUSTOMERS = 300
-FIGURES: dict[str, int] = {"faults": 0, "debits_verified": 0}
 
 
 def infra(*args: str) -> None:
@@ -43,7 +43,12 @@ def local_only(infra: Infra, restart: str) -> None:
 
 @pytest.mark.parametrize("restart", ["kafka", "postgres"])
 async def test_a_restart_mid_tick_loses_and_duplicates_nothing(
-    local_only: None, kafka_bootstrap: str, database_url: str, tmp_path: Path, restart: str
+    local_only: None,
+    kafka_bootstrap: str,
+    database_url: str,
+    tmp_path: Path,
+    restart: str,
+    figures: Counter[str],
 ) -> None:
     system = System(kafka_bootstrap, database_url, tmp_path)
     await topics.create_topics(kafka_bootstrap, topics.with_prefix(system.prefix))
@@ -66,15 +71,14 @@ async def test_a_restart_mid_tick_loses_and_duplicates_nothing(
             await asyncio.to_thread(infra, "kafka-up")
         else:
             await asyncio.to_thread(infra, "pg-restart")
-        FIGURES["faults"] += 1
+        figures[f"{restart} restarts mid-tick"] += 1
 
         got = await debits_until(system, want, timeout=240)
         assert set(got) == want
-        FIGURES["debits_verified"] += len(want)
+        figures["debits verified after restarts"] += len(want)
         for process in system.services.values():
             assert process.proc is not None and process.proc.poll() is None, process.tail()
             await asyncio.to_thread(process.wait_healthy, 60)
     finally:
         system.stop_all()
         await system.drop()
-        print(f"\ninfrastructure faults: {FIGURES}")
