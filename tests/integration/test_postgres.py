@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from pathlib import Path
 
@@ -33,6 +34,19 @@ async def test_migrations_apply_in_order_once_and_pool_uses_the_schema(
         assert await migrate(pool, tmp_path) == ["0003_more.sql"]
     finally:
         await pool.close()
+
+
+async def test_instances_starting_together_migrate_a_fresh_schema_once(
+    database_url: str, fresh_schema: str, tmp_path: Path
+) -> None:
+    write(tmp_path, "0001_ledger.sql", "CREATE TABLE ledger (id int PRIMARY KEY);")
+    pools = await asyncio.gather(*(create_pool(database_url, fresh_schema) for _ in range(4)))
+    try:
+        applied = await asyncio.gather(*(migrate(pool, tmp_path) for pool in pools))
+        assert sorted(applied) == [[], [], [], ["0001_ledger.sql"]]
+    finally:
+        for pool in pools:
+            await pool.close()
 
 
 async def test_a_changed_migration_is_refused(

@@ -74,15 +74,17 @@ async def migrate(pool: Any, folder: Path, label: str = "") -> list[str]:
     applied: list[str] = []
     async with pool.acquire() as conn:
         schema = await conn.fetchval("SELECT current_schema()")
-        await conn.execute(
-            """CREATE TABLE IF NOT EXISTS schema_migrations (
-                   name text PRIMARY KEY,
-                   checksum text NOT NULL,
-                   applied_at timestamptz NOT NULL DEFAULT now())"""
-        )
         lock_key = int.from_bytes(hashlib.sha256(schema.encode()).digest()[:8], "big", signed=True)
+        # Locked before anything is created: two instances starting together would otherwise
+        # race even on CREATE TABLE IF NOT EXISTS (a unique violation in pg_type).
         await conn.execute("SELECT pg_advisory_lock($1)", lock_key)
         try:
+            await conn.execute(
+                """CREATE TABLE IF NOT EXISTS schema_migrations (
+                       name text PRIMARY KEY,
+                       checksum text NOT NULL,
+                       applied_at timestamptz NOT NULL DEFAULT now())"""
+            )
             done = {
                 r["name"]: r["checksum"]
                 for r in await conn.fetch("SELECT name, checksum FROM schema_migrations")

@@ -116,15 +116,24 @@ class ChargerStore:
         )
         await self.lock_customer(e.customer_id)
         await self._lock_package(e.package_id)
+        # The hottest projection under load: its due moment is computed here and written with
+        # the row, and the customer's can only move earlier, so no re-read is needed.
+        versions = (await self.versions({e.package_id})).get(e.package_id, [])
+        due = next_due(assignment, versions, None, False)
         inserted = await self.conn.fetchval(
-            "INSERT INTO assignments (assignment_id, customer_id, state) VALUES ($1, $2, $3) "
-            "ON CONFLICT DO NOTHING RETURNING 1",
+            "INSERT INTO assignments (assignment_id, customer_id, state, next_due_at) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1",
             e.assignment_id,
             e.customer_id,
             assignment_to_json(assignment),
+            due,
         )
-        if inserted:
-            await self._refresh_due(e.assignment_id)
+        if inserted and due is not None:
+            await self.conn.execute(
+                "UPDATE customers SET next_due_at = LEAST(next_due_at, $2) WHERE customer_id = $1",
+                e.customer_id,
+                due,
+            )
 
     async def apply_changed(self, e: AssignmentChanged) -> None:
         await self.lock_customer(e.customer_id)
