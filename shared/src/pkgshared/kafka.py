@@ -18,10 +18,11 @@ import asyncio
 import base64
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import structlog
+from aiokafka.partitioner import DefaultPartitioner
 from faststream import BaseMiddleware
 from faststream.kafka import KafkaBroker
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
@@ -101,6 +102,41 @@ def producer_options(settings: ServiceSettings, client_id: str) -> dict[str, Any
     if context is not None:
         options["ssl_context"] = context
     return options
+
+
+class BatchPublisher:
+    """Publishes many records with one producer call per (topic, partition) batch rather than
+    one per record, which was a tenth of the charger's time. Same idempotent acks=all producer,
+    same partitioner as a plain `send` (murmur2 of the key, as the Java clients), and each
+    partition's records in the order given."""
+
+    def __init__(self, producer: Any, topic_prefix: str = "") -> None:
+        self._producer = producer
+        self._prefix = topic_prefix
+        self._partitioner = DefaultPartitioner()
+
+    async def __call__(self, records: Sequence[tuple[str, bytes | None, bytes, Any]]) -> None:
+        partitions: dict[str, list[int]] = {}
+        open_batches: dict[tuple[str, int], Any] = {}
+        pending = []
+        for name, key, value, headers in records:
+            topic = self._prefix + name
+            if topic not in partitions:  # metadata read once per call: an added partition counts
+                partitions[topic] = sorted(await self._producer.partitions_for(topic))
+            every = partitions[topic]
+            partition = self._partitioner(key, every, every)
+            batch = open_batches.get((topic, partition))
+            if batch is None:
+                batch = open_batches[(topic, partition)] = self._producer.create_batch()
+            if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                # Full: send it, then go on in a new one (sent after it: order kept).
+                pending.append(await self._producer.send_batch(batch, topic, partition=partition))
+                batch = open_batches[(topic, partition)] = self._producer.create_batch()
+                if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                    raise ValueError(f"a record of {len(value)} bytes does not fit in a batch")
+        for (topic, partition), batch in open_batches.items():
+            pending.append(await self._producer.send_batch(batch, topic, partition=partition))
+        await asyncio.gather(*pending)
 
 
 def make_broker(settings: ServiceSettings, client_id: str, **kwargs: Any) -> KafkaBroker:

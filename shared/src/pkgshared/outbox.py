@@ -25,9 +25,12 @@ from . import metrics
 
 log = structlog.get_logger(__name__)
 
-SendFn = Callable[[str, bytes | None, bytes, list[tuple[str, bytes]]], Awaitable[Any]]
-"""send(topic, key, value, headers) -> an awaitable that completes when the broker has the
-record (aiokafka's `send` returns such a future after queueing)."""
+Record = tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]
+"""(contract topic, key, value, headers)."""
+
+PublishFn = Callable[[Sequence[Record]], Awaitable[None]]
+"""publish(records): returns once the broker has acknowledged every record, each key's records
+in the order given (pkgshared.kafka.BatchPublisher)."""
 
 
 def outbox_row(topic: str, key: str | bytes | None, message: Message) -> tuple[Any, ...]:
@@ -65,13 +68,13 @@ class OutboxRelay:
     def __init__(
         self,
         pool: Any,
-        send: SendFn,
+        publish: PublishFn,
         *,
         batch_size: int = 1000,
         poll_seconds: float = 0.5,
     ) -> None:
         self._pool = pool
-        self._send = send
+        self._publish = publish
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
@@ -119,13 +122,12 @@ class OutboxRelay:
         )
         if not rows:
             return 0
-        pending = [
-            await self._send(
-                r["topic"], r["key"], r["payload"], [("event_type", r["event_type"].encode())]
-            )
-            for r in rows
-        ]
-        await asyncio.gather(*pending)
+        await self._publish(
+            [
+                (r["topic"], r["key"], r["payload"], [("event_type", r["event_type"].encode())])
+                for r in rows
+            ]
+        )
         crash_point("outbox_published")  # Kafka has the batch; the rows are still here
         # Exactly these ids: a row with a smaller id may commit later (ids are taken before commit).
         await conn.execute(

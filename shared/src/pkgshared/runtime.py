@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from pkgshared.db import SHARED_MIGRATIONS, create_pool, migrate
 from pkgshared.kafka import (
+    BatchPublisher,
     client_security,
     decoder_for,
     make_broker,
@@ -250,10 +251,7 @@ async def _serve(
     producer = AIOKafkaProducer(**producer_options(settings, f"{name}-relay"))
     await producer.start()
 
-    async def send(topic: str, key: bytes | None, value: bytes, headers: Any) -> Any:
-        return await producer.send(settings.topic_prefix + topic, value, key=key, headers=headers)
-
-    relay = OutboxRelay(pool, send)
+    relay = OutboxRelay(pool, BatchPublisher(producer, settings.topic_prefix))
     broker = make_broker(settings, name)
     runtime = Runtime(name, settings, pool, broker, relay, producer, schema=schema)
     wire(runtime)

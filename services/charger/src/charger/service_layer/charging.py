@@ -5,7 +5,7 @@ the events (outbox) and the progress, so a crash leaves all of it or none of it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from charger.adapters.store import ChargerStore, Tracked
 from charger.domain.charges import Charge, Outcome, decide, due_charges, next_due, settle
@@ -41,6 +41,7 @@ def _apply(
     uow: ChargerUnitOfWork, decisions: list[tuple[Charge, Outcome]], reason: Reason, made: Made
 ) -> list[tuple[object, ...]]:
     rows: list[tuple[object, ...]] = []
+    made_at = datetime.now(UTC)  # the events' occurred_at: metadata, never a due decision
     for charge, outcome in decisions:
         if outcome == "skip":
             continue
@@ -62,13 +63,13 @@ def _apply(
         )
         if outcome == "charge":
             topic = topics.FREE_MINUTES_GRANTED if charge.kind == "grant" else topics.CREDIT_DEBITED
-            uow.emit(topic, a.customer_id, charged_event(charge, reason))
+            uow.emit(topic, a.customer_id, charged_event(charge, reason, made_at))
             if charge.kind == "grant":
                 made.grants += 1
             else:
                 made.charged += 1
         elif outcome == "decline" and charge.kind != "grant":
-            uow.emit(topics.CHARGER_EVENTS, a.customer_id, declined_event(charge))
+            uow.emit(topics.CHARGER_EVENTS, a.customer_id, declined_event(charge, made_at))
             made.declined += 1
     return rows
 

@@ -2,11 +2,14 @@
 
 Built with `model_construct`: every value comes from the charger's own domain objects, already
 of the right type, and validating a million of them again per tick is the costliest part of
-making them. The serializers (money as strings, instants with Z) still apply, and
-tests/unit/test_charger_events.py checks that what is written reads back as valid."""
+making them. Every field is passed, defaults included: pydantic would otherwise work out each
+default per event, which cost more than the rest of the construction. The serializers (money
+as strings, instants with Z) still apply, and tests/unit/test_charger_events.py checks that
+what is written reads back as valid."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from charger.domain.charges import Charge
@@ -21,13 +24,17 @@ from pkgshared.messages import (
 Reason = Literal["scheduled", "run_package"]
 
 
-def charged_event(charge: Charge, reason: Reason) -> Message:
+def charged_event(charge: Charge, reason: Reason, made_at: datetime) -> Message:
     a = charge.assignment
     if charge.kind == "grant":
         grant_id = natural_event_id(charge.key)
         assert charge.minutes is not None
         return FreeMinutesGranted.model_construct(
+            event_type="FreeMinutesGranted",
             event_id=grant_id,
+            schema_version=1,
+            occurred_at=made_at,
+            correlation_id=None,
             grant_id=grant_id,
             customer_id=a.customer_id,
             did=a.did,
@@ -41,7 +48,11 @@ def charged_event(charge: Charge, reason: Reason) -> Message:
     debit_id = natural_event_id(charge.key)
     assert charge.amount is not None
     return CreditDebited.model_construct(
+        event_type="CreditDebited",
         event_id=debit_id,
+        schema_version=1,
+        occurred_at=made_at,
+        correlation_id=None,
         debit_id=debit_id,
         customer_id=a.customer_id,
         did=a.did,
@@ -58,11 +69,15 @@ def charged_event(charge: Charge, reason: Reason) -> Message:
     )
 
 
-def declined_event(charge: Charge) -> ChargeDeclined:
+def declined_event(charge: Charge, made_at: datetime) -> ChargeDeclined:
     a = charge.assignment
     assert charge.amount is not None and charge.kind != "grant"
     return ChargeDeclined.model_construct(
+        event_type="ChargeDeclined",
         event_id=natural_event_id(f"declined:{a.assignment_id}:{charge.period_key}"),
+        schema_version=1,
+        occurred_at=made_at,
+        correlation_id=None,
         customer_id=a.customer_id,
         assignment_id=a.assignment_id,
         kind=charge.kind,
