@@ -45,6 +45,8 @@ DSN = os.environ.get(
 )
 KAFKA_DATA = ROOT / "deploy" / "local" / ".cache" / "kafka" / "data"
 OUTPUTS = (topics.CREDIT_DEBITED, topics.FREE_MINUTES_GRANTED)
+# docs/benchmarks.md from this line on is written by hand (the analysis) and kept as it is.
+ANALYSIS = "<!-- analysis: kept by bench/run.py -->"
 
 
 def log(text: str) -> None:
@@ -311,7 +313,9 @@ async def main(args: argparse.Namespace) -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     (ROOT / "bench" / "results").mkdir(exist_ok=True)
     (ROOT / "bench" / "results" / f"{stamp}.json").write_text(json.dumps(results, indent=2))
-    (ROOT / "docs" / "benchmarks.md").write_text(report)
+    doc = ROOT / "docs" / "benchmarks.md"
+    kept = doc.read_text().partition(ANALYSIS)[2] if doc.exists() else ""
+    doc.write_text(report + ("\n" + ANALYSIS + kept if kept else ""))
     return 0
 
 
