@@ -12,7 +12,7 @@ import pytest
 from pkgshared import topics
 from pkgshared.testing.kafka import TopicReader
 from pkgshared.testing.scenario import WATCHED, Scenario
-from pkgshared.testing.system import System
+from pkgshared.testing.system import System, started_system
 
 
 @pytest.fixture(scope="module")
@@ -42,15 +42,9 @@ async def charging(
 ) -> AsyncIterator[Scenario]:
     """All three services with a topic prefix and schemas of their own (so a test's clock
     starts from nothing), and a scenario reading what they publish."""
-    system = System(kafka_bootstrap, database_url, tmp_path)
-    await topics.create_topics(kafka_bootstrap, topics.with_prefix(system.prefix))
-    try:
-        for module in ("catalog", "assignment", "charger"):
-            system.service(module).start()
-        for process in system.services.values():
-            process.wait_healthy()
-        async with system.reader(*WATCHED) as reader:
-            yield Scenario(system, reader)
-    finally:
-        system.stop_all()
-        await system.drop()
+    modules = ("catalog", "assignment", "charger")
+    async with (
+        started_system(kafka_bootstrap, database_url, tmp_path, *modules) as system,
+        system.reader(*WATCHED) as reader,
+    ):
+        yield Scenario(system, reader)

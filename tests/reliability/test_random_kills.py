@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from pkgshared import topics
+from pkgshared.testing import scenario
 from pkgshared.testing.bulk import TICK_AT, expected_ids
 from pkgshared.testing.kafka import produce_keyed
 from pkgshared.testing.lag import wait_caught_up
-from pkgshared.testing.system import System, command
+from pkgshared.testing.system import System, command, started_system
 from pkgshared.testing.watch import Watch
 
 SERVICES = ("catalog", "assignment", "charger")
@@ -30,14 +31,7 @@ CUSTOMERS = int(os.environ.get("CHAOS_CUSTOMERS", "2000"))
 # Rounds of kills (each service once, random order and moments) per phase of the run.
 ROUNDS = {"defining": 1, "assigning": 2, "charging": 1}
 EARLY_TICKS = ("2026-02-15", "2026-03-15", "2026-04-15", "2026-05-15")
-WATCHED = (
-    topics.CATALOG_PACKAGES,
-    topics.ASSIGNMENT_EVENTS,
-    topics.CREDIT_DEBITED,
-    topics.FREE_MINUTES_GRANTED,
-    topics.CHARGER_EVENTS,
-    *(topics.dlq_topic(t) for t in topics.CONSUMED_TOPICS),
-)
+WATCHED = (*scenario.WATCHED, *(topics.dlq_topic(t) for t in topics.CONSUMED_TOPICS))
 # Topics every service reads: each must end with some group caught up on it.
 CONSUMED = (
     topics.CATALOG_COMMANDS,
@@ -172,14 +166,10 @@ async def test_random_kills_lose_and_duplicate_nothing(
 ) -> None:
     seed = int(os.environ.get("CHAOS_SEED", time.time_ns() % 1_000_000))
     print(f"\nCHAOS_SEED={seed}")
-    system = System(kafka_bootstrap, database_url, tmp_path)
-    await topics.create_topics(kafka_bootstrap, topics.with_prefix(system.prefix))
-    try:
-        for name in SERVICES:
-            # Small charging batches: many commits for a kill to fall between.
-            system.service(name, CHARGE_BATCH_CUSTOMERS="20").start()
-        for process in system.services.values():
-            process.wait_healthy()
+    # Small charging batches: many commits for a kill to fall between.
+    async with started_system(
+        kafka_bootstrap, database_url, tmp_path, *SERVICES, CHARGE_BATCH_CUSTOMERS="20"
+    ) as system:
         async with system.reader(*WATCHED) as reader:
             run = Run(system, Watch(reader, system.prefix), random.Random(seed))
             monkey = asyncio.create_task(run.monkey())
@@ -202,9 +192,6 @@ async def test_random_kills_lose_and_duplicate_nothing(
         print(f"verified {verified} events; consumer groups caught up: {len(lag)} partitions")
         for process in system.services.values():
             assert process.proc is not None and process.proc.poll() is None, process.tail()
-    finally:
-        system.stop_all()
-        await system.drop()
 
 
 def check_exactly_once(run: Run) -> int:

@@ -29,7 +29,7 @@ from aiokafka import AIOKafkaProducer
 from pkgshared import topics
 from pkgshared.testing.bulk import debit_id
 from pkgshared.testing.lag import consumer_lag, total, wait_caught_up
-from pkgshared.testing.system import System, command
+from pkgshared.testing.system import System, command, started_system
 from pkgshared.testing.watch import Watch
 
 SECONDS = int(os.environ.get("LOAD_SECONDS", "180"))
@@ -189,13 +189,8 @@ def slope(points: list[tuple[float, float]]) -> float:
 async def test_sustained_load_is_held_without_growing_lag(
     kafka_bootstrap: str, database_url: str, tmp_path: Path, figures: Counter[str]
 ) -> None:
-    system = System(kafka_bootstrap, database_url, tmp_path)
-    await topics.create_topics(kafka_bootstrap, topics.with_prefix(system.prefix))
-    try:
-        for name in ("catalog", "assignment", "charger"):
-            system.service(name).start()
-        for process in system.services.values():
-            process.wait_healthy()
+    modules = ("catalog", "assignment", "charger")
+    async with started_system(kafka_bootstrap, database_url, tmp_path, *modules) as system:
         pid = f"load-{uuid.uuid4().hex[:6]}"
         define = command(
             "DefinePackage",
@@ -263,9 +258,6 @@ async def test_sustained_load_is_held_without_growing_lag(
         figures["sustained load: seconds streamed"] += SECONDS
         figures["sustained load: messages sent"] += stream.sent
         figures["sustained load: events verified"] += len(assigned) + len(want)
-    finally:
-        system.stop_all()
-        await system.drop()
 
 
 def backlog_growth(samples: list[Sample]) -> float:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +77,27 @@ class System:
                 await admin.delete_topics(mine)
         finally:
             await admin.close()
+
+
+@asynccontextmanager
+async def started_system(
+    bootstrap: str, database_url: str, log_dir: Path, *modules: str, **env: str
+) -> AsyncIterator[System]:
+    """A system with a topic prefix and schemas of its own, `modules` started (with `env`) and
+    healthy; stopped, and its schemas and topics dropped, at the end."""
+    from pkgshared import topics
+
+    system = System(bootstrap, database_url, log_dir)
+    await topics.create_topics(bootstrap, topics.with_prefix(system.prefix))
+    try:
+        for module in modules:
+            system.service(module, **env).start()
+        for process in system.services.values():
+            process.wait_healthy()
+        yield system
+    finally:
+        system.stop_all()
+        await system.drop()
 
 
 def command(event_type: str, **fields: Any) -> dict[str, Any]:
