@@ -189,7 +189,8 @@ pg_up() {
       log "creating PostgreSQL $version cluster '$cluster'"
       as_root pg_createcluster "$version" "$cluster" -p "$PGPORT" >/dev/null
     fi
-    log "starting PostgreSQL $version/$cluster"
+    as_root install -m 644 "$here/postgresql.conf" "/etc/postgresql/$version/$cluster/conf.d/packages.conf"
+    log "starting PostgreSQL $version/$cluster (sized by deploy/local/postgresql.conf)"
     as_root pg_ctlcluster "$version" "$cluster" start
     mkdir -p "$cache"
     echo "$version $cluster" > "$pg_marker"
@@ -247,6 +248,7 @@ case "${1:-}" in
     # For the reliability tests: only a cluster this script started is restarted.
     [ -f "$pg_marker" ] || die "PostgreSQL was not started by this script; not restarting it"
     read -r version cluster < "$pg_marker"
+    as_root install -m 644 "$here/postgresql.conf" "/etc/postgresql/$version/$cluster/conf.d/packages.conf"
     as_root pg_ctlcluster "$version" "$cluster" restart -m fast
     for _ in $(seq 1 60); do pg_answers && break; sleep 0.5; done ;;
   fetch) kafka_fetch ;;

@@ -95,3 +95,16 @@ def test_operator_ports_are_distinct_and_documented() -> None:
     published = [p.split(":")[0] for s in SERVICES.values() for p in s.get("ports", [])]
     assert len(published) == len(set(published))
     assert set(published) == {"29092", "5432", "8081", "8082", "8083"}
+
+
+def test_compose_postgres_is_sized_like_the_local_one() -> None:
+    conf = (ROOT / "deploy" / "local" / "postgresql.conf").read_text().splitlines()
+    local = {
+        key.strip(): value.strip()
+        for key, _, value in (line.partition("=") for line in conf)
+        if key.strip() and not key.startswith("#")
+    }
+    command = SERVICES["postgres"]["command"]
+    flags = dict(arg.split("=", 1) for arg in command[2::2])
+    assert command[0] == "postgres" and set(command[1::2]) == {"-c"}
+    assert flags == local
