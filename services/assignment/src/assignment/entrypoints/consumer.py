@@ -10,6 +10,7 @@ from faststream.kafka import KafkaMessage
 from assignment.service_layer import handlers
 from assignment.service_layer.unit_of_work import AssignmentUnitOfWork
 from pkgshared import topics
+from pkgshared.barrier import InputsBarrier
 from pkgshared.messages import (
     AssignmentChanged,
     AssignmentEnded,
@@ -33,6 +34,7 @@ def wire(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
     async def catalog_ends() -> dict[int, int]:
         return await runtime.end_offsets(runtime.topic(topics.CATALOG_PACKAGES))
 
+    catalog_view = InputsBarrier(catalog_ends, what="catalog view, catalog.packages partitions")
     commands = runtime.router(rejections_topic=topics.ASSIGNMENT_EVENTS)
 
     @runtime.subscriber(
@@ -46,7 +48,7 @@ def wire(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
     ) -> None:
         key = msg.raw_message.key  # type: ignore[union-attr]
         text_key = key.decode("utf-8", "replace") if key else ""
-        await handlers.handle_command(command, text_key, uow(), today(), catalog_ends)
+        await handlers.handle_command(command, text_key, uow(), today(), catalog_view)
 
     catalog = runtime.router()
 

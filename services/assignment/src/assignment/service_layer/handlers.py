@@ -3,7 +3,6 @@ catalog events that keep this service's view of the catalog."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import TypeVar
 
@@ -12,6 +11,7 @@ import structlog
 from assignment.domain import model
 from assignment.service_layer.unit_of_work import AssignmentUnitOfWork
 from pkgshared import topics
+from pkgshared.barrier import InputsBarrier
 from pkgshared.messages import (
     AssignPackage,
     ChangeAssignment,
@@ -23,18 +23,15 @@ from pkgshared.messages import (
     SpendLimitSet,
     natural_event_id,
 )
-from pkgshared.rules import RetryLater, RuleBroken, rejection
+from pkgshared.rules import RuleBroken, rejection
 from pkgshared.uow import handle_command_once
 
 log = structlog.get_logger(__name__)
 EVENTS = topics.ASSIGNMENT_EVENTS
 Command = AssignPackage | ChangeAssignment | EndAssignment | SetSpendLimit
-CatalogEnds = Callable[[], Awaitable[dict[int, int]]]
-"""The current end offset of each catalog.packages partition."""
-
-
-class CatalogNotCaughtUp(RetryLater):
-    """The package may exist but the catalog view has not read it yet: retry, do not reject."""
+CatalogView = InputsBarrier[int]
+"""Has the catalog view read catalog.packages (by partition) up to where it was when a command
+was first seen?"""
 
 
 async def handle_command(
@@ -42,16 +39,17 @@ async def handle_command(
     key: str,
     uow: AssignmentUnitOfWork,
     today: date,
-    catalog_ends: CatalogEnds | None = None,
+    catalog_view: CatalogView | None = None,
 ) -> None:
     """Handle one command exactly once; `key` is the record's key (the customer_id).
 
     An AssignPackage naming a package the catalog view does not know (or knows as retired) is
-    rejected only once the view has read catalog.packages up to its end; before that it raises
-    CatalogNotCaughtUp so the command is retried (define-then-assign must not race)."""
+    rejected only once the view has read catalog.packages up to its end as it was when the
+    command was first seen; before that InputsBehind makes the command be retried
+    (define-then-assign must not race)."""
 
     async def apply() -> None:
-        await _apply(cmd, uow, today, catalog_ends)
+        await _apply(cmd, uow, today, catalog_view)
 
     def reject(broken: RuleBroken) -> None:
         uow.emit(EVENTS, key, rejection(cmd, broken))
@@ -60,10 +58,10 @@ async def handle_command(
 
 
 async def _apply(
-    cmd: Command, uow: AssignmentUnitOfWork, today: date, catalog_ends: CatalogEnds | None
+    cmd: Command, uow: AssignmentUnitOfWork, today: date, catalog_view: CatalogView | None
 ) -> None:
     if isinstance(cmd, AssignPackage):
-        await _assign(cmd, uow, catalog_ends)
+        await _assign(cmd, uow, catalog_view)
     elif isinstance(cmd, ChangeAssignment):
         state = await uow.assignments.get(cmd.assignment_id)
         changed = model.change(state, cmd, today)
@@ -102,18 +100,12 @@ async def _apply(
 
 
 async def _assign(
-    cmd: AssignPackage, uow: AssignmentUnitOfWork, catalog_ends: CatalogEnds | None
+    cmd: AssignPackage, uow: AssignmentUnitOfWork, catalog_view: CatalogView | None
 ) -> None:
     existing = await uow.assignments.get(cmd.assignment_id)
     package = await uow.catalog.get(cmd.package_id)
-    if existing is None and (package is None or package.retired) and catalog_ends is not None:
-        ends = await catalog_ends()
-        read = await uow.catalog.positions()
-        behind = {p: end for p, end in ends.items() if read.get(p, 0) < end}
-        if behind:
-            raise CatalogNotCaughtUp(
-                f"catalog view behind catalog.packages on partitions {sorted(behind)}"
-            )
+    if existing is None and (package is None or package.retired) and catalog_view is not None:
+        await catalog_view.check(cmd.event_id, uow.catalog.positions)
         # The view may have caught up between the first read and the check: read again, now
         # that everything published before the check is known to be in it.
         package = await uow.catalog.get(cmd.package_id)

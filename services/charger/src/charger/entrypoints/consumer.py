@@ -9,10 +9,10 @@ from faststream.kafka import KafkaMessage
 from charger import metrics
 from charger.config import ChargerSettings
 from charger.service_layer import handlers
-from charger.service_layer.barrier import InputsBarrier
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from charger.service_layer.worker import TickWorker
 from pkgshared import topics
+from pkgshared.barrier import InputsBarrier
 from pkgshared.messages import (
     AssignmentChanged,
     AssignmentEnded,
@@ -53,7 +53,7 @@ def wire(runtime: Runtime) -> None:
                 out[(topic, partition)] = end
         return out
 
-    inputs = InputsBarrier(end_offsets)
+    inputs = InputsBarrier(end_offsets, what="projections")
 
     def position(topic: str, msg: KafkaMessage) -> handlers.Position:
         record = msg.raw_message

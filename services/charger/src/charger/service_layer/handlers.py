@@ -9,9 +9,9 @@ from decimal import Decimal
 import structlog
 
 from charger.service_layer import charging
-from charger.service_layer.barrier import InputsBarrier
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgshared import topics
+from pkgshared.barrier import InputsBarrier
 from pkgshared.messages import (
     AssignmentChanged,
     AssignmentEnded,
@@ -62,11 +62,13 @@ async def project(event: Message, at: Position, uow: ChargerUnitOfWork) -> None:
         await uow.commit()
 
 
-async def accept_tick(tick: ClockTicked, uow: ChargerUnitOfWork, inputs: InputsBarrier) -> bool:
+async def accept_tick(
+    tick: ClockTicked, uow: ChargerUnitOfWork, inputs: InputsBarrier[tuple[str, int]]
+) -> bool:
     """Accept a tick once everything published before it has been read; True when it moved
     the clock (the workers then make what it made due)."""
     async with uow:
-        await inputs.check(tick.event_id, uow.store)
+        await inputs.check(tick.event_id, uow.store.consumed_positions)
         moved = await uow.store.advance_clock(tick.at)
         await uow.commit()
     log.info(
@@ -77,9 +79,11 @@ async def accept_tick(tick: ClockTicked, uow: ChargerUnitOfWork, inputs: InputsB
     return moved
 
 
-async def run_package(cmd: RunPackage, uow: ChargerUnitOfWork, inputs: InputsBarrier) -> None:
+async def run_package(
+    cmd: RunPackage, uow: ChargerUnitOfWork, inputs: InputsBarrier[tuple[str, int]]
+) -> None:
     async def apply() -> None:
-        await inputs.check(cmd.event_id, uow.store)
+        await inputs.check(cmd.event_id, uow.store.consumed_positions)
         started = time.perf_counter()
         lines, made = await charging.run_for_customer(uow, cmd.customer_id, cmd.date, cmd.simulate)
         totals: dict[str, Decimal] = {}
