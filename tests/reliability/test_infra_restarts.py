@@ -16,7 +16,7 @@ import pytest
 from pkgshared import topics
 from pkgshared.testing.bulk import TICK_AT, debits_until, expected_ids, seed
 from pkgshared.testing.infra import INFRA_SCRIPT, Infra
-from pkgshared.testing.system import System, command
+from pkgshared.testing.system import command, started_system
 
 CUSTOMERS = 300
 
@@ -50,13 +50,8 @@ async def test_a_restart_mid_tick_loses_and_duplicates_nothing(
     restart: str,
     figures: Counter[str],
 ) -> None:
-    system = System(kafka_bootstrap, database_url, tmp_path)
-    await topics.create_topics(kafka_bootstrap, topics.with_prefix(system.prefix))
-    try:
-        for module in ("catalog", "assignment"):
-            system.service(module).start()
-        for process in system.services.values():
-            process.wait_healthy()
+    modules = ("catalog", "assignment")
+    async with started_system(kafka_bootstrap, database_url, tmp_path, *modules) as system:
         assignment_ids = await seed(system, CUSTOMERS)
         charger = system.service("charger", CHARGE_BATCH_CUSTOMERS="10").start()
         charger.wait_healthy()
@@ -79,6 +74,3 @@ async def test_a_restart_mid_tick_loses_and_duplicates_nothing(
         for process in system.services.values():
             assert process.proc is not None and process.proc.poll() is None, process.tail()
             await asyncio.to_thread(process.wait_healthy, 60)
-    finally:
-        system.stop_all()
-        await system.drop()

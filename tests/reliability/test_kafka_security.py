@@ -19,7 +19,7 @@ import pytest
 
 from pkgshared import topics
 from pkgshared.testing.infra import INFRA_SCRIPT
-from pkgshared.testing.system import System, command
+from pkgshared.testing.system import System, command, started_system
 
 CA_FILE = INFRA_SCRIPT.parent / ".cache" / "kafka" / "tls" / "ca.pem"
 PASSWORD = "packages-secret"
@@ -73,9 +73,7 @@ async def test_services_connect_with_the_configured_security(
     tmp_path: Path,
     figures: Counter[str],
 ) -> None:
-    system = System(kafka_bootstrap, database_url, tmp_path)
-    await topics.create_topics(kafka_bootstrap, topics.with_prefix(system.prefix))
-    try:
+    async with started_system(kafka_bootstrap, database_url, tmp_path) as system:
         catalog = system.service("catalog", **security_env(case, PASSWORD)).start()
         catalog.wait_healthy()
         pid = f"sec-{uuid.uuid4().hex[:6]}"
@@ -114,9 +112,6 @@ async def test_services_connect_with_the_configured_security(
         assert code == 1 and '"service failed"' in log, log[-2000:]
         assert WRONG_PASSWORD not in log
         figures["kafka security settings verified"] += 1
-    finally:
-        system.stop_all()
-        await system.drop()
 
 
 @pytest.mark.parametrize("case", ["tls-scram-512"])
