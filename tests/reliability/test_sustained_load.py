@@ -1,7 +1,7 @@
 """A sustained stream for a few minutes, through every service: each second LOAD_RATE new
-assignments (a daily package, each for LOAD_DAYS days), as many UsageRated, and one tick that
-moves the clock a day. Every 5 s it samples the consumer lag of every group and the charges
-that are due but not yet published.
+assignments (a daily package, each for LOAD_DAYS days), as many UsageRated, a tenth as many
+SetSpendLimit (a limit no charge reaches) and one tick that moves the clock a day. Every 5 s
+it samples the consumer lag of every group and the charges that are due but not yet published.
 
 It reports the throughput held, and fails if the backlog (lag + charges due) keeps growing
 over the second half of the stream, or if, once the stream stops, any expected event is
@@ -73,6 +73,7 @@ class Stream:
         self.streaming = True
         self.debit_ids: set[str] = set()
         self._debits_read = 0
+        self.limits = 0
 
     def debits(self) -> set[str]:
         new = self.watch.on(topics.CREDIT_DEBITED)[self._debits_read :]
@@ -130,6 +131,15 @@ class Stream:
                     )
                     pending.append(await self._send(producer, topics.ASSIGNMENT_COMMANDS, assign))
                     pending.append(await self._send(producer, topics.USAGE_RATED, usage))
+                for i in range(RATE // 10):
+                    limit = command(
+                        "SetSpendLimit",
+                        customer_id=f"c{(second * RATE + i * 10) % CUSTOMERS:05d}",
+                        monthly_limit="1000000",
+                        currency="GBP",
+                    )
+                    self.limits += 1
+                    pending.append(await self._send(producer, topics.ASSIGNMENT_COMMANDS, limit))
                 tick = command("ClockTicked", tick_id=str(uuid.uuid4()), at=f"{day}T00:00:00Z")
                 pending.append(await self._send(producer, topics.CLOCK_TICKS, tick, "clock"))
                 await asyncio.gather(*pending)
@@ -217,7 +227,7 @@ async def test_sustained_load_is_held_without_growing_lag(
                 with contextlib.suppress(asyncio.CancelledError):
                     await reading
             # Before waiting for the rest: an overloaded system fails here, with its samples.
-            growth, allowed = backlog_growth(stream.samples), MAX_GROWTH_SHARE * RATE * (2 + DAYS)
+            growth, allowed = backlog_growth(stream.samples), MAX_GROWTH_SHARE * offered_rate()
             assert growth < allowed, (
                 f"the backlog grew by {growth:.0f}/s over the second half "
                 f"(allowed {allowed:.0f}/s): {[asdict(s) for s in stream.samples]}"
@@ -226,7 +236,8 @@ async def test_sustained_load_is_held_without_growing_lag(
             await watch.until(
                 lambda: (
                     stream.debits() >= want
-                    and len(watch.on(topics.ASSIGNMENT_EVENTS)) >= len(stream.starts)
+                    and len(watch.on(topics.ASSIGNMENT_EVENTS))
+                    >= len(stream.starts) + stream.limits
                 ),
                 timeout=300,
                 what=f"{len(want)} debits and {len(stream.starts)} assignments",
@@ -246,9 +257,10 @@ async def test_sustained_load_is_held_without_growing_lag(
 
         assigned = {e["event_id"]: e for e in watch.on(topics.ASSIGNMENT_EVENTS)}
         assert Counter(e["event_type"] for e in assigned.values()) == {
-            "PackageAssigned": len(stream.starts)
+            "PackageAssigned": len(stream.starts),
+            "SpendLimitSet": stream.limits,
         }
-        assert {e["assignment_id"] for e in assigned.values()} == set(stream.starts)
+        assert {e.get("assignment_id") for e in assigned.values()} - {None} == set(stream.starts)
         assert stream.debits() == want
         dead = [e for t, _, e in watch.events if t.endswith(topics.DLQ_SUFFIX)]
         assert not dead and not watch.on(topics.CHARGER_EVENTS)
@@ -258,6 +270,11 @@ async def test_sustained_load_is_held_without_growing_lag(
         figures["sustained load: seconds streamed"] += SECONDS
         figures["sustained load: messages sent"] += stream.sent
         figures["sustained load: events verified"] += len(assigned) + len(want)
+
+
+def offered_rate() -> int:
+    """Events offered per second: commands, usage and the debits they cause."""
+    return RATE * (2 + DAYS) + RATE // 10
 
 
 def backlog_growth(samples: list[Sample]) -> float:
@@ -271,13 +288,13 @@ def summarize(stream: Stream, streamed: float, drained: float) -> dict[str, Any]
     samples = stream.samples
     first, last = samples[0], samples[-1]
     span = last.seconds - first.seconds
-    offered = RATE * (2 + DAYS)  # commands + usage + the debits they cause, per second
+    offered = offered_rate()
     return {
         "seconds": SECONDS,
         "rate_assignments_per_s": RATE,
         "days_per_assignment": DAYS,
         "offered_events_per_s": offered,
-        "held_assignments_per_s": round((last.assigned - first.assigned) / span, 1),
+        "held_assignment_events_per_s": round((last.assigned - first.assigned) / span, 1),
         "held_debits_per_s": round((last.debits - first.debits) / span, 1),
         "consumer_lag_median": statistics.median(s.consumer_lag for s in samples),
         "consumer_lag_max": max(s.consumer_lag for s in samples),
