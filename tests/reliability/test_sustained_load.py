@@ -3,10 +3,10 @@ assignments (a daily package, each for LOAD_DAYS days), as many UsageRated, a te
 SetSpendLimit (a limit no charge reaches) and one tick that moves the clock a day. Every 5 s
 it samples the consumer lag of every group and the charges that are due but not yet published.
 
-It reports the throughput held, and fails if the backlog (lag + charges due) keeps growing
-over the second half of the stream, or if, once the stream stops, any expected event is
-missing or any unexpected one appears. LOAD_SECONDS / LOAD_RATE / LOAD_DAYS size it;
-LOAD_REPORT names a JSON file for the samples."""
+It reports the throughput held, and fails if less than MIN_HELD_SHARE of the work offered was
+done over the stream (a backlog growing without bound), or if, once the stream stops, any
+expected event is missing or any unexpected one appears. LOAD_SECONDS / LOAD_RATE / LOAD_DAYS
+size it; LOAD_REPORT names a JSON file for the samples."""
 
 from __future__ import annotations
 
@@ -38,10 +38,13 @@ DAYS = int(os.environ.get("LOAD_DAYS", "10"))
 CUSTOMERS = 2000
 SAMPLE_SECONDS = 5.0
 START = date(2026, 1, 1)
-# Growth of the backlog allowed over the second half, as a share of the offered events/s:
-# a system that keeps up stays flat (the slope is noise); one that does not grows by what it
-# misses each second.
-MAX_GROWTH_SHARE = 0.05
+# The share of the offered work that must be done over the stream (debits published of those
+# due, assignment events of the commands sent). A system that cannot keep up falls short by
+# what it misses each second (overloaded at 700 assignments/s: about 0.3). One that keeps up
+# is near 1 even after a transient slowdown it recovers from: a first version of this check,
+# the backlog's slope over the second half, failed CI on such a hump (18,000 charges behind
+# for 30 s, back to 3,000 by the end of the stream).
+MIN_HELD_SHARE = 0.85
 WATCHED = (
     topics.ASSIGNMENT_EVENTS,
     topics.CREDIT_DEBITED,
@@ -227,10 +230,11 @@ async def test_sustained_load_is_held_without_growing_lag(
                 with contextlib.suppress(asyncio.CancelledError):
                     await reading
             # Before waiting for the rest: an overloaded system fails here, with its samples.
-            growth, allowed = backlog_growth(stream.samples), MAX_GROWTH_SHARE * offered_rate()
-            assert growth < allowed, (
-                f"the backlog grew by {growth:.0f}/s over the second half "
-                f"(allowed {allowed:.0f}/s): {[asdict(s) for s in stream.samples]}"
+            debits_share, events_share = held_shares(stream.samples)
+            assert min(debits_share, events_share) >= MIN_HELD_SHARE, (
+                f"held {debits_share:.2f} of the debits due and {events_share:.2f} of the "
+                f"assignment events (at least {MIN_HELD_SHARE} each): "
+                f"{[asdict(s) for s in stream.samples]}"
             )
             want = stream.expected()
             await watch.until(
@@ -277,6 +281,15 @@ def offered_rate() -> int:
     return RATE * (2 + DAYS) + RATE // 10
 
 
+def held_shares(samples: list[Sample]) -> tuple[float, float]:
+    """Between the first and the last sample: debits published / debits that fell due, and
+    assignment events published / commands sent."""
+    first, last = samples[0], samples[-1]
+    due = (last.debits + last.charges_behind) - (first.debits + first.charges_behind)
+    sent = (RATE + RATE // 10) * (last.seconds - first.seconds)
+    return (last.debits - first.debits) / max(due, 1), (last.assigned - first.assigned) / sent
+
+
 def backlog_growth(samples: list[Sample]) -> float:
     """Records behind (consumer lag + charges due not yet published) gained per second over
     the second half of the stream: about zero when the system keeps up."""
@@ -300,8 +313,9 @@ def summarize(stream: Stream, streamed: float, drained: float) -> dict[str, Any]
         "consumer_lag_max": max(s.consumer_lag for s in samples),
         "charges_behind_median": statistics.median(s.charges_behind for s in samples),
         "charges_behind_max": max(s.charges_behind for s in samples),
-        "backlog_growth_per_s": round(backlog_growth(samples), 1),
-        "growth_allowed_per_s": MAX_GROWTH_SHARE * offered,
+        "held_share_of_debits_due": round(held_shares(samples)[0], 3),
+        "held_share_of_assignment_events": round(held_shares(samples)[1], 3),
+        "backlog_growth_per_s_second_half": round(backlog_growth(samples), 1),
         "streamed_seconds": round(streamed, 1),
         "drained_seconds_after_stream": round(drained, 1),
     }
