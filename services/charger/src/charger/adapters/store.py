@@ -330,20 +330,29 @@ class ChargerStore:
         )
         return {r["charge_key"]: (r["status"], r["amount"]) for r in rows}
 
-    async def spend(
-        self, customer_id: str, did: str | None, currency: str, start: datetime, end: datetime
-    ) -> Decimal:
-        total = await self.conn.fetchval(
-            "SELECT coalesce(sum(amount), 0) FROM usage WHERE customer_id = $1 "
-            "AND ($2::text IS NULL OR did = $2) AND currency = $3 "
-            "AND occurred_at >= $4 AND occurred_at < $5",
-            customer_id,
-            did,
-            currency,
-            start,
-            end,
+    async def spends(
+        self, periods: list[tuple[str, str | None, str, datetime, datetime]]
+    ) -> list[Decimal]:
+        """The usage spend of each (customer, did or None for all, currency, start, end), in
+        one round trip for a whole batch."""
+        if not periods:
+            return []
+        customers, dids, currencies, starts, ends = (list(c) for c in zip(*periods, strict=True))
+        rows = await self.conn.fetch(
+            "SELECT p.n, coalesce(sum(u.amount), 0) AS total "
+            "FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], "
+            "$5::timestamptz[]) WITH ORDINALITY AS p(customer, did, currency, start, stop, n) "
+            "LEFT JOIN usage u ON u.customer_id = p.customer "
+            "AND (p.did IS NULL OR u.did = p.did) AND u.currency = p.currency "
+            "AND u.occurred_at >= p.start AND u.occurred_at < p.stop "
+            "GROUP BY p.n ORDER BY p.n",
+            customers,
+            dids,
+            currencies,
+            starts,
+            ends,
         )
-        return Decimal(total)
+        return [Decimal(r["total"]) for r in rows]
 
     async def record(self, rows: list[tuple[Any, ...]]) -> None:
         """Ledger rows: (key, customer, assignment, kind, status, period_start, amount,

@@ -25,15 +25,23 @@ class Made:
 
 
 async def _settled(store: ChargerStore, charges: list[Charge]) -> list[Charge]:
-    out = []
-    for c in charges:
-        if c.kind == "minimum_spend":
-            a = c.assignment
-            spent = await store.spend(
-                a.customer_id, a.did, c.version.currency, c.valid_from, c.valid_until
+    """Minimum-spend charges less their period's spend (one query for all of them)."""
+    minimums = [i for i, c in enumerate(charges) if c.kind == "minimum_spend"]
+    spent = await store.spends(
+        [
+            (
+                c.assignment.customer_id,
+                c.assignment.did,
+                c.version.currency,
+                c.valid_from,
+                c.valid_until,
             )
-            c = settle(c, spent)
-        out.append(c)
+            for c in (charges[i] for i in minimums)
+        ]
+    )
+    out = list(charges)
+    for i, amount in zip(minimums, spent, strict=True):
+        out[i] = settle(charges[i], amount)
     return out
 
 
@@ -81,25 +89,27 @@ async def charge_claimed(uow: ChargerUnitOfWork, customer_ids: list[str], at: da
     versions = await store.versions({t.assignment.package_id for t in tracked})
     limits = await store.spend_limits(customer_ids)
     totals = await store.month_totals(list(limits))
-    by_customer: dict[str, list[Charge]] = {}
+    all_charges: list[Charge] = []
     progress = []
     for t in tracked:
         a = t.assignment
         vs = versions.get(a.package_id, [])
         start = t.ticked_through + timedelta(days=1) if t.ticked_through else None
         due = due_charges(a, vs, at, from_period=start, include_setup=not t.setup_done)
-        by_customer.setdefault(a.customer_id, []).extend(due.charges)
+        all_charges += due.charges
         through = due.through or t.ticked_through
         setup_done = t.setup_done or due.setup_examined
         progress.append(
             (a.assignment_id, through, setup_done, next_due(a, vs, through, setup_done))
         )
-    all_charges = [c for cs in by_customer.values() for c in cs]
     existing = await store.ledger_status([c.key for c in all_charges])
     made = Made()
     rows = []
-    for customer, charges in by_customer.items():
-        new = await _settled(store, [c for c in charges if c.key not in existing])
+    settled = await _settled(store, [c for c in all_charges if c.key not in existing])
+    by_customer: dict[str, list[Charge]] = {}
+    for c in settled:
+        by_customer.setdefault(c.assignment.customer_id, []).append(c)
+    for customer, new in by_customer.items():
         decisions = decide(
             new, limits.get(customer), totals.get(customer, MonthTotals()), scheduled=True
         )
