@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from pkgshared import topics
-from pkgshared.testing.system import System, body, command
+from pkgshared.testing.system import System, body, command, define_package
 
 
 @pytest.mark.parametrize("point", ["before_commit", "after_commit"])
@@ -20,15 +20,7 @@ async def test_assignment_killed_mid_command_publishes_exactly_one_event(
     catalog = system.service("catalog", instance=point).start()
     catalog.wait_healthy()
     pid = f"crash-{uuid.uuid4().hex[:8]}"
-    define = command(
-        "DefinePackage",
-        package_id=pid,
-        name="c",
-        kind="recurring",
-        retail="1.00",
-        currency="GBP",
-        frequency="daily",
-    )
+    define = define_package(pid)
     customer = f"cust-{uuid.uuid4().hex[:8]}"
     assign = command(
         "AssignPackage",
@@ -66,15 +58,7 @@ async def test_catalog_killed_mid_command_publishes_exactly_one_event(
     system: System, point: str
 ) -> None:
     pid = f"crash-{uuid.uuid4().hex[:8]}"
-    define = command(
-        "DefinePackage",
-        package_id=pid,
-        name="c",
-        kind="recurring",
-        retail="1.00",
-        currency="GBP",
-        frequency="daily",
-    )
+    define = define_package(pid)
     marker_pid = f"marker-{uuid.uuid4().hex[:8]}"
     marker = dict(define, event_id=str(uuid.uuid4()), package_id=marker_pid)
     async with system.reader(topics.CATALOG_PACKAGES) as reader:

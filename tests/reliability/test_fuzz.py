@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from pkgshared import topics
 from pkgshared.testing.kafka import Record, produce_keyed
-from pkgshared.testing.system import System, command
+from pkgshared.testing.system import System, command, define_package
 
 COUNTS = {"messages": 0, "rejected": 0, "dead_lettered": 0, "valid": 0}
 
@@ -89,15 +89,7 @@ async def test_bad_input_gets_an_answer_and_valid_input_still_works(
     s = fuzz_system
     sent = [bad_message(kind, value) for kind, value in batch]
     valid_pkg = f"fz-{uuid.uuid4().hex[:8]}"
-    valid = command(
-        "DefinePackage",
-        package_id=valid_pkg,
-        name="v",
-        kind="recurring",
-        retail="1.00",
-        currency="GBP",
-        frequency="daily",
-    )
+    valid = define_package(valid_pkg)
     items = [(f"k{i}", raw) for i, (_, raw) in enumerate(sent)]
     by_topic: dict[str, list[tuple[str, bytes]]] = {}
     for (topic, _), item in zip(sent, items, strict=True):

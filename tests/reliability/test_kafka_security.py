@@ -19,7 +19,7 @@ import pytest
 
 from pkgshared import topics
 from pkgshared.testing.infra import INFRA_SCRIPT
-from pkgshared.testing.system import System, command, started_system
+from pkgshared.testing.system import System, define_package, started_system
 
 CA_FILE = INFRA_SCRIPT.parent / ".cache" / "kafka" / "tls" / "ca.pem"
 PASSWORD = "packages-secret"
@@ -77,15 +77,7 @@ async def test_services_connect_with_the_configured_security(
         catalog = system.service("catalog", **security_env(case, PASSWORD)).start()
         catalog.wait_healthy()
         pid = f"sec-{uuid.uuid4().hex[:6]}"
-        define = command(
-            "DefinePackage",
-            package_id=pid,
-            name="s",
-            kind="recurring",
-            retail="1.00",
-            currency="GBP",
-            frequency="daily",
-        )
+        define = define_package(pid)
         async with system.reader(topics.CATALOG_PACKAGES) as reader:
             await system.send(topics.CATALOG_COMMANDS, define, key=pid)
             await reader.wait_count(1, event_type="PackageDefined", package_id=pid)

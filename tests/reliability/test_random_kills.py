@@ -22,7 +22,7 @@ from pkgshared.testing import scenario
 from pkgshared.testing.bulk import TICK_AT, expected_ids
 from pkgshared.testing.kafka import produce_keyed
 from pkgshared.testing.lag import wait_caught_up
-from pkgshared.testing.system import System, command, started_system
+from pkgshared.testing.system import System, command, define_package, started_system
 from pkgshared.testing.watch import Watch
 
 SERVICES = ("catalog", "assignment", "charger")
@@ -69,15 +69,8 @@ class Run:
             [
                 (
                     pid,
-                    command(
-                        "DefinePackage",
-                        package_id=pid,
-                        name=pid,
-                        kind="recurring",
-                        retail=f"{1 + n % 7}.25",
-                        currency="GBP",
-                        frequency="monthly",
-                        frequency_match=[1],
+                    define_package(
+                        pid, retail=f"{1 + n % 7}.25", frequency="monthly", frequency_match=[1]
                     ),
                 )
                 for n, pid in enumerate(self.package_ids)

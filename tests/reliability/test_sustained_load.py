@@ -29,7 +29,7 @@ from aiokafka import AIOKafkaProducer
 from pkgshared import topics
 from pkgshared.testing.bulk import debit_id
 from pkgshared.testing.lag import consumer_lag, total, wait_caught_up
-from pkgshared.testing.system import System, command, started_system
+from pkgshared.testing.system import System, command, define_package, started_system
 from pkgshared.testing.watch import Watch
 
 SECONDS = int(os.environ.get("LOAD_SECONDS", "180"))
@@ -205,15 +205,7 @@ async def test_sustained_load_is_held_without_growing_lag(
     modules = ("catalog", "assignment", "charger")
     async with started_system(kafka_bootstrap, database_url, tmp_path, *modules) as system:
         pid = f"load-{uuid.uuid4().hex[:6]}"
-        define = command(
-            "DefinePackage",
-            package_id=pid,
-            name="load",
-            kind="recurring",
-            retail="0.10",
-            currency="GBP",
-            frequency="daily",
-        )
+        define = define_package(pid, retail="0.10")
         async with system.reader(*WATCHED) as reader:
             watch = Watch(reader, system.prefix)
             async with system.reader(topics.CATALOG_PACKAGES) as packages:

@@ -7,7 +7,7 @@ import uuid
 
 from pkgshared import topics
 from pkgshared.testing.kafka import produce_keyed
-from pkgshared.testing.system import System, body, command
+from pkgshared.testing.system import System, body, command, define_package
 
 PERIODS = ("2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01", "2026-05-01", "2026-06-01")
 TICK_AT = "2026-06-15T00:00:00Z"
@@ -26,16 +26,7 @@ def expected_ids(assignment_ids: list[str]) -> set[str]:
 async def seed(system: System, customers: int) -> list[str]:
     """One monthly package and one assignment per customer from 2026-01-01."""
     pid = f"bulk-{uuid.uuid4().hex[:6]}"
-    define = command(
-        "DefinePackage",
-        package_id=pid,
-        name="bulk",
-        kind="recurring",
-        retail="1.25",
-        currency="GBP",
-        frequency="monthly",
-        frequency_match=[1],
-    )
+    define = define_package(pid, retail="1.25", frequency="monthly", frequency_match=[1])
     async with system.reader(topics.CATALOG_PACKAGES) as reader:
         await system.send(topics.CATALOG_COMMANDS, define, key=pid)
         await reader.wait_count(1, event_type="PackageDefined", package_id=pid)

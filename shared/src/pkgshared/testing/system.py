@@ -112,3 +112,16 @@ def command(event_type: str, **fields: Any) -> dict[str, Any]:
 
 def body(record: Any) -> dict[str, Any]:
     return json.loads(record.value)
+
+
+def define_package(package_id: str, **fields: Any) -> dict[str, Any]:
+    """A DefinePackage command: a daily recurring package at 1.00 GBP unless `fields` say
+    otherwise."""
+    defaults: dict[str, Any] = {
+        "name": package_id,
+        "kind": "recurring",
+        "retail": "1.00",
+        "currency": "GBP",
+        "frequency": "daily",
+    }
+    return command("DefinePackage", package_id=package_id, **(defaults | fields))
