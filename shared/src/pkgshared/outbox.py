@@ -35,34 +35,25 @@ in the order given (pkgshared.kafka.BatchPublisher)."""
 
 
 def outbox_row(topic: str, key: str | bytes | None, message: Message) -> tuple[Any, ...]:
+    """(topic, key, event type, payload): one event of a unit of work."""
     raw_key = key.encode() if isinstance(key, str) else key
-    return (topic, raw_key, message.event_id, message.TYPE, message.to_json())
-
-
-INSERT_SQL = (
-    "INSERT INTO outbox (topic, key, event_id, event_type, payload) VALUES ($1, $2, $3, $4, $5)"
-)
+    return (topic, raw_key, message.TYPE, message.to_json())
 
 
 async def enqueue(conn: Any, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Write events to the outbox on `conn` (inside the caller's transaction); many at once
-    by COPY, which costs far less per row than one INSERT each."""
-    if len(rows) == 1:
-        await conn.execute(INSERT_SQL, *rows[0])
-    elif rows:
-        await conn.copy_records_to_table(
-            "outbox",
-            records=rows,
-            columns=["topic", "key", "event_id", "event_type", "payload"],
-            schema_name=await _schema(conn),
+    """Write a unit of work's events (`outbox_row`s, in order) on `conn`, inside the caller's
+    transaction: one row for all of them, whatever their number."""
+    if rows:
+        topics, keys, event_types, payloads = (list(c) for c in zip(*rows, strict=True))
+        await conn.execute(
+            "INSERT INTO outbox_batches (n, topics, keys, event_types, payloads) "
+            "VALUES ($1, $2, $3, $4, $5)",
+            len(rows),
+            topics,
+            keys,
+            event_types,
+            payloads,
         )
-
-
-async def _schema(conn: Any) -> str:
-    # COPY resolves the table through the search_path too, but asyncpg's introspection of
-    # the columns needs the schema named.
-    name: str = await conn.fetchval("SELECT current_schema()")
-    return name
 
 
 class OutboxRelay:
@@ -126,29 +117,39 @@ class OutboxRelay:
         now = time.monotonic()
         if now - self._backlog_counted_at >= self._backlog_every:
             self._backlog_counted_at = now
-            metrics.OUTBOX_BACKLOG.set(await conn.fetchval("SELECT count(*) FROM outbox"))
+            metrics.OUTBOX_BACKLOG.set(
+                await conn.fetchval("SELECT coalesce(sum(n), 0) FROM outbox_batches")
+            )
 
     async def publish_batch(self, conn: Any) -> int:
+        """Publish the oldest units of work, about `batch_size` events (at least one unit);
+        return the number of events published."""
         rows = await conn.fetch(
-            "SELECT id, topic, key, event_type, payload FROM outbox ORDER BY id LIMIT $1",
+            "SELECT b.id, b.topics, b.keys, b.event_types, b.payloads FROM ("
+            "  SELECT id, sum(n) OVER (ORDER BY id) - n AS before FROM outbox_batches"
+            "  ORDER BY id LIMIT $1) AS head "
+            "JOIN outbox_batches b USING (id) "
+            "WHERE head.before < $1 ORDER BY b.id",
             self._batch_size,
         )
         if not rows:
             return 0
-        await self._publish(
-            [
-                (r["topic"], r["key"], r["payload"], [("event_type", r["event_type"].encode())])
-                for r in rows
-            ]
-        )
+        records: list[Record] = [
+            (topic, key, payload, [("event_type", event_type.encode())])
+            for r in rows
+            for topic, key, event_type, payload in zip(
+                r["topics"], r["keys"], r["event_types"], r["payloads"], strict=True
+            )
+        ]
+        await self._publish(records)
         crash_point("outbox_published")  # Kafka has the batch; the rows are still here
         # Exactly these ids: a row with a smaller id may commit later (ids are taken before commit).
         await conn.execute(
-            "DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
+            "DELETE FROM outbox_batches WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
         )
-        metrics.OUTBOX_PUBLISHED.inc(len(rows))
-        log.debug("outbox batch published", events=len(rows))
-        return len(rows)
+        metrics.OUTBOX_PUBLISHED.inc(len(records))
+        log.debug("outbox batch published", events=len(records), units=len(rows))
+        return len(records)
 
     async def _sleep(self) -> None:
         with contextlib.suppress(TimeoutError):
