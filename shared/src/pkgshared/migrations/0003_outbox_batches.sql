@@ -11,6 +11,9 @@ CREATE TABLE outbox_batches (
     payloads    bytea[]     NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now()
 );
+-- A batch's payloads go to TOAST; compressing them (pglz) for the few moments they live here
+-- cost more CPU than the bytes saved.
+ALTER TABLE outbox_batches ALTER COLUMN payloads SET STORAGE EXTERNAL;
 
 -- Events still waiting in the per-event table are carried over, in their order.
 INSERT INTO outbox_batches (n, topics, keys, event_types, payloads, created_at)
