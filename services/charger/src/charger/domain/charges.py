@@ -13,7 +13,13 @@ from decimal import Decimal
 from typing import Literal
 
 from charger.domain.model import Assignment, MonthTotals, PackageVersion, SpendLimit, version_on
-from charger.domain.schedule import Period, day_start, last_date_started_by, periods
+from charger.domain.schedule import (
+    Period,
+    day_start,
+    first_period,
+    last_date_started_by,
+    period_list,
+)
 
 ChargeKind = Literal["recurring", "setup", "minimum_spend", "grant"]
 
@@ -117,7 +123,7 @@ def due_charges(
     through: date | None = None
     if hi < lo:
         return Due(out, through, setup_examined)
-    for period in periods(first.frequency, first.frequency_match, lo, hi):
+    for period in period_list(first.frequency, first.frequency_match, lo, hi):
         begins, ends = day_start(period.start, tz), day_start(period.end, tz)
         if first.kind == "minimum_spend" and ends > horizon:
             break  # in arrears: this period and the later ones have not ended
@@ -189,7 +195,7 @@ def next_due(
         if version is not None and version.setup_retail and version.setup_retail > 0:
             moments.append(day_start(assignment.start_date, tz))
     lo = assignment.start_date if through is None else through + timedelta(days=1)
-    upcoming = next(periods(first.frequency, first.frequency_match, lo, assignment.end_date), None)
+    upcoming = first_period(first.frequency, first.frequency_match, lo, assignment.end_date)
     if upcoming is not None:
         at = upcoming.end if first.kind == "minimum_spend" else upcoming.start
         moments.append(day_start(at, tz))

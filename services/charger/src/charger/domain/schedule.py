@@ -90,6 +90,23 @@ def periods(frequency: str, match: Match, lo: date, hi: date | None = None) -> I
         current = following
 
 
+@lru_cache(maxsize=4096)
+def period_list(
+    frequency: str, match: tuple[int, ...] | tuple[str, ...], lo: date, hi: date
+) -> tuple[Period, ...]:
+    """`periods` as a tuple, cached: the assignments of a package mostly ask for the same
+    stretch (the periods since the last tick), a million times per tick."""
+    return tuple(periods(frequency, match, lo, hi))
+
+
+@lru_cache(maxsize=4096)
+def first_period(
+    frequency: str, match: tuple[int, ...] | tuple[str, ...], lo: date, hi: date | None
+) -> Period | None:
+    """The first of `periods`, cached like `period_list`."""
+    return next(periods(frequency, match, lo, hi), None)
+
+
 @lru_cache(maxsize=256)
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
