@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 
 from charger.adapters.store import REFRESH_CHUNK, ChargerStore
 from charger.bootstrap import MIGRATIONS
+from charger.service_layer.charging import charge_claimed
+from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgshared.db import SHARED_MIGRATIONS, create_pool, migrate
 from pkgshared.messages import PackageAssigned, PackageDefined
 
@@ -61,5 +63,72 @@ async def test_a_first_version_makes_earlier_assignments_due(
         first = datetime(2026, 1, 1, tzinfo=UTC)  # midnight in London on 1 January is UTC
         assert [r["next_due_at"] for r in due] == [first]
         assert [r["next_due_at"] for r in customer_due] == [first]
+    finally:
+        await pool.close()
+
+
+def _assigned(customer: str, package: str, start: str, end: str | None = None) -> PackageAssigned:
+    return PackageAssigned(
+        assignment_id=uuid.uuid4(),
+        customer_id=customer,
+        package_id=package,
+        package_version=1,
+        quantity=1,
+        start_date=start,
+        end_date=end,
+        auto_decrement_credit=True,
+        timezone="UTC",
+    )
+
+
+def _package(package: str, frequency: str, match: list[int]) -> PackageDefined:
+    return PackageDefined(
+        package_id=package,
+        version=1,
+        name=package,
+        kind="recurring",
+        retail="1.00",
+        currency="GBP",
+        frequency=frequency,
+        frequency_match=match,
+        effective_from=None,
+    )
+
+
+async def test_after_a_tick_each_customer_is_due_at_its_earliest_next_charge(
+    database_url: str, fresh_schema: str
+) -> None:
+    """The customer's next due moment after a tick: the earliest of the charged assignments'
+    next periods and of the assignments that were not due yet; none when nothing is left."""
+    pool = await create_pool(database_url, fresh_schema)
+    try:
+        await migrate(pool, SHARED_MIGRATIONS, "shared")
+        await migrate(pool, MIGRATIONS)
+        async with pool.acquire() as conn, conn.transaction():
+            store = ChargerStore(conn)
+            await store.add_version(_package("daily", "daily", []))
+            await store.add_version(_package("monthly", "monthly", [5]))
+            # both: a daily one ending on the 2nd, a monthly one (billed on the 5th) from the 5th
+            await store.apply_assigned(_assigned("both", "daily", "2026-01-01", "2026-01-02"))
+            await store.apply_assigned(_assigned("both", "monthly", "2026-01-05"))
+            # daily-only: next day; ending: its last day is charged, then nothing
+            await store.apply_assigned(_assigned("daily-only", "daily", "2026-01-01"))
+            await store.apply_assigned(_assigned("ending", "daily", "2026-01-01", "2026-01-02"))
+        uow = ChargerUnitOfWork(pool)
+        async with uow:
+            customers = ["both", "daily-only", "ending"]
+            made = await charge_claimed(uow, customers, datetime(2026, 1, 2, 12, tzinfo=UTC))
+            await uow.commit()
+        assert made.charged == 6  # 1 and 2 January for each daily assignment
+        async with pool.acquire() as conn:
+            due = {
+                r["customer_id"]: r["next_due_at"]
+                for r in await conn.fetch("SELECT customer_id, next_due_at FROM customers")
+            }
+        assert due == {
+            "both": datetime(2026, 1, 5, tzinfo=UTC),
+            "daily-only": datetime(2026, 1, 3, tzinfo=UTC),
+            "ending": None,
+        }
     finally:
         await pool.close()

@@ -288,20 +288,52 @@ class ChargerStore:
             "SELECT 1 FROM customers WHERE customer_id = $1 FOR UPDATE", customer_id
         )
 
-    async def assignments_of(
-        self, customer_ids: list[str], due_by: datetime | None = None
-    ) -> list[Tracked]:
+    async def assignments_of(self, customer_ids: list[str]) -> list[Tracked]:
         rows = await self.conn.fetch(
             "SELECT state, ticked_through, setup_done FROM assignments "
-            "WHERE customer_id = ANY($1::text[]) "
-            "AND ($2::timestamptz IS NULL OR next_due_at <= $2)",
+            "WHERE customer_id = ANY($1::text[])",
             customer_ids,
-            due_by,
         )
         return [
             Tracked(assignment_from_json(r["state"]), r["ticked_through"], r["setup_done"])
             for r in rows
         ]
+
+    async def due_assignments(
+        self, customer_ids: list[str], at: datetime
+    ) -> tuple[list[Tracked], dict[str, datetime]]:
+        """The assignments of `customer_ids` with a charge due by `at`, and for each customer
+        the earliest due moment of the others (those with one): what the customer's next due
+        moment is made of once the due ones are charged."""
+        rows = await self.conn.fetch(
+            "SELECT customer_id, next_due_at, "
+            "CASE WHEN next_due_at <= $2 THEN state END AS state, ticked_through, setup_done "
+            "FROM assignments WHERE customer_id = ANY($1::text[]) AND next_due_at IS NOT NULL",
+            customer_ids,
+            at,
+        )
+        due: list[Tracked] = []
+        later: dict[str, datetime] = {}
+        for r in rows:
+            if r["state"] is not None:
+                due.append(
+                    Tracked(assignment_from_json(r["state"]), r["ticked_through"], r["setup_done"])
+                )
+            else:
+                customer, moment = r["customer_id"], r["next_due_at"]
+                if customer not in later or moment < later[customer]:
+                    later[customer] = moment
+        return due, later
+
+    async def set_next_due(self, due: dict[str, datetime | None]) -> None:
+        """Customers' next due moments, worked out by the caller (rows already there)."""
+        customers = list(due)
+        await self.conn.execute(
+            "UPDATE customers c SET next_due_at = p.due "
+            "FROM unnest($1::text[], $2::timestamptz[]) AS p(id, due) WHERE c.customer_id = p.id",
+            customers,
+            [due[c] for c in customers],
+        )
 
     async def spend_limits(self, customer_ids: list[str]) -> dict[str, SpendLimit]:
         rows = await self.conn.fetch(

@@ -85,12 +85,13 @@ def _apply(
 async def charge_claimed(uow: ChargerUnitOfWork, customer_ids: list[str], at: datetime) -> Made:
     """Make every due charge of `customer_ids` (locked by the caller) up to tick `at`."""
     store = uow.store
-    tracked = await store.assignments_of(customer_ids, due_by=at)
+    tracked, later = await store.due_assignments(customer_ids, at)
     versions = await store.versions({t.assignment.package_id for t in tracked})
     limits = await store.spend_limits(customer_ids)
     totals = await store.month_totals(list(limits))
     all_charges: list[Charge] = []
     progress = []
+    next_due_of: dict[str, datetime | None] = {c: later.get(c) for c in customer_ids}
     for t in tracked:
         a = t.assignment
         vs = versions.get(a.package_id, [])
@@ -99,9 +100,11 @@ async def charge_claimed(uow: ChargerUnitOfWork, customer_ids: list[str], at: da
         all_charges += due.charges
         through = due.through or t.ticked_through
         setup_done = t.setup_done or due.setup_examined
-        progress.append(
-            (a.assignment_id, through, setup_done, next_due(a, vs, through, setup_done))
-        )
+        upcoming = next_due(a, vs, through, setup_done)
+        progress.append((a.assignment_id, through, setup_done, upcoming))
+        if upcoming is not None:
+            known = next_due_of.get(a.customer_id)
+            next_due_of[a.customer_id] = upcoming if known is None else min(known, upcoming)
     existing = await store.ledger_status([c.key for c in all_charges])
     made = Made()
     rows = []
@@ -116,7 +119,7 @@ async def charge_claimed(uow: ChargerUnitOfWork, customer_ids: list[str], at: da
         rows += _apply(uow, decisions, "scheduled", made)
     await store.record(rows)
     await store.advance(progress)
-    await store.refresh_customers(customer_ids)
+    await store.set_next_due(next_due_of)
     return made
 
 
