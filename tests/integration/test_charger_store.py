@@ -4,8 +4,10 @@ refresh chunks."""
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 from charger.adapters.store import REFRESH_CHUNK, ChargerStore
 from charger.bootstrap import MIGRATIONS
@@ -130,5 +132,45 @@ async def test_after_a_tick_each_customer_is_due_at_its_earliest_next_charge(
             "daily-only": datetime(2026, 1, 3, tzinfo=UTC),
             "ending": None,
         }
+    finally:
+        await pool.close()
+
+
+async def test_the_migration_marks_assignments_run_package_charged_before_it(
+    database_url: str, fresh_schema: str, tmp_path: Path
+) -> None:
+    """An assignment RunPackage charged before the flag existed is marked: the ticks look its
+    charges up in the ledger instead of making them a second time."""
+    first = tmp_path / "first"
+    first.mkdir()
+    for path in sorted(MIGRATIONS.glob("000[12]_*.sql")):
+        shutil.copy(path, first / path.name)
+    pool = await create_pool(database_url, fresh_schema)
+    try:
+        await migrate(pool, SHARED_MIGRATIONS, "shared")
+        await migrate(pool, first)
+        ran, ticked = uuid.uuid4(), uuid.uuid4()
+        async with pool.acquire() as conn:
+            for aid, reason in ((ran, "run_package"), (ticked, "scheduled")):
+                await conn.execute(
+                    "INSERT INTO assignments (assignment_id, customer_id, state) "
+                    "VALUES ($1, 'c', '{}')",
+                    aid,
+                )
+                await conn.execute(
+                    "INSERT INTO ledger (charge_key, customer_id, assignment_id, kind, status, "
+                    "period_start, reason) VALUES ($1, 'c', $2, 'recurring', 'charged', "
+                    "'2026-01-01', $3)",
+                    f"debit:{aid}:2026-01-01",
+                    aid,
+                    reason,
+                )
+        assert await migrate(pool, MIGRATIONS) == ["0003_run_charged.sql"]
+        async with pool.acquire() as conn:
+            marked = {
+                r["assignment_id"]: r["run_charged"]
+                for r in await conn.fetch("SELECT assignment_id, run_charged FROM assignments")
+            }
+        assert marked == {ran: True, ticked: False}
     finally:
         await pool.close()

@@ -44,5 +44,6 @@ class Message(BaseModel):
         cls.TYPE = cls.__name__
 
     def to_json(self) -> bytes:
-        """The message as the contract's JSON bytes."""
-        return self.model_dump_json().encode()
+        """The message as the contract's JSON bytes (what model_dump_json gives, encoded, without
+        the round trip through str: this runs once per event published)."""
+        return self.__pydantic_serializer__.to_json(self)

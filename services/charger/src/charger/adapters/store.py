@@ -37,6 +37,7 @@ class Tracked:
     assignment: Assignment
     ticked_through: date | None
     setup_done: bool
+    run_charged: bool = False  # RunPackage recorded charges of it (the ledger may be ahead)
 
 
 class ChargerStore:
@@ -307,8 +308,9 @@ class ChargerStore:
         moment is made of once the due ones are charged."""
         rows = await self.conn.fetch(
             "SELECT customer_id, next_due_at, "
-            "CASE WHEN next_due_at <= $2 THEN state END AS state, ticked_through, setup_done "
-            "FROM assignments WHERE customer_id = ANY($1::text[]) AND next_due_at IS NOT NULL",
+            "CASE WHEN next_due_at <= $2 THEN state END AS state, ticked_through, setup_done, "
+            "run_charged FROM assignments "
+            "WHERE customer_id = ANY($1::text[]) AND next_due_at IS NOT NULL",
             customer_ids,
             at,
         )
@@ -317,7 +319,12 @@ class ChargerStore:
         for r in rows:
             if r["state"] is not None:
                 due.append(
-                    Tracked(assignment_from_json(r["state"]), r["ticked_through"], r["setup_done"])
+                    Tracked(
+                        assignment_from_json(r["state"]),
+                        r["ticked_through"],
+                        r["setup_done"],
+                        r["run_charged"],
+                    )
                 )
             else:
                 customer, moment = r["customer_id"], r["next_due_at"]
@@ -354,6 +361,13 @@ class ChargerStore:
         for r in rows:
             out[r["customer_id"]].add(r["currency"], r["month"], r["total"])
         return out
+
+    async def mark_run_charged(self, assignment_ids: list[UUID]) -> None:
+        await self.conn.execute(
+            "UPDATE assignments SET run_charged = true "
+            "WHERE assignment_id = ANY($1::uuid[]) AND NOT run_charged",
+            assignment_ids,
+        )
 
     async def ledger_status(self, keys: list[str]) -> dict[str, tuple[str, Decimal | None]]:
         rows = await self.conn.fetch(

@@ -105,7 +105,15 @@ async def charge_claimed(uow: ChargerUnitOfWork, customer_ids: list[str], at: da
         if upcoming is not None:
             known = next_due_of.get(a.customer_id)
             next_due_of[a.customer_id] = upcoming if known is None else min(known, upcoming)
-    existing = await store.ledger_status([c.key for c in all_charges])
+    # Charges already in the ledger (made by RunPackage ahead of the ticks) are not made again.
+    ahead = {t.assignment.assignment_id for t in tracked if t.run_charged}
+    existing = (
+        await store.ledger_status(
+            [c.key for c in all_charges if c.assignment.assignment_id in ahead]
+        )
+        if ahead
+        else {}
+    )
     made = Made()
     rows = []
     settled = await _settled(store, [c for c in all_charges if c.key not in existing])
@@ -146,7 +154,9 @@ async def run_for_customer(
     decisions = decide(new, limit, totals, scheduled=False)
     made = Made()
     if not simulate:
-        await store.record(_apply(uow, decisions, "run_package", made))
+        rows = _apply(uow, decisions, "run_package", made)
+        await store.record(rows)
+        await store.mark_run_charged(sorted({c.assignment.assignment_id for c, _ in decisions}))
 
     lines: list[RunLine] = []
     for c in charges:
