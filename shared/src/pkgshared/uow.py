@@ -67,6 +67,10 @@ class PostgresUnitOfWork:
         """Publish `message` once this unit of work commits."""
         self._events.append(outbox_row(topic, key, message))
 
+    def emit_encoded(self, topic: str, key: str | None, event_type: str, payload: bytes) -> None:
+        """Publish an event already written as the contract's JSON once this commits."""
+        self._events.append((topic, key.encode() if key is not None else None, event_type, payload))
+
     async def commit(self) -> None:
         await enqueue(self.conn, self._events)
         await self._tx.commit()

@@ -28,7 +28,7 @@ from .charger import (
 from .clock import ClockTicked, UsageRated
 from .envelope import Message
 from .errors import CommandRejected, DeadLetter, FieldError
-from .fields import instant_str, money_str, natural_event_id
+from .fields import instant_str, money_str, natural_event_id, natural_event_id_str
 from .reading import (
     COMMANDS,
     MESSAGE_TYPES,
@@ -76,6 +76,7 @@ __all__ = [
     "instant_str",
     "money_str",
     "natural_event_id",
+    "natural_event_id_str",
     "normalize_frequency_match",
     "read",
     "read_object",

@@ -8,6 +8,7 @@ exist, a missing field) is a rule a readable command breaks: it gets CommandReje
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -198,3 +199,17 @@ TimeZoneName = Annotated[
 def natural_event_id(key: str) -> UUID:
     """The event id of an event derived from a natural key (CONTRACT.md §2)."""
     return uuid5(NAMESPACE_URL, "packages:" + key)
+
+
+_NAMESPACE = NAMESPACE_URL.bytes
+
+
+def natural_event_id_str(key: str) -> str:
+    """`str(natural_event_id(key))` without building a UUID object (the charger makes one per
+    event, a million per big tick): uuid5 is SHA-1 with the version and variant bits set."""
+    name = _NAMESPACE + ("packages:" + key).encode()
+    digest = bytearray(hashlib.sha1(name, usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

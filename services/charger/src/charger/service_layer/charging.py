@@ -11,10 +11,10 @@ from charger.adapters.store import ChargerStore, Tracked
 from charger.domain.charges import Charge, Outcome, decide, due_charges, next_due, settle
 from charger.domain.model import MonthTotals, PackageVersion
 from charger.domain.schedule import day_start
-from charger.service_layer.events import Reason, charged_event, declined_event
+from charger.service_layer.events import Reason, declined_event, encoded_charge
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgshared import topics
-from pkgshared.messages import RunLine
+from pkgshared.messages import RunLine, instant_str
 
 
 @dataclass
@@ -50,6 +50,7 @@ def _apply(
 ) -> list[tuple[object, ...]]:
     rows: list[tuple[object, ...]] = []
     made_at = datetime.now(UTC)  # the events' occurred_at: metadata, never a due decision
+    made_at_text = instant_str(made_at)
     for charge, outcome in decisions:
         if outcome == "skip":
             continue
@@ -71,7 +72,8 @@ def _apply(
         )
         if outcome == "charge":
             topic = topics.FREE_MINUTES_GRANTED if charge.kind == "grant" else topics.CREDIT_DEBITED
-            uow.emit(topic, a.customer_id, charged_event(charge, reason, made_at))
+            event_type, payload = encoded_charge(charge, reason, made_at_text)
+            uow.emit_encoded(topic, a.customer_id, event_type, payload)
             if charge.kind == "grant":
                 made.grants += 1
             else:
