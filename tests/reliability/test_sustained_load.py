@@ -266,6 +266,10 @@ async def test_sustained_load_is_held_without_growing_lag(
         figures["sustained load: seconds streamed"] += SECONDS
         figures["sustained load: messages sent"] += stream.sent
         figures["sustained load: events verified"] += len(assigned) + len(want)
+        figures["sustained load: debits held per s"] += report["held_debits_per_s"]
+        figures["sustained load: share of debits due held"] += report["held_share_of_debits_due"]
+        figures["sustained load: charges behind, max"] += report["charges_behind_max"]
+        figures["sustained load: consumer lag, max"] += report["consumer_lag_max"]
 
 
 def offered_rate() -> int:
