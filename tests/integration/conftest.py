@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
+
+from pkgshared.db import create_pool
 
 UNIQUE = re.compile(r"^(relay\.)?[a-z-]+-[0-9a-f]{12}(\.dlq)?$")  # unique_name() and its DLQ
 
@@ -38,3 +41,13 @@ def delete_unique_topics(kafka_bootstrap: str) -> Iterator[None]:
     mine = sorted(asyncio.run(_topics(kafka_bootstrap)) - before)
     if mine:
         asyncio.run(_delete(kafka_bootstrap, mine))
+
+
+@pytest.fixture
+async def pool(database_url: str, fresh_schema: str) -> AsyncIterator[Any]:
+    """An asyncpg pool on a schema of its own, nothing migrated yet; closed afterwards."""
+    created = await create_pool(database_url, fresh_schema)
+    try:
+        yield created
+    finally:
+        await created.close()

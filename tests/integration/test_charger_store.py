@@ -8,65 +8,14 @@ import shutil
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from charger.adapters.store import REFRESH_CHUNK, ChargerStore
 from charger.bootstrap import MIGRATIONS
 from charger.service_layer.charging import charge_claimed
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
-from pkgshared.db import SHARED_MIGRATIONS, create_pool, migrate
+from pkgshared.db import SHARED_MIGRATIONS, migrate
 from pkgshared.messages import PackageAssigned, PackageDefined
-
-
-async def test_a_first_version_makes_earlier_assignments_due(
-    database_url: str, fresh_schema: str
-) -> None:
-    pool = await create_pool(database_url, fresh_schema)
-    try:
-        await migrate(pool, SHARED_MIGRATIONS, "shared")
-        await migrate(pool, MIGRATIONS)
-        customers = REFRESH_CHUNK * 2 + 7
-        async with pool.acquire() as conn, conn.transaction():
-            store = ChargerStore(conn)
-            for n in range(customers):
-                await store.apply_assigned(
-                    PackageAssigned(
-                        assignment_id=uuid.uuid4(),
-                        customer_id=f"c{n:05d}",
-                        package_id="late",
-                        package_version=1,
-                        quantity=1,
-                        start_date="2026-01-01",
-                        auto_decrement_credit=True,
-                        timezone="Europe/London",
-                    )
-                )
-            undue = await conn.fetchval(
-                "SELECT count(*) FROM assignments WHERE next_due_at IS NULL"
-            )
-            assert undue == customers  # no version yet: nothing can be due
-
-            await store.add_version(
-                PackageDefined(
-                    package_id="late",
-                    version=1,
-                    name="late",
-                    kind="recurring",
-                    retail="1.00",
-                    currency="GBP",
-                    frequency="monthly",
-                    frequency_match=[1],
-                    effective_from=None,
-                )
-            )
-            due = await conn.fetch("SELECT DISTINCT next_due_at FROM assignments")
-            customer_due = await conn.fetch(
-                "SELECT DISTINCT next_due_at FROM customers WHERE customer_id LIKE 'c%'"
-            )
-        first = datetime(2026, 1, 1, tzinfo=UTC)  # midnight in London on 1 January is UTC
-        assert [r["next_due_at"] for r in due] == [first]
-        assert [r["next_due_at"] for r in customer_due] == [first]
-    finally:
-        await pool.close()
 
 
 def _assigned(customer: str, package: str, start: str, end: str | None = None) -> PackageAssigned:
@@ -97,47 +46,73 @@ def _package(package: str, frequency: str, match: list[int]) -> PackageDefined:
     )
 
 
-async def test_after_a_tick_each_customer_is_due_at_its_earliest_next_charge(
-    database_url: str, fresh_schema: str
-) -> None:
+async def test_a_first_version_makes_earlier_assignments_due(pool: Any) -> None:
+    await migrate(pool, SHARED_MIGRATIONS, "shared")
+    await migrate(pool, MIGRATIONS)
+    customers = REFRESH_CHUNK * 2 + 7
+    async with pool.acquire() as conn, conn.transaction():
+        store = ChargerStore(conn)
+        for n in range(customers):
+            await store.apply_assigned(
+                PackageAssigned(
+                    assignment_id=uuid.uuid4(),
+                    customer_id=f"c{n:05d}",
+                    package_id="late",
+                    package_version=1,
+                    quantity=1,
+                    start_date="2026-01-01",
+                    auto_decrement_credit=True,
+                    timezone="Europe/London",
+                )
+            )
+        undue = await conn.fetchval("SELECT count(*) FROM assignments WHERE next_due_at IS NULL")
+        assert undue == customers  # no version yet: nothing can be due
+
+        await store.add_version(_package("late", "monthly", [1]))
+        due = await conn.fetch("SELECT DISTINCT next_due_at FROM assignments")
+        customer_due = await conn.fetch(
+            "SELECT DISTINCT next_due_at FROM customers WHERE customer_id LIKE 'c%'"
+        )
+    first = datetime(2026, 1, 1, tzinfo=UTC)  # midnight in London on 1 January is UTC
+    assert [r["next_due_at"] for r in due] == [first]
+    assert [r["next_due_at"] for r in customer_due] == [first]
+
+
+async def test_after_a_tick_each_customer_is_due_at_its_earliest_next_charge(pool: Any) -> None:
     """The customer's next due moment after a tick: the earliest of the charged assignments'
     next periods and of the assignments that were not due yet; none when nothing is left."""
-    pool = await create_pool(database_url, fresh_schema)
-    try:
-        await migrate(pool, SHARED_MIGRATIONS, "shared")
-        await migrate(pool, MIGRATIONS)
-        async with pool.acquire() as conn, conn.transaction():
-            store = ChargerStore(conn)
-            await store.add_version(_package("daily", "daily", []))
-            await store.add_version(_package("monthly", "monthly", [5]))
-            # both: a daily one ending on the 2nd, a monthly one (billed on the 5th) from the 5th
-            await store.apply_assigned(_assigned("both", "daily", "2026-01-01", "2026-01-02"))
-            await store.apply_assigned(_assigned("both", "monthly", "2026-01-05"))
-            # daily-only: next day; ending: its last day is charged, then nothing
-            await store.apply_assigned(_assigned("daily-only", "daily", "2026-01-01"))
-            await store.apply_assigned(_assigned("ending", "daily", "2026-01-01", "2026-01-02"))
-        uow = ChargerUnitOfWork(pool)
-        async with uow:
-            customers = ["both", "daily-only", "ending"]
-            made = await charge_claimed(uow, customers, datetime(2026, 1, 2, 12, tzinfo=UTC))
-            await uow.commit()
-        assert made.charged == 6  # 1 and 2 January for each daily assignment
-        async with pool.acquire() as conn:
-            due = {
-                r["customer_id"]: r["next_due_at"]
-                for r in await conn.fetch("SELECT customer_id, next_due_at FROM customers")
-            }
-        assert due == {
-            "both": datetime(2026, 1, 5, tzinfo=UTC),
-            "daily-only": datetime(2026, 1, 3, tzinfo=UTC),
-            "ending": None,
+    await migrate(pool, SHARED_MIGRATIONS, "shared")
+    await migrate(pool, MIGRATIONS)
+    async with pool.acquire() as conn, conn.transaction():
+        store = ChargerStore(conn)
+        await store.add_version(_package("daily", "daily", []))
+        await store.add_version(_package("monthly", "monthly", [5]))
+        # both: a daily one ending on the 2nd, a monthly one (billed on the 5th) from the 5th
+        await store.apply_assigned(_assigned("both", "daily", "2026-01-01", "2026-01-02"))
+        await store.apply_assigned(_assigned("both", "monthly", "2026-01-05"))
+        # daily-only: next day; ending: its last day is charged, then nothing
+        await store.apply_assigned(_assigned("daily-only", "daily", "2026-01-01"))
+        await store.apply_assigned(_assigned("ending", "daily", "2026-01-01", "2026-01-02"))
+    uow = ChargerUnitOfWork(pool)
+    async with uow:
+        customers = ["both", "daily-only", "ending"]
+        made = await charge_claimed(uow, customers, datetime(2026, 1, 2, 12, tzinfo=UTC))
+        await uow.commit()
+    assert made.charged == 6  # 1 and 2 January for each daily assignment
+    async with pool.acquire() as conn:
+        due = {
+            r["customer_id"]: r["next_due_at"]
+            for r in await conn.fetch("SELECT customer_id, next_due_at FROM customers")
         }
-    finally:
-        await pool.close()
+    assert due == {
+        "both": datetime(2026, 1, 5, tzinfo=UTC),
+        "daily-only": datetime(2026, 1, 3, tzinfo=UTC),
+        "ending": None,
+    }
 
 
 async def test_the_migration_marks_assignments_run_package_charged_before_it(
-    database_url: str, fresh_schema: str, tmp_path: Path
+    pool: Any, tmp_path: Path
 ) -> None:
     """An assignment RunPackage charged before the flag existed is marked: the ticks look its
     charges up in the ledger instead of making them a second time."""
@@ -145,32 +120,28 @@ async def test_the_migration_marks_assignments_run_package_charged_before_it(
     first.mkdir()
     for path in sorted(MIGRATIONS.glob("000[12]_*.sql")):
         shutil.copy(path, first / path.name)
-    pool = await create_pool(database_url, fresh_schema)
-    try:
-        await migrate(pool, SHARED_MIGRATIONS, "shared")
-        await migrate(pool, first)
-        ran, ticked = uuid.uuid4(), uuid.uuid4()
-        async with pool.acquire() as conn:
-            for aid, reason in ((ran, "run_package"), (ticked, "scheduled")):
-                await conn.execute(
-                    "INSERT INTO assignments (assignment_id, customer_id, state) "
-                    "VALUES ($1, 'c', '{}')",
-                    aid,
-                )
-                await conn.execute(
-                    "INSERT INTO ledger (charge_key, customer_id, assignment_id, kind, status, "
-                    "period_start, reason) VALUES ($1, 'c', $2, 'recurring', 'charged', "
-                    "'2026-01-01', $3)",
-                    f"debit:{aid}:2026-01-01",
-                    aid,
-                    reason,
-                )
-        assert await migrate(pool, MIGRATIONS) == ["0003_run_charged.sql"]
-        async with pool.acquire() as conn:
-            marked = {
-                r["assignment_id"]: r["run_charged"]
-                for r in await conn.fetch("SELECT assignment_id, run_charged FROM assignments")
-            }
-        assert marked == {ran: True, ticked: False}
-    finally:
-        await pool.close()
+    await migrate(pool, SHARED_MIGRATIONS, "shared")
+    await migrate(pool, first)
+    ran, ticked = uuid.uuid4(), uuid.uuid4()
+    async with pool.acquire() as conn:
+        for aid, reason in ((ran, "run_package"), (ticked, "scheduled")):
+            await conn.execute(
+                "INSERT INTO assignments (assignment_id, customer_id, state) "
+                "VALUES ($1, 'c', '{}')",
+                aid,
+            )
+            await conn.execute(
+                "INSERT INTO ledger (charge_key, customer_id, assignment_id, kind, status, "
+                "period_start, reason) VALUES ($1, 'c', $2, 'recurring', 'charged', "
+                "'2026-01-01', $3)",
+                f"debit:{aid}:2026-01-01",
+                aid,
+                reason,
+            )
+    assert await migrate(pool, MIGRATIONS) == ["0003_run_charged.sql"]
+    async with pool.acquire() as conn:
+        marked = {
+            r["assignment_id"]: r["run_charged"]
+            for r in await conn.fetch("SELECT assignment_id, run_charged FROM assignments")
+        }
+    assert marked == {ran: True, ticked: False}

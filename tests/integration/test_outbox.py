@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pkgshared.db import SHARED_MIGRATIONS, create_pool, migrate
+from pkgshared.db import SHARED_MIGRATIONS, migrate
 from pkgshared.messages import ClockTicked
 from pkgshared.outbox import OutboxRelay, Record, enqueue, outbox_row
 
@@ -45,87 +45,74 @@ async def left(pool: Any) -> int:
         return int(await conn.fetchval("SELECT coalesce(sum(n), 0) FROM outbox_batches"))
 
 
-async def test_units_are_published_in_order_in_batches_and_deleted_after(
-    database_url: str, fresh_schema: str
-) -> None:
-    pool = await create_pool(database_url, fresh_schema)
-    try:
-        await migrate(pool, SHARED_MIGRATIONS, "shared")
-        sizes = [1, 700, 500, 3]
-        sent: list[bytes] = []
-        for unit, size in enumerate(sizes):
-            rows = [
-                outbox_row("clock.ticks", None if i % 2 else f"k{unit}", tick(i))
-                for i in range(size)
-            ]
-            sent += [r[3] for r in rows]
-            await write_unit(pool, rows)
-        async with pool.acquire() as conn, conn.transaction():
-            await enqueue(conn, [])  # nothing to publish: no row
-        assert await left(pool) == sum(sizes)
+async def test_units_are_published_in_order_in_batches_and_deleted_after(pool: Any) -> None:
+    await migrate(pool, SHARED_MIGRATIONS, "shared")
+    sizes = [1, 700, 500, 3]
+    sent: list[bytes] = []
+    for unit, size in enumerate(sizes):
+        rows = [
+            outbox_row("clock.ticks", None if i % 2 else f"k{unit}", tick(i)) for i in range(size)
+        ]
+        sent += [r[3] for r in rows]
+        await write_unit(pool, rows)
+    async with pool.acquire() as conn, conn.transaction():
+        await enqueue(conn, [])  # nothing to publish: no row
+    assert await left(pool) == sum(sizes)
 
-        publish = Recorder()
-        relay = OutboxRelay(pool, publish, batch_size=500)
-        async with pool.acquire() as conn:
-            publish.fail = True
-            with pytest.raises(ConnectionError):
-                await relay.publish_batch(conn)
-            assert await left(pool) == sum(sizes)  # nothing lost when the broker fails
-            publish.fail = False
-            published = [await relay.publish_batch(conn) for _ in range(4)]
+    publish = Recorder()
+    relay = OutboxRelay(pool, publish, batch_size=500)
+    async with pool.acquire() as conn:
+        publish.fail = True
+        with pytest.raises(ConnectionError):
+            await relay.publish_batch(conn)
+        assert await left(pool) == sum(sizes)  # nothing lost when the broker fails
+        publish.fail = False
+        published = [await relay.publish_batch(conn) for _ in range(4)]
 
-        # Whole units, until at least 500 events: [1 + 700], [500], [3], then nothing.
-        assert published == [701, 500, 3, 0]
-        assert [len(c) for c in publish.calls] == [701, 500, 3]
-        records = [r for call in publish.calls for r in call]
-        assert [r[2] for r in records] == sent
-        assert records[0][:2] == ("clock.ticks", b"k0")
-        assert records[2][:2] == ("clock.ticks", None)
-        assert records[0][3] == [("event_type", b"ClockTicked")]
-        assert await left(pool) == 0
-    finally:
-        await pool.close()
+    # Whole units, until at least 500 events: [1 + 700], [500], [3], then nothing.
+    assert published == [701, 500, 3, 0]
+    assert [len(c) for c in publish.calls] == [701, 500, 3]
+    records = [r for call in publish.calls for r in call]
+    assert [r[2] for r in records] == sent
+    assert records[0][:2] == ("clock.ticks", b"k0")
+    assert records[2][:2] == ("clock.ticks", None)
+    assert records[0][3] == [("event_type", b"ClockTicked")]
+    assert await left(pool) == 0
 
 
 async def test_the_migration_carries_per_event_rows_over_in_order(
-    database_url: str, fresh_schema: str, tmp_path: Path
+    pool: Any, tmp_path: Path
 ) -> None:
     first = tmp_path / "first"
     first.mkdir()
     for name in ("0001_outbox.sql", "0002_kafka_cluster.sql"):
         shutil.copy(SHARED_MIGRATIONS / name, first / name)
-    pool = await create_pool(database_url, fresh_schema)
-    try:
-        await migrate(pool, first, "shared")
-        events = [tick(i) for i in range(3)]
-        async with pool.acquire() as conn:
-            for i, e in enumerate(events):
-                await conn.execute(
-                    "INSERT INTO outbox (topic, key, event_id, event_type, payload) "
-                    "VALUES ($1, $2, $3, $4, $5)",
-                    "clock.ticks",
-                    None if i == 1 else b"clock",
-                    e.event_id,
-                    e.TYPE,
-                    e.to_json(),
-                )
-        assert await migrate(pool, SHARED_MIGRATIONS, "shared") == [
-            "shared:0003_outbox_batches.sql"
-        ]
+    await migrate(pool, first, "shared")
+    events = [tick(i) for i in range(3)]
+    async with pool.acquire() as conn:
+        for i, e in enumerate(events):
+            await conn.execute(
+                "INSERT INTO outbox (topic, key, event_id, event_type, payload) "
+                "VALUES ($1, $2, $3, $4, $5)",
+                "clock.ticks",
+                None if i == 1 else b"clock",
+                e.event_id,
+                e.TYPE,
+                e.to_json(),
+            )
+    assert await migrate(pool, SHARED_MIGRATIONS, "shared") == ["shared:0003_outbox_batches.sql"]
 
-        publish = Recorder()
-        async with pool.acquire() as conn:
-            assert await OutboxRelay(pool, publish).publish_batch(conn) == 3
-        assert publish.calls == [
-            [
-                (
-                    "clock.ticks",
-                    None if i == 1 else b"clock",
-                    e.to_json(),
-                    [("event_type", b"ClockTicked")],
-                )
-                for i, e in enumerate(events)
-            ]
+    publish = Recorder()
+    async with pool.acquire() as conn:
+        assert await OutboxRelay(pool, publish).publish_batch(conn) == 3
+    assert publish.calls == [
+        [
+            (
+                "clock.ticks",
+                None if i == 1 else b"clock",
+                e.to_json(),
+                [("event_type", b"ClockTicked")],
+            )
+            for i, e in enumerate(events)
         ]
-    finally:
-        await pool.close()
+    ]
