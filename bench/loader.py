@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from charger.adapters.codec import assignment_to_json, version_from_defined
+from charger.adapters.codec import COLUMNS, assignment_columns, version_from_defined
 from charger.domain.charges import next_due
 from charger.domain.model import Assignment, Terms
 from pkgshared.messages import PackageDefined
@@ -99,7 +99,7 @@ async def load(pool: Any, n: int) -> Expected:
                 terms=(Terms(None, 1 + i % 3, True, None),),
             )
             due = next_due(a, versions[package_id], None, False)
-            batch.append((a.assignment_id, a.customer_id, assignment_to_json(a), due))
+            batch.append((*assignment_columns(a), due))
             customers.append((a.customer_id, due))
             if len(batch) == 50_000:
                 await _copy(conn, batch, customers)
@@ -115,7 +115,7 @@ async def _copy(conn: Any, batch: list[tuple[Any, ...]], customers: list[tuple[A
     await conn.copy_records_to_table(
         "assignments",
         records=batch,
-        columns=["assignment_id", "customer_id", "state", "next_due_at"],
+        columns=[*COLUMNS.split(", "), "next_due_at"],
     )
     await conn.copy_records_to_table(
         "customers", records=customers, columns=["customer_id", "next_due_at"]

@@ -4,14 +4,17 @@ refresh chunks."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import shutil
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from charger.adapters.store import REFRESH_CHUNK, ChargerStore
 from charger.bootstrap import MIGRATIONS
+from charger.domain.model import Assignment, Terms
 from charger.service_layer.charging import charge_claimed
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgshared.db import SHARED_MIGRATIONS, migrate
@@ -111,37 +114,76 @@ async def test_after_a_tick_each_customer_is_due_at_its_earliest_next_charge(poo
     }
 
 
-async def test_the_migration_marks_assignments_run_package_charged_before_it(
+async def test_migrations_from_json_state_keep_assignments_and_mark_run_package_ones(
     pool: Any, tmp_path: Path
 ) -> None:
-    """An assignment RunPackage charged before the flag existed is marked: the ticks look its
-    charges up in the ledger instead of making them a second time."""
+    """Assignments stored as JSON by the first schema read back the same once their state is
+    in columns; one RunPackage charged is marked, so that the ticks look its charges up in the
+    ledger instead of making them a second time."""
     first = tmp_path / "first"
     first.mkdir()
     for path in sorted(MIGRATIONS.glob("000[12]_*.sql")):
         shutil.copy(path, first / path.name)
     await migrate(pool, SHARED_MIGRATIONS, "shared")
     await migrate(pool, first)
-    ran, ticked = uuid.uuid4(), uuid.uuid4()
+    ran = Assignment(
+        assignment_id=uuid.uuid4(),
+        customer_id='c "1"',
+        did="441234567890",
+        package_id="uk-100",
+        start_date=date(2026, 1, 10),
+        end_date=date(2027, 1, 9),
+        timezone="Europe/London",
+        terms=(Terms(None, 2, True, None), Terms(date(2026, 3, 1), 3, False, 250)),
+    )
+    ticked = dataclasses.replace(
+        ran, assignment_id=uuid.uuid4(), did=None, end_date=None, terms=ran.terms[:1]
+    )
     async with pool.acquire() as conn:
-        for aid, reason in ((ran, "run_package"), (ticked, "scheduled")):
+        for a, reason in ((ran, "run_package"), (ticked, "scheduled")):
+            # The first schema's JSON document, as its codec wrote it.
+            state = {
+                "assignment_id": str(a.assignment_id),
+                "customer_id": a.customer_id,
+                "did": a.did,
+                "package_id": a.package_id,
+                "start_date": a.start_date.isoformat(),
+                "end_date": a.end_date.isoformat() if a.end_date else None,
+                "timezone": a.timezone,
+                "terms": [
+                    [
+                        t.effective_from.isoformat() if t.effective_from else None,
+                        t.quantity,
+                        t.auto_decrement_credit,
+                        t.free_minutes,
+                    ]
+                    for t in a.terms
+                ],
+            }
             await conn.execute(
-                "INSERT INTO assignments (assignment_id, customer_id, state) "
-                "VALUES ($1, 'c', '{}')",
-                aid,
+                "INSERT INTO assignments (assignment_id, customer_id, state) VALUES ($1, $2, $3)",
+                a.assignment_id,
+                a.customer_id,
+                json.dumps(state),
             )
             await conn.execute(
                 "INSERT INTO ledger (charge_key, customer_id, assignment_id, kind, status, "
-                "period_start, reason) VALUES ($1, 'c', $2, 'recurring', 'charged', "
-                "'2026-01-01', $3)",
-                f"debit:{aid}:2026-01-01",
-                aid,
+                "period_start, reason) VALUES ($1, $2, $3, 'recurring', 'charged', "
+                "'2026-01-01', $4)",
+                f"debit:{a.assignment_id}:2026-01-01",
+                a.customer_id,
+                a.assignment_id,
                 reason,
             )
-    assert await migrate(pool, MIGRATIONS) == ["0003_run_charged.sql"]
+    assert await migrate(pool, MIGRATIONS) == [
+        "0003_run_charged.sql",
+        "0004_assignment_columns.sql",
+    ]
     async with pool.acquire() as conn:
         marked = {
             r["assignment_id"]: r["run_charged"]
             for r in await conn.fetch("SELECT assignment_id, run_charged FROM assignments")
         }
-    assert marked == {ran: True, ticked: False}
+        read_back = await ChargerStore(conn).assignments_of([ran.customer_id])
+    assert marked == {ran.assignment_id: True, ticked.assignment_id: False}
+    assert sorted((t.assignment for t in read_back), key=lambda a: a.did or "") == [ticked, ran]

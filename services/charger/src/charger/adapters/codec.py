@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
-from uuid import UUID
 
 from charger.domain.model import Assignment, PackageVersion, Terms
 from pkgshared.messages import PackageDefined
@@ -30,46 +30,57 @@ def version_from_defined(d: PackageDefined) -> PackageVersion:
     )
 
 
-def _day(text: str | None) -> date | None:
-    return date.fromisoformat(text) if text else None
+COLUMNS = "assignment_id, customer_id, did, package_id, start_date, end_date, timezone, terms"
+"""The assignments table's columns that hold an Assignment, in `assignment_columns` order."""
 
 
-def assignment_to_json(a: Assignment) -> str:
-    return json.dumps(
-        {
-            "assignment_id": str(a.assignment_id),
-            "customer_id": a.customer_id,
-            "did": a.did,
-            "package_id": a.package_id,
-            "start_date": a.start_date.isoformat(),
-            "end_date": a.end_date.isoformat() if a.end_date else None,
-            "timezone": a.timezone,
-            "terms": [
-                [
-                    t.effective_from.isoformat() if t.effective_from else None,
-                    t.quantity,
-                    t.auto_decrement_credit,
-                    t.free_minutes,
-                ]
-                for t in a.terms
-            ],
-        }
+def assignment_columns(a: Assignment) -> tuple[Any, ...]:
+    return (
+        a.assignment_id,
+        a.customer_id,
+        a.did,
+        a.package_id,
+        a.start_date,
+        a.end_date,
+        a.timezone,
+        terms_to_json(a.terms),
     )
 
 
-def assignment_from_json(text: str | dict[str, Any]) -> Assignment:
-    obj = json.loads(text) if isinstance(text, str) else text
-    start = _day(obj["start_date"])
-    assert start is not None
+def assignment_from_row(row: Any) -> Assignment:
+    """An Assignment from a row holding `COLUMNS`."""
     return Assignment(
-        assignment_id=UUID(obj["assignment_id"]),
-        customer_id=obj["customer_id"],
-        did=obj["did"],
-        package_id=obj["package_id"],
-        start_date=start,
-        end_date=_day(obj["end_date"]),
-        timezone=obj["timezone"],
-        terms=tuple(Terms(_day(t[0]), t[1], t[2], t[3]) for t in obj["terms"]),
+        assignment_id=row["assignment_id"],
+        customer_id=row["customer_id"],
+        did=row["did"],
+        package_id=row["package_id"],
+        start_date=row["start_date"],
+        end_date=row["end_date"],
+        timezone=row["timezone"],
+        terms=terms_from_json(row["terms"]),
+    )
+
+
+def terms_to_json(terms: tuple[Terms, ...]) -> str:
+    return json.dumps(
+        [
+            [
+                t.effective_from.isoformat() if t.effective_from else None,
+                t.quantity,
+                t.auto_decrement_credit,
+                t.free_minutes,
+            ]
+            for t in terms
+        ]
+    )
+
+
+@lru_cache(maxsize=4096)
+def terms_from_json(text: str) -> tuple[Terms, ...]:
+    """Cached: Terms are frozen, and most assignments share a few distinct texts."""
+    return tuple(
+        Terms(date.fromisoformat(t[0]) if t[0] else None, t[1], t[2], t[3])
+        for t in json.loads(text)
     )
 
 

@@ -11,8 +11,9 @@ from typing import Any
 from uuid import UUID
 
 from charger.adapters.codec import (
-    assignment_from_json,
-    assignment_to_json,
+    COLUMNS,
+    assignment_columns,
+    assignment_from_row,
     version_from_defined,
 )
 from charger.domain.charges import next_due
@@ -90,7 +91,7 @@ class ChargerStore:
         customers = [
             r["customer_id"]
             for r in await self.conn.fetch(
-                "SELECT DISTINCT customer_id FROM assignments WHERE state->>'package_id' = $1 "
+                "SELECT DISTINCT customer_id FROM assignments WHERE package_id = $1 "
                 "ORDER BY customer_id",
                 package_id,
             )
@@ -104,16 +105,14 @@ class ChargerStore:
                 chunk,
             )
             rows = await self.conn.fetch(
-                "SELECT assignment_id, state, ticked_through, setup_done FROM assignments "
-                "WHERE customer_id = ANY($1::text[]) AND state->>'package_id' = $2 "
+                f"SELECT {COLUMNS}, ticked_through, setup_done FROM assignments "
+                "WHERE customer_id = ANY($1::text[]) AND package_id = $2 "
                 "ORDER BY assignment_id FOR UPDATE",
                 chunk,
                 package_id,
             )
             due = [
-                next_due(
-                    assignment_from_json(r["state"]), versions, r["ticked_through"], r["setup_done"]
-                )
+                next_due(assignment_from_row(r), versions, r["ticked_through"], r["setup_done"])
                 for r in rows
             ]
             await self.conn.execute(
@@ -156,11 +155,9 @@ class ChargerStore:
         versions = (await self.versions({e.package_id})).get(e.package_id, [])
         due = next_due(assignment, versions, None, False)
         inserted = await self.conn.fetchval(
-            "INSERT INTO assignments (assignment_id, customer_id, state, next_due_at) "
-            "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1",
-            e.assignment_id,
-            e.customer_id,
-            assignment_to_json(assignment),
+            f"INSERT INTO assignments ({COLUMNS}, next_due_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING 1",
+            *assignment_columns(assignment),
             due,
         )
         if inserted and due is not None:
@@ -187,19 +184,20 @@ class ChargerStore:
 
     async def _tracked(self, assignment_id: UUID) -> Tracked | None:
         row = await self.conn.fetchrow(
-            "SELECT state, ticked_through, setup_done FROM assignments "
+            f"SELECT {COLUMNS}, ticked_through, setup_done FROM assignments "
             "WHERE assignment_id = $1 FOR UPDATE",
             assignment_id,
         )
         if row is None:
             return None
-        return Tracked(assignment_from_json(row["state"]), row["ticked_through"], row["setup_done"])
+        return Tracked(assignment_from_row(row), row["ticked_through"], row["setup_done"])
 
     async def _save(self, a: Assignment) -> None:
         await self.conn.execute(
-            "UPDATE assignments SET state = $2 WHERE assignment_id = $1",
+            "UPDATE assignments SET did = $2, package_id = $3, start_date = $4, end_date = $5, "
+            "timezone = $6, terms = $7 WHERE assignment_id = $1",
             a.assignment_id,
-            assignment_to_json(a),
+            *assignment_columns(a)[2:],
         )
         await self._refresh_due(a.assignment_id)
 
@@ -291,14 +289,11 @@ class ChargerStore:
 
     async def assignments_of(self, customer_ids: list[str]) -> list[Tracked]:
         rows = await self.conn.fetch(
-            "SELECT state, ticked_through, setup_done FROM assignments "
+            f"SELECT {COLUMNS}, ticked_through, setup_done FROM assignments "
             "WHERE customer_id = ANY($1::text[])",
             customer_ids,
         )
-        return [
-            Tracked(assignment_from_json(r["state"]), r["ticked_through"], r["setup_done"])
-            for r in rows
-        ]
+        return [Tracked(assignment_from_row(r), r["ticked_through"], r["setup_done"]) for r in rows]
 
     async def due_assignments(
         self, customer_ids: list[str], at: datetime
@@ -307,9 +302,8 @@ class ChargerStore:
         the earliest due moment of the others (those with one): what the customer's next due
         moment is made of once the due ones are charged."""
         rows = await self.conn.fetch(
-            "SELECT customer_id, next_due_at, "
-            "CASE WHEN next_due_at <= $2 THEN state END AS state, ticked_through, setup_done, "
-            "run_charged FROM assignments "
+            f"SELECT {COLUMNS}, next_due_at, next_due_at <= $2 AS due, ticked_through, "
+            "setup_done, run_charged FROM assignments "
             "WHERE customer_id = ANY($1::text[]) AND next_due_at IS NOT NULL",
             customer_ids,
             at,
@@ -317,10 +311,10 @@ class ChargerStore:
         due: list[Tracked] = []
         later: dict[str, datetime] = {}
         for r in rows:
-            if r["state"] is not None:
+            if r["due"]:
                 due.append(
                     Tracked(
-                        assignment_from_json(r["state"]),
+                        assignment_from_row(r),
                         r["ticked_through"],
                         r["setup_done"],
                         r["run_charged"],
