@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from charger.adapters.codec import COLUMNS, assignment_columns, version_from_defined
+from charger.adapters.codec import COLUMN_NAMES, assignment_columns, version_from_defined
 from charger.domain.charges import next_due
 from charger.domain.model import Assignment, Terms
 from pkgshared.messages import PackageDefined
@@ -115,7 +115,7 @@ async def _copy(conn: Any, batch: list[tuple[Any, ...]], customers: list[tuple[A
     await conn.copy_records_to_table(
         "assignments",
         records=batch,
-        columns=[*COLUMNS.split(", "), "next_due_at"],
+        columns=[*COLUMN_NAMES, "next_due_at"],
     )
     await conn.copy_records_to_table(
         "customers", records=customers, columns=["customer_id", "next_due_at"]

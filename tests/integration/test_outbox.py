@@ -51,7 +51,10 @@ async def test_units_are_published_in_order_in_batches_and_deleted_after(pool: A
     sent: list[bytes] = []
     for unit, size in enumerate(sizes):
         rows = [
-            outbox_row("clock.ticks", None if i % 2 else f"k{unit}", tick(i)) for i in range(size)
+            outbox_row(
+                "clock.ticks", None if i % 2 else f"k{unit}", "ClockTicked", tick(i).to_json()
+            )
+            for i in range(size)
         ]
         sent += [r[3] for r in rows]
         await write_unit(pool, rows)

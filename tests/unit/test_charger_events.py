@@ -142,5 +142,6 @@ def test_written_events_are_the_models_bytes(
 
 @given(st.text(st.characters(exclude_categories=["Cs"])))
 def test_natural_event_id_str_is_the_uuid5_string(key: str) -> None:
-    assert natural_event_id_str(key) == str(natural_event_id(key))
+    assert natural_event_id_str(key) == str(uuid.uuid5(uuid.NAMESPACE_URL, "packages:" + key))
+    assert natural_event_id(key) == uuid.uuid5(uuid.NAMESPACE_URL, "packages:" + key)
     assert uuid.UUID(natural_event_id_str(key)).version == 5

@@ -20,7 +20,6 @@ from typing import Any
 import structlog
 
 from pkgshared.faults import crash_point
-from pkgshared.messages import Message
 
 from . import metrics
 
@@ -34,10 +33,12 @@ PublishFn = Callable[[Sequence[Record]], Awaitable[None]]
 in the order given (pkgshared.kafka.BatchPublisher)."""
 
 
-def outbox_row(topic: str, key: str | bytes | None, message: Message) -> tuple[Any, ...]:
+def outbox_row(
+    topic: str, key: str | bytes | None, event_type: str, payload: bytes
+) -> tuple[Any, ...]:
     """(topic, key, event type, payload): one event of a unit of work."""
     raw_key = key.encode() if isinstance(key, str) else key
-    return (topic, raw_key, message.TYPE, message.to_json())
+    return (topic, raw_key, event_type, payload)
 
 
 async def enqueue(conn: Any, rows: Sequence[tuple[Any, ...]]) -> None:

@@ -65,11 +65,13 @@ class PostgresUnitOfWork:
 
     def emit(self, topic: str, key: str | bytes | None, message: Message) -> None:
         """Publish `message` once this unit of work commits."""
-        self._events.append(outbox_row(topic, key, message))
+        self.emit_encoded(topic, key, message.TYPE, message.to_json())
 
-    def emit_encoded(self, topic: str, key: str | None, event_type: str, payload: bytes) -> None:
+    def emit_encoded(
+        self, topic: str, key: str | bytes | None, event_type: str, payload: bytes
+    ) -> None:
         """Publish an event already written as the contract's JSON once this commits."""
-        self._events.append((topic, key.encode() if key is not None else None, event_type, payload))
+        self._events.append(outbox_row(topic, key, event_type, payload))
 
     async def commit(self) -> None:
         await enqueue(self.conn, self._events)

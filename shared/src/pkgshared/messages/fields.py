@@ -13,7 +13,7 @@ import re
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import NAMESPACE_URL, UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -196,17 +196,18 @@ TimeZoneName = Annotated[
 ]
 
 
-def natural_event_id(key: str) -> UUID:
-    """The event id of an event derived from a natural key (CONTRACT.md §2)."""
-    return uuid5(NAMESPACE_URL, "packages:" + key)
-
-
 _NAMESPACE = NAMESPACE_URL.bytes
 
 
+def natural_event_id(key: str) -> UUID:
+    """The event id of an event derived from a natural key (CONTRACT.md §2)."""
+    return UUID(natural_event_id_str(key))
+
+
 def natural_event_id_str(key: str) -> str:
-    """`str(natural_event_id(key))` without building a UUID object (the charger makes one per
-    event, a million per big tick): uuid5 is SHA-1 with the version and variant bits set."""
+    """The event id of `key` as the contract writes it: uuid5(NAMESPACE_URL, "packages:" + key),
+    that is SHA-1 with the version and variant bits set, computed without building a UUID
+    object (the charger makes one per event, a million per big tick)."""
     name = _NAMESPACE + ("packages:" + key).encode()
     digest = bytearray(hashlib.sha1(name, usedforsecurity=False).digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50

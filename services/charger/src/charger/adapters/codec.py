@@ -30,8 +30,18 @@ def version_from_defined(d: PackageDefined) -> PackageVersion:
     )
 
 
-COLUMNS = "assignment_id, customer_id, did, package_id, start_date, end_date, timezone, terms"
+COLUMN_NAMES = (
+    "assignment_id",
+    "customer_id",
+    "did",
+    "package_id",
+    "start_date",
+    "end_date",
+    "timezone",
+    "terms",
+)
 """The assignments table's columns that hold an Assignment, in `assignment_columns` order."""
+COLUMNS = ", ".join(COLUMN_NAMES)
 
 
 def assignment_columns(a: Assignment) -> tuple[Any, ...]:
