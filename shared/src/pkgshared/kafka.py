@@ -1,38 +1,29 @@
-"""Kafka plumbing shared by the services: the broker, the publish call, and the reading
-middleware that keeps a consumer alive whatever it is sent.
-
-Every subscriber reads its topic's messages with `decoder_for(topic)`, which turns raw bytes into
-the contract's model (`pkgshared.messages.read`), and is wrapped by the middleware made by
-`reading_middleware`:
-- an unreadable message is written to `<topic>.dlq` as DeadLetter (original bytes kept), then
-  acknowledged, so the consumer moves past it;
-- a readable command that breaks a schema rule gets CommandRejected on the service's event topic
-  (same key, an event id derived from the command's, so a redelivery repeats the same event);
-- any other failure (database down, broker hiccup) is logged, paused on, and re-raised so the
-  message is not acknowledged and is delivered again: nothing is dropped.
-"""
+"""Kafka plumbing shared by the services: security options, the broker, the producer and the
+batch publisher of the outbox relay. How records are consumed is pkgshared.consuming."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import ssl
-import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
 from aiokafka.partitioner import DefaultPartitioner
-from faststream import BaseMiddleware
 from faststream.kafka import KafkaBroker
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
-from pkgshared import topics
-from pkgshared.messages import DeadLetter, Message, Rejected, Unreadable, read
-from pkgshared.rules import RetryLater
+from pkgshared.messages import Message
 from pkgshared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
+
+
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+"""The largest record the system writes or reads: producers, consumers, the broker and every
+topic are configured for it. The largest event the services emit is a DeadLetter of a 256 KiB
+cut (about 350 KB in base64) or a report part of 2,000 lines (about 500 KB); inputs up to this
+size are read and dead-lettered like any other."""
 
 
 def tls_context(settings: ServiceSettings) -> ssl.SSLContext | None:
@@ -91,6 +82,7 @@ def producer_options(settings: ServiceSettings, client_id: str) -> dict[str, Any
         "enable_idempotence": True,
         "linger_ms": 5,
         "max_batch_size": 256 * 1024,
+        "max_request_size": MAX_MESSAGE_BYTES,
         "security_protocol": settings.kafka_security_protocol.upper(),
     }
     if settings.kafka_sasl_mechanism:
@@ -148,94 +140,12 @@ def make_broker(settings: ServiceSettings, client_id: str, **kwargs: Any) -> Kaf
         enable_idempotence=True,
         security=kafka_security(settings),
         logger=None,
+        # Consumers read raw records themselves (pkgshared.consuming): whatever a record holds,
+        # nothing is validated before the handler decides what becomes of it.
+        apply_types=False,
         **kwargs,
     )
 
 
 def message_headers(message: Message) -> dict[str, str]:
     return {"event_type": message.TYPE}
-
-
-def decoder_for(topic: str) -> Callable[..., Awaitable[Message]]:
-    """A FastStream decoder that reads `topic`'s raw bytes into the contract's model."""
-
-    async def decode(msg: Any, _original: Any = None) -> Message:
-        return read(topic, msg.body)
-
-    return decode
-
-
-PublishFn = Callable[[str, bytes | None, Message], Awaitable[None]]
-
-
-def reading_middleware(
-    publish: PublishFn,
-    *,
-    rejections_topic: str | None = None,
-    retry_backoff_seconds: float = 1.0,
-    on_outcome: Callable[[str, str, float], None] | None = None,
-) -> type[BaseMiddleware]:
-    """A consume middleware as described in the module docstring.
-
-    `publish(topic, key, message)` must return only once the broker has acknowledged the write.
-    `on_outcome(topic, outcome, seconds)` is told "handled", "rejected", "dead_lettered" or
-    "failed" for every message (metrics).
-    """
-
-    def record(topic: str, outcome: str, started: float) -> None:
-        if on_outcome is not None:
-            on_outcome(topic, outcome, time.perf_counter() - started)
-
-    class ReadingMiddleware(BaseMiddleware):
-        async def consume_scope(self, call_next: Any, msg: Any) -> Any:
-            record_ = msg.raw_message
-            topic, key = record_.topic, record_.key
-            where = {
-                "topic": topic,
-                "partition": record_.partition,
-                "offset": record_.offset,
-                "key": key.decode("utf-8", "replace") if isinstance(key, bytes) else key,
-            }
-            started = time.perf_counter()
-            with structlog.contextvars.bound_contextvars(**where):
-                try:
-                    result = await call_next(msg)
-                except Unreadable as exc:
-                    letter = DeadLetter(
-                        source_topic=topic,
-                        partition=record_.partition,
-                        offset=record_.offset,
-                        key=where["key"],
-                        payload_base64=base64.b64encode(record_.value or b"").decode(),
-                        error=exc.error,
-                    )
-                    await publish(topics.dlq_topic(topic), key, letter)
-                    log.warning("message dead-lettered", error=exc.error)
-                    record(topic, "dead_lettered", started)
-                    return None
-                except Rejected as exc:
-                    if rejections_topic is None:
-                        raise
-                    await publish(rejections_topic, key, exc.to_event())
-                    log.info(
-                        "command rejected",
-                        command_id=str(exc.command_id),
-                        command_type=exc.command_type,
-                        reason=exc.reason,
-                    )
-                    record(topic, "rejected", started)
-                    return None
-                except RetryLater as exc:
-                    log.info("message not handled yet; it will be retried", why=str(exc))
-                    record(topic, "retried", started)
-                    await asyncio.sleep(retry_backoff_seconds)
-                    raise
-                except Exception:
-                    log.exception("message failed; it will be retried")
-                    record(topic, "failed", started)
-                    await asyncio.sleep(retry_backoff_seconds)
-                    raise
-                record(topic, "handled", started)
-                return result
-
-    return ReadingMiddleware

@@ -19,6 +19,7 @@ from typing import Any
 
 import structlog
 
+from pkgshared import topics
 from pkgshared.faults import crash_point
 
 from . import metrics
@@ -142,7 +143,8 @@ class OutboxRelay:
                 r["topics"], r["keys"], r["event_types"], r["payloads"], strict=True
             )
         ]
-        await self._publish(records)
+        for segment in _segments(records):
+            await self._publish(segment)
         crash_point("outbox_published")  # Kafka has the batch; the rows are still here
         # Exactly these ids: a row with a smaller id may commit later (ids are taken before commit).
         await conn.execute(
@@ -155,6 +157,28 @@ class OutboxRelay:
     async def _sleep(self) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+
+
+PUBLISHED_AFTER_ALL_BEFORE = frozenset({topics.CHARGER_PROGRESS})
+"""Topics whose records say that what came before them is on Kafka (ChargesSettled): each is
+published only once every record before it is acknowledged, so a reader who sees it and then
+reads the other topics to their end finds all of those."""
+
+
+def _segments(records: list[Record]) -> list[list[Record]]:
+    out: list[list[Record]] = []
+    current: list[Record] = []
+    for record in records:
+        if record[0] in PUBLISHED_AFTER_ALL_BEFORE:
+            if current:
+                out.append(current)
+                current = []
+            out.append([record])
+        else:
+            current.append(record)
+    if current:
+        out.append(current)
+    return out
 
 
 def _lock_key(name: str) -> int:

@@ -15,27 +15,25 @@ from urllib.parse import urlsplit
 import structlog
 import uvicorn
 from aiokafka import AIOKafkaProducer
-from faststream import AckPolicy
-from faststream.kafka import KafkaBroker, KafkaRouter
+from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from pkgshared.consuming import BatchConsumer, BatchHandler, subscribe
 from pkgshared.db import SHARED_MIGRATIONS, create_pool, migrate
 from pkgshared.kafka import (
     BatchPublisher,
     client_security,
-    decoder_for,
     make_broker,
     message_headers,
     producer_options,
-    reading_middleware,
 )
 from pkgshared.logs import configure_logging
 from pkgshared.messages import Message
-from pkgshared.metrics import record_outcome
 from pkgshared.outbox import OutboxRelay
 from pkgshared.rules import RetryLater
 from pkgshared.settings import ServiceSettings
 from pkgshared.topics import cluster_id
+from pkgshared.uow import PostgresUnitOfWork
 
 log = structlog.get_logger(__name__)
 
@@ -68,47 +66,57 @@ class Runtime:
         """The real name of contract topic `name` (with the configured prefix)."""
         return self.settings.topic_prefix + name
 
-    def subscriber(
+    def consume(
         self,
-        router: KafkaRouter,
         topic: str,
+        consumer: BatchConsumer,
         description: str,
+        schema: Any,
+        *,
         group_suffix: str = "",
         projection: bool = False,
-    ) -> Any:
-        """`router.subscriber` for contract topic `topic` as every service consumes: its own
-        group from the earliest offset, the contract's decoder, and no acknowledgement until
-        the handler has returned (a failure is retried, see pkgshared.kafka).
+    ) -> None:
+        """Subscribe `consumer` to contract topic `topic` as every service consumes: whole
+        polls (see pkgshared.consuming), its own group from the earliest offset, the offsets
+        committed only once a poll is handled (a poll handed back is delivered again).
+        `schema` (the topic's message types) is what the AsyncAPI document shows.
 
         A `projection` (state rebuilt from a topic) gets a group named after its schema too:
         an empty schema then reads its topic from the beginning instead of from where another
         database's projection stopped."""
         group = self.group_id + (f".{self.schema}" if projection else "") + group_suffix
-        return router.subscriber(
-            topic,
+
+        subscribe(
+            self.broker,
+            self.topic(topic),
+            consumer,
             group_id=group,
-            auto_offset_reset="earliest",
-            ack_policy=AckPolicy.NACK_ON_ERROR,
-            decoder=decoder_for(topic),
-            title=topic,
+            max_records=self.settings.batch_max_records,
+            wait_ms=self.settings.batch_wait_ms,
             description=description,
+            schema=schema,
         )
 
-    def router(self, rejections_topic: str | None = None) -> KafkaRouter:
-        """A router whose subscribers dead-letter unreadable input (see pkgshared.kafka).
-        Its subscribers name contract topics; the router adds the topic prefix."""
-        router = KafkaRouter(
-            prefix=self.settings.topic_prefix,
-            middlewares=[
-                reading_middleware(
-                    self.publish,
-                    rejections_topic=self.topic(rejections_topic) if rejections_topic else None,
-                    retry_backoff_seconds=self.settings.retry_backoff_seconds,
-                    on_outcome=record_outcome,
-                )
-            ],
+    def batch_consumer(
+        self,
+        topic: str,
+        handler: BatchHandler,
+        unit_of_work: Callable[[], PostgresUnitOfWork],
+        rejections_topic: str | None = None,
+    ) -> BatchConsumer:
+        return BatchConsumer(
+            topic,
+            handler,
+            unit_of_work,
+            rejections_topic=rejections_topic,
+            max_attempts=self.settings.handler_max_attempts,
+            backoff_seconds=self.settings.retry_backoff_seconds,
+            healthy=self.database_answers,
         )
-        return router
+
+    async def database_answers(self) -> bool:
+        async with asyncio.timeout(2):
+            return bool(await self.pool.fetchval("SELECT 1") == 1)
 
     async def end_offsets(self, topic: str) -> dict[int, int]:
         """The end offset of each partition of `topic` (a metadata request, no consuming)."""

@@ -46,3 +46,16 @@ class ServiceSettings(BaseSettings):
     retry_backoff_seconds: float = Field(
         default=1.0, description="pause before a failed message is retried"
     )
+    batch_max_records: int = Field(
+        default=500, ge=1, le=10_000, description="most records a consumer handles at once"
+    )
+    batch_wait_ms: int = Field(
+        default=20, ge=1, le=10_000, description="how long a consumer waits to fill a batch"
+    )
+    handler_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="tries of a message whose handling fails (PostgreSQL and Kafka answering) "
+        "before it is dead-lettered with the error",
+    )

@@ -22,12 +22,15 @@ CHARGER_COMMANDS = "charger.commands"
 CHARGER_EVENTS = "charger.events"
 CREDIT_DEBITED = "billing.credit-debited"
 FREE_MINUTES_GRANTED = "billing.free-minutes-granted"
+CHARGER_PROGRESS = "charger.progress"
 
 DLQ_SUFFIX = ".dlq"
 
 # Event topics are the source from which a new instance rebuilds its state: keep them forever.
-_KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
-_COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
+# Every topic takes the largest record the system writes (pkgshared.kafka.MAX_MESSAGE_BYTES).
+_SIZED = {"max.message.bytes": str(4 * 1024 * 1024)}
+_KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1", **_SIZED}
+_COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000", **_SIZED}
 
 
 def dlq_topic(topic: str) -> str:
@@ -53,17 +56,19 @@ CONSUMED_TOPICS: tuple[str, ...] = (
 )
 
 TOPICS: tuple[TopicSpec, ...] = (
-    TopicSpec(CATALOG_COMMANDS, 3),
+    TopicSpec(CATALOG_COMMANDS, 3, _SIZED),
     TopicSpec(CATALOG_PACKAGES, 3, _COMPACTED),
-    TopicSpec(ASSIGNMENT_COMMANDS, 6),
+    TopicSpec(ASSIGNMENT_COMMANDS, 6, _SIZED),
     TopicSpec(ASSIGNMENT_EVENTS, 6, _KEEP_FOREVER),
     # One key ("clock"), so one partition: ticks are totally ordered.
     TopicSpec(CLOCK_TICKS, 1, _KEEP_FOREVER),
     TopicSpec(USAGE_RATED, 6, _KEEP_FOREVER),
-    TopicSpec(CHARGER_COMMANDS, 6),
+    TopicSpec(CHARGER_COMMANDS, 6, _SIZED),
     TopicSpec(CHARGER_EVENTS, 6, _KEEP_FOREVER),
     TopicSpec(CREDIT_DEBITED, 6, _KEEP_FOREVER),
     TopicSpec(FREE_MINUTES_GRANTED, 6, _KEEP_FOREVER),
+    # One key ("clock"), as the ticks it follows.
+    TopicSpec(CHARGER_PROGRESS, 1, _KEEP_FOREVER),
     *(TopicSpec(dlq_topic(t), 1, _KEEP_FOREVER) for t in CONSUMED_TOPICS),
 )
 

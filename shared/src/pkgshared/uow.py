@@ -4,7 +4,7 @@ Nothing is kept unless `commit()` is called."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
@@ -52,6 +52,66 @@ class PostgresUnitOfWork:
             self._tx = None
             await self._pool.release(self.conn)
             self.conn = None
+
+    async def lock_read_offsets(self, topic: str, partitions: set[int]) -> dict[int, int]:
+        """How far this schema has read `topic`'s `partitions`, locked until commit: two
+        consumers handed the same partition (a rebalance) take turns, and the second finds
+        the first's records read."""
+        wanted = sorted(partitions)
+        await self.conn.execute(
+            "INSERT INTO read_offsets (topic, partition, next_offset) "
+            "SELECT $1, p, 0 FROM unnest($2::int[]) AS p ON CONFLICT DO NOTHING",
+            topic,
+            wanted,
+        )
+        rows = await self.conn.fetch(
+            "SELECT partition, next_offset FROM read_offsets "
+            "WHERE topic = $1 AND partition = ANY($2::int[]) ORDER BY partition FOR UPDATE",
+            topic,
+            wanted,
+        )
+        return {r["partition"]: r["next_offset"] for r in rows}
+
+    async def advance_read_offsets(self, topic: str, next_offsets: dict[int, int]) -> None:
+        parts = list(next_offsets)
+        await self.conn.execute(
+            "UPDATE read_offsets r SET next_offset = GREATEST(r.next_offset, p.next) "
+            "FROM unnest($2::int[], $3::bigint[]) AS p(partition, next) "
+            "WHERE r.topic = $1 AND r.partition = p.partition",
+            topic,
+            parts,
+            [next_offsets[p] for p in parts],
+        )
+
+    async def read_positions(self, topics: Sequence[str]) -> dict[tuple[str, int], int]:
+        """How far this schema has read each of `topics`, by (topic, partition)."""
+        rows = await self.conn.fetch(
+            "SELECT topic, partition, next_offset FROM read_offsets WHERE topic = ANY($1)",
+            list(topics),
+        )
+        return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+    async def processed_digests(self, message_ids: list[UUID]) -> dict[UUID, bytes | None]:
+        """The body digest of each of `message_ids` already handled (None: handled before
+        digests were kept)."""
+        rows = await self.conn.fetch(
+            "SELECT message_id, body_sha256 FROM processed_messages "
+            "WHERE message_id = ANY($1::uuid[])",
+            message_ids,
+        )
+        return {r["message_id"]: r["body_sha256"] for r in rows}
+
+    async def record_processed(self, topic: str, handled: list[tuple[UUID, bytes]]) -> None:
+        if handled:
+            ids, digests = (list(c) for c in zip(*handled, strict=True))
+            await self.conn.execute(
+                "INSERT INTO processed_messages (message_id, topic, body_sha256) "
+                "SELECT i, $1, d FROM unnest($2::uuid[], $3::bytea[]) AS p(i, d) "
+                "ON CONFLICT DO NOTHING",
+                topic,
+                ids,
+                digests,
+            )
 
     async def first_time(self, message_id: UUID, topic: str) -> bool:
         """Record `message_id` as handled; False when it already was (a redelivery)."""

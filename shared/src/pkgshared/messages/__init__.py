@@ -19,6 +19,7 @@ from .catalog import (
 )
 from .charger import (
     ChargeDeclined,
+    ChargesSettled,
     CreditDebited,
     FreeMinutesGranted,
     PackageRunReported,
@@ -50,6 +51,7 @@ __all__ = [
     "AssignmentEnded",
     "ChangeAssignment",
     "ChargeDeclined",
+    "ChargesSettled",
     "ClockTicked",
     "CommandRejected",
     "CreditDebited",

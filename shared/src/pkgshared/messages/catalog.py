@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, StrictInt, StrictStr, model_validator
 
@@ -17,6 +17,7 @@ from .fields import (
     NonNegativeMoney,
     PackageId,
     PositiveInt,
+    Text,
     rule_error,
 )
 
@@ -79,7 +80,9 @@ class _PackageTerms(Message):
     """The fields a definition and its PackageDefined share."""
 
     package_id: PackageId = Field(description="1-64 chars of [A-Za-z0-9_.-].")
-    name: StrictStr = Field(min_length=1, max_length=200, description="Display name.")
+    name: Annotated[StrictStr, Text] = Field(
+        min_length=1, max_length=200, description="Display name."
+    )
     kind: Kind = Field(description="recurring, free_minutes or minimum_spend.")
     retail: NonNegativeMoney = Field(description="What the customer is charged per period.")
     cost: NonNegativeMoney | None = Field(
@@ -102,7 +105,7 @@ class _PackageTerms(Message):
         default=None,
         description="An assignment cannot end before start_date + minimum_days - 1.",
     )
-    description: StrictStr | None = Field(default=None, max_length=2000)
+    description: Annotated[StrictStr, Text] | None = Field(default=None, max_length=2000)
 
     @model_validator(mode="after")
     def _kind_rules(self) -> Self:

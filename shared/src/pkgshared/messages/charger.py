@@ -107,3 +107,18 @@ class PackageRunReported(Message):
     totals: dict[str, Money] = Field(
         description="currency -> sum of the amounts charged (or to be charged) by this run."
     )
+    part: PositiveInt = Field(
+        default=1,
+        description="This part's number: a report of more than 2,000 lines is sent "
+        "in parts, each with its share of the lines and the full totals.",
+    )
+    parts: PositiveInt = Field(default=1, description="How many parts the report has.")
+
+
+class ChargesSettled(Message):
+    """Every charge due by `at` is on its topic (CONTRACT.md §4): a reader that sees this and
+    then reads the charge topics to their end has every such charge."""
+
+    event_type: Literal["ChargesSettled"] = "ChargesSettled"
+    tick_id: Uuid = Field(description="The tick that made them due.")
+    at: Instant = Field(description="The tick's instant.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Literal
 from uuid import UUID
 
@@ -48,13 +50,49 @@ class CommandRejected(Message):
         )
 
 
+MAX_DEAD_PAYLOAD = 256 * 1024
+"""Bytes of the original message a DeadLetter keeps (CONTRACT.md §4 Errors)."""
+MAX_DEAD_KEY = 1024
+MAX_DEAD_ERROR = 4096
+
+
 class DeadLetter(Message):
-    """A message that could not be read at all, kept with its original bytes."""
+    """A message that could not be read at all, or whose handling failed the same way on every
+    retry, kept with (the first 256 KiB of) its original bytes."""
 
     event_type: Literal["DeadLetter"] = "DeadLetter"
     source_topic: StrictStr
     partition: int
     offset: int
-    key: str | None
-    payload_base64: StrictStr
+    key: str | None = Field(description="The source record's key (its first 1,024 characters).")
+    payload_base64: StrictStr = Field(
+        description="The original bytes, base64; cut to their first 256 KiB when longer."
+    )
+    payload_size: int | None = Field(default=None, description="Size of the original, bytes.")
+    payload_sha256: str | None = Field(default=None, description="SHA-256 of the original, hex.")
     error: StrictStr
+
+    @classmethod
+    def of(
+        cls,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: bytes | None,
+        error: str,
+    ) -> DeadLetter:
+        """The dead letter of one record; its id is derived from where the record is, so
+        writing it again (a redelivery) repeats the same event."""
+        payload = value or b""
+        return cls(
+            event_id=natural_event_id(f"dead:{topic}:{partition}:{offset}"),
+            source_topic=topic,
+            partition=partition,
+            offset=offset,
+            key=None if key is None else key.decode("utf-8", "replace")[:MAX_DEAD_KEY],
+            payload_base64=base64.b64encode(payload[:MAX_DEAD_PAYLOAD]).decode(),
+            payload_size=len(payload),
+            payload_sha256=hashlib.sha256(payload).hexdigest(),
+            error=error[:MAX_DEAD_ERROR],
+        )

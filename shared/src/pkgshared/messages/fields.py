@@ -31,6 +31,13 @@ MAX_MONEY_PLACES = 6
 _MONEY_RE = re.compile(rf"^-?\d{{1,18}}(\.\d{{1,{MAX_MONEY_PLACES}}})?$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
+# CONTRACT.md §2: every date and instant lies in these bounds, so that every date computation
+# (a period after the last one, a zone's offset at the ends) stays inside Python's calendar.
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2999, 12, 31)
+_EARLIEST_INSTANT = datetime(1900, 1, 1, tzinfo=UTC)
+_AFTER_LATEST_INSTANT = datetime(3000, 1, 1, tzinfo=UTC)
+
 
 def type_error(kind: str, expected: str) -> PydanticCustomError:
     """An error that makes a message unreadable (see the module docstring)."""
@@ -105,9 +112,12 @@ def _date(value: Any) -> date:
     if not _DATE_RE.match(value):
         raise rule_error("date_format", "must be a date YYYY-MM-DD")
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError as exc:
         raise rule_error("date_invalid", f"not a calendar date: {exc}") from exc
+    if not EARLIEST <= parsed <= LATEST:
+        raise rule_error("date_range", f"must lie between {EARLIEST} and {LATEST}")
+    return parsed
 
 
 Day = Annotated[
@@ -130,7 +140,13 @@ def _instant(value: Any) -> datetime:
         raise type_error("instant", "an RFC 3339 instant as a string")
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise rule_error("instant_naive", "an instant needs a UTC offset, e.g. 'Z'")
-    return parsed.astimezone(UTC)
+    try:
+        utc = parsed.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+01:00 is before the calendar's start
+        raise rule_error("instant_range", f"must lie between {EARLIEST} and {LATEST}") from exc
+    if not _EARLIEST_INSTANT <= utc < _AFTER_LATEST_INSTANT:
+        raise rule_error("instant_range", f"must lie between {EARLIEST} and {LATEST} (UTC)")
+    return utc
 
 
 def instant_str(value: datetime) -> str:
@@ -167,7 +183,15 @@ Uuid = Annotated[
 ]
 
 PackageId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", min_length=1, max_length=64)]
-CustomerId = Annotated[str, Field(min_length=1, max_length=64)]
+# Ids and keys hold no control characters (CONTRACT.md §2); free text may hold tab and line
+# breaks. NUL and lone surrogates are refused in every string when the message is read
+# (pkgshared.messages.reading), before any field is looked at.
+_NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+CustomerId = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=_NO_CONTROL, description="1-64 chars")
+]
+Text = Annotated[str, Field(pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
+"""Free text (a name, a description): no control character but tab and line breaks."""
 Did = Annotated[
     str, Field(pattern=r"^[0-9]{6,15}$", description="E.164 without '+', 6 to 15 digits")
 ]
@@ -184,14 +208,14 @@ Flag = StrictBool
 def _timezone(value: str) -> str:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise rule_error("timezone_unknown", f"unknown IANA time zone {value!r}") from exc
     return value
 
 
 TimeZoneName = Annotated[
     str,
-    Field(min_length=1, max_length=64, examples=["UTC", "Europe/London"]),
+    Field(min_length=1, max_length=64, pattern=_NO_CONTROL, examples=["UTC", "Europe/London"]),
     AfterValidator(_timezone),
 ]
 

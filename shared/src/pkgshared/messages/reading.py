@@ -29,6 +29,7 @@ from .assignment import (
 from .catalog import DefinePackage, PackageDefined, PackageRetired, RetirePackage
 from .charger import (
     ChargeDeclined,
+    ChargesSettled,
     CreditDebited,
     FreeMinutesGranted,
     PackageRunReported,
@@ -68,6 +69,7 @@ TOPIC_MESSAGES: dict[str, tuple[type[Message], ...]] = {
     topics.CHARGER_EVENTS: (PackageRunReported, ChargeDeclined, CommandRejected),
     topics.CREDIT_DEBITED: (CreditDebited,),
     topics.FREE_MINUTES_GRANTED: (FreeMinutesGranted,),
+    topics.CHARGER_PROGRESS: (ChargesSettled,),
     **{topics.dlq_topic(t): (DeadLetter,) for t in topics.CONSUMED_TOPICS},
 }
 
@@ -117,26 +119,60 @@ def field_errors(details: list[ErrorDetails]) -> list[FieldError]:
     return out
 
 
+MAX_DEPTH = 32
+"""Deepest nesting of arrays and objects a message may have; the contract's deepest is 3."""
+
+
 def decode_json(raw: bytes | None) -> dict[str, Any]:
     if raw is None:
         raise Unreadable("empty message (no value)")
     try:
-        obj = json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Unreadable(f"not UTF-8: {exc}") from exc
-    except json.JSONDecodeError as exc:
+    if _nesting(text) > MAX_DEPTH:
+        # Refused before parsing: 10,000 levels make the parser (and anything walking the
+        # result) raise RecursionError.
+        raise Unreadable(f"nested deeper than {MAX_DEPTH} levels")
+    try:
+        obj = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise Unreadable(f"not JSON: {exc}") from exc
     if not isinstance(obj, dict):
         raise Unreadable(f"not a JSON object but a JSON {type(obj).__name__}")
     return obj
 
 
+def _nesting(text: str) -> int:
+    """An upper bound of the JSON text's nesting depth (brackets inside strings count too, so
+    it can only over-estimate; it is exact for any message without brackets in its strings)."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def read(topic: str, raw: bytes | None) -> Message:
-    """Read one message of `topic` (see the module docstring)."""
-    return read_object(topic, decode_json(raw))
+    """Read one message of `topic` (see the module docstring). Never raises anything but
+    Unreadable or Rejected, whatever the bytes."""
+    obj = decode_json(raw)
+    try:
+        # NUL and surrogates can only be written as \u escapes in JSON: most messages hold
+        # none, and their strings need no walk.
+        return read_object(topic, obj, check_strings=b"\\u" in (raw or b""))
+    except (Unreadable, Rejected):
+        raise
+    except Exception as exc:  # a validator's own failure must not stall the partition
+        raise Unreadable(f"cannot be read: {type(exc).__name__}: {exc}") from exc
 
 
-def read_object(topic: str, obj: dict[str, Any]) -> Message:
+def read_object(topic: str, obj: dict[str, Any], check_strings: bool = True) -> Message:
     allowed = TOPIC_MESSAGES.get(topic)
     if allowed is None:
         raise Unreadable(f"topic {topic!r} is not part of the contract")
@@ -145,8 +181,16 @@ def read_object(topic: str, obj: dict[str, Any]) -> Message:
     if model is None:
         names = ", ".join(m.TYPE for m in allowed)
         raise Unreadable(f"unknown event_type {event_type!r} on {topic} (expected one of {names})")
+    bad_strings = _bad_strings(obj) if check_strings else []
     try:
+        if bad_strings:
+            raise Rejected(_command_id(obj), model.TYPE, bad_strings)
         return model.model_validate(obj)
+    except Rejected as exc:
+        if model not in COMMANDS or exc.command_id is None:
+            text = "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
+            raise Unreadable(f"{model.TYPE}: {text}") from exc
+        raise
     except ValidationError as exc:
         details = exc.errors(include_url=False, include_input=False)
         type_errors = [d for d in details if is_type_error(d["type"])]
@@ -158,6 +202,33 @@ def read_object(topic: str, obj: dict[str, Any]) -> Message:
         if command_id is None:
             raise Unreadable(f"{model.TYPE} without a valid event_id cannot be answered") from exc
         raise Rejected(command_id, model.TYPE, field_errors(details)) from exc
+
+
+def _bad_strings(obj: Any, path: str = "") -> list[FieldError]:
+    """Strings holding U+0000 or a lone surrogate, which no message may hold (CONTRACT.md §2):
+    PostgreSQL cannot store the first, UTF-8 cannot encode the second."""
+    found: list[FieldError] = []
+    if isinstance(obj, str):
+        if "\x00" in obj:
+            found.append(FieldError(field=path, message="must not hold U+0000 (NUL)"))
+        elif _has_surrogate(obj):
+            found.append(FieldError(field=path, message="must not hold a lone surrogate"))
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            found += _bad_strings(key, f"{path}.{key}".strip(".") + " (name)")
+            found += _bad_strings(value, f"{path}.{key}".strip("."))
+    elif isinstance(obj, list):
+        for i, value in enumerate(obj):
+            found += _bad_strings(value, f"{path}.{i}".strip("."))
+    return [f.model_copy(update={"field": f.field[:200]}) for f in found]
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _command_id(obj: dict[str, Any]) -> Any:

@@ -40,17 +40,11 @@ class CatalogView:
             event.minimum_days,
         )
 
-    async def advance(self, partition: int, offset: int) -> None:
-        await self._conn.execute(
-            "INSERT INTO catalog_view_offsets (partition, next_offset) VALUES ($1, $2) "
-            "ON CONFLICT (partition) DO UPDATE SET next_offset = "
-            "GREATEST(catalog_view_offsets.next_offset, EXCLUDED.next_offset)",
-            partition,
-            offset + 1,
-        )
-
     async def positions(self) -> dict[int, int]:
-        rows = await self._conn.fetch("SELECT partition, next_offset FROM catalog_view_offsets")
+        """How far the view has read catalog.packages, by partition."""
+        rows = await self._conn.fetch(
+            "SELECT partition, next_offset FROM read_offsets WHERE topic = 'catalog.packages'"
+        )
         return {r["partition"]: r["next_offset"] for r in rows}
 
     async def apply_retired(self, event: PackageRetired) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-
-from faststream.kafka import KafkaMessage
+from typing import Any
 
 from assignment.service_layer import handlers
 from assignment.service_layer.unit_of_work import AssignmentUnitOfWork
 from pkgshared import topics
 from pkgshared.barrier import InputsBarrier
+from pkgshared.commands import command_batches
+from pkgshared.consuming import Incoming
 from pkgshared.messages import (
     AssignmentChanged,
     AssignmentEnded,
@@ -35,40 +36,34 @@ def wire(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
         return await runtime.end_offsets(runtime.topic(topics.CATALOG_PACKAGES))
 
     catalog_view = InputsBarrier(catalog_ends, what="catalog view, catalog.packages partitions")
-    commands = runtime.router(rejections_topic=topics.ASSIGNMENT_EVENTS)
 
-    @runtime.subscriber(
-        commands,
+    async def apply(uow: AssignmentUnitOfWork, command: Any, _key: str) -> None:
+        await handlers.apply_command(uow, command, today(), catalog_view)
+
+    commands = command_batches(topics.ASSIGNMENT_COMMANDS, topics.ASSIGNMENT_EVENTS, apply)
+    runtime.consume(
         topics.ASSIGNMENT_COMMANDS,
+        runtime.batch_consumer(
+            topics.ASSIGNMENT_COMMANDS, commands, uow, rejections_topic=topics.ASSIGNMENT_EVENTS
+        ),
         "AssignPackage, ChangeAssignment, EndAssignment, SetSpendLimit.",
+        AssignPackage | ChangeAssignment | EndAssignment | SetSpendLimit,
     )
-    async def on_command(
-        command: AssignPackage | ChangeAssignment | EndAssignment | SetSpendLimit,
-        msg: KafkaMessage,
-    ) -> None:
-        key = msg.raw_message.key  # type: ignore[union-attr]
-        text_key = key.decode("utf-8", "replace") if key else ""
-        await handlers.handle_command(command, text_key, uow(), today(), catalog_view)
 
-    catalog = runtime.router()
+    async def on_catalog(uow: AssignmentUnitOfWork, batch: list[Incoming]) -> None:
+        for item in batch:
+            assert item.message is not None
+            await handlers.apply_catalog_event(item.message, uow)
 
     # Its own group: this view is rebuilt from the topic's beginning.
-    @runtime.subscriber(
-        catalog,
+    runtime.consume(
         topics.CATALOG_PACKAGES,
+        runtime.batch_consumer(topics.CATALOG_PACKAGES, on_catalog, uow),
         "The catalog view used to validate assignments.",
+        PackageDefined | PackageRetired | CommandRejected,
         group_suffix=".catalog-view",
         projection=True,
     )
-    async def on_catalog(
-        event: PackageDefined | PackageRetired | CommandRejected, msg: KafkaMessage
-    ) -> None:
-        record = msg.raw_message
-        partition, offset = record.partition, record.offset  # type: ignore[union-attr]
-        await handlers.apply_catalog_event(event, partition, offset, uow())
-
-    runtime.broker.include_router(commands)
-    runtime.broker.include_router(catalog)
     runtime.broker.publisher(
         topics.ASSIGNMENT_EVENTS,
         title="assignment.events",

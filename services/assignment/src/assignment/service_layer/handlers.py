@@ -23,8 +23,6 @@ from pkgshared.messages import (
     SpendLimitSet,
     natural_event_id,
 )
-from pkgshared.rules import RuleBroken, rejection
-from pkgshared.uow import handle_command_once
 
 log = structlog.get_logger(__name__)
 EVENTS = topics.ASSIGNMENT_EVENTS
@@ -34,27 +32,17 @@ CatalogView = InputsBarrier[int]
 was first seen?"""
 
 
-async def handle_command(
-    cmd: Command,
-    key: str,
-    uow: AssignmentUnitOfWork,
-    today: date,
-    catalog_view: CatalogView | None = None,
+async def apply_command(
+    uow: AssignmentUnitOfWork, cmd: Message, today: date, catalog_view: CatalogView | None = None
 ) -> None:
-    """Handle one command exactly once; `key` is the record's key (the customer_id).
+    """Apply one command; RuleBroken when it breaks a rule.
 
     An AssignPackage naming a package the catalog view does not know (or knows as retired) is
     rejected only once the view has read catalog.packages up to its end as it was when the
     command was first seen; before that InputsBehind makes the command be retried
     (define-then-assign must not race)."""
-
-    async def apply() -> None:
-        await _apply(cmd, uow, today, catalog_view)
-
-    def reject(broken: RuleBroken) -> None:
-        uow.emit(EVENTS, key, rejection(cmd, broken))
-
-    await handle_command_once(uow, cmd, topics.ASSIGNMENT_COMMANDS, apply, reject)
+    assert isinstance(cmd, AssignPackage | ChangeAssignment | EndAssignment | SetSpendLimit)
+    await _apply(cmd, uow, today, catalog_view)
 
 
 async def _apply(
@@ -135,14 +123,9 @@ def _with_id(event: M, key: str) -> M:
     return event.model_copy(update={"event_id": natural_event_id(key)})
 
 
-async def apply_catalog_event(
-    event: Message, partition: int, offset: int, uow: AssignmentUnitOfWork
-) -> None:
-    """Keep the catalog view and how far it has read; idempotent, so redelivery is harmless."""
-    async with uow:
-        if isinstance(event, PackageDefined):
-            await uow.catalog.apply_defined(event)
-        elif isinstance(event, PackageRetired):
-            await uow.catalog.apply_retired(event)
-        await uow.catalog.advance(partition, offset)
-        await uow.commit()
+async def apply_catalog_event(event: Message, uow: AssignmentUnitOfWork) -> None:
+    """Keep the catalog view; idempotent, so a version read again changes nothing."""
+    if isinstance(event, PackageDefined):
+        await uow.catalog.apply_defined(event)
+    elif isinstance(event, PackageRetired):
+        await uow.catalog.apply_retired(event)

@@ -1,13 +1,15 @@
-"""The catalog's Kafka subscribers: read the command, call its handler, nothing else."""
+"""The catalog's Kafka subscriber: read the commands, call their handler, nothing else."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from catalog.service_layer import handlers
 from catalog.service_layer.unit_of_work import CatalogUnitOfWork
 from pkgshared import topics
+from pkgshared.commands import command_batches
 from pkgshared.messages import (
     CommandRejected,
     DefinePackage,
@@ -15,20 +17,30 @@ from pkgshared.messages import (
     PackageRetired,
     RetirePackage,
 )
+from pkgshared.rules import RuleBroken
 from pkgshared.runtime import Runtime, utc_today
 
 
 def wire(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
-    router = runtime.router(rejections_topic=topics.CATALOG_PACKAGES)
-
     def uow() -> CatalogUnitOfWork:
         return CatalogUnitOfWork(runtime.pool, on_commit=runtime.relay.wake)
 
-    @runtime.subscriber(router, topics.CATALOG_COMMANDS, "DefinePackage and RetirePackage.")
-    async def on_command(command: DefinePackage | RetirePackage) -> None:
-        await handlers.handle_command(command, uow(), today())
+    async def apply(uow: CatalogUnitOfWork, command: Any, _key: str) -> None:
+        await handlers.apply_command(uow, command, today())
 
-    runtime.broker.include_router(router)
+    async def reject(uow: CatalogUnitOfWork, command: Any, _key: str, broken: RuleBroken) -> None:
+        await handlers.reject_command(uow, command, broken)
+
+    handler = command_batches(topics.CATALOG_COMMANDS, topics.CATALOG_PACKAGES, apply, reject)
+    consumer = runtime.batch_consumer(
+        topics.CATALOG_COMMANDS, handler, uow, rejections_topic=topics.CATALOG_PACKAGES
+    )
+    runtime.consume(
+        topics.CATALOG_COMMANDS,
+        consumer,
+        "DefinePackage and RetirePackage.",
+        DefinePackage | RetirePackage,
+    )
     # Events leave through the outbox relay; declared here so the AsyncAPI document shows them.
     runtime.broker.publisher(
         topics.CATALOG_PACKAGES,

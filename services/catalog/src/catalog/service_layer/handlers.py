@@ -18,7 +18,6 @@ from pkgshared.messages import (
     natural_event_id,
 )
 from pkgshared.rules import RuleBroken, rejection
-from pkgshared.uow import handle_command_once
 
 log = structlog.get_logger(__name__)
 
@@ -31,26 +30,21 @@ def retired_event_id(package_id: str, version: int) -> UUID:
     return natural_event_id(f"retired:{package_id}:{version}")
 
 
-async def handle_command(
-    cmd: DefinePackage | RetirePackage, uow: CatalogUnitOfWork, today: date
+async def apply_command(
+    uow: CatalogUnitOfWork, cmd: DefinePackage | RetirePackage, today: date
 ) -> None:
-    """Handle one catalog command exactly once (see pkgshared.uow.handle_command_once)."""
+    """Define or retire a package; RuleBroken when the command breaks a rule."""
+    current = await uow.packages.get(cmd.package_id)
+    if isinstance(cmd, DefinePackage):
+        await _define(cmd, current, uow, today)
+    else:
+        await _retire(cmd, current, uow)
 
-    current: model.PackageState | None = None
 
-    async def apply() -> None:
-        nonlocal current
-        current = await uow.packages.get(cmd.package_id)
-        if isinstance(cmd, DefinePackage):
-            await _define(cmd, current, uow, today)
-        else:
-            await _retire(cmd, current, uow)
-
-    def reject(broken: RuleBroken) -> None:
-        # The state read by apply(), republished after the rejection (see _reject).
-        _reject(uow, cmd, cmd.package_id, broken, current)
-
-    await handle_command_once(uow, cmd, topics.CATALOG_COMMANDS, apply, reject)
+async def reject_command(uow: CatalogUnitOfWork, cmd: Message, broken: RuleBroken) -> None:
+    """Answer a command that broke a rule (see _reject); nothing was changed by it."""
+    package_id = getattr(cmd, "package_id", "")
+    _reject(uow, cmd, package_id, broken, await uow.packages.get(package_id))
 
 
 async def _define(

@@ -45,29 +45,6 @@ class ChargerStore:
     def __init__(self, conn: Any) -> None:
         self.conn = conn
 
-    # ------------------------------------------------------------ projection bookkeeping
-    async def already_consumed(self, topic: str, partition: int, offset: int) -> bool:
-        next_offset = await self.conn.fetchval(
-            "SELECT next_offset FROM consumed_offsets WHERE topic = $1 AND partition = $2",
-            topic,
-            partition,
-        )
-        return next_offset is not None and offset < next_offset
-
-    async def mark_consumed(self, topic: str, partition: int, offset: int) -> None:
-        await self.conn.execute(
-            "INSERT INTO consumed_offsets (topic, partition, next_offset) VALUES ($1, $2, $3) "
-            "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = "
-            "GREATEST(consumed_offsets.next_offset, EXCLUDED.next_offset)",
-            topic,
-            partition,
-            offset + 1,
-        )
-
-    async def consumed_positions(self) -> dict[tuple[str, int], int]:
-        rows = await self.conn.fetch("SELECT topic, partition, next_offset FROM consumed_offsets")
-        return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
-
     # ------------------------------------------------------------ catalog
     async def _lock_package(self, package_id: str) -> None:
         # An assignment and its package's first version may be projected at the same moment by
@@ -239,16 +216,20 @@ class ChargerStore:
             e.currency,
         )
 
-    async def add_usage(self, e: UsageRated) -> None:
+    async def add_usage(self, records: list[UsageRated]) -> None:
+        """Usage records, a whole batch in one statement; a repeated usage_id is ignored."""
+        if not records:
+            return
         await self.conn.execute(
             "INSERT INTO usage (usage_id, customer_id, did, amount, currency, occurred_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-            e.usage_id,
-            e.customer_id,
-            e.did,
-            e.amount,
-            e.currency,
-            e.occurred_at,
+            "SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::numeric[], "
+            "$5::text[], $6::timestamptz[]) ON CONFLICT DO NOTHING",
+            [e.usage_id for e in records],
+            [e.customer_id for e in records],
+            [e.did for e in records],
+            [e.amount for e in records],
+            [e.currency for e in records],
+            [e.occurred_at for e in records],
         )
 
     # ------------------------------------------------------------ clock
@@ -256,17 +237,39 @@ class ChargerStore:
         value: datetime | None = await self.conn.fetchval("SELECT tick_at FROM clock WHERE id = 1")
         return value
 
-    async def advance_clock(self, at: datetime) -> bool:
+    async def advance_clock(self, at: datetime, tick_id: UUID) -> bool:
         """Accept a tick; False when it is not later than the latest one. On commit, every
         instance's worker is told (NOTIFY), so they all start on it at once."""
         row = await self.conn.fetchval(
-            "INSERT INTO clock (id, tick_at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE "
-            "SET tick_at = EXCLUDED.tick_at WHERE clock.tick_at < EXCLUDED.tick_at RETURNING 1",
+            "INSERT INTO clock (id, tick_at, tick_id, settled) VALUES (1, $1, $2, false) "
+            "ON CONFLICT (id) DO UPDATE SET tick_at = EXCLUDED.tick_at, "
+            "tick_id = EXCLUDED.tick_id, settled = false "
+            "WHERE clock.tick_at < EXCLUDED.tick_at RETURNING 1",
             at,
+            tick_id,
         )
         if row is not None:
             await self.conn.execute("SELECT pg_notify($1, '')", TICK_CHANNEL)
         return row is not None
+
+    async def tick_to_settle(self) -> tuple[UUID, datetime] | None:
+        """The accepted tick, when nothing it made due is left to charge and ChargesSettled
+        has not been written for it; the clock stays locked until commit, so two workers
+        cannot both write it."""
+        row = await self.conn.fetchrow(
+            "SELECT tick_id, tick_at FROM clock WHERE id = 1 AND NOT settled FOR UPDATE"
+        )
+        if row is None or row["tick_id"] is None:
+            return None
+        # Customers another worker is charging still show their old due moment here: this
+        # worker leaves the settling to that one.
+        busy = await self.conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM customers WHERE next_due_at <= $1)", row["tick_at"]
+        )
+        return None if busy else (row["tick_id"], row["tick_at"])
+
+    async def mark_settled(self) -> None:
+        await self.conn.execute("UPDATE clock SET settled = true WHERE id = 1")
 
     # ------------------------------------------------------------ charging
     async def claim_due_customers(self, at: datetime, limit: int) -> list[str]:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import time
-
-from faststream.kafka import KafkaMessage
+from typing import Any
 
 from charger import metrics
 from charger.config import ChargerSettings
@@ -13,10 +12,13 @@ from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from charger.service_layer.worker import TickWorker
 from pkgshared import topics
 from pkgshared.barrier import InputsBarrier
+from pkgshared.commands import command_batches
+from pkgshared.consuming import Incoming
 from pkgshared.messages import (
     AssignmentChanged,
     AssignmentEnded,
     ChargeDeclined,
+    ChargesSettled,
     ClockTicked,
     CommandRejected,
     CreditDebited,
@@ -55,49 +57,76 @@ def wire(runtime: Runtime) -> None:
 
     inputs = InputsBarrier(end_offsets, what="projections")
 
-    def position(topic: str, msg: KafkaMessage) -> handlers.Position:
-        record = msg.raw_message
-        return handlers.Position(topic, record.partition, record.offset)  # type: ignore[union-attr]
+    async def project(uow: ChargerUnitOfWork, batch: list[Incoming]) -> None:
+        await handlers.project(uow, [i.message for i in batch if i.message is not None])
 
-    projections = runtime.router()
+    projections: list[tuple[str, str, str, Any]] = [
+        (
+            topics.CATALOG_PACKAGES,
+            "Package versions.",
+            ".catalog",
+            PackageDefined | PackageRetired | CommandRejected,
+        ),
+        (
+            topics.ASSIGNMENT_EVENTS,
+            "Assignments and spend limits.",
+            ".assignments",
+            PackageAssigned | AssignmentChanged | AssignmentEnded | SpendLimitSet | CommandRejected,
+        ),
+        (topics.USAGE_RATED, "Usage for minimum spend.", ".usage", UsageRated),
+    ]
+    for topic, description, suffix, schema in projections:
+        runtime.consume(
+            topic,
+            runtime.batch_consumer(topic, project, uow),
+            description,
+            schema,
+            group_suffix=suffix,
+            projection=True,
+        )
 
-    @runtime.subscriber(projections, topics.CATALOG_PACKAGES, "Package versions.", ".catalog", True)
-    async def on_package(
-        event: PackageDefined | PackageRetired | CommandRejected, msg: KafkaMessage
-    ) -> None:
-        await handlers.project(event, position(topics.CATALOG_PACKAGES, msg), uow())
+    accepted: list[ClockTicked] = []
 
-    @runtime.subscriber(
-        projections, topics.ASSIGNMENT_EVENTS, "Assignments and spend limits.", ".assignments", True
-    )
-    async def on_assignment(
-        event: PackageAssigned
-        | AssignmentChanged
-        | AssignmentEnded
-        | SpendLimitSet
-        | CommandRejected,
-        msg: KafkaMessage,
-    ) -> None:
-        await handlers.project(event, position(topics.ASSIGNMENT_EVENTS, msg), uow())
-
-    @runtime.subscriber(projections, topics.USAGE_RATED, "Usage for minimum spend.", ".usage", True)
-    async def on_usage(event: UsageRated, msg: KafkaMessage) -> None:
-        await handlers.project(event, position(topics.USAGE_RATED, msg), uow())
-
-    @runtime.subscriber(projections, topics.CLOCK_TICKS, "The charger's only clock.", ".ticks")
-    async def on_tick(tick: ClockTicked) -> None:
-        if await handlers.accept_tick(tick, uow(), inputs):
+    def after_tick_commit() -> None:
+        runtime.relay.wake()
+        for tick in accepted:
             metrics.TICK_LAG.set(time.time() - tick.at.timestamp())
-            worker.wake()
+        accepted.clear()
+        worker.wake()
 
-    commands = runtime.router(rejections_topic=topics.CHARGER_EVENTS)
+    def tick_uow() -> ChargerUnitOfWork:
+        return ChargerUnitOfWork(runtime.pool, on_commit=after_tick_commit)
 
-    @runtime.subscriber(commands, topics.CHARGER_COMMANDS, "RunPackage.", ".commands")
-    async def on_run(command: RunPackage) -> None:
-        await handlers.run_package(command, uow(), inputs)
+    async def on_ticks(uow: ChargerUnitOfWork, batch: list[Incoming]) -> None:
+        ticks = [i.message for i in batch if isinstance(i.message, ClockTicked)]
+        if ticks:
+            tick = handlers.latest_tick(ticks)
+            if await handlers.accept_tick(tick, uow, inputs):
+                accepted.append(tick)
 
-    runtime.broker.include_router(projections)
-    runtime.broker.include_router(commands)
+    runtime.consume(
+        topics.CLOCK_TICKS,
+        runtime.batch_consumer(topics.CLOCK_TICKS, on_ticks, tick_uow),
+        "The charger's only clock.",
+        ClockTicked,
+        group_suffix=".ticks",
+        projection=True,
+    )
+
+    async def run(uow: ChargerUnitOfWork, command: Any, _key: str) -> None:
+        await handlers.run_package(uow, command, inputs)
+
+    commands = command_batches(topics.CHARGER_COMMANDS, topics.CHARGER_EVENTS, run)
+    runtime.consume(
+        topics.CHARGER_COMMANDS,
+        runtime.batch_consumer(
+            topics.CHARGER_COMMANDS, commands, uow, rejections_topic=topics.CHARGER_EVENTS
+        ),
+        "RunPackage.",
+        RunPackage,
+        group_suffix=".commands",
+    )
+
     documented: list[tuple[str, str, object]] = [
         (topics.CREDIT_DEBITED, "Debits, key customer_id.", CreditDebited),
         (topics.FREE_MINUTES_GRANTED, "Free minutes, key customer_id.", FreeMinutesGranted),
@@ -106,6 +135,7 @@ def wire(runtime: Runtime) -> None:
             "Run reports, declined charges, rejections.",
             PackageRunReported | ChargeDeclined | CommandRejected,
         ),
+        (topics.CHARGER_PROGRESS, "Ticks settled, key 'clock'.", ChargesSettled),
     ]
     for topic, description, schema in documented:
         runtime.broker.publisher(topic, title=topic, description=description, schema=schema)

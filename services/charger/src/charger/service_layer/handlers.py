@@ -1,9 +1,9 @@
-"""Charger handlers: projections (each message once, by offset), ticks, RunPackage."""
+"""Charger handlers: projections, ticks, RunPackage; each inside the caller's unit of work."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 import structlog
@@ -20,12 +20,12 @@ from pkgshared.messages import (
     PackageAssigned,
     PackageDefined,
     PackageRunReported,
+    RunLine,
     RunPackage,
     SpendLimitSet,
     UsageRated,
     natural_event_id,
 )
-from pkgshared.uow import handle_command_once
 
 log = structlog.get_logger(__name__)
 
@@ -33,44 +33,44 @@ log = structlog.get_logger(__name__)
 INPUTS = (topics.CATALOG_PACKAGES, topics.ASSIGNMENT_EVENTS, topics.USAGE_RATED)
 
 
-@dataclass(frozen=True)
-class Position:
-    topic: str  # the contract topic name
-    partition: int
-    offset: int
-
-
-async def project(event: Message, at: Position, uow: ChargerUnitOfWork) -> None:
-    """Apply one input event to the projections, once (the offset is kept with the effect)."""
-    async with uow:
-        store = uow.store
-        if await store.already_consumed(at.topic, at.partition, at.offset):
-            return
-        if isinstance(event, PackageDefined):
-            await store.add_version(event)
+async def project(uow: ChargerUnitOfWork, events: list[Message]) -> None:
+    """Apply a batch of input events to the projections, in order (the caller stores how far
+    it has read with them)."""
+    usage: list[UsageRated] = []
+    for event in events:
+        if isinstance(event, UsageRated):
+            # Usage changes nothing else: a batch's records go in one statement.
+            usage.append(event)
+        elif isinstance(event, PackageDefined):
+            await uow.store.add_version(event)
         elif isinstance(event, PackageAssigned):
-            await store.apply_assigned(event)
+            await uow.store.apply_assigned(event)
         elif isinstance(event, AssignmentChanged):
-            await store.apply_changed(event)
+            await uow.store.apply_changed(event)
         elif isinstance(event, AssignmentEnded):
-            await store.apply_ended(event)
+            await uow.store.apply_ended(event)
         elif isinstance(event, SpendLimitSet):
-            await store.set_spend_limit(event)
-        elif isinstance(event, UsageRated):
-            await store.add_usage(event)
-        await store.mark_consumed(at.topic, at.partition, at.offset)
-        await uow.commit()
+            await uow.store.set_spend_limit(event)
+    await uow.store.add_usage(usage)
+
+
+def latest_tick(ticks: list[ClockTicked]) -> ClockTicked:
+    """Of ticks queued together, the one to handle: handling only the latest charges the same
+    periods in the same order as handling each (CONTRACT.md §4 ChargesSettled)."""
+    latest = ticks[0]
+    for tick in ticks[1:]:
+        if tick.at >= latest.at:
+            latest = tick
+    return latest
 
 
 async def accept_tick(
     tick: ClockTicked, uow: ChargerUnitOfWork, inputs: InputsBarrier[tuple[str, int]]
 ) -> bool:
     """Accept a tick once everything published before it has been read; True when it moved
-    the clock (the workers then make what it made due)."""
-    async with uow:
-        await inputs.check(tick.event_id, uow.store.consumed_positions)
-        moved = await uow.store.advance_clock(tick.at)
-        await uow.commit()
+    the clock (the workers then make what it made due). Inside the caller's unit of work."""
+    await inputs.check(tick.event_id, _positions(uow))
+    moved = await uow.store.advance_clock(tick.at, tick.tick_id)
     log.info(
         "tick accepted" if moved else "tick ignored: not later than the last one",
         tick_id=str(tick.tick_id),
@@ -79,42 +79,66 @@ async def accept_tick(
     return moved
 
 
+def _positions(uow: ChargerUnitOfWork) -> Callable[[], Awaitable[dict[tuple[str, int], int]]]:
+    async def positions() -> dict[tuple[str, int], int]:
+        return await uow.read_positions(INPUTS)
+
+    return positions
+
+
+REPORT_PART_LINES = 2000
+"""Most lines in one PackageRunReported (CONTRACT.md §4): a larger report is sent in parts."""
+
+
 async def run_package(
-    cmd: RunPackage, uow: ChargerUnitOfWork, inputs: InputsBarrier[tuple[str, int]]
+    uow: ChargerUnitOfWork, cmd: RunPackage, inputs: InputsBarrier[tuple[str, int]]
 ) -> None:
-    async def apply() -> None:
-        await inputs.check(cmd.event_id, uow.store.consumed_positions)
-        started = time.perf_counter()
-        lines, made = await charging.run_for_customer(uow, cmd.customer_id, cmd.date, cmd.simulate)
-        totals: dict[str, Decimal] = {}
-        for line in lines:
-            if line.status in ("charged", "would_charge") and line.amount is not None:
-                assert line.currency is not None
-                totals[line.currency] = totals.get(line.currency, Decimal(0)) + line.amount
-        report = PackageRunReported(
-            event_id=natural_event_id(f"report:{cmd.event_id}"),
+    """Run the customer's packages on the date: report, and charge unless simulated."""
+    await inputs.check(cmd.event_id, _positions(uow))
+    started = time.perf_counter()
+    lines, made = await charging.run_for_customer(uow, cmd.customer_id, cmd.date, cmd.simulate)
+    totals: dict[str, Decimal] = {}
+    for line in lines:
+        if line.status in ("charged", "would_charge") and line.amount is not None:
+            assert line.currency is not None
+            totals[line.currency] = totals.get(line.currency, Decimal(0)) + line.amount
+    for report in report_parts(cmd, lines, totals):
+        uow.emit(topics.CHARGER_EVENTS, cmd.customer_id, report)
+    log.info(
+        "package run",
+        customer_id=cmd.customer_id,
+        date=str(cmd.date),
+        simulate=cmd.simulate,
+        lines=len(lines),
+        charged=made.charged,
+        declined=made.declined,
+        grants=made.grants,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def report_parts(
+    cmd: RunPackage, lines: list[RunLine], totals: dict[str, Decimal]
+) -> list[PackageRunReported]:
+    """The report of a run, in parts of at most REPORT_PART_LINES lines, each with the full
+    totals; part 1's event id is the one a report in one part always had."""
+    chunks = [
+        lines[i : i + REPORT_PART_LINES] for i in range(0, len(lines), REPORT_PART_LINES)
+    ] or [[]]
+    return [
+        PackageRunReported(
+            event_id=natural_event_id(
+                f"report:{cmd.event_id}" if n == 1 else f"report:{cmd.event_id}:{n}"
+            ),
             request_id=cmd.request_id,
             customer_id=cmd.customer_id,
             date=cmd.date,
             simulate=cmd.simulate,
-            lines=lines,
+            lines=chunk,
             totals=totals,
+            part=n,
+            parts=len(chunks),
             correlation_id=cmd.correlation_id,
         )
-        uow.emit(topics.CHARGER_EVENTS, cmd.customer_id, report)
-        log.info(
-            "package run",
-            customer_id=cmd.customer_id,
-            date=str(cmd.date),
-            simulate=cmd.simulate,
-            lines=len(lines),
-            charged=made.charged,
-            declined=made.declined,
-            grants=made.grants,
-            seconds=round(time.perf_counter() - started, 3),
-        )
-
-    def reject(_: object) -> None:  # RunPackage breaks no rule beyond its schema
-        raise AssertionError("unreachable")
-
-    await handle_command_once(uow, cmd, topics.CHARGER_COMMANDS, apply, reject)
+        for n, chunk in enumerate(chunks, start=1)
+    ]

@@ -15,7 +15,9 @@ from charger import metrics
 from charger.adapters.store import TICK_CHANNEL
 from charger.service_layer import charging
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
+from pkgshared import topics
 from pkgshared.faults import crash_point
+from pkgshared.messages import ChargesSettled, natural_event_id
 from pkgshared.rules import RetryLater
 
 log = structlog.get_logger(__name__)
@@ -73,11 +75,26 @@ class TickWorker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
 
+    async def _settle(self, uow: ChargerUnitOfWork) -> ChargesSettled | None:
+        """Write ChargesSettled for the accepted tick once nothing it made due is left."""
+        tick = await uow.store.tick_to_settle()
+        if tick is None:
+            return None
+        tick_id, at = tick
+        settled = ChargesSettled(
+            event_id=natural_event_id(f"settled:{tick_id}"), tick_id=tick_id, at=at
+        )
+        uow.emit(topics.CHARGER_PROGRESS, "clock", settled)
+        await uow.store.mark_settled()
+        await uow.commit()
+        return settled
+
     async def drain(self) -> bool:
         """Charge batches until nothing is due; True when anything was done."""
         started = time.perf_counter()
         total = charging.Made()
         customers = 0
+        settled: ChargesSettled | None = None
         last_log = started
         while True:
             uow = ChargerUnitOfWork(self._pool, on_commit=self._on_commit)
@@ -88,6 +105,7 @@ class TickWorker:
                 metrics.TICK_AT.set(at.timestamp())
                 claimed = await uow.store.claim_due_customers(at, self._batch)
                 if not claimed:
+                    settled = await self._settle(uow)
                     break
                 made = await charging.charge_claimed(uow, claimed, at)
                 crash_point("charger_before_commit")
@@ -109,6 +127,8 @@ class TickWorker:
                     declined=total.declined,
                     rate_per_s=round((total.charged + total.grants) / (now - started)),
                 )
+        if settled:
+            log.info("charges settled", tick_id=str(settled.tick_id), at=settled.at.isoformat())
         if customers:
             seconds = time.perf_counter() - started
             metrics.RUN_SECONDS.observe(seconds)

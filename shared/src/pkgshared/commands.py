@@ -1,0 +1,88 @@
+"""The skeleton of every command consumer: a batch of commands, each handled once.
+
+A command id already handled with the same body is a redelivery or a sender's retry: ignored.
+The same id with another body is answered with CommandRejected ("event_id already used for a
+different command") and changes nothing (CONTRACT.md §2). Every other command is applied in
+order; one that breaks a rule is rejected."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+
+from pkgshared.consuming import BatchHandler, Incoming
+from pkgshared.messages import CommandRejected, FieldError, Message, natural_event_id
+from pkgshared.rules import RuleBroken, rejection
+
+log = structlog.get_logger(__name__)
+
+Apply = Callable[[Any, Message, str], Awaitable[None]]
+"""apply(uow, command, key): change state and emit events; raise RuleBroken to reject."""
+Reject = Callable[[Any, Message, str, RuleBroken], Awaitable[None]]
+"""reject(uow, command, key, broken): emit the rejection (and what must follow it)."""
+
+REUSED_ID = "event_id already used for a different command"
+
+
+def body_digest(cmd: Message) -> bytes:
+    """What identifies a command's body: every field but when it was sent."""
+    body = cmd.model_dump_json(exclude={"occurred_at", "correlation_id"})
+    return hashlib.sha256(body.encode()).digest()
+
+
+def command_batches(
+    topic: str, rejections_topic: str, apply: Apply, reject: Reject | None = None
+) -> BatchHandler:
+    """The batch handler of command topic `topic` (see the module docstring)."""
+
+    async def default_reject(uow: Any, cmd: Message, key: str, broken: RuleBroken) -> None:
+        uow.emit(rejections_topic, key, rejection(cmd, broken))
+
+    rejecting = reject or default_reject
+
+    async def handle(uow: Any, batch: list[Incoming]) -> None:
+        commands = [(item, item.message) for item in batch if item.message is not None]
+        known = await uow.processed_digests([cmd.event_id for _, cmd in commands])
+        handled: list[tuple[Any, bytes]] = []
+        for item, cmd in commands:
+            digest = body_digest(cmd)
+            context = {
+                **item.where(),
+                "event_id": str(cmd.event_id),
+                "event_type": cmd.TYPE,
+                "correlation_id": cmd.correlation_id,
+            }
+            with structlog.contextvars.bound_contextvars(**context):
+                if cmd.event_id in known:
+                    seen = known[cmd.event_id]
+                    if seen is None or seen == digest:
+                        log.info("duplicate command ignored", command_id=str(cmd.event_id))
+                    else:
+                        uow.emit(rejections_topic, item.key, reused_id_rejection(cmd, digest))
+                        log.info("command rejected", reason=REUSED_ID)
+                    continue
+                known[cmd.event_id] = digest
+                handled.append((cmd.event_id, digest))
+                try:
+                    await apply(uow, cmd, item.text_key)
+                except RuleBroken as broken:
+                    await rejecting(uow, cmd, item.text_key, broken)
+                    log.info("command rejected", command_type=cmd.TYPE, reason=broken.reason)
+        await uow.record_processed(topic, handled)
+
+    return handle
+
+
+def reused_id_rejection(cmd: Message, digest: bytes) -> CommandRejected:
+    return CommandRejected(
+        # Not rejected:<id>: the command first sent under this id may have been rejected too.
+        event_id=natural_event_id(f"reused:{cmd.event_id}:{digest.hex()}"),
+        command_id=cmd.event_id,
+        command_type=cmd.TYPE,
+        reason=f"{cmd.TYPE} rejected: {REUSED_ID}.",
+        errors=[FieldError(field="event_id", message=REUSED_ID)],
+        correlation_id=cmd.correlation_id,
+    )

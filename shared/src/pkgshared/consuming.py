@@ -1,0 +1,299 @@
+"""How every service consumes a topic: whole polls at a time, in one PostgreSQL transaction
+each, and never stalled by one message.
+
+A poll (up to `batch_max_records` records, or what arrived within `batch_wait_ms`) is read
+record by record (`pkgshared.messages.read`) and handled in one unit of work:
+- records this schema has already read (offset below the stored one) are skipped: a redelivery
+  after a crash changes nothing;
+- an unreadable record becomes a DeadLetter on `<topic>.dlq`, a command that breaks a schema
+  rule a CommandRejected, both written to the outbox in the same transaction;
+- the others go to the service's handler, in order;
+- the stored offset of each partition moves past all of them, with their effects.
+
+A batch that fails is split in halves until the record at fault is alone; every other record
+commits. A record that still fails after `handler_max_attempts` tries, while PostgreSQL
+answers, is dead-lettered with the error. A failure of the infrastructure itself (PostgreSQL
+or Kafka unreachable) is retried without end, and so is RetryLater (a view catching up): the
+poll is handed back to Kafka (nack: the consumer seeks back) and comes again after a pause.
+docs/decisions/0002-batch-consumers.md says why it is built this way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import asyncpg
+import structlog
+from aiokafka.errors import KafkaError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+
+from pkgshared import topics
+from pkgshared.faults import crash_point
+from pkgshared.kafka import MAX_MESSAGE_BYTES
+from pkgshared.messages import DeadLetter, Message, Rejected, Unreadable, read
+from pkgshared.metrics import record_outcomes
+from pkgshared.rules import RetryLater
+from pkgshared.uow import PostgresUnitOfWork
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One consumed record and what reading it gave."""
+
+    topic: str  # the contract's name, without the deployment's prefix
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    message: Message | None  # None when `problem` is set
+    problem: Unreadable | Rejected | None = None
+
+    @property
+    def text_key(self) -> str:
+        return self.key.decode("utf-8", "replace") if self.key else ""
+
+    def where(self) -> dict[str, Any]:
+        """Log fields naming this record (a long key cut)."""
+        return {
+            "topic": self.topic,
+            "partition": self.partition,
+            "offset": self.offset,
+            "key": self.text_key[:128],
+        }
+
+
+class BatchHandler(Protocol):
+    """A service's handling of a batch of readable, not yet read records, in order, inside the
+    caller's unit of work (the caller commits)."""
+
+    def __call__(self, uow: Any, batch: list[Incoming], /) -> Awaitable[None]: ...
+
+
+def incoming(topic: str, record: Any, rules: str | None = None) -> Incoming:
+    """Read one consumer record of contract topic `topic` (by the rules of topic `rules`,
+    default the same); never raises."""
+    try:
+        message = read(rules or topic, record.value)
+    except (Unreadable, Rejected) as problem:
+        return Incoming(
+            topic, record.partition, record.offset, record.key, record.value, None, problem
+        )
+    return Incoming(topic, record.partition, record.offset, record.key, record.value, message)
+
+
+INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,  # ConnectionError, TimeoutError among them
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, cannot connect now
+    asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.DeadlockDetectedError,
+    KafkaError,
+)
+
+
+class NotYet(Exception):
+    """The poll is handed back to Kafka, to come again after a pause."""
+
+
+class BatchConsumer:
+    """Consumes one topic for one service (see the module docstring)."""
+
+    def __init__(
+        self,
+        topic: str,
+        handler: BatchHandler,
+        unit_of_work: Callable[[], PostgresUnitOfWork],
+        *,
+        rejections_topic: str | None = None,
+        max_attempts: int = 5,
+        backoff_seconds: float = 1.0,
+        first_retry_seconds: float = 0.05,
+        healthy: Callable[[], Awaitable[bool]] | None = None,
+        read_as: str | None = None,
+    ) -> None:
+        self.topic = topic
+        self._rules = read_as
+        self._handler = handler
+        self._uow = unit_of_work
+        self._rejections = rejections_topic
+        self._max_attempts = max_attempts
+        self._backoff = backoff_seconds
+        self._first_retry = first_retry_seconds
+        self._healthy = healthy
+        self._failures: dict[tuple[int, int], int] = {}
+
+    async def consume(self, records: Sequence[Any]) -> None:
+        """Handle one poll. Raises NotYet (after the pause) when it must come again."""
+        if not records:
+            return
+        started = time.perf_counter()
+        batch = [incoming(self.topic, r, self._rules) for r in records]
+        try:
+            await self._handle(batch)
+        except RetryLater as exc:
+            log.info("message not handled yet; it will be retried", why=str(exc), topic=self.topic)
+            record_outcomes(self.topic, "retried", 1, 0.0)
+            await asyncio.sleep(self._backoff)
+            raise NotYet(str(exc)) from exc
+        except Exception as exc:
+            log.exception("message failed; it will be retried", topic=self.topic)
+            record_outcomes(self.topic, "failed", 1, 0.0)
+            await asyncio.sleep(self._backoff)
+            raise NotYet(str(exc)) from exc
+        finally:
+            elapsed = time.perf_counter() - started
+            log.debug("batch consumed", topic=self.topic, records=len(batch), seconds=elapsed)
+
+    async def _handle(self, batch: list[Incoming]) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self._transaction(batch)
+                for item in batch:
+                    self._failures.pop((item.partition, item.offset), None)
+                return
+            except RetryLater:
+                raise
+            except Exception as exc:
+                if await self._infrastructure(exc):
+                    raise
+                if len(batch) > 1:
+                    middle = len(batch) // 2
+                    await self._handle(batch[:middle])
+                    await self._handle(batch[middle:])
+                    return
+                item = batch[0]
+                place = (item.partition, item.offset)
+                attempt = self._failures[place] = self._failures.get(place, 0) + 1
+                error = f"{type(exc).__name__}: {exc}"
+                if attempt >= self._max_attempts:
+                    await self._dead_letter_failed(item, error, attempt)
+                    self._failures.pop(place, None)
+                    return
+                log.warning(
+                    "message failed; it will be retried",
+                    **item.where(),
+                    attempt=attempt,
+                    error=error[:500],
+                    exc_info=attempt == 1,
+                )
+                await asyncio.sleep(min(self._first_retry * 2 ** (attempt - 1), self._backoff))
+
+    async def _infrastructure(self, exc: BaseException) -> bool:
+        """Is this a failure of PostgreSQL or Kafka rather than of the message?"""
+        if isinstance(exc, INFRASTRUCTURE_ERRORS):
+            return True
+        if self._healthy is None:
+            return False
+        try:
+            return not await self._healthy()
+        except Exception:
+            return True
+
+    async def _transaction(self, batch: list[Incoming]) -> None:
+        started = time.perf_counter()
+        counts = {"handled": 0, "rejected": 0, "dead_lettered": 0}
+        async with self._uow() as uow:
+            read_to = await uow.lock_read_offsets(self.topic, {i.partition for i in batch})
+            fresh = [i for i in batch if i.offset >= read_to.get(i.partition, 0)]
+            if not fresh:
+                return
+            readable = []
+            for item in fresh:
+                if item.problem is None:
+                    readable.append(item)
+                elif isinstance(item.problem, Rejected) and self._rejections is not None:
+                    uow.emit(self._rejections, item.key, item.problem.to_event())
+                    log.info(
+                        "command rejected",
+                        **item.where(),
+                        command_id=str(item.problem.command_id),
+                        command_type=item.problem.command_type,
+                        reason=item.problem.reason[:500],
+                    )
+                    counts["rejected"] += 1
+                else:
+                    error = getattr(item.problem, "error", None) or str(item.problem)
+                    self._emit_dead_letter(uow, item, error)
+                    counts["dead_lettered"] += 1
+            if readable:
+                await self._handler(uow, readable)
+                counts["handled"] += len(readable)
+            ends: dict[int, int] = {}
+            for item in fresh:
+                ends[item.partition] = max(ends.get(item.partition, 0), item.offset + 1)
+            await uow.advance_read_offsets(self.topic, ends)
+            crash_point("before_commit")
+            await uow.commit()
+            crash_point("after_commit")
+        seconds = (time.perf_counter() - started) / max(1, len(fresh))
+        for outcome, n in counts.items():
+            if n:
+                record_outcomes(self.topic, outcome, n, seconds)
+
+    def _emit_dead_letter(self, uow: PostgresUnitOfWork, item: Incoming, error: str) -> None:
+        letter = DeadLetter.of(self.topic, item.partition, item.offset, item.key, item.value, error)
+        uow.emit(topics.dlq_topic(self.topic), item.key, letter)
+        log.warning("message dead-lettered", **item.where(), error=error[:500])
+
+    async def _dead_letter_failed(self, item: Incoming, error: str, attempts: int) -> None:
+        """A record whose handling failed `attempts` times while PostgreSQL answered."""
+        async with self._uow() as uow:
+            read_to = await uow.lock_read_offsets(self.topic, {item.partition})
+            if item.offset < read_to.get(item.partition, 0):
+                return
+            self._emit_dead_letter(uow, item, f"handling failed {attempts} times: {error}")
+            await uow.advance_read_offsets(self.topic, {item.partition: item.offset + 1})
+            await uow.commit()
+        record_outcomes(self.topic, "dead_lettered", 1, 0.0)
+
+
+async def _raw_records(msg: Any, _default: Any = None) -> Any:
+    """The poll's records as they came: the consumer reads them, whatever they hold."""
+    return msg.raw_message
+
+
+def subscribe(
+    broker: KafkaBroker,
+    topic: str,
+    consumer: BatchConsumer,
+    *,
+    group_id: str,
+    max_records: int = 500,
+    wait_ms: int = 20,
+    description: str = "",
+    schema: Any = Any,
+) -> None:
+    """Subscribe `consumer` to `topic` (the real name) on `broker` (made with
+    apply_types=False, as pkgshared.kafka.make_broker does): polls of up to `max_records`
+    records, from the earliest offset for a new group, committed once handled; a poll that
+    raises (NotYet) is sought back and delivered again. `schema` is for the AsyncAPI
+    document only."""
+
+    async def on_batch(records: Any) -> None:
+        await consumer.consume(records)
+
+    on_batch.__annotations__["records"] = list[schema]
+    on_batch.__name__ = "on_" + consumer.topic.replace(".", "_").replace("-", "_")
+    broker.subscriber(
+        topic,
+        group_id=group_id,
+        batch=True,
+        max_records=max_records,
+        batch_timeout_ms=wait_ms,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=_raw_records,
+        max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
+        title=consumer.topic,
+        description=description,
+    )(on_batch)
