@@ -175,10 +175,8 @@ async def test_migrations_from_json_state_keep_assignments_and_mark_run_package_
                 a.assignment_id,
                 reason,
             )
-    assert await migrate(pool, MIGRATIONS) == [
-        "0003_run_charged.sql",
-        "0004_assignment_columns.sql",
-    ]
+    applied = await migrate(pool, MIGRATIONS)
+    assert applied[:2] == ["0003_run_charged.sql", "0004_assignment_columns.sql"]
     async with pool.acquire() as conn:
         marked = {
             r["assignment_id"]: r["run_charged"]

@@ -21,6 +21,7 @@ docs/decisions/0002-batch-consumers.md says why it is built this way.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 
 from pkgshared import topics
-from pkgshared.faults import crash_point
+from pkgshared.faults import crash_point, raise_once
 from pkgshared.kafka import MAX_MESSAGE_BYTES
 from pkgshared.messages import DeadLetter, Message, Rejected, Unreadable, read
 from pkgshared.metrics import record_outcomes
@@ -41,6 +42,7 @@ from pkgshared.rules import RetryLater
 from pkgshared.uow import PostgresUnitOfWork
 
 log = structlog.get_logger(__name__)
+_FAULTS = bool(os.environ.get("FAULT_RAISE_ONCE"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +121,10 @@ class BatchConsumer:
         first_retry_seconds: float = 0.05,
         healthy: Callable[[], Awaitable[bool]] | None = None,
         read_as: str | None = None,
+        group: str | None = None,
     ) -> None:
         self.topic = topic
+        self.group = group
         self._rules = read_as
         self._handler = handler
         self._uow = unit_of_work
@@ -226,6 +230,8 @@ class BatchConsumer:
                     self._emit_dead_letter(uow, item, error)
                     counts["dead_lettered"] += 1
             if readable:
+                if _FAULTS:
+                    raise_once([str(i.message.event_id) for i in readable if i.message])
                 await self._handler(uow, readable)
                 counts["handled"] += len(readable)
             ends: dict[int, int] = {}

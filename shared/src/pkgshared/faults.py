@@ -22,3 +22,16 @@ def crash_point(point: str) -> None:
             log = structlog.get_logger(__name__)
             log.warning("fault injected: killing this process", point=point)
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+_RAISE_ONCE = set(filter(None, os.environ.get("FAULT_RAISE_ONCE", "").split(",")))
+
+
+def raise_once(message_ids: list[str]) -> None:
+    """`FAULT_RAISE_ONCE=<event_id>[,...]`: the first time a handler is given one of these
+    messages, it raises (a handler bug that a retry gets past). Poison tests only."""
+    for message_id in message_ids:
+        if message_id in _RAISE_ONCE:
+            _RAISE_ONCE.discard(message_id)
+            structlog.get_logger(__name__).warning("fault injected: raising", event_id=message_id)
+            raise RuntimeError(f"fault injected on {message_id}")

@@ -85,6 +85,7 @@ class Runtime:
         an empty schema then reads its topic from the beginning instead of from where another
         database's projection stopped."""
         group = self.group_id + (f".{self.schema}" if projection else "") + group_suffix
+        consumer.group = group
 
         subscribe(
             self.broker,

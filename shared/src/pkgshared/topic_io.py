@@ -130,22 +130,24 @@ class TopicReader:
                 )
             await self.poll()
 
+    def matching(self, records: list[Record] | None = None, **match: Any) -> list[Record]:
+        """The records so far (or `records`) whose JSON has the `match` fields."""
+        out = []
+        for r in self.records if records is None else records:
+            try:
+                obj = r.json()
+            except ValueError:
+                continue
+            if isinstance(obj, dict) and all(obj.get(k) == v for k, v in match.items()):
+                out.append(r)
+        return out
+
     async def wait_count(self, n: int, timeout: float = 30.0, **match: Any) -> list[Record]:
         """Wait until at least `n` records whose JSON has `match` fields have arrived."""
-
-        def matching(records: list[Record]) -> list[Record]:
-            out = []
-            for r in records:
-                try:
-                    obj = r.json()
-                except ValueError:
-                    continue
-                if isinstance(obj, dict) and all(obj.get(k) == v for k, v in match.items()):
-                    out.append(r)
-            return out
-
-        await self.wait_for(lambda rs: len(matching(rs)) >= n, timeout, f"{n} records {match}")
-        return matching(self.records)
+        await self.wait_for(
+            lambda rs: len(self.matching(rs, **match)) >= n, timeout, f"{n} records {match}"
+        )
+        return self.matching(**match)
 
 
 async def produce(
