@@ -184,7 +184,7 @@ async def test_unreadable_records_are_dead_lettered_and_consumption_goes_on(
         assert kept == original[: 256 * 1024]
         assert body["payload_size"] == len(original)
         assert body["payload_sha256"] == hashlib.sha256(original).hexdigest()
-        assert body["source_topic"] == tick_topic and body["key"] == "clock"
+        assert body["source_topic"] == PREFIX + tick_topic and body["key"] == "clock"
     assert all(r.headers["event_type"] == b"DeadLetter" for r in letters)
     errors = [b["error"] for b in bodies]
     assert "not JSON" in errors[0]

@@ -177,27 +177,30 @@ async def test_every_consumer_moves_past_poison_and_ticks_keep_being_accepted(
             rejected = reader.matching(event_type="CommandRejected")
             seconds = time.monotonic() - started
 
-    # Every debit due by the last tick, each once: two assignments, 2026-01-01..04 (daily).
+    # Every debit due by the last tick, each once: two assignments, 2026-01-01..05 (daily).
     by_assignment = Counter(body(d)["assignment_id"] for d in debits)
-    assert by_assignment == {assign_ids[0]: 4, assign_ids[1]: 4}, by_assignment
-    assert len({body(d)["debit_id"] for d in debits}) == 8
+    assert by_assignment == {assign_ids[0]: 5, assign_ids[1]: 5}, by_assignment
+    assert len({body(d)["debit_id"] for d in debits}) == 10
     assert body(settled[0])["at"] == "2026-01-05T00:00:00Z"
     assert body(reports[0])["simulate"] is True
-    # The catalog and assignment commands: three unreadable each, two rules broken each.
-    assert {body(r)["command_type"] for r in rejected} == {"DefinePackage", "AssignPackage"}
-    assert len(rejected) == 4
+    # Commands: three unreadable each, two rules broken each (NUL, the date).
+    rejected_types = Counter(body(r)["command_type"] for r in rejected)
+    assert rejected_types == {"DefinePackage": 2, "AssignPackage": 2, "RunPackage": 2}
     per_topic = Counter(body(letter)["source_topic"] for letter in letters)
     expected = {system.topic(t): 3 for t in (topics.CATALOG_COMMANDS, topics.ASSIGNMENT_COMMANDS)}
-    # Events, ticks, usage and RunPackage: all five are dead letters (RunPackage's NUL and
-    # date are rules a command breaks: rejected, so three there).
+    # Events, ticks and usage: all five are dead letters; catalog.packages has two consumers
+    # (the assignment service's catalog view and the charger), each writing its own.
     expected |= {
         system.topic(t): 5
-        for t in (topics.CATALOG_PACKAGES, topics.ASSIGNMENT_EVENTS, topics.USAGE_RATED)
+        for t in (topics.ASSIGNMENT_EVENTS, topics.USAGE_RATED, topics.CLOCK_TICKS)
     }
-    expected |= {system.topic(topics.CLOCK_TICKS): 5, system.topic(topics.CHARGER_COMMANDS): 3}
+    expected |= {
+        system.topic(topics.CATALOG_PACKAGES): 10,
+        system.topic(topics.CHARGER_COMMANDS): 3,
+    }
     assert per_topic == expected, per_topic
     huge = [body(x) for x in letters if body(x)["payload_size"] == len(NOT_UTF8)]
-    assert len(huge) == 7 and all(len(x["payload_base64"]) <= 4 * 256 * 1024 // 3 + 4 for x in huge)
+    assert len(huge) == 8 and all(len(x["payload_base64"]) <= 4 * 256 * 1024 // 3 + 4 for x in huge)
     figures["poison inputs dead-lettered"] += len(letters)
     figures["poison inputs rejected"] += len(rejected)
     figures["poison test seconds (all consumers)"] = round(seconds, 1)

@@ -56,6 +56,7 @@ class Incoming:
     value: bytes | None
     message: Message | None  # None when `problem` is set
     problem: Unreadable | Rejected | None = None
+    source_topic: str = ""  # the topic's real name (with the deployment's prefix)
 
     @property
     def text_key(self) -> str:
@@ -85,9 +86,25 @@ def incoming(topic: str, record: Any, rules: str | None = None) -> Incoming:
         message = read(rules or topic, record.value)
     except (Unreadable, Rejected) as problem:
         return Incoming(
-            topic, record.partition, record.offset, record.key, record.value, None, problem
+            topic,
+            record.partition,
+            record.offset,
+            record.key,
+            record.value,
+            None,
+            problem,
+            record.topic,
         )
-    return Incoming(topic, record.partition, record.offset, record.key, record.value, message)
+    return Incoming(
+        topic,
+        record.partition,
+        record.offset,
+        record.key,
+        record.value,
+        message,
+        None,
+        record.topic,
+    )
 
 
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
@@ -247,7 +264,15 @@ class BatchConsumer:
                 record_outcomes(self.topic, outcome, n, seconds)
 
     def _emit_dead_letter(self, uow: PostgresUnitOfWork, item: Incoming, error: str) -> None:
-        letter = DeadLetter.of(self.topic, item.partition, item.offset, item.key, item.value, error)
+        letter = DeadLetter.of(
+            item.source_topic or self.topic,
+            item.partition,
+            item.offset,
+            item.key,
+            item.value,
+            error,
+            self.group,
+        )
         uow.emit(topics.dlq_topic(self.topic), item.key, letter)
         log.warning("message dead-lettered", **item.where(), error=error[:500])
 

@@ -136,7 +136,7 @@ class TopicReader:
         for r in self.records if records is None else records:
             try:
                 obj = r.json()
-            except ValueError:
+            except (ValueError, RecursionError):  # poison a test wrote on a watched topic
                 continue
             if isinstance(obj, dict) and all(obj.get(k) == v for k, v in match.items()):
                 out.append(r)

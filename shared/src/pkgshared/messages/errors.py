@@ -71,6 +71,11 @@ class DeadLetter(Message):
     payload_size: int | None = Field(default=None, description="Size of the original, bytes.")
     payload_sha256: str | None = Field(default=None, description="SHA-256 of the original, hex.")
     error: StrictStr
+    consumer: str | None = Field(
+        default=None,
+        description="The consumer group that could not handle it: a topic read by two services "
+        "(catalog.packages) may get a dead letter of the same record from each.",
+    )
 
     @classmethod
     def of(
@@ -81,12 +86,14 @@ class DeadLetter(Message):
         key: bytes | None,
         value: bytes | None,
         error: str,
+        consumer: str | None = None,
     ) -> DeadLetter:
-        """The dead letter of one record; its id is derived from where the record is, so
-        writing it again (a redelivery) repeats the same event."""
+        """The dead letter of one record; its id is derived from where the record is (and who
+        read it), so writing it again (a redelivery) repeats the same event."""
         payload = value or b""
         return cls(
-            event_id=natural_event_id(f"dead:{topic}:{partition}:{offset}"),
+            event_id=natural_event_id(f"dead:{consumer or ''}:{topic}:{partition}:{offset}"),
+            consumer=consumer,
             source_topic=topic,
             partition=partition,
             offset=offset,
