@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal, Self
+from typing import Literal, Self
 
 from pydantic import Field, StrictInt, StrictStr, model_validator
 
@@ -80,7 +80,7 @@ class _PackageTerms(Message):
     """The fields a definition and its PackageDefined share."""
 
     package_id: PackageId = Field(description="1-64 chars of [A-Za-z0-9_.-].")
-    name: Annotated[StrictStr, Text] = Field(
+    name: Text = Field(
         min_length=1, max_length=200, description="Display name."
     )
     kind: Kind = Field(description="recurring, free_minutes or minimum_spend.")
@@ -105,7 +105,7 @@ class _PackageTerms(Message):
         default=None,
         description="An assignment cannot end before start_date + minimum_days - 1.",
     )
-    description: Annotated[StrictStr, Text] | None = Field(default=None, max_length=2000)
+    description: Text | None = Field(default=None, max_length=2000)
 
     @model_validator(mode="after")
     def _kind_rules(self) -> Self:

@@ -23,6 +23,7 @@ from pydantic import (
     PlainSerializer,
     StrictBool,
     StrictInt,
+    StrictStr,
     WithJsonSchema,
 )
 from pydantic_core import PydanticCustomError
@@ -190,7 +191,7 @@ _NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 CustomerId = Annotated[
     str, Field(min_length=1, max_length=64, pattern=_NO_CONTROL, description="1-64 chars")
 ]
-Text = Annotated[str, Field(pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
+Text = Annotated[StrictStr, Field(pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
 """Free text (a name, a description): no control character but tab and line breaks."""
 Did = Annotated[
     str, Field(pattern=r"^[0-9]{6,15}$", description="E.164 without '+', 6 to 15 digits")
