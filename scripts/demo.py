@@ -82,6 +82,7 @@ async def main() -> int:
         topics.ASSIGNMENT_EVENTS,
         topics.CREDIT_DEBITED,
         topics.FREE_MINUTES_GRANTED,
+        topics.CHARGER_PROGRESS,
     )
     async with TopicReader(BOOTSTRAP, *watched, from_end=True) as reader:
         for p in packages:
@@ -96,14 +97,11 @@ async def main() -> int:
             at=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         )
         await produce(BOOTSTRAP, topics.CLOCK_TICKS, [tick], key="clock")
-        print(f"demo: sent a tick at {tick['at']}; waiting for the charges...")
-        await reader.wait_count(
-            1, timeout=60, event_type="FreeMinutesGranted", customer_id=customer
-        )
-        await reader.wait_count(
-            1, timeout=60, event_type="CreditDebited", customer_id=customer, kind="setup"
-        )
-        await reader.poll(1.0)
+        print(f"demo: sent a tick at {tick['at']}; waiting for ChargesSettled...")
+        # Settled: every charge the tick made due is on its topic; read them to the end.
+        await reader.wait_count(1, timeout=60, event_type="ChargesSettled", tick_id=tick["tick_id"])
+        while await reader.poll(0.5):
+            pass
         mine = [json.loads(r.value or b"{}") for r in reader.records]
         mine = [b for b in mine if run in json.dumps(b)]
     for b in mine:

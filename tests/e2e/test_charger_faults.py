@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from pkgshared import topics
+from pkgshared.messages import natural_event_id
 from pkgshared.testing.bulk import TICK_AT, debits_until, expected_ids, seed
-from pkgshared.testing.system import System, command
+from pkgshared.testing.system import System, body, command
 
 CUSTOMERS = 400
 
@@ -75,6 +78,71 @@ async def test_two_chargers_share_a_large_tick_without_double_charging(
         assert sorted(got) == sorted(want)  # each exactly once, no republish without a crash
         worked = [p for p in (one, two) if '"charging done"' in p.log_path.read_text()]
         assert len(worked) == 2, "both instances should have taken part"
+    finally:
+        system.stop_all()
+        await system.drop()
+
+
+async def read_to_end(bootstrap: str, topic: str) -> list[dict[str, object]]:
+    """Every record of `topic` up to its end offsets as they are now."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        if not parts:
+            await consumer._client.force_metadata_update()
+            parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        ends = await consumer.end_offsets(parts)
+        out: list[dict[str, object]] = []
+        while any(await consumer.position(tp) < end for tp, end in ends.items()):
+            batch = await consumer.getmany(timeout_ms=500)
+            out += [body(r) for records in batch.values() for r in records]
+        return out
+    finally:
+        await consumer.stop()
+
+
+async def test_charges_settled_once_per_tick_after_every_charge_with_two_chargers(
+    kafka_bootstrap: str, database_url: str, tmp_path: Path
+) -> None:
+    system = await start_system(kafka_bootstrap, database_url, tmp_path)
+    try:
+        assignment_ids = await seed(system, CUSTOMERS)
+        chargers = [
+            system.service("charger", instance=n, CHARGE_BATCH_CUSTOMERS="20") for n in "ab"
+        ]
+        for charger in chargers:
+            charger.env.update({"DB_SCHEMA": chargers[0].env["DB_SCHEMA"], "CONSUMER_GROUP": "c"})
+            charger.start()
+        for charger in chargers:
+            charger.wait_healthy()
+        async with system.reader(topics.CHARGER_PROGRESS) as progress:
+            tick = command("ClockTicked", tick_id=str(uuid.uuid4()), at=TICK_AT)
+            await system.send(topics.CLOCK_TICKS, tick, key="clock")
+            await progress.wait_count(1, timeout=180, tick_id=tick["tick_id"])
+            # Seen ChargesSettled, then read the debits to their end: every one is there.
+            debits = await read_to_end(system.bootstrap, system.topic(topics.CREDIT_DEBITED))
+            assert {d["debit_id"] for d in debits} == expected_ids(assignment_ids)
+            # The same tick again changes nothing and is not settled again; a later one is,
+            # and of three queued together at least the latest is, each at most once.
+            later = [
+                command("ClockTicked", tick_id=str(uuid.uuid4()), at=f"2026-06-{d}T00:00:00Z")
+                for d in (16, 17, 18)
+            ]
+            for t in [tick, *later]:
+                await system.send(topics.CLOCK_TICKS, t, key="clock")
+            await progress.wait_count(1, timeout=60, tick_id=later[-1]["tick_id"])
+            await progress.poll(1.0)
+        settled = [body(r) for r in progress.records]
+        per_tick = Counter(s["tick_id"] for s in settled)
+        assert per_tick[tick["tick_id"]] == 1 and max(per_tick.values()) == 1, per_tick
+        assert set(per_tick) <= {tick["tick_id"], *(t["tick_id"] for t in later)}
+        assert all(
+            s["event_id"] == str(natural_event_id(f"settled:{s['tick_id']}")) for s in settled
+        )
+        assert [s["at"] for s in settled] == sorted(s["at"] for s in settled)
     finally:
         system.stop_all()
         await system.drop()

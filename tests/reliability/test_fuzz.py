@@ -30,8 +30,9 @@ json_values = st.recursive(
 )
 boundary_define = st.fixed_dictionaries(
     {
-        "package_id": st.sampled_from(["ok-pkg", "", "x" * 65, "bad id", "ünïcode"]),
-        "name": st.sampled_from(["n", "", "x" * 5000]),
+        "package_id": st.sampled_from(["ok-pkg", "", "x" * 65, "bad id", "ünïcode", "a\u0000"]),
+        "name": st.sampled_from(["n", "", "x" * 5000, "RT\u0000nul", "bell\u0007", "tab\tok"]),
+        "effective_from": st.sampled_from([None, "1899-12-31", "1900-01-01", "3000-01-01"]),
         "kind": st.sampled_from(["recurring", "free_minutes", "minimum_spend", "nope"]),
         "retail": st.sampled_from(["5.00", "-1", "1.1234567", "1e5", "abc", "0"]),
         "currency": st.sampled_from(["GBP", "gbp", "EURO"]),
@@ -42,20 +43,36 @@ boundary_define = st.fixed_dictionaries(
 boundary_assign = st.fixed_dictionaries(
     {
         "assignment_id": st.sampled_from([str(uuid.uuid4()), "not-a-uuid"]),
-        "customer_id": st.sampled_from(["c1", "", "c" * 65]),
+        "customer_id": st.sampled_from(["c1", "", "c" * 65, "c\u0000", "c\u0001", "\ud800"]),
         "package_id": st.sampled_from(["ok-pkg", "missing-pkg"]),
         "quantity": st.sampled_from([0, 1, 100000, 100001, -5]),
-        "start_date": st.sampled_from(["2026-01-01", "2026-02-30", "yesterday"]),
-        "end_date": st.sampled_from([None, "2025-12-31", "2026-06-30"]),
-        "timezone": st.sampled_from(["UTC", "Mars/Olympus", "Europe/London"]),
+        "start_date": st.sampled_from(
+            ["2026-01-01", "2026-02-30", "yesterday", "0001-01-01", "1900-01-01", "9999-12-31"]
+        ),
+        "end_date": st.sampled_from([None, "2025-12-31", "2026-06-30", "2999-12-31", "3000-01-01"]),
+        "timezone": st.sampled_from(
+            ["UTC", "Mars/Olympus", "Europe/London", "Asia/Tokyo", "UTC\n"]
+        ),
         "did": st.sampled_from([None, "12", "441234567890", "+44123"]),
     }
 )
 
 
+# Deep nesting, and sizes up to 2 MB (the largest record the topics take is 4 MiB).
+nested = st.tuples(st.integers(33, 20_000), st.sampled_from([b"[", b'{"a":']))
+huge = st.tuples(st.integers(300_000, 2_000_000), st.sampled_from([b"\xff", b"x", b'{"a":"']))
+
+
 def bad_message(draw_kind: str, value: Any) -> tuple[str, bytes]:
     if draw_kind == "bytes":
         return topics.ASSIGNMENT_COMMANDS, value
+    if draw_kind == "nested":
+        depth, opener = value
+        closer = b"]" if opener == b"[" else b"}"
+        return topics.CATALOG_COMMANDS, opener * depth + b"1" + closer * depth
+    if draw_kind == "huge":
+        size, unit = value
+        return topics.ASSIGNMENT_COMMANDS, (unit * size)[:size]
     if draw_kind == "json":
         return topics.CATALOG_COMMANDS, json.dumps(value).encode()
     if draw_kind == "define":
@@ -68,6 +85,8 @@ fuzz = st.one_of(
     st.tuples(st.just("json"), json_values),
     st.tuples(st.just("define"), boundary_define),
     st.tuples(st.just("assign"), boundary_assign),
+    st.tuples(st.just("nested"), nested),
+    st.tuples(st.just("huge"), huge),
 )
 
 
@@ -126,7 +145,7 @@ async def test_bad_input_gets_an_answer_and_valid_input_still_works(
 def _json(record: Record) -> dict[str, Any]:
     try:
         obj = json.loads(record.value or b"")
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return obj if isinstance(obj, dict) else {}
 
@@ -134,17 +153,19 @@ def _json(record: Record) -> dict[str, Any]:
 def _answer(records: list[Record], raw: bytes) -> str | None:
     """How `raw` was answered: rejected, dead_lettered, event (a valid one), or None yet."""
     import base64
+    import hashlib
 
     try:
         sent = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         sent = None
+    digest = hashlib.sha256(raw).hexdigest()
     event_id = sent.get("event_id") if isinstance(sent, dict) else None
     for r in records:
         obj = _json(r)
-        if (
-            obj.get("event_type") == "DeadLetter"
-            and base64.b64decode(obj.get("payload_base64", "")) == raw
+        if obj.get("event_type") == "DeadLetter" and (
+            obj.get("payload_sha256") == digest
+            or base64.b64decode(obj.get("payload_base64", "")) == raw
         ):
             return "dead_lettered"
         if (

@@ -125,6 +125,8 @@ async def test_every_consumer_moves_past_poison_and_ticks_keep_being_accepted(
             ]
             for topic, key, raw in sends:
                 await produce(system.bootstrap, system.topic(topic), raw, key=key)
+                if topic == topics.CATALOG_COMMANDS:  # an assignment needs its package first
+                    await reader.wait_count(1, event_type="PackageDefined", package_id=package)
             await reader.wait_count(1, event_type="PackageAssigned", customer_id=customer)
             # Events topics: written as a hostile client would, then more valid traffic.
             event_poison = {

@@ -170,7 +170,11 @@ async def produce_keyed(
     """Send (key, value) pairs in order with one idempotent producer; return once all are acked.
     `client_options`: aiokafka security options (pkgshared.kafka.client_security)."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, **(client_options or {})
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        max_request_size=4 * 1024 * 1024,  # the largest record the topics take
+        **(client_options or {}),
     )
     await producer.start()
     try:

@@ -80,9 +80,7 @@ class _PackageTerms(Message):
     """The fields a definition and its PackageDefined share."""
 
     package_id: PackageId = Field(description="1-64 chars of [A-Za-z0-9_.-].")
-    name: Text = Field(
-        min_length=1, max_length=200, description="Display name."
-    )
+    name: Text = Field(min_length=1, max_length=200, description="Display name.")
     kind: Kind = Field(description="recurring, free_minutes or minimum_spend.")
     retail: NonNegativeMoney = Field(description="What the customer is charged per period.")
     cost: NonNegativeMoney | None = Field(

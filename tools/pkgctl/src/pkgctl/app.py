@@ -304,12 +304,24 @@ def spend_limit(
 @app.command()
 def tick(
     at: Annotated[str | None, typer.Option(help="RFC 3339 instant, default: now")] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="wait until every charge it made due is published")
+    ] = False,
+    timeout: Timeout = 60.0,
 ) -> None:
-    """Send a clock tick (the charger charges what it makes due)."""
+    """Send a clock tick (the charger charges what it makes due). With --wait, return once the
+    charger says ChargesSettled for it (exit 1 on timeout: a tick not later than the
+    charger's clock changes nothing and is never settled)."""
     instant = at or datetime.now(UTC).isoformat()
-    message = build(ClockTicked, tick_id=str(uuid.uuid4()), at=instant)
-    run(io.send(topics.CLOCK_TICKS, "clock", message, None, 0, {}))
-    out.print(f"sent ClockTicked at {json.loads(message.to_json())['at']}")
+    tick_id = str(uuid.uuid4())
+    message = build(ClockTicked, tick_id=tick_id, at=instant)
+    answers = topics.CHARGER_PROGRESS if wait else None
+    success = {"event_type": "ChargesSettled", "tick_id": tick_id}
+    run(io.send(topics.CLOCK_TICKS, "clock", message, answers, timeout, success))
+    sent = json.loads(message.to_json())["at"]
+    out.print(
+        f"sent ClockTicked at {sent}" + ("; every charge it made due is published" if wait else "")
+    )
 
 
 @app.command("run-package")

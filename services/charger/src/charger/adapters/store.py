@@ -115,34 +115,71 @@ class ChargerStore:
 
     # ------------------------------------------------------------ assignments
     async def apply_assigned(self, e: PackageAssigned) -> None:
-        assignment = Assignment(
-            assignment_id=e.assignment_id,
-            customer_id=e.customer_id,
-            did=e.did,
-            package_id=e.package_id,
-            start_date=e.start_date,
-            end_date=e.end_date,
-            timezone=e.timezone,
-            terms=(Terms(None, e.quantity, e.auto_decrement_credit, e.free_minutes),),
+        await self.apply_assigned_many([e])
+
+    async def apply_assigned_many(self, events: list[PackageAssigned]) -> None:
+        """Project a run of PackageAssigned in a handful of statements whatever their
+        number: customers locked (in id order, as every writer locks them) and package versions
+        read once, rows inserted from arrays, customers' due moments moved earlier."""
+        customers = sorted({e.customer_id for e in events})
+        packages = sorted({e.package_id for e in events})
+        await self.lock_customers(customers)
+        await self.conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('pkg:' || p)) "
+            "FROM unnest($1::text[]) AS p ORDER BY p",
+            packages,
         )
-        await self.lock_customer(e.customer_id)
-        await self._lock_package(e.package_id)
-        # The hottest projection under load: its due moment is computed here and written with
-        # the row, and the customer's can only move earlier, so no re-read is needed.
-        versions = (await self.versions({e.package_id})).get(e.package_id, [])
-        due = next_due(assignment, versions, None, False)
-        inserted = await self.conn.fetchval(
-            f"INSERT INTO assignments ({COLUMNS}, next_due_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING 1",
-            *assignment_columns(assignment),
-            due,
-        )
-        if inserted and due is not None:
-            await self.conn.execute(
-                "UPDATE customers SET next_due_at = LEAST(next_due_at, $2) WHERE customer_id = $1",
-                e.customer_id,
-                due,
+        versions = await self.versions(set(packages))
+        rows = []
+        for e in events:
+            assignment = Assignment(
+                assignment_id=e.assignment_id,
+                customer_id=e.customer_id,
+                did=e.did,
+                package_id=e.package_id,
+                start_date=e.start_date,
+                end_date=e.end_date,
+                timezone=e.timezone,
+                terms=(Terms(None, e.quantity, e.auto_decrement_credit, e.free_minutes),),
             )
+            due = next_due(assignment, versions.get(e.package_id, []), None, False)
+            rows.append((*assignment_columns(assignment), due))
+        columns = list(zip(*rows, strict=True))
+        inserted = await self.conn.fetch(
+            f"INSERT INTO assignments ({COLUMNS}, next_due_at) "
+            "SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::date[], "
+            "$6::date[], $7::text[], $8::text[], $9::timestamptz[]) "
+            "ON CONFLICT DO NOTHING RETURNING customer_id, next_due_at",
+            *(list(c) for c in columns),
+        )
+        earliest: dict[str, datetime] = {}
+        for r in inserted:
+            due = r["next_due_at"]
+            if due is not None and (
+                r["customer_id"] not in earliest or due < earliest[r["customer_id"]]
+            ):
+                earliest[r["customer_id"]] = due
+        if earliest:
+            ids = sorted(earliest)
+            await self.conn.execute(
+                "UPDATE customers c SET next_due_at = LEAST(c.next_due_at, p.due) "
+                "FROM unnest($1::text[], $2::timestamptz[]) AS p(id, due) "
+                "WHERE c.customer_id = p.id",
+                ids,
+                [earliest[c] for c in ids],
+            )
+
+    async def lock_customers(self, customer_ids: list[str]) -> None:
+        """Lock (creating when new) the rows of `customer_ids`, given sorted."""
+        await self.conn.execute(
+            "INSERT INTO customers (customer_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+            customer_ids,
+        )
+        await self.conn.execute(
+            "SELECT 1 FROM customers WHERE customer_id = ANY($1::text[]) "
+            "ORDER BY customer_id FOR UPDATE",
+            customer_ids,
+        )
 
     async def apply_changed(self, e: AssignmentChanged) -> None:
         await self.lock_customer(e.customer_id)

@@ -37,20 +37,29 @@ async def project(uow: ChargerUnitOfWork, events: list[Message]) -> None:
     """Apply a batch of input events to the projections, in order (the caller stores how far
     it has read with them)."""
     usage: list[UsageRated] = []
+    assigned: list[PackageAssigned] = []
     for event in events:
         if isinstance(event, UsageRated):
             # Usage changes nothing else: a batch's records go in one statement.
             usage.append(event)
-        elif isinstance(event, PackageDefined):
+            continue
+        if isinstance(event, PackageAssigned):
+            # A run of new assignments is projected at once, before anything that follows.
+            assigned.append(event)
+            continue
+        if assigned:
+            await uow.store.apply_assigned_many(assigned)
+            assigned = []
+        if isinstance(event, PackageDefined):
             await uow.store.add_version(event)
-        elif isinstance(event, PackageAssigned):
-            await uow.store.apply_assigned(event)
         elif isinstance(event, AssignmentChanged):
             await uow.store.apply_changed(event)
         elif isinstance(event, AssignmentEnded):
             await uow.store.apply_ended(event)
         elif isinstance(event, SpendLimitSet):
             await uow.store.set_spend_limit(event)
+    if assigned:
+        await uow.store.apply_assigned_many(assigned)
     await uow.store.add_usage(usage)
 
 
