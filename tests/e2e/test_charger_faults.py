@@ -88,18 +88,21 @@ async def read_to_end(bootstrap: str, topic: str) -> list[dict[str, object]]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
+        consumer.subscribe([topic])  # fetches the topic's metadata
+        await consumer.getmany(timeout_ms=100)
+        consumer.unsubscribe()
         parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        if not parts:
-            await consumer._client.force_metadata_update()
-            parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        assert parts, f"no partitions of {topic}"
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)
         out: list[dict[str, object]] = []
-        while any(await consumer.position(tp) < end for tp, end in ends.items()):
+        while True:
+            positions = {tp: await consumer.position(tp) for tp in ends}
+            if all(positions[tp] >= end for tp, end in ends.items()):
+                return out
             batch = await consumer.getmany(timeout_ms=500)
             out += [body(r) for records in batch.values() for r in records]
-        return out
     finally:
         await consumer.stop()
 
