@@ -5,7 +5,7 @@ producer's ceiling, measured in one run on this machine.
 
 For each input, the services that read it are stopped, a backlog of `--records` is written,
 and they are started again: the capacity is the backlog divided by the time from the first
-record handled to the last (consumer lag sampled every 0.25 s), with the CPU each process
+record handled to the last (consumer lag sampled every 0.1 s), with the CPU each process
 used meanwhile. Then a steady rate of half that capacity is offered for `--hold-seconds`
 (paced every 100 ms): held when at least 0.95 of it was handled within the run and the lag
 did not grow. Inputs:
@@ -137,6 +137,16 @@ class Bench:
             if group.startswith(prefix) and topic == self.system.topic(name)
         )
 
+    async def committed_everywhere(self, watched: list[tuple[str, str]]) -> bool:
+        lag = await consumer_lag(self.system.bootstrap, self.system.prefix)
+        for prefix, name in watched:
+            parts = {
+                p for (g, t, p) in lag if g.startswith(prefix) and t == self.system.topic(name)
+            }
+            if len(parts) < topics.partitions_of(name):
+                return False
+        return True
+
     async def capacity(
         self,
         producer: AIOKafkaProducer,
@@ -146,24 +156,27 @@ class Bench:
         n: int,
     ) -> dict[str, Any]:
         """Backlog of `n`, then the services started: records per second, CPU per process."""
+        # A warm-up handled first: every partition then has a committed offset to count from.
+        await self.send(producer, [make(n + i) for i in range(200)])
+        deadline = time.monotonic() + 120
+        while await self.lag(watched) or not await self.committed_everywhere(watched):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the warm-up was not handled in 120 s")
+            await asyncio.sleep(0.2)
         for name in services:
             self.system.services[name].stop()
         records = [make(i) for i in range(n)]
         sent_at = time.monotonic()
         await self.send(producer, records)
         produce_seconds = time.monotonic() - sent_at
+        backlog = await self.lag(watched)
         for name in services:
             self.system.services[name].start()
-        for name in services:
-            await asyncio.to_thread(self.system.services[name].wait_healthy)
         began = None
-        backlog = None
         cpu_before: dict[str, float] = {}
         while True:
             lag = await self.lag(watched)
             now = time.monotonic()
-            if backlog is None:
-                backlog = lag
             if began is None and lag < backlog:
                 began = now
                 cpu_before = {k: cpu_seconds(v) for k, v in self.processes().items()}
@@ -171,8 +184,10 @@ class Bench:
                 break
             if now - sent_at > 900:
                 raise RuntimeError(f"not drained after 900 s (lag {lag})")
-            await asyncio.sleep(0.25)
-        seconds = max(now - began, 0.25)
+            await asyncio.sleep(0.1)
+        for name in services:
+            await asyncio.to_thread(self.system.services[name].wait_healthy)
+        seconds = max(now - began, 0.1)
         cpu = {
             k: round(cpu_seconds(v) - cpu_before.get(k, 0.0), 2)
             for k, v in self.processes().items()

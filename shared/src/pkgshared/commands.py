@@ -33,8 +33,16 @@ def body_digest(cmd: Message) -> bytes:
     return hashlib.sha256(body.encode()).digest()
 
 
+Prepare = Callable[[Any, list[Message]], Awaitable[None]]
+"""prepare(uow, commands): read what the batch's commands need at once (before any is applied)."""
+
+
 def command_batches(
-    topic: str, rejections_topic: str, apply: Apply, reject: Reject | None = None
+    topic: str,
+    rejections_topic: str,
+    apply: Apply,
+    reject: Reject | None = None,
+    prepare: Prepare | None = None,
 ) -> BatchHandler:
     """The batch handler of command topic `topic` (see the module docstring)."""
 
@@ -46,6 +54,8 @@ def command_batches(
     async def handle(uow: Any, batch: list[Incoming]) -> None:
         commands = [(item, item.message) for item in batch if item.message is not None]
         known = await uow.processed_digests([cmd.event_id for _, cmd in commands])
+        if prepare is not None:
+            await prepare(uow, [cmd for _, cmd in commands])
         handled: list[tuple[Any, bytes]] = []
         for item, cmd in commands:
             digest = body_digest(cmd)

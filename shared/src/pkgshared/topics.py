@@ -73,6 +73,11 @@ TOPICS: tuple[TopicSpec, ...] = (
 )
 
 
+def partitions_of(name: str) -> int:
+    """How many partitions contract topic `name` is created with."""
+    return next(s.partitions for s in TOPICS if s.name == name)
+
+
 def with_prefix(prefix: str) -> tuple[TopicSpec, ...]:
     """The contract's topics under `prefix` (see the TOPIC_PREFIX setting)."""
     return tuple(TopicSpec(prefix + s.name, s.partitions, s.config) for s in TOPICS)

@@ -133,7 +133,11 @@ class PostgresUnitOfWork:
         """Publish an event already written as the contract's JSON once this commits."""
         self._events.append(outbox_row(topic, key, event_type, payload))
 
+    async def flush(self) -> None:
+        """Write what repositories hold back until the end of the unit of work."""
+
     async def commit(self) -> None:
+        await self.flush()
         await enqueue(self.conn, self._events)
         await self._tx.commit()
         self._tx = None

@@ -19,14 +19,31 @@ from pkgshared.messages import (
 class CatalogView:
     def __init__(self, conn: Any) -> None:
         self._conn = conn
+        self._seen: dict[str, CatalogEntry | None] = {}
 
-    async def get(self, package_id: str) -> CatalogEntry | None:
-        row = await self._conn.fetchrow(
+    async def preload(self, package_ids: list[str]) -> None:
+        """Read the packages a batch names, in one round trip (kept for the unit of work)."""
+        wanted = sorted({p for p in package_ids if p not in self._seen})
+        if not wanted:
+            return
+        rows = await self._conn.fetch(
             "SELECT package_id, version, retired, minimum_days FROM catalog_packages "
-            "WHERE package_id = $1",
-            package_id,
+            "WHERE package_id = ANY($1::text[])",
+            wanted,
         )
-        return CatalogEntry(**dict(row)) if row else None
+        for p in wanted:
+            self._seen[p] = None
+        for row in rows:
+            self._seen[row["package_id"]] = CatalogEntry(**dict(row))
+
+    async def get(self, package_id: str, fresh: bool = False) -> CatalogEntry | None:
+        """The package as the view knows it; `fresh` reads it again (the view may have
+        caught up since it was first read)."""
+        if fresh:
+            self._seen.pop(package_id, None)
+        if package_id not in self._seen:
+            await self.preload([package_id])
+        return self._seen[package_id]
 
     async def apply_defined(self, event: PackageDefined) -> None:
         # Older versions arriving late (or again) never overwrite a newer one.
@@ -57,46 +74,74 @@ class CatalogView:
 
 
 class AssignmentRepository:
+    """Assignments of one unit of work. What it reads or writes is kept by id for the rest of
+    the unit of work, and writes reach the table in one statement each at `flush()` (the
+    unit of work flushes before committing): a batch of commands costs a few round trips,
+    not a few per command."""
+
     def __init__(self, conn: Any) -> None:
         self._conn = conn
+        self._seen: dict[UUID, AssignmentState | None] = {}
+        self._new: dict[UUID, tuple[PackageAssigned, int | None]] = {}
+        self._changed: dict[UUID, AssignmentChanged] = {}
+
+    async def preload(self, assignment_ids: list[UUID]) -> None:
+        """Read (and lock) the assignments a batch names, in one round trip."""
+        wanted = sorted({i for i in assignment_ids if i not in self._seen})
+        if not wanted:
+            return
+        rows = await self._conn.fetch(
+            "SELECT assignment_id, assigned, current, minimum_days FROM assignments "
+            "WHERE assignment_id = ANY($1::uuid[]) ORDER BY assignment_id FOR UPDATE",
+            wanted,
+        )
+        for i in wanted:
+            self._seen[i] = None
+        for row in rows:
+            self._seen[row["assignment_id"]] = _state(row)
 
     async def get(self, assignment_id: UUID) -> AssignmentState | None:
-        row = await self._conn.fetchrow(
-            "SELECT assigned, current, minimum_days FROM assignments "
-            "WHERE assignment_id = $1 FOR UPDATE",
-            assignment_id,
-        )
-        if row is None:
-            return None
-        current_obj = json.loads(row["current"])
-        current: PackageAssigned | AssignmentChanged = (
-            AssignmentChanged.model_validate(current_obj)
-            if current_obj.get("event_type") == "AssignmentChanged"
-            else PackageAssigned.model_validate(current_obj)
-        )
-        return AssignmentState(
-            current=current,
-            assigned=PackageAssigned.model_validate_json(row["assigned"]),
-            minimum_days=row["minimum_days"],
-        )
+        if assignment_id not in self._seen:
+            await self.preload([assignment_id])
+        return self._seen[assignment_id]
 
     async def add(self, assigned: PackageAssigned, minimum_days: int | None) -> None:
-        body = assigned.model_dump_json()
-        await self._conn.execute(
-            "INSERT INTO assignments (assignment_id, customer_id, assigned, current, minimum_days) "
-            "VALUES ($1, $2, $3, $3, $4)",
-            assigned.assignment_id,
-            assigned.customer_id,
-            body,
-            minimum_days,
+        self._new[assigned.assignment_id] = (assigned, minimum_days)
+        self._seen[assigned.assignment_id] = AssignmentState(
+            current=assigned, assigned=assigned, minimum_days=minimum_days
         )
 
     async def update(self, state: AssignmentChanged) -> None:
-        await self._conn.execute(
-            "UPDATE assignments SET current = $2 WHERE assignment_id = $1",
-            state.assignment_id,
-            state.model_dump_json(),
-        )
+        known = self._seen.get(state.assignment_id)
+        if known is not None:
+            self._seen[state.assignment_id] = AssignmentState(
+                current=state, assigned=known.assigned, minimum_days=known.minimum_days
+            )
+        self._changed[state.assignment_id] = state
+
+    async def flush(self) -> None:
+        if self._new:
+            new = list(self._new.values())
+            bodies = [a.model_dump_json() for a, _ in new]
+            await self._conn.execute(
+                "INSERT INTO assignments (assignment_id, customer_id, assigned, current, "
+                "minimum_days) SELECT i, c, b::jsonb, b::jsonb, m FROM unnest($1::uuid[], "
+                "$2::text[], $3::text[], $4::int[]) AS p(i, c, b, m)",
+                [a.assignment_id for a, _ in new],
+                [a.customer_id for a, _ in new],
+                bodies,
+                [m for _, m in new],
+            )
+            self._new.clear()
+        if self._changed:
+            changed = list(self._changed.values())
+            await self._conn.execute(
+                "UPDATE assignments a SET current = p.body::jsonb "
+                "FROM unnest($1::uuid[], $2::text[]) AS p(id, body) WHERE a.assignment_id = p.id",
+                [c.assignment_id for c in changed],
+                [c.model_dump_json() for c in changed],
+            )
+            self._changed.clear()
 
     async def set_spend_limit(self, event: SpendLimitSet) -> None:
         await self._conn.execute(
@@ -107,3 +152,17 @@ class AssignmentRepository:
             event.monthly_limit,
             event.currency,
         )
+
+
+def _state(row: Any) -> AssignmentState:
+    current_obj = json.loads(row["current"])
+    current: PackageAssigned | AssignmentChanged = (
+        AssignmentChanged.model_validate(current_obj)
+        if current_obj.get("event_type") == "AssignmentChanged"
+        else PackageAssigned.model_validate(current_obj)
+    )
+    return AssignmentState(
+        current=current,
+        assigned=PackageAssigned.model_validate_json(row["assigned"]),
+        minimum_days=row["minimum_days"],
+    )

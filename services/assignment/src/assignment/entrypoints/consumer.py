@@ -40,7 +40,9 @@ def wire(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
     async def apply(uow: AssignmentUnitOfWork, command: Any, _key: str) -> None:
         await handlers.apply_command(uow, command, today(), catalog_view)
 
-    commands = command_batches(topics.ASSIGNMENT_COMMANDS, topics.ASSIGNMENT_EVENTS, apply)
+    commands = command_batches(
+        topics.ASSIGNMENT_COMMANDS, topics.ASSIGNMENT_EVENTS, apply, prepare=handlers.prepare
+    )
     runtime.consume(
         topics.ASSIGNMENT_COMMANDS,
         runtime.batch_consumer(

@@ -45,6 +45,13 @@ async def apply_command(
     await _apply(cmd, uow, today, catalog_view)
 
 
+async def prepare(uow: AssignmentUnitOfWork, commands: list[Message]) -> None:
+    """Read the assignments and packages a batch of commands names, in two round trips."""
+    ids = [c.assignment_id for c in commands if hasattr(c, "assignment_id")]
+    await uow.assignments.preload(ids)
+    await uow.catalog.preload([c.package_id for c in commands if isinstance(c, AssignPackage)])
+
+
 async def _apply(
     cmd: Command, uow: AssignmentUnitOfWork, today: date, catalog_view: CatalogView | None
 ) -> None:
@@ -96,7 +103,7 @@ async def _assign(
         await catalog_view.check(cmd.event_id, uow.catalog.positions)
         # The view may have caught up between the first read and the check: read again, now
         # that everything published before the check is known to be in it.
-        package = await uow.catalog.get(cmd.package_id)
+        package = await uow.catalog.get(cmd.package_id, fresh=True)
     assigned = model.assign(existing, package, cmd)
     if assigned is None:
         assert existing is not None

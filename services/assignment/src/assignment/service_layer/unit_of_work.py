@@ -13,3 +13,6 @@ class AssignmentUnitOfWork(PostgresUnitOfWork):
     def open(self, conn: Any) -> None:
         self.assignments = AssignmentRepository(conn)
         self.catalog = CatalogView(conn)
+
+    async def flush(self) -> None:
+        await self.assignments.flush()
