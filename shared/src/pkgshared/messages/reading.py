@@ -78,6 +78,11 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
 }
 
 
+_BY_TYPE: dict[str, dict[str, type[Message]]] = {
+    topic: {m.TYPE: m for m in models} for topic, models in TOPIC_MESSAGES.items()
+}
+
+
 class Unreadable(Exception):
     """The message cannot be read; it goes to the dead-letter topic."""
 
@@ -177,7 +182,7 @@ def read_object(topic: str, obj: dict[str, Any], check_strings: bool = True) -> 
     if allowed is None:
         raise Unreadable(f"topic {topic!r} is not part of the contract")
     event_type = obj.get("event_type")
-    model = next((m for m in allowed if event_type == m.TYPE), None)
+    model = _BY_TYPE[topic].get(event_type) if isinstance(event_type, str) else None
     if model is None:
         names = ", ".join(m.TYPE for m in allowed)
         raise Unreadable(f"unknown event_type {event_type!r} on {topic} (expected one of {names})")
