@@ -243,7 +243,11 @@ class Bench:
 async def producer_ceiling(bootstrap: str, topic: str, n: int) -> float:
     """Records/s a plain idempotent acks=all producer writes here (500-byte records)."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        max_batch_size=256 * 1024,
     )
     await producer.start()
     try:
@@ -273,7 +277,11 @@ async def main(args: argparse.Namespace) -> int:
             await reader.wait_count(1, timeout=60, event_type="PackageDefined", package_id=pkg)
         bench = Bench(system, pkg)
         producer = AIOKafkaProducer(
-            bootstrap_servers=KAFKA, acks="all", enable_idempotence=True, linger_ms=5
+            bootstrap_servers=KAFKA,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=5,
+            max_batch_size=256 * 1024,
         )
         await producer.start()
         try:

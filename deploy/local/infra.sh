@@ -8,7 +8,11 @@
 # SASL_PLAINTEXT listener), KAFKA_SASL_SSL_PORT (9095: SASL over TLS, a certificate for
 # 127.0.0.1 signed by a local CA in .cache/kafka/tls/ca.pem), KAFKA_HEAP (768m), PGPORT (5432).
 # Both SASL listeners take PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for the local user
-# packages / packages-secret. State lives in deploy/local/.cache (ignored by git).
+# packages / packages-secret (a super user), and SCRAM for one user per service and the
+# operator, each limited by ACLs to its own topics (pkgshared.access; passwords in
+# .cache/kafka/users.env, mode 0600). The PLAINTEXT listener on KAFKA_PORT is for local
+# development only: it has no authentication, so it is left unrestricted. State lives in
+# deploy/local/.cache (ignored by git).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,6 +29,8 @@ tls_password="packages-tls"
 sasl_user="packages"
 sasl_password="packages-secret"
 pg_marker="$cache/postgres.started-by-us"
+# Each service's own SCRAM user (pkgshared.access) and its password, made on this machine.
+users_env="$kafka_home/users.env"
 
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
@@ -112,6 +118,52 @@ kafka_scram_users() {
   log "SCRAM-SHA-256/512 user $sasl_user added"
 }
 
+# One SCRAM user per service and one for the operator, with random passwords kept in
+# users.env (mode 0600), and the ACLs of pkgshared.access: on the SASL listeners each may touch
+# only the topics CONTRACT.md §3 gives it. Once per formatted storage.
+kafka_service_users() {
+  local marker="$kafka_data/.service-users"
+  if [ -f "$marker" ] && [ -f "$users_env" ]; then return; fi
+  umask 077
+  : > "$users_env.new"
+  local user password mechanism
+  for user in $(python_run -m pkgshared.access users); do
+    password="$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
+    for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
+      java "${java_opts[@]}" kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
+        --alter --entity-type users --entity-name "$user" \
+        --add-config "$mechanism=[password=$password]" >/dev/null 2>&1 \
+        || die "could not add the $mechanism user $user"
+    done
+    echo "KAFKA_USER_$(echo "$user" | tr '[:lower:]' '[:upper:]')_PASSWORD=$password" >> "$users_env.new"
+  done
+  mv "$users_env.new" "$users_env"
+  chmod 600 "$users_env"
+  umask 022
+  kafka_acls ""
+  touch "$marker"
+  log "service users $(python_run -m pkgshared.access users | tr '\n' ' ')added with their ACLs; passwords in $users_env"
+}
+
+# ACLs of pkgshared.access for the topics under a prefix (the e2e tests' own).
+kafka_acls() {
+  local prefix="$1" line
+  python_run -m pkgshared.access acl-args --prefix "$prefix" | while read -r line; do
+    # shellcheck disable=SC2086
+    java "${java_opts[@]}" org.apache.kafka.tools.AclCommand \
+      --bootstrap-server "127.0.0.1:$KAFKA_PORT" $line >/dev/null \
+      || die "could not add ACLs: $line"
+  done
+}
+
+# Secrets the broker's files hold (keystore and admin passwords): readable by the owner only.
+kafka_protect_secrets() {
+  chmod 600 "$kafka_home/server.properties" 2>/dev/null || true
+  chmod 600 "$kafka_tls"/*.p12 2>/dev/null || true
+  [ -f "$users_env" ] && chmod 600 "$users_env"
+  return 0
+}
+
 java_opts=()
 set_java_opts() {
   java_opts=(-Xms"$KAFKA_HEAP" -Xmx"$KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20
@@ -123,7 +175,7 @@ set_java_opts() {
 kafka_up() {
   if kafka_running; then
     log "Kafka already running (pid $(cat "$kafka_pid")) on 127.0.0.1:$KAFKA_PORT"
-    set_java_opts; kafka_scram_users; return
+    set_java_opts; kafka_scram_users; kafka_service_users; kafka_protect_secrets; return
   fi
   if port_open "$KAFKA_PORT"; then
     log "something already listens on 127.0.0.1:$KAFKA_PORT; using it as the broker"
@@ -155,6 +207,8 @@ kafka_up() {
   fi
   log "Kafka answered after $(( $(date +%s%3N) - started )) ms"
   kafka_scram_users
+  kafka_service_users
+  kafka_protect_secrets
 }
 
 kafka_down() {
@@ -242,6 +296,7 @@ case "${1:-}" in
   up) pg_up; kafka_up; topics_up; print_env ;;
   down) kafka_down; pg_down ;;
   kafka-up) kafka_up ;;
+  acls) set_java_opts; kafka_acls "${2:?usage: $0 acls TOPIC_PREFIX}" ;;
   kafka-down) kafka_down ;;
   pg-up) pg_up ;;
   pg-restart)
