@@ -37,6 +37,8 @@ KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_SASL_PORT="${KAFKA_SASL_PORT:-9094}"
 KAFKA_SASL_SSL_PORT="${KAFKA_SASL_SSL_PORT:-9095}"
 KAFKA_HEAP="${KAFKA_HEAP:-768m}"
+# 0: no PLAINTEXT listener for clients; everything (this script included) goes through SASL.
+KAFKA_LOCAL_PLAINTEXT="${KAFKA_LOCAL_PLAINTEXT:-1}"
 PGPORT="${PGPORT:-5432}"
 PG_DB="${PG_DB:-packages}"
 
@@ -78,7 +80,38 @@ kafka_write_config() {
       -e "s|@SASL_SSL_PORT@|$KAFKA_SASL_SSL_PORT|g" -e "s|@TLS@|$kafka_tls|g" \
       -e "s|@TLS_PASSWORD@|$tls_password|g" \
       "$here/kafka/server.properties" > "$kafka_home/server.properties"
+  if [ "$KAFKA_LOCAL_PLAINTEXT" = "0" ]; then
+    # No unauthenticated listener for clients: the broker talks to itself over SASL (PLAIN,
+    # its admin user), and only the controller listener stays plaintext on loopback.
+    sed -i -e "s|PLAINTEXT://127.0.0.1:$KAFKA_PORT,||g" \
+      -e "s|^inter.broker.listener.name=.*|inter.broker.listener.name=SASL_PLAINTEXT\nsasl.mechanism.inter.broker.protocol=PLAIN|" \
+      "$kafka_home/server.properties"
+  fi
+  chmod 600 "$kafka_home/server.properties"
+  umask 077
+  printf '%s\n' "security.protocol=SASL_PLAINTEXT" "sasl.mechanism=PLAIN" \
+    "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\" password=\"admin-secret\";" \
+    > "$kafka_home/admin.properties"
+  umask 022
   cp "$here/kafka/log4j2.properties" "$kafka_home/log4j2.properties"
+}
+
+# How this script reaches the broker as its administrator: the PLAINTEXT listener, or SASL
+# (PLAIN, admin) when KAFKA_LOCAL_PLAINTEXT=0.
+admin_bootstrap() {
+  if [ "$KAFKA_LOCAL_PLAINTEXT" = "0" ]; then echo "127.0.0.1:$KAFKA_SASL_PORT"; else echo "127.0.0.1:$KAFKA_PORT"; fi
+}
+admin_tool_args() {
+  echo "--bootstrap-server $(admin_bootstrap)"
+  if [ "$KAFKA_LOCAL_PLAINTEXT" = "0" ]; then echo "--command-config $kafka_home/admin.properties"; fi
+}
+admin_python() {
+  if [ "$KAFKA_LOCAL_PLAINTEXT" = "0" ]; then
+    KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT KAFKA_SASL_MECHANISM=PLAIN \
+      KAFKA_SASL_USERNAME=admin KAFKA_SASL_PASSWORD=admin-secret python_run "$@"
+  else
+    python_run "$@"
+  fi
 }
 
 # A CA and a broker certificate for 127.0.0.1 (keytool, from the JDK), made once: clients
@@ -109,7 +142,7 @@ kafka_scram_users() {
   if [ -f "$marker" ]; then return; fi
   local mechanism
   for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do  # one per request: the broker's rule
-    java "${java_opts[@]}" kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
+    java "${java_opts[@]}" kafka.admin.ConfigCommand $(admin_tool_args) \
       --alter --entity-type users --entity-name "$sasl_user" \
       --add-config "$mechanism=[password=$sasl_password]" >/dev/null 2>&1 \
       || die "could not add the $mechanism user $sasl_user"
@@ -130,7 +163,7 @@ kafka_service_users() {
   for user in $(python_run -m pkgshared.access users); do
     password="$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
     for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
-      java "${java_opts[@]}" kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
+      java "${java_opts[@]}" kafka.admin.ConfigCommand $(admin_tool_args) \
         --alter --entity-type users --entity-name "$user" \
         --add-config "$mechanism=[password=$password]" >/dev/null 2>&1 \
         || die "could not add the $mechanism user $user"
@@ -150,8 +183,7 @@ kafka_acls() {
   local prefix="$1" line
   python_run -m pkgshared.access acl-args --prefix "$prefix" | while read -r line; do
     # shellcheck disable=SC2086
-    java "${java_opts[@]}" org.apache.kafka.tools.AclCommand \
-      --bootstrap-server "127.0.0.1:$KAFKA_PORT" $line >/dev/null \
+    java "${java_opts[@]}" org.apache.kafka.tools.AclCommand $(admin_tool_args) $line >/dev/null \
       || die "could not add ACLs: $line"
   done
 }
@@ -199,7 +231,7 @@ kafka_up() {
   java "${java_opts[@]}" kafka.Kafka "$kafka_home/server.properties" >"$kafka_log" 2>&1 </dev/null &
   echo $! > "$kafka_pid"
   disown
-  if ! python_run "$here/wait_kafka.py" "127.0.0.1:$KAFKA_PORT" 90; then
+  if ! admin_python "$here/wait_kafka.py" "$(admin_bootstrap)" 90; then
     log "broker did not answer; last lines of $kafka_log:"
     tail -n 40 "$kafka_log" >&2 || true
     kafka_down
@@ -282,14 +314,17 @@ pg_down() {
 # ---------------------------------------------------------------- topics
 topics_up() {
   log "creating the contract's topics"
-  python_run -m pkgshared.topics create --bootstrap "127.0.0.1:$KAFKA_PORT" >&2
+  admin_python -m pkgshared.topics create --bootstrap "$(admin_bootstrap)" >&2
 }
 
 print_env() {
-  cat <<EOF
-export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT
-export DATABASE_URL=postgresql://packages:packages@127.0.0.1:$PGPORT/$PG_DB?sslmode=disable
-EOF
+  if [ "$KAFKA_LOCAL_PLAINTEXT" = "0" ]; then
+    echo "export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_SASL_PORT KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT"
+    echo "export KAFKA_SASL_MECHANISM=SCRAM-SHA-512 KAFKA_SASL_USERNAME=$sasl_user KAFKA_SASL_PASSWORD=$sasl_password"
+  else
+    echo "export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT"
+  fi
+  echo "export DATABASE_URL=postgresql://packages:packages@127.0.0.1:$PGPORT/$PG_DB?sslmode=disable"
 }
 
 case "${1:-}" in

@@ -7,9 +7,17 @@ import time
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from pkgshared.kafka import client_security
+from pkgshared.settings import ServiceSettings
+
 
 async def answers(bootstrap: str) -> bool:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+    # The services' security settings from the environment (SASL when there is no PLAINTEXT).
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap,
+        request_timeout_ms=3000,
+        **client_security(ServiceSettings()),
+    )
     try:
         await admin.start()
         await admin.list_topics()

@@ -83,11 +83,16 @@ def with_prefix(prefix: str) -> tuple[TopicSpec, ...]:
     return tuple(TopicSpec(prefix + s.name, s.partitions, s.config) for s in TOPICS)
 
 
-async def create_topics(bootstrap: str, specs: tuple[TopicSpec, ...] = TOPICS) -> list[str]:
-    """Create the missing topics of `specs`; return the names created."""
+async def create_topics(
+    bootstrap: str, specs: tuple[TopicSpec, ...] = TOPICS, **client_options: Any
+) -> list[str]:
+    """Create the missing topics of `specs`; return the names created (`client_options`:
+    security)."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=30000, **client_options
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -135,17 +140,22 @@ def main(argv: list[str] | None = None) -> int:
     short = sub.add_parser("cluster-tag", help="print 8 hex digits naming the Kafka cluster")
     short.add_argument("--bootstrap", default="127.0.0.1:9092")
     args = parser.parse_args(argv)
+    # The services' security settings (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*), when set.
+    from pkgshared.kafka import client_security
+    from pkgshared.settings import ServiceSettings
+
+    security = client_security(ServiceSettings())
     if args.command == "cluster-tag":
         import hashlib
 
-        found = asyncio.run(cluster_id(args.bootstrap))
+        found = asyncio.run(cluster_id(args.bootstrap, **security))
         print(hashlib.sha256(found.encode()).hexdigest()[:8])
         return 0
     if args.command == "list":
         for spec in TOPICS:
             print(spec.name)
         return 0
-    created = asyncio.run(create_topics(args.bootstrap))
+    created = asyncio.run(create_topics(args.bootstrap, TOPICS, **security))
     print(f"created {len(created)} topic(s){': ' + ', '.join(created) if created else ''}")
     return 0
 
