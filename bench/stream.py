@@ -82,6 +82,7 @@ class Bench:
         self.system = system
         self.package_id = package_id
         self.customers = [f"s{n:05d}" for n in range(10_000)]
+        self.run = uuid.uuid4().hex[:6]
 
     def processes(self) -> dict[str, list[int]]:
         out = {name: [p.proc.pid] for name, p in self.system.services.items() if p.proc is not None}
@@ -116,7 +117,9 @@ class Bench:
         return topics.ASSIGNMENT_COMMANDS, customer, json.dumps(body).encode()
 
     def definition(self, n: int) -> tuple[str, str, bytes]:
-        package_id = f"b{n % 2000:05d}"
+        # A catalog imported in bulk: each command a new package (a redefinition is a new
+        # version, which reads the package's earlier ones).
+        package_id = f"b{n:07d}-{self.run}"
         body = define_package(package_id, retail=f"{1 + n % 7}.00")
         return topics.CATALOG_COMMANDS, package_id, json.dumps(body).encode()
 
@@ -156,6 +159,7 @@ class Bench:
         n: int,
     ) -> dict[str, Any]:
         """Backlog of `n`, then the services started: records per second, CPU per process."""
+        self.run = uuid.uuid4().hex[:6]  # new package ids for each run
         # A warm-up handled first: every partition then has a committed offset to count from.
         await self.send(producer, [make(n + i) for i in range(200)])
         deadline = time.monotonic() + 120

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
+from decimal import Decimal
 
 from pkgshared import topics
 from pkgshared.testing.scenario import Scenario
@@ -338,3 +339,30 @@ async def test_run_package_simulate_then_real_then_real_again(charging: Scenario
     await s.wait(1, event_type="CreditDebited", assignment_id=marker)
     assert len(s.of("CreditDebited", assignment_id=aid)) == 4
     assert len(s.of("FreeMinutesGranted", assignment_id=aid)) == 3
+
+
+async def test_a_report_of_more_than_2000_lines_comes_in_parts(charging: Scenario) -> None:
+    s = charging
+    pkg = await s.define(frequency="daily", frequency_match=[], retail="0.10")
+    await s.assign(pkg["package_id"], start_date="2020-01-01")
+    request = str(uuid.uuid4())
+    await s.send(
+        topics.CHARGER_COMMANDS,
+        "RunPackage",
+        s.customer,
+        request_id=request,
+        customer_id=s.customer,
+        date="2025-12-31",
+        simulate=True,
+    )
+    parts = await s.wait(2, event_type="PackageRunReported", request_id=request)
+    parts.sort(key=lambda p: p["part"])
+    days = (date(2025, 12, 31) - date(2020, 1, 1)).days + 1  # 2,192 daily debits
+    assert [(p["part"], p["parts"], len(p["lines"])) for p in parts] == [
+        (1, 2, 2000),
+        (2, 2, days - 2000),
+    ]
+    assert all(p["totals"] == {"GBP": f"{days * Decimal('0.10'):.2f}"} for p in parts)
+    starts = [ln["period_start"] for p in parts for ln in p["lines"]]
+    assert starts == sorted(starts) and len(set(starts)) == days
+    assert len({p["event_id"] for p in parts}) == 2

@@ -122,3 +122,28 @@ def test_a_valid_command_gets_past_validation_and_reports_the_unreachable_broker
     result = runner.invoke(app, [*DEFINE, "--timeout", "1"], env=ENV)
     assert result.exit_code == 1
     assert "127.0.0.1:9" in result.output
+
+
+def test_a_report_in_parts_is_joined_once_every_part_is_there() -> None:
+    import json
+
+    from pkgctl.io import whole_report
+    from pkgshared.topic_io import Record
+
+    def part(n: int, lines: list[int]) -> Record:
+        body = {
+            "event_type": "PackageRunReported",
+            "request_id": "r1",
+            "part": n,
+            "parts": 2,
+            "lines": lines,
+            "totals": {"GBP": "3.00"},
+        }
+        return Record("charger.events", 0, n, b"c", json.dumps(body).encode(), {})
+
+    assert whole_report([part(2, [3])], "r1") is None
+    joined = whole_report([part(2, [3]), part(1, [1, 2])], "r1")
+    assert (
+        joined is not None and joined["lines"] == [1, 2, 3] and joined["totals"] == {"GBP": "3.00"}
+    )
+    assert whole_report([part(1, [1, 2])], "other") is None

@@ -46,7 +46,7 @@ async def send(
     success: dict[str, Any],
 ) -> dict[str, Any] | None:
     """Send `message`; when `answers` is given, return the first message there that matches
-    `success` or rejects this command."""
+    `success` or rejects this command (a report: all its parts, joined)."""
     headers = {"event_type": message.TYPE}
     if answers is None:
         await produce_keyed(
@@ -61,11 +61,48 @@ async def send(
         )
         command_id = str(message.event_id)
 
-        def answered(records: list[Record]) -> bool:
-            return any(_answers(as_json(r), command_id, success) for r in records)
+        report_of = (
+            success.get("request_id") if success.get("event_type") == "PackageRunReported" else None
+        )
 
-        records = await reader.wait_for(answered, timeout=timeout, what="the outcome")
-        return next(o for o in map(as_json, records) if _answers(o, command_id, success))
+        def rejected(records: list[Record]) -> dict[str, Any] | None:
+            return next(
+                (
+                    o
+                    for o in map(as_json, records)
+                    if o.get("event_type") == "CommandRejected"
+                    and o.get("command_id") == command_id
+                ),
+                None,
+            )
+
+        def outcome(records: list[Record]) -> dict[str, Any] | None:
+            if report_of is not None:
+                return rejected(records) or whole_report(records, report_of)
+            return next(
+                (o for o in map(as_json, records) if _answers(o, command_id, success)), None
+            )
+
+        records = await reader.wait_for(
+            lambda rs: outcome(rs) is not None, timeout=timeout, what="the outcome"
+        )
+        return outcome(records)
+
+
+def whole_report(records: list[Record], request_id: str) -> dict[str, Any] | None:
+    """The PackageRunReported of `request_id` once every part has arrived, its parts' lines
+    joined in order (CONTRACT.md §4: a report of more than 2,000 lines comes in parts)."""
+    parts: dict[int, dict[str, Any]] = {}
+    for obj in map(as_json, records):
+        if obj.get("event_type") == "PackageRunReported" and obj.get("request_id") == request_id:
+            parts[int(obj.get("part", 1))] = obj
+    if not parts:
+        return None
+    first = parts[min(parts)]
+    if len(parts) < int(first.get("parts", 1)):
+        return None
+    lines = [line for n in sorted(parts) for line in parts[n]["lines"]]
+    return first | {"lines": lines, "part": 1, "parts": len(parts)}
 
 
 def _answers(obj: dict[str, Any], command_id: str, success: dict[str, Any]) -> bool:
