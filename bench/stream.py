@@ -244,15 +244,20 @@ class Bench:
         }
 
 
-async def producer_ceiling(bootstrap: str, topic: str, n: int) -> float:
-    """Records/s a plain idempotent acks=all producer writes here (500-byte records)."""
-    producer = AIOKafkaProducer(
+def plain_producer(bootstrap: str) -> AIOKafkaProducer:
+    """Idempotent, acks=all, batched as the services' relay is."""
+    return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
         enable_idempotence=True,
         linger_ms=5,
         max_batch_size=256 * 1024,
     )
+
+
+async def producer_ceiling(bootstrap: str, topic: str, n: int) -> float:
+    """Records/s a plain idempotent acks=all producer writes here (500-byte records)."""
+    producer = plain_producer(bootstrap)
     await producer.start()
     try:
         value = b"x" * 500
@@ -280,13 +285,7 @@ async def main(args: argparse.Namespace) -> int:
             await system.send(topics.CATALOG_COMMANDS, define_package(pkg), key=pkg)
             await reader.wait_count(1, timeout=60, event_type="PackageDefined", package_id=pkg)
         bench = Bench(system, pkg)
-        producer = AIOKafkaProducer(
-            bootstrap_servers=KAFKA,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=5,
-            max_batch_size=256 * 1024,
-        )
+        producer = plain_producer(KAFKA)
         await producer.start()
         try:
             ceiling = []

@@ -82,19 +82,12 @@ class BatchHandler(Protocol):
 def incoming(topic: str, record: Any, rules: str | None = None) -> Incoming:
     """Read one consumer record of contract topic `topic` (by the rules of topic `rules`,
     default the same); never raises."""
+    message: Message | None = None
+    problem: Unreadable | Rejected | None = None
     try:
         message = read(rules or topic, record.value)
-    except (Unreadable, Rejected) as problem:
-        return Incoming(
-            topic,
-            record.partition,
-            record.offset,
-            record.key,
-            record.value,
-            None,
-            problem,
-            record.topic,
-        )
+    except (Unreadable, Rejected) as refused:
+        problem = refused
     return Incoming(
         topic,
         record.partition,
@@ -102,7 +95,7 @@ def incoming(topic: str, record: Any, rules: str | None = None) -> Incoming:
         record.key,
         record.value,
         message,
-        None,
+        problem,
         record.topic,
     )
 

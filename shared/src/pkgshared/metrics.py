@@ -14,6 +14,11 @@ HANDLER_SECONDS = Histogram(
 )
 OUTBOX_BACKLOG = Gauge("packages_outbox_backlog", "Events written but not yet published.")
 OUTBOX_PUBLISHED = Counter("packages_outbox_published_total", "Events published from the outbox.")
+OUTBOX_FAILURES = Counter(
+    "packages_outbox_publish_failures_total",
+    "Failed attempts to publish the outbox (events, dead letters among them, stay and are "
+    "retried).",
+)
 
 
 def record_outcome(topic: str, outcome: str, seconds: float) -> None:

@@ -101,6 +101,8 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                # Nothing is lost: the rows stay until Kafka has them (a DeadLetter too).
+                metrics.OUTBOX_FAILURES.inc()
                 log.exception("outbox relay failed; retrying")
                 await asyncio.sleep(1.0)
 
