@@ -357,7 +357,8 @@ async def test_a_report_of_more_than_2000_lines_comes_in_parts(charging: Scenari
     )
     parts = await s.wait(2, event_type="PackageRunReported", request_id=request)
     parts.sort(key=lambda p: p["part"])
-    days = (date(2025, 12, 31) - date(2020, 1, 1)).days + 1  # 2,192 daily debits
+    # Everything due by the end of the date: 2020-01-01 to 2026-01-01, 2,193 daily debits.
+    days = (date(2026, 1, 1) - date(2020, 1, 1)).days + 1
     assert [(p["part"], p["parts"], len(p["lines"])) for p in parts] == [
         (1, 2, 2000),
         (2, 2, days - 2000),
