@@ -168,7 +168,6 @@ class BatchConsumer:
             log.debug("batch consumed", topic=self.topic, records=len(batch), seconds=elapsed)
 
     async def _handle(self, batch: list[Incoming]) -> None:
-        attempt = 0
         while True:
             try:
                 await self._transaction(batch)
