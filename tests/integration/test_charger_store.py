@@ -15,7 +15,7 @@ from typing import Any
 from charger.adapters.store import REFRESH_CHUNK, ChargerStore
 from charger.bootstrap import MIGRATIONS
 from charger.domain.model import Assignment, Terms
-from charger.service_layer.charging import charge_claimed
+from charger.service_layer.charging import Policy, charge_claimed
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgshared.db import SHARED_MIGRATIONS, migrate
 from pkgshared.messages import PackageAssigned, PackageDefined
@@ -99,9 +99,12 @@ async def test_after_a_tick_each_customer_is_due_at_its_earliest_next_charge(poo
     uow = ChargerUnitOfWork(pool)
     async with uow:
         customers = ["both", "daily-only", "ending"]
-        made = await charge_claimed(uow, customers, datetime(2026, 1, 2, 12, tzinfo=UTC))
+        made, taken = await charge_claimed(
+            uow, customers, datetime(2026, 1, 2, 12, tzinfo=UTC), uuid.uuid4(), Policy()
+        )
         await uow.commit()
     assert made.charged == 6  # 1 and 2 January for each daily assignment
+    assert taken == customers
     async with pool.acquire() as conn:
         due = {
             r["customer_id"]: r["next_due_at"]

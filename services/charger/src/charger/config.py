@@ -12,3 +12,21 @@ class ChargerSettings(ServiceSettings):
     charge_concurrency: int = Field(
         default=2, ge=1, le=16, description="batches in flight at once in one process"
     )
+    catch_up_limit: int = Field(
+        default=400,
+        ge=1,
+        description="more charges than this for one assignment at one tick hold it "
+        "(ChargesHeld) until ReleaseHeldCharges",
+    )
+    charge_notice_days: int = Field(
+        default=0,
+        ge=0,
+        le=365,
+        description="days of notice (ChargeUpcoming) for package versions without "
+        "notice_days; 0: none",
+    )
+    charge_batch_charges: int = Field(
+        default=10_000,
+        ge=1,
+        description="charges per transaction: a batch of customers stops growing at this",
+    )

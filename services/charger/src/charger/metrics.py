@@ -9,6 +9,9 @@ from prometheus_client import Counter, Gauge, Histogram
 CHARGES = Counter("charger_debits_total", "CreditDebited made.")
 DECLINED = Counter("charger_declined_total", "Charges declined by a spend limit.")
 GRANTS = Counter("charger_grants_total", "FreeMinutesGranted made.")
+NOTICES = Counter("charger_notices_total", "ChargeUpcoming sent.")
+HELD = Counter("charger_held_total", "Assignments held by the catch-up limit (ChargesHeld).")
+RELEASED = Counter("charger_released_total", "Held assignments released (ChargesReleased).")
 TICK_AT = Gauge("charger_tick_at_seconds", "The latest accepted tick (Unix time).")
 TICK_LAG = Gauge(
     "charger_tick_lag_seconds", "Seconds between a tick's `at` and when it was accepted."
@@ -24,3 +27,5 @@ def record(made: Any) -> None:
     CHARGES.inc(made.charged)
     DECLINED.inc(made.declined)
     GRANTS.inc(made.grants)
+    NOTICES.inc(made.notices)
+    HELD.inc(made.held)

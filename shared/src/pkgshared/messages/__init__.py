@@ -19,10 +19,14 @@ from .catalog import (
 )
 from .charger import (
     ChargeDeclined,
+    ChargesHeld,
+    ChargesReleased,
     ChargesSettled,
+    ChargeUpcoming,
     CreditDebited,
     FreeMinutesGranted,
     PackageRunReported,
+    ReleaseHeldCharges,
     RunLine,
     RunPackage,
 )
@@ -51,6 +55,9 @@ __all__ = [
     "AssignmentEnded",
     "ChangeAssignment",
     "ChargeDeclined",
+    "ChargeUpcoming",
+    "ChargesHeld",
+    "ChargesReleased",
     "ChargesSettled",
     "ClockTicked",
     "CommandRejected",
@@ -66,6 +73,7 @@ __all__ = [
     "PackageRetired",
     "PackageRunReported",
     "Rejected",
+    "ReleaseHeldCharges",
     "RetirePackage",
     "RunLine",
     "RunPackage",

@@ -103,6 +103,13 @@ class _PackageTerms(Message):
         default=None,
         description="An assignment cannot end before start_date + minimum_days - 1.",
     )
+    notice_days: int | None = Field(
+        default=None,
+        ge=0,
+        le=365,
+        description="ChargeUpcoming is sent this many days before a recurring debit falls due; "
+        "absent: the charger's CHARGE_NOTICE_DAYS (0 unless set: no notices).",
+    )
     description: Text | None = Field(default=None, max_length=2000)
 
     @model_validator(mode="after")

@@ -115,6 +115,60 @@ class PackageRunReported(Message):
     parts: PositiveInt = Field(default=1, description="How many parts the report has.")
 
 
+class ChargeUpcoming(Message):
+    """Notice of a recurring debit that will be made (CONTRACT.md §4): sent once per period,
+    `notice_days` before it falls due.
+    event_id = uuid5 of 'upcoming:<assignment_id>:<period_start>'."""
+
+    event_type: Literal["ChargeUpcoming"] = "ChargeUpcoming"
+    customer_id: CustomerId
+    did: Did | None
+    assignment_id: Uuid
+    package_id: PackageId
+    package_version: PositiveInt
+    amount: Money
+    currency: Currency
+    period_start: Day
+    period_end: Day = Field(description="Exclusive: the period is [period_start, period_end).")
+    due_at: Instant = Field(description="The instant the debit becomes due.")
+    exceeds_spend_limit: Flag = Field(
+        description="The amount added to what is already charged in the calendar month of "
+        "period_start would exceed the customer's current spend limit."
+    )
+
+
+class ChargesHeld(Message):
+    """One tick would have made more charges for an assignment than the catch-up limit: none
+    was made and the assignment is held until ReleaseHeldCharges (or a real RunPackage).
+    event_id = uuid5 of 'held:<assignment_id>:<first_period_start>'."""
+
+    event_type: Literal["ChargesHeld"] = "ChargesHeld"
+    customer_id: CustomerId
+    assignment_id: Uuid
+    package_id: PackageId
+    tick_id: Uuid = Field(description="The tick that made them due.")
+    count: PositiveInt = Field(description="Charges due at that tick (debits, grants, setup).")
+    first_period_start: Day
+    last_period_start: Day
+
+
+class ReleaseHeldCharges(Message):
+    """Release a held assignment: the next tick makes everything due for it, in order,
+    without the catch-up limit."""
+
+    event_type: Literal["ReleaseHeldCharges"] = "ReleaseHeldCharges"
+    customer_id: CustomerId
+    assignment_id: Uuid
+
+
+class ChargesReleased(Message):
+    """A held assignment was released. event_id = uuid5 of 'released:<command_id>'."""
+
+    event_type: Literal["ChargesReleased"] = "ChargesReleased"
+    customer_id: CustomerId
+    assignment_id: Uuid
+
+
 class ChargesSettled(Message):
     """Every charge due by `at` is on its topic (CONTRACT.md §4): a reader that sees this and
     then reads the charge topics to their end has every such charge."""

@@ -29,10 +29,14 @@ from .assignment import (
 from .catalog import DefinePackage, PackageDefined, PackageRetired, RetirePackage
 from .charger import (
     ChargeDeclined,
+    ChargesHeld,
+    ChargesReleased,
     ChargesSettled,
+    ChargeUpcoming,
     CreditDebited,
     FreeMinutesGranted,
     PackageRunReported,
+    ReleaseHeldCharges,
     RunPackage,
 )
 from .clock import ClockTicked, UsageRated
@@ -49,6 +53,7 @@ COMMANDS: frozenset[type[Message]] = frozenset(
         EndAssignment,
         SetSpendLimit,
         RunPackage,
+        ReleaseHeldCharges,
     }
 )
 
@@ -65,8 +70,15 @@ TOPIC_MESSAGES: dict[str, tuple[type[Message], ...]] = {
     ),
     topics.CLOCK_TICKS: (ClockTicked,),
     topics.USAGE_RATED: (UsageRated,),
-    topics.CHARGER_COMMANDS: (RunPackage,),
-    topics.CHARGER_EVENTS: (PackageRunReported, ChargeDeclined, CommandRejected),
+    topics.CHARGER_COMMANDS: (RunPackage, ReleaseHeldCharges),
+    topics.CHARGER_EVENTS: (
+        PackageRunReported,
+        ChargeDeclined,
+        ChargeUpcoming,
+        ChargesHeld,
+        ChargesReleased,
+        CommandRejected,
+    ),
     topics.CREDIT_DEBITED: (CreditDebited,),
     topics.FREE_MINUTES_GRANTED: (FreeMinutesGranted,),
     topics.CHARGER_PROGRESS: (ChargesSettled,),

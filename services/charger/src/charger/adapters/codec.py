@@ -27,6 +27,7 @@ def version_from_defined(d: PackageDefined) -> PackageVersion:
         frequency_match=tuple(d.frequency_match),  # type: ignore[arg-type]
         free_minutes=d.free_minutes,
         destination_prefixes=tuple(d.destination_prefixes or ()),
+        notice_days=d.notice_days,
     )
 
 

@@ -7,7 +7,7 @@ import dataclasses
 from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from charger.adapters.codec import (
@@ -18,6 +18,7 @@ from charger.adapters.codec import (
 )
 from charger.domain.charges import next_due
 from charger.domain.model import Assignment, MonthTotals, PackageVersion, SpendLimit, Terms
+from charger.domain.notices import next_notice
 from pkgshared.messages import (
     AssignmentChanged,
     AssignmentEnded,
@@ -39,11 +40,56 @@ class Tracked:
     ticked_through: date | None
     setup_done: bool
     run_charged: bool = False  # RunPackage recorded charges of it (the ledger may be ahead)
+    noticed_through: date | None = None  # last period whose notice was considered
+    hold: str | None = None  # None, "held" or "released" (CONTRACT.md §4 ChargesHeld)
+
+
+TRACKED = f"{COLUMNS}, ticked_through, setup_done, run_charged, noticed_through, hold"
+"""The assignments columns a Tracked is made of (`tracked_from_row`)."""
+
+
+def tracked_from_row(row: Any) -> Tracked:
+    return Tracked(
+        assignment_from_row(row),
+        row["ticked_through"],
+        row["setup_done"],
+        row["run_charged"],
+        row["noticed_through"],
+        row["hold"],
+    )
+
+
+class Progress(NamedTuple):
+    """What a tick's planning leaves on an assignment."""
+
+    assignment_id: UUID
+    through: date | None
+    setup_done: bool
+    next_due_at: datetime | None
+    noticed_through: date | None
+    hold: str | None
 
 
 class ChargerStore:
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, notice_days: int = 0) -> None:
         self.conn = conn
+        self.notice_days = notice_days  # the charger's default (CHARGE_NOTICE_DAYS)
+
+    def wake_at(
+        self,
+        a: Assignment,
+        versions: list[PackageVersion],
+        through: date | None,
+        setup_done: bool,
+        noticed_through: date | None,
+    ) -> datetime | None:
+        """When the workers must next look at an assignment: its next charge or notice."""
+        due = next_due(a, versions, through, setup_done)
+        if not versions or (self.notice_days == 0 and all(v.notice_days is None for v in versions)):
+            return due
+        after = max((d for d in (through, noticed_through) if d is not None), default=None)
+        notice = next_notice(a, versions, after, self.notice_days)
+        return due if notice is None or (due is not None and due <= notice) else notice
 
     # ------------------------------------------------------------ catalog
     async def _lock_package(self, package_id: str) -> None:
@@ -82,15 +128,19 @@ class ChargerStore:
                 chunk,
             )
             rows = await self.conn.fetch(
-                f"SELECT {COLUMNS}, ticked_through, setup_done FROM assignments "
+                f"SELECT {TRACKED} FROM assignments "
                 "WHERE customer_id = ANY($1::text[]) AND package_id = $2 "
                 "ORDER BY assignment_id FOR UPDATE",
                 chunk,
                 package_id,
             )
             due = [
-                next_due(assignment_from_row(r), versions, r["ticked_through"], r["setup_done"])
-                for r in rows
+                None  # held: nothing falls due until released
+                if t.hold is not None
+                else self.wake_at(
+                    t.assignment, versions, t.ticked_through, t.setup_done, t.noticed_through
+                )
+                for t in map(tracked_from_row, rows)
             ]
             await self.conn.execute(
                 "UPDATE assignments a SET next_due_at = p.due "
@@ -142,7 +192,7 @@ class ChargerStore:
                 timezone=e.timezone,
                 terms=(Terms(None, e.quantity, e.auto_decrement_credit, e.free_minutes),),
             )
-            due = next_due(assignment, versions.get(e.package_id, []), None, False)
+            due = self.wake_at(assignment, versions.get(e.package_id, []), None, False, None)
             rows.append((*assignment_columns(assignment), due))
         columns = list(zip(*rows, strict=True))
         inserted = await self.conn.fetch(
@@ -198,13 +248,10 @@ class ChargerStore:
 
     async def _tracked(self, assignment_id: UUID) -> Tracked | None:
         row = await self.conn.fetchrow(
-            f"SELECT {COLUMNS}, ticked_through, setup_done FROM assignments "
-            "WHERE assignment_id = $1 FOR UPDATE",
+            f"SELECT {TRACKED} FROM assignments WHERE assignment_id = $1 FOR UPDATE",
             assignment_id,
         )
-        if row is None:
-            return None
-        return Tracked(assignment_from_row(row), row["ticked_through"], row["setup_done"])
+        return None if row is None else tracked_from_row(row)
 
     async def _save(self, a: Assignment) -> None:
         await self.conn.execute(
@@ -228,7 +275,13 @@ class ChargerStore:
             return
         a = tracked.assignment
         versions = (await self.versions({a.package_id})).get(a.package_id, [])
-        due = next_due(a, versions, tracked.ticked_through, tracked.setup_done)
+        due = (
+            None  # held: nothing falls due until released
+            if tracked.hold is not None
+            else self.wake_at(
+                a, versions, tracked.ticked_through, tracked.setup_done, tracked.noticed_through
+            )
+        )
         await self.conn.execute(
             "UPDATE assignments SET next_due_at = $2 WHERE assignment_id = $1", assignment_id, due
         )
@@ -273,6 +326,59 @@ class ChargerStore:
     async def tick_at(self) -> datetime | None:
         value: datetime | None = await self.conn.fetchval("SELECT tick_at FROM clock WHERE id = 1")
         return value
+
+    async def clock(self) -> tuple[datetime, UUID | None] | None:
+        """The latest tick accepted: its `at` and tick_id."""
+        row = await self.conn.fetchrow("SELECT tick_at, tick_id FROM clock WHERE id = 1")
+        return None if row is None else (row["tick_at"], row["tick_id"])
+
+    async def wake_released(self, at: datetime) -> int:
+        """Make the released assignments due at `at` (a tick just accepted), so the workers
+        charge them; how many there were."""
+        customers = [
+            r["customer_id"]
+            for r in await self.conn.fetch(
+                "SELECT DISTINCT customer_id FROM assignments "
+                "WHERE hold = 'released' AND next_due_at IS NULL ORDER BY customer_id"
+            )
+        ]
+        if not customers:
+            return 0
+        await self.lock_customers(customers)
+        woken = await self.conn.fetch(
+            "UPDATE assignments SET next_due_at = $1 WHERE hold = 'released' "
+            "AND next_due_at IS NULL AND customer_id = ANY($2::text[]) RETURNING customer_id",
+            at,
+            customers,
+        )
+        await self.conn.execute(
+            "UPDATE customers SET next_due_at = LEAST(next_due_at, $1) "
+            "WHERE customer_id = ANY($2::text[])",
+            at,
+            customers,
+        )
+        return len(woken)
+
+    async def hold_of(self, customer_id: str, assignment_id: UUID) -> str | None:
+        """The assignment's hold state ("none" when not held), None when the customer has no
+        such assignment. The customer is locked first, as every writer locks it."""
+        await self.lock_customer(customer_id)
+        row = await self.conn.fetchrow(
+            "SELECT hold FROM assignments WHERE assignment_id = $1 AND customer_id = $2 FOR UPDATE",
+            assignment_id,
+            customer_id,
+        )
+        if row is None:
+            return None
+        return row["hold"] or "none"
+
+    async def release(self, assignment_ids: list[UUID]) -> None:
+        """Held assignments become released: the next tick accepted makes them due."""
+        await self.conn.execute(
+            "UPDATE assignments SET hold = 'released' "
+            "WHERE assignment_id = ANY($1::uuid[]) AND hold = 'held'",
+            assignment_ids,
+        )
 
     async def advance_clock(self, at: datetime, tick_id: UUID) -> bool:
         """Accept a tick; False when it is not later than the latest one. On commit, every
@@ -329,11 +435,10 @@ class ChargerStore:
 
     async def assignments_of(self, customer_ids: list[str]) -> list[Tracked]:
         rows = await self.conn.fetch(
-            f"SELECT {COLUMNS}, ticked_through, setup_done FROM assignments "
-            "WHERE customer_id = ANY($1::text[])",
+            f"SELECT {TRACKED} FROM assignments WHERE customer_id = ANY($1::text[])",
             customer_ids,
         )
-        return [Tracked(assignment_from_row(r), r["ticked_through"], r["setup_done"]) for r in rows]
+        return [tracked_from_row(r) for r in rows]
 
     async def due_assignments(
         self, customer_ids: list[str], at: datetime
@@ -342,8 +447,7 @@ class ChargerStore:
         the earliest due moment of the others (those with one): what the customer's next due
         moment is made of once the due ones are charged."""
         rows = await self.conn.fetch(
-            f"SELECT {COLUMNS}, next_due_at, next_due_at <= $2 AS due, ticked_through, "
-            "setup_done, run_charged FROM assignments "
+            f"SELECT {TRACKED}, next_due_at, next_due_at <= $2 AS due FROM assignments "
             "WHERE customer_id = ANY($1::text[]) AND next_due_at IS NOT NULL",
             customer_ids,
             at,
@@ -352,14 +456,7 @@ class ChargerStore:
         later: dict[str, datetime] = {}
         for r in rows:
             if r["due"]:
-                due.append(
-                    Tracked(
-                        assignment_from_row(r),
-                        r["ticked_through"],
-                        r["setup_done"],
-                        r["run_charged"],
-                    )
-                )
+                due.append(tracked_from_row(r))
             else:
                 customer, moment = r["customer_id"], r["next_due_at"]
                 if customer not in later or moment < later[customer]:
@@ -455,19 +552,16 @@ class ChargerStore:
                 ],
             )
 
-    async def advance(
-        self, progress: list[tuple[UUID, date | None, bool, datetime | None]]
-    ) -> None:
-        """Save each assignment's tick progress and next due moment."""
+    async def advance(self, progress: list[Progress]) -> None:
+        """Save each assignment's tick progress, notices, hold and next due moment."""
         if progress:
-            ids, through, setup, due = (list(column) for column in zip(*progress, strict=True))
+            columns = (list(c) for c in zip(*progress, strict=True))
             await self.conn.execute(
                 "UPDATE assignments a SET ticked_through = coalesce(p.through, a.ticked_through),"
-                " setup_done = a.setup_done OR p.setup, next_due_at = p.due "
-                "FROM unnest($1::uuid[], $2::date[], $3::bool[], $4::timestamptz[]) "
-                "AS p(id, through, setup, due) WHERE a.assignment_id = p.id",
-                ids,
-                through,
-                setup,
-                due,
+                " setup_done = a.setup_done OR p.setup, next_due_at = p.due,"
+                " noticed_through = coalesce(p.noticed, a.noticed_through), hold = p.hold "
+                "FROM unnest($1::uuid[], $2::date[], $3::bool[], $4::timestamptz[], $5::date[], "
+                "$6::text[]) AS p(id, through, setup, due, noticed, hold) "
+                "WHERE a.assignment_id = p.id",
+                *columns,
             )

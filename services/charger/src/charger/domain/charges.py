@@ -19,6 +19,7 @@ from charger.domain.schedule import (
     first_period,
     last_date_started_by,
     period_list,
+    periods,
 )
 
 ChargeKind = Literal["recurring", "setup", "minimum_spend", "grant"]
@@ -78,6 +79,12 @@ class Due:
     charges: list[Charge]
     through: date | None  # start of the last period examined (None: none)
     setup_examined: bool
+    complete: bool = True  # False: `max_periods` stopped it before everything due was examined
+
+
+CACHED_SPAN_DAYS = 1000
+"""Stretches of periods up to this long are cached (`period_list`); a longer one (a catch-up of
+years) is generated lazily, so it never stays in memory."""
 
 
 def due_charges(
@@ -86,17 +93,25 @@ def due_charges(
     horizon: datetime,
     from_period: date | None = None,
     include_setup: bool = True,
+    *,
+    until: date | None = None,
+    max_periods: int | None = None,
+    scheduled: bool = False,
 ) -> Due:
     """Every charge of `assignment` due at `horizon`, for periods starting on or after
-    `from_period` (default: the start date), in period order; `through` tells how far the
-    periods were examined, so that a caller can go on from there next time."""
+    `from_period` (default: the start date) and, given `until`, not after it, in period order;
+    `through` tells how far the periods were examined, so that a caller can go on from there
+    next time. At most `max_periods` periods are examined (`complete` False when more were
+    due). `scheduled` (ticks) leaves out the debits that auto_decrement_credit = false skips."""
     if not versions:
         return Due([], None, False)
     tz = assignment.timezone
     first = versions[0]
     out: list[Charge] = []
     start = assignment.start_date
-    setup_examined = include_setup and day_start(start, tz) <= horizon
+    setup_examined = (
+        include_setup and day_start(start, tz) <= horizon and (until is None or start <= until)
+    )
     if setup_examined:
         version = version_on(versions, start)
         terms = assignment.terms_on(start)
@@ -120,18 +135,31 @@ def due_charges(
     last_started = last_date_started_by(horizon, tz)
     lo = max(start, from_period) if from_period else start
     hi = last_started if assignment.end_date is None else min(last_started, assignment.end_date)
+    if until is not None:
+        hi = min(hi, until)
     through: date | None = None
     if hi < lo:
         return Due(out, through, setup_examined)
-    for period in period_list(first.frequency, first.frequency_match, lo, hi):
+    stretch = (
+        period_list(first.frequency, first.frequency_match, lo, hi)
+        if (hi - lo).days <= CACHED_SPAN_DAYS
+        else periods(first.frequency, first.frequency_match, lo, hi)
+    )
+    examined = 0
+    for period in stretch:
         begins, ends = day_start(period.start, tz), day_start(period.end, tz)
         if first.kind == "minimum_spend" and ends > horizon:
             break  # in arrears: this period and the later ones have not ended
+        if max_periods is not None and examined == max_periods:
+            return Due(out, through, setup_examined, complete=False)
+        examined += 1
         through = period.start
         version = version_on(versions, period.start)
         if version is None:
             continue  # no version in force yet: nothing to charge with
         terms = assignment.terms_on(period.start)
+        if scheduled and not terms.auto_decrement_credit and version.kind != "free_minutes":
+            continue  # the ticks skip this debit, and there is nothing else in the period
         common = {
             "assignment": assignment,
             "version": version,
@@ -152,7 +180,8 @@ def due_charges(
                 )
             )
             continue
-        if version.kind == "recurring" or version.retail > 0:
+        skipped = scheduled and not terms.auto_decrement_credit
+        if (version.kind == "recurring" or version.retail > 0) and not skipped:
             out.append(
                 Charge(
                     key=debit_key(assignment, period.start.isoformat()),
@@ -176,6 +205,17 @@ def due_charges(
                 )
             )
     return Due(out, through, setup_examined)
+
+
+def counted(charge: Charge) -> bool:
+    """Whether a tick's charge counts toward the catch-up limit (CONTRACT.md §4 ChargesHeld):
+    every debit and grant due and not yet made, except the debits that auto_decrement_credit =
+    false skips and minimum-spend periods with nothing to charge (after `settle`)."""
+    if charge.kind == "grant":
+        return True
+    if not charge.auto_decrement_credit:
+        return False
+    return not (charge.kind == "minimum_spend" and charge.amount == 0)
 
 
 def next_due(

@@ -23,6 +23,7 @@ class PackageVersion:
     frequency_match: tuple[int, ...] | tuple[str, ...]
     free_minutes: int | None
     destination_prefixes: tuple[str, ...] = ()
+    notice_days: int | None = None  # None: the charger's default (CHARGE_NOTICE_DAYS)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 from charger import metrics
 from charger.config import ChargerSettings
-from charger.service_layer import handlers
+from charger.service_layer import charging, handlers
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from charger.service_layer.worker import TickWorker
 from pkgshared import topics
@@ -18,7 +18,10 @@ from pkgshared.messages import (
     AssignmentChanged,
     AssignmentEnded,
     ChargeDeclined,
+    ChargesHeld,
+    ChargesReleased,
     ChargesSettled,
+    ChargeUpcoming,
     ClockTicked,
     CommandRejected,
     CreditDebited,
@@ -27,6 +30,7 @@ from pkgshared.messages import (
     PackageDefined,
     PackageRetired,
     PackageRunReported,
+    ReleaseHeldCharges,
     RunPackage,
     SpendLimitSet,
     UsageRated,
@@ -42,11 +46,18 @@ def wire(runtime: Runtime) -> None:
         on_commit=runtime.relay.wake,
         batch_customers=settings.charge_batch_customers,
         concurrency=settings.charge_concurrency,
+        policy=charging.Policy(
+            catch_up_limit=settings.catch_up_limit,
+            notice_days=settings.charge_notice_days,
+            batch_charges=settings.charge_batch_charges,
+        ),
     )
     runtime.tasks.append(worker.run)
 
     def uow() -> ChargerUnitOfWork:
-        return ChargerUnitOfWork(runtime.pool, on_commit=runtime.relay.wake)
+        return ChargerUnitOfWork(
+            runtime.pool, on_commit=runtime.relay.wake, notice_days=settings.charge_notice_days
+        )
 
     async def end_offsets() -> dict[tuple[str, int], int]:
         out = {}
@@ -95,7 +106,9 @@ def wire(runtime: Runtime) -> None:
         worker.wake()
 
     def tick_uow() -> ChargerUnitOfWork:
-        return ChargerUnitOfWork(runtime.pool, on_commit=after_tick_commit)
+        return ChargerUnitOfWork(
+            runtime.pool, on_commit=after_tick_commit, notice_days=settings.charge_notice_days
+        )
 
     async def on_ticks(uow: ChargerUnitOfWork, batch: list[Incoming]) -> None:
         ticks = [i.message for i in batch if isinstance(i.message, ClockTicked)]
@@ -114,7 +127,10 @@ def wire(runtime: Runtime) -> None:
     )
 
     async def run(uow: ChargerUnitOfWork, command: Any, _key: str) -> None:
-        await handlers.run_package(uow, command, inputs)
+        if isinstance(command, ReleaseHeldCharges):
+            await handlers.release_held(uow, command)
+        else:
+            await handlers.run_package(uow, command, inputs)
 
     commands = command_batches(topics.CHARGER_COMMANDS, topics.CHARGER_EVENTS, run)
     runtime.consume(
@@ -122,8 +138,8 @@ def wire(runtime: Runtime) -> None:
         runtime.batch_consumer(
             topics.CHARGER_COMMANDS, commands, uow, rejections_topic=topics.CHARGER_EVENTS
         ),
-        "RunPackage.",
-        RunPackage,
+        "RunPackage, ReleaseHeldCharges.",
+        RunPackage | ReleaseHeldCharges,
         group_suffix=".commands",
     )
 
@@ -132,8 +148,13 @@ def wire(runtime: Runtime) -> None:
         (topics.FREE_MINUTES_GRANTED, "Free minutes, key customer_id.", FreeMinutesGranted),
         (
             topics.CHARGER_EVENTS,
-            "Run reports, declined charges, rejections.",
-            PackageRunReported | ChargeDeclined | CommandRejected,
+            "Run reports, declined charges, notices, holds and releases, rejections.",
+            PackageRunReported
+            | ChargeDeclined
+            | ChargeUpcoming
+            | ChargesHeld
+            | ChargesReleased
+            | CommandRejected,
         ),
         (topics.CHARGER_PROGRESS, "Ticks settled, key 'clock'.", ChargesSettled),
     ]

@@ -4,17 +4,39 @@ the events (outbox) and the progress, so a crash leaves all of it or none of it.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from uuid import UUID
 
-from charger.adapters.store import ChargerStore, Tracked
-from charger.domain.charges import Charge, Outcome, decide, due_charges, next_due, settle
-from charger.domain.model import MonthTotals, PackageVersion
+import structlog
+
+from charger.adapters.store import ChargerStore, Progress, Tracked
+from charger.domain.charges import (
+    Charge,
+    Outcome,
+    counted,
+    debit_key,
+    decide,
+    due_charges,
+    next_due,
+    settle,
+)
+from charger.domain.model import MonthTotals, PackageVersion, SpendLimit
+from charger.domain.notices import Notice, upcoming
 from charger.domain.schedule import day_start
 from charger.service_layer.events import Reason, declined_event, encoded_charge
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgshared import topics
-from pkgshared.messages import RunLine, instant_str
+from pkgshared.messages import (
+    ChargesHeld,
+    ChargeUpcoming,
+    RunLine,
+    instant_str,
+    natural_event_id,
+)
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -22,6 +44,8 @@ class Made:
     charged: int = 0
     declined: int = 0
     grants: int = 0
+    notices: int = 0
+    held: int = 0
 
 
 async def _settled(store: ChargerStore, charges: list[Charge]) -> list[Charge]:
@@ -84,53 +108,317 @@ def _apply(
     return rows
 
 
-async def charge_claimed(uow: ChargerUnitOfWork, customer_ids: list[str], at: datetime) -> Made:
-    """Make every due charge of `customer_ids` (locked by the caller) up to tick `at`."""
+@dataclass(frozen=True)
+class Policy:
+    """The charger operator's settings that shape a tick's work."""
+
+    catch_up_limit: int = 400  # CATCH_UP_LIMIT: more charges than this for one assignment hold it
+    notice_days: int = 0  # CHARGE_NOTICE_DAYS: for package versions without notice_days
+    batch_charges: int = 10_000  # charges per transaction, so one huge catch-up waits for none
+
+
+@dataclass
+class Plan:
+    """What a tick does for one assignment: its charges and the progress it leaves."""
+
+    tracked: Tracked
+    charges: list[Charge]
+    through: date | None
+    setup_done: bool
+    hold: str | None
+    held: tuple[int, date, date] | None = None  # (count, first, last period start) when held now
+
+
+COUNT_CHUNK_PERIODS = 2000
+"""Periods examined at a time when counting a long catch-up: memory stays bounded."""
+
+
+async def _not_made(store: ChargerStore, t: Tracked, charges: list[Charge]) -> list[Charge]:
+    """`charges` less those RunPackage already recorded, minimum spends settled."""
+    if t.run_charged and charges:
+        existing = await store.ledger_status([c.key for c in charges])
+        charges = [c for c in charges if c.key not in existing]
+    return await _settled(store, charges)
+
+
+async def _count_due(
+    store: ChargerStore,
+    t: Tracked,
+    versions: list[PackageVersion],
+    at: datetime,
+    until: date | None,
+) -> tuple[int, date | None, date | None]:
+    """The charges a tick at `at` would make for `t` that count toward the catch-up limit,
+    with the first and last period start among them; a chunk of periods at a time."""
+    count, first, last = 0, None, None
+    from_period = t.ticked_through + timedelta(days=1) if t.ticked_through else None
+    include_setup = not t.setup_done
+    while True:
+        due = due_charges(
+            t.assignment,
+            versions,
+            at,
+            from_period,
+            include_setup,
+            until=until,
+            max_periods=COUNT_CHUNK_PERIODS,
+            scheduled=True,
+        )
+        for c in await _not_made(store, t, due.charges):
+            if counted(c):
+                count += 1
+                first = c.period.start if first is None else min(first, c.period.start)
+                last = c.period.start if last is None else max(last, c.period.start)
+        if due.complete or due.through is None:
+            return count, first, last
+        from_period, include_setup = due.through + timedelta(days=1), False
+
+
+async def _plan(
+    store: ChargerStore,
+    t: Tracked,
+    versions: list[PackageVersion],
+    at: datetime,
+    until: date | None,
+    policy: Policy,
+) -> Plan:
+    a = t.assignment
+    start = t.ticked_through + timedelta(days=1) if t.ticked_through else None
+    include_setup = not t.setup_done
+    if t.hold == "released":
+        # Released: everything due, without the limit; at most a batch's worth of periods now
+        # (the rest next batch: the assignment stays due and released until caught up).
+        due = due_charges(
+            a,
+            versions,
+            at,
+            start,
+            include_setup,
+            until=until,
+            max_periods=policy.batch_charges,
+            scheduled=True,
+        )
+    else:
+        limit = policy.catch_up_limit
+        due = due_charges(
+            a,
+            versions,
+            at,
+            start,
+            include_setup,
+            until=until,
+            max_periods=limit + 1,
+            scheduled=True,
+        )
+        if not due.complete or len(due.charges) > limit:
+            count, first, last = await _count_due(store, t, versions, at, until)
+            if count > limit:
+                assert first is not None and last is not None
+                return Plan(t, [], t.ticked_through, t.setup_done, "held", (count, first, last))
+            due = due_charges(a, versions, at, start, include_setup, until=until, scheduled=True)
+    through = due.through or t.ticked_through
+    return Plan(t, due.charges, through, t.setup_done or due.setup_examined, t.hold)
+
+
+async def _plan_customer(
+    store: ChargerStore,
+    tracked: list[Tracked],
+    versions: dict[str, list[PackageVersion]],
+    at: datetime,
+    policy: Policy,
+) -> list[Plan]:
+    """The plans of one customer's due assignments. When a released assignment has more
+    periods due than a batch takes, all of the customer's assignments stop at the same date,
+    so the spend limit sees the customer's charges in order across the batches."""
+    until: date | None = None
+    for t in tracked:
+        if t.hold == "released":
+            start = t.ticked_through + timedelta(days=1) if t.ticked_through else None
+            due = due_charges(
+                t.assignment,
+                versions.get(t.assignment.package_id, []),
+                at,
+                start,
+                not t.setup_done,
+                max_periods=policy.batch_charges,
+                scheduled=True,
+            )
+            if not due.complete and due.through is not None:
+                until = due.through if until is None else min(until, due.through)
+    return [
+        await _plan(store, t, versions.get(t.assignment.package_id, []), at, until, policy)
+        for t in tracked
+    ]
+
+
+async def charge_claimed(
+    uow: ChargerUnitOfWork,
+    customer_ids: list[str],
+    at: datetime,
+    tick_id: UUID,
+    policy: Policy,
+) -> tuple[Made, list[str]]:
+    """Make every due charge of `customer_ids` (locked by the caller) up to tick `at`, hold
+    what would exceed the catch-up limit, send the notices now due. Customers are taken in
+    order until the batch has `policy.batch_charges` charges; those taken are returned (the
+    others stay due for the next batch)."""
     store = uow.store
     tracked, later = await store.due_assignments(customer_ids, at)
     versions = await store.versions({t.assignment.package_id for t in tracked})
-    limits = await store.spend_limits(customer_ids)
-    totals = await store.month_totals(list(limits))
-    all_charges: list[Charge] = []
-    progress = []
-    next_due_of: dict[str, datetime | None] = {c: later.get(c) for c in customer_ids}
+    of_customer: dict[str, list[Tracked]] = defaultdict(list)
     for t in tracked:
-        a = t.assignment
-        vs = versions.get(a.package_id, [])
-        start = t.ticked_through + timedelta(days=1) if t.ticked_through else None
-        due = due_charges(a, vs, at, from_period=start, include_setup=not t.setup_done)
-        all_charges += due.charges
-        through = due.through or t.ticked_through
-        setup_done = t.setup_done or due.setup_examined
-        upcoming = next_due(a, vs, through, setup_done)
-        progress.append((a.assignment_id, through, setup_done, upcoming))
-        if upcoming is not None:
-            known = next_due_of.get(a.customer_id)
-            next_due_of[a.customer_id] = upcoming if known is None else min(known, upcoming)
-    # Charges already in the ledger (made by RunPackage ahead of the ticks) are not made again.
-    ahead = {t.assignment.assignment_id for t in tracked if t.run_charged}
-    existing = (
-        await store.ledger_status(
-            [c.key for c in all_charges if c.assignment.assignment_id in ahead]
+        of_customer[t.assignment.customer_id].append(t)
+    plans: list[Plan] = []
+    taken: list[str] = []
+    size = 0
+    for customer in customer_ids:
+        if taken and size >= policy.batch_charges:
+            break
+        taken.append(customer)
+        customer_plans = await _plan_customer(
+            store, of_customer.get(customer, []), versions, at, policy
         )
+        size += sum(len(p.charges) for p in customer_plans)
+        plans += customer_plans
+
+    limits = await store.spend_limits(taken)
+    totals = await store.month_totals(list(limits))
+    made = Made()
+    made_at = datetime.now(UTC)  # the events' occurred_at: metadata, never a due decision
+    rows = []
+    charges = [c for p in plans for c in p.charges]
+    # Charges already in the ledger (made by RunPackage ahead of the ticks) are not made again.
+    ahead = {p.tracked.assignment.assignment_id for p in plans if p.tracked.run_charged}
+    existing = (
+        await store.ledger_status([c.key for c in charges if c.assignment.assignment_id in ahead])
         if ahead
         else {}
     )
-    made = Made()
-    rows = []
-    settled = await _settled(store, [c for c in all_charges if c.key not in existing])
+    settled = await _settled(store, [c for c in charges if c.key not in existing])
     by_customer: dict[str, list[Charge]] = {}
     for c in settled:
         by_customer.setdefault(c.assignment.customer_id, []).append(c)
     for customer, new in by_customer.items():
         decisions = decide(
-            new, limits.get(customer), totals.get(customer, MonthTotals()), scheduled=True
+            new, limits.get(customer), totals.setdefault(customer, MonthTotals()), scheduled=True
         )
         rows += _apply(uow, decisions, "scheduled", made)
     await store.record(rows)
+
+    progress: list[Progress] = []
+    next_due_of: dict[str, datetime | None] = {c: later.get(c) for c in taken}
+    for p in plans:
+        a = p.tracked.assignment
+        vs = versions.get(a.package_id, [])
+        if p.hold == "held":
+            if p.held is not None:
+                _emit_held(uow, p, tick_id, made_at)
+                made.held += 1
+            progress.append(Progress(a.assignment_id, p.through, p.setup_done, None, None, "held"))
+            continue
+        notices = upcoming(a, vs, at, p.tracked.noticed_through, policy.notice_days)
+        await _emit_notices(uow, p.tracked, notices.notices, limits, totals, made_at, made)
+        upcoming_at = _earliest(next_due(a, vs, p.through, p.setup_done), notices.next_at)
+        hold = p.hold
+        if hold == "released" and (upcoming_at is None or upcoming_at > at):
+            hold = None  # caught up: the limit applies again from here on
+            log.info(
+                "held charges made", customer_id=a.customer_id, assignment_id=str(a.assignment_id)
+            )
+        progress.append(
+            Progress(a.assignment_id, p.through, p.setup_done, upcoming_at, notices.through, hold)
+        )
+        next_due_of[a.customer_id] = _earliest(next_due_of.get(a.customer_id), upcoming_at)
     await store.advance(progress)
     await store.set_next_due(next_due_of)
-    return made
+    return made, taken
+
+
+def _earliest(*moments: datetime | None) -> datetime | None:
+    known = [m for m in moments if m is not None]
+    return min(known) if known else None
+
+
+def _emit_held(uow: ChargerUnitOfWork, p: Plan, tick_id: UUID, made_at: datetime) -> None:
+    assert p.held is not None
+    count, first, last = p.held
+    a = p.tracked.assignment
+    uow.emit(
+        topics.CHARGER_EVENTS,
+        a.customer_id,
+        ChargesHeld(
+            event_id=natural_event_id(f"held:{a.assignment_id}:{first.isoformat()}"),
+            occurred_at=made_at,
+            customer_id=a.customer_id,
+            assignment_id=a.assignment_id,
+            package_id=a.package_id,
+            tick_id=tick_id,
+            count=count,
+            first_period_start=first,
+            last_period_start=last,
+        ),
+    )
+    log.warning(
+        "charges held: over the catch-up limit",
+        customer_id=a.customer_id,
+        assignment_id=str(a.assignment_id),
+        count=count,
+        first_period_start=first.isoformat(),
+        last_period_start=last.isoformat(),
+    )
+
+
+async def _emit_notices(
+    uow: ChargerUnitOfWork,
+    t: Tracked,
+    notices: list[Notice],
+    limits: dict[str, SpendLimit],
+    totals: dict[str, MonthTotals],
+    made_at: datetime,
+    made: Made,
+) -> None:
+    if not notices:
+        return
+    if t.run_charged:  # a debit RunPackage already made is not upcoming
+        made_keys = await uow.store.ledger_status(
+            [debit_key(n.assignment, n.period.start.isoformat()) for n in notices]
+        )
+        notices = [
+            n
+            for n in notices
+            if debit_key(n.assignment, n.period.start.isoformat()) not in made_keys
+        ]
+    a = t.assignment
+    limit = limits.get(a.customer_id)
+    month = totals.get(a.customer_id, MonthTotals())
+    for n in notices:
+        currency = n.version.currency
+        exceeds = (
+            limit is not None
+            and limit.monthly_limit is not None
+            and limit.currency == currency
+            and month.get(currency, n.period.start) + n.amount > limit.monthly_limit
+        )
+        uow.emit(
+            topics.CHARGER_EVENTS,
+            a.customer_id,
+            ChargeUpcoming(
+                event_id=natural_event_id(n.key),
+                occurred_at=made_at,
+                customer_id=a.customer_id,
+                did=a.did,
+                assignment_id=a.assignment_id,
+                package_id=a.package_id,
+                package_version=n.version.version,
+                amount=n.amount,
+                currency=currency,
+                period_start=n.period.start,
+                period_end=n.period.end,
+                due_at=n.due_at,
+                exceeds_spend_limit=exceeds,
+            ),
+        )
+        made.notices += 1
 
 
 async def run_for_customer(
@@ -159,6 +447,11 @@ async def run_for_customer(
         rows = _apply(uow, decisions, "run_package", made)
         await store.record(rows)
         await store.mark_run_charged(sorted({c.assignment.assignment_id for c, _ in decisions}))
+        # A real run charges held assignments too, and releases them (CONTRACT.md §4).
+        held = [t.assignment.assignment_id for t in tracked if t.hold == "held"]
+        if held:
+            await store.release(held)
+            log.info("held charges released by a run", customer_id=customer_id, count=len(held))
 
     lines: list[RunLine] = []
     for c in charges:

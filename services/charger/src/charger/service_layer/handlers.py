@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import structlog
 
+from charger import metrics
 from charger.service_layer import charging
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgshared import topics
@@ -15,17 +16,20 @@ from pkgshared.barrier import InputsBarrier
 from pkgshared.messages import (
     AssignmentChanged,
     AssignmentEnded,
+    ChargesReleased,
     ClockTicked,
     Message,
     PackageAssigned,
     PackageDefined,
     PackageRunReported,
+    ReleaseHeldCharges,
     RunLine,
     RunPackage,
     SpendLimitSet,
     UsageRated,
     natural_event_id,
 )
+from pkgshared.rules import RuleBroken
 
 log = structlog.get_logger(__name__)
 
@@ -80,6 +84,10 @@ async def accept_tick(
     the clock (the workers then make what it made due). Inside the caller's unit of work."""
     await inputs.check(tick.event_id, _positions(uow))
     moved = await uow.store.advance_clock(tick.at, tick.tick_id)
+    if moved:
+        released = await uow.store.wake_released(tick.at)
+        if released:
+            log.info("released assignments due", count=released, tick_id=str(tick.tick_id))
     log.info(
         "tick accepted" if moved else "tick ignored: not later than the last one",
         tick_id=str(tick.tick_id),
@@ -93,6 +101,38 @@ def _positions(uow: ChargerUnitOfWork) -> Callable[[], Awaitable[dict[tuple[str,
         return await uow.read_positions(INPUTS)
 
     return positions
+
+
+async def release_held(uow: ChargerUnitOfWork, cmd: ReleaseHeldCharges) -> None:
+    """ReleaseHeldCharges: the next tick makes everything due for the assignment, in order,
+    without the catch-up limit (CONTRACT.md §4)."""
+    state = await uow.store.hold_of(cmd.customer_id, cmd.assignment_id)
+    if state is None:
+        raise RuleBroken(
+            f"customer {cmd.customer_id} has no assignment {cmd.assignment_id}",
+            "assignment_id",
+            "unknown assignment",
+        )
+    if state != "held":
+        why = "already released" if state == "released" else "not held"
+        raise RuleBroken(f"assignment {cmd.assignment_id} is {why}", "assignment_id", why)
+    await uow.store.release([cmd.assignment_id])
+    uow.emit(
+        topics.CHARGER_EVENTS,
+        cmd.customer_id,
+        ChargesReleased(
+            event_id=natural_event_id(f"released:{cmd.event_id}"),
+            customer_id=cmd.customer_id,
+            assignment_id=cmd.assignment_id,
+            correlation_id=cmd.correlation_id,
+        ),
+    )
+    metrics.RELEASED.inc()
+    log.info(
+        "held charges released",
+        customer_id=cmd.customer_id,
+        assignment_id=str(cmd.assignment_id),
+    )
 
 
 REPORT_PART_LINES = 2000

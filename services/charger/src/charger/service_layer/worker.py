@@ -31,8 +31,10 @@ class TickWorker:
         batch_customers: int = 500,
         poll_seconds: float = 0.5,
         concurrency: int = 2,
+        policy: charging.Policy | None = None,
     ) -> None:
         self._pool = pool
+        self._policy = policy or charging.Policy()
         self._on_commit = on_commit
         self._batch = batch_customers
         self._concurrency = concurrency
@@ -97,24 +99,35 @@ class TickWorker:
         settled: ChargesSettled | None = None
         last_log = started
         while True:
-            uow = ChargerUnitOfWork(self._pool, on_commit=self._on_commit)
+            uow = ChargerUnitOfWork(
+                self._pool, on_commit=self._on_commit, notice_days=self._policy.notice_days
+            )
             async with uow:
-                at = await uow.store.tick_at()
-                if at is None:
+                clock = await uow.store.clock()
+                if clock is None:
                     return customers > 0
+                at, tick_id = clock
                 metrics.TICK_AT.set(at.timestamp())
                 claimed = await uow.store.claim_due_customers(at, self._batch)
                 if not claimed:
                     settled = await self._settle(uow)
                     break
-                made = await charging.charge_claimed(uow, claimed, at)
+                made, taken = await charging.charge_claimed(
+                    uow,
+                    claimed,
+                    at,
+                    tick_id or natural_event_id(f"tick:{at.isoformat()}"),
+                    self._policy,
+                )
                 crash_point("charger_before_commit")
                 await uow.commit()
                 crash_point("charger_after_commit")
-            customers += len(claimed)
+            customers += len(taken)
             total.charged += made.charged
             total.declined += made.declined
             total.grants += made.grants
+            total.notices += made.notices
+            total.held += made.held
             metrics.record(made)
             now = time.perf_counter()
             if now - last_log > 5:
@@ -125,6 +138,8 @@ class TickWorker:
                     debits=total.charged,
                     grants=total.grants,
                     declined=total.declined,
+                    notices=total.notices,
+                    held=total.held,
                     rate_per_s=round((total.charged + total.grants) / (now - started)),
                 )
         if settled:
@@ -138,6 +153,8 @@ class TickWorker:
                 debits=total.charged,
                 grants=total.grants,
                 declined=total.declined,
+                notices=total.notices,
+                held=total.held,
                 seconds=round(seconds, 3),
             )
         return customers > 0

@@ -1,0 +1,111 @@
+"""Notices of recurring debits before they fall due (CONTRACT.md §4 ChargeUpcoming). Pure.
+
+A period's notice moment is midnight (assignment timezone) of `period_start - notice_days`.
+The first tick at or after that moment and before the period is due sends the notice, when
+the debit would be made as things stand; a tick that passes both moments sends none. How far
+the notices have been considered is kept per assignment (`noticed_through`), so each period
+is looked at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from charger.domain.model import Assignment, PackageVersion, version_on
+from charger.domain.schedule import Period, day_start, first_period, last_date_started_by, periods
+
+
+@dataclass(frozen=True)
+class Notice:
+    assignment: Assignment
+    version: PackageVersion
+    period: Period
+    amount: Decimal
+    due_at: datetime
+
+    @property
+    def key(self) -> str:
+        return f"upcoming:{self.assignment.assignment_id}:{self.period.start.isoformat()}"
+
+
+@dataclass(frozen=True)
+class Notices:
+    notices: list[Notice]
+    through: date | None  # start of the last period considered (None: none yet)
+    next_at: datetime | None  # the next notice moment after those (None: none known)
+
+
+def notice_days(version: PackageVersion, default: int) -> int:
+    return default if version.notice_days is None else version.notice_days
+
+
+def notice_moment(period_start: date, days: int, timezone: str) -> datetime:
+    return day_start(period_start - timedelta(days=days), timezone)
+
+
+def upcoming(
+    assignment: Assignment,
+    versions: list[PackageVersion],
+    at: datetime,
+    noticed_through: date | None,
+    default_days: int,
+) -> Notices:
+    """The notices a tick at `at` sends for `assignment`: periods after `noticed_through`
+    that are not yet due and whose notice moment is at or before `at`."""
+    none = Notices([], noticed_through, None)
+    if not versions or versions[0].kind == "minimum_spend":
+        return none  # in arrears, an amount not known ahead: no notice (CONTRACT.md §4)
+    widest = max(notice_days(v, default_days) for v in versions)
+    if widest == 0:
+        return none
+    tz, first = assignment.timezone, versions[0]
+    last_started = last_date_started_by(at, tz)
+    lo = max(assignment.start_date, last_started + timedelta(days=1))
+    if noticed_through is not None:
+        lo = max(lo, noticed_through + timedelta(days=1))
+    hi = last_started + timedelta(days=widest)
+    if assignment.end_date is not None:
+        hi = min(hi, assignment.end_date)
+    out: list[Notice] = []
+    through = noticed_through
+    for period in periods(first.frequency, first.frequency_match, lo, hi):
+        version = version_on(versions, period.start)
+        days = 0 if version is None else notice_days(version, default_days)
+        if version is not None and days > 0:
+            moment = notice_moment(period.start, days, tz)
+            if moment > at:
+                return Notices(out, through, moment)
+            terms = assignment.terms_on(period.start)
+            amount = version.retail * terms.quantity
+            if terms.auto_decrement_credit and amount > 0 and version.kind != "minimum_spend":
+                out.append(Notice(assignment, version, period, amount, day_start(period.start, tz)))
+        through = period.start
+    # Periods up to `hi` are all considered; the next moment lies after them (and so after
+    # `at`: a period after `hi` is noticed `widest` days or less ahead of a start after `at`).
+    after = max(hi, lo - timedelta(days=1))
+    return Notices(out, through, next_notice(assignment, versions, after, default_days))
+
+
+def next_notice(
+    assignment: Assignment,
+    versions: list[PackageVersion],
+    after: date | None,
+    default_days: int,
+) -> datetime | None:
+    """The notice moment of the first period starting after `after` (None: from the start),
+    or None when it gets no notice."""
+    if not versions or versions[0].kind == "minimum_spend":
+        return None
+    if after is None:
+        after = assignment.start_date - timedelta(days=1)
+    first = versions[0]
+    following = first_period(
+        first.frequency, first.frequency_match, after + timedelta(days=1), assignment.end_date
+    )
+    if following is None:
+        return None
+    version = version_on(versions, following.start)
+    days = 0 if version is None else notice_days(version, default_days)
+    return notice_moment(following.start, days, assignment.timezone) if days > 0 else None
