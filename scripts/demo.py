@@ -1,5 +1,11 @@
-"""A small demo through Kafka only: define two packages, assign them, tick the clock to now,
-and show the events that come back (definitions, assignments, debits, grants).
+"""A small demo through Kafka only: define packages, assign them, tick the clock to now, and
+show the events that come back (definitions, assignments, debits, grants, a notice of
+tomorrow's charge, and an assignment back-dated two years that the catch-up limit holds until
+the demo releases it).
+
+It prints the charger's clock first and warns when it is ahead of the wall clock (left so by
+an earlier tick far ahead): a tick at "now" would then change nothing, so the demo ticks just
+after the charger's clock instead.
 
 Run by `make up` once the services are started; safe to run again (new ids each time)."""
 
@@ -10,9 +16,10 @@ import json
 import os
 import sys
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from pkgctl import io as pkgctl_io
 from pkgshared import topics
 from pkgshared.testing.kafka import TopicReader, produce
 
@@ -47,6 +54,17 @@ async def main() -> int:
         ),
         command(
             "DefinePackage",
+            package_id=f"news-{run}",
+            name="Daily news line",
+            kind="recurring",
+            retail="0.20",
+            currency="GBP",
+            frequency="daily",
+            frequency_match=[],
+            notice_days=1,
+        ),
+        command(
+            "DefinePackage",
             package_id=f"pbx-{run}",
             name="Hosted PBX seat",
             kind="recurring",
@@ -72,9 +90,17 @@ async def main() -> int:
             assignment_id=str(uuid.uuid4()),
             customer_id=customer,
             did="441234567890",
-            package_id=packages[1]["package_id"],
+            package_id=packages[2]["package_id"],
             quantity=1,
             start_date=START,
+        ),
+        command(
+            "AssignPackage",
+            assignment_id=str(uuid.uuid4()),
+            customer_id=customer,
+            package_id=packages[1]["package_id"],
+            quantity=1,
+            start_date=(date.fromisoformat(START) - timedelta(days=730)).isoformat(),
         ),
     ]
     watched = (
@@ -83,27 +109,54 @@ async def main() -> int:
         topics.CREDIT_DEBITED,
         topics.FREE_MINUTES_GRANTED,
         topics.CHARGER_PROGRESS,
+        topics.CHARGER_EVENTS,
     )
+    clock = await pkgctl_io.clock()
+    tick_at = datetime.now(UTC)
+    print(
+        "demo: the charger's clock is at "
+        + (clock.settled["at"] if clock.settled else "nothing yet (no tick settled)")
+        + f"; the wall clock says {_instant(tick_at)}"
+    )
+    if clock.ahead_by is not None and clock.settled is not None:
+        tick_at = datetime.fromisoformat(clock.settled["at"]) + timedelta(seconds=1)
+        print(
+            f"demo: warning: the charger's clock is {clock.ahead_by} ahead of the wall clock "
+            "(an earlier tick far ahead): ticks at the wall clock change nothing; this demo "
+            f"ticks at {_instant(tick_at)} instead"
+        )
     async with TopicReader(BOOTSTRAP, *watched, from_end=True) as reader:
         for p in packages:
             await produce(BOOTSTRAP, topics.CATALOG_COMMANDS, [p], key=str(p["package_id"]))
         for a in assignments:
             await produce(BOOTSTRAP, topics.ASSIGNMENT_COMMANDS, [a], key=customer)
-        print(f"demo: sent 2 DefinePackage and 2 AssignPackage for {customer}; waiting...")
-        await reader.wait_count(2, timeout=60, event_type="PackageAssigned", customer_id=customer)
-        tick = command(
-            "ClockTicked",
-            tick_id=str(uuid.uuid4()),
-            at=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        print(
+            f"demo: sent {len(packages)} DefinePackage and {len(assignments)} AssignPackage "
+            f"for {customer}; waiting..."
         )
-        await produce(BOOTSTRAP, topics.CLOCK_TICKS, [tick], key="clock")
-        print(f"demo: sent a tick at {tick['at']}; waiting for ChargesSettled...")
-        # Settled: every charge the tick made due is on its topic; read them to the end.
-        await reader.wait_count(1, timeout=60, event_type="ChargesSettled", tick_id=tick["tick_id"])
-        while await reader.poll(0.5):
-            pass
+        await reader.wait_count(
+            len(assignments), timeout=60, event_type="PackageAssigned", customer_id=customer
+        )
+        await _tick(reader, tick_at)
+        held = [r.json() for r in reader.matching(event_type="ChargesHeld", customer_id=customer)]
+        for h in held:
+            print(
+                f"demo: ChargesHeld: {h['count']} charges from {h['first_period_start']} to "
+                f"{h['last_period_start']} were due at once for assignment {h['assignment_id']} "
+                f"(over the catch-up limit); releasing it (pkgctl release {customer} "
+                f"{h['assignment_id']})"
+            )
+            release = command(
+                "ReleaseHeldCharges", customer_id=customer, assignment_id=h["assignment_id"]
+            )
+            await produce(BOOTSTRAP, topics.CHARGER_COMMANDS, [release], key=customer)
+            await reader.wait_count(
+                1, timeout=60, event_type="ChargesReleased", assignment_id=h["assignment_id"]
+            )
+        if held:
+            await _tick(reader, tick_at + timedelta(seconds=1))
         mine = [json.loads(r.value or b"{}") for r in reader.records]
-        mine = [b for b in mine if run in json.dumps(b)]
+        mine = [b for b in mine if run in json.dumps(b) or b.get("customer_id") == customer]
     for b in mine:
         if b["event_type"] in ("PackageDefined", "PackageAssigned"):
             print(
@@ -115,7 +168,12 @@ async def main() -> int:
                     else f"{b['kind']} {b['retail']} {b['currency']} {b['frequency']}"
                 )
             )
-    for package_id in sorted({b["package_id"] for b in mine}):
+    for n in (b for b in mine if b["event_type"] == "ChargeUpcoming"):
+        print(
+            f"  ChargeUpcoming     {n['package_id']:<16} {n['amount']} {n['currency']} due at "
+            f"{n['due_at']} (period from {n['period_start']})"
+        )
+    for package_id in sorted({b["package_id"] for b in mine if "package_id" in b}):
         debits = [
             b for b in mine if b["event_type"] == "CreditDebited" and b["package_id"] == package_id
         ]
@@ -132,6 +190,21 @@ async def main() -> int:
             f"{sum(g['minutes'] for g in grants)} minutes"
         )
     return 0
+
+
+def _instant(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+async def _tick(reader: TopicReader, at: datetime) -> None:
+    """Tick at `at` and wait until the charger settled it; then every charge it made due is
+    on its topic: read them to the end."""
+    tick = command("ClockTicked", tick_id=str(uuid.uuid4()), at=_instant(at))
+    await produce(BOOTSTRAP, topics.CLOCK_TICKS, [tick], key="clock")
+    print(f"demo: sent a tick at {tick['at']}; waiting for ChargesSettled...")
+    await reader.wait_count(1, timeout=120, event_type="ChargesSettled", tick_id=tick["tick_id"])
+    while await reader.poll(0.5):
+        pass
 
 
 if __name__ == "__main__":

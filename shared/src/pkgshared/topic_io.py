@@ -59,8 +59,11 @@ class TopicReader:
         *topics: str,
         from_end: bool = False,
         client_options: dict[str, Any] | None = None,
+        last: int | None = None,
     ) -> None:
+        """From the start of each partition, or its end (`from_end`), or its `last` records."""
         self._client_options = client_options or {}
+        self._last = last
         self._bootstrap = bootstrap
         self._topics = topics
         self._from_end = from_end
@@ -89,7 +92,12 @@ class TopicReader:
                 raise TopicMissing(f"topic {topic} does not exist")
             parts.extend(TopicPartition(topic, p) for p in sorted(found))
         self._consumer.assign(parts)
-        if self._from_end:
+        if self._last is not None:
+            starts = await self._consumer.beginning_offsets(parts)
+            ends = await self._consumer.end_offsets(parts)
+            for tp in parts:
+                self._consumer.seek(tp, max(starts[tp], ends[tp] - self._last))
+        elif self._from_end:
             await self._consumer.seek_to_end(*parts)
             for tp in parts:  # resolve the position now, not lazily at the first fetch
                 await self._consumer.position(tp)
@@ -111,6 +119,18 @@ class TopicReader:
         ]
         self.records.extend(new)
         return new
+
+    async def read_to_end(self, timeout: float = 30.0) -> list[Record]:
+        """Poll until every partition is read up to its end offset as it is now."""
+        assert self._consumer is not None
+        parts = list(self._consumer.assignment())
+        ends = await self._consumer.end_offsets(parts)
+        deadline = time.monotonic() + timeout
+        while [tp for tp, end in ends.items() if await self._consumer.position(tp) < end]:
+            if time.monotonic() > deadline:
+                raise WaitTimedOut(f"timed out after {timeout}s reading to the end of {parts}")
+            await self.poll()
+        return self.records
 
     async def wait_for(
         self,

@@ -15,6 +15,7 @@ WATCHED = (
     topics.CREDIT_DEBITED,
     topics.FREE_MINUTES_GRANTED,
     topics.CHARGER_EVENTS,
+    topics.CHARGER_PROGRESS,
 )
 
 
@@ -62,10 +63,18 @@ class Scenario:
         await self.system.send(topic, cmd, key=key)
         return cmd
 
-    async def tick(self, at: str) -> None:
-        await self.send(
-            topics.CLOCK_TICKS, "ClockTicked", "clock", tick_id=str(uuid.uuid4()), at=at
-        )
+    async def tick(self, at: str) -> str:
+        tick_id = str(uuid.uuid4())
+        await self.send(topics.CLOCK_TICKS, "ClockTicked", "clock", tick_id=tick_id, at=at)
+        return tick_id
+
+    async def settle(self, at: str) -> str:
+        """Tick at `at` (later than any tick before) and wait for its ChargesSettled; then
+        read every watched topic to its end, so what the tick made is all in `of`."""
+        tick_id = await self.tick(at)
+        await self.reader.wait_count(1, timeout=120, event_type="ChargesSettled", tick_id=tick_id)
+        await self.reader.read_to_end()
+        return tick_id
 
     async def wait(self, n: int, **match: Any) -> list[dict[str, Any]]:
         return [body(r) for r in await self.reader.wait_count(n, timeout=60, **match)]

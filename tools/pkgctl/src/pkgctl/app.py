@@ -29,10 +29,12 @@ from pkgshared.messages import (
     DefinePackage,
     EndAssignment,
     Message,
+    ReleaseHeldCharges,
     RetirePackage,
     RunPackage,
     SetSpendLimit,
     field_errors,
+    natural_event_id,
 )
 from pkgshared.topic_io import TopicMissing, WaitTimedOut
 
@@ -114,6 +116,9 @@ def define(
     setup_retail: Annotated[str | None, typer.Option()] = None,
     setup_cost: Annotated[str | None, typer.Option()] = None,
     minimum_days: Annotated[int | None, typer.Option()] = None,
+    notice_days: Annotated[
+        int | None, typer.Option(help="ChargeUpcoming this many days ahead (0-365)")
+    ] = None,
     description: Annotated[str | None, typer.Option()] = None,
     effective_from: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
     wait: Wait = True,
@@ -136,6 +141,7 @@ def define(
         setup_retail=setup_retail,
         setup_cost=setup_cost,
         minimum_days=minimum_days,
+        notice_days=notice_days,
         description=description,
         effective_from=effective_from,
     )
@@ -322,6 +328,39 @@ def tick(
     out.print(
         f"sent ClockTicked at {sent}" + ("; every charge it made due is published" if wait else "")
     )
+
+
+@app.command()
+def release(
+    customer: Annotated[str, typer.Argument(help="the held assignment's customer")],
+    assignment_id: Annotated[str, typer.Argument(help="the held assignment")],
+    wait: Wait = True,
+    timeout: Timeout = 30.0,
+) -> None:
+    """Release an assignment the catch-up limit held (ChargesHeld): the next tick makes
+    everything due for it, in order."""
+    message = build(ReleaseHeldCharges, customer_id=customer, assignment_id=assignment_id)
+    send_and_report(
+        topics.CHARGER_COMMANDS,
+        customer,
+        message,
+        topics.CHARGER_EVENTS,
+        wait,
+        timeout,
+        event_type="ChargesReleased",
+        event_id=str(natural_event_id(f"released:{message.event_id}")),
+    )
+
+
+@app.command()
+def clock() -> None:
+    """Where time stands: the latest tick sent, the charger's clock (its latest ChargesSettled)
+    and the wall clock; warns when the charger's clock is ahead of the wall clock, since ticks
+    before it then change nothing."""
+    state = run(io.clock())
+    render.clock(out, state)
+    if state.ahead_by is not None:
+        err.print(render.clock_warning(state))
 
 
 @app.command("run-package")

@@ -6,6 +6,8 @@ import base64
 import json
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pkgshared import topics
@@ -111,8 +113,14 @@ def _answers(obj: dict[str, Any], command_id: str, success: dict[str, Any]) -> b
     return all(obj.get(k) == v for k, v in success.items())
 
 
-async def tail(topic: str, show: Callable[[Record], None], follow: bool) -> None:
-    async with TopicReader(bootstrap(), real(topic), client_options=security()) as reader:
+async def tail(
+    topic: str, show: Callable[[Record], None], follow: bool, last: int | None = None
+) -> None:
+    """Show `topic`'s records from the start (or its `last` per partition) to its end, and
+    with `follow` as they come."""
+    async with TopicReader(
+        bootstrap(), real(topic), client_options=security(), last=last
+    ) as reader:
         idle = 0
         while follow or idle < 2:
             batch = await reader.poll(0.5)
@@ -136,4 +144,39 @@ async def replay(letter: dict[str, Any]) -> None:
     source = letter["source_topic"].removeprefix(os.environ.get("TOPIC_PREFIX", ""))
     await produce_keyed(
         bootstrap(), real(source), [(letter.get("key"), payload)], client_options=security()
+    )
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Where time stands for the charger (CONTRACT.md §3: it has no other clock)."""
+
+    latest_tick: dict[str, Any] | None  # the tick sent last (of the topic's latest records)
+    settled: dict[str, Any] | None  # the latest ChargesSettled: the charger's clock
+    now: datetime
+
+    @property
+    def ahead_by(self) -> timedelta | None:
+        """How far the charger's clock is ahead of the wall clock (None: not ahead)."""
+        if self.settled is None:
+            return None
+        at = datetime.fromisoformat(self.settled["at"])
+        return at - self.now if at > self.now + CLOCK_SLACK else None
+
+
+CLOCK_SLACK = timedelta(minutes=5)
+"""Ticks are sent from other machines' clocks: a few minutes ahead is not "ahead"."""
+
+
+async def clock(last: int = 100) -> Clock:
+    """The latest tick among the clock topic's `last` records and the latest ChargesSettled."""
+    ticks: list[dict[str, Any]] = []
+    settled: list[dict[str, Any]] = []
+    await tail(topics.CLOCK_TICKS, lambda r: ticks.append(as_json(r)), False, last)
+    await tail(topics.CHARGER_PROGRESS, lambda r: settled.append(as_json(r)), False, 1)
+    sent = [t for t in ticks if isinstance(t.get("at"), str)]
+    return Clock(
+        latest_tick=sent[-1] if sent else None,
+        settled=settled[-1] if settled and settled[-1].get("at") else None,
+        now=datetime.now(UTC),
     )

@@ -79,3 +79,28 @@ def dead_letter(console: Console, letter: dict[str, Any]) -> None:
     payload = base64.b64decode(letter["payload_base64"])
     console.print("original bytes:")
     console.print(repr(payload), soft_wrap=True, highlight=False)
+
+
+def clock(console: Console, state: Any) -> None:
+    tick, settled = state.latest_tick, state.settled
+    console.print(
+        "latest tick sent  "
+        + (f"{tick['at']} (tick {tick.get('tick_id')})" if tick else "none on the clock topic")
+    )
+    console.print(
+        "charger's clock   "
+        + (
+            f"{settled['at']} (ChargesSettled for tick {settled.get('tick_id')})"
+            if settled
+            else "no tick settled yet"
+        )
+    )
+    console.print(f"wall clock        {state.now.isoformat().replace('+00:00', 'Z')}")
+
+
+def clock_warning(state: Any) -> str:
+    return (
+        f"[bold yellow]warning:[/] the charger's clock is {state.ahead_by} ahead of the wall "
+        "clock: ticks before it change nothing, and assignments started since may be held "
+        "by the catch-up limit (see `pkgctl release`)"
+    )

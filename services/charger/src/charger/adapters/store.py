@@ -16,9 +16,8 @@ from charger.adapters.codec import (
     assignment_from_row,
     version_from_defined,
 )
-from charger.domain.charges import next_due
 from charger.domain.model import Assignment, MonthTotals, PackageVersion, SpendLimit, Terms
-from charger.domain.notices import next_notice
+from charger.domain.notices import wake_at
 from pkgshared.messages import (
     AssignmentChanged,
     AssignmentEnded,
@@ -84,12 +83,7 @@ class ChargerStore:
         noticed_through: date | None,
     ) -> datetime | None:
         """When the workers must next look at an assignment: its next charge or notice."""
-        due = next_due(a, versions, through, setup_done)
-        if not versions or (self.notice_days == 0 and all(v.notice_days is None for v in versions)):
-            return due
-        after = max((d for d in (through, noticed_through) if d is not None), default=None)
-        notice = next_notice(a, versions, after, self.notice_days)
-        return due if notice is None or (due is not None and due <= notice) else notice
+        return wake_at(a, versions, through, setup_done, noticed_through, self.notice_days)
 
     # ------------------------------------------------------------ catalog
     async def _lock_package(self, package_id: str) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from charger.domain.charges import next_due
 from charger.domain.model import Assignment, PackageVersion, version_on
 from charger.domain.schedule import Period, day_start, first_period, last_date_started_by, periods
 
@@ -34,7 +35,6 @@ class Notice:
 class Notices:
     notices: list[Notice]
     through: date | None  # start of the last period considered (None: none yet)
-    next_at: datetime | None  # the next notice moment after those (None: none known)
 
 
 def notice_days(version: PackageVersion, default: int) -> int:
@@ -54,7 +54,7 @@ def upcoming(
 ) -> Notices:
     """The notices a tick at `at` sends for `assignment`: periods after `noticed_through`
     that are not yet due and whose notice moment is at or before `at`."""
-    none = Notices([], noticed_through, None)
+    none = Notices([], noticed_through)
     if not versions or versions[0].kind == "minimum_spend":
         return none  # in arrears, an amount not known ahead: no notice (CONTRACT.md §4)
     widest = max(notice_days(v, default_days) for v in versions)
@@ -76,16 +76,13 @@ def upcoming(
         if version is not None and days > 0:
             moment = notice_moment(period.start, days, tz)
             if moment > at:
-                return Notices(out, through, moment)
+                break
             terms = assignment.terms_on(period.start)
             amount = version.retail * terms.quantity
             if terms.auto_decrement_credit and amount > 0 and version.kind != "minimum_spend":
                 out.append(Notice(assignment, version, period, amount, day_start(period.start, tz)))
         through = period.start
-    # Periods up to `hi` are all considered; the next moment lies after them (and so after
-    # `at`: a period after `hi` is noticed `widest` days or less ahead of a start after `at`).
-    after = max(hi, lo - timedelta(days=1))
-    return Notices(out, through, next_notice(assignment, versions, after, default_days))
+    return Notices(out, through)
 
 
 def next_notice(
@@ -109,3 +106,20 @@ def next_notice(
     version = version_on(versions, following.start)
     days = 0 if version is None else notice_days(version, default_days)
     return notice_moment(following.start, days, assignment.timezone) if days > 0 else None
+
+
+def wake_at(
+    assignment: Assignment,
+    versions: list[PackageVersion],
+    through: date | None,
+    setup_done: bool,
+    noticed_through: date | None,
+    default_days: int,
+) -> datetime | None:
+    """When a tick must next look at an assignment: its next charge or its next notice."""
+    due = next_due(assignment, versions, through, setup_done)
+    if not versions or (default_days == 0 and all(v.notice_days is None for v in versions)):
+        return due
+    after = max((d for d in (through, noticed_through) if d is not None), default=None)
+    notice = next_notice(assignment, versions, after, default_days)
+    return due if notice is None or (due is not None and due <= notice) else notice

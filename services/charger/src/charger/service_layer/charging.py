@@ -19,11 +19,10 @@ from charger.domain.charges import (
     debit_key,
     decide,
     due_charges,
-    next_due,
     settle,
 )
 from charger.domain.model import MonthTotals, PackageVersion, SpendLimit
-from charger.domain.notices import Notice, upcoming
+from charger.domain.notices import Notice, upcoming, wake_at
 from charger.domain.schedule import day_start
 from charger.service_layer.events import Reason, declined_event, encoded_charge
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
@@ -318,7 +317,7 @@ async def charge_claimed(
             continue
         notices = upcoming(a, vs, at, p.tracked.noticed_through, policy.notice_days)
         await _emit_notices(uow, p.tracked, notices.notices, limits, totals, made_at, made)
-        upcoming_at = _earliest(next_due(a, vs, p.through, p.setup_done), notices.next_at)
+        upcoming_at = wake_at(a, vs, p.through, p.setup_done, notices.through, policy.notice_days)
         hold = p.hold
         if hold == "released" and (upcoming_at is None or upcoming_at > at):
             hold = None  # caught up: the limit applies again from here on
