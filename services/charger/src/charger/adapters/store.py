@@ -7,7 +7,7 @@ import dataclasses
 from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any
 from uuid import UUID
 
 from charger.adapters.codec import (
@@ -58,15 +58,9 @@ def tracked_from_row(row: Any) -> Tracked:
     )
 
 
-class Progress(NamedTuple):
-    """What a tick's planning leaves on an assignment."""
-
-    assignment_id: UUID
-    through: date | None
-    setup_done: bool
-    next_due_at: datetime | None
-    noticed_through: date | None
-    hold: str | None
+Progress = tuple[UUID, date | None, bool, datetime | None, date | None, str | None]
+"""What a tick's planning leaves on an assignment: (assignment_id, ticked_through, setup_done,
+next_due_at, noticed_through, hold). A plain tuple: a million are made per big tick."""
 
 
 class ChargerStore:

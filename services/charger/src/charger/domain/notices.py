@@ -37,6 +37,13 @@ class Notices:
     through: date | None  # start of the last period considered (None: none yet)
 
 
+def notices_on(versions: list[PackageVersion], default_days: int) -> bool:
+    """Whether any version of a package gets notices (its own notice_days, or the default)."""
+    if default_days > 0:
+        return any(v.notice_days != 0 for v in versions)
+    return any(v.notice_days for v in versions)
+
+
 def notice_days(version: PackageVersion, default: int) -> int:
     return default if version.notice_days is None else version.notice_days
 
@@ -115,10 +122,15 @@ def wake_at(
     setup_done: bool,
     noticed_through: date | None,
     default_days: int,
+    noticing: bool | None = None,
 ) -> datetime | None:
-    """When a tick must next look at an assignment: its next charge or its next notice."""
+    """When a tick must next look at an assignment: its next charge or its next notice.
+    `noticing`: whether the package gets notices at all (`noticing(versions, default_days)`),
+    when the caller knows it already."""
     due = next_due(assignment, versions, through, setup_done)
-    if not versions or (default_days == 0 and all(v.notice_days is None for v in versions)):
+    if noticing is None:
+        noticing = notices_on(versions, default_days)
+    if not noticing:
         return due
     after = max((d for d in (through, noticed_through) if d is not None), default=None)
     notice = next_notice(assignment, versions, after, default_days)

@@ -22,7 +22,7 @@ from charger.domain.charges import (
     settle,
 )
 from charger.domain.model import MonthTotals, PackageVersion, SpendLimit
-from charger.domain.notices import Notice, upcoming, wake_at
+from charger.domain.notices import Notice, notices_on, upcoming, wake_at
 from charger.domain.schedule import day_start
 from charger.service_layer.events import Reason, declined_event, encoded_charge
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
@@ -116,7 +116,7 @@ class Policy:
     batch_charges: int = 10_000  # charges per transaction, so one huge catch-up waits for none
 
 
-@dataclass
+@dataclass(slots=True)
 class Plan:
     """What a tick does for one assignment: its charges and the progress it leaves."""
 
@@ -126,6 +126,8 @@ class Plan:
     setup_done: bool
     hold: str | None
     held: tuple[int, date, date] | None = None  # (count, first, last period start) when held now
+    until: date | None = None  # the customer's cut-off date in this batch (a released catch-up)
+    recount: bool = False  # may be over the catch-up limit: count it exactly (`_recount`)
 
 
 COUNT_CHUNK_PERIODS = 2000
@@ -173,54 +175,48 @@ async def _count_due(
         from_period, include_setup = due.through + timedelta(days=1), False
 
 
-async def _plan(
-    store: ChargerStore,
+def _plan(
     t: Tracked,
     versions: list[PackageVersion],
     at: datetime,
     until: date | None,
     policy: Policy,
 ) -> Plan:
+    """The charges of one due assignment; `recount` set when it may be over the catch-up
+    limit (the caller counts it exactly, which may need the database)."""
     a = t.assignment
     start = t.ticked_through + timedelta(days=1) if t.ticked_through else None
-    include_setup = not t.setup_done
-    if t.hold == "released":
-        # Released: everything due, without the limit; at most a batch's worth of periods now
-        # (the rest next batch: the assignment stays due and released until caught up).
-        due = due_charges(
-            a,
-            versions,
-            at,
-            start,
-            include_setup,
-            until=until,
-            max_periods=policy.batch_charges,
-            scheduled=True,
-        )
-    else:
-        limit = policy.catch_up_limit
-        due = due_charges(
-            a,
-            versions,
-            at,
-            start,
-            include_setup,
-            until=until,
-            max_periods=limit + 1,
-            scheduled=True,
-        )
-        if not due.complete or len(due.charges) > limit:
-            count, first, last = await _count_due(store, t, versions, at, until)
-            if count > limit:
-                assert first is not None and last is not None
-                return Plan(t, [], t.ticked_through, t.setup_done, "held", (count, first, last))
-            due = due_charges(a, versions, at, start, include_setup, until=until, scheduled=True)
+    released = t.hold == "released"
+    # Released: everything due, without the limit; at most a batch's worth of periods now
+    # (the rest next batch: the assignment stays due and released until caught up).
+    most = policy.batch_charges if released else policy.catch_up_limit + 1
+    due = due_charges(
+        a, versions, at, start, not t.setup_done, until=until, max_periods=most, scheduled=True
+    )
+    if not released and (not due.complete or len(due.charges) > policy.catch_up_limit):
+        return Plan(t, [], t.ticked_through, t.setup_done, t.hold, until=until, recount=True)
     through = due.through or t.ticked_through
     return Plan(t, due.charges, through, t.setup_done or due.setup_examined, t.hold)
 
 
-async def _plan_customer(
-    store: ChargerStore,
+async def _recount(
+    store: ChargerStore, p: Plan, versions: list[PackageVersion], at: datetime, policy: Policy
+) -> Plan:
+    """A plan that may be over the catch-up limit: held when it is, else all its charges."""
+    t = p.tracked
+    count, first, last = await _count_due(store, t, versions, at, p.until)
+    if count > policy.catch_up_limit:
+        assert first is not None and last is not None
+        return Plan(t, [], t.ticked_through, t.setup_done, "held", (count, first, last))
+    start = t.ticked_through + timedelta(days=1) if t.ticked_through else None
+    due = due_charges(
+        t.assignment, versions, at, start, not t.setup_done, until=p.until, scheduled=True
+    )
+    through = due.through or t.ticked_through
+    return Plan(t, due.charges, through, t.setup_done or due.setup_examined, t.hold)
+
+
+def _plan_customer(
     tracked: list[Tracked],
     versions: dict[str, list[PackageVersion]],
     at: datetime,
@@ -244,10 +240,7 @@ async def _plan_customer(
             )
             if not due.complete and due.through is not None:
                 until = due.through if until is None else min(until, due.through)
-    return [
-        await _plan(store, t, versions.get(t.assignment.package_id, []), at, until, policy)
-        for t in tracked
-    ]
+    return [_plan(t, versions.get(t.assignment.package_id, []), at, until, policy) for t in tracked]
 
 
 async def charge_claimed(
@@ -274,11 +267,13 @@ async def charge_claimed(
         if taken and size >= policy.batch_charges:
             break
         taken.append(customer)
-        customer_plans = await _plan_customer(
-            store, of_customer.get(customer, []), versions, at, policy
-        )
-        size += sum(len(p.charges) for p in customer_plans)
-        plans += customer_plans
+        for p in _plan_customer(of_customer.get(customer, []), versions, at, policy):
+            if p.recount:
+                p = await _recount(
+                    store, p, versions.get(p.tracked.assignment.package_id, []), at, policy
+                )
+            size += len(p.charges)
+            plans.append(p)
 
     limits = await store.spend_limits(taken)
     totals = await store.month_totals(list(limits))
@@ -306,6 +301,8 @@ async def charge_claimed(
 
     progress: list[Progress] = []
     next_due_of: dict[str, datetime | None] = {c: later.get(c) for c in taken}
+    # Notices cost nothing where no package version asks for them and the default is 0.
+    noticing = {package: notices_on(vs, policy.notice_days) for package, vs in versions.items()}
     for p in plans:
         a = p.tracked.assignment
         vs = versions.get(a.package_id, [])
@@ -313,29 +310,35 @@ async def charge_claimed(
             if p.held is not None:
                 _emit_held(uow, p, tick_id, made_at)
                 made.held += 1
-            progress.append(Progress(a.assignment_id, p.through, p.setup_done, None, None, "held"))
+            progress.append((a.assignment_id, p.through, p.setup_done, None, None, "held"))
             continue
-        notices = upcoming(a, vs, at, p.tracked.noticed_through, policy.notice_days)
-        await _emit_notices(uow, p.tracked, notices.notices, limits, totals, made_at, made)
-        upcoming_at = wake_at(a, vs, p.through, p.setup_done, notices.through, policy.notice_days)
+        noticed_through = p.tracked.noticed_through
+        on = noticing.get(a.package_id, False)
+        if on:
+            notices = upcoming(a, vs, at, noticed_through, policy.notice_days)
+            if notices.notices:
+                await _emit_notices(uow, p.tracked, notices.notices, limits, totals, made_at, made)
+            noticed_through = notices.through
+        upcoming_at = wake_at(
+            a, vs, p.through, p.setup_done, noticed_through, policy.notice_days, on
+        )
         hold = p.hold
         if hold == "released" and (upcoming_at is None or upcoming_at > at):
             hold = None  # caught up: the limit applies again from here on
             log.info(
-                "held charges made", customer_id=a.customer_id, assignment_id=str(a.assignment_id)
+                "held charges made",
+                customer_id=a.customer_id,
+                assignment_id=str(a.assignment_id),
             )
         progress.append(
-            Progress(a.assignment_id, p.through, p.setup_done, upcoming_at, notices.through, hold)
+            (a.assignment_id, p.through, p.setup_done, upcoming_at, noticed_through, hold)
         )
-        next_due_of[a.customer_id] = _earliest(next_due_of.get(a.customer_id), upcoming_at)
+        known = next_due_of.get(a.customer_id)
+        if upcoming_at is not None and (known is None or upcoming_at < known):
+            next_due_of[a.customer_id] = upcoming_at
     await store.advance(progress)
     await store.set_next_due(next_due_of)
     return made, taken
-
-
-def _earliest(*moments: datetime | None) -> datetime | None:
-    known = [m for m in moments if m is not None]
-    return min(known) if known else None
 
 
 def _emit_held(uow: ChargerUnitOfWork, p: Plan, tick_id: UUID, made_at: datetime) -> None:
