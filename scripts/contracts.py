@@ -33,6 +33,9 @@ class _Unstarted:
 
 
 def _services() -> dict[str, tuple[Callable[[Runtime], None], ServiceSettings]]:
+    from allowance.config import AllowanceSettings
+    from allowance.entrypoints.consumer import wire as wire_allowance
+
     from assignment.config import AssignmentSettings
     from assignment.entrypoints.consumer import wire as wire_assignment
     from catalog.config import CatalogSettings
@@ -44,6 +47,7 @@ def _services() -> dict[str, tuple[Callable[[Runtime], None], ServiceSettings]]:
         "catalog": (wire_catalog, CatalogSettings()),
         "assignment": (wire_assignment, AssignmentSettings()),
         "charger": (wire_charger, ChargerSettings()),
+        "allowance": (wire_allowance, AllowanceSettings()),
     }
 
 

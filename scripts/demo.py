@@ -110,6 +110,8 @@ async def main() -> int:
         topics.FREE_MINUTES_GRANTED,
         topics.CHARGER_PROGRESS,
         topics.CHARGER_EVENTS,
+        topics.FREE_MINUTES_USED,
+        topics.ALLOWANCE_BALANCES,
     )
     clock = await pkgctl_io.clock()
     tick_at = datetime.now(UTC)
@@ -155,6 +157,7 @@ async def main() -> int:
             )
         if held:
             await _tick(reader, tick_at + timedelta(seconds=1))
+        await _calls(reader, customer, tick_at)
         mine = [json.loads(r.value or b"{}") for r in reader.records]
         mine = [b for b in mine if run in json.dumps(b) or b.get("customer_id") == customer]
     for b in mine:
@@ -173,6 +176,15 @@ async def main() -> int:
             f"  ChargeUpcoming     {n['package_id']:<16} {n['amount']} {n['currency']} due at "
             f"{n['due_at']} (period from {n['period_start']})"
         )
+    balances = {b["grant_id"]: b for b in mine if b["event_type"] == "AllowanceBalance"}
+    for b in sorted(balances.values(), key=lambda b: b["valid_from"]):
+        if b["used_seconds"]:
+            print(
+                f"  AllowanceBalance   grant {b['grant_id'][:8]} {b['valid_from'][:10]} to "
+                f"{b['valid_until'][:10]}: used {b['used_seconds']} s of {b['granted_seconds']}"
+                f" s, {b['remaining_seconds']} s left ({b['status']})"
+            )
+    print(f"  ({len(balances)} grants in all; `uv run pkgctl allowances {customer}` shows them)")
     for package_id in sorted({b["package_id"] for b in mine if "package_id" in b}):
         debits = [
             b for b in mine if b["event_type"] == "CreditDebited" and b["package_id"] == package_id
@@ -190,6 +202,39 @@ async def main() -> int:
             f"{sum(g['minutes'] for g in grants)} minutes"
         )
     return 0
+
+
+async def _calls(reader: TopicReader, customer: str, settled: datetime) -> None:
+    """Two rated calls a minute before the settled tick: one to 44 (free minutes cover it),
+    one to 91 (they do not); wait for the allowance service's FreeMinutesUsed."""
+    calls = [
+        command(
+            "UsageRated",
+            usage_id=str(uuid.uuid4()),
+            customer_id=customer,
+            amount=amount,
+            currency="GBP",
+            occurred_at=_instant(settled - timedelta(seconds=60)),
+            destination=destination,
+            duration_seconds=seconds,
+        )
+        for destination, seconds, amount in (
+            ("442071234567", 600, "1.200000"),
+            ("919812345678", 120, "0.480000"),
+        )
+    ]
+    await produce(BOOTSTRAP, topics.USAGE_RATED, calls, key=customer)
+    print("demo: sent 2 calls (600 s to 44..., 120 s to 91...); waiting for FreeMinutesUsed...")
+    used = await reader.wait_count(
+        1, timeout=60, event_type="FreeMinutesUsed", usage_id=calls[0]["usage_id"]
+    )
+    u = used[0].json()
+    print(
+        f"demo: FreeMinutesUsed: {u['covered_seconds']} of {u['duration_seconds']} s covered, "
+        f"{u['credit']} {u['currency']} back; the call to 91 is paid as rated"
+    )
+    while await reader.poll(0.5):
+        pass
 
 
 def _instant(at: datetime) -> str:

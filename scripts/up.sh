@@ -23,7 +23,7 @@ start() {  # name, command...
 # gets new schemas instead of ones whose offsets belong to another cluster.
 tag=$(uv run --frozen python -m pkgshared.topics cluster-tag --bootstrap "$KAFKA_BOOTSTRAP_SERVERS")
 http_port=8081
-for service in ${SERVICES:-catalog assignment charger}; do
+for service in ${SERVICES:-catalog assignment charger allowance}; do
   # Each service logs in with its own role (deploy/postgres/roles.sql).
   DATABASE_URL="postgresql://$service:$service@127.0.0.1:${PGPORT:-5432}/packages?sslmode=disable" \
     DB_SCHEMA="${service}_$tag" HTTP_PORT=$http_port start "$service" uv run --frozen "$service-service"
@@ -34,7 +34,7 @@ healthy() {
   python3 -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" \
     "http://127.0.0.1:$1/health" >/dev/null 2>&1
 }
-for port in 8081 8082 8083; do
+for port in 8081 8082 8083 8084; do
   for _ in $(seq 1 120); do
     healthy "$port" && break
     sleep 0.5
@@ -45,6 +45,6 @@ for port in 8081 8082 8083; do
     exit 1
   fi
 done
-echo "[up] Kafka on $KAFKA_BOOTSTRAP_SERVERS; /health and /metrics on 127.0.0.1:8081-8083"
+echo "[up] Kafka on $KAFKA_BOOTSTRAP_SERVERS; /health and /metrics on 127.0.0.1:8081-8084"
 uv run --frozen python scripts/demo.py
 echo "[up] running; logs in .run/logs; stop everything with: make down"

@@ -156,10 +156,17 @@ kafka_scram_users() {
 # only the topics CONTRACT.md §3 gives it. Once per formatted storage.
 kafka_service_users() {
   local marker="$kafka_data/.service-users"
-  if [ -f "$marker" ] && [ -f "$users_env" ]; then return; fi
+  local user password mechanism missing=""
+  if [ -f "$users_env" ]; then
+    for user in $(python_run -m pkgshared.access users); do
+      grep -q "^KAFKA_USER_$(echo "$user" | tr '[:lower:]' '[:upper:]')_PASSWORD=" "$users_env" \
+        || missing="$missing $user"
+    done
+  fi
+  # Again when a service was added since (its user and ACLs are new; the others' change).
+  if [ -f "$marker" ] && [ -f "$users_env" ] && [ -z "$missing" ]; then return; fi
   umask 077
   : > "$users_env.new"
-  local user password mechanism
   for user in $(python_run -m pkgshared.access users); do
     password="$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
     for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do

@@ -4,7 +4,7 @@
 DO $$
 DECLARE r text;
 BEGIN
-  FOREACH r IN ARRAY ARRAY['catalog', 'assignment', 'charger'] LOOP
+  FOREACH r IN ARRAY ARRAY['catalog', 'assignment', 'charger', 'allowance'] LOOP
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
       EXECUTE format('CREATE ROLE %I LOGIN PASSWORD %L', r, r);
     END IF;

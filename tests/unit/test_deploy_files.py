@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from allowance.config import AllowanceSettings
 
 from charger.config import ChargerSettings
 from charger.ticker import TickerSettings
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES: dict[str, Any] = COMPOSE["services"]
 SCRIPTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-APP = {"catalog", "assignment", "charger", "ticker"}
+APP = {"catalog", "assignment", "charger", "allowance", "ticker"}
 
 
 def env_names(settings: type[ServiceSettings]) -> set[str]:
@@ -61,6 +62,7 @@ def test_every_environment_variable_is_a_setting_of_that_process() -> None:
         "catalog": env_names(ServiceSettings),
         "assignment": env_names(ServiceSettings),
         "charger": env_names(ChargerSettings),
+        "allowance": env_names(AllowanceSettings),
         "ticker": env_names(TickerSettings),
     }
     for name, names in known.items():
@@ -71,7 +73,7 @@ def test_every_environment_variable_is_a_setting_of_that_process() -> None:
 
 def test_each_service_uses_its_own_database_role() -> None:
     roles = (ROOT / "deploy" / "postgres" / "roles.sql").read_text()
-    for name in ("catalog", "assignment", "charger"):
+    for name in ("catalog", "assignment", "charger", "allowance"):
         url = SERVICES[name]["environment"]["DATABASE_URL"]
         assert url.startswith(f"postgresql://{name}:") and url.endswith("@postgres:5432/packages")
         assert f"'{name}'" in roles
@@ -94,7 +96,7 @@ def test_startup_is_health_gated() -> None:
 def test_operator_ports_are_distinct_and_documented() -> None:
     published = [p.split(":")[0] for s in SERVICES.values() for p in s.get("ports", [])]
     assert len(published) == len(set(published))
-    assert set(published) == {"29092", "5432", "8081", "8082", "8083"}
+    assert set(published) == {"29092", "5432", "8081", "8082", "8083", "8084"}
 
 
 def test_compose_postgres_is_sized_like_the_local_one() -> None:

@@ -37,6 +37,10 @@ ACCESS: dict[str, Access] = {
         (t.CATALOG_PACKAGES, t.ASSIGNMENT_EVENTS, t.USAGE_RATED, t.CLOCK_TICKS, t.CHARGER_COMMANDS),
         (t.CHARGER_EVENTS, t.CREDIT_DEBITED, t.FREE_MINUTES_GRANTED, t.CHARGER_PROGRESS),
     ),
+    "allowance": _service(
+        (t.FREE_MINUTES_GRANTED, t.CHARGER_PROGRESS, t.USAGE_RATED),
+        (t.FREE_MINUTES_USED, t.ALLOWANCE_BALANCES),
+    ),
     "ticker": Access(writes=(t.CLOCK_TICKS,)),
     "operator": Access(
         reads=tuple(spec.name for spec in t.TOPICS),

@@ -23,6 +23,8 @@ CHARGER_EVENTS = "charger.events"
 CREDIT_DEBITED = "billing.credit-debited"
 FREE_MINUTES_GRANTED = "billing.free-minutes-granted"
 CHARGER_PROGRESS = "charger.progress"
+FREE_MINUTES_USED = "billing.free-minutes-used"
+ALLOWANCE_BALANCES = "billing.allowance-balances"
 
 DLQ_SUFFIX = ".dlq"
 
@@ -53,6 +55,8 @@ CONSUMED_TOPICS: tuple[str, ...] = (
     CLOCK_TICKS,
     USAGE_RATED,
     CHARGER_COMMANDS,
+    FREE_MINUTES_GRANTED,
+    CHARGER_PROGRESS,
 )
 
 TOPICS: tuple[TopicSpec, ...] = (
@@ -69,6 +73,9 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(FREE_MINUTES_GRANTED, 6, _KEEP_FOREVER),
     # One key ("clock"), as the ticks it follows.
     TopicSpec(CHARGER_PROGRESS, 1, _KEEP_FOREVER),
+    TopicSpec(FREE_MINUTES_USED, 6, _KEEP_FOREVER),
+    # The latest balance per grant_id.
+    TopicSpec(ALLOWANCE_BALANCES, 6, _COMPACTED),
     *(TopicSpec(dlq_topic(t), 1, _KEEP_FOREVER) for t in CONSUMED_TOPICS),
 )
 

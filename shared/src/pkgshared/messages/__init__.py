@@ -1,5 +1,6 @@
 """Message models of the contract (CONTRACT.md), and reading them from raw bytes."""
 
+from .allowance import AllowanceBalance, FreeMinutesUsed, GrantUse
 from .assignment import (
     AssignmentChanged,
     AssignmentEnded,
@@ -50,6 +51,7 @@ __all__ = [
     "COMMANDS",
     "MESSAGE_TYPES",
     "TOPIC_MESSAGES",
+    "AllowanceBalance",
     "AssignPackage",
     "AssignmentChanged",
     "AssignmentEnded",
@@ -67,6 +69,8 @@ __all__ = [
     "EndAssignment",
     "FieldError",
     "FreeMinutesGranted",
+    "FreeMinutesUsed",
+    "GrantUse",
     "Message",
     "PackageAssigned",
     "PackageDefined",

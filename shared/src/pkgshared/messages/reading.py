@@ -16,6 +16,7 @@ from pydantic_core import ErrorDetails
 
 from pkgshared import topics
 
+from .allowance import AllowanceBalance, FreeMinutesUsed
 from .assignment import (
     AssignmentChanged,
     AssignmentEnded,
@@ -82,6 +83,8 @@ TOPIC_MESSAGES: dict[str, tuple[type[Message], ...]] = {
     topics.CREDIT_DEBITED: (CreditDebited,),
     topics.FREE_MINUTES_GRANTED: (FreeMinutesGranted,),
     topics.CHARGER_PROGRESS: (ChargesSettled,),
+    topics.FREE_MINUTES_USED: (FreeMinutesUsed,),
+    topics.ALLOWANCE_BALANCES: (AllowanceBalance,),
     **{topics.dlq_topic(t): (DeadLetter,) for t in topics.CONSUMED_TOPICS},
 }
 

@@ -33,6 +33,7 @@ from pkgshared.messages import (
     RetirePackage,
     RunPackage,
     SetSpendLimit,
+    UsageRated,
     field_errors,
     natural_event_id,
 )
@@ -361,6 +362,58 @@ def clock() -> None:
     render.clock(out, state)
     if state.ahead_by is not None:
         err.print(render.clock_warning(state))
+
+
+@app.command()
+def allowances(
+    customer: Annotated[str, typer.Argument(help="the customer whose grants to show")],
+) -> None:
+    """A customer's free minutes: each grant's prefixes, DID, window, seconds granted, used
+    and remaining, and status (from billing.allowance-balances)."""
+    render.allowances(out, customer, run(io.allowances(customer)))
+
+
+@app.command()
+def usage(
+    customer: Annotated[str, typer.Option()],
+    destination: Annotated[str, typer.Option(help="the number called, digits")],
+    seconds: Annotated[int, typer.Option(help="the call's duration")],
+    amount: Annotated[str, typer.Option(help="the call's rated amount, e.g. 0.600000")],
+    currency: Annotated[str, typer.Option()],
+    did: Annotated[str | None, typer.Option(help="the calling DID")] = None,
+    at: Annotated[
+        str | None, typer.Option(help="when it occurred (RFC 3339), default: now")
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="wait until free minutes covered it (FreeMinutesUsed)")
+    ] = False,
+    timeout: Timeout = 60.0,
+) -> None:
+    """Send a rated call (UsageRated), for trying the allowance service by hand. It is applied
+    once the charger has settled a tick after it (CONTRACT.md §6); with --wait, print the
+    FreeMinutesUsed (only sent when free minutes cover at least a second)."""
+    usage_id = str(uuid.uuid4())
+    message = build(
+        UsageRated,
+        usage_id=usage_id,
+        customer_id=customer,
+        did=did,
+        amount=amount,
+        currency=currency,
+        occurred_at=at or datetime.now(UTC).isoformat(),
+        destination=destination,
+        duration_seconds=seconds,
+    )
+    send_and_report(
+        topics.USAGE_RATED,
+        customer,
+        message,
+        topics.FREE_MINUTES_USED,
+        wait,
+        timeout,
+        event_type="FreeMinutesUsed",
+        usage_id=usage_id,
+    )
 
 
 @app.command("run-package")

@@ -180,3 +180,17 @@ async def clock(last: int = 100) -> Clock:
         settled=settled[-1] if settled and settled[-1].get("at") else None,
         now=datetime.now(UTC),
     )
+
+
+async def allowances(customer: str) -> list[dict[str, Any]]:
+    """The latest AllowanceBalance of each of `customer`'s grants (the compacted topic, read
+    from its start: the last record of a key is its state)."""
+    latest: dict[str, dict[str, Any]] = {}
+
+    def keep(record: Record) -> None:
+        obj = as_json(record)
+        if obj.get("event_type") == "AllowanceBalance" and obj.get("customer_id") == customer:
+            latest[obj["grant_id"]] = obj
+
+    await tail(topics.ALLOWANCE_BALANCES, keep, False)
+    return list(latest.values())

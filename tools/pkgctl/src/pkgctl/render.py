@@ -104,3 +104,32 @@ def clock_warning(state: Any) -> str:
         "clock: ticks before it change nothing, and assignments started since may be held "
         "by the catch-up limit (see `pkgctl release`)"
     )
+
+
+def allowances(console: Console, customer: str, balances: list[dict[str, Any]]) -> None:
+    table = Table(title=f"free minutes of {customer}: {len(balances)} grant(s)")
+    for column in (
+        "grant",
+        "prefixes",
+        "DID",
+        "valid from",
+        "valid until",
+        "granted s",
+        "used s",
+        "remaining s",
+        "status",
+    ):
+        table.add_column(column)
+    for b in sorted(balances, key=lambda b: (b["valid_from"], b["grant_id"])):
+        table.add_row(
+            b["grant_id"][:8],
+            ",".join(b["destination_prefixes"]) or "any",
+            b.get("did") or "all",
+            b["valid_from"],
+            b["valid_until"],
+            str(b["granted_seconds"]),
+            str(b["used_seconds"]),
+            str(b["remaining_seconds"]),
+            b["status"],
+        )
+    console.print(table)

@@ -1,0 +1,256 @@
+"""The allowance benchmark: how many calls a second the allowance service applies, with
+`--grants` active grants over `--customers` customers, beside the plain producer's ceiling,
+measured in one run on this machine.
+
+    uv run python bench/allowance.py [--calls 100000] [--repeats 3] [--hold-seconds 60]
+
+The service is started alone on topics of its own; the grants are written to its grants topic
+and a ChargesSettled after every call's moment to charger.progress, so each call can be
+applied as soon as it is read. Capacity: the service is stopped, a backlog of `--calls` calls
+is written, it is started again, and the calls applied (its `calls` table) are counted every
+0.1 s: capacity = calls / (last applied - first applied), with the CPU of each process
+meanwhile. Then half of that is offered for `--hold-seconds` (paced every 100 ms): held when
+at least 0.95 of the calls offered were applied within the run.
+
+Needs the local Kafka and PostgreSQL (`make infra-up`) or KAFKA_BOOTSTRAP_SERVERS /
+DATABASE_URL. Prints a table and writes bench/results/allowance-<time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from stream import DSN, KAFKA, cpu_seconds, log, pids_named, plain_producer, producer_ceiling
+
+from pkgshared import topics
+from pkgshared.testing.system import System, command, started_system
+
+ROOT = Path(__file__).resolve().parents[1]
+WINDOW_FROM = datetime(2026, 1, 1, tzinfo=UTC)
+WINDOW_UNTIL = datetime(2026, 2, 1, tzinfo=UTC)
+SETTLED_AT = datetime(2026, 1, 20, tzinfo=UTC)  # inside every grant's window: none expires
+
+
+def _instant(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+class AllowanceBench:
+    def __init__(self, system: System, customers: int, grants: int) -> None:
+        self.system = system
+        self.customers = [f"a{n:06d}" for n in range(customers)]
+        self.grants_per_customer = max(1, grants // customers)
+        self.rng = random.Random(1)
+
+    @property
+    def schema(self) -> str:
+        return self.system.services["allowance"].env["DB_SCHEMA"]
+
+    def processes(self) -> dict[str, list[int]]:
+        out = {name: [p.proc.pid] for name, p in self.system.services.items() if p.proc is not None}
+        out["kafka"] = pids_named("java")
+        out["postgres"] = pids_named("postgres")
+        return out
+
+    def grant_records(self) -> list[tuple[str, str, bytes]]:
+        out = []
+        prefixes = [[], ["44"], ["4420"], ["91"], ["1"]]
+        for n, customer in enumerate(self.customers):
+            for g in range(self.grants_per_customer):
+                grant_id = str(uuid.uuid4())
+                body = command(
+                    "FreeMinutesGranted",
+                    event_id=grant_id,
+                    grant_id=grant_id,
+                    customer_id=customer,
+                    did=None if g % 3 else f"44{n:09d}",
+                    assignment_id=str(uuid.uuid4()),
+                    package_id="bench",
+                    minutes=100_000,  # the calls never use a grant up: every call is covered
+                    destination_prefixes=prefixes[g % len(prefixes)],
+                    valid_from=_instant(WINDOW_FROM),
+                    valid_until=_instant(WINDOW_UNTIL),
+                )
+                out.append((topics.FREE_MINUTES_GRANTED, customer, json.dumps(body).encode()))
+        return out
+
+    def call(self, n: int) -> tuple[str, str, bytes]:
+        customer = self.customers[n % len(self.customers)]
+        body = command(
+            "UsageRated",
+            usage_id=str(uuid.uuid4()),
+            customer_id=customer,
+            did=None,
+            amount="0.120000",
+            currency="GBP",
+            destination="442071234567",
+            duration_seconds=60,
+        ) | {"occurred_at": _instant(SETTLED_AT - timedelta(seconds=1 + n % 86_400))}
+        return topics.USAGE_RATED, customer, json.dumps(body).encode()
+
+    async def send(self, producer: Any, records: list[tuple[str, str, bytes]]) -> None:
+        pending = [
+            await producer.send(self.system.topic(t), value, key=key.encode())
+            for t, key, value in records
+        ]
+        await asyncio.gather(*pending)
+
+    async def count(self, sql: str) -> int:
+        conn = await asyncpg.connect(DSN)
+        try:
+            return int(await conn.fetchval(sql.format(schema=self.schema)))
+        finally:
+            await conn.close()
+
+    async def applied(self) -> int:
+        return await self.count("SELECT count(*) FROM {schema}.calls WHERE applied")
+
+    async def wait_for(self, sql: str, at_least: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while await self.count(sql) < at_least:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{sql}: not {at_least} after {timeout} s")
+            await asyncio.sleep(0.2)
+
+    async def capacity(self, producer: Any, n: int) -> dict[str, Any]:
+        service = self.system.services["allowance"]
+        before = await self.applied()
+        service.stop()
+        calls = [self.call(i) for i in range(n)]
+        sent_at = time.monotonic()
+        await self.send(producer, calls)
+        produce_seconds = time.monotonic() - sent_at
+        service.start()
+        began = None
+        cpu_before: dict[str, float] = {}
+        while True:
+            done = await self.applied() - before
+            now = time.monotonic()
+            if began is None and done > 0:
+                began = now
+                cpu_before = {k: cpu_seconds(v) for k, v in self.processes().items()}
+            if done >= n:
+                break
+            if now - sent_at > 900:
+                raise RuntimeError(f"not applied after 900 s ({done} of {n})")
+            await asyncio.sleep(0.1)
+        await asyncio.to_thread(service.wait_healthy)
+        assert began is not None
+        seconds = max(now - began, 0.1)
+        cpu = {
+            k: round(cpu_seconds(v) - cpu_before.get(k, 0.0), 2)
+            for k, v in self.processes().items()
+        }
+        return {
+            "calls": n,
+            "seconds": round(seconds, 2),
+            "per_s": round(n / seconds),
+            "produce_seconds": round(produce_seconds, 2),
+            "cpu_seconds": cpu,
+            "cpu_share_of_a_core": {k: round(v / seconds, 2) for k, v in cpu.items()},
+        }
+
+    async def hold(self, producer: Any, rate: int, seconds: int) -> dict[str, Any]:
+        before = await self.applied()
+        started = time.monotonic()
+        sent = 0
+        slot = 0.1
+        while time.monotonic() - started < seconds:
+            due = int((time.monotonic() - started + slot) * rate)
+            if due > sent:
+                await self.send(producer, [self.call(i) for i in range(sent, due)])
+                sent = due
+            await asyncio.sleep(max(0.0, started + (sent / rate) - time.monotonic()))
+        applied = await self.applied() - before
+        return {
+            "offered_per_s": rate,
+            "seconds": seconds,
+            "sent": sent,
+            "held_share": round(applied / sent, 3) if sent else None,
+        }
+
+
+async def main(args: argparse.Namespace) -> int:
+    logdir = Path(tempfile.mkdtemp(prefix="allowance-bench-"))
+    results: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(),
+        "calls": args.calls,
+        "customers": args.customers,
+        "grants": args.grants,
+        "runs": [],
+    }
+    async with started_system(KAFKA, DSN, logdir, "allowance") as system:
+        bench = AllowanceBench(system, args.customers, args.grants)
+        producer = plain_producer(KAFKA)
+        await producer.start()
+        try:
+            ceiling = [
+                await producer_ceiling(KAFKA, system.topic(topics.CHARGER_EVENTS), 100_000)
+                for _ in range(args.repeats)
+            ]
+            results["plain_producer_per_s"] = round(statistics.median(ceiling))
+            grants = bench.grant_records()
+            await bench.send(producer, grants)
+            settled = command("ChargesSettled", tick_id=str(uuid.uuid4()), at=_instant(SETTLED_AT))
+            await bench.send(
+                producer, [(topics.CHARGER_PROGRESS, "clock", json.dumps(settled).encode())]
+            )
+            await bench.wait_for("SELECT count(*) FROM {schema}.grants", len(grants), 600)
+            await bench.wait_for("SELECT count(*) FROM {schema}.horizon", 1, 120)
+            log(f"{len(grants)} grants over {args.customers} customers read; horizon set")
+            for _ in range(args.repeats):
+                results["runs"].append(await bench.capacity(producer, args.calls))
+                run = results["runs"][-1]
+                log(f"capacity: {run['per_s']} calls/s in {run['seconds']} s")
+            capacity = statistics.median(r["per_s"] for r in results["runs"])
+            results["capacity_per_s"] = capacity
+            if args.hold_seconds:
+                rate = max(1, int(capacity * args.hold_fraction))
+                results["hold"] = await bench.hold(producer, rate, args.hold_seconds)
+                log(f"offered {rate}/s for {args.hold_seconds} s: {results['hold']}")
+        finally:
+            await producer.stop()
+    out = ROOT / "bench" / "results" / f"allowance-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    run = results["runs"][len(results["runs"]) // 2]
+    cpu = ", ".join(f"{k} {v}" for k, v in run["cpu_share_of_a_core"].items() if v)
+    hold = results.get("hold") or {}
+    print(
+        f"\n| calls applied/s (median of {args.repeats}) | CPU share of a core | held at "
+        f"{args.hold_fraction:.0%} | plain producer |\n|---|---|---|---|\n"
+        f"| {capacity:.0f} | {cpu} | {hold.get('offered_per_s', '-')}/s: "
+        f"{hold.get('held_share', '-')} | {results['plain_producer_per_s']}/s |"
+    )
+    print(f"written {out}")
+    return 0
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--calls", type=int, default=100_000)
+    parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--grants", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--hold-seconds", type=int, default=60)
+    parser.add_argument("--hold-fraction", type=float, default=0.5)
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(parse(sys.argv[1:]))))

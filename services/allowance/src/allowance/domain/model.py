@@ -1,0 +1,123 @@
+"""Which free minutes cover a call, and how much (CONTRACT.md §6). Pure: plain values only.
+
+A call is covered per second, from the grants that can cover it, in order: longest matching
+destination prefix first (an empty prefix list matches any destination, as length 0), then a
+DID-level grant before a customer-level one, then the earliest `valid_until`, then `grant_id`.
+Each grant gives `min(seconds left in the call, seconds left in the grant)` until the call is
+covered or no grant is left."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+from uuid import UUID
+
+CREDIT_PLACES = 6
+
+
+@dataclass(frozen=True)
+class Grant:
+    grant_id: UUID
+    customer_id: str
+    did: str | None
+    assignment_id: UUID
+    destination_prefixes: tuple[str, ...]  # empty: any destination
+    valid_from: datetime
+    valid_until: datetime
+    granted_seconds: int
+    used_seconds: int = 0
+    status: str = "active"  # or "expired": a ChargesSettled at or after valid_until was read
+
+    @property
+    def remaining_seconds(self) -> int:
+        return self.granted_seconds - self.used_seconds
+
+    def match_length(self, destination: str) -> int | None:
+        """The longest of the grant's prefixes `destination` starts with (0 for an empty
+        list), or None when none matches."""
+        if not self.destination_prefixes:
+            return 0
+        best: int | None = None
+        for prefix in self.destination_prefixes:
+            if destination.startswith(prefix) and (best is None or len(prefix) > best):
+                best = len(prefix)
+        return best
+
+
+@dataclass(frozen=True)
+class Call:
+    usage_id: UUID
+    customer_id: str
+    did: str | None
+    destination: str
+    occurred_at: datetime
+    duration_seconds: int
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class Use:
+    grant: Grant  # the grant after this call
+    seconds: int
+
+
+@dataclass(frozen=True)
+class Coverage:
+    call: Call
+    uses: tuple[Use, ...]  # in the order used; empty: nothing covered
+
+    @property
+    def covered_seconds(self) -> int:
+        return sum(u.seconds for u in self.uses)
+
+    @property
+    def credit(self) -> Decimal:
+        return credit(self.call.amount, self.covered_seconds, self.call.duration_seconds)
+
+
+def credit(amount: Decimal, covered: int, duration: int) -> Decimal:
+    """amount x covered / duration, rounded half-even to 6 places, exactly (no intermediate
+    rounding: the quotient is a fraction until the one rounding)."""
+    if duration == 0 or covered == 0:
+        return Decimal(0).quantize(Decimal(1).scaleb(-CREDIT_PLACES))
+    units = round(Fraction(amount) * covered * 10**CREDIT_PLACES / duration)  # half-even
+    return Decimal(units).scaleb(-CREDIT_PLACES)
+
+
+def usable(grant: Grant, call: Call) -> int | None:
+    """The grant's matching prefix length when it can cover `call`, else None."""
+    if grant.customer_id != call.customer_id or grant.remaining_seconds <= 0:
+        return None
+    if grant.did is not None and grant.did != call.did:
+        return None
+    if not (grant.valid_from <= call.occurred_at < grant.valid_until):
+        return None
+    return grant.match_length(call.destination)
+
+
+def in_order(grants: list[Grant], call: Call) -> list[Grant]:
+    """The grants that can cover `call`, in the order they are used."""
+    ranked = []
+    for g in grants:
+        length = usable(g, call)
+        if length is not None:
+            ranked.append(((-length, g.did is None, g.valid_until, str(g.grant_id)), g))
+    ranked.sort(key=lambda pair: pair[0])
+    return [g for _, g in ranked]
+
+
+def cover(call: Call, grants: list[Grant]) -> Coverage:
+    """How the customer's `grants` cover `call`; the grants used, as they are after it, are in
+    the coverage's uses (the caller keeps them for the customer's next call)."""
+    left = call.duration_seconds
+    uses: list[Use] = []
+    for g in in_order(grants, call):
+        if left == 0:
+            break
+        seconds = min(left, g.remaining_seconds)
+        left -= seconds
+        uses.append(Use(replace(g, used_seconds=g.used_seconds + seconds), seconds))
+    return Coverage(call, tuple(uses))

@@ -1,0 +1,98 @@
+"""The allowance service's Kafka subscribers: read, call a handler, nothing else."""
+
+from __future__ import annotations
+
+from allowance.config import AllowanceSettings
+from allowance.service_layer import handlers
+from allowance.service_layer.unit_of_work import AllowanceUnitOfWork
+from allowance.service_layer.worker import ApplyWorker
+from pkgshared import topics
+from pkgshared.barrier import InputsBarrier
+from pkgshared.consuming import Incoming
+from pkgshared.messages import (
+    AllowanceBalance,
+    ChargesSettled,
+    FreeMinutesGranted,
+    FreeMinutesUsed,
+    UsageRated,
+)
+from pkgshared.runtime import Runtime
+
+
+def wire(runtime: Runtime) -> None:
+    settings = runtime.settings
+    assert isinstance(settings, AllowanceSettings)
+
+    # Settled calls and a moved horizon wake every instance's worker (NOTIFY on commit).
+    worker = ApplyWorker(
+        runtime.pool,
+        on_commit=runtime.relay.wake,
+        batch_customers=settings.apply_batch_customers,
+        per_customer=settings.apply_calls_per_customer,
+    )
+    runtime.tasks.append(worker.run)
+
+    def uow() -> AllowanceUnitOfWork:
+        return AllowanceUnitOfWork(runtime.pool, on_commit=runtime.relay.wake)
+
+    async def on_grants(uow: AllowanceUnitOfWork, batch: list[Incoming]) -> None:
+        await handlers.add_grants(
+            uow, [i.message for i in batch if isinstance(i.message, FreeMinutesGranted)]
+        )
+
+    async def on_usage(uow: AllowanceUnitOfWork, batch: list[Incoming]) -> None:
+        await handlers.add_calls(
+            uow, [i.message for i in batch if isinstance(i.message, UsageRated)]
+        )
+
+    async def grants_end() -> dict[int, int]:
+        return await runtime.end_offsets(runtime.topic(topics.FREE_MINUTES_GRANTED))
+
+    grants_read = InputsBarrier(grants_end, what="grants")
+
+    async def on_settled(uow: AllowanceUnitOfWork, batch: list[Incoming]) -> None:
+        settled = [i.message for i in batch if isinstance(i.message, ChargesSettled)]
+        if not settled:
+            return
+        latest = max(settled, key=lambda s: s.at)  # the others are earlier: covered by it
+
+        async def positions() -> dict[int, int]:
+            read = await uow.read_positions((topics.FREE_MINUTES_GRANTED,))
+            return {partition: offset for (_, partition), offset in read.items()}
+
+        await handlers.settle(uow, latest, grants_read, positions)
+
+    runtime.consume(
+        topics.FREE_MINUTES_GRANTED,
+        runtime.batch_consumer(topics.FREE_MINUTES_GRANTED, on_grants, uow),
+        "Grants of free minutes.",
+        FreeMinutesGranted,
+        group_suffix=".grants",
+        projection=True,
+    )
+    runtime.consume(
+        topics.USAGE_RATED,
+        runtime.batch_consumer(topics.USAGE_RATED, on_usage, uow),
+        "Calls (UsageRated with destination and duration_seconds).",
+        UsageRated,
+        group_suffix=".usage",
+        projection=True,
+    )
+    runtime.consume(
+        topics.CHARGER_PROGRESS,
+        runtime.batch_consumer(topics.CHARGER_PROGRESS, on_settled, uow),
+        "ChargesSettled: calls before its `at` can be applied.",
+        ChargesSettled,
+        group_suffix=".progress",
+        projection=True,
+    )
+    documented: list[tuple[str, str, object]] = [
+        (topics.FREE_MINUTES_USED, "Free minutes used by calls, key customer_id.", FreeMinutesUsed),
+        (
+            topics.ALLOWANCE_BALANCES,
+            "Each grant's latest balance (compacted), key grant_id.",
+            AllowanceBalance,
+        ),
+    ]
+    for topic, description, schema in documented:
+        runtime.broker.publisher(topic, title=topic, description=description, schema=schema)

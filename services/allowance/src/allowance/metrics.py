@@ -1,0 +1,17 @@
+"""The allowance service's own metrics (beside pkgshared.metrics)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+CALLS = Counter("allowance_calls_applied_total", "Calls applied to grants (covered or not).")
+COVERED = Counter("allowance_calls_covered_total", "Calls free minutes covered (FreeMinutesUsed).")
+SECONDS = Counter("allowance_seconds_covered_total", "Seconds of calls free minutes covered.")
+GRANTS = Counter("allowance_grants_total", "Grants read.")
+EXPIRED = Counter(
+    "allowance_grants_expired_total", "Grants expired (a ChargesSettled passed them)."
+)
+SETTLED_AT = Gauge(
+    "allowance_settled_at_seconds",
+    "The latest ChargesSettled applied (Unix time): calls before it can be applied.",
+)

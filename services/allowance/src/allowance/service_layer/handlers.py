@@ -1,0 +1,137 @@
+"""Allowance handlers: grants and calls read, a settled horizon moved, waiting calls applied;
+each inside the caller's unit of work (the offsets read commit with it)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+import structlog
+
+from allowance import metrics
+from allowance.domain.model import Call, Grant, cover
+from allowance.service_layer.events import balance, used
+from allowance.service_layer.unit_of_work import AllowanceUnitOfWork
+from pkgshared import topics
+from pkgshared.barrier import InputsBarrier
+from pkgshared.messages import ChargesSettled, FreeMinutesGranted, UsageRated
+
+log = structlog.get_logger(__name__)
+
+
+async def add_grants(uow: AllowanceUnitOfWork, granted: list[FreeMinutesGranted]) -> None:
+    """Grants read: each new one gets its first AllowanceBalance (expired already when the
+    horizon has passed its window)."""
+    horizon = await uow.store.horizon()
+    grants = [
+        Grant(
+            grant_id=g.grant_id,
+            customer_id=g.customer_id,
+            did=g.did,
+            assignment_id=g.assignment_id,
+            destination_prefixes=tuple(g.destination_prefixes),
+            valid_from=g.valid_from,
+            valid_until=g.valid_until,
+            granted_seconds=g.minutes * 60,
+            status="expired" if horizon is not None and horizon >= g.valid_until else "active",
+        )
+        for g in granted
+    ]
+    for g in await uow.store.add_grants(grants):
+        uow.emit(topics.ALLOWANCE_BALANCES, str(g.grant_id), balance(g))
+        metrics.GRANTS.inc()
+
+
+def call_of(u: UsageRated) -> Call | None:
+    """The call a UsageRated is, or None when it is not one (no destination or duration)."""
+    if u.destination is None or u.duration_seconds is None:
+        return None
+    return Call(
+        u.usage_id,
+        u.customer_id,
+        u.did,
+        u.destination,
+        u.occurred_at,
+        u.duration_seconds,
+        u.amount,
+        u.currency,
+    )
+
+
+async def add_calls(uow: AllowanceUnitOfWork, usage: list[UsageRated]) -> int:
+    """Calls read: recorded as waiting, in order (the workers apply them once settled)."""
+    calls = [c for c in map(call_of, usage) if c is not None]
+    if not calls:
+        return 0
+    return await uow.store.add_calls(calls, await uow.store.horizon())
+
+
+async def settle(
+    uow: AllowanceUnitOfWork,
+    settled: ChargesSettled,
+    grants_read: InputsBarrier[int],
+    positions: Callable[[], Awaitable[dict[int, int]]],
+) -> bool:
+    """A ChargesSettled: once the grants topic is read up to its end as of now, calls before
+    `at` may be applied and grants whose window ended by `at` expire. True when it moved."""
+    await grants_read.check(settled.event_id, positions)
+    moved = await uow.store.advance_horizon(settled.at, settled.tick_id)
+    if not moved:
+        return False
+    expired = await uow.store.expire(settled.at)
+    for g in expired:
+        uow.emit(topics.ALLOWANCE_BALANCES, str(g.grant_id), balance(g))
+    metrics.EXPIRED.inc(len(expired))
+    metrics.SETTLED_AT.set(settled.at.timestamp())
+    log.info(
+        "charges settled: calls before it can be applied",
+        tick_id=str(settled.tick_id),
+        at=settled.at.isoformat(),
+        grants_expired=len(expired),
+    )
+    return True
+
+
+async def apply_waiting(
+    uow: AllowanceUnitOfWork, customer_ids: list[str], horizon: datetime, per_customer: int
+) -> tuple[int, int]:
+    """Apply the waiting calls of `customer_ids` (locked by the caller) that occurred before
+    `horizon`, each customer's in order, stopping at its first call not yet settled. Returns
+    (calls applied, calls covered)."""
+    store = uow.store
+    waiting = await store.waiting_calls(customer_ids, per_customer)
+    grants = await store.usable_grants(customer_ids)
+    heads: dict[str, datetime | None] = {c: None for c in customer_ids}
+    stopped: set[str] = set()
+    count: dict[str, int] = defaultdict(int)
+    applied = []
+    changed: dict[object, Grant] = {}
+    covered = 0
+    for call in waiting:
+        customer = call.customer_id
+        if customer in stopped:
+            continue
+        if call.occurred_at >= horizon or count[customer] == per_customer:
+            heads[customer] = call.occurred_at  # the queue waits here, in order
+            stopped.add(customer)
+            continue
+        count[customer] += 1
+        coverage = cover(call, grants[customer])
+        applied.append(call.usage_id)
+        if not coverage.uses:
+            continue
+        covered += 1
+        now = {u.grant.grant_id: u.grant for u in coverage.uses}
+        grants[customer] = [now.get(g.grant_id, g) for g in grants[customer]]
+        uow.emit(topics.FREE_MINUTES_USED, customer, used(coverage))
+        for u in coverage.uses:
+            uow.emit(topics.ALLOWANCE_BALANCES, str(u.grant.grant_id), balance(u.grant))
+            changed[u.grant.grant_id] = u.grant
+        metrics.SECONDS.inc(coverage.covered_seconds)
+    await store.mark_applied(applied)
+    await store.save_used(list(changed.values()))
+    await store.set_heads(heads)
+    metrics.CALLS.inc(len(applied))
+    metrics.COVERED.inc(covered)
+    return len(applied), covered

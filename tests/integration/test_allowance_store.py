@@ -1,0 +1,140 @@
+"""The allowance's store and worker against PostgreSQL: calls wait for the settled horizon,
+one customer's calls keep their order (a call not yet settled holds back the later ones), a
+repeated usage_id is ignored, and grants expire when a ChargesSettled passes their window
+while a late call from inside the window still uses them."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from allowance.bootstrap import MIGRATIONS
+from allowance.service_layer import handlers
+from allowance.service_layer.unit_of_work import AllowanceUnitOfWork
+from allowance.service_layer.worker import ApplyWorker
+
+from pkgshared.barrier import InputsBarrier
+from pkgshared.db import SHARED_MIGRATIONS, migrate
+from pkgshared.messages import ChargesSettled, FreeMinutesGranted, UsageRated
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _grant(customer: str, minutes: int, days: int = 30) -> FreeMinutesGranted:
+    grant_id = uuid.uuid4()
+    return FreeMinutesGranted(
+        event_id=grant_id,
+        grant_id=grant_id,
+        customer_id=customer,
+        did=None,
+        assignment_id=uuid.uuid4(),
+        package_id="p",
+        minutes=minutes,
+        destination_prefixes=["44"],
+        valid_from=T0,
+        valid_until=T0 + timedelta(days=days),
+    )
+
+
+def _call(
+    customer: str, hours: float, seconds: int, usage_id: uuid.UUID | None = None
+) -> UsageRated:
+    return UsageRated(
+        usage_id=usage_id or uuid.uuid4(),
+        customer_id=customer,
+        amount=Decimal("1.000000"),
+        currency="GBP",
+        occurred_at=T0 + timedelta(hours=hours),
+        destination="442071234567",
+        duration_seconds=seconds,
+    )
+
+
+async def _events(pool: Any, event_type: str) -> list[dict[str, Any]]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT e.payload FROM outbox_batches b, "
+            "unnest(b.event_types, b.payloads) WITH ORDINALITY AS e(event_type, payload, n) "
+            "WHERE e.event_type = $1 ORDER BY b.id, e.n",
+            event_type,
+        )
+    return [json.loads(r["payload"]) for r in rows]
+
+
+async def _settle(pool: Any, at: datetime) -> None:
+    async def nothing() -> dict[int, int]:
+        return {}
+
+    uow = AllowanceUnitOfWork(pool)
+    async with uow:
+        settled = ChargesSettled(tick_id=uuid.uuid4(), at=at)
+        await handlers.settle(uow, settled, InputsBarrier(nothing), nothing)
+        await uow.commit()
+
+
+async def _add(pool: Any, grants: list[FreeMinutesGranted], calls: list[UsageRated]) -> None:
+    uow = AllowanceUnitOfWork(pool)
+    async with uow:
+        await handlers.add_grants(uow, grants)
+        await handlers.add_calls(uow, calls)
+        await uow.commit()
+
+
+async def test_calls_wait_in_order_for_the_settled_horizon(pool: Any) -> None:
+    await migrate(pool, SHARED_MIGRATIONS, "shared")
+    await migrate(pool, MIGRATIONS)
+    worker = ApplyWorker(pool, on_commit=None, batch_customers=1)
+    early, late, later_early = _call("a", 1, 60), _call("a", 30, 60), _call("a", 2, 60)
+    other = _call("b", 3, 60)
+    await _add(pool, [_grant("a", 10), _grant("b", 10)], [early, late, later_early, other])
+    assert not await worker.drain()  # no ChargesSettled yet: everything waits
+
+    await _settle(pool, T0 + timedelta(hours=24))
+    assert await worker.drain()
+    used = [u["usage_id"] for u in await _events(pool, "FreeMinutesUsed")]
+    # a's queue stops at `late` (not settled): `later_early` waits behind it; b is not held.
+    assert used == [str(early.usage_id), str(other.usage_id)] or used == [
+        str(other.usage_id),
+        str(early.usage_id),
+    ]
+
+    await _add(pool, [], [_call("a", 1, 60, usage_id=early.usage_id)])  # a repeat: ignored
+    await _settle(pool, T0 + timedelta(hours=48))
+    assert await worker.drain()
+    used = [u["usage_id"] for u in await _events(pool, "FreeMinutesUsed")]
+    assert used[2:] == [str(late.usage_id), str(later_early.usage_id)]
+    assert len(used) == 4
+    remaining = [
+        u["grants"][0]["remaining_seconds"] for u in await _events(pool, "FreeMinutesUsed")
+    ]
+    assert sorted(remaining) == [420, 480, 540, 540]
+
+
+async def test_expiry_and_a_late_call_from_inside_the_window(pool: Any) -> None:
+    await migrate(pool, SHARED_MIGRATIONS, "shared")
+    await migrate(pool, MIGRATIONS)
+    grant = _grant("c", 5, days=10)
+    await _add(pool, [grant], [])
+    await _settle(pool, T0 + timedelta(days=10))  # at == valid_until: expired
+    balances = await _events(pool, "AllowanceBalance")
+    assert [(b["status"], b["used_seconds"]) for b in balances] == [("active", 0), ("expired", 0)]
+
+    await _add(pool, [], [_call("c", 24, 100), _call("c", 24 * 11, 100)])  # inside, after
+    await _settle(pool, T0 + timedelta(days=12))
+    await ApplyWorker(pool, on_commit=None).drain()
+    used = await _events(pool, "FreeMinutesUsed")
+    assert [(u["covered_seconds"], u["grants"][0]["remaining_seconds"]) for u in used] == [
+        (100, 200)
+    ]
+    last = (await _events(pool, "AllowanceBalance"))[-1]
+    assert (last["status"], last["used_seconds"], last["remaining_seconds"]) == (
+        "expired",
+        100,
+        200,
+    )
+    # a grant read after the horizon passed its window is expired from its first balance
+    await _add(pool, [_grant("d", 1, days=1)], [])
+    assert (await _events(pool, "AllowanceBalance"))[-1]["status"] == "expired"
