@@ -5,12 +5,13 @@ measured in one run on this machine.
     uv run python bench/allowance.py [--calls 100000] [--repeats 3] [--hold-seconds 60]
 
 The service is started alone on topics of its own; the grants are written to its grants topic
-and a ChargesSettled after every call's moment to charger.progress, so each call can be
-applied as soon as it is read. Capacity: the service is stopped, a backlog of `--calls` calls
-is written, it is started again, and the calls applied (its `calls` table) are counted every
-0.1 s: capacity = calls / (last applied - first applied), with the CPU of each process
-meanwhile. Then half of that is offered for `--hold-seconds` (paced every 100 ms): held when
-at least 0.95 of the calls offered were applied within the run.
+and a first ChargesSettled to charger.progress. Capacity, as the contract has calls wait for
+the charger: the service is stopped, a backlog of `--calls` calls that occurred after the
+settled moment is written, the service is started and reads them all (they wait), then a
+ChargesSettled after them is written and they are applied; capacity = calls / (reading time +
+applying time), with the CPU of each process meanwhile. Then half of that is offered for
+`--hold-seconds` with a ChargesSettled every second: held when at least 0.95 of the calls
+offered were applied within the run.
 
 Needs the local Kafka and PostgreSQL (`make infra-up`) or KAFKA_BOOTSTRAP_SERVERS /
 DATABASE_URL. Prints a table and writes bench/results/allowance-<time>.json.
@@ -21,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import random
 import statistics
 import sys
 import tempfile
@@ -43,7 +43,7 @@ from pkgshared.testing.system import System, command, started_system
 ROOT = Path(__file__).resolve().parents[1]
 WINDOW_FROM = datetime(2026, 1, 1, tzinfo=UTC)
 WINDOW_UNTIL = datetime(2026, 2, 1, tzinfo=UTC)
-SETTLED_AT = datetime(2026, 1, 20, tzinfo=UTC)  # inside every grant's window: none expires
+SETTLED_AT = datetime(2026, 1, 5, tzinfo=UTC)  # every later tick stays in the grants' window
 
 
 def _instant(at: datetime) -> str:
@@ -55,7 +55,7 @@ class AllowanceBench:
         self.system = system
         self.customers = [f"a{n:06d}" for n in range(customers)]
         self.grants_per_customer = max(1, grants // customers)
-        self.rng = random.Random(1)
+        self.horizon = SETTLED_AT
 
     @property
     def schema(self) -> str:
@@ -89,7 +89,7 @@ class AllowanceBench:
                 out.append((topics.FREE_MINUTES_GRANTED, customer, json.dumps(body).encode()))
         return out
 
-    def call(self, n: int) -> tuple[str, str, bytes]:
+    def call(self, n: int, at: datetime) -> tuple[str, str, bytes]:
         customer = self.customers[n % len(self.customers)]
         body = command(
             "UsageRated",
@@ -100,8 +100,15 @@ class AllowanceBench:
             currency="GBP",
             destination="442071234567",
             duration_seconds=60,
-        ) | {"occurred_at": _instant(SETTLED_AT - timedelta(seconds=1 + n % 86_400))}
+        ) | {"occurred_at": _instant(at)}
         return topics.USAGE_RATED, customer, json.dumps(body).encode()
+
+    async def settle(self, producer: Any, at: datetime) -> None:
+        settled = command("ChargesSettled", tick_id=str(uuid.uuid4()), at=_instant(at))
+        await self.send(
+            producer, [(topics.CHARGER_PROGRESS, "clock", json.dumps(settled).encode())]
+        )
+        self.horizon = at
 
     async def send(self, producer: Any, records: list[tuple[str, str, bytes]]) -> None:
         pending = [
@@ -120,6 +127,9 @@ class AllowanceBench:
     async def applied(self) -> int:
         return await self.count("SELECT count(*) FROM {schema}.calls WHERE applied")
 
+    async def read(self) -> int:
+        return await self.count("SELECT count(*) FROM {schema}.calls")
+
     async def wait_for(self, sql: str, at_least: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while await self.count(sql) < at_least:
@@ -127,55 +137,67 @@ class AllowanceBench:
                 raise RuntimeError(f"{sql}: not {at_least} after {timeout} s")
             await asyncio.sleep(0.2)
 
+    async def _until(self, what: Any, target: int, since: float) -> float:
+        while await what() < target:
+            if time.monotonic() - since > 900:
+                raise RuntimeError(f"{what.__name__}: not {target} after 900 s")
+            await asyncio.sleep(0.1)
+        return time.monotonic()
+
     async def capacity(self, producer: Any, n: int) -> dict[str, Any]:
+        """A backlog of `n` calls that occurred after the settled moment (they must wait, as
+        calls do between ticks), read; then a ChargesSettled after them, and applied."""
         service = self.system.services["allowance"]
-        before = await self.applied()
+        read_before, applied_before = await self.read(), await self.applied()
         service.stop()
-        calls = [self.call(i) for i in range(n)]
+        start = self.horizon
+        calls = [self.call(i, start + timedelta(seconds=1 + i % 3600)) for i in range(n)]
         sent_at = time.monotonic()
         await self.send(producer, calls)
         produce_seconds = time.monotonic() - sent_at
         service.start()
-        began = None
-        cpu_before: dict[str, float] = {}
-        while True:
-            done = await self.applied() - before
-            now = time.monotonic()
-            if began is None and done > 0:
-                began = now
-                cpu_before = {k: cpu_seconds(v) for k, v in self.processes().items()}
-            if done >= n:
-                break
-            if now - sent_at > 900:
-                raise RuntimeError(f"not applied after 900 s ({done} of {n})")
-            await asyncio.sleep(0.1)
+        began = await self._until(self.read, read_before + 1, sent_at)
+        cpu_before = {k: cpu_seconds(v) for k, v in self.processes().items()}
+        read_at = await self._until(self.read, read_before + n, sent_at)
+        await self.settle(producer, start + timedelta(hours=2))
+        settled_at = time.monotonic()
+        done_at = await self._until(self.applied, applied_before + n, sent_at)
         await asyncio.to_thread(service.wait_healthy)
-        assert began is not None
-        seconds = max(now - began, 0.1)
+        seconds = max(read_at - began + done_at - settled_at, 0.1)
         cpu = {
             k: round(cpu_seconds(v) - cpu_before.get(k, 0.0), 2)
             for k, v in self.processes().items()
         }
         return {
             "calls": n,
+            "read_per_s": round(n / max(read_at - began, 0.1)),
+            "apply_per_s": round(n / max(done_at - settled_at, 0.1)),
             "seconds": round(seconds, 2),
             "per_s": round(n / seconds),
             "produce_seconds": round(produce_seconds, 2),
             "cpu_seconds": cpu,
-            "cpu_share_of_a_core": {k: round(v / seconds, 2) for k, v in cpu.items()},
+            "cpu_share_of_a_core": {k: round(v / (done_at - began), 2) for k, v in cpu.items()},
         }
 
     async def hold(self, producer: Any, rate: int, seconds: int) -> dict[str, Any]:
+        """Offer `rate` calls/s for `seconds`, a ChargesSettled after each second's calls
+        (a tick a second): the share applied within the run."""
         before = await self.applied()
         started = time.monotonic()
         sent = 0
-        slot = 0.1
+        second = 0
+        base = self.horizon
         while time.monotonic() - started < seconds:
-            due = int((time.monotonic() - started + slot) * rate)
-            if due > sent:
-                await self.send(producer, [self.call(i) for i in range(sent, due)])
-                sent = due
-            await asyncio.sleep(max(0.0, started + (sent / rate) - time.monotonic()))
+            second += 1
+            due = int(second * rate)
+            moment = base + timedelta(seconds=second)
+            await self.send(
+                producer,
+                [self.call(i, moment - timedelta(milliseconds=500)) for i in range(sent, due)],
+            )
+            sent = due
+            await self.settle(producer, moment)
+            await asyncio.sleep(max(0.0, started + second - time.monotonic()))
         applied = await self.applied() - before
         return {
             "offered_per_s": rate,
@@ -206,17 +228,17 @@ async def main(args: argparse.Namespace) -> int:
             results["plain_producer_per_s"] = round(statistics.median(ceiling))
             grants = bench.grant_records()
             await bench.send(producer, grants)
-            settled = command("ChargesSettled", tick_id=str(uuid.uuid4()), at=_instant(SETTLED_AT))
-            await bench.send(
-                producer, [(topics.CHARGER_PROGRESS, "clock", json.dumps(settled).encode())]
-            )
+            await bench.settle(producer, SETTLED_AT)
             await bench.wait_for("SELECT count(*) FROM {schema}.grants", len(grants), 600)
             await bench.wait_for("SELECT count(*) FROM {schema}.horizon", 1, 120)
             log(f"{len(grants)} grants over {args.customers} customers read; horizon set")
             for _ in range(args.repeats):
                 results["runs"].append(await bench.capacity(producer, args.calls))
                 run = results["runs"][-1]
-                log(f"capacity: {run['per_s']} calls/s in {run['seconds']} s")
+                log(
+                    f"capacity: {run['per_s']} calls/s ({run['read_per_s']}/s read, "
+                    f"{run['apply_per_s']}/s applied once settled)"
+                )
             capacity = statistics.median(r["per_s"] for r in results["runs"])
             results["capacity_per_s"] = capacity
             if args.hold_seconds:

@@ -135,7 +135,11 @@ def test_cover_matches_the_second_by_second_reference(grant_rows: list, call_row
 
 
 @given(
-    amount=st.decimals(min_value=0, max_value=10**9, places=6, allow_nan=False),
+    amount=st.one_of(
+        st.decimals(min_value=-(10**9), max_value=10**9, places=6, allow_nan=False),
+        st.decimals(min_value=-(10**6), max_value=10**6, places=9, allow_nan=False),
+        st.integers(0, 10**6).map(lambda n: Decimal(n).scaleb(3)),  # 1E+3-style exponents
+    ),
     duration=st.integers(1, 10**6),
     data=st.data(),
 )

@@ -34,7 +34,13 @@ from .charger import (
 from .clock import ClockTicked, UsageRated
 from .envelope import Message
 from .errors import CommandRejected, DeadLetter, FieldError
-from .fields import instant_str, money_str, natural_event_id, natural_event_id_str
+from .fields import (
+    instant_str,
+    json_text,
+    money_str,
+    natural_event_id,
+    natural_event_id_str,
+)
 from .reading import (
     COMMANDS,
     MESSAGE_TYPES,
@@ -88,6 +94,7 @@ __all__ = [
     "decode_json",
     "field_errors",
     "instant_str",
+    "json_text",
     "money_str",
     "natural_event_id",
     "natural_event_id_str",

@@ -9,6 +9,7 @@ exist, a missing field) is a rule a readable command breaks: it gets CommandReje
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -148,6 +149,17 @@ def _instant(value: Any) -> datetime:
     if not _EARLIEST_INSTANT <= utc < _AFTER_LATEST_INSTANT:
         raise rule_error("instant_range", f"must lie between {EARLIEST} and {LATEST} (UTC)")
     return utc
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_.:@+-]*")
+
+
+def json_text(value: str) -> str:
+    """A JSON string literal as the models write one: UTF-8, escaping only what JSON requires
+    (for events written as bytes without their model, on hot paths)."""
+    if _PLAIN.fullmatch(value):
+        return f'"{value}"'
+    return json.dumps(value, ensure_ascii=False)
 
 
 def instant_str(value: datetime) -> str:

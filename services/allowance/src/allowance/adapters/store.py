@@ -64,12 +64,18 @@ class AllowanceStore:
         )
         return [_grant(r) for r in rows]
 
-    async def usable_grants(self, customer_ids: list[str]) -> dict[str, list[Grant]]:
-        """The customers' grants with seconds left, locked until commit."""
+    async def usable_grants(
+        self, customer_ids: list[str], since: datetime, until: datetime
+    ) -> dict[str, list[Grant]]:
+        """The customers' grants with seconds left whose window meets [since, until]. Not
+        locked: the caller holds the customers' rows, which every writer of a customer's
+        grants (the workers, the expiry) locks first."""
         rows = await self.conn.fetch(
             f"SELECT {_GRANT} FROM grants WHERE customer_id = ANY($1::text[]) "
-            "AND used_seconds < granted_seconds ORDER BY grant_id FOR UPDATE",
+            "AND used_seconds < granted_seconds AND valid_from <= $3 AND valid_until > $2",
             customer_ids,
+            since,
+            until,
         )
         out: dict[str, list[Grant]] = defaultdict(list)
         for r in rows:

@@ -83,7 +83,16 @@ def credit(amount: Decimal, covered: int, duration: int) -> Decimal:
     rounding: the quotient is a fraction until the one rounding)."""
     if duration == 0 or covered == 0:
         return Decimal(0).quantize(Decimal(1).scaleb(-CREDIT_PLACES))
-    units = round(Fraction(amount) * covered * 10**CREDIT_PLACES / duration)  # half-even
+    sign, digits, exponent = amount.as_tuple()
+    if isinstance(exponent, int) and exponent >= -CREDIT_PLACES:
+        # The usual case (money has at most 6 places): integers only, half-even by hand.
+        scaled = int("".join(map(str, digits)) or "0") * 10 ** (exponent + CREDIT_PLACES)
+        quotient, remainder = divmod(scaled * covered, duration)
+        if 2 * remainder > duration or (2 * remainder == duration and quotient % 2):
+            quotient += 1
+        units = -quotient if sign else quotient
+    else:
+        units = round(Fraction(amount) * covered * 10**CREDIT_PLACES / duration)  # half-even
     return Decimal(units).scaleb(-CREDIT_PLACES)
 
 

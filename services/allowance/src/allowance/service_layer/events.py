@@ -1,48 +1,74 @@
-"""The contract's events for what the allowance did (CONTRACT.md §6)."""
+"""The contract's events for what the allowance did (CONTRACT.md §6).
+
+A call covered gives one FreeMinutesUsed and one AllowanceBalance per grant it used: two or
+more events per call, on the service's hot path. They are written straight as JSON bytes, as
+the charger writes its charges: the bytes are those the models' `to_json()` give for the same
+values, field for field in the same order; tests/unit/test_allowance_events.py checks that on
+generated values against the models in pkgshared.messages, which stay the contract's
+definition."""
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from allowance.domain.model import Coverage, Grant
-from pkgshared.messages import AllowanceBalance, FreeMinutesUsed, GrantUse, natural_event_id
+from pkgshared.messages import (
+    instant_str,
+    json_text,
+    money_str,
+    natural_event_id_str,
+)
+
+_HEADS: dict[UUID, str] = {}
+HEADS_KEPT = 100_000
 
 
-def balance(g: Grant) -> AllowanceBalance:
-    return AllowanceBalance(
-        event_id=natural_event_id(f"balance:{g.grant_id}:{g.used_seconds}:{g.status}"),
-        grant_id=g.grant_id,
-        customer_id=g.customer_id,
-        did=g.did,
-        assignment_id=g.assignment_id,
-        destination_prefixes=list(g.destination_prefixes),
-        valid_from=g.valid_from,
-        valid_until=g.valid_until,
-        granted_seconds=g.granted_seconds,
-        used_seconds=g.used_seconds,
-        remaining_seconds=g.remaining_seconds,
-        status=g.status,
+def _grant_head(g: Grant) -> str:
+    """The fields of a grant's balance that never change, kept per grant_id."""
+    head = _HEADS.get(g.grant_id)
+    if head is not None:
+        return head
+    if len(_HEADS) >= HEADS_KEPT:
+        _HEADS.clear()
+    did = "null" if g.did is None else json_text(g.did)
+    prefixes = ",".join(json_text(p) for p in g.destination_prefixes)
+    head = _HEADS[g.grant_id] = (
+        f'"grant_id":"{g.grant_id}","customer_id":{json_text(g.customer_id)},"did":{did},'
+        f'"assignment_id":"{g.assignment_id}","destination_prefixes":[{prefixes}],'
+        f'"valid_from":"{instant_str(g.valid_from)}",'
+        f'"valid_until":"{instant_str(g.valid_until)}","granted_seconds":{g.granted_seconds},'
     )
+    return head
 
 
-def used(c: Coverage) -> FreeMinutesUsed:
+def encoded_balance(g: Grant, made_at: str) -> bytes:
+    """AllowanceBalance of `g` as it is; `made_at`: the event's occurred_at (`instant_str`)."""
+    head = _grant_head(g)
+    event_id = natural_event_id_str(f"balance:{g.grant_id}:{g.used_seconds}:{g.status}")
+    return (
+        f'{{"event_id":"{event_id}","schema_version":1,"occurred_at":"{made_at}",'
+        f'"correlation_id":null,"event_type":"AllowanceBalance",{head}'
+        f'"used_seconds":{g.used_seconds},"remaining_seconds":{g.remaining_seconds},'
+        f'"status":"{g.status}"}}'
+    ).encode()
+
+
+def encoded_used(c: Coverage) -> bytes:
+    """FreeMinutesUsed of a call free minutes covered (its occurred_at: the call's)."""
     call = c.call
-    return FreeMinutesUsed(
-        event_id=natural_event_id(f"used:{call.usage_id}"),
-        usage_id=call.usage_id,
-        customer_id=call.customer_id,
-        did=call.did,
-        destination=call.destination,
-        occurred_at=call.occurred_at,
-        duration_seconds=call.duration_seconds,
-        covered_seconds=c.covered_seconds,
-        amount=call.amount,
-        credit=c.credit,
-        currency=call.currency,
-        grants=[
-            GrantUse(
-                grant_id=u.grant.grant_id,
-                seconds=u.seconds,
-                remaining_seconds=u.grant.remaining_seconds,
-            )
-            for u in c.uses
-        ],
+    did = "null" if call.did is None else json_text(call.did)
+    uses = ",".join(
+        f'{{"grant_id":"{u.grant.grant_id}","seconds":{u.seconds},'
+        f'"remaining_seconds":{u.grant.remaining_seconds}}}'
+        for u in c.uses
     )
+    return (
+        f'{{"event_id":"{natural_event_id_str(f"used:{call.usage_id}")}","schema_version":1,'
+        f'"occurred_at":"{instant_str(call.occurred_at)}","correlation_id":null,'
+        f'"event_type":"FreeMinutesUsed","usage_id":"{call.usage_id}",'
+        f'"customer_id":{json_text(call.customer_id)},"did":{did},'
+        f'"destination":{json_text(call.destination)},'
+        f'"duration_seconds":{call.duration_seconds},"covered_seconds":{c.covered_seconds},'
+        f'"amount":"{money_str(call.amount)}","credit":"{money_str(c.credit)}",'
+        f'"currency":{json_text(call.currency)},"grants":[{uses}]}}'
+    ).encode()

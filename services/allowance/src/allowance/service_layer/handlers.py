@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 import structlog
 
 from allowance import metrics
 from allowance.domain.model import Call, Grant, cover
-from allowance.service_layer.events import balance, used
+from allowance.service_layer.events import encoded_balance, encoded_used
 from allowance.service_layer.unit_of_work import AllowanceUnitOfWork
 from pkgshared import topics
 from pkgshared.barrier import InputsBarrier
-from pkgshared.messages import ChargesSettled, FreeMinutesGranted, UsageRated
+from pkgshared.messages import ChargesSettled, FreeMinutesGranted, UsageRated, instant_str
 
 log = structlog.get_logger(__name__)
 
@@ -38,9 +38,16 @@ async def add_grants(uow: AllowanceUnitOfWork, granted: list[FreeMinutesGranted]
         )
         for g in granted
     ]
+    made_at = instant_str(datetime.now(UTC))  # the events' occurred_at: metadata only
     for g in await uow.store.add_grants(grants):
-        uow.emit(topics.ALLOWANCE_BALANCES, str(g.grant_id), balance(g))
+        _emit_balance(uow, g, made_at)
         metrics.GRANTS.inc()
+
+
+def _emit_balance(uow: AllowanceUnitOfWork, g: Grant, made_at: str) -> None:
+    uow.emit_encoded(
+        topics.ALLOWANCE_BALANCES, str(g.grant_id), "AllowanceBalance", encoded_balance(g, made_at)
+    )
 
 
 def call_of(u: UsageRated) -> Call | None:
@@ -80,8 +87,9 @@ async def settle(
     if not moved:
         return False
     expired = await uow.store.expire(settled.at)
+    made_at = instant_str(datetime.now(UTC))
     for g in expired:
-        uow.emit(topics.ALLOWANCE_BALANCES, str(g.grant_id), balance(g))
+        _emit_balance(uow, g, made_at)
     metrics.EXPIRED.inc(len(expired))
     metrics.SETTLED_AT.set(settled.at.timestamp())
     log.info(
@@ -101,8 +109,16 @@ async def apply_waiting(
     (calls applied, calls covered)."""
     store = uow.store
     waiting = await store.waiting_calls(customer_ids, per_customer)
-    grants = await store.usable_grants(customer_ids)
+    if not waiting:
+        await store.set_heads(dict.fromkeys(customer_ids))
+        return 0, 0
+    grants = await store.usable_grants(
+        customer_ids,
+        min(c.occurred_at for c in waiting),
+        max(c.occurred_at for c in waiting),
+    )
     heads: dict[str, datetime | None] = {c: None for c in customer_ids}
+    made_at = instant_str(datetime.now(UTC))
     stopped: set[str] = set()
     count: dict[str, int] = defaultdict(int)
     applied = []
@@ -124,9 +140,11 @@ async def apply_waiting(
         covered += 1
         now = {u.grant.grant_id: u.grant for u in coverage.uses}
         grants[customer] = [now.get(g.grant_id, g) for g in grants[customer]]
-        uow.emit(topics.FREE_MINUTES_USED, customer, used(coverage))
+        uow.emit_encoded(
+            topics.FREE_MINUTES_USED, customer, "FreeMinutesUsed", encoded_used(coverage)
+        )
         for u in coverage.uses:
-            uow.emit(topics.ALLOWANCE_BALANCES, str(u.grant.grant_id), balance(u.grant))
+            _emit_balance(uow, u.grant, made_at)
             changed[u.grant.grant_id] = u.grant
         metrics.SECONDS.inc(coverage.covered_seconds)
     await store.mark_applied(applied)

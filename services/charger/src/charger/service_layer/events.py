@@ -9,8 +9,6 @@ the contract's definition. A declined charge is rare and goes through its model.
 
 from __future__ import annotations
 
-import json
-import re
 from datetime import datetime
 from functools import lru_cache
 from typing import Literal
@@ -19,21 +17,13 @@ from charger.domain.charges import Charge
 from pkgshared.messages import (
     ChargeDeclined,
     instant_str,
+    json_text,
     money_str,
     natural_event_id,
     natural_event_id_str,
 )
 
 Reason = Literal["scheduled", "run_package"]
-
-_PLAIN = re.compile(r"[A-Za-z0-9_.:@+-]*")
-
-
-def _text(value: str) -> str:
-    """A JSON string literal as the models write one: UTF-8, escaping only what JSON requires."""
-    if _PLAIN.fullmatch(value):
-        return f'"{value}"'
-    return json.dumps(value, ensure_ascii=False)
 
 
 @lru_cache(maxsize=4096)
@@ -46,17 +36,17 @@ def encoded_charge(charge: Charge, reason: Reason, made_at: str) -> tuple[str, b
     occurred_at, already written as the contract writes instants (`instant_str`)."""
     a = charge.assignment
     event_id = natural_event_id_str(charge.key)
-    did = "null" if a.did is None else _text(a.did)
+    did = "null" if a.did is None else json_text(a.did)
     head = (
         f'{{"event_id":"{event_id}","schema_version":1,"occurred_at":"{made_at}",'
         f'"correlation_id":null,'
     )
     if charge.kind == "grant":
-        prefixes = ",".join(_text(p) for p in charge.version.destination_prefixes)
+        prefixes = ",".join(json_text(p) for p in charge.version.destination_prefixes)
         body = (
             f'"event_type":"FreeMinutesGranted","grant_id":"{event_id}",'
-            f'"customer_id":{_text(a.customer_id)},"did":{did},'
-            f'"assignment_id":"{a.assignment_id}","package_id":{_text(a.package_id)},'
+            f'"customer_id":{json_text(a.customer_id)},"did":{did},'
+            f'"assignment_id":"{a.assignment_id}","package_id":{json_text(a.package_id)},'
             f'"minutes":{charge.minutes},"destination_prefixes":[{prefixes}],'
             f'"valid_from":"{_instant(charge.valid_from)}",'
             f'"valid_until":"{_instant(charge.valid_until)}"}}'
@@ -66,10 +56,10 @@ def encoded_charge(charge: Charge, reason: Reason, made_at: str) -> tuple[str, b
     cost = "null" if charge.cost is None else f'"{money_str(charge.cost)}"'
     body = (
         f'"event_type":"CreditDebited","debit_id":"{event_id}",'
-        f'"customer_id":{_text(a.customer_id)},"did":{did},'
-        f'"assignment_id":"{a.assignment_id}","package_id":{_text(a.package_id)},'
+        f'"customer_id":{json_text(a.customer_id)},"did":{did},'
+        f'"assignment_id":"{a.assignment_id}","package_id":{json_text(a.package_id)},'
         f'"package_version":{charge.version.version},"amount":"{money_str(charge.amount)}",'
-        f'"cost":{cost},"currency":{_text(charge.version.currency)},'
+        f'"cost":{cost},"currency":{json_text(charge.version.currency)},'
         f'"period_start":"{charge.period.start.isoformat()}",'
         f'"period_end":"{charge.period.end.isoformat()}",'
         f'"kind":"{charge.kind}","reason":"{reason}"}}'
