@@ -35,7 +35,6 @@ class _Unstarted:
 def _services() -> dict[str, tuple[Callable[[Runtime], None], ServiceSettings]]:
     from allowance.config import AllowanceSettings
     from allowance.entrypoints.consumer import wire as wire_allowance
-
     from assignment.config import AssignmentSettings
     from assignment.entrypoints.consumer import wire as wire_assignment
     from catalog.config import CatalogSettings

@@ -13,7 +13,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from pkgshared import topics
 from pkgshared.messages import natural_event_id
-from pkgshared.testing.bulk import TICK_AT, debits_until, expected_ids, seed
+from pkgshared.testing.bulk import (
+    TICK_AT,
+    debits_until,
+    expected_ids,
+    notice_ids,
+    notices_until,
+    seed,
+)
 from pkgshared.testing.system import System, body, command
 
 CUSTOMERS = 400
@@ -37,7 +44,7 @@ async def test_kill_9_mid_tick_then_restart_gives_every_debit_once(
 ) -> None:
     system = await start_system(kafka_bootstrap, database_url, tmp_path)
     try:
-        assignment_ids = await seed(system, CUSTOMERS)
+        assignment_ids = await seed(system, CUSTOMERS, notices=True)
         charger = system.service("charger", CHARGE_BATCH_CUSTOMERS="50")
         charger.start(FAULT_INJECT=fault)
         charger.wait_healthy()
@@ -51,6 +58,9 @@ async def test_kill_9_mid_tick_then_restart_gives_every_debit_once(
         got = await debits_until(system, want)
         assert set(got) == want
         assert len(got) >= len(want)  # a republish repeats an id; none is missing or extra
+        # Notices are made in the same transactions: each once too, whatever the crash.
+        noticed = await notices_until(system, notice_ids(assignment_ids))
+        assert set(noticed) == notice_ids(assignment_ids)
     finally:
         system.stop_all()
         await system.drop()
@@ -61,7 +71,7 @@ async def test_two_chargers_share_a_large_tick_without_double_charging(
 ) -> None:
     system = await start_system(kafka_bootstrap, database_url, tmp_path)
     try:
-        assignment_ids = await seed(system, CUSTOMERS)
+        assignment_ids = await seed(system, CUSTOMERS, notices=True)
         one = system.service("charger", instance="a", CHARGE_BATCH_CUSTOMERS="1")
         two = system.service("charger", instance="b", CHARGE_BATCH_CUSTOMERS="1")
         shared = {"DB_SCHEMA": one.env["DB_SCHEMA"], "CONSUMER_GROUP": "charger"}
@@ -76,6 +86,8 @@ async def test_two_chargers_share_a_large_tick_without_double_charging(
         want = expected_ids(assignment_ids)
         got = await debits_until(system, want)
         assert sorted(got) == sorted(want)  # each exactly once, no republish without a crash
+        noticed = await notices_until(system, notice_ids(assignment_ids))
+        assert sorted(noticed) == sorted(notice_ids(assignment_ids))
         worked = [p for p in (one, two) if '"charging done"' in p.log_path.read_text()]
         assert len(worked) == 2, "both instances should have taken part"
     finally:

@@ -17,6 +17,7 @@ from pkgshared import topics
 from pkgshared.testing.bulk import TICK_AT, debits_until, expected_ids, seed
 from pkgshared.testing.infra import INFRA_SCRIPT, Infra
 from pkgshared.testing.system import command, started_system
+from tests.allowance_load import check, send, settle, workload
 
 CUSTOMERS = 300
 
@@ -74,3 +75,34 @@ async def test_a_restart_mid_tick_loses_and_duplicates_nothing(
         for process in system.services.values():
             assert process.proc is not None and process.proc.poll() is None, process.tail()
             await asyncio.to_thread(process.wait_healthy, 60)
+
+
+@pytest.mark.parametrize("restart", ["kafka", "postgres"])
+async def test_a_restart_while_calls_are_applied_loses_and_duplicates_nothing(
+    local_only: None,
+    kafka_bootstrap: str,
+    database_url: str,
+    tmp_path: Path,
+    restart: str,
+    figures: Counter[str],
+) -> None:
+    """The allowance service alone, restarted under: every call applied once after recovery,
+    each use and each grant's last balance exactly what the rules give."""
+    want = workload(seed=11, calls=3000)
+    async with started_system(kafka_bootstrap, database_url, tmp_path) as system:
+        allowance = system.service("allowance", APPLY_BATCH_CUSTOMERS="2").start()
+        allowance.wait_healthy()
+        async with system.reader(topics.FREE_MINUTES_USED) as reader:
+            await send(system, want["messages"])
+            await settle(system)
+            await reader.wait_for(lambda rs: len(rs) > 0, what="the first uses")
+        if restart == "kafka":
+            await asyncio.to_thread(infra, "kafka-down")
+            await asyncio.to_thread(infra, "kafka-up")
+        else:
+            await asyncio.to_thread(infra, "pg-restart")
+        figures[f"{restart} restarts while applying calls"] += 1
+        await check(system, want, timeout=240)
+        figures["calls verified after restarts"] += len(want["used"])
+        assert allowance.proc is not None and allowance.proc.poll() is None, allowance.tail()
+        await asyncio.to_thread(allowance.wait_healthy, 60)

@@ -8,9 +8,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
-from allowance.domain.model import Call, Grant, cover, credit
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from allowance.domain.model import Call, Grant, cover, credit
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
 

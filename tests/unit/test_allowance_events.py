@@ -7,11 +7,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from allowance.domain.model import Call, Grant, cover
-from allowance.service_layer.events import encoded_balance, encoded_used
 from hypothesis import given
 from hypothesis import strategies as st
 
+from allowance.domain.model import Call, Grant, cover
+from allowance.service_layer.events import encoded_balance, encoded_used
 from pkgshared import topics
 from pkgshared.messages import (
     AllowanceBalance,

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from allowance.config import AllowanceSettings
 
+from allowance.config import AllowanceSettings
 from charger.config import ChargerSettings
 from charger.ticker import TickerSettings
 from pkgshared.settings import ServiceSettings

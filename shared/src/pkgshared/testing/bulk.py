@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 from pkgshared import topics
 from pkgshared.testing.kafka import produce_keyed
@@ -11,6 +12,8 @@ from pkgshared.testing.system import System, body, command, define_package
 
 PERIODS = ("2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01", "2026-05-01", "2026-06-01")
 TICK_AT = "2026-06-15T00:00:00Z"
+NOTICE_DAYS = 20  # the July debit's notice moment (11 June) is passed by TICK_AT
+NOTICED = "2026-07-01"
 
 
 def debit_id(assignment_id: str, period_start: str) -> str:
@@ -18,15 +21,41 @@ def debit_id(assignment_id: str, period_start: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"packages:debit:{assignment_id}:{period_start}"))
 
 
+def notice_ids(assignment_ids: list[str]) -> set[str]:
+    """The ChargeUpcoming ids a tick at TICK_AT sends when seeded with `notices=True`."""
+    return {
+        str(uuid.uuid5(uuid.NAMESPACE_URL, f"packages:upcoming:{a}:{NOTICED}"))
+        for a in assignment_ids
+    }
+
+
+async def notices_until(system: System, want: set[str], timeout: float = 120) -> list[str]:
+    """Every ChargeUpcoming id on charger.events once `want` are all there."""
+    async with system.reader(topics.CHARGER_EVENTS) as reader:
+
+        def upcoming(records: list[Any]) -> list[str]:
+            return [
+                b["event_id"] for b in map(body, records) if b.get("event_type") == "ChargeUpcoming"
+            ]
+
+        await reader.wait_for(
+            lambda rs: set(upcoming(rs)) >= want, timeout=timeout, what=f"{len(want)} notices"
+        )
+        await reader.read_to_end()
+        return upcoming(reader.records)
+
+
 def expected_ids(assignment_ids: list[str]) -> set[str]:
     """The debit ids a tick at TICK_AT makes for assignments seeded by `seed`."""
     return {debit_id(a, p) for a in assignment_ids for p in PERIODS}
 
 
-async def seed(system: System, customers: int) -> list[str]:
-    """One monthly package and one assignment per customer from 2026-01-01."""
+async def seed(system: System, customers: int, notices: bool = False) -> list[str]:
+    """One monthly package (with NOTICE_DAYS of notice when `notices`) and one assignment
+    per customer from 2026-01-01."""
     pid = f"bulk-{uuid.uuid4().hex[:6]}"
-    define = define_package(pid, retail="1.25", frequency="monthly", frequency_match=[1])
+    extra: dict[str, Any] = {"notice_days": NOTICE_DAYS} if notices else {}
+    define = define_package(pid, retail="1.25", frequency="monthly", frequency_match=[1], **extra)
     async with system.reader(topics.CATALOG_PACKAGES) as reader:
         await system.send(topics.CATALOG_COMMANDS, define, key=pid)
         await reader.wait_count(1, event_type="PackageDefined", package_id=pid)
