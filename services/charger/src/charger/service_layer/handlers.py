@@ -146,6 +146,7 @@ async def run_package(
     await inputs.check(cmd.event_id, _positions(uow))
     started = time.perf_counter()
     lines, made = await charging.run_for_customer(uow, cmd.customer_id, cmd.date, cmd.simulate)
+    metrics.record(made)  # a real run's debits, grants and declines count like a tick's
     totals: dict[str, Decimal] = {}
     for line in lines:
         if line.status in ("charged", "would_charge") and line.amount is not None:
