@@ -108,6 +108,8 @@ async def test_an_operator_session(charging: Scenario) -> None:
     await s.wait(3, event_type="CreditDebited", assignment_id=aid)
     tail = await ok(s, "tail", "billing.credit-debited", "--customer", customer)
     assert tail.count("CreditDebited") == 3 and '"amount":"15.00"' in tail
+    last = await ok(s, "tail", "billing.credit-debited", "--customer", customer, "--last", "1")
+    assert last.count("CreditDebited") == 1  # the customer's partition's last message only
 
     assert "AssignmentEnded" in await ok(
         s, "end", aid, "--customer", customer, "--date", "2026-12-31"

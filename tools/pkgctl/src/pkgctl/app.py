@@ -450,8 +450,12 @@ def tail(
     customer: Annotated[str | None, typer.Option(help="only this customer")] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="keep reading")] = False,
     raw: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+    last: Annotated[
+        int | None, typer.Option(min=1, help="start at each partition's last N messages")
+    ] = None,
 ) -> None:
-    """Print a topic's messages from the beginning (and, with --follow, as they come)."""
+    """Print a topic's messages from the beginning, or each partition's last N (and, with
+    --follow, as they come)."""
     if topic not in {t.name for t in topics.TOPICS}:
         raise fail(
             f"unknown topic {topic!r}; one of: {', '.join(t.name for t in topics.TOPICS)}", 2
@@ -467,7 +471,7 @@ def tail(
             render.line(out, record, obj)
 
     with contextlib.suppress(KeyboardInterrupt):
-        run(io.tail(topic, show, follow))
+        run(io.tail(topic, show, follow, last))
 
 
 @dlq_app.command("list")
