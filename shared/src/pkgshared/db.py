@@ -112,3 +112,17 @@ async def migrate(pool: Any, folder: Path, label: str = "") -> list[str]:
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", lock_key)
     return applied
+
+
+async def lock_customers(conn: Any, customer_ids: list[str]) -> None:
+    """Lock (creating when new) the rows of `customer_ids`, given sorted, in the schema's
+    `customers` table: the order every writer of a customer's rows locks them in."""
+    await conn.execute(
+        "INSERT INTO customers (customer_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+        customer_ids,
+    )
+    await conn.execute(
+        "SELECT 1 FROM customers WHERE customer_id = ANY($1::text[]) "
+        "ORDER BY customer_id FOR UPDATE",
+        customer_ids,
+    )

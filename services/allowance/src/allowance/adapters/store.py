@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from allowance.domain.model import Call, Grant
+from pkgshared.db import lock_customers
 
 APPLY_CHANNEL = "allowance_apply"
 
@@ -209,15 +210,7 @@ class AllowanceStore:
 
     async def lock_customers(self, customer_ids: list[str]) -> None:
         """Lock (creating when new) the rows of `customer_ids`, given sorted."""
-        await self.conn.execute(
-            "INSERT INTO customers (customer_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
-            customer_ids,
-        )
-        await self.conn.execute(
-            "SELECT 1 FROM customers WHERE customer_id = ANY($1::text[]) "
-            "ORDER BY customer_id FOR UPDATE",
-            customer_ids,
-        )
+        await lock_customers(self.conn, customer_ids)
 
     # ------------------------------------------------------------ horizon
     async def horizon(self) -> datetime | None:

@@ -4,8 +4,6 @@ the customers, the calls' `applied` flag and the outbox commit together."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from typing import Any
 
@@ -15,11 +13,16 @@ from allowance.adapters.store import APPLY_CHANNEL
 from allowance.service_layer import handlers
 from allowance.service_layer.unit_of_work import AllowanceUnitOfWork
 from pkgshared.faults import crash_point
+from pkgshared.workers import NotifiedWorker
 
 log = structlog.get_logger(__name__)
 
 
-class ApplyWorker:
+class ApplyWorker(NotifiedWorker):
+    # A moved horizon and settled calls read by any instance wake this one (NOTIFY).
+    channel = APPLY_CHANNEL
+    what = "applying calls"
+
     def __init__(
         self,
         pool: Any,
@@ -28,39 +31,10 @@ class ApplyWorker:
         per_customer: int = 1000,
         poll_seconds: float = 0.5,
     ) -> None:
-        self._pool = pool
+        super().__init__(pool, poll_seconds)
         self._on_commit = on_commit
         self._batch = batch_customers
         self._per_customer = per_customer
-        self._poll = poll_seconds
-        self._wake = asyncio.Event()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def run(self) -> None:
-        def on_notify(*_: object) -> None:
-            self.wake()
-
-        listener = await self._pool.acquire()
-        await listener.add_listener(APPLY_CHANNEL, on_notify)
-        try:
-            while True:
-                try:
-                    worked = await self.drain()
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("applying calls failed; retrying")
-                    await asyncio.sleep(1.0)
-                    continue
-                if not worked:
-                    self._wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
-        finally:
-            await listener.remove_listener(APPLY_CHANNEL, on_notify)
-            await self._pool.release(listener)
 
     async def drain(self) -> bool:
         """Apply batches until no settled call waits; True when anything was applied."""

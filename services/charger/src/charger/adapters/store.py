@@ -18,6 +18,7 @@ from charger.adapters.codec import (
 )
 from charger.domain.model import Assignment, MonthTotals, PackageVersion, SpendLimit, Terms
 from charger.domain.notices import wake_at
+from pkgshared.db import lock_customers
 from pkgshared.messages import (
     AssignmentChanged,
     AssignmentEnded,
@@ -209,15 +210,7 @@ class ChargerStore:
 
     async def lock_customers(self, customer_ids: list[str]) -> None:
         """Lock (creating when new) the rows of `customer_ids`, given sorted."""
-        await self.conn.execute(
-            "INSERT INTO customers (customer_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
-            customer_ids,
-        )
-        await self.conn.execute(
-            "SELECT 1 FROM customers WHERE customer_id = ANY($1::text[]) "
-            "ORDER BY customer_id FOR UPDATE",
-            customer_ids,
-        )
+        await lock_customers(self.conn, customer_ids)
 
     async def apply_changed(self, e: AssignmentChanged) -> None:
         await self.lock_customer(e.customer_id)
@@ -414,12 +407,7 @@ class ChargerStore:
         return [r["customer_id"] for r in rows]
 
     async def lock_customer(self, customer_id: str) -> None:
-        await self.conn.execute(
-            "INSERT INTO customers (customer_id) VALUES ($1) ON CONFLICT DO NOTHING", customer_id
-        )
-        await self.conn.execute(
-            "SELECT 1 FROM customers WHERE customer_id = $1 FOR UPDATE", customer_id
-        )
+        await lock_customers(self.conn, [customer_id])
 
     async def assignments_of(self, customer_ids: list[str]) -> list[Tracked]:
         rows = await self.conn.fetch(

@@ -4,8 +4,6 @@ ledger's keys make a double charge impossible whatever the timing."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from typing import Any
 
@@ -18,12 +16,16 @@ from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgshared import topics
 from pkgshared.faults import crash_point
 from pkgshared.messages import ChargesSettled, natural_event_id
-from pkgshared.rules import RetryLater
+from pkgshared.workers import NotifiedWorker
 
 log = structlog.get_logger(__name__)
 
 
-class TickWorker:
+class TickWorker(NotifiedWorker):
+    # Ticks accepted by another instance wake this one too (NOTIFY on the clock's commit).
+    channel = TICK_CHANNEL
+    what = "tick work"
+
     def __init__(
         self,
         pool: Any,
@@ -33,49 +35,10 @@ class TickWorker:
         concurrency: int = 2,
         policy: charging.Policy | None = None,
     ) -> None:
-        self._pool = pool
+        super().__init__(pool, poll_seconds, concurrency)
         self._policy = policy or charging.Policy()
         self._on_commit = on_commit
         self._batch = batch_customers
-        self._concurrency = concurrency
-        self._poll = poll_seconds
-        self._wake = asyncio.Event()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def run(self) -> None:
-        # Ticks accepted by another instance wake this one too (NOTIFY on the clock's commit).
-        def on_notify(*_: object) -> None:
-            self.wake()
-
-        listener = await self._pool.acquire()
-        await listener.add_listener(TICK_CHANNEL, on_notify)
-        try:
-            # Several loops per process: one computes in Python while another waits on
-            # PostgreSQL. SKIP LOCKED keeps them on different customers.
-            await asyncio.gather(*(self._loop() for _ in range(self._concurrency)))
-        finally:
-            await listener.remove_listener(TICK_CHANNEL, on_notify)
-            await self._pool.release(listener)
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                worked = await self.drain()
-            except asyncio.CancelledError:
-                raise
-            except RetryLater as exc:
-                log.info("tick work postponed", why=str(exc))
-                worked = False
-            except Exception:
-                log.exception("tick work failed; retrying")
-                await asyncio.sleep(1.0)
-                continue
-            if not worked:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
 
     async def _settle(self, uow: ChargerUnitOfWork) -> ChargesSettled | None:
         """Write ChargesSettled for the accepted tick once nothing it made due is left."""
