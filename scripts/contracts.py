@@ -1,8 +1,8 @@
 """Writes (or checks) the published contracts: the AsyncAPI document of each service, as
-FastStream generates it from the subscribers and publishers the service declares, and the JSON
-Schema of every message.
+FastStream generates it from the subscribers and publishers the service declares, the JSON
+Schema of every message, and the OpenAPI document of each service's read API (FastAPI).
 
-    uv run python scripts/contracts.py          # write docs/asyncapi/*.json, docs/schemas/*.json
+    uv run python scripts/contracts.py          # write docs/asyncapi, docs/schemas, docs/openapi
     uv run python scripts/contracts.py --check  # exit 1 when the committed files differ
 """
 
@@ -14,8 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from fastapi import FastAPI
 from faststream.specification import AsyncAPI
 
+from pkgshared.http import openapi_document
 from pkgshared.kafka import make_broker
 from pkgshared.messages import MESSAGE_TYPES
 from pkgshared.runtime import Runtime
@@ -50,6 +52,20 @@ def _services() -> dict[str, tuple[Callable[[Runtime], None], ServiceSettings]]:
     }
 
 
+def _apis() -> dict[str, Callable[[], FastAPI]]:
+    from allowance.entrypoints.http import app as allowance_api
+    from assignment.entrypoints.http import app as assignment_api
+    from catalog.entrypoints.http import app as catalog_api
+    from charger.entrypoints.http import app as charger_api
+
+    return {
+        "catalog": catalog_api,
+        "assignment": assignment_api,
+        "charger": charger_api,
+        "allowance": allowance_api,
+    }
+
+
 def documents() -> dict[Path, str]:
     """Every published document, by the path it is committed at."""
     out: dict[Path, str] = {}
@@ -64,6 +80,8 @@ def documents() -> dict[Path, str]:
             description=f"The {name} service's topics (CONTRACT.md).",
         ).to_specification()
         out[DOCS / "asyncapi" / f"{name}.json"] = _dump(spec.to_jsonable())
+    for name, api in _apis().items():
+        out[DOCS / "openapi" / f"{name}.json"] = openapi_document(api())
     for type_name, model in sorted(MESSAGE_TYPES.items()):
         out[DOCS / "schemas" / f"{type_name}.json"] = _dump(model.model_json_schema())
     return out

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import structlog
 import uvicorn
 from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from pkgshared.consuming import BatchConsumer, BatchHandler, subscribe
 from pkgshared.db import SHARED_MIGRATIONS, create_pool, migrate
@@ -36,6 +36,9 @@ from pkgshared.topics import cluster_id
 from pkgshared.uow import PostgresUnitOfWork
 
 log = structlog.get_logger(__name__)
+
+ApiFactory = Callable[[Any, Callable[[], Awaitable[dict[str, bool]]]], FastAPI]
+"""(pool, healthy) -> the service's ASGI app (pkgshared.http.read_api)."""
 
 
 @dataclass
@@ -189,41 +192,20 @@ def utc_today() -> date:
     return datetime.now(UTC).date()
 
 
-def http_app(runtime: Runtime) -> Callable[..., Awaitable[None]]:
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        if scope["path"] == "/health":
-            checks = await runtime.healthy()
-            ok = all(checks.values())
-            body = (
-                "{" + ", ".join(f'"{k}": {str(v).lower()}' for k, v in checks.items()) + "}"
-            ).encode()
-            status, ctype = (200 if ok else 503), b"application/json"
-        elif scope["path"] == "/metrics":
-            body, status, ctype = generate_latest(), 200, CONTENT_TYPE_LATEST.encode()
-        else:
-            body, status, ctype = b"not found", 404, b"text/plain"
-        await send(
-            {"type": "http.response.start", "status": status, "headers": [(b"content-type", ctype)]}
-        )
-        await send({"type": "http.response.body", "body": body})
-
-    return app
-
-
 async def run_service(
     name: str,
     settings: ServiceSettings,
     migrations: Path,
     wire: Callable[[Runtime], None],
+    api: ApiFactory,
 ) -> None:
-    """Start `name`, wire its subscribers with `wire(runtime)`, and run until SIGTERM/SIGINT.
+    """Start `name`, wire its subscribers with `wire(runtime)`, serve `api` (its read API,
+    beside /health and /metrics) and run until SIGTERM/SIGINT.
     A failure to start is logged as one structured line (no settings, so no secrets) before
     the process exits."""
     configure_logging(name, settings.log_level, settings.log_json)
     try:
-        await _serve(name, settings, migrations, wire)
+        await _serve(name, settings, migrations, wire, api)
     except Exception as exc:
         log.error("service failed", error_type=type(exc).__name__, error=redact(str(exc), settings))
         raise SystemExit(1) from None
@@ -245,6 +227,7 @@ async def _serve(
     settings: ServiceSettings,
     migrations: Path,
     wire: Callable[[Runtime], None],
+    api: ApiFactory,
 ) -> None:
     schema = settings.db_schema or name
     pool = await create_pool(
@@ -275,7 +258,7 @@ async def _serve(
     server = None
     if settings.http_port:
         config = uvicorn.Config(
-            http_app(runtime),
+            api(runtime.pool, runtime.healthy),
             host=settings.http_host,
             port=settings.http_port,
             lifespan="off",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from charger.config import ChargerSettings
+from charger.entrypoints import http
 from charger.entrypoints.consumer import wire
 from pkgshared.runtime import run_service
 
@@ -12,4 +13,4 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 async def run() -> None:
-    await run_service("charger", ChargerSettings(), MIGRATIONS, wire)
+    await run_service("charger", ChargerSettings(), MIGRATIONS, wire, http.app)

@@ -20,7 +20,7 @@ from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 from rich.console import Console
 
-from pkgctl import io, render
+from pkgctl import api, io, render
 from pkgshared import topics
 from pkgshared.messages import (
     AssignPackage,
@@ -72,6 +72,8 @@ def build(model: type[Message], keep_none: frozenset[str] = frozenset(), **field
 def run(coro: Any) -> Any:
     try:
         return asyncio.run(coro)
+    except api.ApiUnreachable as exc:
+        raise fail(str(exc), 1) from None
     except TopicMissing as exc:
         raise fail(
             f"{exc} (is the system up? KAFKA_BOOTSTRAP_SERVERS={io.bootstrap()})", 1
@@ -362,6 +364,34 @@ def clock() -> None:
     render.clock(out, state)
     if state.ahead_by is not None:
         err.print(render.clock_warning(state))
+
+
+@app.command()
+def customer(
+    customer_id: Annotated[str, typer.Argument(help="the customer to show")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")] = False,
+    from_: Annotated[
+        datetime | None,
+        typer.Option("--from", formats=["%Y-%m-%d"], help="First period (default: this month)."),
+    ] = None,
+    to: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Last period (default: the charger's date)."),
+    ] = None,
+    lines: Annotated[int, typer.Option(help="Charges to list (the latest).")] = 20,
+) -> None:
+    """A customer at a glance, from the services' read APIs: assignments (with how often each
+    changed), spend limit, this month's charges and totals, declined and held periods, and
+    free minutes. Exit 1 when no service knows the customer."""
+    view = run(
+        api.customer(customer_id, from_.date() if from_ else None, to.date() if to else None)
+    )
+    if not view.known:
+        raise fail(f"no service knows customer {customer_id!r}", 1)
+    if as_json:
+        out.print_json(json.dumps(view.as_dict()))
+    else:
+        render.customer(out, view, lines)
 
 
 @app.command()

@@ -133,3 +133,93 @@ def allowances(console: Console, customer: str, balances: list[dict[str, Any]]) 
             b["status"],
         )
     console.print(table)
+
+
+def customer(console: Console, view: Any, lines: int) -> None:
+    """`pkgctl customer`: assignments, limit, this month's charges, holds, free minutes."""
+    console.print(f"[bold]customer {view.customer_id}[/]")
+    _assignments(console, (view.assignments or {}).get("items", []))
+    limit = view.spend_limit
+    console.print(
+        "spend limit: "
+        + (
+            "none"
+            if limit is None or limit["monthly_limit"] is None
+            else f"{limit['monthly_limit']} {limit['currency']} a month"
+        )
+    )
+    charges = view.charges
+    if charges is None:
+        console.print("charges: the charger knows nothing of this customer yet")
+    else:
+        _charges(console, charges, lines)
+    grants = (view.allowances or {}).get("grants", {}).get("items", [])
+    if grants:
+        live = [g for g in grants if g["status"] == "active"]
+        allowances(console, view.customer_id, live)
+        console.print(
+            f"{len(grants) - len(live)} expired grant(s) not shown; "
+            f"{view.allowances['calls_waiting']} call(s) waiting for the charger's clock"
+        )
+
+
+def _assignments(console: Console, items: list[dict[str, Any]]) -> None:
+    table = Table(title=f"{len(items)} assignment(s)")
+    for column in ("assignment", "package", "DID", "qty", "start", "end", "changes"):
+        table.add_column(column)
+    for a in sorted(items, key=lambda a: (a["state"]["start_date"], a["assignment_id"])):
+        s = a["state"]
+        table.add_row(
+            a["assignment_id"],
+            s["package_id"],
+            s.get("did") or "",
+            str(s["quantity"]),
+            s["start_date"],
+            s.get("end_date") or "",
+            str(len(a["history"]) - 1),
+        )
+    console.print(table)
+
+
+def _charges(console: Console, charges: dict[str, Any], lines: int) -> None:
+    month = charges["month"]
+    totals = ", ".join(
+        f"{t['charged']} {t['currency']}"
+        + (f" (declined {t['declined']})" if t["declined"] not in ("0", "0.00") else "")
+        for t in charges["month_to_date"]
+    )
+    console.print(
+        f"month to date ({month[:7] if month else 'no tick yet'}): {totals or 'nothing charged'}"
+        f"; {charges['minutes_granted_this_month']} free minutes granted"
+    )
+    for h in charges["held"]:
+        console.print(
+            f"[bold yellow]{h['hold']}:[/] assignment {h['assignment_id']} ({h['package_id']}), "
+            f"charged through {h['charged_through'] or 'nothing'}"
+            + (
+                f" (pkgctl release {charges['customer_id']} {h['assignment_id']})"
+                if h["hold"] == "held"
+                else ""
+            )
+        )
+    items = charges["charges"]["items"]
+    declined = [c for c in items if c["status"] == "declined"]
+    table = Table(
+        title=f"charges for periods {charges['from_date']} to {charges['to_date']}: "
+        f"{len(items)}{'+' if charges['charges']['truncated'] else ''}"
+        f", {len(declined)} declined"
+        + (f" (last {lines} shown; --lines N)" if len(items) > lines else "")
+    )
+    for column in ("period", "package", "kind", "amount", "minutes", "status", "reason"):
+        table.add_column(column)
+    for c in items[-lines:] if lines else []:
+        table.add_row(
+            c["period_start"],
+            c["package_id"] or c["assignment_id"][:8],
+            c["kind"],
+            f"{c['amount']} {c['currency']}" if c["amount"] is not None else "",
+            str(c["minutes"] or ""),
+            c["status"],
+            c["reason"] or "",
+        )
+    console.print(table)

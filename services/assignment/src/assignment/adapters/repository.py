@@ -9,6 +9,7 @@ from uuid import UUID
 from assignment.domain.model import AssignmentState, CatalogEntry
 from pkgshared.messages import (
     AssignmentChanged,
+    AssignmentEnded,
     PackageAssigned,
     PackageDefined,
     PackageRetired,
@@ -84,6 +85,7 @@ class AssignmentRepository:
         self._seen: dict[UUID, AssignmentState | None] = {}
         self._new: dict[UUID, tuple[PackageAssigned, int | None]] = {}
         self._changed: dict[UUID, AssignmentChanged] = {}
+        self._history: list[tuple[UUID, str]] = []
 
     async def preload(self, assignment_ids: list[UUID]) -> None:
         """Read (and lock) the assignments a batch names, in one round trip."""
@@ -107,11 +109,17 @@ class AssignmentRepository:
 
     async def add(self, assigned: PackageAssigned, minimum_days: int | None) -> None:
         self._new[assigned.assignment_id] = (assigned, minimum_days)
+        self._history.append((assigned.assignment_id, assigned.model_dump_json()))
         self._seen[assigned.assignment_id] = AssignmentState(
             current=assigned, assigned=assigned, minimum_days=minimum_days
         )
 
-    async def update(self, state: AssignmentChanged) -> None:
+    async def update(
+        self, state: AssignmentChanged, event: AssignmentChanged | AssignmentEnded | None = None
+    ) -> None:
+        """Keep `state` as the assignment's latest; `event` (default: the state itself) is
+        what its history records."""
+        self._history.append((state.assignment_id, (event or state).model_dump_json()))
         known = self._seen.get(state.assignment_id)
         if known is not None:
             self._seen[state.assignment_id] = AssignmentState(
@@ -142,6 +150,14 @@ class AssignmentRepository:
                 [c.model_dump_json() for c in changed],
             )
             self._changed.clear()
+        if self._history:
+            await self._conn.execute(
+                "INSERT INTO assignment_history (assignment_id, event) "
+                "SELECT * FROM unnest($1::uuid[], $2::text[])",
+                [i for i, _ in self._history],
+                [e for _, e in self._history],
+            )
+            self._history.clear()
 
     async def set_spend_limit(self, event: SpendLimitSet) -> None:
         await self._conn.execute(

@@ -73,7 +73,7 @@ async def _apply(
         state = await uow.assignments.get(cmd.assignment_id)
         ended = _with_id(model.end(state, cmd, today), f"ended:{cmd.event_id}")
         assert state is not None  # model.end rejects an unknown assignment
-        await uow.assignments.update(model.after_end(state, ended))
+        await uow.assignments.update(model.after_end(state, ended), ended)
         uow.emit(EVENTS, ended.customer_id, ended)
         log.info(
             "assignment ended",

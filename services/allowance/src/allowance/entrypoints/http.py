@@ -1,0 +1,37 @@
+"""The allowance service's read API: parse the request, call a view, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, HTTPException
+
+from allowance import views
+from pkgshared.http import After, Connection, CustomerPath, Limit, decode_cursor, read_api
+
+DESCRIPTION = (
+    "Read-only views of the allowance service's own state: a customer's free-minutes grants "
+    "with what calls used of them. Events on Kafka stay the contract; this is for operators."
+)
+router = APIRouter(tags=["allowance"])
+
+
+@router.get("/customers/{customer_id}/allowances", summary="A customer's free minutes")
+async def allowances(
+    conn: Connection, customer_id: CustomerPath, limit: Limit = 100, after: After = None
+) -> views.CustomerAllowances:
+    cursor = decode_cursor(after, 2)
+    try:
+        found = await views.allowances(conn, customer_id, limit, cursor)
+    except ValueError:  # a cursor that does not hold a time and a grant id
+        raise HTTPException(400, "`after` is not a cursor this API returned") from None
+    if found is None:
+        raise HTTPException(404, f"no grant or call for customer {customer_id!r}")
+    return found
+
+
+def app(
+    pool: Any = None, healthy: Callable[[], Awaitable[dict[str, bool]]] | None = None
+) -> FastAPI:
+    return read_api("allowance", DESCRIPTION, [router], healthy, pool)

@@ -1,0 +1,73 @@
+"""What the allowance service's read API shows (read-only SQL on its own tables): a
+customer's grants with what calls used of them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pkgshared.http import Page, page_of
+
+
+class Allowance(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    grant_id: UUID
+    assignment_id: UUID
+    did: str | None = Field(description="Set: only calls from this DID use it.")
+    destination_prefixes: list[str] = Field(description="Empty: any destination.")
+    valid_from: datetime
+    valid_until: datetime
+    granted_seconds: int
+    used_seconds: int
+    remaining_seconds: int
+    status: Literal["active", "expired"]
+
+
+class CustomerAllowances(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: str
+    calls_waiting: int = Field(
+        description="Calls read but not applied yet (waiting for the charger to settle "
+        "their moment)."
+    )
+    grants: Page[Allowance] = Field(description="Grants, by valid_from then grant_id.")
+
+
+async def allowances(
+    conn: Any, customer_id: str, limit: int, after: list[str] | None
+) -> CustomerAllowances | None:
+    """None when the service has neither a grant nor a call of the customer."""
+    after_from, after_id = (
+        (datetime.fromisoformat(after[0]), UUID(after[1])) if after else (None, None)
+    )
+    rows = await conn.fetch(
+        "SELECT grant_id, assignment_id, did, destination_prefixes, valid_from, valid_until, "
+        "granted_seconds, used_seconds, granted_seconds - used_seconds AS remaining_seconds, "
+        "status FROM grants WHERE customer_id = $1 "
+        "AND ($2::timestamptz IS NULL OR (valid_from, grant_id) > ($2, $3)) "
+        "ORDER BY valid_from, grant_id LIMIT $4",
+        customer_id,
+        after_from,
+        after_id,
+        limit + 1,
+    )
+    waiting = await conn.fetchval(
+        "SELECT count(*) FROM calls WHERE customer_id = $1 AND NOT applied", customer_id
+    )
+    if not rows and after is None and not waiting:
+        known = await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM calls WHERE customer_id = $1)", customer_id
+        )
+        if not known:
+            return None
+    grants = page_of(
+        [Allowance(**dict(r)) for r in rows],
+        limit,
+        lambda g: (g.valid_from.isoformat(), g.grant_id),
+    )
+    return CustomerAllowances(customer_id=customer_id, calls_waiting=waiting, grants=grants)

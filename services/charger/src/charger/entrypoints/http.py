@@ -1,0 +1,53 @@
+"""The charger's read API: parse the request, call a view, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, HTTPException, Query
+
+from charger import views
+from pkgshared.http import After, Connection, CustomerPath, Limit, decode_cursor, read_api
+
+DESCRIPTION = (
+    "Read-only views of the charger's own state: a customer's charges (debits, grants, "
+    "declined and covered periods), holds, spend limit and month-to-date totals, and the "
+    "clock. Events on Kafka stay the contract; this is for operators."
+)
+router = APIRouter(tags=["charger"])
+
+
+@router.get("/clock", summary="The latest tick accepted")
+async def clock(conn: Connection) -> views.Clock:
+    return await views.clock(conn)
+
+
+@router.get("/customers/{customer_id}/charges", summary="A customer's charges")
+async def charges(
+    conn: Connection,
+    customer_id: CustomerPath,
+    from_: Annotated[
+        date | None,
+        Query(alias="from", description="First period start (default: the clock's month)."),
+    ] = None,
+    to: Annotated[
+        date | None, Query(description="Last period start (default: the clock's date).")
+    ] = None,
+    limit: Limit = 100,
+    after: After = None,
+) -> views.CustomerCharges:
+    cursor = decode_cursor(after, 2)
+    if not await views.known(conn, customer_id):
+        raise HTTPException(404, f"the charger knows no customer {customer_id!r}")
+    try:
+        return await views.customer_charges(conn, customer_id, from_, to, limit, cursor)
+    except ValueError:  # a cursor's date that is not a date
+        raise HTTPException(400, "`after` is not a cursor this API returned") from None
+
+
+def app(
+    pool: Any = None, healthy: Callable[[], Awaitable[dict[str, bool]]] | None = None
+) -> FastAPI:
+    return read_api("charger", DESCRIPTION, [router], healthy, pool)

@@ -1,0 +1,197 @@
+"""What the charger's read API shows (read-only SQL on the charger's own tables): a customer's
+charges, holds, spend limit and month-to-date totals, and the clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pkgshared.http import Page, page_of
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Charge(_View):
+    charge_key: str = Field(
+        description="The charge's natural key: debit:<assignment>:<period|setup> or "
+        "grant:<assignment>:<period>."
+    )
+    assignment_id: UUID
+    package_id: str | None = Field(description="The assignment's package (null if unknown).")
+    kind: str = Field(description="recurring, setup, minimum_spend or grant.")
+    status: str = Field(
+        description="charged (CreditDebited / FreeMinutesGranted sent), declined "
+        "(ChargeDeclined) or covered (a minimum spend met by usage)."
+    )
+    period_start: date
+    amount: Decimal | None = Field(description="Debit amount; null for a grant.")
+    currency: str | None
+    minutes: int | None = Field(description="Free minutes granted; null for a debit.")
+    reason: str | None = Field(description="scheduled (a tick) or run_package.")
+    made_at: datetime = Field(description="When the charger recorded it.")
+
+
+class MonthTotal(_View):
+    currency: str
+    charged: Decimal = Field(description="Debits charged: what the spend limit counts.")
+    declined: Decimal = Field(description="Debits declined by the spend limit.")
+
+
+class Held(_View):
+    assignment_id: UUID
+    package_id: str
+    hold: str = Field(
+        description="held (over the catch-up limit: nothing is charged until "
+        "ReleaseHeldCharges) or released (the next tick charges every period due)."
+    )
+    charged_through: date | None = Field(
+        description="The start of the last period handled before the hold (null: none)."
+    )
+
+
+class SpendLimit(_View):
+    monthly_limit: Decimal | None
+    currency: str | None
+
+
+class CustomerCharges(_View):
+    customer_id: str
+    from_date: date = Field(description="First period start shown (inclusive).")
+    to_date: date = Field(description="Last period start shown (inclusive).")
+    month: date | None = Field(
+        description="The first day of the charger's current month (its clock's UTC date); "
+        "null before the first tick."
+    )
+    month_to_date: list[MonthTotal] = Field(
+        description="This month's debits per currency, counted as the spend limit counts them."
+    )
+    minutes_granted_this_month: int
+    spend_limit: SpendLimit | None = Field(description="As the charger last read it.")
+    held: list[Held] = Field(description="Assignments held or released, not yet charged.")
+    charges: Page[Charge] = Field(description="Charges with period_start in [from, to].")
+
+
+class Clock(_View):
+    tick_at: datetime | None = Field(description="The latest tick accepted (null: none yet).")
+    tick_id: UUID | None
+    settled: bool = Field(
+        description="Whether ChargesSettled was written for it (every charge it made due is "
+        "in the outbox)."
+    )
+
+
+async def clock(conn: Any) -> Clock:
+    row = await conn.fetchrow("SELECT tick_at, tick_id, settled FROM clock WHERE id = 1")
+    if row is None:
+        return Clock(tick_at=None, tick_id=None, settled=True)
+    return Clock(tick_at=row["tick_at"], tick_id=row["tick_id"], settled=row["settled"])
+
+
+async def known(conn: Any, customer_id: str) -> bool:
+    """Whether the charger has heard of the customer (an assignment, a charge or a limit)."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM assignments WHERE customer_id = $1) "
+            "OR EXISTS (SELECT 1 FROM ledger WHERE customer_id = $1) "
+            "OR EXISTS (SELECT 1 FROM customers WHERE customer_id = $1)",
+            customer_id,
+        )
+    )
+
+
+async def customer_charges(
+    conn: Any,
+    customer_id: str,
+    from_date: date | None,
+    to_date: date | None,
+    limit: int,
+    after: list[str] | None,
+) -> CustomerCharges:
+    now = await clock(conn)
+    today = now.tick_at.astimezone(UTC).date() if now.tick_at is not None else None
+    month = today.replace(day=1) if today is not None else None
+    start = from_date or month or date.min
+    end = to_date or today or date.max
+    after_period, after_key = (date.fromisoformat(after[0]), after[1]) if after else (None, None)
+    rows = await conn.fetch(
+        "SELECT l.charge_key, l.assignment_id, a.package_id, l.kind, l.status, l.period_start, "
+        "l.amount, l.currency, l.minutes, l.reason, l.made_at "
+        "FROM ledger l LEFT JOIN assignments a USING (assignment_id) "
+        "WHERE l.customer_id = $1 AND l.period_start BETWEEN $2 AND $3 "
+        "AND ($4::date IS NULL OR (l.period_start, l.charge_key) > ($4, $5)) "
+        "ORDER BY l.period_start, l.charge_key LIMIT $6",
+        customer_id,
+        start,
+        end,
+        after_period,
+        after_key,
+        limit + 1,
+    )
+    charges = page_of(
+        [Charge(**dict(r)) for r in rows], limit, lambda c: (c.period_start, c.charge_key)
+    )
+    totals: list[MonthTotal] = []
+    minutes = 0
+    if month is not None and today is not None:
+        for r in await conn.fetch(
+            "SELECT currency, sum(amount) FILTER (WHERE status = 'charged') AS charged, "
+            "sum(amount) FILTER (WHERE status = 'declined') AS declined "
+            "FROM ledger WHERE customer_id = $1 AND kind <> 'grant' "
+            "AND period_start BETWEEN $2 AND $3 GROUP BY currency ORDER BY currency",
+            customer_id,
+            month,
+            today,
+        ):
+            totals.append(
+                MonthTotal(
+                    currency=r["currency"],
+                    charged=r["charged"] or Decimal(0),
+                    declined=r["declined"] or Decimal(0),
+                )
+            )
+        minutes = await conn.fetchval(
+            "SELECT coalesce(sum(minutes), 0) FROM ledger WHERE customer_id = $1 "
+            "AND kind = 'grant' AND status = 'charged' AND period_start BETWEEN $2 AND $3",
+            customer_id,
+            month,
+            today,
+        )
+    limit_row = await conn.fetchrow(
+        "SELECT monthly_limit, limit_currency FROM customers WHERE customer_id = $1", customer_id
+    )
+    held = await conn.fetch(
+        "SELECT assignment_id, package_id, hold, ticked_through FROM assignments "
+        "WHERE customer_id = $1 AND hold IS NOT NULL ORDER BY assignment_id",
+        customer_id,
+    )
+    return CustomerCharges(
+        customer_id=customer_id,
+        from_date=start,
+        to_date=end,
+        month=month,
+        month_to_date=totals,
+        minutes_granted_this_month=minutes,
+        spend_limit=(
+            SpendLimit(
+                monthly_limit=limit_row["monthly_limit"], currency=limit_row["limit_currency"]
+            )
+            if limit_row is not None and limit_row["limit_currency"] is not None
+            else None
+        ),
+        held=[
+            Held(
+                assignment_id=h["assignment_id"],
+                package_id=h["package_id"],
+                hold=h["hold"],
+                charged_through=h["ticked_through"],
+            )
+            for h in held
+        ],
+        charges=charges,
+    )

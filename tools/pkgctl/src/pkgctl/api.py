@@ -1,0 +1,108 @@
+"""pkgctl's HTTP side: the services' read APIs (each service's own state, as JSON).
+
+Environment: ASSIGNMENT_API, CHARGER_API, ALLOWANCE_API (defaults: http://127.0.0.1:8082,
+:8083, :8084, where `make up` serves them)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+DEFAULTS = {
+    "assignment": "http://127.0.0.1:8082",
+    "charger": "http://127.0.0.1:8083",
+    "allowance": "http://127.0.0.1:8084",
+}
+MAX_ITEMS = 5000
+"""Most items pkgctl reads of one list (the APIs page by 1,000 at most)."""
+
+
+class ApiUnreachable(RuntimeError):
+    """A service's read API did not answer (or answered with an error)."""
+
+
+def base(service: str) -> str:
+    return os.environ.get(f"{service.upper()}_API", DEFAULTS[service]).rstrip("/")
+
+
+def get(service: str, path: str, **params: Any) -> Any:
+    """The JSON at `path` of `service`'s API; None for 404 (nothing known)."""
+    query = urllib.parse.urlencode({k: str(v) for k, v in params.items() if v is not None})
+    url = f"{base(service)}{path}" + (f"?{query}" if query else "")
+    if not url.startswith(("http://", "https://")):
+        raise ApiUnreachable(f"{service.upper()}_API must be an http(s) URL, not {url!r}")
+    try:
+        with urllib.request.urlopen(url, timeout=15) as response:  # noqa: S310 (checked above)
+            return json.load(response)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return None
+        detail = exc.read()[:300].decode(errors="replace")
+        raise ApiUnreachable(f"{url} answered {exc.code}: {detail}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise ApiUnreachable(
+            f"the {service} service's read API at {base(service)} did not answer ({exc}); "
+            f"is the system up? (set {service.upper()}_API to reach another)"
+        ) from None
+
+
+def pages(service: str, path: str, field: str | None = None, **params: Any) -> Any:
+    """Every item of a paged list (up to MAX_ITEMS), with the last page's other fields; None
+    for 404. `field`: where the page sits in the answer (None: the answer is the page)."""
+    first = after = None
+    items: list[Any] = []
+    while True:
+        answer = get(service, path, limit=1000, after=after, **params)
+        if answer is None:
+            return None
+        page = answer[field] if field else answer
+        items += page["items"]
+        first = first or answer
+        after = page["next"]
+        if after is None or len(items) >= MAX_ITEMS:
+            break
+    if field is None:
+        return {"items": items, "truncated": after is not None}
+    return {**first, field: {"items": items, "truncated": after is not None}}
+
+
+@dataclass
+class Customer:
+    """A customer at a glance: what each service knows (None: it knows nothing)."""
+
+    customer_id: str
+    assignments: dict[str, Any] | None
+    spend_limit: dict[str, Any] | None
+    charges: dict[str, Any] | None
+    allowances: dict[str, Any] | None
+
+    @property
+    def known(self) -> bool:
+        return any(
+            x is not None
+            for x in (self.assignments, self.spend_limit, self.charges, self.allowances)
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+async def customer(customer_id: str, from_: date | None, to: date | None) -> Customer:
+    """Ask the three services at once."""
+    quoted = urllib.parse.quote(customer_id, safe="")
+    assignments, limit, charges, allowances = await asyncio.gather(
+        asyncio.to_thread(pages, "assignment", f"/customers/{quoted}/assignments"),
+        asyncio.to_thread(get, "assignment", f"/customers/{quoted}/spend-limit"),
+        asyncio.to_thread(
+            pages, "charger", f"/customers/{quoted}/charges", "charges", to=to, **{"from": from_}
+        ),
+        asyncio.to_thread(pages, "allowance", f"/customers/{quoted}/allowances", "grants"),
+    )
+    return Customer(customer_id, assignments, limit, charges, allowances)
