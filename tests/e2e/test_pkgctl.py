@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import subprocess
@@ -10,6 +11,7 @@ import sys
 
 from pkgshared import topics
 from pkgshared.testing.scenario import Scenario
+from pkgshared.testing.system import define_package
 
 
 async def pkgctl(s: Scenario, *args: str) -> subprocess.CompletedProcess[str]:
@@ -18,6 +20,10 @@ async def pkgctl(s: Scenario, *args: str) -> subprocess.CompletedProcess[str]:
         "KAFKA_BOOTSTRAP_SERVERS": s.system.bootstrap,
         "TOPIC_PREFIX": s.system.prefix,
         "COLUMNS": "200",
+        **{
+            f"{name.upper()}_API": f"http://127.0.0.1:{process.port}"
+            for name, process in s.system.services.items()
+        },
     }
     return await asyncio.to_thread(
         subprocess.run,
@@ -81,26 +87,33 @@ async def test_an_operator_session(charging: Scenario) -> None:
     assert "SpendLimitSet" in await ok(
         s, "spend-limit", "--customer", customer, "--limit", "1000", "--currency", "GBP"
     )
-    assert "AssignmentChanged" in await ok(
-        s,
-        "change",
-        aid,
-        "--customer",
-        customer,
-        "--quantity",
-        "3",
-        "--effective-from",
-        "2026-03-01",
+    # change and end find the assignment's customer (the key) themselves, and refuse a
+    # wrong one before anything is sent.
+    wrong = await pkgctl(s, "change", aid, "--customer", "someone-else", "--quantity", "9")
+    assert wrong.returncode == 2 and f"belongs to customer '{customer}'" in wrong.stderr
+    changed = await ok(
+        s, "--json", "change", aid, "--quantity", "3", "--effective-from", "2026-03-01"
     )
+    changed_event = json.loads(changed)
+    assert changed_event["event_type"] == "AssignmentChanged"
+    assert changed_event["customer_id"] == customer and changed_event["quantity"] == 3
+    assert changed_event["correlation_id"]  # pkgctl sets one; the event carries it
 
-    simulated = await ok(
-        s, "run-package", "--customer", customer, "--date", "2026-02-20", "--simulate"
+    # run-package simulates unless --real; a summary unless --lines; an unknown customer is
+    # refused before anything is sent.
+    simulated = await ok(s, "run-package", "--customer", customer, "--date", "2026-02-20")
+    assert "would_charge" in simulated and "total to charge: 20.00 GBP" in simulated
+    assert "4 line(s)" in simulated
+    detail = await ok(s, "run-package", "--customer", customer, "--date", "2026-02-20", "--lines")
+    assert detail.count("would_charge") == 4
+    real = await ok(s, "run-package", "--customer", customer, "--date", "2026-02-20", "--real")
+    assert "charged" in real and "total charged: 20.00 GBP" in real
+    again = await ok(
+        s, "--json", "run-package", "--customer", customer, "--date", "2026-02-20", "--real"
     )
-    assert simulated.count("would_charge") == 4 and "total to charge: 20.00 GBP" in simulated
-    real = await ok(s, "run-package", "--customer", customer, "--date", "2026-02-20")
-    assert real.count("charged") >= 4 and "total charged: 20.00 GBP" in real
-    again = await ok(s, "run-package", "--customer", customer, "--date", "2026-02-20")
-    assert again.count("already_charged") == 4 and "total charged: nothing" in again
+    assert [x["status"] for x in json.loads(again)["lines"]] == ["already_charged"] * 4
+    unknown = await pkgctl(s, "run-package", "--customer", "nobody-at-all", "--date", "2026-02-20")
+    assert unknown.returncode == 1 and "knows no customer" in unknown.stderr
 
     assert "sent ClockTicked at 2026-03-20T00:00:00Z" in await ok(
         s, "tick", "--at", "2026-03-20T00:00:00Z"
@@ -111,9 +124,7 @@ async def test_an_operator_session(charging: Scenario) -> None:
     last = await ok(s, "tail", "billing.credit-debited", "--customer", customer, "--last", "1")
     assert last.count("CreditDebited") == 1  # the customer's partition's last message only
 
-    assert "AssignmentEnded" in await ok(
-        s, "end", aid, "--customer", customer, "--date", "2026-12-31"
-    )
+    assert "AssignmentEnded" in await ok(s, "end", aid, "--date", "2026-12-31")
     assert "PackageRetired" in await ok(s, "retire", "gold")
 
     rejected = await pkgctl(
@@ -125,16 +136,37 @@ async def test_an_operator_session(charging: Scenario) -> None:
 async def test_dead_letters_can_be_listed_shown_and_replayed(charging: Scenario) -> None:
     s = charging
     await s.system.send(topics.CATALOG_COMMANDS, b"definitely not json", key="broken")
-    await s.system.send(
-        topics.CATALOG_COMMANDS, b'{"event_type": "DefinePackage", "x": 1}', key="broken"
-    )
+    # A whole DefinePackage but for a typo in its event_type: unreadable, so dead-lettered.
+    fixable = define_package("fixable") | {"event_type": "DefinePackag"}
+    await s.system.send(topics.CATALOG_COMMANDS, fixable, key="fixable")
     async with s.system.reader(topics.CATALOG_COMMANDS + ".dlq") as reader:
         await reader.wait_for(lambda rs: len(rs) >= 2, what="two dead letters")
 
     listed = await ok(s, "dlq", "list", "catalog.commands")
     assert "2 dead letter(s)" in listed and "not JSON" in listed
-    shown = await ok(s, "dlq", "show", "catalog.commands", "0")
+    letters = json.loads(await ok(s, "--json", "dlq", "list", "catalog.commands"))
+    # The two keys are on two partitions: which letter came first is not defined.
+    garbage, typo = (
+        str(next(x["_offset"] for x in letters if x["key"] == key)) for key in ("broken", "fixable")
+    )
+    shown = await ok(s, "dlq", "show", "catalog.commands", garbage)
     assert "definitely not json" in shown
-    assert "replayed" in await ok(s, "dlq", "replay", "catalog.commands", "0")
+    assert "replayed" in await ok(s, "dlq", "replay", "catalog.commands", garbage)
     async with s.system.reader(topics.CATALOG_COMMANDS + ".dlq") as reader:
         await reader.wait_for(lambda rs: len(rs) >= 3, what="the replayed letter, again")
+
+    # Fixed with --set and replayed: keyed and headed as a command should be, then defined.
+    replayed = await ok(
+        s, "dlq", "replay", "catalog.commands", typo, "--set", "event_type=DefinePackage"
+    )
+    assert "replayed" in replayed
+    async with s.system.reader(topics.CATALOG_COMMANDS) as commands:
+        sent = await commands.wait_for(
+            lambda rs: any(r.headers.get("event_type") == b"DefinePackage" for r in rs),
+            what="the fixed command",
+        )
+    fixed = next(r for r in sent if r.headers.get("event_type") == b"DefinePackage")
+    assert fixed.key == b"fixable"
+    await s.wait(1, event_type="PackageDefined", package_id="fixable")
+    bad = await pkgctl(s, "dlq", "replay", "catalog.commands", garbage, "--set", "x=1")
+    assert bad.returncode == 2 and "not JSON" in bad.stderr

@@ -42,11 +42,13 @@ class SpendLimit(BaseModel):
 
 
 async def assignments(
-    conn: Any, customer_id: str, limit: int, after: list[str] | None
+    conn: Any, customer_id: str, limit: int, after: list[str] | None, inclusive: bool = False
 ) -> Page[Assignment]:
+    """A page of the customer's assignments by id, after the cursor's (from it: `inclusive`)."""
     rows = await conn.fetch(
         "SELECT assignment_id, customer_id, current::text AS current FROM assignments "
-        "WHERE customer_id = $1 AND ($2::uuid IS NULL OR assignment_id > $2) "
+        "WHERE customer_id = $1 AND ($2::uuid IS NULL OR assignment_id > $2 "
+        f"{'OR assignment_id = $2' if inclusive else ''}) "
         "ORDER BY assignment_id LIMIT $3",
         customer_id,
         UUID(after[0]) if after else None,
@@ -69,6 +71,16 @@ async def assignments(
         for r in rows
     ]
     return page_of(items, limit, lambda a: (a.assignment_id,))
+
+
+async def assignment(conn: Any, assignment_id: UUID) -> Assignment | None:
+    row = await conn.fetchrow(
+        "SELECT customer_id FROM assignments WHERE assignment_id = $1", assignment_id
+    )
+    if row is None:
+        return None
+    page = await assignments(conn, row["customer_id"], 1, [str(assignment_id)], inclusive=True)
+    return page.items[0]
 
 
 async def spend_limit(conn: Any, customer_id: str) -> SpendLimit | None:

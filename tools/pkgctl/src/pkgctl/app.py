@@ -1,8 +1,10 @@
 """pkgctl: the operator's command line. Every command is checked against the contract's models
 before anything is sent; commands then wait for their outcome on the matching event topic.
 
-Exit codes: 0 done, 1 rejected or timed out, 2 bad input.
-Environment: KAFKA_BOOTSTRAP_SERVERS (default 127.0.0.1:9092), TOPIC_PREFIX (default empty).
+Exit codes: 0 done, 1 rejected, unknown or timed out, 2 bad input.
+Environment: KAFKA_BOOTSTRAP_SERVERS (default 127.0.0.1:9092), TOPIC_PREFIX (default empty);
+ASSIGNMENT_API, CHARGER_API, ALLOWANCE_API (the read APIs, default 127.0.0.1:8082-8084).
+Every command it sends carries a new correlation_id, which the events it causes carry too.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import asyncio
 import contextlib
 import json
 import os
+import sys
+import urllib.parse
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -39,11 +43,31 @@ from pkgshared.messages import (
 )
 from pkgshared.topic_io import TopicMissing, WaitTimedOut
 
-app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
+app = typer.Typer(help=__doc__, no_args_is_help=True)
 dlq_app = typer.Typer(help="Inspect and replay dead letters.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
-out = Console()
-err = Console(stderr=True)
+# Piped output is not cut at 80 columns (rich's default without a terminal).
+_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200
+out = Console(width=_WIDTH)
+err = Console(stderr=True, width=_WIDTH)
+
+
+class Options:
+    json = False
+
+
+@app.callback()
+def options(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print what comes back as JSON, for scripts.")
+    ] = False,
+) -> None:
+    Options.json = as_json
+
+
+def emit_json(obj: Any) -> None:
+    print(json.dumps(obj, default=str))
+
 
 Wait = Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for the outcome.")]
 Timeout = Annotated[float, typer.Option(help="Seconds to wait for the outcome.")]
@@ -57,6 +81,7 @@ def fail(message: str, code: int) -> typer.Exit:
 def build(model: type[Message], keep_none: frozenset[str] = frozenset(), **fields: Any) -> Message:
     """The message, or exit 2 naming every field that is wrong. Options left out (None) are
     left out of the message, except those in `keep_none` (an explicit null)."""
+    fields.setdefault("correlation_id", str(uuid.uuid4()))
     try:
         return model.model_validate(
             {k: v for k, v in fields.items() if v is not None or k in keep_none}
@@ -96,12 +121,57 @@ def send_and_report(
     """Send `message`; with `wait`, print the event that answers it (exit 1 if rejected)."""
     outcome = run(io.send(topic, key, message, answers if wait else None, timeout, success))
     if outcome is None:
-        out.print(f"sent {message.TYPE} {message.event_id}")
+        if Options.json:
+            emit_json(json.loads(message.to_json()))
+        else:
+            out.print(
+                f"sent {message.TYPE} {message.event_id} (correlation_id {message.correlation_id})"
+            )
         return
-    if outcome.get("event_type") == "CommandRejected":
+    rejected = outcome.get("event_type") == "CommandRejected"
+    if Options.json:
+        emit_json(outcome)
+    elif rejected:
         render.rejection(err, outcome)
+    else:
+        render.event(out, outcome)
+    if rejected:
         raise typer.Exit(1)
-    render.event(out, outcome)
+
+
+Customer = Annotated[
+    str | None,
+    typer.Option(
+        help="the assignment's customer; found from the assignment service when left out, "
+        "and checked against it when given"
+    ),
+]
+
+
+def customer_of(assignment_id: str, given: str | None) -> str:
+    """The assignment's customer (its commands' key), from the assignment service's read API:
+    a command keyed by the wrong customer would land on another partition than that
+    customer's other commands, and be ordered against them by nothing."""
+    try:
+        uuid.UUID(assignment_id)
+    except ValueError:
+        raise fail(f"assignment_id {assignment_id!r} is not a UUID", 2) from None
+    try:
+        found = api.get("assignment", f"/assignments/{assignment_id}")
+    except api.ApiUnreachable as exc:
+        if given is None:
+            raise fail(f"{exc}; or give --customer", 1) from None
+        err.print(f"[yellow]warning:[/] could not check --customer {given}: {exc}")
+        return given
+    if found is None:
+        raise fail(f"the assignment service knows no assignment {assignment_id}", 1)
+    if given is not None and given != found["customer_id"]:
+        raise fail(
+            f"assignment {assignment_id} belongs to customer {found['customer_id']!r}, "
+            f"not {given!r}",
+            2,
+        )
+    return str(found["customer_id"])
 
 
 @app.command()
@@ -221,7 +291,7 @@ def assign(
 @app.command()
 def change(
     assignment_id: str,
-    customer: Annotated[str, typer.Option(help="the assignment's customer (the message key)")],
+    customer: Customer = None,
     quantity: Annotated[int | None, typer.Option()] = None,
     end: Annotated[str | None, typer.Option(help="YYYY-MM-DD, or 'none' to remove")] = None,
     auto_decrement: Annotated[
@@ -250,7 +320,7 @@ def change(
     )
     send_and_report(
         topics.ASSIGNMENT_COMMANDS,
-        customer,
+        customer_of(assignment_id, customer),
         message,
         topics.ASSIGNMENT_EVENTS,
         wait,
@@ -263,7 +333,7 @@ def change(
 @app.command()
 def end(
     assignment_id: str,
-    customer: Annotated[str, typer.Option(help="the assignment's customer (the message key)")],
+    customer: Customer = None,
     date: Annotated[str | None, typer.Option(help="last day, default: today")] = None,
     wait: Wait = True,
     timeout: Timeout = 30.0,
@@ -272,7 +342,7 @@ def end(
     message = build(EndAssignment, assignment_id=assignment_id, end_date=date)
     send_and_report(
         topics.ASSIGNMENT_COMMANDS,
-        customer,
+        customer_of(assignment_id, customer),
         message,
         topics.ASSIGNMENT_EVENTS,
         wait,
@@ -326,8 +396,11 @@ def tick(
     message = build(ClockTicked, tick_id=tick_id, at=instant)
     answers = topics.CHARGER_PROGRESS if wait else None
     success = {"event_type": "ChargesSettled", "tick_id": tick_id}
-    run(io.send(topics.CLOCK_TICKS, "clock", message, answers, timeout, success))
+    settled = run(io.send(topics.CLOCK_TICKS, "clock", message, answers, timeout, success))
     sent = json.loads(message.to_json())["at"]
+    if Options.json:
+        emit_json({"tick": json.loads(message.to_json()), "settled": settled})
+        return
     out.print(
         f"sent ClockTicked at {sent}" + ("; every charge it made due is published" if wait else "")
     )
@@ -361,6 +434,9 @@ def clock() -> None:
     and the wall clock; warns when the charger's clock is ahead of the wall clock, since ticks
     before it then change nothing."""
     state = run(io.clock())
+    if Options.json:
+        emit_json({"latest_tick": state.latest_tick, "settled": state.settled, "now": state.now})
+        return
     render.clock(out, state)
     if state.ahead_by is not None:
         err.print(render.clock_warning(state))
@@ -388,8 +464,8 @@ def customer(
     )
     if not view.known:
         raise fail(f"no service knows customer {customer_id!r}", 1)
-    if as_json:
-        out.print_json(json.dumps(view.as_dict()))
+    if as_json or Options.json:
+        emit_json(view.as_dict())
     else:
         render.customer(out, view, lines)
 
@@ -400,7 +476,11 @@ def allowances(
 ) -> None:
     """A customer's free minutes: each grant's prefixes, DID, window, seconds granted, used
     and remaining, and status (from billing.allowance-balances)."""
-    render.allowances(out, customer, run(io.allowances(customer)))
+    balances = run(io.allowances(customer))
+    if Options.json:
+        emit_json(balances)
+    else:
+        render.allowances(out, customer, balances)
 
 
 @app.command()
@@ -450,14 +530,22 @@ def usage(
 def run_package(
     customer: Annotated[str, typer.Option()],
     date: Annotated[str, typer.Option(help="YYYY-MM-DD")],
-    simulate: Annotated[bool, typer.Option("--simulate", help="report only")] = False,
+    real: Annotated[
+        bool, typer.Option("--real", help="charge for real (default: a simulation, report only)")
+    ] = False,
+    lines: Annotated[bool, typer.Option("--lines", help="list every line of the report")] = False,
     timeout: Timeout = 60.0,
 ) -> None:
-    """Charge (or simulate) a customer's packages as of the end of a date; print the report."""
+    """Simulate (or, with --real, charge) a customer's packages as of the end of a date and
+    print the report: a summary per package, every line with --lines. Exit 1 when the charger
+    knows no such customer (checked on its read API before anything is sent)."""
+    simulate = not real
     request_id = str(uuid.uuid4())
     message = build(
         RunPackage, request_id=request_id, customer_id=customer, date=date, simulate=simulate
     )
+    if run(_charger_knows(urllib.parse.quote(customer, safe=""))) is None:
+        raise fail(f"the charger knows no customer {customer!r}; nothing was sent", 1)
     report = run(
         io.send(
             topics.CHARGER_COMMANDS,
@@ -468,10 +556,21 @@ def run_package(
             {"event_type": "PackageRunReported", "request_id": request_id},
         )
     )
-    if report.get("event_type") == "CommandRejected":
+    rejected = report.get("event_type") == "CommandRejected"
+    if Options.json:
+        emit_json(report)
+    elif rejected:
         render.rejection(err, report)
+    else:
+        render.run_report(out, report, lines)
+    if rejected:
         raise typer.Exit(1)
-    render.run_report(out, report)
+
+
+async def _charger_knows(quoted_customer: str) -> Any:
+    return await asyncio.to_thread(
+        api.get, "charger", f"/customers/{quoted_customer}/charges", limit=1
+    )
 
 
 @app.command()
@@ -495,7 +594,7 @@ def tail(
         obj = io.as_json(record)
         if customer and record.key != customer.encode() and obj.get("customer_id") != customer:
             return
-        if raw:
+        if raw or Options.json:
             print(json.dumps(obj))
         else:
             render.line(out, record, obj)
@@ -510,7 +609,10 @@ def dlq_list(
 ) -> None:
     """List the dead letters of a topic."""
     letters = run(io.dead_letters(_dlq_source(topic)))
-    render.dead_letters(out, letters)
+    if Options.json:
+        emit_json(letters)
+    else:
+        render.dead_letters(out, letters)
 
 
 @dlq_app.command("show")
@@ -519,17 +621,51 @@ def dlq_show(
 ) -> None:
     """Show one dead letter with its original bytes."""
     letter = _one_letter(topic, offset)
-    render.dead_letter(out, letter)
+    if Options.json:
+        emit_json(letter)
+    else:
+        render.dead_letter(out, letter)
 
 
 @dlq_app.command("replay")
 def dlq_replay(
-    topic: str, offset: Annotated[int, typer.Argument(help="offset in the .dlq topic")]
+    topic: str,
+    offset: Annotated[int, typer.Argument(help="offset in the .dlq topic")],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="field=value to change in the JSON message first (value read as JSON when it "
+            "is JSON, else as text); repeat",
+        ),
+    ] = None,
 ) -> None:
-    """Send a dead letter's original bytes to its source topic again (after a fix)."""
+    """Send a dead letter's message to its source topic again, with its key (so the same
+    partition as its key's other messages) and its event_type header; --set fixes fields
+    first. A letter holding only the start of a message larger than 256 KiB is refused."""
     letter = _one_letter(topic, offset)
-    run(io.replay(letter))
-    out.print(f"replayed {topic}.dlq offset {offset} to {letter['source_topic']}")
+    try:
+        payload, headers = io.replayable(letter, _assignments(set_ or []))
+    except ValueError as exc:
+        raise fail(str(exc), 2) from None
+    run(io.replay(letter, payload, headers))
+    if Options.json:
+        emit_json({"replayed": letter["source_topic"], "key": letter.get("key"), **headers})
+    else:
+        out.print(f"replayed {topic}.dlq offset {offset} to {letter['source_topic']}")
+
+
+def _assignments(pairs: list[str]) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise fail(f"--set wants field=value, not {pair!r}", 2)
+        try:
+            changes[name] = json.loads(value)
+        except ValueError:
+            changes[name] = value
+    return changes
 
 
 def _dlq_source(topic: str) -> str:

@@ -139,11 +139,37 @@ async def dead_letters(source: str) -> list[dict[str, Any]]:
     return found
 
 
-async def replay(letter: dict[str, Any]) -> None:
+def replayable(letter: dict[str, Any], changes: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    """The bytes to send again (with `changes` made to the JSON object) and the headers
+    (event_type, read from the message); ValueError when that cannot be done faithfully."""
     payload = base64.b64decode(letter["payload_base64"])
+    size = letter.get("payload_size")
+    if size is not None and size != len(payload):
+        raise ValueError(
+            f"this dead letter holds only the first {len(payload)} of {size} bytes: "
+            "replaying it would send a different message"
+        )
+    obj: Any = None
+    try:
+        obj = json.loads(payload)
+    except (ValueError, RecursionError):
+        if changes:
+            raise ValueError("the message is not JSON, so --set cannot change it") from None
+    if changes:
+        if not isinstance(obj, dict):
+            raise ValueError("the message is not a JSON object, so --set cannot change it")
+        obj = obj | changes
+        payload = json.dumps(obj).encode()
+    event_type = obj.get("event_type") if isinstance(obj, dict) else None
+    return payload, ({"event_type": event_type} if isinstance(event_type, str) else {})
+
+
+async def replay(letter: dict[str, Any], payload: bytes, headers: dict[str, str]) -> None:
+    """Send `payload` to the letter's source topic with its key: the default partitioner
+    (murmur2, as the services' producers) puts it where its key's messages go."""
     source = letter["source_topic"].removeprefix(os.environ.get("TOPIC_PREFIX", ""))
     await produce_keyed(
-        bootstrap(), real(source), [(letter.get("key"), payload)], client_options=security()
+        bootstrap(), real(source), [(letter.get("key"), payload)], headers, security()
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from decimal import Decimal
 from typing import Any
 
 from rich.console import Console
@@ -28,9 +29,13 @@ def rejection(console: Console, obj: dict[str, Any]) -> None:
         console.print(f"  {e.get('field') or '(command)'}: {e.get('message')}")
 
 
-def run_report(console: Console, report: dict[str, Any]) -> None:
+def run_report(console: Console, report: dict[str, Any], every_line: bool) -> None:
     mode = "simulation" if report["simulate"] else "run"
-    table = Table(title=f"{mode} for {report['customer_id']} as of the end of {report['date']}")
+    title = f"{mode} for {report['customer_id']} as of the end of {report['date']}"
+    if not every_line:
+        _report_summary(console, title, report)
+        return
+    table = Table(title=title)
     for column in ("period", "package", "kind", "amount", "minutes", "status", "assignment"):
         table.add_column(column)
     for line in report["lines"]:
@@ -42,6 +47,32 @@ def run_report(console: Console, report: dict[str, Any]) -> None:
             str(line["minutes"] or ""),
             line["status"],
             line["assignment_id"][:8],
+        )
+    console.print(table)
+    totals = ", ".join(f"{v} {k}" for k, v in report["totals"].items()) or "nothing"
+    console.print(f"total {'to charge' if report['simulate'] else 'charged'}: {totals}")
+
+
+def _report_summary(console: Console, title: str, report: dict[str, Any]) -> None:
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for x in report["lines"]:
+        g = groups.setdefault(
+            (x["package_id"], x["status"]), {"lines": 0, "amounts": {}, "minutes": 0}
+        )
+        g["lines"] += 1
+        g["minutes"] += x["minutes"] or 0
+        if x["amount"] is not None:
+            g["amounts"][x["currency"]] = g["amounts"].get(x["currency"], 0) + Decimal(x["amount"])
+    table = Table(title=f"{title}: {len(report['lines'])} line(s) (--lines lists them)")
+    for column in ("package", "status", "lines", "amount", "minutes"):
+        table.add_column(column)
+    for (package, status), g in sorted(groups.items()):
+        table.add_row(
+            package,
+            status,
+            str(g["lines"]),
+            ", ".join(f"{v} {k}" for k, v in g["amounts"].items()),
+            str(g["minutes"] or ""),
         )
     console.print(table)
     totals = ", ".join(f"{v} {k}" for k, v in report["totals"].items()) or "nothing"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
+from uuid import UUID
 
 from fastapi import APIRouter, FastAPI, HTTPException
 
@@ -30,6 +31,14 @@ async def assignments(
     if not page.items and cursor is None and await views.spend_limit(conn, customer_id) is None:
         raise HTTPException(404, f"no assignment or spend limit for customer {customer_id!r}")
     return page
+
+
+@router.get("/assignments/{assignment_id}", summary="One assignment, whoever its customer")
+async def assignment(conn: Connection, assignment_id: UUID) -> views.Assignment:
+    found = await views.assignment(conn, assignment_id)
+    if found is None:
+        raise HTTPException(404, f"no assignment {assignment_id}")
+    return found
 
 
 @router.get("/customers/{customer_id}/spend-limit", summary="A customer's spend limit")
