@@ -69,9 +69,11 @@ def command_batches(
                 if cmd.event_id in known:
                     seen = known[cmd.event_id]
                     if seen is None or seen == digest:
+                        uow.note("ignored")
                         log.info("duplicate command ignored", command_id=str(cmd.event_id))
                     else:
                         uow.emit(rejections_topic, item.key, reused_id_rejection(cmd, digest))
+                        uow.note("rejected")
                         log.info("command rejected", reason=REUSED_ID)
                     continue
                 known[cmd.event_id] = digest
@@ -80,6 +82,7 @@ def command_batches(
                     await apply(uow, cmd, item.text_key)
                 except RuleBroken as broken:
                     await rejecting(uow, cmd, item.text_key, broken)
+                    uow.note("rejected")
                     log.info("command rejected", command_type=cmd.TYPE, reason=broken.reason)
         await uow.record_processed(topic, handled)
 

@@ -214,12 +214,14 @@ class BatchConsumer:
 
     async def _transaction(self, batch: list[Incoming]) -> None:
         started = time.perf_counter()
-        counts = {"handled": 0, "rejected": 0, "dead_lettered": 0}
+        counts = {"handled": 0, "rejected": 0, "ignored": 0, "dead_lettered": 0}
         async with self._uow() as uow:
             read_to = await uow.lock_read_offsets(self.topic, {i.partition for i in batch})
             fresh = [i for i in batch if i.offset >= read_to.get(i.partition, 0)]
-            if not fresh:
+            if not fresh:  # read and committed before: a redelivery
+                record_outcomes(self.topic, "ignored", len(batch), 0.0)
                 return
+            counts["ignored"] += len(batch) - len(fresh)
             readable = []
             for item in fresh:
                 if item.problem is None:
@@ -242,7 +244,10 @@ class BatchConsumer:
                 if _FAULTS:
                     raise_once([str(i.message.event_id) for i in readable if i.message])
                 await self._handler(uow, readable)
-                counts["handled"] += len(readable)
+                noted = uow.outcomes
+                counts["rejected"] += noted["rejected"]
+                counts["ignored"] += noted["ignored"]
+                counts["handled"] += len(readable) - noted["rejected"] - noted["ignored"]
             ends: dict[int, int] = {}
             for item in fresh:
                 ends[item.partition] = max(ends.get(item.partition, 0), item.offset + 1)

@@ -31,3 +31,17 @@ def record_outcomes(topic: str, outcome: str, count: int, seconds_each: float) -
     per message once."""
     MESSAGES.labels(topic=topic, outcome=outcome).inc(count)
     HANDLER_SECONDS.labels(topic=topic).observe(seconds_each)
+
+
+CONSUMER_LAG = Gauge(
+    "packages_consumer_lag",
+    "Records on a consumed partition not yet handled: its end offset less the offset this "
+    "service's state has read to (measured every PROBE_INTERVAL_SECONDS).",
+    ["group", "topic", "partition"],
+)
+DEAD_LETTERS = Gauge(
+    "packages_dead_letters",
+    "Records on <topic>.dlq (the sum of its partitions' end offsets: every dead letter the "
+    "topic still keeps, whoever wrote it).",
+    ["topic"],
+)

@@ -30,6 +30,7 @@ from pkgshared.kafka import (
 from pkgshared.logs import configure_logging
 from pkgshared.messages import Message
 from pkgshared.outbox import OutboxRelay
+from pkgshared.probes import Probe, measure_consumers, run_probes
 from pkgshared.rules import RetryLater
 from pkgshared.settings import ServiceSettings
 from pkgshared.topics import cluster_id
@@ -55,6 +56,10 @@ class Runtime:
     schema: str = ""
     _offsets_client: Any = None
     _partitions: dict[str, set[int]] = field(default_factory=dict)
+    consumed: list[tuple[str, str]] = field(default_factory=list)
+    """(contract topic, group) of every subscription, for the lag probe."""
+    probes: list[Probe] = field(default_factory=list)
+    """Gauges to measure every PROBE_INTERVAL_SECONDS besides consumer lag."""
 
     @property
     def group_id(self) -> str:
@@ -89,6 +94,7 @@ class Runtime:
         database's projection stopped."""
         group = self.group_id + (f".{self.schema}" if projection else "") + group_suffix
         consumer.group = group
+        self.consumed.append((topic, group))
 
         subscribe(
             self.broker,
@@ -255,6 +261,14 @@ async def _serve(
 
     background: list[asyncio.Task[Any]] = [asyncio.create_task(relay.run(), name="outbox-relay")]
     background += [asyncio.create_task(t()) for t in runtime.tasks]
+
+    async def consumers() -> None:
+        await measure_consumers(pool, runtime.consumed, runtime.end_offsets, runtime.topic)
+
+    probes = [consumers, *runtime.probes]
+    background.append(
+        asyncio.create_task(run_probes(probes, settings.probe_interval_seconds), name="probes")
+    )
     server = None
     if settings.http_port:
         config = uvicorn.Config(

@@ -32,6 +32,9 @@ class ServiceSettings(BaseSettings):
     )
     db_pool_min: int = 1
     db_pool_max: int = 8
+    probe_interval_seconds: float = Field(
+        default=15.0, gt=0, description="How often consumer lag and dead letters are measured."
+    )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=0, description="/health and /metrics; 0 disables")
     log_level: str = "INFO"

@@ -4,6 +4,7 @@ Nothing is kept unless `commit()` is called."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
@@ -27,12 +28,19 @@ class PostgresUnitOfWork:
         self.conn: Any = None
         self._tx: Any = None
         self._events: list[tuple[Any, ...]] = []
+        self.outcomes: Counter[str] = Counter()
+
+    def note(self, outcome: str) -> None:
+        """Count one message of this unit of work as `rejected` (a rule broken, a reused id)
+        or `ignored` (a redelivery, a tick not later than the clock) rather than handled."""
+        self.outcomes[outcome] += 1
 
     async def __aenter__(self) -> Self:
         self.conn = await self._pool.acquire()
         self._tx = self.conn.transaction()
         await self._tx.start()
         self._events = []
+        self.outcomes = Counter()
         self.open(self.conn)
         return self
 

@@ -12,6 +12,9 @@ GRANTS = Counter("charger_grants_total", "FreeMinutesGranted made.")
 NOTICES = Counter("charger_notices_total", "ChargeUpcoming sent.")
 HELD = Counter("charger_held_total", "Assignments held by the catch-up limit (ChargesHeld).")
 RELEASED = Counter("charger_released_total", "Held assignments released (ChargesReleased).")
+HELD_NOW = Gauge(
+    "charger_assignments_held", "Assignments held now (ChargesHeld, not released yet)."
+)
 TICK_AT = Gauge("charger_tick_at_seconds", "The latest accepted tick (Unix time).")
 TICK_LAG = Gauge(
     "charger_tick_lag_seconds", "Seconds between a tick's `at` and when it was accepted."

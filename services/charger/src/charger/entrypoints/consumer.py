@@ -54,6 +54,12 @@ def wire(runtime: Runtime) -> None:
     )
     runtime.tasks.append(worker.run)
 
+    async def held_assignments() -> None:
+        held = await runtime.pool.fetchval("SELECT count(*) FROM assignments WHERE hold = 'held'")
+        metrics.HELD_NOW.set(held)
+
+    runtime.probes.append(held_assignments)
+
     def uow() -> ChargerUnitOfWork:
         return ChargerUnitOfWork(
             runtime.pool, on_commit=runtime.relay.wake, notice_days=settings.charge_notice_days
@@ -116,6 +122,9 @@ def wire(runtime: Runtime) -> None:
             tick = handlers.latest_tick(ticks)
             if await handlers.accept_tick(tick, uow, inputs):
                 accepted.append(tick)
+            else:  # none later than the clock: they change nothing
+                for _ in ticks:
+                    uow.note("ignored")
 
     runtime.consume(
         topics.CLOCK_TICKS,
