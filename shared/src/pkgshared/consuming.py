@@ -63,13 +63,21 @@ class Incoming:
         return self.key.decode("utf-8", "replace") if self.key else ""
 
     def where(self) -> dict[str, Any]:
-        """Log fields naming this record (a long key cut)."""
-        return {
+        """Log fields naming this record (a long key cut) and, once read, its message."""
+        fields: dict[str, Any] = {
             "topic": self.topic,
             "partition": self.partition,
             "offset": self.offset,
             "key": self.text_key[:128],
         }
+        if self.message is not None:
+            fields["event_id"] = str(self.message.event_id)
+            fields["event_type"] = self.message.TYPE
+            fields["correlation_id"] = self.message.correlation_id
+        elif isinstance(self.problem, Rejected):
+            fields["event_id"] = str(self.problem.command_id)
+            fields["event_type"] = self.problem.command_type
+        return fields
 
 
 class BatchHandler(Protocol):

@@ -4,8 +4,24 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import structlog
+
+MAX_VALUE_CHARS = 1000
+"""Longest string value a log line carries (a traceback: ten times that)."""
+
+
+def cut_long_values(
+    _logger: Any, _method: str, event: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """Cut long strings (a 100,000-character key, a huge error) so one bad message cannot
+    make a log line that large."""
+    for name, value in event.items():
+        limit = MAX_VALUE_CHARS * (10 if name == "exception" else 1)
+        if isinstance(value, str) and len(value) > limit:
+            event[name] = f"{value[:limit]}... ({len(value)} characters)"
+    return event
 
 
 def configure_logging(service: str, level: str = "INFO", json: bool | None = None) -> None:
@@ -16,6 +32,7 @@ def configure_logging(service: str, level: str = "INFO", json: bool | None = Non
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
+        cut_long_values,
     ]
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
