@@ -17,9 +17,10 @@ from typing import Any
 from fastapi import FastAPI
 from faststream.specification import AsyncAPI
 
+from pkgshared import topics
 from pkgshared.http import openapi_document
 from pkgshared.kafka import make_broker
-from pkgshared.messages import MESSAGE_TYPES
+from pkgshared.messages import MESSAGE_TYPES, DeadLetter
 from pkgshared.runtime import Runtime
 from pkgshared.settings import ServiceSettings
 
@@ -79,12 +80,60 @@ def documents() -> dict[Path, str]:
             version="1",
             description=f"The {name} service's topics (CONTRACT.md).",
         ).to_specification()
-        out[DOCS / "asyncapi" / f"{name}.json"] = _dump(spec.to_jsonable())
+        out[DOCS / "asyncapi" / f"{name}.json"] = _dump(_completed(spec.to_jsonable()))
     for name, api in _apis().items():
         out[DOCS / "openapi" / f"{name}.json"] = openapi_document(api())
     for type_name, model in sorted(MESSAGE_TYPES.items()):
         out[DOCS / "schemas" / f"{type_name}.json"] = _dump(model.model_json_schema())
     return out
+
+
+def _completed(doc: dict[str, Any]) -> dict[str, Any]:
+    """What FastStream leaves out of the document: each message's key and `event_type` header,
+    the correlation id where it is (the payload), and the .dlq channel of every topic read."""
+    doc["components"].setdefault("schemas", {})["DeadLetter"] = DeadLetter.model_json_schema()
+    for operation in list(doc["operations"].values()):
+        if operation["action"] != "receive":
+            continue
+        topic = operation["channel"]["$ref"].rsplit("/", 1)[-1]
+        dlq = topic + topics.DLQ_SUFFIX
+        doc["components"]["messages"][f"{dlq}:DeadLetter"] = {
+            "title": f"{dlq}:DeadLetter",
+            "payload": {"$ref": "#/components/schemas/DeadLetter"},
+        }
+        doc["channels"][dlq] = {
+            "address": dlq,
+            "description": f"Records of {topic} that could not be read, or failed every retry.",
+            "bindings": {"kafka": {"bindingVersion": "0.4.0", "topic": dlq}},
+            "messages": {"DeadLetter": {"$ref": f"#/components/messages/{dlq}:DeadLetter"}},
+            "servers": doc["channels"][topic]["servers"],
+        }
+        doc["operations"][dlq] = {
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{dlq}"},
+            "messages": [{"$ref": f"#/channels/{dlq}/messages/DeadLetter"}],
+        }
+    for name, message in doc["components"]["messages"].items():
+        topic = name.split(":", 1)[0]
+        key = topics.KEYS.get(topic, "the source record's key")
+        message["correlationId"] = {
+            "location": "$message.payload#/correlation_id",
+            "description": "Copied from the command that caused the event.",
+        }
+        message["headers"] = {
+            "type": "object",
+            "required": ["event_type"],
+            "properties": {
+                "event_type": {"type": "string", "description": "The payload's event_type."}
+            },
+        }
+        message["bindings"] = {
+            "kafka": {
+                "bindingVersion": "0.4.0",
+                "key": {"type": "string", "description": f"Key: {key}."},
+            }
+        }
+    return doc
 
 
 def _dump(obj: Any) -> str:

@@ -28,6 +28,23 @@ ALLOWANCE_BALANCES = "billing.allowance-balances"
 
 DLQ_SUFFIX = ".dlq"
 
+KEYS = {
+    CATALOG_COMMANDS: "package_id",
+    CATALOG_PACKAGES: "package_id",
+    ASSIGNMENT_COMMANDS: "customer_id",
+    ASSIGNMENT_EVENTS: "customer_id",
+    CLOCK_TICKS: "the string `clock`",
+    USAGE_RATED: "customer_id",
+    CHARGER_COMMANDS: "customer_id",
+    CHARGER_EVENTS: "customer_id",
+    CREDIT_DEBITED: "customer_id",
+    FREE_MINUTES_GRANTED: "customer_id",
+    CHARGER_PROGRESS: "the string `clock`",
+    FREE_MINUTES_USED: "customer_id",
+    ALLOWANCE_BALANCES: "grant_id",
+}
+"""Each topic's record key (CONTRACT.md §3); a .dlq keeps its source record's key."""
+
 # Event topics are the source from which a new instance rebuilds its state: keep them forever.
 # Every topic takes the largest record the system writes (pkgshared.kafka.MAX_MESSAGE_BYTES).
 _SIZED = {"max.message.bytes": str(4 * 1024 * 1024)}

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
-from pydantic import Field, StrictInt, StrictStr, model_validator
+from pydantic import ConfigDict, Field, StrictInt, StrictStr, model_validator
 
-from .envelope import Message
+from .envelope import Message, envelope_required
 from .fields import (
     Currency,
     Day,
@@ -76,8 +76,63 @@ def normalize_frequency_match(
     return sorted(set(strs))
 
 
+_MONTH_DAY = (
+    r"^((01|03|05|07|08|10|12)-(0[1-9]|[12][0-9]|3[01])"
+    r"|(04|06|09|11)-(0[1-9]|[12][0-9]|30)"
+    r"|02-(0[1-9]|1[0-9]|2[0-9]))$"
+)
+"""MM-DD, a day that exists in a leap year."""
+
+
+def _entries(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "minItems": 1, "items": items}
+
+
+FREQUENCY_RULES: list[dict[str, Any]] = [
+    {
+        "if": {"properties": {"frequency": {"const": "daily"}}, "required": ["frequency"]},
+        "then": {"properties": {"frequency_match": {"type": ["array", "null"], "maxItems": 0}}},
+    },
+    *(
+        {
+            "if": {"properties": {"frequency": {"const": name}}, "required": ["frequency"]},
+            "then": {
+                "required": ["frequency_match"],
+                "properties": {"frequency_match": _entries(items)},
+            },
+        }
+        for name, items in (
+            ("weekly", {"type": "integer", "minimum": 1, "maximum": 7}),
+            ("monthly", {"type": "integer", "minimum": 1, "maximum": 31}),
+            ("yearly", {"type": "string", "pattern": _MONTH_DAY}),
+        )
+    ),
+]
+"""CONTRACT.md §5's frequency_match rules, as JSON Schema (the models check them in code)."""
+
+KIND_RULES: list[dict[str, Any]] = [
+    {
+        "if": {"properties": {"kind": {"const": "free_minutes"}}, "required": ["kind"]},
+        "then": {"required": ["free_minutes"], "properties": {"free_minutes": {"type": "integer"}}},
+        "else": {
+            "properties": {
+                "free_minutes": {"type": "null"},
+                "destination_prefixes": {"type": ["array", "null"], "maxItems": 0},
+            }
+        },
+    }
+]
+
+
+def package_rules(schema: dict[str, Any]) -> None:
+    envelope_required(schema)
+    schema["allOf"] = [*FREQUENCY_RULES, *KIND_RULES]
+
+
 class _PackageTerms(Message):
     """The fields a definition and its PackageDefined share."""
+
+    model_config = ConfigDict(json_schema_extra=package_rules)
 
     package_id: PackageId = Field(description="1-64 chars of [A-Za-z0-9_.-].")
     name: Text = Field(min_length=1, max_length=200, description="Display name.")

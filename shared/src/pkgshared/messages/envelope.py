@@ -15,10 +15,22 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+ENVELOPE_REQUIRED = ("event_id", "event_type", "schema_version", "occurred_at")
+
+
+def envelope_required(schema: dict[str, Any]) -> None:
+    """Published schemas require the envelope (CONTRACT.md §2: every message carries it),
+    although the models fill in what a lenient reader may meet missing."""
+    schema["required"] = [
+        *ENVELOPE_REQUIRED,
+        *(name for name in schema.get("required", []) if name not in ENVELOPE_REQUIRED),
+    ]
+
+
 class Message(BaseModel):
     """Base of every message: frozen, unknown input fields ignored, envelope at the top level."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", json_schema_extra=envelope_required)
 
     # The message name; each subclass narrows it to a Literal of its own name.
     TYPE: ClassVar[str] = ""

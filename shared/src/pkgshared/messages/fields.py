@@ -100,7 +100,18 @@ def _non_negative(value: Decimal) -> Decimal:
     return value
 
 
-NonNegativeMoney = Annotated[Money, AfterValidator(_non_negative)]
+NonNegativeMoney = Annotated[
+    Money,
+    AfterValidator(_non_negative),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _MONEY_RE.pattern.replace("^-?", "^", 1),
+            "description": "decimal number >= 0 as a string, at most 6 decimal places",
+            "examples": ["9.99"],
+        }
+    ),
+]
 
 
 # ---------------------------------------------------------------- dates and instants
