@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh machine: uv and the locked Python environment, a JDK
-# and Maven (for the local Kafka), PostgreSQL (started later by deploy/local/infra.sh).
+# and Maven (for the local Kafka), PostgreSQL (started later by deploy/local/infra.sh), promtool.
 # Idempotent and quiet when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,4 +25,9 @@ if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
   echo "[bootstrap] installing PostgreSQL" >&2
   apt_install postgresql
 fi
+# promtool checks the Prometheus configuration and alert rules (scripts/lint.sh).
+command -v promtool >/dev/null 2>&1 || {
+  echo "[bootstrap] installing promtool (Debian's prometheus)" >&2
+  apt_install --no-install-recommends prometheus
+}
 bash deploy/local/infra.sh fetch

@@ -45,6 +45,9 @@ for port in 8081 8082 8083 8084; do
     exit 1
   fi
 done
-echo "[up] Kafka on $KAFKA_BOOTSTRAP_SERVERS; /health and /metrics on 127.0.0.1:8081-8084"
+echo "[up] Kafka on $KAFKA_BOOTSTRAP_SERVERS; /health, /metrics and /openapi.json on"
+echo "[up]   127.0.0.1:8081 (catalog), :8082 (assignment), :8083 (charger), :8084 (allowance)"
+echo "[up] metrics and alerts: prometheus --config.file=deploy/observability/prometheus-local.yml"
 uv run --frozen python scripts/demo.py
-echo "[up] running; logs in .run/logs; stop everything with: make down"
+echo "[up] running; logs in .run/logs; a customer at a glance: uv run pkgctl customer ID"
+echo "[up] stop everything with: make down"

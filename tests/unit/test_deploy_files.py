@@ -27,19 +27,22 @@ def env_names(settings: type[ServiceSettings]) -> set[str]:
 
 
 def test_the_system_is_all_there() -> None:
-    assert set(SERVICES) == {"kafka", "topic-init", "postgres", *APP}
+    assert set(SERVICES) == {"kafka", "topic-init", "postgres", "prometheus", "grafana", *APP}
+    assert (
+        SERVICES["prometheus"]["profiles"] == SERVICES["grafana"]["profiles"] == ["observability"]
+    )
     assert SERVICES["kafka"]["image"].startswith("apache/kafka:")
 
 
 def test_images_are_pinned() -> None:
-    for name in ("kafka", "postgres"):
+    for name in ("kafka", "postgres", "prometheus", "grafana"):
         image = SERVICES[name]["image"]
-        assert re.search(r":\d+\.\d+", image), f"{name} image {image} is not pinned"
+        assert re.search(r":v?\d+\.\d+", image), f"{name} image {image} is not pinned"
     text = (ROOT / "deploy" / "Dockerfile").read_text()
     images = re.findall(r"^FROM (\S+)", text, re.M) + re.findall(r"--from=(\S+/\S+)", text)
     assert len(images) == 3
     for image in images:
-        assert re.search(r":\d+\.\d+", image), f"unpinned image in the Dockerfile: {image}"
+        assert re.search(r":v?\d+\.\d+", image), f"unpinned image in the Dockerfile: {image}"
 
 
 def test_the_dockerfile_runs_as_a_user_with_a_healthcheck() -> None:
@@ -94,9 +97,12 @@ def test_startup_is_health_gated() -> None:
 
 
 def test_operator_ports_are_distinct_and_documented() -> None:
-    published = [p.split(":")[0] for s in SERVICES.values() for p in s.get("ports", [])]
+    published = [p.split(":")[-2] for s in SERVICES.values() for p in s.get("ports", [])]
     assert len(published) == len(set(published))
-    assert set(published) == {"29092", "5432", "8081", "8082", "8083", "8084"}
+    assert set(published) == {"29092", "5432", "8081", "8082", "8083", "8084", "9090", "3000"}
+    # The services' HTTP ports (read APIs among them) are published on the loopback only.
+    for name in ("catalog", "assignment", "charger", "allowance", "prometheus", "grafana"):
+        assert all(p.startswith("127.0.0.1:") for p in SERVICES[name]["ports"]), name
 
 
 def test_compose_postgres_is_sized_like_the_local_one() -> None:
@@ -110,3 +116,42 @@ def test_compose_postgres_is_sized_like_the_local_one() -> None:
     flags = dict(arg.split("=", 1) for arg in command[2::2])
     assert command[0] == "postgres" and set(command[1::2]) == {"-c"}
     assert flags == local
+
+
+def _metric_names() -> set[str]:
+    """Every metric a service exposes (the modules that define them imported), as Prometheus
+    names them in queries (counters with _total, histograms with _bucket and so on)."""
+    from prometheus_client import REGISTRY
+
+    import pkgshared.metrics  # noqa: F401
+
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
+    names = {"up"}
+    for family in REGISTRY.collect():
+        names |= {family.name, *(family.name + s for s in suffixes.get(family.type, ()))}
+    return names
+
+
+def _queried(expr: str) -> set[str]:
+    words = set(re.findall(r"\b[a-z_]+_[a-z_]+\b", expr)) | set(re.findall(r"\bup\b", expr))
+    functions = {"histogram_quantile", "by", "and", "sum", "rate", "delta", "deriv", "time"}
+    return {w for w in words if w not in functions and not w.startswith(("le", "service"))}
+
+
+def test_the_dashboard_and_alerts_query_metrics_that_exist() -> None:
+    import json
+
+    observability = ROOT / "deploy" / "observability"
+    exprs = [
+        target["expr"]
+        for panel in json.loads((observability / "grafana/dashboards/packages.json").read_text())[
+            "panels"
+        ]
+        for target in panel["targets"]
+    ]
+    rules = yaml.safe_load((observability / "alerts.yml").read_text())
+    exprs += [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    known = _metric_names()
+    for expr in exprs:
+        unknown = _queried(expr) - known
+        assert not unknown, f"{expr!r} names metrics no service exposes: {unknown}"
