@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 from pkgshared import topics
 from pkgshared.testing.scenario import Scenario
@@ -115,6 +116,7 @@ async def test_an_operator_session(charging: Scenario) -> None:
     unknown = await pkgctl(s, "run-package", "--customer", "nobody-at-all", "--date", "2026-02-20")
     assert unknown.returncode == 1 and "knows no customer" in unknown.stderr
 
+    before_tick = datetime.now(UTC)
     assert "sent ClockTicked at 2026-03-20T00:00:00Z" in await ok(
         s, "tick", "--at", "2026-03-20T00:00:00Z"
     )
@@ -123,6 +125,17 @@ async def test_an_operator_session(charging: Scenario) -> None:
     assert tail.count("CreditDebited") == 3 and '"amount":"15.00"' in tail
     last = await ok(s, "tail", "billing.credit-debited", "--customer", customer, "--last", "1")
     assert last.count("CreditDebited") == 1  # the customer's partition's last message only
+    # --since: only what was written after the moment (the tick's debit, not the run's).
+    since = await ok(
+        s,
+        "tail",
+        "billing.credit-debited",
+        "--customer",
+        customer,
+        "--since",
+        before_tick.isoformat(),
+    )
+    assert since.count("CreditDebited") == 1 and '"reason":"scheduled"' in since
 
     assert "AssignmentEnded" in await ok(s, "end", aid, "--date", "2026-12-31")
     assert "PackageRetired" in await ok(s, "retire", "gold")

@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -60,8 +61,11 @@ class TopicReader:
         from_end: bool = False,
         client_options: dict[str, Any] | None = None,
         last: int | None = None,
+        since: datetime | None = None,
     ) -> None:
-        """From the start of each partition, or its end (`from_end`), or its `last` records."""
+        """From the start of each partition, or its end (`from_end`), or its `last` records,
+        or its first record written at or after `since`."""
+        self._since = since
         self._client_options = client_options or {}
         self._last = last
         self._bootstrap = bootstrap
@@ -92,7 +96,15 @@ class TopicReader:
                 raise TopicMissing(f"topic {topic} does not exist")
             parts.extend(TopicPartition(topic, p) for p in sorted(found))
         self._consumer.assign(parts)
-        if self._last is not None:
+        if self._since is not None:
+            found = await self._consumer.offsets_for_times(
+                {tp: int(self._since.timestamp() * 1000) for tp in parts}
+            )
+            ends = await self._consumer.end_offsets(parts)
+            for tp in parts:
+                at = found.get(tp)
+                self._consumer.seek(tp, at.offset if at is not None else ends[tp])
+        elif self._last is not None:
             starts = await self._consumer.beginning_offsets(parts)
             ends = await self._consumer.end_offsets(parts)
             for tp in parts:

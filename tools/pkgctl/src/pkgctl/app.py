@@ -582,9 +582,23 @@ def tail(
     last: Annotated[
         int | None, typer.Option(min=1, help="start at each partition's last N messages")
     ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="start at messages written since this RFC 3339 instant or date"),
+    ] = None,
 ) -> None:
-    """Print a topic's messages from the beginning, or each partition's last N (and, with
-    --follow, as they come)."""
+    """Print a topic's messages from the beginning, or each partition's last N, or those
+    written since a time (and, with --follow, as they come)."""
+    start = None
+    if since is not None:
+        try:
+            start = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            raise fail(f"--since {since!r} is not an RFC 3339 instant or a date", 2) from None
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=UTC)
+    if last is not None and start is not None:
+        raise fail("give --last or --since, not both", 2)
     if topic not in {t.name for t in topics.TOPICS}:
         raise fail(
             f"unknown topic {topic!r}; one of: {', '.join(t.name for t in topics.TOPICS)}", 2
@@ -600,7 +614,7 @@ def tail(
             render.line(out, record, obj)
 
     with contextlib.suppress(KeyboardInterrupt):
-        run(io.tail(topic, show, follow, last))
+        run(io.tail(topic, show, follow, last, start))
 
 
 @dlq_app.command("list")

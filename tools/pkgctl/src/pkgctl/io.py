@@ -114,12 +114,16 @@ def _answers(obj: dict[str, Any], command_id: str, success: dict[str, Any]) -> b
 
 
 async def tail(
-    topic: str, show: Callable[[Record], None], follow: bool, last: int | None = None
+    topic: str,
+    show: Callable[[Record], None],
+    follow: bool,
+    last: int | None = None,
+    since: datetime | None = None,
 ) -> None:
-    """Show `topic`'s records from the start (or its `last` per partition) to its end, and
-    with `follow` as they come."""
+    """Show `topic`'s records from the start (or its `last` per partition, or those written
+    since `since`) to its end, and with `follow` as they come."""
     async with TopicReader(
-        bootstrap(), real(topic), client_options=security(), last=last
+        bootstrap(), real(topic), client_options=security(), last=last, since=since
     ) as reader:
         idle = 0
         while follow or idle < 2:
