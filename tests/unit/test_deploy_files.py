@@ -121,10 +121,12 @@ def test_compose_postgres_is_sized_like_the_local_one() -> None:
 def _metric_names() -> set[str]:
     """Every metric a service exposes (the modules that define them imported), as Prometheus
     names them in queries (counters with _total, histograms with _bucket and so on)."""
+    import importlib
+
     from prometheus_client import REGISTRY
 
-    import pkgshared.metrics  # noqa: F401
-
+    for module in ("pkgshared.metrics", "charger.metrics", "allowance.metrics"):
+        importlib.import_module(module)
     suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
     names = {"up"}
     for family in REGISTRY.collect():

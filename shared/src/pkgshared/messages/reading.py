@@ -44,6 +44,7 @@ from .clock import ClockTicked, UsageRated
 from .envelope import Message
 from .errors import CommandRejected, DeadLetter, FieldError
 from .fields import is_type_error
+from .versions import to_current
 
 COMMANDS: frozenset[type[Message]] = frozenset(
     {
@@ -196,6 +197,7 @@ def read_object(topic: str, obj: dict[str, Any], check_strings: bool = True) -> 
     allowed = TOPIC_MESSAGES.get(topic)
     if allowed is None:
         raise Unreadable(f"topic {topic!r} is not part of the contract")
+    obj = to_current(obj)
     event_type = obj.get("event_type")
     model = _BY_TYPE[topic].get(event_type) if isinstance(event_type, str) else None
     if model is None:

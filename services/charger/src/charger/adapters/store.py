@@ -4,6 +4,7 @@ Hot-path reads and writes take whole batches of customers in one round trip each
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
@@ -27,6 +28,7 @@ from pkgshared.messages import (
     SpendLimitSet,
     UsageRated,
 )
+from pkgshared.messages.versions import to_current
 
 TICK_CHANNEL = "charger_tick"
 REFRESH_CHUNK = 1000  # customers per round of a package's refresh
@@ -148,7 +150,9 @@ class ChargerStore:
         )
         out: dict[str, list[PackageVersion]] = defaultdict(list)
         for r in rows:
-            v = version_from_defined(PackageDefined.model_validate_json(r["definition"]))
+            # Stored as published: an older version is read through the same converters.
+            stored = to_current(json.loads(r["definition"]))
+            v = version_from_defined(PackageDefined.model_validate(stored))
             out[v.package_id].append(v)
         return out
 
