@@ -19,7 +19,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from pkgctl import io as pkgctl_io
+from pkgctl import broker as pkgctl_broker
 from pkgshared import topics
 from pkgshared.testing.kafka import TopicReader, produce
 
@@ -113,7 +113,7 @@ async def main() -> int:
         topics.FREE_MINUTES_USED,
         topics.ALLOWANCE_BALANCES,
     )
-    clock = await pkgctl_io.clock()
+    clock = await pkgctl_broker.clock()
     tick_at = datetime.now(UTC)
     print(
         "demo: the charger's clock is at "

@@ -9,7 +9,7 @@ from collections import defaultdict
 from aiokafka import AIOKafkaProducer
 
 from pkgshared.kafka import BatchPublisher
-from pkgshared.testing.kafka import TopicReader, create_topics, unique_name
+from pkgshared.testing.kafka import TopicReader, create_plain_topics, unique_name
 
 
 async def test_batches_keep_the_plain_partitioning_and_each_keys_order(
@@ -17,7 +17,7 @@ async def test_batches_keep_the_plain_partitioning_and_each_keys_order(
 ) -> None:
     name = unique_name("batches")
     prefix = "relay."
-    await create_topics(kafka_bootstrap, [prefix + name], partitions=6)
+    await create_plain_topics(kafka_bootstrap, [prefix + name], partitions=6)
     producer = AIOKafkaProducer(
         bootstrap_servers=kafka_bootstrap,
         acks="all",

@@ -9,10 +9,10 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from charger.adapters.store import ChargerStore
+from charger.adapters.repository import ChargerRepository
 from charger.bootstrap import MIGRATIONS
-from charger.service_layer import charging
-from charger.service_layer.worker import TickWorker
+from charger.entrypoints.worker import TickWorker
+from charger.service_layer import tick_work
 from pkgshared.db import SHARED_MIGRATIONS, migrate
 from pkgshared.messages import PackageAssigned, PackageDefined
 
@@ -49,7 +49,7 @@ async def _setup(pool: Any, *events: PackageDefined | PackageAssigned) -> None:
     await migrate(pool, SHARED_MIGRATIONS, "shared")
     await migrate(pool, MIGRATIONS)
     async with pool.acquire() as conn, conn.transaction():
-        store = ChargerStore(conn)
+        store = ChargerRepository(conn)
         for e in events:
             if isinstance(e, PackageDefined):
                 await store.add_version(e)
@@ -60,7 +60,7 @@ async def _setup(pool: Any, *events: PackageDefined | PackageAssigned) -> None:
 async def _tick(pool: Any, at: datetime) -> uuid.UUID:
     tick_id = uuid.uuid4()
     async with pool.acquire() as conn, conn.transaction():
-        store = ChargerStore(conn)
+        store = ChargerRepository(conn)
         assert await store.advance_clock(at, tick_id)
         await store.wake_released(at)
     return tick_id
@@ -77,7 +77,7 @@ async def _events(pool: Any, event_type: str) -> list[dict[str, Any]]:
     return [json.loads(r["payload"]) for r in rows]
 
 
-async def _drain(pool: Any, policy: charging.Policy) -> TickWorker:
+async def _drain(pool: Any, policy: tick_work.Policy) -> TickWorker:
     worker = TickWorker(pool, on_commit=None, policy=policy)
     await worker.drain()
     return worker
@@ -89,7 +89,7 @@ async def test_a_tick_years_ahead_holds_the_assignment_until_released(pool: Any)
     next tick makes every period once, in order, and the limit applies again after that."""
     assigned = _assigned("far", "monthly", "2026-01-01")
     await _setup(pool, _package("monthly", "monthly", [1]), assigned)
-    policy = charging.Policy(catch_up_limit=400)
+    policy = tick_work.Policy(catch_up_limit=400)
     tick = await _tick(pool, datetime(2076, 1, 1, 12, tzinfo=UTC))
     await _drain(pool, policy)
     held = await _events(pool, "ChargesHeld")
@@ -106,7 +106,7 @@ async def test_a_tick_years_ahead_holds_the_assignment_until_released(pool: Any)
     assert await _events(pool, "CreditDebited") == []
 
     async with pool.acquire() as conn, conn.transaction():
-        store = ChargerStore(conn)
+        store = ChargerRepository(conn)
         assert await store.hold_of("far", assigned.assignment_id) == "held"
         await store.release([assigned.assignment_id])
     await _drain(pool, policy)  # released: nothing until the next tick
@@ -119,7 +119,7 @@ async def test_a_tick_years_ahead_holds_the_assignment_until_released(pool: Any)
     assert len(starts) == 604 and len(set(starts)) == 604
     assert starts == sorted(starts) and starts[0] == "2026-01-01" and starts[-1] == "2076-04-01"
     async with pool.acquire() as conn:
-        assert await ChargerStore(conn).hold_of("far", assigned.assignment_id) == "none"
+        assert await ChargerRepository(conn).hold_of("far", assigned.assignment_id) == "none"
 
 
 async def test_under_the_limit_and_skipped_debits_are_not_held(pool: Any) -> None:
@@ -132,7 +132,7 @@ async def test_under_the_limit_and_skipped_debits_are_not_held(pool: Any) -> Non
         _assigned("skipped", "daily", "2026-01-01", auto_decrement_credit=False),
     )
     await _tick(pool, datetime(2027, 2, 4, 1, tzinfo=UTC))  # 400 days from 1 January 2026
-    await _drain(pool, charging.Policy(catch_up_limit=400))
+    await _drain(pool, tick_work.Policy(catch_up_limit=400))
     debits = await _events(pool, "CreditDebited")
     assert len(debits) == 400 and {d["customer_id"] for d in debits} == {"at-limit"}
     assert await _events(pool, "ChargesHeld") == []
@@ -144,13 +144,13 @@ async def test_a_released_catch_up_is_charged_a_bounded_batch_at_a_time(pool: An
     first = _assigned("big", "daily", "2020-01-01")
     other = _assigned("big", "daily", "2028-03-01")
     await _setup(pool, _package("daily", "daily", []), first, other)
-    policy = charging.Policy(catch_up_limit=400, batch_charges=500)
+    policy = tick_work.Policy(catch_up_limit=400, batch_charges=500)
     at = datetime(2028, 3, 18, 12, tzinfo=UTC)  # day 3,000 from 1 January 2020
     await _tick(pool, at)
     await _drain(pool, policy)
     assert len(await _events(pool, "ChargesHeld")) == 1
     async with pool.acquire() as conn, conn.transaction():
-        await ChargerStore(conn).release([first.assignment_id])
+        await ChargerRepository(conn).release([first.assignment_id])
     await _tick(pool, datetime(2028, 3, 18, 13, tzinfo=UTC))
     await _drain(pool, policy)
     debits = await _events(pool, "CreditDebited")
@@ -171,7 +171,7 @@ async def test_a_notice_is_sent_once_ahead_of_each_period(pool: Any) -> None:
     sends the notice once, a tick that passes both moments of a period sends none for it."""
     assigned = _assigned("paris", "monthly", "2027-01-15", timezone="Europe/Paris")
     await _setup(pool, _package("monthly", "monthly", [15], notice_days=7), assigned)
-    policy = charging.Policy()
+    policy = tick_work.Policy()
     await _tick(pool, datetime(2027, 1, 15, 0, tzinfo=UTC))  # the first period is due
     await _drain(pool, policy)
     assert await _events(pool, "ChargeUpcoming") == []
@@ -209,6 +209,6 @@ async def test_no_notice_without_a_debit_to_make(pool: Any) -> None:
         _assigned("told", "noticed", "2027-01-01"),
     )
     await _tick(pool, datetime(2027, 1, 25, tzinfo=UTC))
-    await _drain(pool, charging.Policy())
+    await _drain(pool, tick_work.Policy())
     notices = await _events(pool, "ChargeUpcoming")
     assert [(n["customer_id"], n["period_start"]) for n in notices] == [("told", "2027-02-01")]

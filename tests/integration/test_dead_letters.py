@@ -25,7 +25,7 @@ from pkgshared.kafka import BatchPublisher, make_broker
 from pkgshared.messages import ClockTicked
 from pkgshared.outbox import OutboxRelay
 from pkgshared.settings import ServiceSettings
-from pkgshared.testing.kafka import TopicReader, create_topics, produce, unique_name
+from pkgshared.testing.kafka import TopicReader, create_plain_topics, produce, unique_name
 from pkgshared.uow import PostgresUnitOfWork
 
 PREFIX = "relay."
@@ -81,7 +81,7 @@ class Running:
 async def tick_topic(kafka_bootstrap: str) -> AsyncIterator[str]:
     """A contract-like name under PREFIX, with its DLQ, made for one test."""
     name = unique_name("ticks")
-    await create_topics(kafka_bootstrap, [PREFIX + name, PREFIX + topics.dlq_topic(name)])
+    await create_plain_topics(kafka_bootstrap, [PREFIX + name, PREFIX + topics.dlq_topic(name)])
     yield name
 
 
@@ -229,7 +229,7 @@ async def test_a_command_breaking_a_schema_rule_gets_command_rejected(
     kafka_bootstrap: str, migrated: Any
 ) -> None:
     name, answers = unique_name("catalog-cmd"), unique_name("catalog-events")
-    await create_topics(
+    await create_plain_topics(
         kafka_bootstrap, [PREFIX + name, PREFIX + answers, PREFIX + topics.dlq_topic(name)]
     )
     command_id = str(uuid.uuid4())

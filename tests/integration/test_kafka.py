@@ -9,12 +9,12 @@ import json
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 
-from pkgshared.testing.kafka import TopicReader, create_topics, produce, unique_name
+from pkgshared.testing.kafka import TopicReader, create_plain_topics, produce, unique_name
 
 
 async def test_aiokafka_round_trip_keeps_key_headers_and_order(kafka_bootstrap: str) -> None:
     topic = unique_name("roundtrip")
-    await create_topics(kafka_bootstrap, [topic])
+    await create_plain_topics(kafka_bootstrap, [topic])
     values = [{"n": i} for i in range(20)]
     await produce(kafka_bootstrap, topic, values, key="cust-1", headers={"event_type": "Probe"})
 
@@ -29,7 +29,7 @@ async def test_faststream_manual_ack_redelivers_what_was_not_acknowledged(
     kafka_bootstrap: str,
 ) -> None:
     topic, group = unique_name("manual"), unique_name("group")
-    await create_topics(kafka_bootstrap, [topic])
+    await create_plain_topics(kafka_bootstrap, [topic])
     await produce(kafka_bootstrap, topic, [{"n": 1}, {"n": 2}, {"n": 3}])
 
     async def consume_once(stop_after_unacked: int | None) -> list[int]:
@@ -64,7 +64,7 @@ async def test_faststream_manual_ack_redelivers_what_was_not_acknowledged(
 
 async def test_faststream_publish_reaches_the_topic_with_acks_all(kafka_bootstrap: str) -> None:
     topic = unique_name("publish")
-    await create_topics(kafka_bootstrap, [topic])
+    await create_plain_topics(kafka_bootstrap, [topic])
     broker = KafkaBroker(kafka_bootstrap, acks="all", enable_idempotence=True, logger=None)
     publisher = broker.publisher(topic)
     async with broker:

@@ -100,8 +100,8 @@ async def test_a_schema_the_role_cannot_use_is_a_clear_error(
 async def test_a_schema_remembers_its_kafka_cluster_and_refuses_another(
     database_url: str, fresh_schema: str
 ) -> None:
+    from pkgshared.cluster import WrongCluster, check_cluster
     from pkgshared.db import SHARED_MIGRATIONS
-    from pkgshared.runtime import WrongCluster, check_cluster
 
     pool = await create_pool(database_url, fresh_schema)
     try:

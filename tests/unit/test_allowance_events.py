@@ -10,8 +10,8 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
+from allowance.adapters.events import encoded_balance, encoded_used
 from allowance.domain.model import Call, Grant, cover
-from allowance.service_layer.events import encoded_balance, encoded_used
 from pkgshared import topics
 from pkgshared.messages import (
     AllowanceBalance,

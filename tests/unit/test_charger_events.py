@@ -11,9 +11,9 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
+from charger.adapters.events import declined_event, encoded_charge
 from charger.domain.charges import Charge, due_charges
 from charger.domain.schedule import Period
-from charger.service_layer.events import declined_event, encoded_charge
 from pkgshared import topics
 from pkgshared.messages import (
     ChargeDeclined,

@@ -12,7 +12,7 @@ import yaml
 
 from allowance.config import AllowanceSettings
 from charger.config import ChargerSettings
-from charger.ticker import TickerSettings
+from charger.entrypoints.ticker import TickerSettings
 from pkgshared.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -127,7 +127,7 @@ def test_a_valid_command_gets_past_validation_and_reports_the_unreachable_broker
 def test_a_report_in_parts_is_joined_once_every_part_is_there() -> None:
     import json
 
-    from pkgctl.io import whole_report
+    from pkgctl.broker import whole_report
     from pkgshared.topic_io import Record
 
     def part(n: int, lines: list[int]) -> Record:

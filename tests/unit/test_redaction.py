@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from pkgshared.runtime import redact
+from pkgshared.logs import redact
 from pkgshared.settings import ServiceSettings
 
 

@@ -32,6 +32,7 @@ def test_the_wheel_carries_pkgctl_and_the_migrations(tmp_path: Path) -> None:
         for migration in sql.glob("*.sql"):
             assert f"{service}/migrations/{migration.name}" in names
     assert "pkgshared/migrations/" in {n[: len("pkgshared/migrations/")] for n in names}
+    assert not [n for n in names if n.startswith("pkgshared/testing/")], "test helpers shipped"
 
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)

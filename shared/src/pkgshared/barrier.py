@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 from uuid import UUID
 
-from pkgshared.rules import RetryLater
+from pkgshared.exceptions import RetryLater
 
 K = TypeVar("K", bound=Hashable)
 Offsets = Callable[[], Awaitable[dict[K, int]]]

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
 from typing import Any
 
 import structlog
 
 from pkgshared.consuming import BatchHandler, Incoming
+from pkgshared.exceptions import RuleBroken, rejection
 from pkgshared.messages import CommandRejected, FieldError, Message, natural_event_id
-from pkgshared.rules import RuleBroken, rejection
 
 log = structlog.get_logger(__name__)
 
@@ -99,3 +100,9 @@ def reused_id_rejection(cmd: Message, digest: bytes) -> CommandRejected:
         errors=[FieldError(field="event_id", message=REUSED_ID)],
         correlation_id=cmd.correlation_id,
     )
+
+
+def utc_today() -> date:
+    """The UTC date now: the default `effective_from` / `end_date` of commands (CONTRACT §4).
+    Only the catalog and assignment services use it; the charger follows clock ticks."""
+    return datetime.now(UTC).date()

@@ -34,11 +34,11 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 
 from pkgshared import topics
+from pkgshared.exceptions import RetryLater
 from pkgshared.faults import crash_point, raise_once
 from pkgshared.kafka import MAX_MESSAGE_BYTES
 from pkgshared.messages import DeadLetter, Message, Rejected, Unreadable, read
 from pkgshared.metrics import record_outcomes
-from pkgshared.rules import RetryLater
 from pkgshared.uow import PostgresUnitOfWork
 
 log = structlog.get_logger(__name__)

@@ -11,10 +11,18 @@ import contextlib
 import hashlib
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
 
 import asyncpg
 import structlog
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    Pool: TypeAlias = asyncpg.Pool[asyncpg.Record]
+    """The service's pool (connections on its own schema)."""
+    Connection: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+    """A connection, or one borrowed from the pool."""
 
 log = structlog.get_logger(__name__)
 
@@ -29,7 +37,7 @@ def checked_schema(schema: str) -> str:
     return schema
 
 
-async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int = 5) -> Any:
+async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int = 5) -> Pool:
     """A pool whose connections use `schema` (created if missing) as their search_path."""
     schema = checked_schema(schema)
     conn = await asyncpg.connect(dsn)
@@ -65,7 +73,7 @@ def migration_files(folder: Path) -> list[Path]:
 SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-async def migrate(pool: Any, folder: Path, label: str = "") -> list[str]:
+async def migrate(pool: Pool, folder: Path, label: str = "") -> list[str]:
     """Apply the migrations of `folder` not yet applied; return the names applied.
 
     `label` prefixes the recorded names, so that several folders (the shared outbox tables,
@@ -114,7 +122,7 @@ async def migrate(pool: Any, folder: Path, label: str = "") -> list[str]:
     return applied
 
 
-async def lock_customers(conn: Any, customer_ids: list[str]) -> None:
+async def lock_customers(conn: Connection, customer_ids: list[str]) -> None:
     """Lock (creating when new) the rows of `customer_ids`, given sorted, in the schema's
     `customers` table: the order every writer of a customer's rows locks them in."""
     await conn.execute(

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import structlog
+
+if TYPE_CHECKING:
+    from pkgshared.settings import ServiceSettings
 
 MAX_VALUE_CHARS = 1000
 """Longest string value a log line carries (a traceback: ten times that)."""
@@ -66,3 +70,14 @@ def configure_logging(service: str, level: str = "INFO", json: bool | None = Non
     logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(service=service)
+
+
+def redact(text: str, settings: ServiceSettings) -> str:
+    """`text` with the configured passwords replaced, for error messages that quote a DSN."""
+    secrets = [urlsplit(settings.database_url.get_secret_value()).password]
+    if settings.kafka_sasl_password is not None:
+        secrets.append(settings.kafka_sasl_password.get_secret_value())
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text

@@ -15,7 +15,7 @@ import contextlib
 import hashlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -23,6 +23,10 @@ from pkgshared import topics
 from pkgshared.faults import crash_point
 
 from . import metrics
+
+if TYPE_CHECKING:
+    from pkgshared.db import Connection, Pool
+
 
 log = structlog.get_logger(__name__)
 
@@ -42,7 +46,7 @@ def outbox_row(
     return (topic, raw_key, event_type, payload)
 
 
-async def enqueue(conn: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+async def enqueue(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Write a unit of work's events (`outbox_row`s, in order) on `conn`, inside the caller's
     transaction: one row for all of them, whatever their number."""
     if rows:
@@ -61,7 +65,7 @@ async def enqueue(conn: Any, rows: Sequence[tuple[Any, ...]]) -> None:
 class OutboxRelay:
     def __init__(
         self,
-        pool: Any,
+        pool: Pool,
         publish: PublishFn,
         *,
         batch_size: int = 1000,
@@ -106,7 +110,7 @@ class OutboxRelay:
                 log.exception("outbox relay failed; retrying")
                 await asyncio.sleep(1.0)
 
-    async def _relay(self, conn: Any) -> None:
+    async def _relay(self, conn: Connection) -> None:
         while not self._stopping:
             self._wake.clear()
             published = await self.publish_batch(conn)
@@ -114,7 +118,7 @@ class OutboxRelay:
                 await self._count_backlog(conn)
                 await self._sleep()
 
-    async def _count_backlog(self, conn: Any) -> None:
+    async def _count_backlog(self, conn: Connection) -> None:
         # Counting walks the whole table, dead rows included: counted on every wake-up it was
         # the largest cost in PostgreSQL under sustained load (15% of a core, more as dead
         # rows piled up between autovacuums), so the gauge is refreshed every few seconds.
@@ -125,7 +129,7 @@ class OutboxRelay:
                 await conn.fetchval("SELECT coalesce(sum(n), 0) FROM outbox_batches")
             )
 
-    async def publish_batch(self, conn: Any) -> int:
+    async def publish_batch(self, conn: Connection) -> int:
         """Publish the oldest units of work, about `batch_size` events (at least one unit);
         return the number of events published."""
         rows = await conn.fetch(

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
 
 from pkgshared import topics
 from pkgshared.metrics import CONSUMER_LAG, DEAD_LETTERS
+
+if TYPE_CHECKING:
+    from pkgshared.db import Pool
+
 
 log = structlog.get_logger(__name__)
 
@@ -19,7 +23,7 @@ EndOffsets = Callable[[str], Awaitable[dict[int, int]]]
 
 
 async def measure_consumers(
-    pool: Any, consumed: list[tuple[str, str]], end_offsets: EndOffsets, real: Callable[[str], str]
+    pool: Pool, consumed: list[tuple[str, str]], end_offsets: EndOffsets, real: Callable[[str], str]
 ) -> None:
     """Set the lag of each (contract topic, group) consumed, from the topic's end offsets and
     the offsets stored with the service's state, and the depth of the topic's .dlq."""

@@ -7,10 +7,8 @@ import asyncio
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
 import structlog
 import uvicorn
@@ -18,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
+from pkgshared.cluster import check_cluster
 from pkgshared.consuming import BatchConsumer, BatchHandler, subscribe
 from pkgshared.db import SHARED_MIGRATIONS, create_pool, migrate
 from pkgshared.kafka import (
@@ -27,14 +26,19 @@ from pkgshared.kafka import (
     message_headers,
     producer_options,
 )
-from pkgshared.logs import configure_logging
+from pkgshared.logs import configure_logging, redact
 from pkgshared.messages import Message
+from pkgshared.messages.reading import topic_schema
+from pkgshared.offsets import EndOffsets
 from pkgshared.outbox import OutboxRelay
 from pkgshared.probes import Probe, measure_consumers, run_probes
-from pkgshared.rules import RetryLater
 from pkgshared.settings import ServiceSettings
 from pkgshared.topics import cluster_id
 from pkgshared.uow import PostgresUnitOfWork
+
+if TYPE_CHECKING:
+    from pkgshared.db import Pool
+
 
 log = structlog.get_logger(__name__)
 
@@ -48,14 +52,13 @@ class Runtime:
 
     name: str
     settings: ServiceSettings
-    pool: Any
+    pool: Pool
     broker: KafkaBroker
     relay: OutboxRelay
     producer: AIOKafkaProducer
     tasks: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     schema: str = ""
-    _offsets_client: Any = None
-    _partitions: dict[str, set[int]] = field(default_factory=dict)
+    _end_offsets: EndOffsets | None = None
     consumed: list[tuple[str, str]] = field(default_factory=list)
     """(contract topic, group) of every subscription, for the lag probe."""
     probes: list[Probe] = field(default_factory=list)
@@ -79,7 +82,6 @@ class Runtime:
         topic: str,
         consumer: BatchConsumer,
         description: str,
-        schema: Any,
         *,
         group_suffix: str = "",
         projection: bool = False,
@@ -87,7 +89,7 @@ class Runtime:
         """Subscribe `consumer` to contract topic `topic` as every service consumes: whole
         polls (see pkgshared.consuming), its own group from the earliest offset, the offsets
         committed only once a poll is handled (a poll handed back is delivered again).
-        `schema` (the topic's message types) is what the AsyncAPI document shows.
+        The AsyncAPI document shows the topic's message types (pkgshared.messages.reading).
 
         A `projection` (state rebuilt from a topic) gets a group named after its schema too:
         an empty schema then reads its topic from the beginning instead of from where another
@@ -104,7 +106,14 @@ class Runtime:
             max_records=self.settings.batch_max_records,
             wait_ms=self.settings.batch_wait_ms,
             description=description,
-            schema=schema,
+            schema=topic_schema(topic),
+        )
+
+    def publishes(self, topic: str, description: str) -> None:
+        """Declare that this service writes contract topic `topic` (through the outbox
+        relay), so the AsyncAPI document shows it with its message types."""
+        self.broker.publisher(
+            self.topic(topic), title=topic, description=description, schema=topic_schema(topic)
         )
 
     def batch_consumer(
@@ -129,33 +138,18 @@ class Runtime:
             return bool(await self.pool.fetchval("SELECT 1") == 1)
 
     async def end_offsets(self, topic: str) -> dict[int, int]:
-        """The end offset of each partition of `topic` (a metadata request, no consuming)."""
-        from aiokafka import AIOKafkaConsumer, TopicPartition
-
-        if self._offsets_client is None:
-            self._offsets_client = AIOKafkaConsumer(
-                bootstrap_servers=self.settings.kafka_bootstrap_servers,
-                client_id=f"{self.name}-offsets",
-                enable_auto_commit=False,
+        """The end offset of each partition of `topic` (real name; no consuming)."""
+        if self._end_offsets is None:
+            self._end_offsets = EndOffsets(
+                self.settings.kafka_bootstrap_servers,
+                f"{self.name}-offsets",
                 **client_security(self.settings),
             )
-            await self._offsets_client.start()
-        client = self._offsets_client
-        partitions = self._partitions.get(topic)
-        if not partitions:
-            # Fetched once per topic: partitions are only ever added by an operator.
-            cluster = await client._client.fetch_all_metadata()
-            partitions = cluster.partitions_for_topic(topic)
-            if not partitions:
-                # Fail closed: "caught up with nothing" would let a command race its inputs.
-                raise RetryLater(f"no partition metadata for {topic} yet")
-            self._partitions[topic] = partitions
-        ends = await client.end_offsets([TopicPartition(topic, p) for p in partitions])
-        return {tp.partition: offset for tp, offset in ends.items()}
+        return await self._end_offsets(topic)
 
     async def close(self) -> None:
-        if self._offsets_client is not None:
-            await self._offsets_client.stop()
+        if self._end_offsets is not None:
+            await self._end_offsets.close()
 
     async def healthy(self) -> dict[str, bool]:
         db_ok = kafka_ok = False
@@ -169,33 +163,6 @@ class Runtime:
         except Exception:
             kafka_ok = False
         return {"database": db_ok, "kafka": kafka_ok}
-
-
-class WrongCluster(RuntimeError):
-    """The schema's offsets and projections belong to another Kafka cluster."""
-
-
-async def check_cluster(pool: Any, found: str, schema: str) -> None:
-    """Remember the Kafka cluster at the first start; refuse to start against another one,
-    whose offsets would silently skip or replay messages."""
-    recorded = await pool.fetchval(
-        "INSERT INTO kafka_cluster (id, cluster_id) VALUES (1, $1) "
-        "ON CONFLICT (id) DO UPDATE SET cluster_id = kafka_cluster.cluster_id "
-        "RETURNING cluster_id",
-        found,
-    )
-    if recorded != found:
-        raise WrongCluster(
-            f"schema {schema!r} was built from Kafka cluster {recorded} but the broker is "
-            f"cluster {found}: its offsets mean nothing there. Point DB_SCHEMA at a new "
-            f"schema (or drop this one) to rebuild from the topics"
-        )
-
-
-def utc_today() -> date:
-    """The UTC date now: the default `effective_from` / `end_date` of commands (CONTRACT §4).
-    Only the catalog and assignment services use it; the charger follows clock ticks."""
-    return datetime.now(UTC).date()
 
 
 async def run_service(
@@ -215,17 +182,6 @@ async def run_service(
     except Exception as exc:
         log.error("service failed", error_type=type(exc).__name__, error=redact(str(exc), settings))
         raise SystemExit(1) from None
-
-
-def redact(text: str, settings: ServiceSettings) -> str:
-    """`text` with the configured passwords replaced, for error messages that quote a DSN."""
-    secrets = [urlsplit(settings.database_url.get_secret_value()).password]
-    if settings.kafka_sasl_password is not None:
-        secrets.append(settings.kafka_sasl_password.get_secret_value())
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
 
 
 async def _serve(

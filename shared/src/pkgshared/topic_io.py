@@ -23,7 +23,9 @@ class WaitTimedOut(AssertionError):
     """What was waited for did not arrive before the deadline (an assertion in tests)."""
 
 
-async def create_topics(bootstrap: str, names: list[str], partitions: int = 1) -> None:
+async def create_plain_topics(bootstrap: str, names: list[str], partitions: int = 1) -> None:
+    """Topics with the broker's defaults, for tests (the contract's come from
+    pkgshared.topics.create_topics)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:

@@ -7,25 +7,32 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 from uuid import UUID
 
 import structlog
 
+from pkgshared.exceptions import RuleBroken
 from pkgshared.faults import crash_point
 from pkgshared.messages import Message
-from pkgshared.rules import RuleBroken
 
 from .outbox import enqueue, outbox_row
+
+if TYPE_CHECKING:
+    from asyncpg import Record
+    from asyncpg.pool import PoolConnectionProxy
+
+    from pkgshared.db import Connection, Pool
+
 
 log = structlog.get_logger(__name__)
 
 
 class PostgresUnitOfWork:
-    def __init__(self, pool: Any, on_commit: Any = None) -> None:
+    def __init__(self, pool: Pool, on_commit: Any = None) -> None:
         self._pool = pool
         self._on_commit = on_commit
-        self.conn: Any = None
+        self.conn: PoolConnectionProxy[Record]  # set by __aenter__, for one transaction
         self._tx: Any = None
         self._events: list[tuple[Any, ...]] = []
         self.outcomes: Counter[str] = Counter()
@@ -44,7 +51,7 @@ class PostgresUnitOfWork:
         self.open(self.conn)
         return self
 
-    def open(self, conn: Any) -> None:
+    def open(self, conn: Connection) -> None:
         """Subclasses build their repositories on `conn` here."""
 
     async def __aexit__(
@@ -59,7 +66,7 @@ class PostgresUnitOfWork:
         finally:
             self._tx = None
             await self._pool.release(self.conn)
-            self.conn = None
+            del self.conn
 
     async def lock_read_offsets(self, topic: str, partitions: set[int]) -> dict[int, int]:
         """How far this schema has read `topic`'s `partitions`, locked until commit: two

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
 
-from pkgshared.rules import RetryLater
+from pkgshared.exceptions import RetryLater
+
+if TYPE_CHECKING:
+    from pkgshared.db import Pool
+
 
 log = structlog.get_logger(__name__)
 
@@ -19,7 +23,7 @@ class NotifiedWorker:
     channel: str  # the NOTIFY channel that wakes every instance
     what: str  # how the logs name the work
 
-    def __init__(self, pool: Any, poll_seconds: float = 0.5, concurrency: int = 1) -> None:
+    def __init__(self, pool: Pool, poll_seconds: float = 0.5, concurrency: int = 1) -> None:
         self._pool = pool
         self._poll = poll_seconds
         self._concurrency = concurrency

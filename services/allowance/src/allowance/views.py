@@ -4,12 +4,15 @@ customer's grants with what calls used of them."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from pkgshared.http import Page, page_of
+
+if TYPE_CHECKING:
+    from pkgshared.db import Connection
 
 
 class Allowance(BaseModel):
@@ -39,7 +42,7 @@ class CustomerAllowances(BaseModel):
 
 
 async def allowances(
-    conn: Any, customer_id: str, limit: int, after: list[str] | None
+    conn: Connection, customer_id: str, limit: int, after: list[str] | None
 ) -> CustomerAllowances | None:
     """None when the service has neither a grant nor a call of the customer."""
     after_from, after_id = (

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from pkgshared.http import Page, page_of
 from pkgshared.messages import AssignmentChanged, AssignmentEnded, PackageAssigned
+
+if TYPE_CHECKING:
+    from pkgshared.db import Connection
+
 
 State = Annotated[PackageAssigned | AssignmentChanged, Field(discriminator="event_type")]
 Change = Annotated[
@@ -42,7 +46,7 @@ class SpendLimit(BaseModel):
 
 
 async def assignments(
-    conn: Any, customer_id: str, limit: int, after: list[str] | None, inclusive: bool = False
+    conn: Connection, customer_id: str, limit: int, after: list[str] | None, inclusive: bool = False
 ) -> Page[Assignment]:
     """A page of the customer's assignments by id, after the cursor's (from it: `inclusive`)."""
     rows = await conn.fetch(
@@ -73,7 +77,7 @@ async def assignments(
     return page_of(items, limit, lambda a: (a.assignment_id,))
 
 
-async def assignment(conn: Any, assignment_id: UUID) -> Assignment | None:
+async def assignment(conn: Connection, assignment_id: UUID) -> Assignment | None:
     row = await conn.fetchrow(
         "SELECT customer_id FROM assignments WHERE assignment_id = $1", assignment_id
     )
@@ -83,7 +87,7 @@ async def assignment(conn: Any, assignment_id: UUID) -> Assignment | None:
     return page.items[0]
 
 
-async def spend_limit(conn: Any, customer_id: str) -> SpendLimit | None:
+async def spend_limit(conn: Connection, customer_id: str) -> SpendLimit | None:
     row = await conn.fetchrow(
         "SELECT customer_id, monthly_limit, currency FROM spend_limits WHERE customer_id = $1",
         customer_id,

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from pkgshared.http import Page, page_of
+
+if TYPE_CHECKING:
+    from pkgshared.db import Connection
 
 
 class _View(BaseModel):
@@ -86,14 +89,14 @@ class Clock(_View):
     )
 
 
-async def clock(conn: Any) -> Clock:
+async def clock(conn: Connection) -> Clock:
     row = await conn.fetchrow("SELECT tick_at, tick_id, settled FROM clock WHERE id = 1")
     if row is None:
         return Clock(tick_at=None, tick_id=None, settled=True)
     return Clock(tick_at=row["tick_at"], tick_id=row["tick_id"], settled=row["settled"])
 
 
-async def known(conn: Any, customer_id: str) -> bool:
+async def known(conn: Connection, customer_id: str) -> bool:
     """Whether the charger has heard of the customer (an assignment, a charge or a limit)."""
     return bool(
         await conn.fetchval(
@@ -106,7 +109,7 @@ async def known(conn: Any, customer_id: str) -> bool:
 
 
 async def customer_charges(
-    conn: Any,
+    conn: Connection,
     customer_id: str,
     from_date: date | None,
     to_date: date | None,
@@ -140,10 +143,13 @@ async def customer_charges(
     minutes = 0
     if month is not None and today is not None:
         for r in await conn.fetch(
-            "SELECT currency, sum(amount) FILTER (WHERE status = 'charged') AS charged, "
-            "sum(amount) FILTER (WHERE status = 'declined') AS declined "
-            "FROM ledger WHERE customer_id = $1 AND kind <> 'grant' "
-            "AND period_start BETWEEN $2 AND $3 GROUP BY currency ORDER BY currency",
+            # charged: as the spend limit counts (spend_limit_debits); declined: refused by it
+            "SELECT currency, sum(charged) AS charged, sum(declined) AS declined FROM ("
+            " SELECT currency, amount AS charged, 0 AS declined FROM spend_limit_debits"
+            " WHERE customer_id = $1 AND period_start BETWEEN $2 AND $3"
+            " UNION ALL SELECT currency, 0, amount FROM ledger WHERE customer_id = $1"
+            " AND status = 'declined' AND period_start BETWEEN $2 AND $3"
+            ") t GROUP BY currency ORDER BY currency",
             customer_id,
             month,
             today,

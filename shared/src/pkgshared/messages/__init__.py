@@ -31,7 +31,6 @@ from .charger import (
     RunLine,
     RunPackage,
 )
-from .clock import ClockTicked, UsageRated
 from .envelope import Message
 from .errors import CommandRejected, DeadLetter, FieldError
 from .fields import (
@@ -41,6 +40,7 @@ from .fields import (
     natural_event_id,
     natural_event_id_str,
 )
+from .inputs import ClockTicked, UsageRated
 from .reading import (
     COMMANDS,
     MESSAGE_TYPES,

@@ -8,7 +8,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 from typing import Any
 
 from pydantic import ValidationError
@@ -40,10 +42,10 @@ from .charger import (
     ReleaseHeldCharges,
     RunPackage,
 )
-from .clock import ClockTicked, UsageRated
 from .envelope import Message
 from .errors import CommandRejected, DeadLetter, FieldError
 from .fields import is_type_error
+from .inputs import ClockTicked, UsageRated
 from .versions import to_current
 
 COMMANDS: frozenset[type[Message]] = frozenset(
@@ -88,6 +90,12 @@ TOPIC_MESSAGES: dict[str, tuple[type[Message], ...]] = {
     topics.ALLOWANCE_BALANCES: (AllowanceBalance,),
     **{topics.dlq_topic(t): (DeadLetter,) for t in topics.CONSUMED_TOPICS},
 }
+
+
+def topic_schema(topic: str) -> Any:
+    """The union of contract topic `topic`'s message types (what its AsyncAPI channel shows)."""
+    return functools.reduce(operator.or_, TOPIC_MESSAGES[topic])
+
 
 MESSAGE_TYPES: dict[str, type[Message]] = {
     m.TYPE: m for group in TOPIC_MESSAGES.values() for m in group

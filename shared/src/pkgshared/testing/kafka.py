@@ -3,10 +3,17 @@
 from pkgshared.topic_io import (
     Record,
     TopicReader,
-    create_topics,
+    create_plain_topics,
     produce,
     produce_keyed,
     unique_name,
 )
 
-__all__ = ["Record", "TopicReader", "create_topics", "produce", "produce_keyed", "unique_name"]
+__all__ = [
+    "Record",
+    "TopicReader",
+    "create_plain_topics",
+    "produce",
+    "produce_keyed",
+    "unique_name",
+]

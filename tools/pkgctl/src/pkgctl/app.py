@@ -24,7 +24,7 @@ from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 from rich.console import Console
 
-from pkgctl import api, io, render
+from pkgctl import api, broker, render
 from pkgshared import topics
 from pkgshared.messages import (
     AssignPackage,
@@ -101,12 +101,12 @@ def run(coro: Any) -> Any:
         raise fail(str(exc), 1) from None
     except TopicMissing as exc:
         raise fail(
-            f"{exc} (is the system up? KAFKA_BOOTSTRAP_SERVERS={io.bootstrap()})", 1
+            f"{exc} (is the system up? KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap()})", 1
         ) from None
     except WaitTimedOut:
         raise fail("no outcome arrived in time; the command was sent", 1) from None
     except (OSError, KafkaError) as exc:
-        raise fail(f"cannot reach Kafka at {io.bootstrap()}: {exc}", 1) from None
+        raise fail(f"cannot reach Kafka at {broker.bootstrap()}: {exc}", 1) from None
 
 
 def send_and_report(
@@ -119,7 +119,7 @@ def send_and_report(
     **success: Any,
 ) -> None:
     """Send `message`; with `wait`, print the event that answers it (exit 1 if rejected)."""
-    outcome = run(io.send(topic, key, message, answers if wait else None, timeout, success))
+    outcome = run(broker.send(topic, key, message, answers if wait else None, timeout, success))
     if outcome is None:
         if Options.json:
             emit_json(json.loads(message.to_json()))
@@ -396,7 +396,7 @@ def tick(
     message = build(ClockTicked, tick_id=tick_id, at=instant)
     answers = topics.CHARGER_PROGRESS if wait else None
     success = {"event_type": "ChargesSettled", "tick_id": tick_id}
-    settled = run(io.send(topics.CLOCK_TICKS, "clock", message, answers, timeout, success))
+    settled = run(broker.send(topics.CLOCK_TICKS, "clock", message, answers, timeout, success))
     sent = json.loads(message.to_json())["at"]
     if Options.json:
         emit_json({"tick": json.loads(message.to_json()), "settled": settled})
@@ -433,7 +433,7 @@ def clock() -> None:
     """Where time stands: the latest tick sent, the charger's clock (its latest ChargesSettled)
     and the wall clock; warns when the charger's clock is ahead of the wall clock, since ticks
     before it then change nothing."""
-    state = run(io.clock())
+    state = run(broker.clock())
     if Options.json:
         emit_json({"latest_tick": state.latest_tick, "settled": state.settled, "now": state.now})
         return
@@ -476,7 +476,7 @@ def allowances(
 ) -> None:
     """A customer's free minutes: each grant's prefixes, DID, window, seconds granted, used
     and remaining, and status (from billing.allowance-balances)."""
-    balances = run(io.allowances(customer))
+    balances = run(broker.allowances(customer))
     if Options.json:
         emit_json(balances)
     else:
@@ -547,7 +547,7 @@ def run_package(
     if run(_charger_knows(urllib.parse.quote(customer, safe=""))) is None:
         raise fail(f"the charger knows no customer {customer!r}; nothing was sent", 1)
     report = run(
-        io.send(
+        broker.send(
             topics.CHARGER_COMMANDS,
             customer,
             message,
@@ -605,7 +605,7 @@ def tail(
         )
 
     def show(record: Any) -> None:
-        obj = io.as_json(record)
+        obj = broker.as_json(record)
         if customer and record.key != customer.encode() and obj.get("customer_id") != customer:
             return
         if raw or Options.json:
@@ -614,7 +614,7 @@ def tail(
             render.line(out, record, obj)
 
     with contextlib.suppress(KeyboardInterrupt):
-        run(io.tail(topic, show, follow, last, start))
+        run(broker.tail(topic, show, follow, last, start))
 
 
 @dlq_app.command("list")
@@ -622,7 +622,7 @@ def dlq_list(
     topic: Annotated[str, typer.Argument(help="the source topic, e.g. catalog.commands")],
 ) -> None:
     """List the dead letters of a topic."""
-    letters = run(io.dead_letters(_dlq_source(topic)))
+    letters = run(broker.dead_letters(_dlq_source(topic)))
     if Options.json:
         emit_json(letters)
     else:
@@ -659,10 +659,10 @@ def dlq_replay(
     first. A letter holding only the start of a message larger than 256 KiB is refused."""
     letter = _one_letter(topic, offset)
     try:
-        payload, headers = io.replayable(letter, _assignments(set_ or []))
+        payload, headers = broker.replayable(letter, _assignments(set_ or []))
     except ValueError as exc:
         raise fail(str(exc), 2) from None
-    run(io.replay(letter, payload, headers))
+    run(broker.replay(letter, payload, headers))
     if Options.json:
         emit_json({"replayed": letter["source_topic"], "key": letter.get("key"), **headers})
     else:
@@ -693,7 +693,7 @@ def _dlq_source(topic: str) -> str:
 
 
 def _one_letter(topic: str, offset: int) -> dict[str, Any]:
-    letters = run(io.dead_letters(_dlq_source(topic)))
+    letters = run(broker.dead_letters(_dlq_source(topic)))
     found = [x for x in letters if x["_offset"] == offset]
     if not found:
         raise fail(f"no dead letter at offset {offset} of {topic}.dlq", 1)

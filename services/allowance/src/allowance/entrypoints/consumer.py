@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from allowance.config import AllowanceSettings
+from allowance.entrypoints.worker import ApplyWorker
 from allowance.service_layer import handlers
 from allowance.service_layer.unit_of_work import AllowanceUnitOfWork
-from allowance.service_layer.worker import ApplyWorker
 from pkgshared import topics
 from pkgshared.barrier import InputsBarrier
 from pkgshared.consuming import Incoming
 from pkgshared.messages import (
-    AllowanceBalance,
     ChargesSettled,
     FreeMinutesGranted,
-    FreeMinutesUsed,
     UsageRated,
 )
 from pkgshared.runtime import Runtime
@@ -66,7 +64,6 @@ def wire(runtime: Runtime) -> None:
         topics.FREE_MINUTES_GRANTED,
         runtime.batch_consumer(topics.FREE_MINUTES_GRANTED, on_grants, uow),
         "Grants of free minutes.",
-        FreeMinutesGranted,
         group_suffix=".grants",
         projection=True,
     )
@@ -74,7 +71,6 @@ def wire(runtime: Runtime) -> None:
         topics.USAGE_RATED,
         runtime.batch_consumer(topics.USAGE_RATED, on_usage, uow),
         "Calls (UsageRated with destination and duration_seconds).",
-        UsageRated,
         group_suffix=".usage",
         projection=True,
     )
@@ -82,17 +78,10 @@ def wire(runtime: Runtime) -> None:
         topics.CHARGER_PROGRESS,
         runtime.batch_consumer(topics.CHARGER_PROGRESS, on_settled, uow),
         "ChargesSettled: calls before its `at` can be applied.",
-        ChargesSettled,
         group_suffix=".progress",
         projection=True,
     )
-    documented: list[tuple[str, str, object]] = [
-        (topics.FREE_MINUTES_USED, "Free minutes used by calls, key customer_id.", FreeMinutesUsed),
-        (
-            topics.ALLOWANCE_BALANCES,
-            "Each grant's latest balance (compacted), key grant_id.",
-            AllowanceBalance,
-        ),
-    ]
-    for topic, description, schema in documented:
-        runtime.broker.publisher(topic, title=topic, description=description, schema=schema)
+    runtime.publishes(topics.FREE_MINUTES_USED, "Free minutes used by calls, key customer_id.")
+    runtime.publishes(
+        topics.ALLOWANCE_BALANCES, "Each grant's latest balance (compacted), key grant_id."
+    )

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import structlog
 
 from allowance import metrics
+from allowance.adapters.events import encoded_balance, encoded_used
 from allowance.domain.model import Call, Grant, cover
-from allowance.service_layer.events import encoded_balance, encoded_used
 from allowance.service_layer.unit_of_work import AllowanceUnitOfWork
 from pkgshared import topics
 from pkgshared.barrier import InputsBarrier
@@ -23,7 +23,7 @@ log = structlog.get_logger(__name__)
 async def add_grants(uow: AllowanceUnitOfWork, granted: list[FreeMinutesGranted]) -> None:
     """Grants read: each new one gets its first AllowanceBalance (expired already when the
     horizon has passed its window)."""
-    horizon = await uow.store.horizon()
+    horizon = await uow.repository.horizon()
     grants = [
         Grant(
             grant_id=g.grant_id,
@@ -39,7 +39,7 @@ async def add_grants(uow: AllowanceUnitOfWork, granted: list[FreeMinutesGranted]
         for g in granted
     ]
     made_at = instant_str(datetime.now(UTC))  # the events' occurred_at: metadata only
-    for g in await uow.store.add_grants(grants):
+    for g in await uow.repository.add_grants(grants):
         _emit_balance(uow, g, made_at)
         metrics.GRANTS.inc()
 
@@ -71,7 +71,7 @@ async def add_calls(uow: AllowanceUnitOfWork, usage: list[UsageRated]) -> int:
     calls = [c for c in map(call_of, usage) if c is not None]
     if not calls:
         return 0
-    return await uow.store.add_calls(calls, await uow.store.horizon())
+    return await uow.repository.add_calls(calls, await uow.repository.horizon())
 
 
 async def settle(
@@ -83,10 +83,10 @@ async def settle(
     """A ChargesSettled: once the grants topic is read up to its end as of now, calls before
     `at` may be applied and grants whose window ended by `at` expire. True when it moved."""
     await grants_read.check(settled.event_id, positions)
-    moved = await uow.store.advance_horizon(settled.at, settled.tick_id)
+    moved = await uow.repository.advance_horizon(settled.at, settled.tick_id)
     if not moved:
         return False
-    expired = await uow.store.expire(settled.at)
+    expired = await uow.repository.expire(settled.at)
     made_at = instant_str(datetime.now(UTC))
     for g in expired:
         _emit_balance(uow, g, made_at)
@@ -107,7 +107,7 @@ async def apply_waiting(
     """Apply the waiting calls of `customer_ids` (locked by the caller) that occurred before
     `horizon`, each customer's in order, stopping at its first call not yet settled. Returns
     (calls applied, calls covered)."""
-    store = uow.store
+    store = uow.repository
     waiting = await store.waiting_calls(customer_ids, per_customer)
     if not waiting:
         await store.set_heads(dict.fromkeys(customer_ids))

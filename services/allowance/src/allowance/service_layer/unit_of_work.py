@@ -1,13 +1,16 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from allowance.adapters.store import AllowanceStore
+from allowance.adapters.repository import AllowanceRepository
 from pkgshared.uow import PostgresUnitOfWork
+
+if TYPE_CHECKING:
+    from pkgshared.db import Connection
 
 
 class AllowanceUnitOfWork(PostgresUnitOfWork):
-    store: AllowanceStore
+    repository: AllowanceRepository
 
-    def open(self, conn: Any) -> None:
-        self.store = AllowanceStore(conn)
+    def open(self, conn: Connection) -> None:
+        self.repository = AllowanceRepository(conn)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from assignment.domain.model import AssignmentState, CatalogEntry
@@ -16,9 +16,12 @@ from pkgshared.messages import (
     SpendLimitSet,
 )
 
+if TYPE_CHECKING:
+    from pkgshared.db import Connection
 
-class CatalogView:
-    def __init__(self, conn: Any) -> None:
+
+class CatalogRepository:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._seen: dict[str, CatalogEntry | None] = {}
 
@@ -80,7 +83,7 @@ class AssignmentRepository:
     unit of work flushes before committing): a batch of commands costs a few round trips,
     not a few per command."""
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._seen: dict[UUID, AssignmentState | None] = {}
         self._new: dict[UUID, tuple[PackageAssigned, int | None]] = {}

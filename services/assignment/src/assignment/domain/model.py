@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
+from pkgshared.exceptions import RuleBroken
 from pkgshared.messages import (
     AssignmentChanged,
     AssignmentEnded,
@@ -14,7 +14,6 @@ from pkgshared.messages import (
     EndAssignment,
     PackageAssigned,
 )
-from pkgshared.rules import RuleBroken
 
 # The fields that make an AssignPackage command what it is (idempotency compares them).
 TERMS = (
@@ -114,9 +113,10 @@ def change(state: AssignmentState | None, cmd: ChangeAssignment, today: date) ->
             "",
         )
     current = state.current
-    updated: dict[str, Any] = {f: getattr(current, f) for f in TERMS}
+    updated: dict[str, object] = {f: getattr(current, f) for f in TERMS}
     updated.update({f: getattr(cmd, f) for f in given})
-    _check_end(current.start_date, updated["end_date"], state.minimum_days)
+    end_date = cmd.end_date if "end_date" in given else current.end_date
+    _check_end(current.start_date, end_date, state.minimum_days)
     return AssignmentChanged(
         assignment_id=current.assignment_id,
         package_version=current.package_version,
@@ -146,7 +146,7 @@ def end(state: AssignmentState | None, cmd: EndAssignment, today: date) -> Assig
 
 def after_end(state: AssignmentState, ended: AssignmentEnded) -> AssignmentChanged:
     """The assignment's state once `ended` applies (kept so later changes start from it)."""
-    terms: dict[str, Any] = {f: getattr(state.current, f) for f in TERMS}
+    terms: dict[str, object] = {f: getattr(state.current, f) for f in TERMS}
     terms["end_date"] = ended.end_date
     return AssignmentChanged(
         assignment_id=state.current.assignment_id,

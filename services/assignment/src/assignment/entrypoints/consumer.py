@@ -10,22 +10,9 @@ from assignment.service_layer import handlers
 from assignment.service_layer.unit_of_work import AssignmentUnitOfWork
 from pkgshared import topics
 from pkgshared.barrier import InputsBarrier
-from pkgshared.commands import command_batches
+from pkgshared.commands import command_batches, utc_today
 from pkgshared.consuming import Incoming
-from pkgshared.messages import (
-    AssignmentChanged,
-    AssignmentEnded,
-    AssignPackage,
-    ChangeAssignment,
-    CommandRejected,
-    EndAssignment,
-    PackageAssigned,
-    PackageDefined,
-    PackageRetired,
-    SetSpendLimit,
-    SpendLimitSet,
-)
-from pkgshared.runtime import Runtime, utc_today
+from pkgshared.runtime import Runtime
 
 
 def wire(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
@@ -35,10 +22,10 @@ def wire(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
     async def catalog_ends() -> dict[int, int]:
         return await runtime.end_offsets(runtime.topic(topics.CATALOG_PACKAGES))
 
-    catalog_view = InputsBarrier(catalog_ends, what="catalog view, catalog.packages partitions")
+    catalog_barrier = InputsBarrier(catalog_ends, what="catalog view, catalog.packages partitions")
 
     async def apply(uow: AssignmentUnitOfWork, command: Any, _key: str) -> None:
-        await handlers.apply_command(uow, command, today(), catalog_view)
+        await handlers.apply_command(uow, command, today(), catalog_barrier)
 
     commands = command_batches(
         topics.ASSIGNMENT_COMMANDS, topics.ASSIGNMENT_EVENTS, apply, prepare=handlers.prepare
@@ -49,7 +36,6 @@ def wire(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
             topics.ASSIGNMENT_COMMANDS, commands, uow, rejections_topic=topics.ASSIGNMENT_EVENTS
         ),
         "AssignPackage, ChangeAssignment, EndAssignment, SetSpendLimit.",
-        AssignPackage | ChangeAssignment | EndAssignment | SetSpendLimit,
     )
 
     async def on_catalog(uow: AssignmentUnitOfWork, batch: list[Incoming]) -> None:
@@ -62,17 +48,10 @@ def wire(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
         topics.CATALOG_PACKAGES,
         runtime.batch_consumer(topics.CATALOG_PACKAGES, on_catalog, uow),
         "The catalog view used to validate assignments.",
-        PackageDefined | PackageRetired | CommandRejected,
         group_suffix=".catalog-view",
         projection=True,
     )
-    runtime.broker.publisher(
+    runtime.publishes(
         topics.ASSIGNMENT_EVENTS,
-        title="assignment.events",
-        description="Assignment lifecycle and spend limits (key customer_id); rejections.",
-        schema=PackageAssigned
-        | AssignmentChanged
-        | AssignmentEnded
-        | SpendLimitSet
-        | CommandRejected,
+        "Assignment lifecycle and spend limits (key customer_id); rejections.",
     )

@@ -3,13 +3,15 @@ catalog events that keep this service's view of the catalog."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
 
 from assignment.domain import model
-from assignment.service_layer.unit_of_work import AssignmentUnitOfWork
+from assignment.service_layer.ports import UnitOfWork
 from pkgshared import topics
 from pkgshared.barrier import InputsBarrier
 from pkgshared.messages import (
@@ -23,17 +25,20 @@ from pkgshared.messages import (
     SpendLimitSet,
     natural_event_id,
 )
+from pkgshared.messages.reading import TOPIC_MESSAGES
 
 log = structlog.get_logger(__name__)
 EVENTS = topics.ASSIGNMENT_EVENTS
-Command = AssignPackage | ChangeAssignment | EndAssignment | SetSpendLimit
-CatalogView = InputsBarrier[int]
+CatalogBarrier = InputsBarrier[int]
 """Has the catalog view read catalog.packages (by partition) up to where it was when a command
 was first seen?"""
 
 
 async def apply_command(
-    uow: AssignmentUnitOfWork, cmd: Message, today: date, catalog_view: CatalogView | None = None
+    uow: UnitOfWork,
+    cmd: Message,
+    today: date,
+    catalog_barrier: CatalogBarrier | None = None,
 ) -> None:
     """Apply one command; RuleBroken when it breaks a rule.
 
@@ -41,66 +46,71 @@ async def apply_command(
     rejected only once the view has read catalog.packages up to its end as it was when the
     command was first seen; before that InputsBehind makes the command be retried
     (define-then-assign must not race)."""
-    assert isinstance(cmd, AssignPackage | ChangeAssignment | EndAssignment | SetSpendLimit)
-    await _apply(cmd, uow, today, catalog_view)
+    await COMMAND_HANDLERS[type(cmd)](cmd, uow, Context(today, catalog_barrier))
 
 
-async def prepare(uow: AssignmentUnitOfWork, commands: list[Message]) -> None:
+async def prepare(uow: UnitOfWork, commands: list[Message]) -> None:
     """Read the assignments and packages a batch of commands names, in two round trips."""
     ids = [c.assignment_id for c in commands if hasattr(c, "assignment_id")]
     await uow.assignments.preload(ids)
     await uow.catalog.preload([c.package_id for c in commands if isinstance(c, AssignPackage)])
 
 
-async def _apply(
-    cmd: Command, uow: AssignmentUnitOfWork, today: date, catalog_view: CatalogView | None
-) -> None:
-    if isinstance(cmd, AssignPackage):
-        await _assign(cmd, uow, catalog_view)
-    elif isinstance(cmd, ChangeAssignment):
-        state = await uow.assignments.get(cmd.assignment_id)
-        changed = model.change(state, cmd, today)
-        changed = _with_id(changed, f"changed:{cmd.event_id}")
-        await uow.assignments.update(changed)
-        uow.emit(EVENTS, changed.customer_id, changed)
-        log.info(
-            "assignment changed",
-            assignment_id=str(changed.assignment_id),
-            customer_id=changed.customer_id,
-            effective_from=str(changed.effective_from),
-        )
-    elif isinstance(cmd, EndAssignment):
-        state = await uow.assignments.get(cmd.assignment_id)
-        ended = _with_id(model.end(state, cmd, today), f"ended:{cmd.event_id}")
-        assert state is not None  # model.end rejects an unknown assignment
-        await uow.assignments.update(model.after_end(state, ended), ended)
-        uow.emit(EVENTS, ended.customer_id, ended)
-        log.info(
-            "assignment ended",
-            assignment_id=str(ended.assignment_id),
-            customer_id=ended.customer_id,
-            end_date=str(ended.end_date),
-        )
-    else:
-        limit = SpendLimitSet(
-            event_id=natural_event_id(f"spend-limit:{cmd.event_id}"),
-            customer_id=cmd.customer_id,
-            monthly_limit=cmd.monthly_limit,
-            currency=cmd.currency,
-            correlation_id=cmd.correlation_id,
-        )
-        await uow.assignments.set_spend_limit(limit)
-        uow.emit(EVENTS, cmd.customer_id, limit)
-        log.info("spend limit set", customer_id=cmd.customer_id, limit=str(cmd.monthly_limit))
+@dataclass(frozen=True)
+class Context:
+    """What a command's handler needs besides the command and the unit of work."""
+
+    today: date
+    catalog_barrier: CatalogBarrier | None
 
 
-async def _assign(
-    cmd: AssignPackage, uow: AssignmentUnitOfWork, catalog_view: CatalogView | None
-) -> None:
+async def _change(cmd: ChangeAssignment, uow: UnitOfWork, ctx: Context) -> None:
+    state = await uow.assignments.get(cmd.assignment_id)
+    changed = model.change(state, cmd, ctx.today)
+    changed = _with_id(changed, f"changed:{cmd.event_id}")
+    await uow.assignments.update(changed)
+    uow.emit(EVENTS, changed.customer_id, changed)
+    log.info(
+        "assignment changed",
+        assignment_id=str(changed.assignment_id),
+        customer_id=changed.customer_id,
+        effective_from=str(changed.effective_from),
+    )
+
+
+async def _end(cmd: EndAssignment, uow: UnitOfWork, ctx: Context) -> None:
+    state = await uow.assignments.get(cmd.assignment_id)
+    ended = _with_id(model.end(state, cmd, ctx.today), f"ended:{cmd.event_id}")
+    assert state is not None  # model.end rejects an unknown assignment
+    await uow.assignments.update(model.after_end(state, ended), ended)
+    uow.emit(EVENTS, ended.customer_id, ended)
+    log.info(
+        "assignment ended",
+        assignment_id=str(ended.assignment_id),
+        customer_id=ended.customer_id,
+        end_date=str(ended.end_date),
+    )
+
+
+async def _set_limit(cmd: SetSpendLimit, uow: UnitOfWork, _ctx: Context) -> None:
+    limit = SpendLimitSet(
+        event_id=natural_event_id(f"spend-limit:{cmd.event_id}"),
+        customer_id=cmd.customer_id,
+        monthly_limit=cmd.monthly_limit,
+        currency=cmd.currency,
+        correlation_id=cmd.correlation_id,
+    )
+    await uow.assignments.set_spend_limit(limit)
+    uow.emit(EVENTS, cmd.customer_id, limit)
+    log.info("spend limit set", customer_id=cmd.customer_id, limit=str(cmd.monthly_limit))
+
+
+async def _assign(cmd: AssignPackage, uow: UnitOfWork, ctx: Context) -> None:
+    catalog_barrier = ctx.catalog_barrier
     existing = await uow.assignments.get(cmd.assignment_id)
     package = await uow.catalog.get(cmd.package_id)
-    if existing is None and (package is None or package.retired) and catalog_view is not None:
-        await catalog_view.check(cmd.event_id, uow.catalog.positions)
+    if existing is None and (package is None or package.retired) and catalog_barrier is not None:
+        await catalog_barrier.check(cmd.event_id, uow.catalog.positions)
         # The view may have caught up between the first read and the check: read again, now
         # that everything published before the check is known to be in it.
         package = await uow.catalog.get(cmd.package_id, fresh=True)
@@ -123,6 +133,16 @@ async def _assign(
     )
 
 
+Handler = Callable[[Any, UnitOfWork, Context], Awaitable[None]]
+COMMAND_HANDLERS: dict[type[Message], Handler] = {
+    AssignPackage: _assign,
+    ChangeAssignment: _change,
+    EndAssignment: _end,
+    SetSpendLimit: _set_limit,
+}
+"""The handler of each message type of assignment.commands (pkgshared.messages.reading)."""
+assert set(COMMAND_HANDLERS) == set(TOPIC_MESSAGES[topics.ASSIGNMENT_COMMANDS])
+
 M = TypeVar("M", bound=Message)
 
 
@@ -130,7 +150,7 @@ def _with_id(event: M, key: str) -> M:
     return event.model_copy(update={"event_id": natural_event_id(key)})
 
 
-async def apply_catalog_event(event: Message, uow: AssignmentUnitOfWork) -> None:
+async def apply_catalog_event(event: Message, uow: UnitOfWork) -> None:
     """Keep the catalog view; idempotent, so a version read again changes nothing."""
     if isinstance(event, PackageDefined):
         await uow.catalog.apply_defined(event)

@@ -1,18 +1,21 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from assignment.adapters.repository import AssignmentRepository, CatalogView
+from assignment.adapters.repository import AssignmentRepository, CatalogRepository
 from pkgshared.uow import PostgresUnitOfWork
+
+if TYPE_CHECKING:
+    from pkgshared.db import Connection
 
 
 class AssignmentUnitOfWork(PostgresUnitOfWork):
     assignments: AssignmentRepository
-    catalog: CatalogView
+    catalog: CatalogRepository
 
-    def open(self, conn: Any) -> None:
+    def open(self, conn: Connection) -> None:
         self.assignments = AssignmentRepository(conn)
-        self.catalog = CatalogView(conn)
+        self.catalog = CatalogRepository(conn)
 
     async def flush(self) -> None:
         await self.assignments.flush()

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import TYPE_CHECKING
 
 from catalog.domain.model import PackageState
 from pkgshared.messages import PackageDefined
+from pkgshared.messages.versions import to_current
+
+if TYPE_CHECKING:
+    from pkgshared.db import Connection
 
 
 class PackageRepository:
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def get(self, package_id: str) -> PackageState | None:
@@ -22,7 +27,9 @@ class PackageRepository:
         )
         if row is None:
             return None
-        return PackageState(PackageDefined.model_validate_json(row["defined"]), row["retired"])
+        # Stored as published: an older version is read through the same converters.
+        defined = PackageDefined.model_validate(to_current(json.loads(row["defined"])))
+        return PackageState(defined, row["retired"])
 
     async def add_version(self, defined: PackageDefined) -> None:
         await self._conn.execute(

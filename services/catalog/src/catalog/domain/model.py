@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from pkgshared.exceptions import RuleBroken
 from pkgshared.messages import (
     DefinePackage,
     FieldError,
@@ -13,7 +14,6 @@ from pkgshared.messages import (
     RetirePackage,
     normalize_frequency_match,
 )
-from pkgshared.rules import RuleBroken
 
 # A redefinition may not change what the package *is*; only its terms.
 IMMUTABLE = ("kind", "currency", "frequency", "frequency_match")

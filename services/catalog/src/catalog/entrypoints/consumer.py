@@ -9,16 +9,9 @@ from typing import Any
 from catalog.service_layer import handlers
 from catalog.service_layer.unit_of_work import CatalogUnitOfWork
 from pkgshared import topics
-from pkgshared.commands import command_batches
-from pkgshared.messages import (
-    CommandRejected,
-    DefinePackage,
-    PackageDefined,
-    PackageRetired,
-    RetirePackage,
-)
-from pkgshared.rules import RuleBroken
-from pkgshared.runtime import Runtime, utc_today
+from pkgshared.commands import command_batches, utc_today
+from pkgshared.exceptions import RuleBroken
+from pkgshared.runtime import Runtime
 
 
 def wire(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
@@ -39,12 +32,8 @@ def wire(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
         topics.CATALOG_COMMANDS,
         consumer,
         "DefinePackage and RetirePackage.",
-        DefinePackage | RetirePackage,
     )
-    # Events leave through the outbox relay; declared here so the AsyncAPI document shows them.
-    runtime.broker.publisher(
+    runtime.publishes(
         topics.CATALOG_PACKAGES,
-        title="catalog.packages",
-        description="Package versions and retirements (compacted, key package_id); rejections.",
-        schema=PackageDefined | PackageRetired | CommandRejected,
+        "Package versions and retirements (compacted, key package_id); rejections.",
     )

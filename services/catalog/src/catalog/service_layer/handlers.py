@@ -8,8 +8,9 @@ from uuid import UUID
 import structlog
 
 from catalog.domain import model
-from catalog.service_layer.unit_of_work import CatalogUnitOfWork
+from catalog.service_layer.ports import UnitOfWork
 from pkgshared import topics
+from pkgshared.exceptions import RuleBroken, rejection
 from pkgshared.messages import (
     DefinePackage,
     Message,
@@ -17,7 +18,6 @@ from pkgshared.messages import (
     RetirePackage,
     natural_event_id,
 )
-from pkgshared.rules import RuleBroken, rejection
 
 log = structlog.get_logger(__name__)
 
@@ -30,9 +30,7 @@ def retired_event_id(package_id: str, version: int) -> UUID:
     return natural_event_id(f"retired:{package_id}:{version}")
 
 
-async def apply_command(
-    uow: CatalogUnitOfWork, cmd: DefinePackage | RetirePackage, today: date
-) -> None:
+async def apply_command(uow: UnitOfWork, cmd: DefinePackage | RetirePackage, today: date) -> None:
     """Define or retire a package; RuleBroken when the command breaks a rule."""
     current = await uow.packages.get(cmd.package_id)
     if isinstance(cmd, DefinePackage):
@@ -41,14 +39,14 @@ async def apply_command(
         await _retire(cmd, current, uow)
 
 
-async def reject_command(uow: CatalogUnitOfWork, cmd: Message, broken: RuleBroken) -> None:
+async def reject_command(uow: UnitOfWork, cmd: Message, broken: RuleBroken) -> None:
     """Answer a command that broke a rule (see _reject); nothing was changed by it."""
     package_id = getattr(cmd, "package_id", "")
     _reject(uow, cmd, package_id, broken, await uow.packages.get(package_id))
 
 
 async def _define(
-    cmd: DefinePackage, current: model.PackageState | None, uow: CatalogUnitOfWork, today: date
+    cmd: DefinePackage, current: model.PackageState | None, uow: UnitOfWork, today: date
 ) -> None:
     defined = model.define(current, cmd, today)
     defined = defined.model_copy(
@@ -59,9 +57,7 @@ async def _define(
     log.info("package defined", package_id=cmd.package_id, version=defined.version)
 
 
-async def _retire(
-    cmd: RetirePackage, current: model.PackageState | None, uow: CatalogUnitOfWork
-) -> None:
+async def _retire(cmd: RetirePackage, current: model.PackageState | None, uow: UnitOfWork) -> None:
     retired = model.retire(current, cmd)
     retired = retired.model_copy(
         update={"event_id": retired_event_id(retired.package_id, retired.version)}
@@ -72,7 +68,7 @@ async def _retire(
 
 
 def _reject(
-    uow: CatalogUnitOfWork,
+    uow: UnitOfWork,
     cmd: Message,
     package_id: str,
     broken: RuleBroken,

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from catalog.adapters.repository import PackageRepository
 from pkgshared.uow import PostgresUnitOfWork
+
+if TYPE_CHECKING:
+    from pkgshared.db import Connection
 
 
 class CatalogUnitOfWork(PostgresUnitOfWork):
     packages: PackageRepository
 
-    def open(self, conn: Any) -> None:
+    def open(self, conn: Connection) -> None:
         self.packages = PackageRepository(conn)

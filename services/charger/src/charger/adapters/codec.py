@@ -1,10 +1,10 @@
-"""Domain values to and from the JSON kept in the charger's tables."""
+"""Domain values to and from the charger's table rows: an assignment as columns (its terms as
+a short JSON text), a package version from the PackageDefined it was read from."""
 
 from __future__ import annotations
 
 import json
 from datetime import date
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -93,7 +93,3 @@ def terms_from_json(text: str) -> tuple[Terms, ...]:
         Terms(date.fromisoformat(t[0]) if t[0] else None, t[1], t[2], t[3])
         for t in json.loads(text)
     )
-
-
-def money(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(value)

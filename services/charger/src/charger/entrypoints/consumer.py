@@ -7,33 +7,16 @@ from typing import Any
 
 from charger import metrics
 from charger.config import ChargerSettings
-from charger.service_layer import charging, handlers
+from charger.entrypoints.worker import TickWorker
+from charger.service_layer import handlers, tick_work
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
-from charger.service_layer.worker import TickWorker
 from pkgshared import topics
 from pkgshared.barrier import InputsBarrier
 from pkgshared.commands import command_batches
 from pkgshared.consuming import Incoming
 from pkgshared.messages import (
-    AssignmentChanged,
-    AssignmentEnded,
-    ChargeDeclined,
-    ChargesHeld,
-    ChargesReleased,
-    ChargesSettled,
-    ChargeUpcoming,
     ClockTicked,
-    CommandRejected,
-    CreditDebited,
-    FreeMinutesGranted,
-    PackageAssigned,
-    PackageDefined,
-    PackageRetired,
-    PackageRunReported,
     ReleaseHeldCharges,
-    RunPackage,
-    SpendLimitSet,
-    UsageRated,
 )
 from pkgshared.runtime import Runtime
 
@@ -46,7 +29,7 @@ def wire(runtime: Runtime) -> None:
         on_commit=runtime.relay.wake,
         batch_customers=settings.charge_batch_customers,
         concurrency=settings.charge_concurrency,
-        policy=charging.Policy(
+        policy=tick_work.Policy(
             catch_up_limit=settings.catch_up_limit,
             notice_days=settings.charge_notice_days,
             batch_charges=settings.charge_batch_charges,
@@ -77,27 +60,16 @@ def wire(runtime: Runtime) -> None:
     async def project(uow: ChargerUnitOfWork, batch: list[Incoming]) -> None:
         await handlers.project(uow, [i.message for i in batch if i.message is not None])
 
-    projections: list[tuple[str, str, str, Any]] = [
-        (
-            topics.CATALOG_PACKAGES,
-            "Package versions.",
-            ".catalog",
-            PackageDefined | PackageRetired | CommandRejected,
-        ),
-        (
-            topics.ASSIGNMENT_EVENTS,
-            "Assignments and spend limits.",
-            ".assignments",
-            PackageAssigned | AssignmentChanged | AssignmentEnded | SpendLimitSet | CommandRejected,
-        ),
-        (topics.USAGE_RATED, "Usage for minimum spend.", ".usage", UsageRated),
+    projections = [
+        (topics.CATALOG_PACKAGES, "Package versions.", ".catalog"),
+        (topics.ASSIGNMENT_EVENTS, "Assignments and spend limits.", ".assignments"),
+        (topics.USAGE_RATED, "Usage for minimum spend.", ".usage"),
     ]
-    for topic, description, suffix, schema in projections:
+    for topic, description, suffix in projections:
         runtime.consume(
             topic,
             runtime.batch_consumer(topic, project, uow),
             description,
-            schema,
             group_suffix=suffix,
             projection=True,
         )
@@ -130,7 +102,6 @@ def wire(runtime: Runtime) -> None:
         topics.CLOCK_TICKS,
         runtime.batch_consumer(topics.CLOCK_TICKS, on_ticks, tick_uow),
         "The charger's only clock.",
-        ClockTicked,
         group_suffix=".ticks",
         projection=True,
     )
@@ -148,24 +119,13 @@ def wire(runtime: Runtime) -> None:
             topics.CHARGER_COMMANDS, commands, uow, rejections_topic=topics.CHARGER_EVENTS
         ),
         "RunPackage, ReleaseHeldCharges.",
-        RunPackage | ReleaseHeldCharges,
         group_suffix=".commands",
     )
 
-    documented: list[tuple[str, str, object]] = [
-        (topics.CREDIT_DEBITED, "Debits, key customer_id.", CreditDebited),
-        (topics.FREE_MINUTES_GRANTED, "Free minutes, key customer_id.", FreeMinutesGranted),
-        (
-            topics.CHARGER_EVENTS,
-            "Run reports, declined charges, notices, holds and releases, rejections.",
-            PackageRunReported
-            | ChargeDeclined
-            | ChargeUpcoming
-            | ChargesHeld
-            | ChargesReleased
-            | CommandRejected,
-        ),
-        (topics.CHARGER_PROGRESS, "Ticks settled, key 'clock'.", ChargesSettled),
-    ]
-    for topic, description, schema in documented:
-        runtime.broker.publisher(topic, title=topic, description=description, schema=schema)
+    runtime.publishes(topics.CREDIT_DEBITED, "Debits, key customer_id.")
+    runtime.publishes(topics.FREE_MINUTES_GRANTED, "Free minutes, key customer_id.")
+    runtime.publishes(
+        topics.CHARGER_EVENTS,
+        "Run reports, declined charges, notices, holds and releases, rejections.",
+    )
+    runtime.publishes(topics.CHARGER_PROGRESS, "Ticks settled, key 'clock'.")

@@ -5,14 +5,16 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from typing import Any
 
 import structlog
 
 from charger import metrics
-from charger.service_layer import charging
+from charger.service_layer import tick_work
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgshared import topics
 from pkgshared.barrier import InputsBarrier
+from pkgshared.exceptions import RuleBroken
 from pkgshared.messages import (
     AssignmentChanged,
     AssignmentEnded,
@@ -29,12 +31,21 @@ from pkgshared.messages import (
     UsageRated,
     natural_event_id,
 )
-from pkgshared.rules import RuleBroken
 
 log = structlog.get_logger(__name__)
 
 # The topics whose content a tick or a run must take into account.
 INPUTS = (topics.CATALOG_PACKAGES, topics.ASSIGNMENT_EVENTS, topics.USAGE_RATED)
+
+
+EVENT_HANDLERS: dict[type[Message], Callable[[Any, Any], Awaitable[None]]] = {
+    PackageDefined: lambda repository, event: repository.add_version(event),
+    AssignmentChanged: lambda repository, event: repository.apply_changed(event),
+    AssignmentEnded: lambda repository, event: repository.apply_ended(event),
+    SpendLimitSet: lambda repository, event: repository.set_spend_limit(event),
+}
+"""What the projections do with each event read one at a time (UsageRated and runs of
+PackageAssigned are applied a batch at once)."""
 
 
 async def project(uow: ChargerUnitOfWork, events: list[Message]) -> None:
@@ -52,19 +63,14 @@ async def project(uow: ChargerUnitOfWork, events: list[Message]) -> None:
             assigned.append(event)
             continue
         if assigned:
-            await uow.store.apply_assigned_many(assigned)
+            await uow.repository.apply_assigned_many(assigned)
             assigned = []
-        if isinstance(event, PackageDefined):
-            await uow.store.add_version(event)
-        elif isinstance(event, AssignmentChanged):
-            await uow.store.apply_changed(event)
-        elif isinstance(event, AssignmentEnded):
-            await uow.store.apply_ended(event)
-        elif isinstance(event, SpendLimitSet):
-            await uow.store.set_spend_limit(event)
+        handler = EVENT_HANDLERS.get(type(event))
+        if handler is not None:  # PackageRetired and rejections change nothing here
+            await handler(uow.repository, event)
     if assigned:
-        await uow.store.apply_assigned_many(assigned)
-    await uow.store.add_usage(usage)
+        await uow.repository.apply_assigned_many(assigned)
+    await uow.repository.add_usage(usage)
 
 
 def latest_tick(ticks: list[ClockTicked]) -> ClockTicked:
@@ -83,9 +89,9 @@ async def accept_tick(
     """Accept a tick once everything published before it has been read; True when it moved
     the clock (the workers then make what it made due). Inside the caller's unit of work."""
     await inputs.check(tick.event_id, _positions(uow))
-    moved = await uow.store.advance_clock(tick.at, tick.tick_id)
+    moved = await uow.repository.advance_clock(tick.at, tick.tick_id)
     if moved:
-        released = await uow.store.wake_released(tick.at)
+        released = await uow.repository.wake_released(tick.at)
         if released:
             log.info("released assignments due", count=released, tick_id=str(tick.tick_id))
     log.info(
@@ -106,7 +112,7 @@ def _positions(uow: ChargerUnitOfWork) -> Callable[[], Awaitable[dict[tuple[str,
 async def release_held(uow: ChargerUnitOfWork, cmd: ReleaseHeldCharges) -> None:
     """ReleaseHeldCharges: the next tick makes everything due for the assignment, in order,
     without the catch-up limit (CONTRACT.md §4)."""
-    state = await uow.store.hold_of(cmd.customer_id, cmd.assignment_id)
+    state = await uow.repository.hold_of(cmd.customer_id, cmd.assignment_id)
     if state is None:
         raise RuleBroken(
             f"customer {cmd.customer_id} has no assignment {cmd.assignment_id}",
@@ -116,7 +122,7 @@ async def release_held(uow: ChargerUnitOfWork, cmd: ReleaseHeldCharges) -> None:
     if state != "held":
         why = "already released" if state == "released" else "not held"
         raise RuleBroken(f"assignment {cmd.assignment_id} is {why}", "assignment_id", why)
-    await uow.store.release([cmd.assignment_id])
+    await uow.repository.release([cmd.assignment_id])
     uow.emit(
         topics.CHARGER_EVENTS,
         cmd.customer_id,
@@ -145,7 +151,7 @@ async def run_package(
     """Run the customer's packages on the date: report, and charge unless simulated."""
     await inputs.check(cmd.event_id, _positions(uow))
     started = time.perf_counter()
-    lines, made = await charging.run_for_customer(uow, cmd.customer_id, cmd.date, cmd.simulate)
+    lines, made = await tick_work.run_for_customer(uow, cmd.customer_id, cmd.date, cmd.simulate)
     metrics.record(made)  # a real run's debits, grants and declines count like a tick's
     totals: dict[str, Decimal] = {}
     for line in lines:

@@ -11,7 +11,8 @@ from uuid import UUID
 
 import structlog
 
-from charger.adapters.store import ChargerStore, Progress, Tracked
+from charger.adapters.events import Reason, declined_event, encoded_charge
+from charger.adapters.repository import ChargerRepository, Progress, Tracked
 from charger.domain.charges import (
     Charge,
     Outcome,
@@ -24,7 +25,6 @@ from charger.domain.charges import (
 from charger.domain.model import MonthTotals, PackageVersion, SpendLimit
 from charger.domain.notices import Notice, notices_on, upcoming, wake_at
 from charger.domain.schedule import day_start
-from charger.service_layer.events import Reason, declined_event, encoded_charge
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgshared import topics
 from pkgshared.messages import (
@@ -47,7 +47,7 @@ class Made:
     held: int = 0
 
 
-async def _settled(store: ChargerStore, charges: list[Charge]) -> list[Charge]:
+async def _settled(store: ChargerRepository, charges: list[Charge]) -> list[Charge]:
     """Minimum-spend charges less their period's spend (one query for all of them)."""
     minimums = [i for i, c in enumerate(charges) if c.kind == "minimum_spend"]
     spent = await store.spends(
@@ -134,7 +134,7 @@ COUNT_CHUNK_PERIODS = 2000
 """Periods examined at a time when counting a long catch-up: memory stays bounded."""
 
 
-async def _not_made(store: ChargerStore, t: Tracked, charges: list[Charge]) -> list[Charge]:
+async def _not_made(store: ChargerRepository, t: Tracked, charges: list[Charge]) -> list[Charge]:
     """`charges` less those RunPackage already recorded, minimum spends settled."""
     if t.run_charged and charges:
         existing = await store.ledger_status([c.key for c in charges])
@@ -143,7 +143,7 @@ async def _not_made(store: ChargerStore, t: Tracked, charges: list[Charge]) -> l
 
 
 async def _count_due(
-    store: ChargerStore,
+    store: ChargerRepository,
     t: Tracked,
     versions: list[PackageVersion],
     at: datetime,
@@ -200,7 +200,7 @@ def _plan(
 
 
 async def _recount(
-    store: ChargerStore, p: Plan, versions: list[PackageVersion], at: datetime, policy: Policy
+    store: ChargerRepository, p: Plan, versions: list[PackageVersion], at: datetime, policy: Policy
 ) -> Plan:
     """A plan that may be over the catch-up limit: held when it is, else all its charges."""
     t = p.tracked
@@ -254,7 +254,7 @@ async def charge_claimed(
     what would exceed the catch-up limit, send the notices now due. Customers are taken in
     order until the batch has `policy.batch_charges` charges; those taken are returned (the
     others stay due for the next batch)."""
-    store = uow.store
+    store = uow.repository
     tracked, later = await store.due_assignments(customer_ids, at)
     versions = await store.versions({t.assignment.package_id for t in tracked})
     of_customer: dict[str, list[Tracked]] = defaultdict(list)
@@ -382,7 +382,7 @@ async def _emit_notices(
     if not notices:
         return
     if t.run_charged:  # a debit RunPackage already made is not upcoming
-        made_keys = await uow.store.ledger_status(
+        made_keys = await uow.repository.ledger_status(
             [debit_key(n.assignment, n.period.start.isoformat()) for n in notices]
         )
         notices = [
@@ -428,7 +428,7 @@ async def run_for_customer(
 ) -> tuple[list[RunLine], Made]:
     """RunPackage: every charge due by the end of `day` (next midnight in each assignment's
     zone); charge what is not yet made unless `simulate`; one report line per charge."""
-    store = uow.store
+    store = uow.repository
     await store.lock_customer(customer_id)
     tracked: list[Tracked] = await store.assignments_of([customer_id])
     versions: dict[str, list[PackageVersion]] = await store.versions(

@@ -12,9 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from allowance.bootstrap import MIGRATIONS
+from allowance.entrypoints.worker import ApplyWorker
 from allowance.service_layer import handlers
 from allowance.service_layer.unit_of_work import AllowanceUnitOfWork
-from allowance.service_layer.worker import ApplyWorker
 from pkgshared.barrier import InputsBarrier
 from pkgshared.db import SHARED_MIGRATIONS, migrate
 from pkgshared.messages import ChargesSettled, FreeMinutesGranted, UsageRated

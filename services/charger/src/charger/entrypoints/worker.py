@@ -5,18 +5,22 @@ ledger's keys make a double charge impossible whatever the timing."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from charger import metrics
-from charger.adapters.store import TICK_CHANNEL
-from charger.service_layer import charging
+from charger.adapters.repository import TICK_CHANNEL
+from charger.service_layer import tick_work
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgshared import topics
 from pkgshared.faults import crash_point
 from pkgshared.messages import ChargesSettled, natural_event_id
 from pkgshared.workers import NotifiedWorker
+
+if TYPE_CHECKING:
+    from pkgshared.db import Pool
+
 
 log = structlog.get_logger(__name__)
 
@@ -28,21 +32,21 @@ class TickWorker(NotifiedWorker):
 
     def __init__(
         self,
-        pool: Any,
+        pool: Pool,
         on_commit: Any,
         batch_customers: int = 500,
         poll_seconds: float = 0.5,
         concurrency: int = 2,
-        policy: charging.Policy | None = None,
+        policy: tick_work.Policy | None = None,
     ) -> None:
         super().__init__(pool, poll_seconds, concurrency)
-        self._policy = policy or charging.Policy()
+        self._policy = policy or tick_work.Policy()
         self._on_commit = on_commit
         self._batch = batch_customers
 
     async def _settle(self, uow: ChargerUnitOfWork) -> ChargesSettled | None:
         """Write ChargesSettled for the accepted tick once nothing it made due is left."""
-        tick = await uow.store.tick_to_settle()
+        tick = await uow.repository.tick_to_settle()
         if tick is None:
             return None
         tick_id, at = tick
@@ -50,14 +54,14 @@ class TickWorker(NotifiedWorker):
             event_id=natural_event_id(f"settled:{tick_id}"), tick_id=tick_id, at=at
         )
         uow.emit(topics.CHARGER_PROGRESS, "clock", settled)
-        await uow.store.mark_settled()
+        await uow.repository.mark_settled()
         await uow.commit()
         return settled
 
     async def drain(self) -> bool:
         """Charge batches until nothing is due; True when anything was done."""
         started = time.perf_counter()
-        total = charging.Made()
+        total = tick_work.Made()
         customers = 0
         settled: ChargesSettled | None = None
         last_log = started
@@ -66,16 +70,16 @@ class TickWorker(NotifiedWorker):
                 self._pool, on_commit=self._on_commit, notice_days=self._policy.notice_days
             )
             async with uow:
-                clock = await uow.store.clock()
+                clock = await uow.repository.clock()
                 if clock is None:
                     return customers > 0
                 at, tick_id = clock
                 metrics.TICK_AT.set(at.timestamp())
-                claimed = await uow.store.claim_due_customers(at, self._batch)
+                claimed = await uow.repository.claim_due_customers(at, self._batch)
                 if not claimed:
                     settled = await self._settle(uow)
                     break
-                made, taken = await charging.charge_claimed(
+                made, taken = await tick_work.charge_claimed(
                     uow,
                     claimed,
                     at,

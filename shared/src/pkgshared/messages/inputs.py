@@ -1,4 +1,4 @@
-"""Clock and usage messages (CONTRACT.md §4 Clock, §4 Usage)."""
+"""Messages from outside the system: clock ticks and rated usage (CONTRACT.md §4)."""
 
 from __future__ import annotations
 

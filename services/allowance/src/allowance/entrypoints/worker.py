@@ -5,15 +5,19 @@ the customers, the calls' `applied` flag and the outbox commit together."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from allowance.adapters.store import APPLY_CHANNEL
+from allowance.adapters.repository import APPLY_CHANNEL
 from allowance.service_layer import handlers
 from allowance.service_layer.unit_of_work import AllowanceUnitOfWork
 from pkgshared.faults import crash_point
 from pkgshared.workers import NotifiedWorker
+
+if TYPE_CHECKING:
+    from pkgshared.db import Pool
+
 
 log = structlog.get_logger(__name__)
 
@@ -25,7 +29,7 @@ class ApplyWorker(NotifiedWorker):
 
     def __init__(
         self,
-        pool: Any,
+        pool: Pool,
         on_commit: Any,
         batch_customers: int = 500,
         per_customer: int = 1000,
@@ -43,10 +47,10 @@ class ApplyWorker(NotifiedWorker):
         while True:
             uow = AllowanceUnitOfWork(self._pool, on_commit=self._on_commit)
             async with uow:
-                horizon = await uow.store.horizon()
+                horizon = await uow.repository.horizon()
                 if horizon is None:
                     break
-                claimed = await uow.store.claim_waiting(horizon, self._batch)
+                claimed = await uow.repository.claim_waiting(horizon, self._batch)
                 if not claimed:
                     break
                 applied, used = await handlers.apply_waiting(

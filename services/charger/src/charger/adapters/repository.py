@@ -8,7 +8,7 @@ import json
 from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from charger.adapters.codec import (
@@ -29,6 +29,10 @@ from pkgshared.messages import (
     UsageRated,
 )
 from pkgshared.messages.versions import to_current
+
+if TYPE_CHECKING:
+    from pkgshared.db import Connection
+
 
 TICK_CHANNEL = "charger_tick"
 REFRESH_CHUNK = 1000  # customers per round of a package's refresh
@@ -66,8 +70,18 @@ Progress = tuple[UUID, date | None, bool, datetime | None, date | None, str | No
 next_due_at, noticed_through, hold). A plain tuple: a million are made per big tick."""
 
 
-class ChargerStore:
-    def __init__(self, conn: Any, notice_days: int = 0) -> None:
+MINIMUM_SPEND_USAGE = (
+    "u.customer_id = p.customer AND (p.did IS NULL OR u.did = p.did) "
+    "AND u.currency = p.currency AND u.occurred_at >= p.start AND u.occurred_at < p.stop"
+)
+"""CONTRACT.md §5, minimum spend: the usage `u` that counts toward period `p` of an assignment
+is the customer's, in the package's currency, that occurred in [start, end) of the period,
+and, for a DID-level assignment, from that DID only. The one place that says so (in SQL, so a
+batch of periods is summed in one statement)."""
+
+
+class ChargerRepository:
+    def __init__(self, conn: Connection, notice_days: int = 0) -> None:
         self.conn = conn
         self.notice_days = notice_days  # the charger's default (CHARGE_NOTICE_DAYS)
 
@@ -462,10 +476,11 @@ class ChargerStore:
         return {r["customer_id"]: SpendLimit(r["monthly_limit"], r["limit_currency"]) for r in rows}
 
     async def month_totals(self, customer_ids: list[str]) -> dict[str, MonthTotals]:
+        """What each customer's spend limit counts, per currency and month (the rule is the
+        view spend_limit_debits, migration 0009)."""
         rows = await self.conn.fetch(
-            "SELECT customer_id, currency, date_trunc('month', period_start)::date AS month, "
-            "sum(amount) AS total FROM ledger WHERE customer_id = ANY($1::text[]) "
-            "AND status = 'charged' AND kind <> 'grant' GROUP BY 1, 2, 3",
+            "SELECT customer_id, currency, month, sum(amount) AS total FROM spend_limit_debits "
+            "WHERE customer_id = ANY($1::text[]) GROUP BY 1, 2, 3",
             customer_ids,
         )
         out: dict[str, MonthTotals] = defaultdict(MonthTotals)
@@ -491,7 +506,7 @@ class ChargerStore:
         self, periods: list[tuple[str, str | None, str, datetime, datetime]]
     ) -> list[Decimal]:
         """The usage spend of each (customer, did or None for all, currency, start, end), in
-        one round trip for a whole batch."""
+        one round trip for a whole batch, by MINIMUM_SPEND_USAGE."""
         if not periods:
             return []
         customers, dids, currencies, starts, ends = (list(c) for c in zip(*periods, strict=True))
@@ -499,9 +514,7 @@ class ChargerStore:
             "SELECT p.n, coalesce(sum(u.amount), 0) AS total "
             "FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], "
             "$5::timestamptz[]) WITH ORDINALITY AS p(customer, did, currency, start, stop, n) "
-            "LEFT JOIN usage u ON u.customer_id = p.customer "
-            "AND (p.did IS NULL OR u.did = p.did) AND u.currency = p.currency "
-            "AND u.occurred_at >= p.start AND u.occurred_at < p.stop "
+            f"LEFT JOIN usage u ON {MINIMUM_SPEND_USAGE} "
             "GROUP BY p.n ORDER BY p.n",
             customers,
             dids,

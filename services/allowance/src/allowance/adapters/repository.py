@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from allowance.domain.model import Call, Grant
 from pkgshared.db import lock_customers
+
+if TYPE_CHECKING:
+    from pkgshared.db import Connection
+
 
 APPLY_CHANNEL = "allowance_apply"
 
@@ -34,8 +38,8 @@ def _grant(row: Any) -> Grant:
     )
 
 
-class AllowanceStore:
-    def __init__(self, conn: Any) -> None:
+class AllowanceRepository:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     # ------------------------------------------------------------ grants

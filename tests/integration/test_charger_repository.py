@@ -12,10 +12,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from charger.adapters.store import REFRESH_CHUNK, ChargerStore
+from charger.adapters.repository import REFRESH_CHUNK, ChargerRepository
 from charger.bootstrap import MIGRATIONS
 from charger.domain.model import Assignment, Terms
-from charger.service_layer.charging import Policy, charge_claimed
+from charger.service_layer.tick_work import Policy, charge_claimed
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgshared.db import SHARED_MIGRATIONS, migrate
 from pkgshared.messages import PackageAssigned, PackageDefined
@@ -54,7 +54,7 @@ async def test_a_first_version_makes_earlier_assignments_due(pool: Any) -> None:
     await migrate(pool, MIGRATIONS)
     customers = REFRESH_CHUNK * 2 + 7
     async with pool.acquire() as conn, conn.transaction():
-        store = ChargerStore(conn)
+        store = ChargerRepository(conn)
         for n in range(customers):
             await store.apply_assigned(
                 PackageAssigned(
@@ -87,7 +87,7 @@ async def test_after_a_tick_each_customer_is_due_at_its_earliest_next_charge(poo
     await migrate(pool, SHARED_MIGRATIONS, "shared")
     await migrate(pool, MIGRATIONS)
     async with pool.acquire() as conn, conn.transaction():
-        store = ChargerStore(conn)
+        store = ChargerRepository(conn)
         await store.add_version(_package("daily", "daily", []))
         await store.add_version(_package("monthly", "monthly", [5]))
         # both: a daily one ending on the 2nd, a monthly one (billed on the 5th) from the 5th
@@ -185,6 +185,6 @@ async def test_migrations_from_json_state_keep_assignments_and_mark_run_package_
             r["assignment_id"]: r["run_charged"]
             for r in await conn.fetch("SELECT assignment_id, run_charged FROM assignments")
         }
-        read_back = await ChargerStore(conn).assignments_of([ran.customer_id])
+        read_back = await ChargerRepository(conn).assignments_of([ran.customer_id])
     assert marked == {ran.assignment_id: True, ticked.assignment_id: False}
     assert sorted((t.assignment for t in read_back), key=lambda a: a.did or "") == [ticked, ran]

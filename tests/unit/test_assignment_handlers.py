@@ -1,0 +1,147 @@
+"""The assignment service's handlers with in-memory fakes (cosmicpython's test_handlers):
+each command, what it stores and what it emits, without PostgreSQL or Kafka."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from assignment.service_layer import handlers
+from pkgshared import topics
+from pkgshared.exceptions import RuleBroken
+from pkgshared.messages import (
+    AssignmentChanged,
+    AssignmentEnded,
+    AssignPackage,
+    ChangeAssignment,
+    EndAssignment,
+    PackageAssigned,
+    PackageDefined,
+    PackageRetired,
+    SetSpendLimit,
+    SpendLimitSet,
+    natural_event_id,
+)
+from tests.unit.fakes.assignment import FakeUnitOfWork
+
+TODAY = date(2026, 3, 1)
+
+
+def _defined(package_id: str = "gold", version: int = 1, minimum_days: int | None = None):
+    return PackageDefined(
+        package_id=package_id,
+        version=version,
+        name=package_id,
+        kind="recurring",
+        retail="5.00",
+        currency="GBP",
+        frequency="monthly",
+        frequency_match=[1],
+        effective_from=None,
+        minimum_days=minimum_days,
+    )
+
+
+def _assign(**changes: object) -> AssignPackage:
+    fields: dict[str, object] = {
+        "assignment_id": uuid.uuid4(),
+        "customer_id": "acme",
+        "package_id": "gold",
+        "quantity": 1,
+        "start_date": "2026-01-01",
+    }
+    return AssignPackage.model_validate(fields | changes)
+
+
+async def _with_catalog(*events: PackageDefined | PackageRetired) -> FakeUnitOfWork:
+    uow = FakeUnitOfWork()
+    for event in events:
+        await handlers.apply_catalog_event(event, uow)
+    return uow
+
+
+async def test_an_assignment_is_stored_and_published_with_its_natural_id() -> None:
+    uow = await _with_catalog(_defined(version=2))
+    cmd = _assign()
+    await handlers.apply_command(uow, cmd, TODAY)
+    [(topic, key, event)] = uow.emitted
+    assert (topic, key) == (topics.ASSIGNMENT_EVENTS, "acme")
+    assert isinstance(event, PackageAssigned)
+    assert event.event_id == natural_event_id(f"assigned:{cmd.assignment_id}")
+    assert (event.package_version, event.quantity) == (2, 1)
+    assert (await uow.assignments.get(cmd.assignment_id)) is not None
+
+
+async def test_the_same_assignment_again_publishes_the_same_event_and_stores_nothing_new() -> None:
+    uow = await _with_catalog(_defined())
+    cmd = _assign()
+    await handlers.apply_command(uow, cmd, TODAY)
+    again = cmd.model_copy(update={"event_id": uuid.uuid4()})
+    await handlers.apply_command(uow, again, TODAY)
+    first, second = uow.events()
+    assert first == second
+    assert len(uow.assignments.history[cmd.assignment_id]) == 1
+
+
+async def test_an_unknown_or_retired_package_is_refused() -> None:
+    uow = await _with_catalog(_defined("old"), PackageRetired(package_id="old", version=1))
+    for package in ("nowhere", "old"):
+        with pytest.raises(RuleBroken):
+            await handlers.apply_command(uow, _assign(package_id=package), TODAY)
+    assert uow.emitted == []
+
+
+async def test_a_change_then_an_end_are_kept_in_order_and_published() -> None:
+    uow = await _with_catalog(_defined(minimum_days=30))
+    cmd = _assign()
+    await handlers.apply_command(uow, cmd, TODAY)
+    change = ChangeAssignment(assignment_id=cmd.assignment_id, quantity=3)
+    await handlers.apply_command(uow, change, TODAY)
+    end = EndAssignment(assignment_id=cmd.assignment_id, end_date="2026-06-30")
+    await handlers.apply_command(uow, end, TODAY)
+    _, changed, ended = uow.events()
+    assert isinstance(changed, AssignmentChanged) and isinstance(ended, AssignmentEnded)
+    assert (changed.quantity, changed.effective_from) == (3, TODAY)  # default: the day handled
+    assert ended.end_date == date(2026, 6, 30)
+    state = await uow.assignments.get(cmd.assignment_id)
+    assert state is not None and state.current.end_date == date(2026, 6, 30)
+    assert state.current.quantity == 3
+    assert uow.assignments.history[cmd.assignment_id][1:] == [changed, ended]
+
+
+async def test_an_end_inside_the_minimum_days_is_refused() -> None:
+    uow = await _with_catalog(_defined(minimum_days=90))
+    cmd = _assign()
+    await handlers.apply_command(uow, cmd, TODAY)
+    with pytest.raises(RuleBroken, match="minimum"):
+        await handlers.apply_command(
+            uow, EndAssignment(assignment_id=cmd.assignment_id, end_date="2026-02-01"), TODAY
+        )
+    assert len(uow.emitted) == 1
+
+
+async def test_a_change_of_an_unknown_assignment_is_refused() -> None:
+    uow = FakeUnitOfWork()
+    with pytest.raises(RuleBroken, match="unknown assignment"):
+        await handlers.apply_command(
+            uow, ChangeAssignment(assignment_id=uuid.uuid4(), quantity=2), TODAY
+        )
+
+
+async def test_a_spend_limit_is_stored_and_published() -> None:
+    uow = FakeUnitOfWork()
+    cmd = SetSpendLimit(customer_id="acme", monthly_limit="100.00", currency="GBP")
+    await handlers.apply_command(uow, cmd, TODAY)
+    [event] = uow.events()
+    assert isinstance(event, SpendLimitSet)
+    assert event.event_id == natural_event_id(f"spend-limit:{cmd.event_id}")
+    assert uow.assignments.limits["acme"].monthly_limit == Decimal("100.00")
+
+
+def test_every_command_of_the_topic_has_a_handler() -> None:
+    from pkgshared.messages.reading import TOPIC_MESSAGES
+
+    assert set(handlers.COMMAND_HANDLERS) == set(TOPIC_MESSAGES[topics.ASSIGNMENT_COMMANDS])
