@@ -27,8 +27,11 @@ def wire(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
     async def apply(uow: AssignmentUnitOfWork, command: Any, _key: str) -> None:
         await handlers.apply_command(uow, command, today(), catalog_barrier)
 
+    async def prepare(uow: AssignmentUnitOfWork, batch: list[Any]) -> None:
+        await handlers.prepare(uow, batch, catalog_barrier)
+
     commands = command_batches(
-        topics.ASSIGNMENT_COMMANDS, topics.ASSIGNMENT_EVENTS, apply, prepare=handlers.prepare
+        topics.ASSIGNMENT_COMMANDS, topics.ASSIGNMENT_EVENTS, apply, prepare=prepare
     )
     runtime.consume(
         topics.ASSIGNMENT_COMMANDS,

@@ -49,11 +49,22 @@ async def apply_command(
     await COMMAND_HANDLERS[type(cmd)](cmd, uow, Context(today, catalog_barrier))
 
 
-async def prepare(uow: UnitOfWork, commands: list[Message]) -> None:
-    """Read the assignments and packages a batch of commands names, in two round trips."""
+async def prepare(
+    uow: UnitOfWork, commands: list[Message], catalog_barrier: CatalogBarrier | None = None
+) -> None:
+    """Read the assignments and packages a batch of commands names, in two round trips.
+
+    A batch with a new assignment waits (InputsBehind, retried) until the catalog view has
+    read catalog.packages up to where it ended when the batch was first seen: a package
+    retired just before is then known as retired, not assigned (one offsets request per
+    batch, not per command)."""
     ids = [c.assignment_id for c in commands if hasattr(c, "assignment_id")]
     await uow.assignments.preload(ids)
-    await uow.catalog.preload([c.package_id for c in commands if isinstance(c, AssignPackage)])
+    assigns = [c for c in commands if isinstance(c, AssignPackage)]
+    new = [c for c in assigns if await uow.assignments.get(c.assignment_id) is None]
+    if new and catalog_barrier is not None:
+        await catalog_barrier.check(new[0].event_id, uow.catalog.positions)
+    await uow.catalog.preload([c.package_id for c in assigns])
 
 
 @dataclass(frozen=True)
