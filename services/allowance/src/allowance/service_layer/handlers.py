@@ -12,7 +12,7 @@ import structlog
 from allowance import metrics
 from allowance.adapters.events import encoded_balance, encoded_used
 from allowance.domain.model import Call, Grant, cover
-from allowance.service_layer.unit_of_work import AllowanceUnitOfWork
+from allowance.service_layer.ports import UnitOfWork
 from pkgshared import topics
 from pkgshared.barrier import InputsBarrier
 from pkgshared.messages import ChargesSettled, FreeMinutesGranted, UsageRated, instant_str
@@ -20,7 +20,7 @@ from pkgshared.messages import ChargesSettled, FreeMinutesGranted, UsageRated, i
 log = structlog.get_logger(__name__)
 
 
-async def add_grants(uow: AllowanceUnitOfWork, granted: list[FreeMinutesGranted]) -> None:
+async def add_grants(uow: UnitOfWork, granted: list[FreeMinutesGranted]) -> None:
     """Grants read: each new one gets its first AllowanceBalance (expired already when the
     horizon has passed its window)."""
     horizon = await uow.repository.horizon()
@@ -44,7 +44,7 @@ async def add_grants(uow: AllowanceUnitOfWork, granted: list[FreeMinutesGranted]
         metrics.GRANTS.inc()
 
 
-def _emit_balance(uow: AllowanceUnitOfWork, g: Grant, made_at: str) -> None:
+def _emit_balance(uow: UnitOfWork, g: Grant, made_at: str) -> None:
     uow.emit_encoded(
         topics.ALLOWANCE_BALANCES, str(g.grant_id), "AllowanceBalance", encoded_balance(g, made_at)
     )
@@ -66,7 +66,7 @@ def call_of(u: UsageRated) -> Call | None:
     )
 
 
-async def add_calls(uow: AllowanceUnitOfWork, usage: list[UsageRated]) -> int:
+async def add_calls(uow: UnitOfWork, usage: list[UsageRated]) -> int:
     """Calls read: recorded as waiting, in order (the workers apply them once settled)."""
     calls = [c for c in map(call_of, usage) if c is not None]
     if not calls:
@@ -75,7 +75,7 @@ async def add_calls(uow: AllowanceUnitOfWork, usage: list[UsageRated]) -> int:
 
 
 async def settle(
-    uow: AllowanceUnitOfWork,
+    uow: UnitOfWork,
     settled: ChargesSettled,
     grants_read: InputsBarrier[int],
     positions: Callable[[], Awaitable[dict[int, int]]],
@@ -102,7 +102,7 @@ async def settle(
 
 
 async def apply_waiting(
-    uow: AllowanceUnitOfWork, customer_ids: list[str], horizon: datetime, per_customer: int
+    uow: UnitOfWork, customer_ids: list[str], horizon: datetime, per_customer: int
 ) -> tuple[int, int]:
     """Apply the waiting calls of `customer_ids` (locked by the caller) that occurred before
     `horizon`, each customer's in order, stopping at its first call not yet settled. Returns

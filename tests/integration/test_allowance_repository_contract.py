@@ -1,0 +1,99 @@
+"""What the allowance handlers expect of their repository, run against the in-memory fake the
+unit tests use and against the PostgreSQL one: which grants are usable for a span of calls,
+which expire, which calls wait and in what order, and that repeats are ignored."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from allowance.adapters.repository import AllowanceRepository
+from allowance.bootstrap import MIGRATIONS
+from allowance.domain.model import Call, Grant
+from allowance.service_layer.ports import Allowances
+from pkgshared.db import SHARED_MIGRATIONS, migrate
+from tests.unit.fakes.allowance import FakeAllowances
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(params=["fake", "postgres"])
+async def repository(request: Any, pool: Any) -> AsyncIterator[Allowances]:
+    if request.param == "fake":
+        yield FakeAllowances()
+        return
+    await migrate(pool, SHARED_MIGRATIONS, "shared")
+    await migrate(pool, MIGRATIONS)
+    async with pool.acquire() as conn, conn.transaction():
+        yield AllowanceRepository(conn)
+
+
+def _grant(customer: str, start_day: int, days: int, seconds: int = 600) -> Grant:
+    return Grant(
+        grant_id=uuid.uuid4(),
+        customer_id=customer,
+        did=None,
+        assignment_id=uuid.uuid4(),
+        destination_prefixes=("44",),
+        valid_from=T0 + timedelta(days=start_day),
+        valid_until=T0 + timedelta(days=start_day + days),
+        granted_seconds=seconds,
+    )
+
+
+def _call(customer: str, day: float) -> Call:
+    return Call(
+        uuid.uuid4(), customer, None, "4420", T0 + timedelta(days=day), 60, Decimal("0.1"), "GBP"
+    )
+
+
+async def test_usable_grants_meet_the_span_and_have_seconds_left(repository: Allowances) -> None:
+    early, late, used_up, other = (
+        _grant("a", 0, 10),
+        _grant("a", 20, 10),
+        _grant("a", 0, 30),
+        _grant("b", 0, 30),
+    )
+    assert len(await repository.add_grants([early, late, used_up, other])) == 4
+    assert await repository.add_grants([early]) == []  # a repeat is ignored
+    await repository.save_used([dataclasses.replace(used_up, used_seconds=600)])
+    found = await repository.usable_grants(["a"], T0 + timedelta(days=5), T0 + timedelta(days=8))
+    assert {g.grant_id for g in found["a"]} == {early.grant_id}
+    found = await repository.usable_grants(["a"], T0 + timedelta(days=9), T0 + timedelta(days=21))
+    assert {g.grant_id for g in found["a"]} == {early.grant_id, late.grant_id}
+    found = await repository.usable_grants(["a"], T0 + timedelta(days=10), T0 + timedelta(days=11))
+    assert found.get("a", []) == []  # the window is [valid_from, valid_until)
+
+
+async def test_grants_expire_once_their_window_ended_by_the_horizon(
+    repository: Allowances,
+) -> None:
+    short, long = _grant("a", 0, 10), _grant("a", 0, 40)
+    await repository.add_grants([short, long])
+    assert await repository.advance_horizon(T0 + timedelta(days=10), uuid.uuid4())
+    assert not await repository.advance_horizon(T0 + timedelta(days=9), uuid.uuid4())
+    assert await repository.horizon() == T0 + timedelta(days=10)
+    expired = await repository.expire(T0 + timedelta(days=10))
+    assert [(g.grant_id, g.status) for g in expired] == [(short.grant_id, "expired")]
+    assert await repository.expire(T0 + timedelta(days=10)) == []  # once
+
+
+async def test_calls_wait_in_the_order_read_until_applied(repository: Allowances) -> None:
+    first, second, third, theirs = _call("a", 1), _call("a", 0.5), _call("a", 2), _call("b", 1)
+    assert await repository.add_calls([first, second, third, theirs], None) == 4
+    assert await repository.add_calls([first], None) == 0  # a repeat is ignored
+    waiting = await repository.waiting_calls(["a"], 1)  # one, and the one after it
+    assert [c.usage_id for c in waiting] == [first.usage_id, second.usage_id]
+    await repository.mark_applied([first.usage_id])
+    waiting = await repository.waiting_calls(["a", "b"], 10)
+    assert [c.usage_id for c in waiting if c.customer_id == "a"] == [
+        second.usage_id,
+        third.usage_id,
+    ]
+    assert [c.usage_id for c in waiting if c.customer_id == "b"] == [theirs.usage_id]

@@ -1,0 +1,120 @@
+"""The allowance service's handlers with in-memory fakes (CONTRACT.md §6): grants read,
+calls queued, the horizon moved by ChargesSettled, waiting calls applied in order."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from allowance.service_layer import handlers
+from pkgshared import topics
+from pkgshared.messages import ChargesSettled, FreeMinutesGranted, UsageRated
+from tests.unit.fakes.allowance import FakeUnitOfWork
+
+JAN, FEB, MAR = (datetime(2026, m, 15, tzinfo=UTC) for m in (1, 2, 3))
+
+
+class _Open:
+    """A barrier already passed (the grants topic read to its end)."""
+
+    async def check(self, _id: object, _positions: object) -> None:
+        pass
+
+
+def _grant(customer: str = "acme", minutes: int = 100, until: datetime = FEB):
+    return FreeMinutesGranted(
+        grant_id=uuid.uuid4(),
+        customer_id=customer,
+        did=None,
+        assignment_id=uuid.uuid4(),
+        package_id="uk-100",
+        minutes=minutes,
+        destination_prefixes=["44"],
+        valid_from=JAN,
+        valid_until=until,
+    )
+
+
+def _call(at: datetime, seconds: int, destination: str = "442071234567", customer="acme"):
+    return UsageRated(
+        usage_id=uuid.uuid4(),
+        customer_id=customer,
+        amount=Decimal("0.002") * seconds,
+        currency="GBP",
+        occurred_at=at,
+        destination=destination,
+        duration_seconds=seconds,
+    )
+
+
+async def _settle(uow: FakeUnitOfWork, at: datetime) -> bool:
+    settled = ChargesSettled(tick_id=uuid.uuid4(), at=at)
+    return await handlers.settle(uow, settled, _Open(), lambda: None)  # type: ignore[arg-type]
+
+
+async def test_a_grant_gets_its_first_balance_once() -> None:
+    uow = FakeUnitOfWork()
+    grant = _grant()
+    await handlers.add_grants(uow, [grant])
+    await handlers.add_grants(uow, [grant])  # read again: nothing new
+    [balance] = uow.events("AllowanceBalance")
+    assert (balance["grant_id"], balance["granted_seconds"], balance["status"]) == (
+        str(grant.grant_id),
+        6000,
+        "active",
+    )
+    assert uow.emitted[0][:2] == (topics.ALLOWANCE_BALANCES, str(grant.grant_id))
+
+
+async def test_calls_wait_for_the_horizon_then_are_covered_in_order() -> None:
+    uow = FakeUnitOfWork()
+    await handlers.add_grants(uow, [_grant(minutes=5)])  # 300 seconds
+    calls = [
+        _call(datetime(2026, 1, 20, tzinfo=UTC), 200),
+        _call(datetime(2026, 1, 21, tzinfo=UTC), 200),
+    ]
+    assert (
+        await handlers.add_calls(
+            uow, [*calls, _call(JAN, 60).model_copy(update={"destination": None})]
+        )
+        == 2
+    )
+    # Nothing settled yet: the worker applies nothing before the horizon.
+    assert await handlers.apply_waiting(uow, ["acme"], datetime(2026, 1, 20, tzinfo=UTC), 100) == (
+        0,
+        0,
+    )
+    assert await _settle(uow, datetime(2026, 1, 31, tzinfo=UTC))
+    applied, covered = await handlers.apply_waiting(
+        uow, ["acme"], datetime(2026, 1, 31, tzinfo=UTC), 100
+    )
+    assert (applied, covered) == (2, 2)
+    first, second = uow.events("FreeMinutesUsed")
+    assert (first["usage_id"], first["covered_seconds"]) == (str(calls[0].usage_id), 200)
+    assert (second["usage_id"], second["covered_seconds"]) == (str(calls[1].usage_id), 100)
+    assert uow.events("AllowanceBalance")[-1]["remaining_seconds"] == 0
+
+
+async def test_a_call_elsewhere_is_applied_without_a_use() -> None:
+    uow = FakeUnitOfWork()
+    await handlers.add_grants(uow, [_grant()])
+    await handlers.add_calls(uow, [_call(datetime(2026, 1, 20, tzinfo=UTC), 60, "919812345678")])
+    await _settle(uow, datetime(2026, 1, 31, tzinfo=UTC))
+    assert await handlers.apply_waiting(uow, ["acme"], datetime(2026, 1, 31, tzinfo=UTC), 100) == (
+        1,
+        0,
+    )
+    assert uow.events("FreeMinutesUsed") == []
+
+
+async def test_a_settle_expires_grants_whose_window_ended_and_never_moves_back() -> None:
+    uow = FakeUnitOfWork()
+    await handlers.add_grants(uow, [_grant(until=FEB), _grant(until=MAR)])
+    assert await _settle(uow, FEB)  # valid_until <= at: expired
+    assert not await _settle(uow, JAN)  # not later: nothing happens
+    expired = [b for b in uow.events("AllowanceBalance") if b["status"] == "expired"]
+    assert len(expired) == 1 and expired[0]["valid_until"] == "2026-02-15T00:00:00Z"
+    late = _grant(until=FEB)
+    await handlers.add_grants(uow, [late])  # read after the horizon passed its window
+    assert uow.events("AllowanceBalance")[-1]["status"] == "expired"
