@@ -41,6 +41,7 @@ from pkgshared.messages import (
     field_errors,
     natural_event_id,
 )
+from pkgshared.messages.reading import TOPIC_MESSAGES
 from pkgshared.topic_io import TopicMissing, WaitTimedOut
 
 app = typer.Typer(help=__doc__, no_args_is_help=True)
@@ -109,17 +110,21 @@ def run(coro: Any) -> Any:
         raise fail(f"cannot reach Kafka at {broker.bootstrap()}: {exc}", 1) from None
 
 
-def send_and_report(
-    topic: str,
-    key: str,
-    message: Message,
-    answers: str,
-    wait: bool,
-    timeout: float,
-    **success: Any,
-) -> None:
-    """Send `message`; with `wait`, print the event that answers it (exit 1 if rejected)."""
-    outcome = run(broker.send(topic, key, message, answers if wait else None, timeout, success))
+ANSWERS = {
+    topics.CATALOG_COMMANDS: topics.CATALOG_PACKAGES,
+    topics.ASSIGNMENT_COMMANDS: topics.ASSIGNMENT_EVENTS,
+    topics.CHARGER_COMMANDS: topics.CHARGER_EVENTS,
+    topics.USAGE_RATED: topics.FREE_MINUTES_USED,
+}
+"""Where the outcome of what pkgctl sends (or its rejection) is published."""
+
+
+def send_and_report(key: str, message: Message, wait: bool, timeout: float, **success: Any) -> None:
+    """Send `message` to its command topic, keyed `key`; with `wait`, print the event that
+    answers it, the first on the topic's answers matching `success` (exit 1 if rejected)."""
+    topic = next(t for t, types in TOPIC_MESSAGES.items() if type(message) in types)
+    answers = ANSWERS[topic] if wait else None
+    outcome = run(broker.send(topic, key, message, answers, timeout, success))
     if outcome is None:
         if Options.json:
             emit_json(json.loads(message.to_json()))
@@ -219,10 +224,8 @@ def define(
         effective_from=effective_from,
     )
     send_and_report(
-        topics.CATALOG_COMMANDS,
         package_id,
         message,
-        topics.CATALOG_PACKAGES,
         wait,
         timeout,
         event_type="PackageDefined",
@@ -235,10 +238,8 @@ def retire(package_id: str, wait: Wait = True, timeout: Timeout = 30.0) -> None:
     """Retire a package: no new assignments; existing ones run until they end."""
     message = build(RetirePackage, package_id=package_id)
     send_and_report(
-        topics.CATALOG_COMMANDS,
         package_id,
         message,
-        topics.CATALOG_PACKAGES,
         wait,
         timeout,
         event_type="PackageRetired",
@@ -277,10 +278,8 @@ def assign(
         timezone=timezone,
     )
     send_and_report(
-        topics.ASSIGNMENT_COMMANDS,
         customer,
         message,
-        topics.ASSIGNMENT_EVENTS,
         wait,
         timeout,
         event_type="PackageAssigned",
@@ -319,10 +318,8 @@ def change(
         effective_from=effective_from,
     )
     send_and_report(
-        topics.ASSIGNMENT_COMMANDS,
         customer_of(assignment_id, customer),
         message,
-        topics.ASSIGNMENT_EVENTS,
         wait,
         timeout,
         event_type="AssignmentChanged",
@@ -341,10 +338,8 @@ def end(
     """End an assignment."""
     message = build(EndAssignment, assignment_id=assignment_id, end_date=date)
     send_and_report(
-        topics.ASSIGNMENT_COMMANDS,
         customer_of(assignment_id, customer),
         message,
-        topics.ASSIGNMENT_EVENTS,
         wait,
         timeout,
         event_type="AssignmentEnded",
@@ -369,10 +364,8 @@ def spend_limit(
         currency=currency,
     )
     send_and_report(
-        topics.ASSIGNMENT_COMMANDS,
         customer,
         message,
-        topics.ASSIGNMENT_EVENTS,
         wait,
         timeout,
         event_type="SpendLimitSet",
@@ -417,10 +410,8 @@ def release(
     everything due for it, in order."""
     message = build(ReleaseHeldCharges, customer_id=customer, assignment_id=assignment_id)
     send_and_report(
-        topics.CHARGER_COMMANDS,
         customer,
         message,
-        topics.CHARGER_EVENTS,
         wait,
         timeout,
         event_type="ChargesReleased",
@@ -515,10 +506,8 @@ def usage(
         duration_seconds=seconds,
     )
     send_and_report(
-        topics.USAGE_RATED,
         customer,
         message,
-        topics.FREE_MINUTES_USED,
         wait,
         timeout,
         event_type="FreeMinutesUsed",
