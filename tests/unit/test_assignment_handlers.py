@@ -145,3 +145,32 @@ def test_every_command_of_the_topic_has_a_handler() -> None:
     from pkgshared.messages.reading import TOPIC_MESSAGES
 
     assert set(handlers.COMMAND_HANDLERS) == set(TOPIC_MESSAGES[topics.ASSIGNMENT_COMMANDS])
+
+
+async def test_a_batch_with_a_new_assignment_waits_for_the_catalog_view() -> None:
+    """The view behind catalog.packages (a retirement not read yet): the batch is retried
+    rather than judged; once the view has read to where the topic ended, it goes on."""
+    from pkgshared.barrier import InputsBarrier, InputsBehind
+
+    uow = await _with_catalog(_defined())
+    ends = {0: 5}
+    read = {0: 4}
+
+    async def end_offsets() -> dict[int, int]:
+        return dict(ends)
+
+    async def positions() -> dict[int, int]:
+        return dict(read)
+
+    uow.catalog.positions = positions  # type: ignore[method-assign]
+    barrier: InputsBarrier[int] = InputsBarrier(end_offsets)
+    cmd = _assign()
+    with pytest.raises(InputsBehind):
+        await handlers.prepare(uow, [cmd], barrier)
+    ends[0] = 9  # published after the batch was first seen: not waited for
+    read[0] = 5
+    await handlers.prepare(uow, [cmd], barrier)
+    # An assignment already made (a repeat) does not wait: nothing new is judged.
+    await handlers.apply_command(uow, cmd, TODAY)
+    read[0] = 0
+    await handlers.prepare(uow, [cmd], InputsBarrier(end_offsets))
