@@ -37,6 +37,22 @@ async def events(running: System) -> AsyncIterator[TopicReader]:
 
 
 @pytest.fixture
+async def everything(
+    kafka_bootstrap: str, database_url: str, tmp_path: Path
+) -> AsyncIterator[Scenario]:
+    """All four services, and a scenario reading what they publish (the allowance's outputs
+    too)."""
+    from tests.allowance_load import OUTPUTS
+
+    modules = ("catalog", "assignment", "charger", "allowance")
+    async with (
+        started_system(kafka_bootstrap, database_url, tmp_path, *modules) as system,
+        system.reader(*WATCHED, *OUTPUTS) as reader,
+    ):
+        yield Scenario(system, reader)
+
+
+@pytest.fixture
 async def charging(
     kafka_bootstrap: str, database_url: str, tmp_path: Path
 ) -> AsyncIterator[Scenario]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,21 +14,9 @@ from typing import Any
 import pytest
 
 from pkgshared import topics
-from pkgshared.testing.scenario import WATCHED, Scenario
+from pkgshared.testing.scenario import Scenario
 from pkgshared.testing.system import body, command, started_system
-from tests.allowance_load import OUTPUTS, check, natural_id, send, settle, workload
-
-
-@pytest.fixture
-async def everything(
-    kafka_bootstrap: str, database_url: str, tmp_path: Path
-) -> AsyncIterator[Scenario]:
-    modules = ("catalog", "assignment", "charger", "allowance")
-    async with (
-        started_system(kafka_bootstrap, database_url, tmp_path, *modules) as system,
-        system.reader(*WATCHED, *OUTPUTS) as reader,
-    ):
-        yield Scenario(system, reader)
+from tests.allowance_load import check, natural_id, send, settle, workload
 
 
 async def test_the_contracts_worked_example(everything: Scenario) -> None:

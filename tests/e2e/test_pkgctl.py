@@ -2,45 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import re
-import subprocess
-import sys
 from datetime import UTC, datetime
 
 from pkgshared import topics
 from pkgshared.testing.scenario import Scenario
 from pkgshared.testing.system import define_package
-
-
-async def pkgctl(s: Scenario, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": s.system.bootstrap,
-        "TOPIC_PREFIX": s.system.prefix,
-        "COLUMNS": "200",
-        **{
-            f"{name.upper()}_API": f"http://127.0.0.1:{process.port}"
-            for name, process in s.system.services.items()
-        },
-    }
-    return await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "pkgctl", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-async def ok(s: Scenario, *args: str) -> str:
-    result = await pkgctl(s, *args)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+from tests.e2e.cli import ok, pkgctl
 
 
 async def test_an_operator_session(charging: Scenario) -> None:

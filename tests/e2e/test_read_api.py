@@ -5,39 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from pkgshared import topics
-from pkgshared.testing.scenario import WATCHED, Scenario
-from pkgshared.testing.system import started_system
-from tests.allowance_load import OUTPUTS
+from pkgshared.testing.scenario import Scenario
+from tests.e2e.cli import pkgctl
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("assignment", "charger", "allowance")
-
-
-@pytest.fixture
-async def everything(
-    kafka_bootstrap: str, database_url: str, tmp_path: Path
-) -> AsyncIterator[Scenario]:
-    modules = ("catalog", "assignment", "charger", "allowance")
-    async with (
-        started_system(kafka_bootstrap, database_url, tmp_path, *modules) as system,
-        system.reader(*WATCHED, *OUTPUTS) as reader,
-    ):
-        yield Scenario(system, reader)
 
 
 def url(s: Scenario, service: str, path: str, **params: Any) -> str:
@@ -73,25 +54,6 @@ async def every_page(
         after = page["next"]
         if after is None:
             return items
-
-
-async def pkgctl(s: Scenario, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": s.system.bootstrap,
-        "TOPIC_PREFIX": s.system.prefix,
-        "COLUMNS": "200",
-        **{f"{n.upper()}_API": url(s, n, "") for n in SERVICES},
-    }
-    return await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "pkgctl", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 async def test_a_customer_as_the_read_apis_and_pkgctl_show_it(everything: Scenario) -> None:
