@@ -1,6 +1,7 @@
-"""Bulk loader for the charging benchmark: writes N assignments straight into a charger schema,
-exactly as the charger's projections would have stored them after consuming the PackageDefined
-and PackageAssigned events (same codec, same next-due computation), with COPY.
+"""Bulk loader for the charging benchmark: N assignments loaded into a charger schema through
+the charger's repository (its COPY seeding methods), exactly as its projections would have
+stored them after consuming the PackageDefined and PackageAssigned events (same codec, same
+next-due computation).
 
 It skips the catalog and assignment services on purpose: seeding a million assignments through
 them measures those services, not the charger. `tests/e2e` covers that path.
@@ -14,7 +15,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from charger.adapters.codec import COLUMN_NAMES, assignment_columns, version_from_defined
+from charger.adapters.codec import version_from_defined
+from charger.adapters.repository import ChargerRepository
 from charger.domain.charges import next_due
 from charger.domain.model import Assignment, Terms
 from pkgshared.messages import PackageDefined
@@ -75,14 +77,10 @@ async def load(pool: Any, n: int) -> Expected:
     defined = packages()
     versions = {d.package_id: [version_from_defined(d)] for d in defined}
     async with pool.acquire() as conn:
-        await conn.copy_records_to_table(
-            "package_versions",
-            records=[(d.package_id, 1, None, d.model_dump_json()) for d in defined],
-            columns=["package_id", "version", "effective_from", "definition"],
-        )
+        repository = ChargerRepository(conn)
+        await repository.copy_versions(defined)
         grants = 0
-        batch: list[tuple[Any, ...]] = []
-        customers: list[tuple[Any, ...]] = []
+        batch: list[tuple[Assignment, Any]] = []
         for i in range(n):
             package_id = (
                 "bench-daily" if i % 5 == 1 else "bench-minutes" if i % 5 == 2 else "bench-monthly"
@@ -98,25 +96,10 @@ async def load(pool: Any, n: int) -> Expected:
                 timezone="UTC",
                 terms=(Terms(None, 1 + i % 3, True, None),),
             )
-            due = next_due(a, versions[package_id], None, False)
-            batch.append((*assignment_columns(a), due))
-            customers.append((a.customer_id, due))
+            batch.append((a, next_due(a, versions[package_id], None, False)))
             if len(batch) == 50_000:
-                await _copy(conn, batch, customers)
-                batch, customers = [], []
-        await _copy(conn, batch, customers)
+                await repository.copy_assignments(batch)
+                batch = []
+        await repository.copy_assignments(batch)
         await conn.execute("ANALYZE")
     return Expected(debits=n, grants=grants)
-
-
-async def _copy(conn: Any, batch: list[tuple[Any, ...]], customers: list[tuple[Any, ...]]) -> None:
-    if not batch:
-        return
-    await conn.copy_records_to_table(
-        "assignments",
-        records=batch,
-        columns=[*COLUMN_NAMES, "next_due_at"],
-    )
-    await conn.copy_records_to_table(
-        "customers", records=customers, columns=["customer_id", "next_due_at"]
-    )

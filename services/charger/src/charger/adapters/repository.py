@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from charger.adapters.codec import (
+    COLUMN_NAMES,
     COLUMNS,
     assignment_columns,
     assignment_from_row,
@@ -523,6 +524,35 @@ class ChargerRepository:
             ends,
         )
         return [Decimal(r["total"]) for r in rows]
+
+    # ------------------------------------------------------------ bulk seeding
+    async def copy_versions(self, defined: list[PackageDefined]) -> None:
+        """Package versions by COPY, stored as the projection stores them (for seeding a
+        schema in bulk: the benchmarks)."""
+        await self.conn.copy_records_to_table(
+            "package_versions",
+            records=[
+                (d.package_id, d.version, d.effective_from, d.model_dump_json()) for d in defined
+            ],
+            columns=["package_id", "version", "effective_from", "definition"],
+        )
+
+    async def copy_assignments(self, assignments: list[tuple[Assignment, datetime | None]]) -> None:
+        """Assignments new to the schema with their next due moments, and their customers
+        (one each, new too), by COPY: what the projection would have stored, written at
+        COPY's speed (for seeding a schema in bulk: the benchmarks)."""
+        if not assignments:
+            return
+        await self.conn.copy_records_to_table(
+            "assignments",
+            records=[(*assignment_columns(a), due) for a, due in assignments],
+            columns=[*COLUMN_NAMES, "next_due_at"],
+        )
+        await self.conn.copy_records_to_table(
+            "customers",
+            records=[(a.customer_id, due) for a, due in assignments],
+            columns=["customer_id", "next_due_at"],
+        )
 
     async def record(self, rows: list[tuple[Any, ...]]) -> None:
         """Ledger rows: (key, customer, assignment, kind, status, period_start, amount,
