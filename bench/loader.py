@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from charger.adapters.codec import version_from_defined
-from charger.adapters.repository import ChargerRepository
+from charger.adapters.projections import ProjectionRepository
 from charger.domain.charges import next_due
 from charger.domain.model import Assignment, Terms
 from pkgshared.messages import PackageDefined
@@ -77,7 +77,7 @@ async def load(pool: Any, n: int) -> Expected:
     defined = packages()
     versions = {d.package_id: [version_from_defined(d)] for d in defined}
     async with pool.acquire() as conn:
-        repository = ChargerRepository(conn)
+        repository = ProjectionRepository(conn)
         await repository.copy_versions(defined)
         grants = 0
         batch: list[tuple[Assignment, Any]] = []

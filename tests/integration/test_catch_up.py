@@ -9,10 +9,13 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from charger.adapters.repository import ChargerRepository
+from charger.adapters.clock import ClockRepository
+from charger.adapters.ledger import LedgerRepository
 from charger.bootstrap import MIGRATIONS
 from charger.entrypoints.worker import TickWorker
 from charger.service_layer import tick_work
+from charger.service_layer.projection import project
+from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgshared.db import SHARED_MIGRATIONS, migrate
 from pkgshared.messages import PackageAssigned, PackageDefined
 
@@ -48,21 +51,17 @@ def _assigned(customer: str, package: str, start: str, **extra: Any) -> PackageA
 async def _setup(pool: Any, *events: PackageDefined | PackageAssigned) -> None:
     await migrate(pool, SHARED_MIGRATIONS, "shared")
     await migrate(pool, MIGRATIONS)
-    async with pool.acquire() as conn, conn.transaction():
-        store = ChargerRepository(conn)
-        for e in events:
-            if isinstance(e, PackageDefined):
-                await store.add_version(e)
-            else:
-                await store.apply_assigned(e)
+    uow = ChargerUnitOfWork(pool)
+    async with uow:
+        await project(uow, list(events))
+        await uow.commit()
 
 
 async def _tick(pool: Any, at: datetime) -> uuid.UUID:
     tick_id = uuid.uuid4()
     async with pool.acquire() as conn, conn.transaction():
-        store = ChargerRepository(conn)
-        assert await store.advance_clock(at, tick_id)
-        await store.wake_released(at)
+        assert await ClockRepository(conn).advance_clock(at, tick_id)
+        await LedgerRepository(conn).wake_released(at)
     return tick_id
 
 
@@ -106,7 +105,7 @@ async def test_a_tick_years_ahead_holds_the_assignment_until_released(pool: Any)
     assert await _events(pool, "CreditDebited") == []
 
     async with pool.acquire() as conn, conn.transaction():
-        store = ChargerRepository(conn)
+        store = LedgerRepository(conn)
         assert await store.hold_of("far", assigned.assignment_id) == "held"
         await store.release([assigned.assignment_id])
     await _drain(pool, policy)  # released: nothing until the next tick
@@ -119,7 +118,7 @@ async def test_a_tick_years_ahead_holds_the_assignment_until_released(pool: Any)
     assert len(starts) == 604 and len(set(starts)) == 604
     assert starts == sorted(starts) and starts[0] == "2026-01-01" and starts[-1] == "2076-04-01"
     async with pool.acquire() as conn:
-        assert await ChargerRepository(conn).hold_of("far", assigned.assignment_id) == "none"
+        assert await LedgerRepository(conn).hold_of("far", assigned.assignment_id) == "none"
 
 
 async def test_under_the_limit_and_skipped_debits_are_not_held(pool: Any) -> None:
@@ -150,7 +149,7 @@ async def test_a_released_catch_up_is_charged_a_bounded_batch_at_a_time(pool: An
     await _drain(pool, policy)
     assert len(await _events(pool, "ChargesHeld")) == 1
     async with pool.acquire() as conn, conn.transaction():
-        await ChargerRepository(conn).release([first.assignment_id])
+        await LedgerRepository(conn).release([first.assignment_id])
     await _tick(pool, datetime(2028, 3, 18, 13, tzinfo=UTC))
     await _drain(pool, policy)
     debits = await _events(pool, "CreditDebited")

@@ -1,6 +1,6 @@
-"""The charger's store against PostgreSQL: assignments projected before their package's first
-version (the two come from different topics) fall due once the version arrives, across several
-refresh chunks."""
+"""The charger's projections and ledger against PostgreSQL: assignments projected before their
+package's first version (the two come from different topics) fall due once the version
+arrives, across several refresh chunks."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from charger.adapters.repository import REFRESH_CHUNK, ChargerRepository
+from charger.adapters.ledger import LedgerRepository
 from charger.bootstrap import MIGRATIONS
 from charger.domain.model import Assignment, Terms
+from charger.service_layer.projection import REFRESH_CHUNK, project
 from charger.service_layer.tick_work import Policy, charge_claimed
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgshared.db import SHARED_MIGRATIONS, migrate
-from pkgshared.messages import PackageAssigned, PackageDefined
+from pkgshared.messages import Message, PackageAssigned, PackageDefined
 
 
 def _assigned(customer: str, package: str, start: str, end: str | None = None) -> PackageAssigned:
@@ -49,29 +50,39 @@ def _package(package: str, frequency: str, match: list[int]) -> PackageDefined:
     )
 
 
+async def _project(pool: Any, *events: Message) -> None:
+    uow = ChargerUnitOfWork(pool)
+    async with uow:
+        await project(uow, list(events))
+        await uow.commit()
+
+
 async def test_a_first_version_makes_earlier_assignments_due(pool: Any) -> None:
     await migrate(pool, SHARED_MIGRATIONS, "shared")
     await migrate(pool, MIGRATIONS)
     customers = REFRESH_CHUNK * 2 + 7
-    async with pool.acquire() as conn, conn.transaction():
-        store = ChargerRepository(conn)
-        for n in range(customers):
-            await store.apply_assigned(
-                PackageAssigned(
-                    assignment_id=uuid.uuid4(),
-                    customer_id=f"c{n:05d}",
-                    package_id="late",
-                    package_version=1,
-                    quantity=1,
-                    start_date="2026-01-01",
-                    auto_decrement_credit=True,
-                    timezone="Europe/London",
-                )
+    await _project(
+        pool,
+        *(
+            PackageAssigned(
+                assignment_id=uuid.uuid4(),
+                customer_id=f"c{n:05d}",
+                package_id="late",
+                package_version=1,
+                quantity=1,
+                start_date="2026-01-01",
+                auto_decrement_credit=True,
+                timezone="Europe/London",
             )
+            for n in range(customers)
+        ),
+    )
+    async with pool.acquire() as conn:
         undue = await conn.fetchval("SELECT count(*) FROM assignments WHERE next_due_at IS NULL")
-        assert undue == customers  # no version yet: nothing can be due
+    assert undue == customers  # no version yet: nothing can be due
 
-        await store.add_version(_package("late", "monthly", [1]))
+    await _project(pool, _package("late", "monthly", [1]))
+    async with pool.acquire() as conn:
         due = await conn.fetch("SELECT DISTINCT next_due_at FROM assignments")
         customer_due = await conn.fetch(
             "SELECT DISTINCT next_due_at FROM customers WHERE customer_id LIKE 'c%'"
@@ -86,16 +97,17 @@ async def test_after_a_tick_each_customer_is_due_at_its_earliest_next_charge(poo
     next periods and of the assignments that were not due yet; none when nothing is left."""
     await migrate(pool, SHARED_MIGRATIONS, "shared")
     await migrate(pool, MIGRATIONS)
-    async with pool.acquire() as conn, conn.transaction():
-        store = ChargerRepository(conn)
-        await store.add_version(_package("daily", "daily", []))
-        await store.add_version(_package("monthly", "monthly", [5]))
+    await _project(
+        pool,
+        _package("daily", "daily", []),
+        _package("monthly", "monthly", [5]),
         # both: a daily one ending on the 2nd, a monthly one (billed on the 5th) from the 5th
-        await store.apply_assigned(_assigned("both", "daily", "2026-01-01", "2026-01-02"))
-        await store.apply_assigned(_assigned("both", "monthly", "2026-01-05"))
+        _assigned("both", "daily", "2026-01-01", "2026-01-02"),
+        _assigned("both", "monthly", "2026-01-05"),
         # daily-only: next day; ending: its last day is charged, then nothing
-        await store.apply_assigned(_assigned("daily-only", "daily", "2026-01-01"))
-        await store.apply_assigned(_assigned("ending", "daily", "2026-01-01", "2026-01-02"))
+        _assigned("daily-only", "daily", "2026-01-01"),
+        _assigned("ending", "daily", "2026-01-01", "2026-01-02"),
+    )
     uow = ChargerUnitOfWork(pool)
     async with uow:
         customers = ["both", "daily-only", "ending"]
@@ -185,6 +197,6 @@ async def test_migrations_from_json_state_keep_assignments_and_mark_run_package_
             r["assignment_id"]: r["run_charged"]
             for r in await conn.fetch("SELECT assignment_id, run_charged FROM assignments")
         }
-        read_back = await ChargerRepository(conn).assignments_of([ran.customer_id])
+        read_back = await LedgerRepository(conn).assignments_of([ran.customer_id])
     assert marked == {ran.assignment_id: True, ticked.assignment_id: False}
     assert sorted((t.assignment for t in read_back), key=lambda a: a.did or "") == [ticked, ran]

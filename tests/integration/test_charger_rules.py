@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from charger.adapters.repository import ChargerRepository
+from charger.adapters.ledger import LedgerRepository
+from charger.adapters.projections import ProjectionRepository
 from charger.bootstrap import MIGRATIONS
 from pkgshared.db import SHARED_MIGRATIONS, migrate
 from pkgshared.messages import UsageRated
@@ -33,7 +34,7 @@ async def test_a_spend_limit_counts_charged_debits_by_the_month_of_their_period(
         return (key, "c", a, kind, status, day, money, cur, minutes, "scheduled")
 
     async with pool.acquire() as conn, conn.transaction():
-        repository = ChargerRepository(conn)
+        repository = LedgerRepository(conn)
         await repository.record(
             [
                 row("recurring", "recurring", "charged", jan, "10.00"),
@@ -76,8 +77,7 @@ async def test_a_minimum_spend_counts_the_customers_usage_in_its_currency_and_wi
 
     inside = datetime(2026, 1, 15, tzinfo=UTC)
     async with pool.acquire() as conn, conn.transaction():
-        repository = ChargerRepository(conn)
-        await repository.add_usage(
+        await ProjectionRepository(conn).add_usage(
             [
                 call("1.00", start),  # counts: the first instant of the window
                 call("2.00", inside, did="441000000002"),  # another DID of the customer
@@ -88,7 +88,7 @@ async def test_a_minimum_spend_counts_the_customers_usage_in_its_currency_and_wi
                 call("64.00", inside, customer="other"),  # not: another customer
             ]
         )
-        customer_level, did_level = await repository.spends(
+        customer_level, did_level = await LedgerRepository(conn).spends(
             [("c", None, "GBP", start, stop), ("c", "441000000001", "GBP", start, stop)]
         )
     assert customer_level == Decimal("7.00")  # 1 + 2 + 4: every DID of the customer

@@ -1,5 +1,6 @@
 """Domain values to and from the charger's table rows: an assignment as columns (its terms as
-a short JSON text), a package version from the PackageDefined it was read from."""
+a short JSON text) with its progress (a Tracked), a package version from the PackageDefined it
+was read from."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from charger.domain.model import Assignment, PackageVersion, Terms
+from charger.domain.model import Assignment, PackageVersion, Terms, Tracked
 from pkgshared.messages import PackageDefined
 
 
@@ -69,6 +70,21 @@ def assignment_from_row(row: Any) -> Assignment:
         end_date=row["end_date"],
         timezone=row["timezone"],
         terms=terms_from_json(row["terms"]),
+    )
+
+
+TRACKED = f"{COLUMNS}, ticked_through, setup_done, run_charged, noticed_through, hold"
+"""The assignments columns a Tracked is made of (`tracked_from_row`)."""
+
+
+def tracked_from_row(row: Any) -> Tracked:
+    return Tracked(
+        assignment_from_row(row),
+        row["ticked_through"],
+        row["setup_done"],
+        row["run_charged"],
+        row["noticed_through"],
+        row["hold"],
     )
 
 

@@ -57,6 +57,18 @@ class Assignment:
         return chosen
 
 
+@dataclass
+class Tracked:
+    """An assignment with the ticks' progress through it."""
+
+    assignment: Assignment
+    ticked_through: date | None
+    setup_done: bool
+    run_charged: bool = False  # RunPackage recorded charges of it (the ledger may be ahead)
+    noticed_through: date | None = None  # last period whose notice was considered
+    hold: str | None = None  # None, "held" or "released" (CONTRACT.md §4 ChargesHeld)
+
+
 def version_on(versions: list[PackageVersion], day: date) -> PackageVersion | None:
     """The latest version whose effective_from is null or on or before `day` (CONTRACT §5)."""
     best: PackageVersion | None = None

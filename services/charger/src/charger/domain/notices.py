@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from charger.domain.charges import next_due
-from charger.domain.model import Assignment, PackageVersion, version_on
+from charger.domain.model import Assignment, PackageVersion, Tracked, version_on
 from charger.domain.schedule import Period, day_start, first_period, last_date_started_by, periods
 
 
@@ -135,3 +135,13 @@ def wake_at(
     after = max((d for d in (through, noticed_through) if d is not None), default=None)
     notice = next_notice(assignment, versions, after, default_days)
     return due if notice is None or (due is not None and due <= notice) else notice
+
+
+def due_moment(t: Tracked, versions: list[PackageVersion], default_days: int) -> datetime | None:
+    """When the workers must next look at a tracked assignment: never while it is held or
+    released (a release waits for the next tick), else its next charge or notice."""
+    if t.hold is not None:
+        return None
+    return wake_at(
+        t.assignment, versions, t.ticked_through, t.setup_done, t.noticed_through, default_days
+    )

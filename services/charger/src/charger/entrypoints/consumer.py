@@ -8,7 +8,7 @@ from typing import Any
 from charger import metrics
 from charger.config import ChargerSettings
 from charger.entrypoints.worker import TickWorker
-from charger.service_layer import handlers, tick_work
+from charger.service_layer import handlers, projection, tick_work
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgshared import topics
 from pkgshared.barrier import InputsBarrier
@@ -44,9 +44,7 @@ def wire(runtime: Runtime) -> None:
     runtime.probes.append(held_assignments)
 
     def uow() -> ChargerUnitOfWork:
-        return ChargerUnitOfWork(
-            runtime.pool, on_commit=runtime.relay.wake, notice_days=settings.charge_notice_days
-        )
+        return ChargerUnitOfWork(runtime.pool, on_commit=runtime.relay.wake)
 
     async def end_offsets() -> dict[tuple[str, int], int]:
         out = {}
@@ -58,7 +56,8 @@ def wire(runtime: Runtime) -> None:
     inputs = InputsBarrier(end_offsets, what="projections")
 
     async def project(uow: ChargerUnitOfWork, batch: list[Incoming]) -> None:
-        await handlers.project(uow, [i.message for i in batch if i.message is not None])
+        events = [i.message for i in batch if i.message is not None]
+        await projection.project(uow, events, settings.charge_notice_days)
 
     projections = [
         (topics.CATALOG_PACKAGES, "Package versions.", ".catalog"),
@@ -84,9 +83,7 @@ def wire(runtime: Runtime) -> None:
         worker.wake()
 
     def tick_uow() -> ChargerUnitOfWork:
-        return ChargerUnitOfWork(
-            runtime.pool, on_commit=after_tick_commit, notice_days=settings.charge_notice_days
-        )
+        return ChargerUnitOfWork(runtime.pool, on_commit=after_tick_commit)
 
     async def on_ticks(uow: ChargerUnitOfWork, batch: list[Incoming]) -> None:
         ticks = [i.message for i in batch if isinstance(i.message, ClockTicked)]

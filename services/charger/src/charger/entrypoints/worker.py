@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from charger import metrics
-from charger.adapters.repository import TICK_CHANNEL
+from charger.adapters.clock import TICK_CHANNEL
 from charger.service_layer import tick_work
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgshared import topics
@@ -46,7 +46,7 @@ class TickWorker(NotifiedWorker):
 
     async def _settle(self, uow: ChargerUnitOfWork) -> ChargesSettled | None:
         """Write ChargesSettled for the accepted tick once nothing it made due is left."""
-        tick = await uow.repository.tick_to_settle()
+        tick = await uow.clock.tick_to_settle()
         if tick is None:
             return None
         tick_id, at = tick
@@ -54,7 +54,7 @@ class TickWorker(NotifiedWorker):
             event_id=natural_event_id(f"settled:{tick_id}"), tick_id=tick_id, at=at
         )
         uow.emit(topics.CHARGER_PROGRESS, "clock", settled)
-        await uow.repository.mark_settled()
+        await uow.clock.mark_settled()
         await uow.commit()
         return settled
 
@@ -66,16 +66,14 @@ class TickWorker(NotifiedWorker):
         settled: ChargesSettled | None = None
         last_log = started
         while True:
-            uow = ChargerUnitOfWork(
-                self._pool, on_commit=self._on_commit, notice_days=self._policy.notice_days
-            )
+            uow = ChargerUnitOfWork(self._pool, on_commit=self._on_commit)
             async with uow:
-                clock = await uow.repository.clock()
+                clock = await uow.clock.clock()
                 if clock is None:
                     return customers > 0
                 at, tick_id = clock
                 metrics.TICK_AT.set(at.timestamp())
-                claimed = await uow.repository.claim_due_customers(at, self._batch)
+                claimed = await uow.ledger.claim_due_customers(at, self._batch)
                 if not claimed:
                     settled = await self._settle(uow)
                     break

@@ -1,34 +1,27 @@
-"""Charger handlers: projections, ticks, RunPackage; each inside the caller's unit of work."""
+"""Charger handlers: ticks, RunPackage, ReleaseHeldCharges; each inside the caller's unit of work
+(the projections are in `projection`)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any
 
 import structlog
 
 from charger import metrics
 from charger.service_layer import tick_work
-from charger.service_layer.unit_of_work import ChargerUnitOfWork
+from charger.service_layer.ports import UnitOfWork
 from pkgshared import topics
 from pkgshared.barrier import InputsBarrier
 from pkgshared.exceptions import RuleBroken
 from pkgshared.messages import (
-    AssignmentChanged,
-    AssignmentEnded,
     ChargesReleased,
     ClockTicked,
-    Message,
-    PackageAssigned,
-    PackageDefined,
     PackageRunReported,
     ReleaseHeldCharges,
     RunLine,
     RunPackage,
-    SpendLimitSet,
-    UsageRated,
     natural_event_id,
 )
 
@@ -36,41 +29,6 @@ log = structlog.get_logger(__name__)
 
 # The topics whose content a tick or a run must take into account.
 INPUTS = (topics.CATALOG_PACKAGES, topics.ASSIGNMENT_EVENTS, topics.USAGE_RATED)
-
-
-EVENT_HANDLERS: dict[type[Message], Callable[[Any, Any], Awaitable[None]]] = {
-    PackageDefined: lambda repository, event: repository.add_version(event),
-    AssignmentChanged: lambda repository, event: repository.apply_changed(event),
-    AssignmentEnded: lambda repository, event: repository.apply_ended(event),
-    SpendLimitSet: lambda repository, event: repository.set_spend_limit(event),
-}
-"""What the projections do with each event read one at a time (UsageRated and runs of
-PackageAssigned are applied a batch at once)."""
-
-
-async def project(uow: ChargerUnitOfWork, events: list[Message]) -> None:
-    """Apply a batch of input events to the projections, in order (the caller stores how far
-    it has read with them)."""
-    usage: list[UsageRated] = []
-    assigned: list[PackageAssigned] = []
-    for event in events:
-        if isinstance(event, UsageRated):
-            # Usage changes nothing else: a batch's records go in one statement.
-            usage.append(event)
-            continue
-        if isinstance(event, PackageAssigned):
-            # A run of new assignments is projected at once, before anything that follows.
-            assigned.append(event)
-            continue
-        if assigned:
-            await uow.repository.apply_assigned_many(assigned)
-            assigned = []
-        handler = EVENT_HANDLERS.get(type(event))
-        if handler is not None:  # PackageRetired and rejections change nothing here
-            await handler(uow.repository, event)
-    if assigned:
-        await uow.repository.apply_assigned_many(assigned)
-    await uow.repository.add_usage(usage)
 
 
 def latest_tick(ticks: list[ClockTicked]) -> ClockTicked:
@@ -84,14 +42,14 @@ def latest_tick(ticks: list[ClockTicked]) -> ClockTicked:
 
 
 async def accept_tick(
-    tick: ClockTicked, uow: ChargerUnitOfWork, inputs: InputsBarrier[tuple[str, int]]
+    tick: ClockTicked, uow: UnitOfWork, inputs: InputsBarrier[tuple[str, int]]
 ) -> bool:
     """Accept a tick once everything published before it has been read; True when it moved
     the clock (the workers then make what it made due). Inside the caller's unit of work."""
     await inputs.check(tick.event_id, _positions(uow))
-    moved = await uow.repository.advance_clock(tick.at, tick.tick_id)
+    moved = await uow.clock.advance_clock(tick.at, tick.tick_id)
     if moved:
-        released = await uow.repository.wake_released(tick.at)
+        released = await uow.ledger.wake_released(tick.at)
         if released:
             log.info("released assignments due", count=released, tick_id=str(tick.tick_id))
     log.info(
@@ -102,17 +60,17 @@ async def accept_tick(
     return moved
 
 
-def _positions(uow: ChargerUnitOfWork) -> Callable[[], Awaitable[dict[tuple[str, int], int]]]:
+def _positions(uow: UnitOfWork) -> Callable[[], Awaitable[dict[tuple[str, int], int]]]:
     async def positions() -> dict[tuple[str, int], int]:
         return await uow.read_positions(INPUTS)
 
     return positions
 
 
-async def release_held(uow: ChargerUnitOfWork, cmd: ReleaseHeldCharges) -> None:
+async def release_held(uow: UnitOfWork, cmd: ReleaseHeldCharges) -> None:
     """ReleaseHeldCharges: the next tick makes everything due for the assignment, in order,
     without the catch-up limit (CONTRACT.md §4)."""
-    state = await uow.repository.hold_of(cmd.customer_id, cmd.assignment_id)
+    state = await uow.ledger.hold_of(cmd.customer_id, cmd.assignment_id)
     if state is None:
         raise RuleBroken(
             f"customer {cmd.customer_id} has no assignment {cmd.assignment_id}",
@@ -122,7 +80,7 @@ async def release_held(uow: ChargerUnitOfWork, cmd: ReleaseHeldCharges) -> None:
     if state != "held":
         why = "already released" if state == "released" else "not held"
         raise RuleBroken(f"assignment {cmd.assignment_id} is {why}", "assignment_id", why)
-    await uow.repository.release([cmd.assignment_id])
+    await uow.ledger.release([cmd.assignment_id])
     uow.emit(
         topics.CHARGER_EVENTS,
         cmd.customer_id,
@@ -146,7 +104,7 @@ REPORT_PART_LINES = 2000
 
 
 async def run_package(
-    uow: ChargerUnitOfWork, cmd: RunPackage, inputs: InputsBarrier[tuple[str, int]]
+    uow: UnitOfWork, cmd: RunPackage, inputs: InputsBarrier[tuple[str, int]]
 ) -> None:
     """Run the customer's packages on the date: report, and charge unless simulated."""
     await inputs.check(cmd.event_id, _positions(uow))

@@ -12,7 +12,6 @@ from uuid import UUID
 import structlog
 
 from charger.adapters.events import Reason, declined_event, encoded_charge
-from charger.adapters.repository import ChargerRepository, Progress, Tracked
 from charger.domain.charges import (
     Charge,
     Outcome,
@@ -22,10 +21,10 @@ from charger.domain.charges import (
     due_charges,
     settle,
 )
-from charger.domain.model import MonthTotals, PackageVersion, SpendLimit
+from charger.domain.model import MonthTotals, PackageVersion, SpendLimit, Tracked
 from charger.domain.notices import Notice, notices_on, upcoming, wake_at
 from charger.domain.schedule import day_start
-from charger.service_layer.unit_of_work import ChargerUnitOfWork
+from charger.service_layer.ports import Ledger, Progress, UnitOfWork
 from pkgshared import topics
 from pkgshared.messages import (
     ChargesHeld,
@@ -47,7 +46,7 @@ class Made:
     held: int = 0
 
 
-async def _settled(store: ChargerRepository, charges: list[Charge]) -> list[Charge]:
+async def _settled(store: Ledger, charges: list[Charge]) -> list[Charge]:
     """Minimum-spend charges less their period's spend (one query for all of them)."""
     minimums = [i for i, c in enumerate(charges) if c.kind == "minimum_spend"]
     spent = await store.spends(
@@ -69,7 +68,7 @@ async def _settled(store: ChargerRepository, charges: list[Charge]) -> list[Char
 
 
 def _apply(
-    uow: ChargerUnitOfWork, decisions: list[tuple[Charge, Outcome]], reason: Reason, made: Made
+    uow: UnitOfWork, decisions: list[tuple[Charge, Outcome]], reason: Reason, made: Made
 ) -> list[tuple[object, ...]]:
     rows: list[tuple[object, ...]] = []
     made_at = datetime.now(UTC)  # the events' occurred_at: metadata, never a due decision
@@ -134,7 +133,7 @@ COUNT_CHUNK_PERIODS = 2000
 """Periods examined at a time when counting a long catch-up: memory stays bounded."""
 
 
-async def _not_made(store: ChargerRepository, t: Tracked, charges: list[Charge]) -> list[Charge]:
+async def _not_made(store: Ledger, t: Tracked, charges: list[Charge]) -> list[Charge]:
     """`charges` less those RunPackage already recorded, minimum spends settled."""
     if t.run_charged and charges:
         existing = await store.ledger_status([c.key for c in charges])
@@ -143,7 +142,7 @@ async def _not_made(store: ChargerRepository, t: Tracked, charges: list[Charge])
 
 
 async def _count_due(
-    store: ChargerRepository,
+    store: Ledger,
     t: Tracked,
     versions: list[PackageVersion],
     at: datetime,
@@ -200,7 +199,7 @@ def _plan(
 
 
 async def _recount(
-    store: ChargerRepository, p: Plan, versions: list[PackageVersion], at: datetime, policy: Policy
+    store: Ledger, p: Plan, versions: list[PackageVersion], at: datetime, policy: Policy
 ) -> Plan:
     """A plan that may be over the catch-up limit: held when it is, else all its charges."""
     t = p.tracked
@@ -244,7 +243,7 @@ def _plan_customer(
 
 
 async def charge_claimed(
-    uow: ChargerUnitOfWork,
+    uow: UnitOfWork,
     customer_ids: list[str],
     at: datetime,
     tick_id: UUID,
@@ -254,9 +253,9 @@ async def charge_claimed(
     what would exceed the catch-up limit, send the notices now due. Customers are taken in
     order until the batch has `policy.batch_charges` charges; those taken are returned (the
     others stay due for the next batch)."""
-    store = uow.repository
+    store = uow.ledger
     tracked, later = await store.due_assignments(customer_ids, at)
-    versions = await store.versions({t.assignment.package_id for t in tracked})
+    versions = await uow.projections.versions({t.assignment.package_id for t in tracked})
     of_customer: dict[str, list[Tracked]] = defaultdict(list)
     for t in tracked:
         of_customer[t.assignment.customer_id].append(t)
@@ -341,7 +340,7 @@ async def charge_claimed(
     return made, taken
 
 
-def _emit_held(uow: ChargerUnitOfWork, p: Plan, tick_id: UUID, made_at: datetime) -> None:
+def _emit_held(uow: UnitOfWork, p: Plan, tick_id: UUID, made_at: datetime) -> None:
     assert p.held is not None
     count, first, last = p.held
     a = p.tracked.assignment
@@ -371,7 +370,7 @@ def _emit_held(uow: ChargerUnitOfWork, p: Plan, tick_id: UUID, made_at: datetime
 
 
 async def _emit_notices(
-    uow: ChargerUnitOfWork,
+    uow: UnitOfWork,
     t: Tracked,
     notices: list[Notice],
     limits: dict[str, SpendLimit],
@@ -382,7 +381,7 @@ async def _emit_notices(
     if not notices:
         return
     if t.run_charged:  # a debit RunPackage already made is not upcoming
-        made_keys = await uow.repository.ledger_status(
+        made_keys = await uow.ledger.ledger_status(
             [debit_key(n.assignment, n.period.start.isoformat()) for n in notices]
         )
         notices = [
@@ -424,14 +423,14 @@ async def _emit_notices(
 
 
 async def run_for_customer(
-    uow: ChargerUnitOfWork, customer_id: str, day: date, simulate: bool
+    uow: UnitOfWork, customer_id: str, day: date, simulate: bool
 ) -> tuple[list[RunLine], Made]:
     """RunPackage: every charge due by the end of `day` (next midnight in each assignment's
     zone); charge what is not yet made unless `simulate`; one report line per charge."""
-    store = uow.repository
+    store = uow.ledger
     await store.lock_customer(customer_id)
     tracked: list[Tracked] = await store.assignments_of([customer_id])
-    versions: dict[str, list[PackageVersion]] = await store.versions(
+    versions: dict[str, list[PackageVersion]] = await uow.projections.versions(
         {t.assignment.package_id for t in tracked}
     )
     charges: list[Charge] = []

@@ -1,20 +1,22 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from charger.adapters.repository import ChargerRepository
+from charger.adapters.clock import ClockRepository
+from charger.adapters.ledger import LedgerRepository
+from charger.adapters.projections import ProjectionRepository
 from pkgshared.uow import PostgresUnitOfWork
 
 if TYPE_CHECKING:
-    from pkgshared.db import Connection, Pool
+    from pkgshared.db import Connection
 
 
 class ChargerUnitOfWork(PostgresUnitOfWork):
-    repository: ChargerRepository
-
-    def __init__(self, pool: Pool, on_commit: Any = None, notice_days: int = 0) -> None:
-        super().__init__(pool, on_commit)
-        self._notice_days = notice_days  # CHARGE_NOTICE_DAYS: when the next notice falls due
+    projections: ProjectionRepository
+    ledger: LedgerRepository
+    clock: ClockRepository
 
     def open(self, conn: Connection) -> None:
-        self.repository = ChargerRepository(conn, self._notice_days)
+        self.projections = ProjectionRepository(conn)
+        self.ledger = LedgerRepository(conn)
+        self.clock = ClockRepository(conn)

@@ -1,0 +1,230 @@
+"""The ledger and the ticks' progress (explicit SQL): customers due, their assignments'
+progress, spend limits and what counts toward them, charges recorded, holds. Hot-path reads
+and writes take whole batches of customers in one round trip each."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from charger.adapters.codec import TRACKED, tracked_from_row
+from charger.domain.model import MonthTotals, SpendLimit, Tracked
+from pkgshared.db import lock_customers
+
+if TYPE_CHECKING:
+    from charger.service_layer.ports import Progress
+    from pkgshared.db import Connection
+
+
+MINIMUM_SPEND_USAGE = (
+    "u.customer_id = p.customer AND (p.did IS NULL OR u.did = p.did) "
+    "AND u.currency = p.currency AND u.occurred_at >= p.start AND u.occurred_at < p.stop"
+)
+"""CONTRACT.md §5, minimum spend: the usage `u` that counts toward period `p` of an assignment
+is the customer's, in the package's currency, that occurred in [start, end) of the period,
+and, for a DID-level assignment, from that DID only. The one place that says so (in SQL, so a
+batch of periods is summed in one statement)."""
+
+
+class LedgerRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    async def lock_customer(self, customer_id: str) -> None:
+        await lock_customers(self.conn, [customer_id])
+
+    async def claim_due_customers(self, at: datetime, limit: int) -> list[str]:
+        """Lock up to `limit` customers with something due at `at`; others' workers skip them."""
+        rows = await self.conn.fetch(
+            "SELECT customer_id FROM customers WHERE next_due_at <= $1 "
+            "ORDER BY next_due_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+            at,
+            limit,
+        )
+        return [r["customer_id"] for r in rows]
+
+    async def assignments_of(self, customer_ids: list[str]) -> list[Tracked]:
+        rows = await self.conn.fetch(
+            f"SELECT {TRACKED} FROM assignments WHERE customer_id = ANY($1::text[])",
+            customer_ids,
+        )
+        return [tracked_from_row(r) for r in rows]
+
+    async def due_assignments(
+        self, customer_ids: list[str], at: datetime
+    ) -> tuple[list[Tracked], dict[str, datetime]]:
+        """The assignments of `customer_ids` with a charge due by `at`, and for each customer
+        the earliest due moment of the others (those with one): what the customer's next due
+        moment is made of once the due ones are charged."""
+        rows = await self.conn.fetch(
+            f"SELECT {TRACKED}, next_due_at, next_due_at <= $2 AS due FROM assignments "
+            "WHERE customer_id = ANY($1::text[]) AND next_due_at IS NOT NULL",
+            customer_ids,
+            at,
+        )
+        due: list[Tracked] = []
+        later: dict[str, datetime] = {}
+        for r in rows:
+            if r["due"]:
+                due.append(tracked_from_row(r))
+            else:
+                customer, moment = r["customer_id"], r["next_due_at"]
+                if customer not in later or moment < later[customer]:
+                    later[customer] = moment
+        return due, later
+
+    async def set_next_due(self, due: dict[str, datetime | None]) -> None:
+        """Customers' next due moments, worked out by the caller (rows already there)."""
+        customers = list(due)
+        await self.conn.execute(
+            "UPDATE customers c SET next_due_at = p.due "
+            "FROM unnest($1::text[], $2::timestamptz[]) AS p(id, due) WHERE c.customer_id = p.id",
+            customers,
+            [due[c] for c in customers],
+        )
+
+    async def advance(self, progress: list[Progress]) -> None:
+        """Save each assignment's tick progress, notices, hold and next due moment."""
+        if progress:
+            columns = (list(c) for c in zip(*progress, strict=True))
+            await self.conn.execute(
+                "UPDATE assignments a SET ticked_through = coalesce(p.through, a.ticked_through),"
+                " setup_done = a.setup_done OR p.setup, next_due_at = p.due,"
+                " noticed_through = coalesce(p.noticed, a.noticed_through), hold = p.hold "
+                "FROM unnest($1::uuid[], $2::date[], $3::bool[], $4::timestamptz[], $5::date[], "
+                "$6::text[]) AS p(id, through, setup, due, noticed, hold) "
+                "WHERE a.assignment_id = p.id",
+                *columns,
+            )
+
+    # ------------------------------------------------------------ holds
+    async def wake_released(self, at: datetime) -> int:
+        """Make the released assignments due at `at` (a tick just accepted), so the workers
+        charge them; how many there were."""
+        customers = [
+            r["customer_id"]
+            for r in await self.conn.fetch(
+                "SELECT DISTINCT customer_id FROM assignments "
+                "WHERE hold = 'released' AND next_due_at IS NULL ORDER BY customer_id"
+            )
+        ]
+        if not customers:
+            return 0
+        await lock_customers(self.conn, customers)
+        woken = await self.conn.fetch(
+            "UPDATE assignments SET next_due_at = $1 WHERE hold = 'released' "
+            "AND next_due_at IS NULL AND customer_id = ANY($2::text[]) RETURNING customer_id",
+            at,
+            customers,
+        )
+        await self.conn.execute(
+            "UPDATE customers SET next_due_at = LEAST(next_due_at, $1) "
+            "WHERE customer_id = ANY($2::text[])",
+            at,
+            customers,
+        )
+        return len(woken)
+
+    async def hold_of(self, customer_id: str, assignment_id: UUID) -> str | None:
+        """The assignment's hold state ("none" when not held), None when the customer has no
+        such assignment. The customer is locked first, as every writer locks it."""
+        await self.lock_customer(customer_id)
+        row = await self.conn.fetchrow(
+            "SELECT hold FROM assignments WHERE assignment_id = $1 AND customer_id = $2 FOR UPDATE",
+            assignment_id,
+            customer_id,
+        )
+        if row is None:
+            return None
+        return row["hold"] or "none"
+
+    async def release(self, assignment_ids: list[UUID]) -> None:
+        """Held assignments become released: the next tick accepted makes them due."""
+        await self.conn.execute(
+            "UPDATE assignments SET hold = 'released' "
+            "WHERE assignment_id = ANY($1::uuid[]) AND hold = 'held'",
+            assignment_ids,
+        )
+
+    # ------------------------------------------------------------ spend limits and spends
+    async def spend_limits(self, customer_ids: list[str]) -> dict[str, SpendLimit]:
+        rows = await self.conn.fetch(
+            "SELECT customer_id, monthly_limit, limit_currency FROM customers "
+            "WHERE customer_id = ANY($1::text[]) AND limit_currency IS NOT NULL",
+            customer_ids,
+        )
+        return {r["customer_id"]: SpendLimit(r["monthly_limit"], r["limit_currency"]) for r in rows}
+
+    async def month_totals(self, customer_ids: list[str]) -> dict[str, MonthTotals]:
+        """What each customer's spend limit counts, per currency and month (the rule is the
+        view spend_limit_debits, migration 0009)."""
+        rows = await self.conn.fetch(
+            "SELECT customer_id, currency, month, sum(amount) AS total FROM spend_limit_debits "
+            "WHERE customer_id = ANY($1::text[]) GROUP BY 1, 2, 3",
+            customer_ids,
+        )
+        out: dict[str, MonthTotals] = defaultdict(MonthTotals)
+        for r in rows:
+            out[r["customer_id"]].add(r["currency"], r["month"], r["total"])
+        return out
+
+    async def spends(
+        self, periods: list[tuple[str, str | None, str, datetime, datetime]]
+    ) -> list[Decimal]:
+        """The usage spend of each (customer, did or None for all, currency, start, end), in
+        one round trip for a whole batch, by MINIMUM_SPEND_USAGE."""
+        if not periods:
+            return []
+        customers, dids, currencies, starts, ends = (list(c) for c in zip(*periods, strict=True))
+        rows = await self.conn.fetch(
+            "SELECT p.n, coalesce(sum(u.amount), 0) AS total "
+            "FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], "
+            "$5::timestamptz[]) WITH ORDINALITY AS p(customer, did, currency, start, stop, n) "
+            f"LEFT JOIN usage u ON {MINIMUM_SPEND_USAGE} "
+            "GROUP BY p.n ORDER BY p.n",
+            customers,
+            dids,
+            currencies,
+            starts,
+            ends,
+        )
+        return [Decimal(r["total"]) for r in rows]
+
+    # ------------------------------------------------------------ the ledger
+    async def ledger_status(self, keys: list[str]) -> dict[str, tuple[str, Decimal | None]]:
+        rows = await self.conn.fetch(
+            "SELECT charge_key, status, amount FROM ledger WHERE charge_key = ANY($1::text[])",
+            keys,
+        )
+        return {r["charge_key"]: (r["status"], r["amount"]) for r in rows}
+
+    async def mark_run_charged(self, assignment_ids: list[UUID]) -> None:
+        await self.conn.execute(
+            "UPDATE assignments SET run_charged = true "
+            "WHERE assignment_id = ANY($1::uuid[]) AND NOT run_charged",
+            assignment_ids,
+        )
+
+    async def record(self, rows: list[tuple[Any, ...]]) -> None:
+        """Ledger rows: (key, customer, assignment, kind, status, period_start, amount,
+        currency, minutes, reason). A key already there is a bug upstream: it fails loudly."""
+        if rows:
+            await self.conn.copy_records_to_table(
+                "ledger",
+                records=rows,
+                columns=[
+                    "charge_key",
+                    "customer_id",
+                    "assignment_id",
+                    "kind",
+                    "status",
+                    "period_start",
+                    "amount",
+                    "currency",
+                    "minutes",
+                    "reason",
+                ],
+            )

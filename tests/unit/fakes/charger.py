@@ -1,0 +1,307 @@
+"""In-memory stand-ins for the charger's repositories and unit of work
+(charger.service_layer.ports), with the repositories' rules restated plainly: the ones the
+SQL holds (which usage counts toward a minimum spend, which debits toward a spend limit)
+are written out here a second time, as the contract states them."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from charger.adapters.codec import version_from_defined
+from charger.domain.model import Assignment, MonthTotals, PackageVersion, SpendLimit, Tracked
+from charger.service_layer.ports import Progress
+from pkgshared.messages import Message, PackageDefined, SpendLimitSet, UsageRated
+
+
+@dataclass
+class Row:
+    """An assignments row: the assignment, its progress and its due moment."""
+
+    tracked: Tracked
+    due: datetime | None
+
+
+@dataclass
+class Customer:
+    due: datetime | None = None
+    limit: SpendLimit | None = None
+
+
+def _earliest(*moments: datetime | None) -> datetime | None:
+    """PostgreSQL's LEAST / min(): NULLs left out."""
+    known = [m for m in moments if m is not None]
+    return min(known) if known else None
+
+
+@dataclass
+class ChargerTables:
+    versions: dict[str, dict[int, PackageDefined]] = field(default_factory=dict)
+    assignments: dict[UUID, Row] = field(default_factory=dict)
+    customers: dict[str, Customer] = field(default_factory=dict)
+    usage: dict[UUID, UsageRated] = field(default_factory=dict)
+    ledger: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    clock: tuple[datetime, UUID] | None = None
+    settled: bool = False
+
+    def customer(self, customer_id: str) -> Customer:
+        return self.customers.setdefault(customer_id, Customer())
+
+    def rows_of(self, customer_ids: list[str]) -> list[Row]:
+        return [
+            r for r in self.assignments.values() if r.tracked.assignment.customer_id in customer_ids
+        ]
+
+
+class FakeProjections:
+    def __init__(self, tables: ChargerTables) -> None:
+        self.t = tables
+
+    async def lock_customers(self, customer_ids: list[str]) -> None:
+        for c in customer_ids:
+            self.t.customer(c)
+
+    async def lock_packages(self, package_ids: list[str]) -> None:
+        pass
+
+    async def add_version(self, defined: PackageDefined) -> None:
+        self.t.versions.setdefault(defined.package_id, {}).setdefault(defined.version, defined)
+
+    async def versions(self, package_ids: set[str]) -> dict[str, list[PackageVersion]]:
+        return {
+            p: [version_from_defined(d) for _, d in sorted(self.t.versions[p].items())]
+            for p in package_ids
+            if p in self.t.versions
+        }
+
+    async def customers_of_package(self, package_id: str) -> list[str]:
+        return sorted(
+            {
+                r.tracked.assignment.customer_id
+                for r in self.t.assignments.values()
+                if r.tracked.assignment.package_id == package_id
+            }
+        )
+
+    async def package_assignments(self, customer_ids: list[str], package_id: str) -> list[Tracked]:
+        rows = [
+            r for r in self.t.rows_of(customer_ids) if r.tracked.assignment.package_id == package_id
+        ]
+        return sorted((r.tracked for r in rows), key=lambda t: t.assignment.assignment_id)
+
+    async def customer_of(self, assignment_id: UUID) -> str | None:
+        row = self.t.assignments.get(assignment_id)
+        return None if row is None else row.tracked.assignment.customer_id
+
+    async def tracked(self, assignment_id: UUID) -> Tracked | None:
+        row = self.t.assignments.get(assignment_id)
+        return None if row is None else row.tracked
+
+    async def add_assignments(self, new: list[tuple[Assignment, datetime | None]]) -> None:
+        for a, due in new:
+            if a.assignment_id in self.t.assignments:
+                continue
+            self.t.assignments[a.assignment_id] = Row(Tracked(a, None, False), due)
+            customer = self.t.customer(a.customer_id)
+            customer.due = _earliest(customer.due, due)
+
+    async def save(self, a: Assignment, due: datetime | None) -> None:
+        row = self.t.assignments[a.assignment_id]
+        row.tracked = dataclasses.replace(row.tracked, assignment=a)
+        row.due = due
+
+    async def set_due(self, due: dict[UUID, datetime | None]) -> None:
+        for assignment_id, moment in due.items():
+            self.t.assignments[assignment_id].due = moment
+
+    async def refresh_customers(self, customer_ids: list[str]) -> None:
+        for c in customer_ids:
+            self.t.customer(c).due = _earliest(*(r.due for r in self.t.rows_of([c])))
+
+    async def set_spend_limit(self, e: SpendLimitSet) -> None:
+        self.t.customer(e.customer_id).limit = SpendLimit(e.monthly_limit, e.currency)
+
+    async def add_usage(self, records: list[UsageRated]) -> None:
+        for u in records:
+            self.t.usage.setdefault(u.usage_id, u)
+
+
+class FakeLedger:
+    def __init__(self, tables: ChargerTables) -> None:
+        self.t = tables
+
+    async def lock_customer(self, customer_id: str) -> None:
+        self.t.customer(customer_id)
+
+    async def claim_due_customers(self, at: datetime, limit: int) -> list[str]:
+        due = [
+            (c.due, cid) for cid, c in self.t.customers.items() if c.due is not None and c.due <= at
+        ]
+        return [cid for _, cid in sorted(due)[:limit]]
+
+    async def assignments_of(self, customer_ids: list[str]) -> list[Tracked]:
+        return [r.tracked for r in self.t.rows_of(customer_ids)]
+
+    async def due_assignments(
+        self, customer_ids: list[str], at: datetime
+    ) -> tuple[list[Tracked], dict[str, datetime]]:
+        due: list[Tracked] = []
+        later: dict[str, datetime] = {}
+        for r in self.t.rows_of(customer_ids):
+            if r.due is None:
+                continue
+            if r.due <= at:
+                due.append(r.tracked)
+            else:
+                c = r.tracked.assignment.customer_id
+                later[c] = min(later.get(c, r.due), r.due)
+        return due, later
+
+    async def set_next_due(self, due: dict[str, datetime | None]) -> None:
+        for c, moment in due.items():
+            self.t.customer(c).due = moment
+
+    async def advance(self, progress: list[Progress]) -> None:
+        for assignment_id, through, setup, due, noticed, hold in progress:
+            row = self.t.assignments[assignment_id]
+            t = row.tracked
+            row.tracked = dataclasses.replace(
+                t,
+                ticked_through=through if through is not None else t.ticked_through,
+                setup_done=t.setup_done or setup,
+                noticed_through=noticed if noticed is not None else t.noticed_through,
+                hold=hold,
+            )
+            row.due = due
+
+    async def wake_released(self, at: datetime) -> int:
+        woken = [
+            r for r in self.t.assignments.values() if r.tracked.hold == "released" and r.due is None
+        ]
+        for r in woken:
+            r.due = at
+            customer = self.t.customer(r.tracked.assignment.customer_id)
+            customer.due = _earliest(customer.due, at)
+        return len(woken)
+
+    async def hold_of(self, customer_id: str, assignment_id: UUID) -> str | None:
+        row = self.t.assignments.get(assignment_id)
+        if row is None or row.tracked.assignment.customer_id != customer_id:
+            return None
+        return row.tracked.hold or "none"
+
+    async def release(self, assignment_ids: list[UUID]) -> None:
+        for i in assignment_ids:
+            row = self.t.assignments[i]
+            if row.tracked.hold == "held":
+                row.tracked = dataclasses.replace(row.tracked, hold="released")
+
+    async def spend_limits(self, customer_ids: list[str]) -> dict[str, SpendLimit]:
+        limits = {c: self.t.customers[c].limit for c in customer_ids if c in self.t.customers}
+        return {c: limit for c, limit in limits.items() if limit is not None}
+
+    async def month_totals(self, customer_ids: list[str]) -> dict[str, MonthTotals]:
+        # CONTRACT.md §5: every debit charged (not a grant, not declined or covered), in the
+        # calendar month of its period_start.
+        out: dict[str, MonthTotals] = {}
+        for _key, customer, _a, kind, status, start, amount, currency, *_ in self.t.ledger.values():
+            if customer in customer_ids and status == "charged" and kind != "grant":
+                out.setdefault(customer, MonthTotals()).add(currency, start, amount)
+        return out
+
+    async def spends(
+        self, periods: list[tuple[str, str | None, str, datetime, datetime]]
+    ) -> list[Decimal]:
+        # CONTRACT.md §5: the customer's usage in the package's currency in [start, end), and
+        # for a DID-level assignment its DID's only.
+        return [
+            sum(
+                (
+                    u.amount
+                    for u in self.t.usage.values()
+                    if u.customer_id == customer
+                    and (did is None or u.did == did)
+                    and u.currency == currency
+                    and start <= u.occurred_at < end
+                ),
+                Decimal(0),
+            )
+            for customer, did, currency, start, end in periods
+        ]
+
+    async def ledger_status(self, keys: list[str]) -> dict[str, tuple[str, Decimal | None]]:
+        return {k: (self.t.ledger[k][4], self.t.ledger[k][6]) for k in keys if k in self.t.ledger}
+
+    async def mark_run_charged(self, assignment_ids: list[UUID]) -> None:
+        for i in assignment_ids:
+            row = self.t.assignments[i]
+            row.tracked = dataclasses.replace(row.tracked, run_charged=True)
+
+    async def record(self, rows: list[tuple[Any, ...]]) -> None:
+        for row in rows:
+            assert row[0] not in self.t.ledger, f"charge {row[0]} recorded twice"
+            self.t.ledger[row[0]] = row
+
+
+class FakeClock:
+    def __init__(self, tables: ChargerTables) -> None:
+        self.t = tables
+
+    async def tick_at(self) -> datetime | None:
+        return None if self.t.clock is None else self.t.clock[0]
+
+    async def clock(self) -> tuple[datetime, UUID | None] | None:
+        return self.t.clock
+
+    async def advance_clock(self, at: datetime, tick_id: UUID) -> bool:
+        if self.t.clock is not None and at <= self.t.clock[0]:
+            return False
+        self.t.clock, self.t.settled = (at, tick_id), False
+        return True
+
+    async def tick_to_settle(self) -> tuple[UUID, datetime] | None:
+        if self.t.clock is None or self.t.settled:
+            return None
+        at, tick_id = self.t.clock
+        busy = any(c.due is not None and c.due <= at for c in self.t.customers.values())
+        return None if busy else (tick_id, at)
+
+    async def mark_settled(self) -> None:
+        self.t.settled = True
+
+
+@dataclass
+class FakeUnitOfWork:
+    tables: ChargerTables = field(default_factory=ChargerTables)
+    emitted: list[tuple[str, str | bytes | None, str, bytes]] = field(default_factory=list)
+
+    @property
+    def projections(self) -> FakeProjections:
+        return FakeProjections(self.tables)
+
+    @property
+    def ledger(self) -> FakeLedger:
+        return FakeLedger(self.tables)
+
+    @property
+    def clock(self) -> FakeClock:
+        return FakeClock(self.tables)
+
+    def emit(self, topic: str, key: str | bytes | None, message: Message) -> None:
+        self.emitted.append((topic, key, message.TYPE, message.to_json()))
+
+    def emit_encoded(
+        self, topic: str, key: str | bytes | None, event_type: str, payload: bytes
+    ) -> None:
+        self.emitted.append((topic, key, event_type, payload))
+
+    async def read_positions(self, topics: tuple[str, ...]) -> dict[tuple[str, int], int]:
+        return {}
+
+    def events(self, event_type: str) -> list[dict[str, Any]]:
+        return [json.loads(p) for _, _, t, p in self.emitted if t == event_type]

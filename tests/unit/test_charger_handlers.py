@@ -1,0 +1,176 @@
+"""The charger's handlers with in-memory fakes (CONTRACT.md §4, §5): the projections give
+each assignment its due moment, a tick accepted makes the due charges in order, the spend
+limit declines, the catch-up limit holds and ReleaseHeldCharges releases, RunPackage
+simulates without charging."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from charger.service_layer import handlers, tick_work
+from charger.service_layer.projection import project
+from pkgshared.exceptions import RuleBroken
+from pkgshared.messages import (
+    AssignmentEnded,
+    ClockTicked,
+    PackageAssigned,
+    PackageDefined,
+    ReleaseHeldCharges,
+    RunPackage,
+    SpendLimitSet,
+)
+from tests.unit.fakes.charger import FakeUnitOfWork
+
+
+class _Open:
+    """A barrier already passed (every input read to its end)."""
+
+    async def check(self, _id: object, _positions: object) -> None:
+        pass
+
+
+def _package(frequency: str = "monthly", match: list[int] | None = None, **extra: Any):
+    return PackageDefined(
+        package_id=f"p-{frequency}",
+        version=1,
+        name=frequency,
+        kind="recurring",
+        retail="2.50",
+        currency="GBP",
+        frequency=frequency,
+        frequency_match=[1] if match is None and frequency == "monthly" else (match or []),
+        effective_from=None,
+        **extra,
+    )
+
+
+def _assigned(package: PackageDefined, start: str = "2026-01-01", customer: str = "acme"):
+    return PackageAssigned(
+        assignment_id=uuid.uuid4(),
+        customer_id=customer,
+        package_id=package.package_id,
+        package_version=1,
+        quantity=1,
+        start_date=start,
+        auto_decrement_credit=True,
+        timezone="Europe/London",
+    )
+
+
+async def _tick(uow: FakeUnitOfWork, at: datetime, policy: tick_work.Policy | None = None):
+    tick = ClockTicked(tick_id=uuid.uuid4(), at=at)
+    assert await handlers.accept_tick(tick, uow, _Open())  # type: ignore[arg-type]
+    made = tick_work.Made()
+    while claimed := await uow.ledger.claim_due_customers(at, 100):
+        batch, _ = await tick_work.charge_claimed(
+            uow, claimed, at, tick.tick_id, policy or tick_work.Policy()
+        )
+        made.charged += batch.charged
+        made.declined += batch.declined
+        made.held += batch.held
+    return made
+
+
+def _row(uow: FakeUnitOfWork, assigned: PackageAssigned):
+    return uow.tables.assignments[assigned.assignment_id]
+
+
+async def test_an_assignment_before_its_package_falls_due_once_the_version_is_read() -> None:
+    uow = FakeUnitOfWork()
+    package = _package()
+    assigned = _assigned(package)
+    await project(uow, [assigned])
+    assert _row(uow, assigned).due is None  # no version: nothing can be due
+    assert uow.tables.customers["acme"].due is None
+
+    await project(uow, [package])
+    first = datetime(2026, 1, 1, tzinfo=UTC)  # midnight in London on 1 January is UTC
+    assert _row(uow, assigned).due == first
+    assert uow.tables.customers["acme"].due == first
+
+
+async def test_a_tick_charges_every_period_due_in_order_and_moves_the_due_moment() -> None:
+    uow = FakeUnitOfWork()
+    package = _package()
+    assigned = _assigned(package)
+    await project(uow, [package, assigned])
+    made = await _tick(uow, datetime(2026, 3, 2, tzinfo=UTC))
+    debits = uow.events("CreditDebited")
+    assert made.charged == 3
+    assert [d["period_start"] for d in debits] == ["2026-01-01", "2026-02-01", "2026-03-01"]
+    assert {d["amount"] for d in debits} == {"2.50"}
+    # The next charge is 1 April, midnight in London (BST): 23:00 UTC the day before.
+    assert uow.tables.customers["acme"].due == datetime(2026, 3, 31, 23, tzinfo=UTC)
+    assert await _tick(uow, datetime(2026, 3, 3, tzinfo=UTC)) == tick_work.Made()  # nothing new
+
+
+async def test_an_ended_assignment_is_due_no_more() -> None:
+    uow = FakeUnitOfWork()
+    package = _package()
+    assigned = _assigned(package)
+    await project(uow, [package, assigned])
+    await _tick(uow, datetime(2026, 1, 2, tzinfo=UTC))
+    ended = AssignmentEnded(
+        assignment_id=assigned.assignment_id,
+        customer_id="acme",
+        package_id=package.package_id,
+        end_date=date(2026, 1, 31),
+    )
+    await project(uow, [ended])
+    assert _row(uow, assigned).due is None
+    assert uow.tables.customers["acme"].due is None
+
+
+async def test_the_spend_limit_declines_what_would_exceed_it() -> None:
+    uow = FakeUnitOfWork()
+    package = _package("daily")
+    limit = SpendLimitSet(customer_id="acme", monthly_limit=Decimal("5.00"), currency="GBP")
+    await project(uow, [package, limit, _assigned(package)])
+    made = await _tick(uow, datetime(2026, 1, 3, 12, tzinfo=UTC))
+    assert (made.charged, made.declined) == (2, 1)  # 2.50 + 2.50, then over 5.00
+    assert [d["period_start"] for d in uow.events("ChargeDeclined")] == ["2026-01-03"]
+
+
+async def test_over_the_catch_up_limit_an_assignment_is_held_then_released() -> None:
+    uow = FakeUnitOfWork()
+    package = _package("daily")
+    assigned = _assigned(package)
+    await project(uow, [package, assigned])
+    made = await _tick(uow, datetime(2026, 2, 20, 12, tzinfo=UTC), tick_work.Policy(20))
+    assert (made.charged, made.held) == (0, 1)
+    (held,) = uow.events("ChargesHeld")
+    assert (held["count"], held["first_period_start"]) == (51, "2026-01-01")
+    assert await uow.ledger.hold_of("acme", assigned.assignment_id) == "held"
+
+    def release(customer: str = "acme", assignment: uuid.UUID = assigned.assignment_id):
+        return ReleaseHeldCharges(customer_id=customer, assignment_id=assignment)
+
+    with pytest.raises(RuleBroken, match="has no assignment"):
+        await handlers.release_held(uow, release(customer="someone-else"))  # type: ignore[arg-type]
+    await handlers.release_held(uow, release())  # type: ignore[arg-type]
+    assert len(uow.events("ChargesReleased")) == 1
+    with pytest.raises(RuleBroken, match="already released"):
+        await handlers.release_held(uow, release())  # type: ignore[arg-type]
+
+    made = await _tick(uow, datetime(2026, 2, 20, 13, tzinfo=UTC), tick_work.Policy(20))
+    assert made.charged == 51  # every period, without the limit, once
+    assert await uow.ledger.hold_of("acme", assigned.assignment_id) == "none"
+
+
+async def test_a_simulated_run_reports_and_charges_nothing() -> None:
+    uow = FakeUnitOfWork()
+    package = _package()
+    await project(uow, [package, _assigned(package)])
+    run = RunPackage(
+        request_id=uuid.uuid4(), customer_id="acme", date=date(2026, 2, 1), simulate=True
+    )
+    await handlers.run_package(uow, run, _Open())  # type: ignore[arg-type]
+    (report,) = uow.events("PackageRunReported")
+    assert [line["status"] for line in report["lines"]] == ["would_charge", "would_charge"]
+    assert report["totals"] == {"GBP": "5.00"}
+    assert uow.tables.ledger == {} and uow.events("CreditDebited") == []
