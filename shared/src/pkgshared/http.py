@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 
-from pkgshared.messages.fields import _NO_CONTROL
+from pkgshared.messages.fields import NO_CONTROL
 
 API_VERSION = "1"
 MAX_PAGE = 1000
@@ -37,7 +37,7 @@ class Page(BaseModel, Generic[T]):
 
 CustomerPath = Annotated[
     str,
-    Path(min_length=1, max_length=64, pattern=_NO_CONTROL, description="The customer's id."),
+    Path(min_length=1, max_length=64, pattern=NO_CONTROL, description="The customer's id."),
 ]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Items per page.")]
 After = Annotated[

@@ -57,7 +57,7 @@ class FakeCatalog:
     async def preload(self, package_ids: list[str]) -> None:
         pass
 
-    async def get(self, package_id: str, fresh: bool = False) -> CatalogEntry | None:
+    async def get(self, package_id: str) -> CatalogEntry | None:
         return self.entries.get(package_id)
 
     async def apply_defined(self, event: PackageDefined) -> None:

@@ -210,9 +210,9 @@ PackageId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", min_length=1
 # Ids and keys hold no control characters (CONTRACT.md §2); free text may hold tab and line
 # breaks. NUL and lone surrogates are refused in every string when the message is read
 # (pkgshared.messages.reading), before any field is looked at.
-_NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 CustomerId = Annotated[
-    str, Field(min_length=1, max_length=64, pattern=_NO_CONTROL, description="1-64 chars")
+    str, Field(min_length=1, max_length=64, pattern=NO_CONTROL, description="1-64 chars")
 ]
 Text = Annotated[StrictStr, Field(pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
 """Free text (a name, a description): no control character but tab and line breaks."""
@@ -239,7 +239,7 @@ def _timezone(value: str) -> str:
 
 TimeZoneName = Annotated[
     str,
-    Field(min_length=1, max_length=64, pattern=_NO_CONTROL, examples=["UTC", "Europe/London"]),
+    Field(min_length=1, max_length=64, pattern=NO_CONTROL, examples=["UTC", "Europe/London"]),
     AfterValidator(_timezone),
 ]
 

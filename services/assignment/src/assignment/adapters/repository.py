@@ -40,11 +40,8 @@ class CatalogRepository:
         for row in rows:
             self._seen[row["package_id"]] = CatalogEntry(**dict(row))
 
-    async def get(self, package_id: str, fresh: bool = False) -> CatalogEntry | None:
-        """The package as the view knows it; `fresh` reads it again (the view may have
-        caught up since it was first read)."""
-        if fresh:
-            self._seen.pop(package_id, None)
+    async def get(self, package_id: str) -> CatalogEntry | None:
+        """The package as the view knows it (read once per unit of work)."""
         if package_id not in self._seen:
             await self.preload([package_id])
         return self._seen[package_id]

@@ -25,7 +25,7 @@ def wire(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
     catalog_barrier = InputsBarrier(catalog_ends, what="catalog view, catalog.packages partitions")
 
     async def apply(uow: AssignmentUnitOfWork, command: Any, _key: str) -> None:
-        await handlers.apply_command(uow, command, today(), catalog_barrier)
+        await handlers.apply_command(uow, command, today())
 
     async def prepare(uow: AssignmentUnitOfWork, batch: list[Any]) -> None:
         await handlers.prepare(uow, batch, catalog_barrier)

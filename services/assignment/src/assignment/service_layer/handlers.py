@@ -34,19 +34,9 @@ CatalogBarrier = InputsBarrier[int]
 was first seen?"""
 
 
-async def apply_command(
-    uow: UnitOfWork,
-    cmd: Message,
-    today: date,
-    catalog_barrier: CatalogBarrier | None = None,
-) -> None:
-    """Apply one command; RuleBroken when it breaks a rule.
-
-    An AssignPackage naming a package the catalog view does not know (or knows as retired) is
-    rejected only once the view has read catalog.packages up to its end as it was when the
-    command was first seen; before that InputsBehind makes the command be retried
-    (define-then-assign must not race)."""
-    await COMMAND_HANDLERS[type(cmd)](cmd, uow, Context(today, catalog_barrier))
+async def apply_command(uow: UnitOfWork, cmd: Message, today: date) -> None:
+    """Apply one command of a batch `prepare` has read; RuleBroken when it breaks a rule."""
+    await COMMAND_HANDLERS[type(cmd)](cmd, uow, Context(today))
 
 
 async def prepare(
@@ -56,8 +46,8 @@ async def prepare(
 
     A batch with a new assignment waits (InputsBehind, retried) until the catalog view has
     read catalog.packages up to where it ended when the batch was first seen: a package
-    retired just before is then known as retired, not assigned (one offsets request per
-    batch, not per command)."""
+    defined just before is then known (define-then-assign must not race), one retired just
+    before is known as retired (one offsets request per batch, not per command)."""
     ids = [c.assignment_id for c in commands if hasattr(c, "assignment_id")]
     await uow.assignments.preload(ids)
     assigns = [c for c in commands if isinstance(c, AssignPackage)]
@@ -72,7 +62,6 @@ class Context:
     """What a command's handler needs besides the command and the unit of work."""
 
     today: date
-    catalog_barrier: CatalogBarrier | None
 
 
 async def _change(cmd: ChangeAssignment, uow: UnitOfWork, ctx: Context) -> None:
@@ -116,15 +105,10 @@ async def _set_limit(cmd: SetSpendLimit, uow: UnitOfWork, _ctx: Context) -> None
     log.info("spend limit set", customer_id=cmd.customer_id, limit=str(cmd.monthly_limit))
 
 
-async def _assign(cmd: AssignPackage, uow: UnitOfWork, ctx: Context) -> None:
-    catalog_barrier = ctx.catalog_barrier
+async def _assign(cmd: AssignPackage, uow: UnitOfWork, _ctx: Context) -> None:
+    # The catalog view has read everything published before the batch (`prepare`).
     existing = await uow.assignments.get(cmd.assignment_id)
     package = await uow.catalog.get(cmd.package_id)
-    if existing is None and (package is None or package.retired) and catalog_barrier is not None:
-        await catalog_barrier.check(cmd.event_id, uow.catalog.positions)
-        # The view may have caught up between the first read and the check: read again, now
-        # that everything published before the check is known to be in it.
-        package = await uow.catalog.get(cmd.package_id, fresh=True)
     assigned = model.assign(existing, package, cmd)
     if assigned is None:
         assert existing is not None
