@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
+from pkgshared import topics
 from pkgshared.cluster import check_cluster
 from pkgshared.consuming import BatchConsumer, BatchHandler, subscribe
 from pkgshared.db import SHARED_MIGRATIONS, create_pool, migrate
@@ -110,7 +111,11 @@ class Runtime:
             self.topic(topic),
             consumer,
             group_id=group,
-            max_records=self.settings.batch_max_records,
+            max_records=(
+                self.settings.stream_batch_max_records
+                if topic == topics.USAGE_RATED
+                else self.settings.batch_max_records
+            ),
             wait_ms=self.settings.batch_wait_ms,
             description=description,
             schema=topic_schema(topic),

@@ -52,6 +52,13 @@ class ServiceSettings(BaseSettings):
     batch_max_records: int = Field(
         default=500, ge=1, le=10_000, description="most records a consumer handles at once"
     )
+    stream_batch_max_records: int = Field(
+        default=5000,
+        ge=1,
+        le=10_000,
+        description="most usage.rated records (the call stream) a consumer handles at once: "
+        "larger polls share each transaction's fixed costs",
+    )
     batch_wait_ms: int = Field(
         default=20, ge=1, le=10_000, description="how long a consumer waits to fill a batch"
     )

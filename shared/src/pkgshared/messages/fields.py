@@ -56,7 +56,8 @@ def is_type_error(error_type: str) -> bool:
 
 
 # ---------------------------------------------------------------- money
-def _money(value: Any) -> Decimal:
+def money_value(value: Any) -> Decimal:
+    """A Money field's validation: a JSON string of a decimal number (or a Decimal)."""
     if isinstance(value, Decimal):
         text = format(value, "f")
     elif isinstance(value, str):
@@ -81,7 +82,7 @@ def money_str(value: Decimal) -> str:
 
 Money = Annotated[
     Decimal,
-    BeforeValidator(_money),
+    BeforeValidator(money_value),
     PlainSerializer(money_str, return_type=str, when_used="always"),
     WithJsonSchema(
         {
@@ -141,7 +142,9 @@ Day = Annotated[
 ]
 
 
-def _instant(value: Any) -> datetime:
+def instant_value(value: Any) -> datetime:
+    """An Instant field's validation: an RFC 3339 string with an offset, within the bounds,
+    as a UTC datetime."""
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str):
@@ -181,7 +184,7 @@ def instant_str(value: datetime) -> str:
 
 Instant = Annotated[
     datetime,
-    BeforeValidator(_instant),
+    BeforeValidator(instant_value),
     PlainSerializer(instant_str, return_type=str, when_used="always"),
     WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-01-15T00:00:00Z"]}),
 ]
