@@ -225,6 +225,43 @@ async def test_a_poison_record_in_a_batch_of_500_is_isolated_and_the_rest_commit
     assert json.loads(base64.b64decode(body["payload_base64"]))["tick_id"] == str(poison)
 
 
+async def test_a_pipelined_poll_with_poison_and_unreadable_records_loses_nothing(
+    kafka_bootstrap: str, migrated: Any, tick_topic: str
+) -> None:
+    """A large poll read a chunk at a time while the last chunk is stored (as usage.rated's
+    consumers do): a record whose handling fails is isolated, unreadable ones dead-lettered,
+    every other record handled once and in order."""
+    ticks = [tick() for _ in range(500)]
+    rng = random.Random()
+    poison_at = rng.randrange(500)
+    poison = uuid.UUID(str(ticks[poison_at]["tick_id"]))
+    values = [json.dumps(t).encode() for t in ticks]
+    unreadable = sorted(rng.sample([i for i in range(500) if i != poison_at], 3))
+    for i in unreadable:
+        values[i] = b"{not json"
+    await produce(kafka_bootstrap, PREFIX + tick_topic, values, key="clock")
+    sizes: list[int] = []
+    record = recording({poison})
+
+    async def handler(uow: PostgresUnitOfWork, batch: list[Incoming]) -> None:
+        sizes.append(len(batch))
+        await record(uow, batch)
+
+    consumer = consumer_of(tick_topic, migrated, handler, max_attempts=2, pipeline_chunk=64)
+    dlq = PREFIX + topics.dlq_topic(tick_topic)
+    async with (
+        Running(kafka_bootstrap, migrated, consumer),
+        TopicReader(kafka_bootstrap, dlq) as reader,
+    ):
+        letters = await reader.wait_for(lambda rs: len(rs) >= 4, what="four dead letters")
+        seen = await wait_until(lambda: _at_least(seen_ticks(migrated), 496), "496 ticks handled")
+
+    lost = {poison_at, *unreadable}
+    assert [s[1] for s in seen] == [i for i in range(500) if i not in lost]  # once, in order
+    assert sorted(r.json()["offset"] for r in letters) == sorted(lost)
+    assert 64 in sizes  # the poll went through the pipelined path first
+
+
 async def test_a_command_breaking_a_schema_rule_gets_command_rejected(
     kafka_bootstrap: str, migrated: Any
 ) -> None:

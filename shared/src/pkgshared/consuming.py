@@ -21,9 +21,10 @@ docs/decisions/0002-batch-consumers.md says why it is built this way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -140,6 +141,7 @@ class BatchConsumer:
         healthy: Callable[[], Awaitable[bool]] | None = None,
         read_as: str | None = None,
         group: str | None = None,
+        pipeline_chunk: int = 0,
     ) -> None:
         self.topic = topic
         self.group = group
@@ -151,6 +153,7 @@ class BatchConsumer:
         self._backoff = backoff_seconds
         self._first_retry = first_retry_seconds
         self._healthy = healthy
+        self._pipeline_chunk = pipeline_chunk
         self._failures: dict[tuple[int, int], int] = {}
 
     async def consume(self, records: Sequence[Any]) -> None:
@@ -158,9 +161,13 @@ class BatchConsumer:
         if not records:
             return
         started = time.perf_counter()
-        batch = [incoming(self.topic, r, self._rules) for r in records]
+        batch: list[Incoming] = []
         try:
-            await self._handle(batch)
+            if self._pipeline_chunk and len(records) > self._pipeline_chunk:
+                await self._pipelined(records, batch)
+            else:
+                batch = [incoming(self.topic, r, self._rules) for r in records]
+                await self._handle(batch)
         except RetryLater as exc:
             log.info("message not handled yet; it will be retried", why=str(exc), topic=self.topic)
             record_outcomes(self.topic, "retried", 1, 0.0)
@@ -174,6 +181,35 @@ class BatchConsumer:
         finally:
             elapsed = time.perf_counter() - started
             log.debug("batch consumed", topic=self.topic, records=len(batch), seconds=elapsed)
+
+    async def _pipelined(self, records: Sequence[Any], batch: list[Incoming]) -> None:
+        """A large poll's first try: read a chunk at a time into `batch`, each chunk's
+        reading overlapping the previous chunk's statements in PostgreSQL (one transaction,
+        as always). When it fails for the messages' sake, the usual way takes over."""
+        try:
+            await self._transaction(batch, records)
+        except RetryLater:
+            raise
+        except Exception as exc:
+            if await self._infrastructure(exc):
+                raise
+            batch += [incoming(self.topic, r, self._rules) for r in records[len(batch) :]]
+            await self._handle(batch)
+            return
+        for item in batch:
+            self._failures.pop((item.partition, item.offset), None)
+
+    def _chunks(self, batch: list[Incoming], unread: Sequence[Any]) -> Iterator[list[Incoming]]:
+        """`batch` in one piece, or `unread` records read a chunk at a time (and kept in
+        `batch`)."""
+        if not unread:
+            yield batch
+            return
+        size = self._pipeline_chunk
+        for start in range(0, len(unread), size):
+            chunk = [incoming(self.topic, r, self._rules) for r in unread[start : start + size]]
+            batch += chunk
+            yield chunk
 
     async def _handle(self, batch: list[Incoming]) -> None:
         while True:
@@ -220,53 +256,81 @@ class BatchConsumer:
         except Exception:
             return True
 
-    async def _transaction(self, batch: list[Incoming]) -> None:
+    async def _transaction(self, batch: list[Incoming], unread: Sequence[Any] = ()) -> None:
+        """One unit of work for `batch`, or for the `unread` records (read into `batch` a
+        chunk at a time, see `_pipelined`)."""
         started = time.perf_counter()
         counts = {"handled": 0, "rejected": 0, "ignored": 0, "dead_lettered": 0}
+        handled = 0
         async with self._uow() as uow:
-            read_to = await uow.lock_read_offsets(self.topic, {i.partition for i in batch})
-            fresh = [i for i in batch if i.offset >= read_to.get(i.partition, 0)]
-            if not fresh:  # read and committed before: a redelivery
+            partitions = {i.partition for i in batch} | {r.partition for r in unread}
+            read_to = await uow.lock_read_offsets(self.topic, partitions)
+            ends: dict[int, int] = {}
+            pending: asyncio.Future[None] | None = None
+            try:
+                for chunk in self._chunks(batch, unread):
+                    fresh = [i for i in chunk if i.offset >= read_to.get(i.partition, 0)]
+                    counts["ignored"] += len(chunk) - len(fresh)
+                    readable = self._sort_out(uow, fresh, counts)
+                    for item in fresh:
+                        ends[item.partition] = max(ends.get(item.partition, 0), item.offset + 1)
+                    if pending is not None:
+                        await pending
+                        pending = None
+                    if readable:
+                        if _FAULTS:
+                            raise_once([str(i.message.event_id) for i in readable if i.message])
+                        handled += len(readable)
+                        pending = asyncio.ensure_future(self._handler(uow, readable))
+                        if unread:  # it sends its first statement before the next chunk is read
+                            await asyncio.sleep(0)
+                if pending is not None:
+                    await pending
+            finally:
+                # Never leave a handler running on a connection about to be rolled back.
+                if pending is not None and not pending.done():
+                    pending.cancel()
+                    with contextlib.suppress(BaseException):
+                        await pending
+            if not ends:  # read and committed before: a redelivery
                 record_outcomes(self.topic, "ignored", len(batch), 0.0)
                 return
-            counts["ignored"] += len(batch) - len(fresh)
-            readable = []
-            for item in fresh:
-                if item.problem is None:
-                    readable.append(item)
-                elif isinstance(item.problem, Rejected) and self._rejections is not None:
-                    uow.emit(self._rejections, item.key, item.problem.to_event())
-                    log.info(
-                        "command rejected",
-                        **item.where(),
-                        command_id=str(item.problem.command_id),
-                        command_type=item.problem.command_type,
-                        reason=item.problem.reason[:500],
-                    )
-                    counts["rejected"] += 1
-                else:
-                    error = getattr(item.problem, "error", None) or str(item.problem)
-                    self._emit_dead_letter(uow, item, error)
-                    counts["dead_lettered"] += 1
-            if readable:
-                if _FAULTS:
-                    raise_once([str(i.message.event_id) for i in readable if i.message])
-                await self._handler(uow, readable)
-                noted = uow.outcomes
-                counts["rejected"] += noted["rejected"]
-                counts["ignored"] += noted["ignored"]
-                counts["handled"] += len(readable) - noted["rejected"] - noted["ignored"]
-            ends: dict[int, int] = {}
-            for item in fresh:
-                ends[item.partition] = max(ends.get(item.partition, 0), item.offset + 1)
+            noted = uow.outcomes
+            counts["rejected"] += noted["rejected"]
+            counts["ignored"] += noted["ignored"]
+            counts["handled"] += handled - noted["rejected"] - noted["ignored"]
             await uow.advance_read_offsets(self.topic, ends)
             crash_point("before_commit")
             await uow.commit()
             crash_point("after_commit")
-        seconds = (time.perf_counter() - started) / max(1, len(fresh))
+        seconds = (time.perf_counter() - started) / max(1, len(batch) - counts["ignored"])
         for outcome, n in counts.items():
             if n:
                 record_outcomes(self.topic, outcome, n, seconds)
+
+    def _sort_out(
+        self, uow: PostgresUnitOfWork, fresh: list[Incoming], counts: dict[str, int]
+    ) -> list[Incoming]:
+        """The readable records of `fresh`; the others rejected or dead-lettered in `uow`."""
+        readable = []
+        for item in fresh:
+            if item.problem is None:
+                readable.append(item)
+            elif isinstance(item.problem, Rejected) and self._rejections is not None:
+                uow.emit(self._rejections, item.key, item.problem.to_event())
+                log.info(
+                    "command rejected",
+                    **item.where(),
+                    command_id=str(item.problem.command_id),
+                    command_type=item.problem.command_type,
+                    reason=item.problem.reason[:500],
+                )
+                counts["rejected"] += 1
+            else:
+                error = getattr(item.problem, "error", None) or str(item.problem)
+                self._emit_dead_letter(uow, item, error)
+                counts["dead_lettered"] += 1
+        return readable
 
     def _emit_dead_letter(self, uow: PostgresUnitOfWork, item: Incoming, error: str) -> None:
         letter = DeadLetter.of(

@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+PIPELINE_CHUNK = 1000
+"""Records of a usage.rated poll read while the previous chunk's statements run."""
+
 GC_YOUNG_THRESHOLD = 50_000
 """Allocations between two young-generation collections (Python's default is 700). A batch
 of 500 records makes tens of thousands of short-lived objects; with the default, the
@@ -143,6 +146,8 @@ class Runtime:
             max_attempts=self.settings.handler_max_attempts,
             backoff_seconds=self.settings.retry_backoff_seconds,
             healthy=self.database_answers,
+            # The call stream's polls are large: each chunk read while the last is stored.
+            pipeline_chunk=PIPELINE_CHUNK if topic == topics.USAGE_RATED else 0,
         )
 
     async def database_answers(self) -> bool:
