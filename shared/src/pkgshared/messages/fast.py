@@ -54,7 +54,21 @@ class _UsageTwin(BaseModel):
     duration_seconds: NonNegativeInt | None = None
 
 
-_FIELDS = tuple(UsageRated.model_fields)
+_FIELDS = frozenset(UsageRated.model_fields)
+_set = object.__setattr__
+
+
+def _construct(values: dict[str, Any]) -> UsageRated:
+    """What `UsageRated.model_construct(**values)` makes when `values` holds every field, set
+    as model_construct sets it, without its per-field search for aliases and defaults (a
+    quarter of the fast path's time). Checked against model_construct when this module
+    loads, and by the property test."""
+    message = UsageRated.__new__(UsageRated)
+    _set(message, "__dict__", values)
+    _set(message, "__pydantic_fields_set__", set(_FIELDS))
+    _set(message, "__pydantic_extra__", None)
+    _set(message, "__pydantic_private__", None)
+    return message
 
 
 def usage_rated(raw: bytes) -> UsageRated | None:
@@ -69,12 +83,12 @@ def usage_rated(raw: bytes) -> UsageRated | None:
         amount: Decimal = money_value(twin.amount)
     except (ValueError, ValidationError, PydanticCustomError):
         return None
-    values: dict[str, Any] = {
+    values: dict[str, Any] = {  # in the model's field order, as model_construct keeps them
         "event_id": twin.event_id,
-        "event_type": "UsageRated",
         "schema_version": 1,
         "occurred_at": occurred_at,
         "correlation_id": twin.correlation_id,
+        "event_type": "UsageRated",
         "usage_id": twin.usage_id,
         "customer_id": twin.customer_id,
         "did": twin.did,
@@ -83,5 +97,37 @@ def usage_rated(raw: bytes) -> UsageRated | None:
         "destination": twin.destination,
         "duration_seconds": twin.duration_seconds,
     }
-    assert len(values) == len(_FIELDS)
-    return UsageRated.model_construct(**values)
+    return _build(values)
+
+
+def _checked() -> Any:
+    """`_construct` when it makes what model_construct makes on this pydantic, else
+    model_construct itself."""
+    sample: dict[str, Any] = {
+        "event_id": UUID(int=1),
+        "schema_version": 1,
+        "occurred_at": instant_value("2026-01-01T00:00:00Z"),
+        "correlation_id": None,
+        "event_type": "UsageRated",
+        "usage_id": UUID(int=2),
+        "customer_id": "c",
+        "did": None,
+        "amount": Decimal("1.5"),
+        "currency": "GBP",
+        "destination": None,
+        "duration_seconds": None,
+    }
+    plain = UsageRated.model_construct(**sample)
+    made = _construct(dict(sample))
+    same = (
+        set(sample) == _FIELDS
+        and not UsageRated.__pydantic_post_init__
+        and made == plain
+        and list(made.__dict__.items()) == list(plain.__dict__.items())
+        and made.__pydantic_fields_set__ == plain.__pydantic_fields_set__
+        and made.to_json() == plain.to_json()
+    )
+    return _construct if same else lambda values: UsageRated.model_construct(**values)
+
+
+_build = _checked()
