@@ -46,9 +46,9 @@ log = structlog.get_logger(__name__)
 _FAULTS = bool(os.environ.get("FAULT_RAISE_ONCE"))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen one takes four times as long to make (2 us)
 class Incoming:
-    """One consumed record and what reading it gave."""
+    """One consumed record and what reading it gave (never changed once made)."""
 
     topic: str  # the contract's name, without the deployment's prefix
     partition: int
