@@ -70,9 +70,7 @@ async def _tick(uow: FakeUnitOfWork, at: datetime, policy: tick_work.Policy | No
         batch, _ = await tick_work.charge_claimed(
             uow, claimed, at, tick.tick_id, policy or tick_work.Policy()
         )
-        made.charged += batch.charged
-        made.declined += batch.declined
-        made.held += batch.held
+        made.add(batch)
     return made
 
 

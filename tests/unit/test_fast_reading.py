@@ -160,6 +160,11 @@ def test_texts_the_fast_path_must_leave_to_the_general_reader() -> None:
         plain[:-1] + ', "x": ' + "[" * 40 + "]" * 40 + "}",  # deeper than the bound
         plain.replace('"2026-01-20T10:15:00Z"', "NaN"),
         plain.replace("300", "3" * 400),
+        plain.replace('"uk-100"', '"uk\x00100"'),  # raw control characters: not JSON
+        plain.replace('"uk-100"', '"uk\t100"'),
+        plain.replace('"GBP"', '"GB\nP"'),
+        "\ufeff" + plain,  # a byte order mark
+        plain + " x",
     ]
     for text in cases:
         _agree(text.encode())

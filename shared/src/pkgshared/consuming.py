@@ -196,6 +196,10 @@ class BatchConsumer:
             batch += [incoming(self.topic, r, self._rules) for r in records[len(batch) :]]
             await self._handle(batch)
             return
+        self._forget(batch)
+
+    def _forget(self, batch: list[Incoming]) -> None:
+        """Their failed tries no longer count: they are handled."""
         for item in batch:
             self._failures.pop((item.partition, item.offset), None)
 
@@ -215,8 +219,7 @@ class BatchConsumer:
         while True:
             try:
                 await self._transaction(batch)
-                for item in batch:
-                    self._failures.pop((item.partition, item.offset), None)
+                self._forget(batch)
                 return
             except RetryLater:
                 raise

@@ -45,7 +45,8 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 PIPELINE_CHUNK = 1000
-"""Records of a usage.rated poll read while the previous chunk's statements run."""
+"""Records of a stream's poll (topics.STREAMS) read while the previous chunk's statements
+run."""
 
 GC_YOUNG_THRESHOLD = 50_000
 """Allocations between two young-generation collections (Python's default is 700). A batch
@@ -116,7 +117,7 @@ class Runtime:
             group_id=group,
             max_records=(
                 self.settings.stream_batch_max_records
-                if topic == topics.USAGE_RATED
+                if topic in topics.STREAMS
                 else self.settings.batch_max_records
             ),
             wait_ms=self.settings.batch_wait_ms,
@@ -146,8 +147,7 @@ class Runtime:
             max_attempts=self.settings.handler_max_attempts,
             backoff_seconds=self.settings.retry_backoff_seconds,
             healthy=self.database_answers,
-            # The call stream's polls are large: each chunk read while the last is stored.
-            pipeline_chunk=PIPELINE_CHUNK if topic == topics.USAGE_RATED else 0,
+            pipeline_chunk=PIPELINE_CHUNK if topic in topics.STREAMS else 0,
         )
 
     async def database_answers(self) -> bool:

@@ -56,8 +56,8 @@ class ServiceSettings(BaseSettings):
         default=5000,
         ge=1,
         le=10_000,
-        description="most usage.rated records (the call stream) a consumer handles at once: "
-        "larger polls share each transaction's fixed costs",
+        description="most records of a stream (usage.rated, the call stream) a consumer "
+        "handles at once: larger polls share each transaction's fixed costs",
     )
     batch_wait_ms: int = Field(
         default=20, ge=1, le=10_000, description="how long a consumer waits to fill a batch"

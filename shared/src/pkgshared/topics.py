@@ -76,6 +76,11 @@ CONSUMED_TOPICS: tuple[str, ...] = (
     CHARGER_PROGRESS,
 )
 
+STREAMS: frozenset[str] = frozenset({USAGE_RATED})
+"""Inputs that arrive as a steady stream (every rated call) and are only stored by their
+readers: consumed in large polls, read while the previous chunk is written
+(pkgshared.runtime)."""
+
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(CATALOG_COMMANDS, 3, _SIZED),
     TopicSpec(CATALOG_PACKAGES, 3, _COMPACTED),

@@ -12,6 +12,7 @@ equal to what the general reader gives (a property test holds it to that)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -100,7 +101,7 @@ def usage_rated(raw: bytes) -> UsageRated | None:
     return _build(values)
 
 
-def _checked() -> Any:
+def _checked() -> Callable[[dict[str, Any]], UsageRated]:
     """`_construct` when it makes what model_construct makes on this pydantic, else
     model_construct itself."""
     sample: dict[str, Any] = {

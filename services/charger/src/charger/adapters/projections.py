@@ -84,11 +84,7 @@ class ProjectionRepository:
 
     async def package_assignments(self, customer_ids: list[str], package_id: str) -> list[Tracked]:
         """The package's assignments of `customer_ids` (sorted), locked after their customers."""
-        await self.conn.execute(
-            "SELECT 1 FROM customers WHERE customer_id = ANY($1::text[]) "
-            "ORDER BY customer_id FOR UPDATE",
-            customer_ids,
-        )
+        await lock_customers(self.conn, customer_ids)
         rows = await self.conn.fetch(
             f"SELECT {TRACKED} FROM assignments "
             "WHERE customer_id = ANY($1::text[]) AND package_id = $2 "

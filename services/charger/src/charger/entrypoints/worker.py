@@ -88,11 +88,7 @@ class TickWorker(NotifiedWorker):
                 await uow.commit()
                 crash_point("charger_after_commit")
             customers += len(taken)
-            total.charged += made.charged
-            total.declined += made.declined
-            total.grants += made.grants
-            total.notices += made.notices
-            total.held += made.held
+            total.add(made)
             metrics.record(made)
             now = time.perf_counter()
             if now - last_log > 5:
@@ -100,11 +96,7 @@ class TickWorker(NotifiedWorker):
                 log.info(
                     "charging in progress",
                     customers=customers,
-                    debits=total.charged,
-                    grants=total.grants,
-                    declined=total.declined,
-                    notices=total.notices,
-                    held=total.held,
+                    **total.log_fields(),
                     rate_per_s=round((total.charged + total.grants) / (now - started)),
                 )
         if settled:
@@ -115,11 +107,7 @@ class TickWorker(NotifiedWorker):
             log.info(
                 "charging done",
                 customers=customers,
-                debits=total.charged,
-                grants=total.grants,
-                declined=total.declined,
-                notices=total.notices,
-                held=total.held,
+                **total.log_fields(),
                 seconds=round(seconds, 3),
             )
         return customers > 0

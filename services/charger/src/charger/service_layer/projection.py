@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
+from uuid import UUID
 
 from charger.domain.model import Assignment, Terms, Tracked
 from charger.domain.notices import due_moment
@@ -71,7 +72,7 @@ async def add_assignments(uow: UnitOfWork, events: list[PackageAssigned], notice
 
 async def _update(
     uow: UnitOfWork,
-    assignment_id: Any,
+    assignment_id: UUID,
     change: Callable[[Assignment], Assignment],
     notice_days: int,
 ) -> None:

@@ -45,6 +45,22 @@ class Made:
     notices: int = 0
     held: int = 0
 
+    def add(self, other: Made) -> None:
+        self.charged += other.charged
+        self.declined += other.declined
+        self.grants += other.grants
+        self.notices += other.notices
+        self.held += other.held
+
+    def log_fields(self) -> dict[str, int]:
+        return {
+            "debits": self.charged,
+            "grants": self.grants,
+            "declined": self.declined,
+            "notices": self.notices,
+            "held": self.held,
+        }
+
 
 async def _settled(store: Ledger, charges: list[Charge]) -> list[Charge]:
     """Minimum-spend charges less their period's spend (one query for all of them)."""
