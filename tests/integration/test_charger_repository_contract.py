@@ -214,3 +214,11 @@ async def test_a_version_is_stored_once_and_usage_sums_by_the_minimum_spend_rule
         [("acme", None, "GBP", JAN, FEB), ("acme", "441000000001", "GBP", JAN, FEB)]
     )
     assert spends == [Decimal("3.00"), Decimal("1.00")]
+    # A batch of new records only, then one repeating an earlier batch's record: each counted
+    # once (PostgreSQL takes the first by COPY, the second by its ON CONFLICT way).
+    await repos.projections.add_usage([call("16.00", JAN)])
+    await repos.projections.add_usage([call("32.00", JAN), first])
+    spends = await repos.ledger.spends(
+        [("acme", None, "GBP", JAN, FEB), ("acme", "441000000001", "GBP", JAN, FEB)]
+    )
+    assert spends == [Decimal("51.00"), Decimal("49.00")]

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -121,6 +122,18 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+READ_STEP = 250
+"""Records read between two looks at the event loop while a poll is read in chunks."""
+
+
+def chunk_bounds(n: int, size: int) -> list[tuple[int, int]]:
+    """[start, end) of the chunks a poll of `n` records is read in: `size` each, the last
+    `size` split three quarters and a quarter (at least 1)."""
+    tail = max(1, size // 4)
+    cuts = [*range(0, max(1, n - tail), size), max(0, n - tail), n]
+    return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
+
+
 class NotYet(Exception):
     """The poll is handed back to Kafka, to come again after a pause."""
 
@@ -203,15 +216,26 @@ class BatchConsumer:
         for item in batch:
             self._failures.pop((item.partition, item.offset), None)
 
-    def _chunks(self, batch: list[Incoming], unread: Sequence[Any]) -> Iterator[list[Incoming]]:
+    async def _chunks(
+        self, batch: list[Incoming], unread: Sequence[Any]
+    ) -> AsyncIterator[list[Incoming]]:
         """`batch` in one piece, or `unread` records read a chunk at a time (and kept in
-        `batch`)."""
+        `batch`). A chunk is read a few hundred records at a time, letting the previous
+        chunk's statement go on between them (a COPY waits for PostgreSQL's answer before it
+        sends its rows); the poll's last chunk is a quarter of the others, as the commit
+        waits for its statement."""
         if not unread:
             yield batch
             return
-        size = self._pipeline_chunk
-        for start in range(0, len(unread), size):
-            chunk = [incoming(self.topic, r, self._rules) for r in unread[start : start + size]]
+        for start, end in chunk_bounds(len(unread), self._pipeline_chunk):
+            chunk: list[Incoming] = []
+            for step in range(start, end, READ_STEP):
+                if step > start:
+                    await asyncio.sleep(0)
+                chunk += [
+                    incoming(self.topic, r, self._rules)
+                    for r in unread[step : min(end, step + READ_STEP)]
+                ]
             batch += chunk
             yield chunk
 
@@ -271,7 +295,7 @@ class BatchConsumer:
             ends: dict[int, int] = {}
             pending: asyncio.Future[None] | None = None
             try:
-                for chunk in self._chunks(batch, unread):
+                async for chunk in self._chunks(batch, unread):
                     fresh = [i for i in chunk if i.offset >= read_to.get(i.partition, 0)]
                     counts["ignored"] += len(chunk) - len(fresh)
                     readable = self._sort_out(uow, fresh, counts)
