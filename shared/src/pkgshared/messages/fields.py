@@ -178,7 +178,7 @@ def json_text(value: str) -> str:
 
 def instant_str(value: datetime) -> str:
     """RFC 3339 in UTC with a ``Z``, as every message writes instants."""
-    text = value.astimezone(UTC).isoformat()
+    text = (value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat()
     return text.replace("+00:00", "Z")
 
 

@@ -151,8 +151,9 @@ class AllowanceRepository:
         await self.conn.execute(
             "INSERT INTO customers (customer_id, waiting_since) "
             "SELECT * FROM unnest($1::text[], $2::timestamptz[]) "
-            "ON CONFLICT (customer_id) DO UPDATE "
-            "SET waiting_since = coalesce(customers.waiting_since, EXCLUDED.waiting_since)",
+            # A customer already waiting keeps its head: its row is not rewritten.
+            "ON CONFLICT (customer_id) DO UPDATE SET waiting_since = EXCLUDED.waiting_since "
+            "WHERE customers.waiting_since IS NULL",
             customers,
             [heads[c][1] for c in customers],
         )

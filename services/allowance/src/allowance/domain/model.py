@@ -8,13 +8,14 @@ covered or no grant is left."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import MAX_PREC, Context, Decimal
 from fractions import Fraction
 from uuid import UUID
 
 CREDIT_PLACES = 6
+_EXACT = Context(prec=MAX_PREC)  # scaling by a power of ten never rounds under it
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,22 @@ class Grant:
     @property
     def remaining_seconds(self) -> int:
         return self.granted_seconds - self.used_seconds
+
+    def using(self, seconds: int) -> Grant:
+        """The grant after `seconds` more are used (dataclasses.replace, at a third of its
+        cost: one per covered call)."""
+        return Grant(
+            self.grant_id,
+            self.customer_id,
+            self.did,
+            self.assignment_id,
+            self.destination_prefixes,
+            self.valid_from,
+            self.valid_until,
+            self.granted_seconds,
+            self.used_seconds + seconds,
+            self.status,
+        )
 
     def match_length(self, destination: str) -> int | None:
         """The longest of the grant's prefixes `destination` starts with (0 for an empty
@@ -83,17 +100,17 @@ def credit(amount: Decimal, covered: int, duration: int) -> Decimal:
     rounding: the quotient is a fraction until the one rounding)."""
     if duration == 0 or covered == 0:
         return Decimal(0).quantize(Decimal(1).scaleb(-CREDIT_PLACES))
-    sign, digits, exponent = amount.as_tuple()
+    exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and exponent >= -CREDIT_PLACES:
         # The usual case (money has at most 6 places): integers only, half-even by hand.
-        scaled = int("".join(map(str, digits)) or "0") * 10 ** (exponent + CREDIT_PLACES)
-        quotient, remainder = divmod(scaled * covered, duration)
+        scaled = int(amount.scaleb(CREDIT_PLACES, context=_EXACT))  # an integral value
+        quotient, remainder = divmod(abs(scaled) * covered, duration)
         if 2 * remainder > duration or (2 * remainder == duration and quotient % 2):
             quotient += 1
-        units = -quotient if sign else quotient
+        units = -quotient if scaled < 0 else quotient
     else:
         units = round(Fraction(amount) * covered * 10**CREDIT_PLACES / duration)  # half-even
-    return Decimal(units).scaleb(-CREDIT_PLACES)
+    return Decimal(units).scaleb(-CREDIT_PLACES, context=_EXACT)
 
 
 def usable(grant: Grant, call: Call) -> int | None:
@@ -113,7 +130,8 @@ def in_order(grants: list[Grant], call: Call) -> list[Grant]:
     for g in grants:
         length = usable(g, call)
         if length is not None:
-            ranked.append(((-length, g.did is None, g.valid_until, str(g.grant_id)), g))
+            # UUIDs order as their canonical strings do (fixed-width hex): no str() needed.
+            ranked.append(((-length, g.did is None, g.valid_until, g.grant_id), g))
     ranked.sort(key=lambda pair: pair[0])
     return [g for _, g in ranked]
 
@@ -128,5 +146,5 @@ def cover(call: Call, grants: list[Grant]) -> Coverage:
             break
         seconds = min(left, g.remaining_seconds)
         left -= seconds
-        uses.append(Use(replace(g, used_seconds=g.used_seconds + seconds), seconds))
+        uses.append(Use(g.using(seconds), seconds))
     return Coverage(call, tuple(uses))
