@@ -220,9 +220,9 @@ class BatchConsumer:
         self, batch: list[Incoming], unread: Sequence[Any]
     ) -> AsyncIterator[list[Incoming]]:
         """`batch` in one piece, or `unread` records read a chunk at a time (and kept in
-        `batch`). A chunk is read a few hundred records at a time, letting the previous
-        chunk's statement go on between them (a COPY waits for PostgreSQL's answer before it
-        sends its rows); the poll's last chunk is a quarter of the others, as the commit
+        `batch`). A chunk is read a few hundred records at a time, with a look at the event
+        loop between them (the previous chunk's statement, the relay and the other consumers
+        go on meanwhile); the poll's last chunk is a quarter of the others, as the commit
         waits for its statement."""
         if not unread:
             yield batch
