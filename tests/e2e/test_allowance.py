@@ -6,6 +6,7 @@ call applied once, the uses and balances exactly what the rules give."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -87,6 +88,32 @@ async def test_the_contracts_worked_example(everything: Scenario) -> None:
     assert last["event_id"] == natural_id(f"balance:{january['grant_id']}:12000:expired")
 
 
+def _assigned(process: Any) -> set[int]:
+    """The usage.rated partitions the instance's log says it reads now."""
+    held: set[int] = set()
+    for line in process.log_path.read_text().splitlines():
+        if '"usage partitions assigned' in line:
+            held = {int(p) for p in json.loads(line)["resume"]}
+        elif '"usage partitions revoked"' in line:
+            held -= set(json.loads(line)["partitions"])
+    return held
+
+
+def _shared_out(one: Any, two: Any) -> bool:
+    a, b = _assigned(one), _assigned(two)
+    return (
+        bool(a) and bool(b) and not a & b and len(a | b) == topics.partitions_of(topics.USAGE_RATED)
+    )
+
+
+async def _until(condition: Any, timeout: float, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        await asyncio.sleep(0.2)
+
+
 def _last_balance(s: Scenario, grant_id: str) -> dict[str, Any]:
     found = s.of("AllowanceBalance", grant_id=grant_id)
     return found[-1] if found else {}
@@ -125,6 +152,9 @@ async def test_two_instances_share_the_calls_and_apply_each_once(
             process.start()
         for process in (one, two):
             process.wait_healthy()
+        # Each instance applies the calls of the usage.rated partitions it reads: wait until
+        # the group has shared them out.
+        await _until(lambda: _shared_out(one, two), 90, "usage.rated shared by the instances")
         # A poison call among them: a negative duration is unreadable (DeadLetter).
         bad = command(
             "UsageRated",

@@ -1,4 +1,5 @@
-"""The allowance's store and worker against PostgreSQL: calls wait for the settled horizon,
+"""The allowance's store and worker against PostgreSQL: calls wait (in memory) for the settled
+horizon,
 one customer's calls keep their order (a call not yet settled holds back the later ones), a
 repeated usage_id is ignored, and grants expire when a ChargesSettled passes their window
 while a late call from inside the window still uses them."""
@@ -11,7 +12,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from allowance.adapters.repository import AllowanceRepository
 from allowance.bootstrap import MIGRATIONS
+from allowance.domain.waiting import WaitingCalls
 from allowance.entrypoints.worker import ApplyWorker
 from allowance.service_layer import handlers
 from allowance.service_layer.unit_of_work import AllowanceUnitOfWork
@@ -74,21 +77,34 @@ async def _settle(pool: Any, at: datetime) -> None:
         await uow.commit()
 
 
-async def _add(pool: Any, grants: list[FreeMinutesGranted], calls: list[UsageRated]) -> None:
-    uow = AllowanceUnitOfWork(pool)
-    async with uow:
-        await handlers.add_grants(uow, grants)
-        await handlers.add_calls(uow, calls)
-        await uow.commit()
+class _Read:
+    """Calls read from partition 0 of usage.rated, into the worker's waiting calls."""
+
+    def __init__(self) -> None:
+        self.waiting = WaitingCalls()
+        self.waiting.start(0, 0)
+        self.offset = 0
+
+    async def add(
+        self, pool: Any, grants: list[FreeMinutesGranted], calls: list[UsageRated]
+    ) -> None:
+        uow = AllowanceUnitOfWork(pool)
+        async with uow:
+            await handlers.add_grants(uow, grants)
+            await uow.commit()
+        for c in calls:
+            self.waiting.add(0, self.offset, handlers.call_of(c))
+            self.offset += 1
 
 
 async def test_calls_wait_in_order_for_the_settled_horizon(pool: Any) -> None:
     await migrate(pool, SHARED_MIGRATIONS, "shared")
     await migrate(pool, MIGRATIONS)
-    worker = ApplyWorker(pool, on_commit=None, batch_customers=1)
+    read = _Read()
+    worker = ApplyWorker(pool, read.waiting, on_commit=None, batch_customers=1)
     early, late, later_early = _call("a", 1, 60), _call("a", 30, 60), _call("a", 2, 60)
     other = _call("b", 3, 60)
-    await _add(pool, [_grant("a", 10), _grant("b", 10)], [early, late, later_early, other])
+    await read.add(pool, [_grant("a", 10), _grant("b", 10)], [early, late, later_early, other])
     assert not await worker.drain()  # no ChargesSettled yet: everything waits
 
     await _settle(pool, T0 + timedelta(hours=24))
@@ -100,7 +116,7 @@ async def test_calls_wait_in_order_for_the_settled_horizon(pool: Any) -> None:
         str(early.usage_id),
     ]
 
-    await _add(pool, [], [_call("a", 1, 60, usage_id=early.usage_id)])  # a repeat: ignored
+    await read.add(pool, [], [_call("a", 1, 60, usage_id=early.usage_id)])  # a repeat: ignored
     await _settle(pool, T0 + timedelta(hours=48))
     assert await worker.drain()
     used = [u["usage_id"] for u in await _events(pool, "FreeMinutesUsed")]
@@ -110,20 +126,24 @@ async def test_calls_wait_in_order_for_the_settled_horizon(pool: Any) -> None:
         u["grants"][0]["remaining_seconds"] for u in await _events(pool, "FreeMinutesUsed")
     ]
     assert sorted(remaining) == [420, 480, 540, 540]
+    # Every call applied: partition 0 is read again from after its last record.
+    async with pool.acquire() as conn:
+        assert await AllowanceRepository(conn).call_offsets([0, 1]) == {0: 5, 1: 0}
 
 
 async def test_expiry_and_a_late_call_from_inside_the_window(pool: Any) -> None:
     await migrate(pool, SHARED_MIGRATIONS, "shared")
     await migrate(pool, MIGRATIONS)
+    read = _Read()
     grant = _grant("c", 5, days=10)
-    await _add(pool, [grant], [])
+    await read.add(pool, [grant], [])
     await _settle(pool, T0 + timedelta(days=10))  # at == valid_until: expired
     balances = await _events(pool, "AllowanceBalance")
     assert [(b["status"], b["used_seconds"]) for b in balances] == [("active", 0), ("expired", 0)]
 
-    await _add(pool, [], [_call("c", 24, 100), _call("c", 24 * 11, 100)])  # inside, after
+    await read.add(pool, [], [_call("c", 24, 100), _call("c", 24 * 11, 100)])  # inside, after
     await _settle(pool, T0 + timedelta(days=12))
-    await ApplyWorker(pool, on_commit=None).drain()
+    await ApplyWorker(pool, read.waiting, on_commit=None).drain()
     used = await _events(pool, "FreeMinutesUsed")
     assert [(u["covered_seconds"], u["grants"][0]["remaining_seconds"]) for u in used] == [
         (100, 200)
@@ -135,5 +155,15 @@ async def test_expiry_and_a_late_call_from_inside_the_window(pool: Any) -> None:
         200,
     )
     # a grant read after the horizon passed its window is expired from its first balance
-    await _add(pool, [_grant("d", 1, days=1)], [])
+    await read.add(pool, [_grant("d", 1, days=1)], [])
     assert (await _events(pool, "AllowanceBalance"))[-1]["status"] == "expired"
+
+
+async def test_resume_points_only_move_forward(pool: Any) -> None:
+    await migrate(pool, SHARED_MIGRATIONS, "shared")
+    await migrate(pool, MIGRATIONS)
+    async with pool.acquire() as conn:
+        store = AllowanceRepository(conn)
+        await store.store_call_offsets({0: 10, 2: 4})
+        await store.store_call_offsets({0: 7, 2: 9})  # an instance behind: 0 stays at 10
+        assert await store.call_offsets([0, 1, 2]) == {0: 10, 1: 0, 2: 9}

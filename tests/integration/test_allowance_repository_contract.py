@@ -1,6 +1,6 @@
 """What the allowance handlers expect of their repository, run against the in-memory fake the
 unit tests use and against the PostgreSQL one: which grants are usable for a span of calls,
-which expire, which calls wait and in what order, and that repeats are ignored."""
+which expire, and that a call is applied once."""
 
 from __future__ import annotations
 
@@ -84,16 +84,8 @@ async def test_grants_expire_once_their_window_ended_by_the_horizon(
     assert await repository.expire(T0 + timedelta(days=10)) == []  # once
 
 
-async def test_calls_wait_in_the_order_read_until_applied(repository: Allowances) -> None:
-    first, second, third, theirs = _call("a", 1), _call("a", 0.5), _call("a", 2), _call("b", 1)
-    assert await repository.add_calls([first, second, third, theirs], None) == 4
-    assert await repository.add_calls([first], None) == 0  # a repeat is ignored
-    waiting = await repository.waiting_calls(["a"], 1)  # one, and the one after it
-    assert [c.usage_id for c in waiting] == [first.usage_id, second.usage_id]
-    await repository.mark_applied([first.usage_id])
-    waiting = await repository.waiting_calls(["a", "b"], 10)
-    assert [c.usage_id for c in waiting if c.customer_id == "a"] == [
-        second.usage_id,
-        third.usage_id,
-    ]
-    assert [c.usage_id for c in waiting if c.customer_id == "b"] == [theirs.usage_id]
+async def test_a_call_is_applied_once(repository: Allowances) -> None:
+    first, second = _call("a", 1), _call("a", 0.5)
+    assert await repository.first_applied([first.usage_id]) == {first.usage_id}
+    assert await repository.first_applied([first.usage_id, second.usage_id]) == {second.usage_id}
+    assert await repository.first_applied([first.usage_id, second.usage_id]) == set()

@@ -1,5 +1,5 @@
 """The allowance service's handlers with in-memory fakes (CONTRACT.md §6): grants read,
-calls queued, the horizon moved by ChargesSettled, waiting calls applied in order."""
+calls waiting, the horizon moved by ChargesSettled, settled calls applied in order and once."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from allowance.domain.waiting import WaitingCalls
 from allowance.service_layer import handlers
 from pkgshared import topics
 from pkgshared.messages import ChargesSettled, FreeMinutesGranted, UsageRated
@@ -67,6 +68,14 @@ async def test_a_grant_gets_its_first_balance_once() -> None:
     assert uow.emitted[0][:2] == (topics.ALLOWANCE_BALANCES, str(grant.grant_id))
 
 
+def _waiting(usage: list[UsageRated]) -> WaitingCalls:
+    waiting = WaitingCalls()
+    waiting.start(0, 0)
+    for offset, u in enumerate(usage):
+        waiting.add(0, offset, handlers.call_of(u))
+    return waiting
+
+
 async def test_calls_wait_for_the_horizon_then_are_covered_in_order() -> None:
     uow = FakeUnitOfWork()
     await handlers.add_grants(uow, [_grant(minutes=5)])  # 300 seconds
@@ -74,37 +83,38 @@ async def test_calls_wait_for_the_horizon_then_are_covered_in_order() -> None:
         _call(datetime(2026, 1, 20, tzinfo=UTC), 200),
         _call(datetime(2026, 1, 21, tzinfo=UTC), 200),
     ]
-    assert (
-        await handlers.add_calls(
-            uow, [*calls, _call(JAN, 60).model_copy(update={"destination": None})]
-        )
-        == 2
-    )
-    # Nothing settled yet: the worker applies nothing before the horizon.
-    assert await handlers.apply_waiting(uow, ["acme"], datetime(2026, 1, 20, tzinfo=UTC), 100) == (
-        0,
-        0,
-    )
+    waiting = _waiting([*calls, _call(JAN, 60).model_copy(update={"destination": None})])
+    assert waiting.count == 2  # the record without a destination is not a call
+    # Nothing settled yet: nothing to apply before the horizon.
+    assert waiting.settled(datetime(2026, 1, 20, tzinfo=UTC), 100, 100) == []
     assert await _settle(uow, datetime(2026, 1, 31, tzinfo=UTC))
-    applied, covered = await handlers.apply_waiting(
-        uow, ["acme"], datetime(2026, 1, 31, tzinfo=UTC), 100
-    )
-    assert (applied, covered) == (2, 2)
+    chosen = [w.call for w in waiting.settled(datetime(2026, 1, 31, tzinfo=UTC), 100, 100)]
+    assert await handlers.apply_calls(uow, chosen) == (2, 2)
     first, second = uow.events("FreeMinutesUsed")
     assert (first["usage_id"], first["covered_seconds"]) == (str(calls[0].usage_id), 200)
     assert (second["usage_id"], second["covered_seconds"]) == (str(calls[1].usage_id), 100)
     assert uow.events("AllowanceBalance")[-1]["remaining_seconds"] == 0
+    assert uow.repository.locked == [["acme"]]
+
+
+async def test_a_call_applied_before_or_repeated_is_applied_once() -> None:
+    uow = FakeUnitOfWork()
+    await handlers.add_grants(uow, [_grant()])
+    call = _call(datetime(2026, 1, 20, tzinfo=UTC), 60)
+    chosen = [w.call for w in _waiting([call, call]).settled(FEB, 100, 100)]
+    assert len(chosen) == 2  # the same usage_id read twice
+    assert await handlers.apply_calls(uow, chosen) == (1, 1)
+    assert await handlers.apply_calls(uow, chosen[:1]) == (0, 0)  # read again after a restart
+    assert len(uow.events("FreeMinutesUsed")) == 1
 
 
 async def test_a_call_elsewhere_is_applied_without_a_use() -> None:
     uow = FakeUnitOfWork()
     await handlers.add_grants(uow, [_grant()])
-    await handlers.add_calls(uow, [_call(datetime(2026, 1, 20, tzinfo=UTC), 60, "919812345678")])
+    waiting = _waiting([_call(datetime(2026, 1, 20, tzinfo=UTC), 60, "919812345678")])
     await _settle(uow, datetime(2026, 1, 31, tzinfo=UTC))
-    assert await handlers.apply_waiting(uow, ["acme"], datetime(2026, 1, 31, tzinfo=UTC), 100) == (
-        1,
-        0,
-    )
+    chosen = [w.call for w in waiting.settled(datetime(2026, 1, 31, tzinfo=UTC), 100, 100)]
+    assert await handlers.apply_calls(uow, chosen) == (1, 0)
     assert uow.events("FreeMinutesUsed") == []
 
 

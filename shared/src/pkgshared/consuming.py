@@ -4,7 +4,8 @@ each, and never stalled by one message.
 A poll (up to `batch_max_records` records, or what arrived within `batch_wait_ms`) is read
 record by record (`pkgshared.messages.read`) and handled in one unit of work:
 - records this schema has already read (offset below the stored one) are skipped: a redelivery
-  after a crash changes nothing;
+  after a crash changes nothing (a consumer that keeps what it read in memory, and seeks back
+  to read it again after a restart, is handed the readable ones through `on_replay`);
 - an unreadable record becomes a DeadLetter on `<topic>.dlq`, a command that breaks a schema
   rule a CommandRejected, both written to the outbox in the same transaction;
 - the others go to the service's handler, in order;
@@ -155,8 +156,10 @@ class BatchConsumer:
         read_as: str | None = None,
         group: str | None = None,
         pipeline_chunk: int = 0,
+        on_replay: Callable[[list[Incoming]], None] | None = None,
     ) -> None:
         self.topic = topic
+        self._on_replay = on_replay
         self.group = group
         self._rules = read_as
         self._handler = handler
@@ -298,6 +301,14 @@ class BatchConsumer:
                 async for chunk in self._chunks(batch, unread):
                     fresh = [i for i in chunk if i.offset >= read_to.get(i.partition, 0)]
                     counts["ignored"] += len(chunk) - len(fresh)
+                    if self._on_replay is not None and len(fresh) < len(chunk):
+                        self._on_replay(
+                            [
+                                i
+                                for i in chunk
+                                if i.problem is None and i.offset < read_to.get(i.partition, 0)
+                            ]
+                        )
                     readable = self._sort_out(uow, fresh, counts)
                     for item in fresh:
                         ends[item.partition] = max(ends.get(item.partition, 0), item.offset + 1)
@@ -399,19 +410,21 @@ def subscribe(
     wait_ms: int = 20,
     description: str = "",
     schema: Any = Any,
-) -> None:
+    listener: Any = None,
+) -> Any:
     """Subscribe `consumer` to `topic` (the real name) on `broker` (made with
     apply_types=False, as pkgshared.kafka.make_broker does): polls of up to `max_records`
     records, from the earliest offset for a new group, committed once handled; a poll that
     raises (NotYet) is sought back and delivered again. `schema` is for the AsyncAPI
-    document only."""
+    document only. `listener`: an aiokafka ConsumerRebalanceListener. Returns the
+    subscriber (its `consumer` is the AIOKafkaConsumer once started)."""
 
     async def on_batch(records: Any) -> None:
         await consumer.consume(records)
 
     on_batch.__annotations__["records"] = list[schema]
     on_batch.__name__ = "on_" + consumer.topic.replace(".", "_").replace("-", "_")
-    broker.subscriber(
+    subscriber = broker.subscriber(
         topic,
         group_id=group_id,
         batch=True,
@@ -423,4 +436,7 @@ def subscribe(
         max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
         title=consumer.topic,
         description=description,
-    )(on_batch)
+        listener=listener,
+    )
+    subscriber(on_batch)
+    return subscriber

@@ -19,7 +19,7 @@ from faststream.kafka import KafkaBroker
 
 from pkgshared import topics
 from pkgshared.cluster import check_cluster
-from pkgshared.consuming import BatchConsumer, BatchHandler, subscribe
+from pkgshared.consuming import BatchConsumer, BatchHandler, Incoming, subscribe
 from pkgshared.db import SHARED_MIGRATIONS, create_pool, migrate
 from pkgshared.kafka import (
     BatchPublisher,
@@ -97,7 +97,8 @@ class Runtime:
         *,
         group_suffix: str = "",
         projection: bool = False,
-    ) -> None:
+        listener: Any = None,
+    ) -> Any:
         """Subscribe `consumer` to contract topic `topic` as every service consumes: whole
         polls (see pkgshared.consuming), its own group from the earliest offset, the offsets
         committed only once a poll is handled (a poll handed back is delivered again).
@@ -105,12 +106,13 @@ class Runtime:
 
         A `projection` (state rebuilt from a topic) gets a group named after its schema too:
         an empty schema then reads its topic from the beginning instead of from where another
-        database's projection stopped."""
+        database's projection stopped. `listener`: a ConsumerRebalanceListener; returns the
+        subscriber."""
         group = self.group_id + (f".{self.schema}" if projection else "") + group_suffix
         consumer.group = group
         self.consumed.append((topic, group))
 
-        subscribe(
+        return subscribe(
             self.broker,
             self.topic(topic),
             consumer,
@@ -123,6 +125,7 @@ class Runtime:
             wait_ms=self.settings.batch_wait_ms,
             description=description,
             schema=topic_schema(topic),
+            listener=listener,
         )
 
     def publishes(self, topic: str, description: str) -> None:
@@ -138,6 +141,7 @@ class Runtime:
         handler: BatchHandler,
         unit_of_work: Callable[[], PostgresUnitOfWork],
         rejections_topic: str | None = None,
+        on_replay: Callable[[list[Incoming]], None] | None = None,
     ) -> BatchConsumer:
         return BatchConsumer(
             topic,
@@ -148,6 +152,7 @@ class Runtime:
             backoff_seconds=self.settings.retry_backoff_seconds,
             healthy=self.database_answers,
             pipeline_chunk=PIPELINE_CHUNK if topic in topics.STREAMS else 0,
+            on_replay=on_replay,
         )
 
     async def database_answers(self) -> bool:

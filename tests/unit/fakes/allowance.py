@@ -10,15 +10,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from allowance.domain.model import Call, Grant
+from allowance.domain.model import Grant
 
 
 @dataclass
 class FakeAllowances:
     grants: dict[UUID, Grant] = field(default_factory=dict)
-    calls: list[Call] = field(default_factory=list)  # in the order read
     applied: set[UUID] = field(default_factory=set)
-    heads: dict[str, datetime | None] = field(default_factory=dict)
+    locked: list[list[str]] = field(default_factory=list)  # customers locked, per call
     settled_at: datetime | None = None
 
     async def add_grants(self, grants: list[Grant]) -> list[Grant]:
@@ -52,29 +51,13 @@ class FakeAllowances:
             self.grants[g.grant_id] = dataclasses.replace(g, status="expired")
         return [self.grants[g.grant_id] for g in ended]
 
-    async def add_calls(self, calls: list[Call], horizon: datetime | None) -> int:
-        known = {c.usage_id for c in self.calls}
-        new = [c for c in calls if c.usage_id not in known]
-        self.calls += new
-        for c in new:
-            self.heads.setdefault(c.customer_id, c.occurred_at)
-        return len(new)
+    async def lock_customers(self, customer_ids: list[str]) -> None:
+        self.locked.append(list(customer_ids))
 
-    async def waiting_calls(self, customer_ids: list[str], per_customer: int) -> list[Call]:
-        out: list[Call] = []
-        taken: dict[str, int] = {}
-        for c in self.calls:
-            mine = c.customer_id in customer_ids and c.usage_id not in self.applied
-            if mine and taken.get(c.customer_id, 0) <= per_customer:
-                taken[c.customer_id] = taken.get(c.customer_id, 0) + 1
-                out.append(c)
-        return out
-
-    async def mark_applied(self, usage_ids: list[UUID]) -> None:
-        self.applied.update(usage_ids)
-
-    async def set_heads(self, heads: dict[str, datetime | None]) -> None:
-        self.heads.update(heads)
+    async def first_applied(self, usage_ids: list[UUID]) -> set[UUID]:
+        new = set(usage_ids) - self.applied
+        self.applied |= new
+        return new
 
     async def horizon(self) -> datetime | None:
         return self.settled_at

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from allowance.config import AllowanceSettings
+from allowance.domain.waiting import WaitingCalls
 from allowance.entrypoints import http
 from allowance.entrypoints.consumer import wire
 from pkgshared.runtime import run_service
@@ -13,4 +15,13 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 async def run() -> None:
-    await run_service("allowance", AllowanceSettings(), MIGRATIONS, wire, http.app)
+    # The calls waiting in memory: read by the usage consumer, drained by the apply worker,
+    # counted by the read API.
+    waiting = WaitingCalls()
+    await run_service(
+        "allowance",
+        AllowanceSettings(),
+        MIGRATIONS,
+        partial(wire, waiting=waiting),
+        partial(http.app, waiting=waiting),
+    )

@@ -7,7 +7,16 @@ from pkgshared.settings import ServiceSettings
 
 class AllowanceSettings(ServiceSettings):
     apply_batch_customers: int = Field(
-        default=500, ge=1, description="customers whose waiting calls one transaction applies"
+        default=2000, ge=1, description="customers whose settled calls one transaction applies"
+    )
+    apply_batch_calls: int = Field(
+        default=10_000, ge=1, description="settled calls one transaction applies, at most"
+    )
+    max_calls_waiting: int = Field(
+        default=2_000_000,
+        ge=1,
+        description="calls held in memory waiting for the charger; beyond it, reading "
+        "usage.rated pauses until some are applied (the rest waits in Kafka)",
     )
     apply_calls_per_customer: int = Field(
         default=1000, ge=1, description="waiting calls of one customer applied per transaction"

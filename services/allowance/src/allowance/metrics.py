@@ -11,6 +11,11 @@ GRANTS = Counter("allowance_grants_total", "Grants read.")
 EXPIRED = Counter(
     "allowance_grants_expired_total", "Grants expired (a ChargesSettled passed them)."
 )
+WAITING = Gauge(
+    "allowance_calls_waiting",
+    "Calls read by this instance and not applied yet (waiting for the charger to settle "
+    "their moment).",
+)
 SETTLED_AT = Gauge(
     "allowance_settled_at_seconds",
     "The latest ChargesSettled applied (Unix time): calls before it can be applied.",

@@ -35,16 +35,18 @@ class CustomerAllowances(BaseModel):
 
     customer_id: str
     calls_waiting: int = Field(
-        description="Calls read but not applied yet (waiting for the charger to settle "
-        "their moment)."
+        description="Calls read by the instance that answers and not applied yet (waiting "
+        "for the charger to settle their moment). With several instances, each counts the "
+        "calls of the usage.rated partitions it reads."
     )
     grants: Page[Allowance] = Field(description="Grants, by valid_from then grant_id.")
 
 
 async def allowances(
-    conn: Connection, customer_id: str, limit: int, after: list[str] | None
+    conn: Connection, customer_id: str, limit: int, after: list[str] | None, waiting: int = 0
 ) -> CustomerAllowances | None:
-    """None when the service has neither a grant nor a call of the customer."""
+    """None when the service has neither a grant nor a call waiting of the customer
+    (`waiting`: how many it holds)."""
     after_from, after_id = (
         (datetime.fromisoformat(after[0]), UUID(after[1])) if after else (None, None)
     )
@@ -59,15 +61,8 @@ async def allowances(
         after_id,
         limit + 1,
     )
-    waiting = await conn.fetchval(
-        "SELECT count(*) FROM calls WHERE customer_id = $1 AND NOT applied", customer_id
-    )
     if not rows and after is None and not waiting:
-        known = await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM calls WHERE customer_id = $1)", customer_id
-        )
-        if not known:
-            return None
+        return None
     grants = page_of(
         [Allowance(**dict(r)) for r in rows],
         limit,

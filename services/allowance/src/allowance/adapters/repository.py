@@ -1,4 +1,5 @@
-"""The allowance service's tables (explicit SQL): grants, calls, customers waiting, horizon.
+"""The allowance service's tables (explicit SQL): grants, calls applied, where usage.rated is
+read again from, horizon.
 Every statement takes a whole batch."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from allowance.domain.model import Call, Grant
+from allowance.domain.model import Grant
 from pkgshared.db import lock_customers
 
 if TYPE_CHECKING:
@@ -119,98 +120,39 @@ class AllowanceRepository:
         return [_grant(r) for r in rows]
 
     # ------------------------------------------------------------ calls
-    async def add_calls(self, calls: list[Call], horizon: datetime | None) -> int:
-        """Record calls not seen before, in order, as waiting; their customers' queue heads
-        are set when they had none. When one is already settled (before `horizon`), every
-        instance's worker is told on commit. Returns how many were new."""
-        if not calls:
-            return 0
-        new = await self.conn.fetch(
-            "INSERT INTO calls (usage_id, customer_id, did, destination, occurred_at, "
-            "duration_seconds, amount, currency) "
-            "SELECT c.id, c.customer, c.did, c.destination, c.at, c.seconds, c.amount, c.currency "
-            "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], "
-            "$6::int[], $7::numeric[], $8::text[]) WITH ORDINALITY "
-            "AS c(id, customer, did, destination, at, seconds, amount, currency, n) "
-            "ORDER BY c.n ON CONFLICT DO NOTHING RETURNING customer_id, occurred_at, seq",
-            [c.usage_id for c in calls],
-            [c.customer_id for c in calls],
-            [c.did for c in calls],
-            [c.destination for c in calls],
-            [c.occurred_at for c in calls],
-            [c.duration_seconds for c in calls],
-            [c.amount for c in calls],
-            [c.currency for c in calls],
-        )
-        heads: dict[str, tuple[int, datetime]] = {}
-        for r in new:
-            known = heads.get(r["customer_id"])
-            if known is None or r["seq"] < known[0]:
-                heads[r["customer_id"]] = (r["seq"], r["occurred_at"])
-        customers = sorted(heads)
-        await self.conn.execute(
-            "INSERT INTO customers (customer_id, waiting_since) "
-            "SELECT * FROM unnest($1::text[], $2::timestamptz[]) "
-            # A customer already waiting keeps its head: its row is not rewritten.
-            "ON CONFLICT (customer_id) DO UPDATE SET waiting_since = EXCLUDED.waiting_since "
-            "WHERE customers.waiting_since IS NULL",
-            customers,
-            [heads[c][1] for c in customers],
-        )
-        if horizon is not None and any(r["occurred_at"] < horizon for r in new):
-            await self.conn.execute("SELECT pg_notify($1, '')", APPLY_CHANNEL)
-        return len(new)
-
-    async def claim_waiting(self, horizon: datetime, limit: int) -> list[str]:
-        """Lock up to `limit` customers whose first waiting call is settled; other workers
-        skip them."""
+    async def first_applied(self, usage_ids: list[UUID]) -> set[UUID]:
+        """Record `usage_ids` as applied; return those that were not before (a repeated
+        usage_id is ignored). A call another instance is applying waits for its commit."""
         rows = await self.conn.fetch(
-            "SELECT customer_id FROM customers WHERE waiting_since < $1 "
-            "ORDER BY waiting_since LIMIT $2 FOR UPDATE SKIP LOCKED",
-            horizon,
-            limit,
+            "INSERT INTO applied_calls (usage_id) SELECT unnest($1::uuid[]) "
+            "ON CONFLICT DO NOTHING RETURNING usage_id",
+            usage_ids,
         )
-        return [r["customer_id"] for r in rows]
+        return {r["usage_id"] for r in rows}
 
-    async def waiting_calls(self, customer_ids: list[str], per_customer: int) -> list[Call]:
-        """Up to `per_customer` + 1 waiting calls of each customer, in order (the one more
-        tells where the queue stands after them)."""
+    async def call_offsets(self, partitions: list[int], lock: bool = False) -> dict[int, int]:
+        """Where each partition of usage.rated is read again from (its first call not applied
+        yet); 0 for one never stored. `lock`: until commit (the applier's fence: two instances
+        handed the same partition during a rebalance take turns)."""
         rows = await self.conn.fetch(
-            "SELECT usage_id, customer_id, did, destination, occurred_at, duration_seconds, "
-            "amount, currency FROM ("
-            "  SELECT *, row_number() OVER (PARTITION BY customer_id ORDER BY seq) AS n "
-            "  FROM calls WHERE customer_id = ANY($1::text[]) AND NOT applied"
-            ") w WHERE n <= $2 ORDER BY customer_id, seq",
-            customer_ids,
-            per_customer + 1,
+            "SELECT partition, next_offset FROM call_offsets WHERE partition = ANY($1::int[]) "
+            + ("ORDER BY partition FOR UPDATE" if lock else ""),
+            partitions,
         )
-        return [
-            Call(
-                r["usage_id"],
-                r["customer_id"],
-                r["did"],
-                r["destination"],
-                r["occurred_at"],
-                r["duration_seconds"],
-                r["amount"],
-                r["currency"],
-            )
-            for r in rows
-        ]
+        found = {r["partition"]: r["next_offset"] for r in rows}
+        return {p: found.get(p, 0) for p in partitions}
 
-    async def mark_applied(self, usage_ids: list[UUID]) -> None:
-        if usage_ids:
-            await self.conn.execute(
-                "UPDATE calls SET applied = true WHERE usage_id = ANY($1::uuid[])", usage_ids
-            )
-
-    async def set_heads(self, heads: dict[str, datetime | None]) -> None:
-        customers = list(heads)
+    async def store_call_offsets(self, offsets: dict[int, int]) -> None:
+        """Move the resume points forward (never back: every instance's claim that all before
+        its point is applied holds)."""
+        parts = sorted(offsets)
         await self.conn.execute(
-            "UPDATE customers c SET waiting_since = h.since "
-            "FROM unnest($1::text[], $2::timestamptz[]) AS h(id, since) WHERE c.customer_id = h.id",
-            customers,
-            [heads[c] for c in customers],
+            "INSERT INTO call_offsets (partition, next_offset) "
+            "SELECT * FROM unnest($1::int[], $2::bigint[]) "
+            "ON CONFLICT (partition) DO UPDATE SET next_offset = EXCLUDED.next_offset "
+            "WHERE call_offsets.next_offset < EXCLUDED.next_offset",
+            parts,
+            [offsets[p] for p in parts],
         )
 
     async def lock_customers(self, customer_ids: list[str]) -> None:

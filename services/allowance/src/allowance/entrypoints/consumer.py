@@ -3,30 +3,37 @@
 from __future__ import annotations
 
 from allowance.config import AllowanceSettings
+from allowance.domain.waiting import WaitingCalls
+from allowance.entrypoints.calls import CallsReader
 from allowance.entrypoints.worker import ApplyWorker
 from allowance.service_layer import handlers
 from allowance.service_layer.unit_of_work import AllowanceUnitOfWork
 from pkgshared import topics
 from pkgshared.barrier import InputsBarrier
 from pkgshared.consuming import Incoming
-from pkgshared.messages import (
-    ChargesSettled,
-    FreeMinutesGranted,
-    UsageRated,
-)
+from pkgshared.messages import ChargesSettled, FreeMinutesGranted
 from pkgshared.runtime import Runtime
 
 
-def wire(runtime: Runtime) -> None:
+def wire(runtime: Runtime, waiting: WaitingCalls | None = None) -> None:
+    """`waiting`: the calls held in memory, shared with the read API (bootstrap)."""
     settings = runtime.settings
     assert isinstance(settings, AllowanceSettings)
+    waiting = waiting if waiting is not None else WaitingCalls()
 
-    # Settled calls and a moved horizon wake every instance's worker (NOTIFY on commit).
+    reader = CallsReader(
+        runtime.pool, waiting, wake=lambda: worker.wake(), max_waiting=settings.max_calls_waiting
+    )
+    # A moved horizon wakes every instance's worker (NOTIFY on commit); settled calls read
+    # wake this instance's.
     worker = ApplyWorker(
         runtime.pool,
+        waiting,
         on_commit=runtime.relay.wake,
         batch_customers=settings.apply_batch_customers,
         per_customer=settings.apply_calls_per_customer,
+        batch_calls=settings.apply_batch_calls,
+        relieve=reader.relieve,
     )
     runtime.tasks.append(worker.run)
 
@@ -36,11 +43,6 @@ def wire(runtime: Runtime) -> None:
     async def on_grants(uow: AllowanceUnitOfWork, batch: list[Incoming]) -> None:
         await handlers.add_grants(
             uow, [i.message for i in batch if isinstance(i.message, FreeMinutesGranted)]
-        )
-
-    async def on_usage(uow: AllowanceUnitOfWork, batch: list[Incoming]) -> None:
-        await handlers.add_calls(
-            uow, [i.message for i in batch if isinstance(i.message, UsageRated)]
         )
 
     async def grants_end() -> dict[int, int]:
@@ -67,12 +69,13 @@ def wire(runtime: Runtime) -> None:
         group_suffix=".grants",
         projection=True,
     )
-    runtime.consume(
+    reader.subscriber = runtime.consume(
         topics.USAGE_RATED,
-        runtime.batch_consumer(topics.USAGE_RATED, on_usage, uow),
+        runtime.batch_consumer(topics.USAGE_RATED, reader.handle, uow, on_replay=reader.replay),
         "Calls (UsageRated with destination and duration_seconds).",
         group_suffix=".usage",
         projection=True,
+        listener=reader,
     )
     runtime.consume(
         topics.CHARGER_PROGRESS,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, HTTPException
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 
 from allowance import views
+from allowance.domain.waiting import WaitingCalls
 from pkgshared.http import After, Connection, CustomerPath, Limit, decode_cursor, read_api
 
 DESCRIPTION = (
@@ -19,19 +20,29 @@ router = APIRouter(tags=["allowance"])
 
 @router.get("/customers/{customer_id}/allowances", summary="A customer's free minutes")
 async def allowances(
-    conn: Connection, customer_id: CustomerPath, limit: Limit = 100, after: After = None
+    request: Request,
+    conn: Connection,
+    customer_id: CustomerPath,
+    limit: Limit = 100,
+    after: After = None,
 ) -> views.CustomerAllowances:
     cursor = decode_cursor(after, 2)
+    held: WaitingCalls | None = getattr(request.app.state, "waiting", None)
+    waiting = held.of_customer(customer_id) if held is not None else 0
     try:
-        found = await views.allowances(conn, customer_id, limit, cursor)
+        found = await views.allowances(conn, customer_id, limit, cursor, waiting)
     except ValueError:  # a cursor that does not hold a time and a grant id
         raise HTTPException(400, "`after` is not a cursor this API returned") from None
     if found is None:
-        raise HTTPException(404, f"no grant or call for customer {customer_id!r}")
+        raise HTTPException(404, f"no grant or call waiting for customer {customer_id!r}")
     return found
 
 
 def app(
-    pool: Any = None, healthy: Callable[[], Awaitable[dict[str, bool]]] | None = None
+    pool: Any = None,
+    healthy: Callable[[], Awaitable[dict[str, bool]]] | None = None,
+    waiting: WaitingCalls | None = None,
 ) -> FastAPI:
-    return read_api("allowance", DESCRIPTION, [router], healthy, pool)
+    api = read_api("allowance", DESCRIPTION, [router], healthy, pool)
+    api.state.waiting = waiting  # the calls this process holds, for `calls_waiting`
+    return api

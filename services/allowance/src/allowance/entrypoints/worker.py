@@ -1,15 +1,18 @@
-"""The apply worker: claims customers whose first waiting call the charger has settled and
-applies their calls to their grants. Every instance runs one; `FOR UPDATE SKIP LOCKED` shares
-the customers, the calls' `applied` flag and the outbox commit together."""
+"""The apply worker: applies the waiting calls the charger has settled (read by this
+instance, held in allowance.domain.waiting) in transactions of a bounded size, and moves each
+partition's resume point to its first call still waiting, with them."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from allowance import metrics
 from allowance.adapters.repository import APPLY_CHANNEL
+from allowance.domain.waiting import Waiting, WaitingCalls
 from allowance.service_layer import handlers
 from allowance.service_layer.unit_of_work import AllowanceUnitOfWork
 from pkgshared.faults import crash_point
@@ -21,46 +24,64 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+OFFSETS_EVERY_SECONDS = 5.0
+"""How often resume points that moved without a call applied (records that are not calls)
+are stored: they only shorten what a restart reads again."""
+
 
 class ApplyWorker(NotifiedWorker):
-    # A moved horizon and settled calls read by any instance wake this one (NOTIFY).
+    # A moved horizon (any instance's progress consumer) wakes this one (NOTIFY); so does
+    # this instance's reader when a call already settled is read.
     channel = APPLY_CHANNEL
     what = "applying calls"
 
     def __init__(
         self,
         pool: Pool,
+        waiting: WaitingCalls,
         on_commit: Any,
-        batch_customers: int = 500,
+        batch_customers: int = 2000,
         per_customer: int = 1000,
+        batch_calls: int = 10_000,
         poll_seconds: float = 0.5,
+        relieve: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(pool, poll_seconds)
+        self._waiting = waiting
         self._on_commit = on_commit
-        self._batch = batch_customers
+        self._batch_customers = batch_customers
         self._per_customer = per_customer
+        self._batch_calls = batch_calls
+        self._relieve = relieve
+        self._stored: dict[int, int] = {}
+        self._stored_at = 0.0
 
     async def drain(self) -> bool:
-        """Apply batches until no settled call waits; True when anything was applied."""
+        """Apply settled calls until none is left; True when any was applied."""
         started = time.perf_counter()
         calls = covered = 0
+        waiting = self._waiting
         while True:
             uow = AllowanceUnitOfWork(self._pool, on_commit=self._on_commit)
-            async with uow:
-                horizon = await uow.repository.horizon()
-                if horizon is None:
-                    break
-                claimed = await uow.repository.claim_waiting(horizon, self._batch)
-                if not claimed:
-                    break
-                applied, used = await handlers.apply_waiting(
-                    uow, claimed, horizon, self._per_customer
-                )
-                crash_point("allowance_before_commit")
-                await uow.commit()
-                crash_point("allowance_after_commit")
+            try:
+                chosen, changed, applied, used = await self._apply_once(uow)
+            except BaseException:
+                waiting.ready = True  # what was chosen is still waiting: try it again
+                raise
+            if chosen is None:
+                break
+            waiting.remove(chosen)
+            self._stored.update(changed)
+            self._stored_at = time.monotonic()
+            if not chosen:
+                break
+            waiting.ready = True  # more may be settled: the caps cut this batch
             calls += applied
             covered += used
+            metrics.WAITING.set(waiting.count)
+            if self._relieve is not None:
+                self._relieve()
+        metrics.WAITING.set(waiting.count)
         if calls:
             log.info(
                 "calls applied",
@@ -69,3 +90,48 @@ class ApplyWorker(NotifiedWorker):
                 seconds=round(time.perf_counter() - started, 3),
             )
         return calls > 0
+
+    async def _apply_once(
+        self, uow: AllowanceUnitOfWork
+    ) -> tuple[list[Waiting] | None, dict[int, int], int, int]:
+        """One transaction: the settled calls chosen and the resume points stored (None: there
+        was nothing to do), calls applied and covered."""
+        waiting = self._waiting
+        async with uow:
+            horizon = await uow.repository.horizon()
+            if horizon is None:
+                return None, {}, 0, 0
+            moved = horizon != waiting.horizon
+            waiting.horizon = horizon
+            chosen: list[Waiting] = []
+            if moved or waiting.ready:
+                waiting.ready = False
+                chosen = waiting.settled(horizon, self._batch_calls, self._per_customer)
+                chosen = _customers_cut(chosen, self._batch_customers)
+            resume = waiting.resume_offsets(chosen)
+            changed = {p: o for p, o in resume.items() if self._stored.get(p) != o}
+            if not chosen and not (
+                changed and time.monotonic() - self._stored_at >= OFFSETS_EVERY_SECONDS
+            ):
+                return None, {}, 0, 0
+            applied, used = await handlers.apply_calls(uow, [w.call for w in chosen])
+            if changed:
+                await uow.repository.store_call_offsets(changed)
+            crash_point("allowance_before_commit")
+            await uow.commit()
+            crash_point("allowance_after_commit")
+        return chosen, changed, applied, used
+
+
+def _customers_cut(chosen: list[Waiting], most: int) -> list[Waiting]:
+    """The first of `chosen` up to `most` customers (a customer's calls all in or all out)."""
+    seen: set[str] = set()
+    out = []
+    for w in chosen:
+        customer = w.call.customer_id
+        if customer not in seen:
+            if len(seen) == most:
+                continue
+            seen.add(customer)
+        out.append(w)
+    return out

@@ -1,9 +1,8 @@
-"""Allowance handlers: grants and calls read, a settled horizon moved, waiting calls applied;
-each inside the caller's unit of work (the offsets read commit with it)."""
+"""Allowance handlers: grants read, a settled horizon moved, settled calls applied; each inside
+the caller's unit of work (the offsets read commit with it)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -66,14 +65,6 @@ def call_of(u: UsageRated) -> Call | None:
     )
 
 
-async def add_calls(uow: UnitOfWork, usage: list[UsageRated]) -> int:
-    """Calls read: recorded as waiting, in order (the workers apply them once settled)."""
-    calls = [c for c in map(call_of, usage) if c is not None]
-    if not calls:
-        return 0
-    return await uow.repository.add_calls(calls, await uow.repository.horizon())
-
-
 async def settle(
     uow: UnitOfWork,
     settled: ChargesSettled,
@@ -101,40 +92,34 @@ async def settle(
     return True
 
 
-async def apply_waiting(
-    uow: UnitOfWork, customer_ids: list[str], horizon: datetime, per_customer: int
-) -> tuple[int, int]:
-    """Apply the waiting calls of `customer_ids` (locked by the caller) that occurred before
-    `horizon`, each customer's in order, stopping at its first call not yet settled. Returns
-    (calls applied, calls covered)."""
+async def apply_calls(uow: UnitOfWork, calls: list[Call]) -> tuple[int, int]:
+    """Apply `calls`, settled and in the order read (each customer's in its order), to their
+    customers' grants: those applied before (a repeated usage_id, or a call another instance
+    applied during a rebalance) are skipped. Returns (calls applied, calls covered)."""
     store = uow.repository
-    waiting = await store.waiting_calls(customer_ids, per_customer)
-    if not waiting:
-        await store.set_heads(dict.fromkeys(customer_ids))
+    if not calls:
+        return 0, 0
+    customers = sorted({c.customer_id for c in calls})
+    await store.lock_customers(customers)  # as the expiry does: a balance never goes stale
+    fresh = await store.first_applied([c.usage_id for c in calls])
+    todo = []
+    for call in calls:
+        if call.usage_id in fresh:
+            fresh.discard(call.usage_id)  # a second copy in the same batch is a repeat
+            todo.append(call)
+    if not todo:
         return 0, 0
     grants = await store.usable_grants(
-        customer_ids,
-        min(c.occurred_at for c in waiting),
-        max(c.occurred_at for c in waiting),
+        sorted({c.customer_id for c in todo}),
+        min(c.occurred_at for c in todo),
+        max(c.occurred_at for c in todo),
     )
-    heads: dict[str, datetime | None] = {c: None for c in customer_ids}
     made_at = instant_str(datetime.now(UTC))
-    stopped: set[str] = set()
-    count: dict[str, int] = defaultdict(int)
-    applied = []
     changed: dict[object, Grant] = {}
     covered = 0
-    for call in waiting:
+    for call in todo:
         customer = call.customer_id
-        if customer in stopped:
-            continue
-        if call.occurred_at >= horizon or count[customer] == per_customer:
-            heads[customer] = call.occurred_at  # the queue waits here, in order
-            stopped.add(customer)
-            continue
-        count[customer] += 1
         coverage = cover(call, grants[customer])
-        applied.append(call.usage_id)
         if not coverage.uses:
             continue
         covered += 1
@@ -147,9 +132,7 @@ async def apply_waiting(
             _emit_balance(uow, u.grant, made_at)
             changed[u.grant.grant_id] = u.grant
         metrics.SECONDS.inc(coverage.covered_seconds)
-    await store.mark_applied(applied)
     await store.save_used(list(changed.values()))
-    await store.set_heads(heads)
-    metrics.CALLS.inc(len(applied))
+    metrics.CALLS.inc(len(todo))
     metrics.COVERED.inc(covered)
-    return len(applied), covered
+    return len(todo), covered

@@ -1,0 +1,126 @@
+"""Calls read and not applied yet, in memory, per partition of `usage.rated` (CONTRACT.md §6:
+a call waits until the charger has settled its moment; calls of one customer keep their order).
+
+Kafka is where waiting calls are kept: the offset stored with the applied state of a partition
+is that of its first call still waiting, so after a restart or a rebalance the calls from there
+on are read again. Here they are only held while the process runs. Pure: plain values only."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from allowance.domain.model import Call
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A call waiting, where it was read."""
+
+    partition: int
+    offset: int
+    call: Call
+
+
+@dataclass
+class _Partition:
+    next_read: int  # the offset after the last record this partition has seen
+    calls: dict[int, Call] = field(default_factory=dict)  # offset -> call, in offset order
+
+
+class WaitingCalls:
+    def __init__(self) -> None:
+        self._partitions: dict[int, _Partition] = {}
+        self._per_customer: Counter[str] = Counter()
+        self.count = 0
+        self.horizon: datetime | None = None  # the settled moment as the applier last read it
+        self.ready = False  # a call read before that moment is waiting
+
+    # ------------------------------------------------------------ what the reader does
+    def start(self, partition: int, offset: int) -> None:
+        """The partition is read from `offset` (assigned, or read again): nothing of it waits."""
+        self.drop([partition])
+        self._partitions[partition] = _Partition(offset)
+
+    def drop(self, partitions: Iterable[int]) -> None:
+        """The partitions are no longer this reader's (revoked): forget their calls."""
+        for p in partitions:
+            gone = self._partitions.pop(p, None)
+            if gone is not None:
+                self._forget(gone.calls.values())
+
+    def owns(self, partition: int) -> bool:
+        return partition in self._partitions
+
+    def add(self, partition: int, offset: int, call: Call | None) -> bool:
+        """A record read (`call` None: not a call, or not readable). A record before the
+        partition's next offset was seen already (a poll delivered again) and changes nothing;
+        so does a partition not started. True when a call was added."""
+        held = self._partitions.get(partition)
+        if held is None or offset < held.next_read:
+            return False
+        held.next_read = offset + 1
+        if call is None:
+            return False
+        held.calls[offset] = call
+        self._per_customer[call.customer_id] += 1
+        self.count += 1
+        if self.horizon is not None and call.occurred_at < self.horizon:
+            self.ready = True
+        return True
+
+    # ------------------------------------------------------------ what the applier does
+    def settled(self, horizon: datetime, max_calls: int, per_customer: int) -> list[Waiting]:
+        """Calls that occurred before `horizon`, in the order read, each customer's up to its
+        first call not settled yet (it waits there, and those behind it wait too), at most
+        `per_customer` of a customer and `max_calls` in all."""
+        out: list[Waiting] = []
+        blocked: set[str] = set()
+        taken: Counter[str] = Counter()
+        for p, held in self._partitions.items():
+            for offset, call in held.calls.items():
+                customer = call.customer_id
+                if customer in blocked:
+                    continue
+                if call.occurred_at >= horizon or taken[customer] == per_customer:
+                    blocked.add(customer)
+                    continue
+                taken[customer] += 1
+                out.append(Waiting(p, offset, call))
+                if len(out) == max_calls:
+                    return out
+        return out
+
+    def resume_offsets(self, leaving: Iterable[Waiting] = ()) -> dict[int, int]:
+        """Where each partition is read again from once `leaving` are applied: its first call
+        still waiting after them, or its next offset when none is."""
+        gone: dict[int, set[int]] = {}
+        for w in leaving:
+            gone.setdefault(w.partition, set()).add(w.offset)
+        out = {}
+        for p, held in self._partitions.items():
+            offsets = gone.get(p, ())
+            out[p] = next((o for o in held.calls if o not in offsets), held.next_read)
+        return out
+
+    def remove(self, applied: Iterable[Waiting]) -> None:
+        """The calls are applied (committed)."""
+        for w in applied:
+            held = self._partitions.get(w.partition)
+            call = held.calls.pop(w.offset, None) if held is not None else None
+            if call is not None:
+                self._forget((call,))
+
+    def of_customer(self, customer_id: str) -> int:
+        return self._per_customer.get(customer_id, 0)
+
+    def _forget(self, calls: Iterable[Call]) -> None:
+        for call in calls:
+            self.count -= 1
+            left = self._per_customer[call.customer_id] - 1
+            if left:
+                self._per_customer[call.customer_id] = left
+            else:
+                del self._per_customer[call.customer_id]

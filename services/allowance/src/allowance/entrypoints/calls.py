@@ -1,0 +1,114 @@
+"""Reading usage.rated: calls go to the in-memory queue of waiting calls, which the apply
+worker drains once the charger has settled their moment (allowance.domain.waiting says why
+calls wait in Kafka rather than in a table).
+
+The partitions this instance is handed are read from their resume point (the first call not
+applied yet, stored with the applied state), not from the group's committed offset: the calls
+between the two are waiting, and only this process's memory held them. Records already read
+once (dead-lettered or not) are not handled twice: the batch consumer hands the readable ones
+back through its `on_replay`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from aiokafka.abc import ConsumerRebalanceListener
+
+from allowance.adapters.repository import AllowanceRepository
+from allowance.domain.waiting import WaitingCalls
+from allowance.service_layer.handlers import call_of
+from pkgshared.consuming import Incoming
+from pkgshared.messages import UsageRated
+
+if TYPE_CHECKING:
+    from pkgshared.db import Pool
+
+log = structlog.get_logger(__name__)
+
+
+class CallsReader(ConsumerRebalanceListener):
+    """The usage.rated subscriber's rebalance listener and its handling of records."""
+
+    def __init__(
+        self, pool: Pool, waiting: WaitingCalls, wake: Callable[[], None], max_waiting: int
+    ) -> None:
+        self._pool = pool
+        self.waiting = waiting
+        self._wake = wake
+        self._max_waiting = max_waiting
+        self.subscriber: Any = None  # set once subscribed: its `consumer` seeks and pauses
+        self.paused = False
+
+    # ------------------------------------------------------------ the rebalance listener
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        self.waiting.drop(tp.partition for tp in revoked)
+        if revoked:
+            log.info("usage partitions revoked", partitions=sorted(tp.partition for tp in revoked))
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        if not assigned:
+            return
+        resume = await self._resume_points(sorted(tp.partition for tp in assigned))
+        for tp in assigned:
+            self.subscriber.consumer.seek(tp, resume[tp.partition])
+            self.waiting.start(tp.partition, resume[tp.partition])
+        self.paused = False
+        log.info("usage partitions assigned; read from their first call not applied", resume=resume)
+
+    async def _resume_points(self, partitions: list[int]) -> dict[int, int]:
+        """Read until PostgreSQL answers: reading on from elsewhere would skip waiting calls
+        (the rebalance waits meanwhile, and nothing can be applied without PostgreSQL)."""
+        pause = 0.5
+        while True:
+            try:
+                async with self._pool.acquire() as conn:
+                    return await AllowanceRepository(conn).call_offsets(partitions)
+            except Exception as exc:
+                log.warning("resume points not read; retrying", error=str(exc)[:300])
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
+
+    # ------------------------------------------------------------ records
+    def replay(self, batch: list[Incoming]) -> None:
+        """Records read before (a restart, a rebalance): their calls wait again."""
+        self._add(batch)
+
+    async def handle(self, uow: Any, batch: list[Incoming]) -> None:
+        """New records (the batch consumer dead-letters the unreadable ones and stores how
+        far they were read in `uow`)."""
+        self._add(batch)
+
+    def _add(self, batch: list[Incoming]) -> None:
+        add = self.waiting.add
+        for p in {item.partition for item in batch}:
+            if not self.waiting.owns(p):
+                # Only a partition started where it resumes may be read: reading it from
+                # anywhere else would let the stored offset pass calls never held.
+                raise RuntimeError(f"usage.rated partition {p} read before it was assigned")
+        for item in batch:
+            message = item.message
+            call = call_of(message) if isinstance(message, UsageRated) else None
+            add(item.partition, item.offset, call)
+        if self.waiting.ready:
+            self._wake()
+        if self.waiting.count > self._max_waiting and not self.paused:
+            # Memory is bounded: the rest waits in Kafka until the worker applies some.
+            consumer = self.subscriber.consumer
+            consumer.pause(*consumer.assignment())
+            self.paused = True
+            log.warning(
+                "usage reading paused: too many calls waiting for the charger",
+                waiting=self.waiting.count,
+                max_waiting=self._max_waiting,
+            )
+
+    def relieve(self) -> None:
+        """Called by the worker after applying: read on once half the room is free."""
+        if self.paused and self.waiting.count <= self._max_waiting // 2:
+            consumer = self.subscriber.consumer
+            consumer.resume(*consumer.assignment())
+            self.paused = False
+            log.info("usage reading resumed", waiting=self.waiting.count)
