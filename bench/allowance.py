@@ -22,10 +22,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import statistics
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from stream import DSN, KAFKA, cpu_seconds, log, pids_named, plain_producer, producer_ceiling
 
 from pkgshared import topics
+from pkgshared.offsets import EndOffsets
 from pkgshared.testing.system import System, command, started_system
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,6 +56,7 @@ def _instant(at: datetime) -> str:
 class AllowanceBench:
     def __init__(self, system: System, customers: int, grants: int) -> None:
         self.system = system
+        self.ends = EndOffsets(KAFKA, "allowance-bench")
         self.customers = [f"a{n:06d}" for n in range(customers)]
         self.grants_per_customer = max(1, grants // customers)
         self.horizon = SETTLED_AT
@@ -125,10 +129,26 @@ class AllowanceBench:
             await conn.close()
 
     async def applied(self) -> int:
-        return await self.count("SELECT count(*) FROM {schema}.calls WHERE applied")
+        return await self.count("SELECT count(*) FROM {schema}.applied_calls")
 
     async def read(self) -> int:
-        return await self.count("SELECT count(*) FROM {schema}.calls")
+        """Calls applied, and waiting in the service's memory (its metrics)."""
+        return await self.applied() + await asyncio.to_thread(self.waiting)
+
+    def waiting(self) -> int:
+        port = self.system.services["allowance"].port
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                text = r.read().decode()
+        except OSError:
+            return 0  # not started yet
+        found = re.search(r"^allowance_calls_waiting (\S+)$", text, re.M)
+        return int(float(found.group(1))) if found else 0
+
+    async def used_published(self) -> int:
+        """FreeMinutesUsed on Kafka (every call here is covered: one each)."""
+        ends = await self.ends(self.system.topic(topics.FREE_MINUTES_USED))
+        return sum(ends.values())
 
     async def wait_for(self, sql: str, at_least: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -149,6 +169,7 @@ class AllowanceBench:
         calls do between ticks), read; then a ChargesSettled after them, and applied."""
         service = self.system.services["allowance"]
         read_before, applied_before = await self.read(), await self.applied()
+        used_before = await self.used_published()
         service.stop()
         start = self.horizon
         calls = [self.call(i, start + timedelta(seconds=1 + i % 3600)) for i in range(n)]
@@ -162,8 +183,10 @@ class AllowanceBench:
         await self.settle(producer, start + timedelta(hours=2))
         settled_at = time.monotonic()
         done_at = await self._until(self.applied, applied_before + n, sent_at)
+        published_at = await self._until(self.used_published, used_before + n, sent_at)
         await asyncio.to_thread(service.wait_healthy)
         seconds = max(read_at - began + done_at - settled_at, 0.1)
+        to_kafka = max(read_at - began + published_at - settled_at, 0.1)
         cpu = {
             k: round(cpu_seconds(v) - cpu_before.get(k, 0.0), 2)
             for k, v in self.processes().items()
@@ -174,6 +197,7 @@ class AllowanceBench:
             "apply_per_s": round(n / max(done_at - settled_at, 0.1)),
             "seconds": round(seconds, 2),
             "per_s": round(n / seconds),
+            "published_per_s": round(n / to_kafka),
             "produce_seconds": round(produce_seconds, 2),
             "cpu_seconds": cpu,
             "cpu_share_of_a_core": {k: round(v / (done_at - began), 2) for k, v in cpu.items()},
@@ -237,9 +261,13 @@ async def main(args: argparse.Namespace) -> int:
                 run = results["runs"][-1]
                 log(
                     f"capacity: {run['per_s']} calls/s ({run['read_per_s']}/s read, "
-                    f"{run['apply_per_s']}/s applied once settled)"
+                    f"{run['apply_per_s']}/s applied once settled; "
+                    f"{run['published_per_s']}/s counted to FreeMinutesUsed on Kafka)"
                 )
             capacity = statistics.median(r["per_s"] for r in results["runs"])
+            results["published_capacity_per_s"] = statistics.median(
+                r["published_per_s"] for r in results["runs"]
+            )
             results["capacity_per_s"] = capacity
             if args.hold_seconds:
                 rate = max(1, int(capacity * args.hold_fraction))
@@ -247,6 +275,7 @@ async def main(args: argparse.Namespace) -> int:
                 log(f"offered {rate}/s for {args.hold_seconds} s: {results['hold']}")
         finally:
             await producer.stop()
+            await bench.ends.close()
     out = ROOT / "bench" / "results" / f"allowance-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
@@ -254,9 +283,11 @@ async def main(args: argparse.Namespace) -> int:
     cpu = ", ".join(f"{k} {v}" for k, v in run["cpu_share_of_a_core"].items() if v)
     hold = results.get("hold") or {}
     print(
-        f"\n| calls applied/s (median of {args.repeats}) | CPU share of a core | held at "
-        f"{args.hold_fraction:.0%} | plain producer |\n|---|---|---|---|\n"
-        f"| {capacity:.0f} | {cpu} | {hold.get('offered_per_s', '-')}/s: "
+        f"\n| calls applied/s (median of {args.repeats}) | the same, to FreeMinutesUsed on "
+        f"Kafka | CPU share of a core | held at {args.hold_fraction:.0%} | plain producer |\n"
+        f"|---|---|---|---|---|\n"
+        f"| {capacity:.0f} | {results['published_capacity_per_s']:.0f} | {cpu} | "
+        f"{hold.get('offered_per_s', '-')}/s: "
         f"{hold.get('held_share', '-')} | {results['plain_producer_per_s']}/s |"
     )
     print(f"written {out}")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from aiokafka.abc import ConsumerRebalanceListener
 
+from allowance import metrics
 from allowance.adapters.repository import AllowanceRepository
 from allowance.domain.waiting import WaitingCalls
 from allowance.service_layer.handlers import call_of
@@ -92,6 +93,7 @@ class CallsReader(ConsumerRebalanceListener):
             message = item.message
             call = call_of(message) if isinstance(message, UsageRated) else None
             add(item.partition, item.offset, call)
+        metrics.WAITING.set(self.waiting.count)
         if self.waiting.ready:
             self._wake()
         if self.waiting.count > self._max_waiting and not self.paused:
