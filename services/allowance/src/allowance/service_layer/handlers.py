@@ -123,8 +123,9 @@ async def apply_calls(uow: UnitOfWork, calls: list[Call]) -> tuple[int, int]:
         if not coverage.uses:
             continue
         covered += 1
-        now = {u.grant.grant_id: u.grant for u in coverage.uses}
-        grants[customer] = [now.get(g.grant_id, g) for g in grants[customer]]
+        state = grants[customer]
+        for u in coverage.uses:
+            state[u.index] = u.grant
         uow.emit_encoded(
             topics.FREE_MINUTES_USED, customer, "FreeMinutesUsed", encoded_used(coverage)
         )
