@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import MAX_PREC, Context, Decimal
-from fractions import Fraction
 from uuid import UUID
 
 CREDIT_PLACES = 6
@@ -98,20 +97,18 @@ class Coverage:
 
 
 def credit(amount: Decimal, covered: int, duration: int) -> Decimal:
-    """amount x covered / duration, rounded half-even to 6 places, exactly (no intermediate
-    rounding: the quotient is a fraction until the one rounding)."""
+    """amount x covered / duration, rounded half-even to 6 places, exactly: the amount as a
+    fraction of integers (Decimal.as_integer_ratio is exact), one integer division, the
+    half-even rule by hand."""
     if duration == 0 or covered == 0:
         return Decimal(0).quantize(Decimal(1).scaleb(-CREDIT_PLACES))
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent >= -CREDIT_PLACES:
-        # The usual case (money has at most 6 places): integers only, half-even by hand.
-        scaled = int(amount.scaleb(CREDIT_PLACES, context=_EXACT))  # an integral value
-        quotient, remainder = divmod(abs(scaled) * covered, duration)
-        if 2 * remainder > duration or (2 * remainder == duration and quotient % 2):
-            quotient += 1
-        units = -quotient if scaled < 0 else quotient
-    else:
-        units = round(Fraction(amount) * covered * 10**CREDIT_PLACES / duration)  # half-even
+    numerator, denominator = amount.as_integer_ratio()
+    scaled = abs(numerator) * covered * 10**CREDIT_PLACES
+    divisor = denominator * duration
+    quotient, remainder = divmod(scaled, divisor)
+    if 2 * remainder > divisor or (2 * remainder == divisor and quotient % 2):
+        quotient += 1
+    units = -quotient if numerator < 0 else quotient
     return Decimal(units).scaleb(-CREDIT_PLACES, context=_EXACT)
 
 

@@ -116,7 +116,7 @@ async def apply_calls(uow: UnitOfWork, calls: list[Call]) -> tuple[int, int]:
     )
     made_at = instant_str(datetime.now(UTC))
     changed: dict[object, Grant] = {}
-    covered = 0
+    covered = seconds = 0
     for call in todo:
         customer = call.customer_id
         coverage = cover(call, grants[customer])
@@ -132,7 +132,8 @@ async def apply_calls(uow: UnitOfWork, calls: list[Call]) -> tuple[int, int]:
         for u in coverage.uses:
             _emit_balance(uow, u.grant, made_at)
             changed[u.grant.grant_id] = u.grant
-        metrics.SECONDS.inc(coverage.covered_seconds)
+        seconds += coverage.covered_seconds
+    metrics.SECONDS.inc(seconds)
     await store.save_used(list(changed.values()))
     metrics.CALLS.inc(len(todo))
     metrics.COVERED.inc(covered)
