@@ -1,0 +1,89 @@
+"""The allowance's usage.rated reader without Kafka: calls read go to the waiting calls, a
+record of a partition not handed to it is refused (reading it would let the stored offset pass
+calls never held), and reading pauses when too many calls wait, until half are applied."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from allowance.domain.waiting import WaitingCalls
+from allowance.entrypoints.calls import CallsReader
+from pkgshared.consuming import Incoming
+from pkgshared.messages import UsageRated
+
+
+class _Consumer:
+    def __init__(self) -> None:
+        self.paused: set[int] = set()
+
+    def assignment(self) -> set[int]:
+        return {0, 1}
+
+    def pause(self, *partitions: int) -> None:
+        self.paused |= set(partitions)
+
+    def resume(self, *partitions: int) -> None:
+        self.paused -= set(partitions)
+
+
+class _Subscriber:
+    consumer = _Consumer()
+
+
+def _record(partition: int, offset: int, destination: str | None = "4420") -> Incoming:
+    usage = UsageRated(
+        usage_id=uuid.uuid4(),
+        customer_id="acme",
+        amount=Decimal("0.1"),
+        currency="GBP",
+        occurred_at=datetime(2026, 1, 5, tzinfo=UTC),
+        destination=destination,
+        duration_seconds=60,
+    )
+    return Incoming("usage.rated", partition, offset, b"acme", b"{}", usage)
+
+
+def _reader(max_waiting: int = 100) -> tuple[CallsReader, list[int]]:
+    woken: list[int] = []
+    waiting = WaitingCalls()
+    reader = CallsReader(None, waiting, lambda: woken.append(1), max_waiting)  # type: ignore[arg-type]
+    reader.subscriber = _Subscriber()
+    reader.subscriber.consumer.paused.clear()
+    waiting.start(0, 0)
+    waiting.start(1, 0)
+    return reader, woken
+
+
+async def test_calls_wait_and_a_settled_one_wakes_the_worker() -> None:
+    reader, woken = _reader()
+    await reader.handle(None, [_record(0, 0), _record(0, 1, destination=None)])
+    reader.replay([_record(1, 0)])
+    assert reader.waiting.count == 2 and not woken  # no horizon known yet
+    reader.waiting.horizon = datetime(2026, 2, 1, tzinfo=UTC)
+    await reader.handle(None, [_record(1, 1)])
+    assert woken
+
+
+async def test_a_partition_not_handed_over_is_refused() -> None:
+    reader, _ = _reader()
+    with pytest.raises(RuntimeError, match="partition 4"):
+        await reader.handle(None, [_record(4, 0)])
+    assert reader.waiting.count == 0
+
+
+async def test_reading_pauses_beyond_the_limit_and_resumes_at_half() -> None:
+    reader, _ = _reader(max_waiting=4)
+    consumer: Any = reader.subscriber.consumer
+    await reader.handle(None, [_record(0, n) for n in range(5)])
+    assert reader.paused and consumer.paused == {0, 1}
+    reader.relieve()
+    assert reader.paused  # still 5 waiting
+    chosen = reader.waiting.settled(datetime(2026, 2, 1, tzinfo=UTC), 3, 10)
+    reader.waiting.remove(chosen)
+    reader.relieve()
+    assert not reader.paused and consumer.paused == set()
