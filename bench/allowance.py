@@ -3,6 +3,7 @@
 measured in one run on this machine.
 
     uv run python bench/allowance.py [--calls 100000] [--repeats 3] [--hold-seconds 60]
+        [--instances 1]
 
 The service is started alone on topics of its own; the grants are written to its grants topic
 and a first ChargesSettled to charger.progress. Capacity, as the contract has calls wait for
@@ -136,14 +137,21 @@ class AllowanceBench:
         return await self.applied() + await asyncio.to_thread(self.waiting)
 
     def waiting(self) -> int:
-        port = self.system.services["allowance"].port
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-                text = r.read().decode()
-        except OSError:
-            return 0  # not started yet
-        found = re.search(r"^allowance_calls_waiting (\S+)$", text, re.M)
-        return int(float(found.group(1))) if found else 0
+        """Calls waiting in every instance's memory (each holds its partitions' calls)."""
+        total = 0
+        for service in self.instances():
+            try:
+                url = f"http://127.0.0.1:{service.port}/metrics"
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    text = r.read().decode()
+            except OSError:
+                continue  # not started yet
+            found = re.search(r"^allowance_calls_waiting (\S+)$", text, re.M)
+            total += int(float(found.group(1))) if found else 0
+        return total
+
+    def instances(self) -> list[Any]:
+        return [p for name, p in self.system.services.items() if name.startswith("allowance")]
 
     async def used_published(self) -> int:
         """FreeMinutesUsed on Kafka (every call here is covered: one each)."""
@@ -167,16 +175,18 @@ class AllowanceBench:
     async def capacity(self, producer: Any, n: int) -> dict[str, Any]:
         """A backlog of `n` calls that occurred after the settled moment (they must wait, as
         calls do between ticks), read; then a ChargesSettled after them, and applied."""
-        service = self.system.services["allowance"]
+        instances = self.instances()
         read_before, applied_before = await self.read(), await self.applied()
         used_before = await self.used_published()
-        service.stop()
+        for service in instances:
+            service.stop()
         start = self.horizon
         calls = [self.call(i, start + timedelta(seconds=1 + i % 3600)) for i in range(n)]
         sent_at = time.monotonic()
         await self.send(producer, calls)
         produce_seconds = time.monotonic() - sent_at
-        service.start()
+        for service in instances:
+            service.start()
         began = await self._until(self.read, read_before + 1, sent_at)
         cpu_before = {k: cpu_seconds(v) for k, v in self.processes().items()}
         read_at = await self._until(self.read, read_before + n, sent_at)
@@ -184,7 +194,8 @@ class AllowanceBench:
         settled_at = time.monotonic()
         done_at = await self._until(self.applied, applied_before + n, sent_at)
         published_at = await self._until(self.used_published, used_before + n, sent_at)
-        await asyncio.to_thread(service.wait_healthy)
+        for service in instances:
+            await asyncio.to_thread(service.wait_healthy)
         seconds = max(read_at - began + done_at - settled_at, 0.1)
         to_kafka = max(read_at - began + published_at - settled_at, 0.1)
         cpu = {
@@ -238,10 +249,16 @@ async def main(args: argparse.Namespace) -> int:
         "calls": args.calls,
         "customers": args.customers,
         "grants": args.grants,
+        "instances": args.instances,
         "runs": [],
     }
     async with started_system(KAFKA, DSN, logdir, "allowance") as system:
         bench = AllowanceBench(system, args.customers, args.grants)
+        first = system.services["allowance"]
+        for n in range(1, args.instances):
+            # Same schema, same consumer group: the instances share usage.rated's partitions.
+            system.service("allowance", instance=f"-{n}", DB_SCHEMA=first.env["DB_SCHEMA"])
+            system.services[f"allowance-{n}"].start().wait_healthy()
         producer = plain_producer(KAFKA)
         await producer.start()
         try:
@@ -300,6 +317,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--grants", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--instances", type=int, default=1, help="allowance processes sharing the work"
+    )
     parser.add_argument("--hold-seconds", type=int, default=60)
     parser.add_argument("--hold-fraction", type=float, default=0.5)
     return parser.parse_args(argv)

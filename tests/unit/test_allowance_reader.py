@@ -1,15 +1,15 @@
 """The allowance's usage.rated reader without Kafka: calls read go to the waiting calls, a
-record of a partition not handed to it is refused (reading it would let the stored offset pass
-calls never held), and reading pauses when too many calls wait, until half are applied."""
+record of a partition not handed to it is left alone (its resume point never moves here), a
+rebalance waits for the poll in hand, and reading pauses when too many calls wait, until half
+are applied."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-
-import pytest
 
 from allowance.domain.waiting import WaitingCalls
 from allowance.entrypoints.calls import CallsReader
@@ -29,6 +29,11 @@ class _Consumer:
 
     def resume(self, *partitions: int) -> None:
         self.paused -= set(partitions)
+
+
+class _TP:
+    def __init__(self, partition: int) -> None:
+        self.partition = partition
 
 
 class _Subscriber:
@@ -69,11 +74,23 @@ async def test_calls_wait_and_a_settled_one_wakes_the_worker() -> None:
     assert woken
 
 
-async def test_a_partition_not_handed_over_is_refused() -> None:
+async def test_a_partition_not_handed_over_is_left_alone() -> None:
     reader, _ = _reader()
-    with pytest.raises(RuntimeError, match="partition 4"):
-        await reader.handle(None, [_record(4, 0)])
-    assert reader.waiting.count == 0
+    await reader.handle(None, [_record(4, 0), _record(0, 0)])
+    assert reader.waiting.count == 1
+    assert reader.waiting.resume_offsets() == {0: 0, 1: 0}  # nothing moves for partition 4
+
+
+async def test_a_rebalance_waits_for_the_poll_in_hand() -> None:
+    reader, _ = _reader()
+    order: list[str] = []
+    async with reader.poll_lock:
+        revoke = asyncio.create_task(reader.on_partitions_revoked([_TP(0)]))
+        await asyncio.sleep(0.05)
+        order.append("poll handled")
+        assert reader.waiting.owns(0)
+    await revoke
+    assert not reader.waiting.owns(0) and order == ["poll handled"]
 
 
 async def test_reading_pauses_beyond_the_limit_and_resumes_at_half() -> None:

@@ -160,6 +160,9 @@ class BatchConsumer:
     ) -> None:
         self.topic = topic
         self._on_replay = on_replay
+        # Held while a poll is handled: a rebalance listener that takes it waits for the poll
+        # in hand, so no record fetched before a rebalance is handled after it.
+        self.poll_lock: asyncio.Lock | None = None
         self.group = group
         self._rules = read_as
         self._handler = handler
@@ -176,6 +179,13 @@ class BatchConsumer:
         """Handle one poll. Raises NotYet (after the pause) when it must come again."""
         if not records:
             return
+        if self.poll_lock is None:
+            await self._consume(records)
+            return
+        async with self.poll_lock:
+            await self._consume(records)
+
+    async def _consume(self, records: Sequence[Any]) -> None:
         started = time.perf_counter()
         batch: list[Incoming] = []
         try:

@@ -4,7 +4,7 @@ Every statement takes a whole batch."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -37,6 +37,38 @@ def _grant(row: Any) -> Grant:
         used_seconds=row["used_seconds"],
         status=row["status"],
     )
+
+
+class _Grants:
+    """Grants as last read or written, least recently used dropped first (a grant never
+    changes but for its used seconds and status, which are read every time)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._grants: OrderedDict[UUID, Grant] = OrderedDict()
+
+    def touch(self, grant_id: UUID) -> bool:
+        """Is it known? It becomes the most recently used."""
+        if grant_id in self._grants:
+            self._grants.move_to_end(grant_id)
+            return True
+        return False
+
+    def get(self, grant_id: UUID) -> Grant:
+        """A grant known (the caller touched it)."""
+        return self._grants[grant_id]
+
+    def keep(self, g: Grant) -> Grant:
+        self._grants[g.grant_id] = g
+        self._grants.move_to_end(g.grant_id)
+        if len(self._grants) > self._size:
+            self._grants.popitem(last=False)
+        return g
+
+
+GRANTS_KEPT = 200_000
+"""Grants whose unchanging fields the process keeps (about 0.5 KB each)."""
+_KNOWN = _Grants(GRANTS_KEPT)
 
 
 class AllowanceRepository:
@@ -75,17 +107,49 @@ class AllowanceRepository:
     ) -> dict[str, list[Grant]]:
         """The customers' grants with seconds left whose window meets [since, until]. Not
         locked: the caller holds the customers' rows, which every writer of a customer's
-        grants (the workers, the expiry) locks first."""
+        grants (the workers, the expiry) locks first.
+
+        Only what changes (used seconds, status) is read for every grant; the rest of a grant
+        never changes and is read once (GRANTS_KEPT): decoding whole rows, prefixes and
+        windows, was a fifth of applying."""
         rows = await self.conn.fetch(
-            f"SELECT {_GRANT} FROM grants WHERE customer_id = ANY($1::text[]) "
+            "SELECT grant_id, used_seconds, status FROM grants "
+            "WHERE customer_id = ANY($1::text[]) "
             "AND used_seconds < granted_seconds AND valid_from <= $3 AND valid_until > $2",
             customer_ids,
             since,
             until,
         )
+        known = _KNOWN
+        fetched: dict[UUID, Grant] = {}
+        # Those known are made the most recent first: keeping the others evicts older ones.
+        missing = [r["grant_id"] for r in rows if not known.touch(r["grant_id"])]
+        if len(rows) > GRANTS_KEPT // 2:
+            missing = [r["grant_id"] for r in rows]  # more than the cache holds: read them all
+        if missing:
+            for r in await self.conn.fetch(
+                f"SELECT {_GRANT} FROM grants WHERE grant_id = ANY($1::uuid[])", missing
+            ):
+                fetched[r["grant_id"]] = known.keep(_grant(r))
         out: dict[str, list[Grant]] = defaultdict(list)
-        for r in rows:
-            out[r["customer_id"]].append(_grant(r))
+        for grant_id, used, status in rows:
+            g = fetched.get(grant_id) or known.get(grant_id)
+            if g.used_seconds != used or g.status != status:
+                g = known.keep(
+                    Grant(
+                        g.grant_id,
+                        g.customer_id,
+                        g.did,
+                        g.assignment_id,
+                        g.destination_prefixes,
+                        g.valid_from,
+                        g.valid_until,
+                        g.granted_seconds,
+                        used,
+                        status,
+                    )
+                )
+            out[g.customer_id].append(g)
         return out
 
     async def save_used(self, grants: list[Grant]) -> None:

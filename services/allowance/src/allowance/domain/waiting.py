@@ -54,6 +54,9 @@ class WaitingCalls:
     def owns(self, partition: int) -> bool:
         return partition in self._partitions
 
+    def partitions(self) -> set[int]:
+        return set(self._partitions)
+
     def add(self, partition: int, offset: int, call: Call | None) -> bool:
         """A record read (`call` None: not a call, or not readable). A record before the
         partition's next offset was seen already (a poll delivered again) and changes nothing;

@@ -42,10 +42,15 @@ class CallsReader(ConsumerRebalanceListener):
         self._max_waiting = max_waiting
         self.subscriber: Any = None  # set once subscribed: its `consumer` seeks and pauses
         self.paused = False
+        # The batch consumer holds it while it handles a poll: the rebalance waits for the
+        # poll in hand (aiokafka waits for these callbacks), so records fetched before a
+        # partition is handed over again are never mixed with those read from its resume point.
+        self.poll_lock = asyncio.Lock()
 
     # ------------------------------------------------------------ the rebalance listener
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        self.waiting.drop(tp.partition for tp in revoked)
+        async with self.poll_lock:
+            self.waiting.drop(tp.partition for tp in revoked)
         if revoked:
             log.info("usage partitions revoked", partitions=sorted(tp.partition for tp in revoked))
 
@@ -53,9 +58,10 @@ class CallsReader(ConsumerRebalanceListener):
         if not assigned:
             return
         resume = await self._resume_points(sorted(tp.partition for tp in assigned))
-        for tp in assigned:
-            self.subscriber.consumer.seek(tp, resume[tp.partition])
-            self.waiting.start(tp.partition, resume[tp.partition])
+        async with self.poll_lock:
+            for tp in assigned:
+                self.subscriber.consumer.seek(tp, resume[tp.partition])
+                self.waiting.start(tp.partition, resume[tp.partition])
         self.paused = False
         log.info("usage partitions assigned; read from their first call not applied", resume=resume)
 
@@ -84,11 +90,11 @@ class CallsReader(ConsumerRebalanceListener):
 
     def _add(self, batch: list[Incoming]) -> None:
         add = self.waiting.add
-        for p in {item.partition for item in batch}:
-            if not self.waiting.owns(p):
-                # Only a partition started where it resumes may be read: reading it from
-                # anywhere else would let the stored offset pass calls never held.
-                raise RuntimeError(f"usage.rated partition {p} read before it was assigned")
+        strays = {item.partition for item in batch} - self.waiting.partitions()
+        if strays:
+            # Not this reader's (not handed over, or its resume point not read): they are
+            # left to whoever reads them from their resume point, which they never pass.
+            log.warning("usage records of partitions not held ignored", partitions=sorted(strays))
         for item in batch:
             message = item.message
             call = call_of(message) if isinstance(message, UsageRated) else None
