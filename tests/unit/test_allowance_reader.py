@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import namedtuple
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+
+from aiokafka import TopicPartition
 
 from allowance.domain.waiting import WaitingCalls
 from allowance.entrypoints.calls import CallsReader
@@ -20,9 +23,13 @@ from pkgshared.messages import UsageRated
 class _Consumer:
     def __init__(self) -> None:
         self.paused: set[int] = set()
+        self.sought: dict[Any, int] = {}
 
-    def assignment(self) -> set[int]:
-        return {0, 1}
+    def assignment(self) -> set[Any]:
+        return {0, 1, TopicPartition("p.usage.rated", 0)}
+
+    def seek(self, tp: Any, offset: int) -> None:
+        self.sought[tp] = offset
 
     def pause(self, *partitions: int) -> None:
         self.paused |= set(partitions)
@@ -93,11 +100,22 @@ async def test_a_rebalance_waits_for_the_poll_in_hand() -> None:
     assert not reader.waiting.owns(0) and order == ["poll handled"]
 
 
+async def test_a_poll_that_must_come_again_is_sought_back_to_its_first_records() -> None:
+    reader, _ = _reader()
+    consumer: Any = reader.subscriber.consumer
+    consumer.sought.clear()
+    Rec = namedtuple("Rec", "topic partition offset")
+    reader.seek_back(
+        [Rec("p.usage.rated", 0, 7), Rec("p.usage.rated", 0, 5), Rec("p.usage.rated", 3, 9)]
+    )
+    assert consumer.sought == {TopicPartition("p.usage.rated", 0): 5}  # 3 is not held
+
+
 async def test_reading_pauses_beyond_the_limit_and_resumes_at_half() -> None:
     reader, _ = _reader(max_waiting=4)
     consumer: Any = reader.subscriber.consumer
     await reader.handle(None, [_record(0, n) for n in range(5)])
-    assert reader.paused and consumer.paused == {0, 1}
+    assert reader.paused and consumer.paused == consumer.assignment()
     reader.relieve()
     assert reader.paused  # still 5 waiting
     chosen = reader.waiting.settled(datetime(2026, 2, 1, tzinfo=UTC), 3, 10)

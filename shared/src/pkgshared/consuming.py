@@ -163,6 +163,7 @@ class BatchConsumer:
         # Held while a poll is handled: a rebalance listener that takes it waits for the poll
         # in hand, so no record fetched before a rebalance is handled after it.
         self.poll_lock: asyncio.Lock | None = None
+        self.seek_back: Callable[[Sequence[Any]], None] | None = None
         self.group = group
         self._rules = read_as
         self._handler = handler
@@ -183,7 +184,15 @@ class BatchConsumer:
             await self._consume(records)
             return
         async with self.poll_lock:
-            await self._consume(records)
+            try:
+                await self._consume(records)
+            except NotYet:
+                if self.seek_back is None:
+                    raise
+                # Sought back here, under the lock, rather than by the subscriber's nack
+                # after it is released: a rebalance in between would have its own seek
+                # overridden.
+                self.seek_back(records)
 
     async def _consume(self, records: Sequence[Any]) -> None:
         started = time.perf_counter()

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from aiokafka import TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
 from allowance import metrics
@@ -77,6 +78,19 @@ class CallsReader(ConsumerRebalanceListener):
                 log.warning("resume points not read; retrying", error=str(exc)[:300])
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 5.0)
+
+    def seek_back(self, records: Any) -> None:
+        """A poll that must come again (PostgreSQL or Kafka failed): its partitions are read
+        again from its first records (under the poll lock: no rebalance in between)."""
+        first: dict[Any, int] = {}
+        for r in records:
+            tp = TopicPartition(r.topic, r.partition)
+            first[tp] = min(first.get(tp, r.offset), r.offset)
+        consumer = self.subscriber.consumer
+        held = consumer.assignment()
+        for tp, offset in first.items():
+            if tp in held:
+                consumer.seek(tp, offset)
 
     # ------------------------------------------------------------ records
     def replay(self, batch: list[Incoming]) -> None:

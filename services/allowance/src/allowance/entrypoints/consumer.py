@@ -71,6 +71,7 @@ def wire(runtime: Runtime, waiting: WaitingCalls | None = None) -> None:
     )
     calls = runtime.batch_consumer(topics.USAGE_RATED, reader.handle, uow, on_replay=reader.replay)
     calls.poll_lock = reader.poll_lock
+    calls.seek_back = reader.seek_back
     reader.subscriber = runtime.consume(
         topics.USAGE_RATED,
         calls,
