@@ -7,6 +7,7 @@ while a late call from inside the window still uses them."""
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -167,3 +168,34 @@ async def test_resume_points_only_move_forward(pool: Any) -> None:
         await store.store_call_offsets({0: 10, 2: 4})
         await store.store_call_offsets({0: 7, 2: 9})  # an instance behind: 0 stays at 10
         assert await store.call_offsets([0, 1, 2]) == {0: 10, 1: 0, 2: 9}
+
+
+async def test_the_upgrade_keeps_applied_calls_and_reads_waiting_ones_again(
+    pool: Any, tmp_path: Any
+) -> None:
+    """Migration 0003 over the table design: the calls applied stay applied (a repeat is
+    ignored), and with no resume point stored usage.rated is read again from its start, so
+    the calls that were waiting are applied then."""
+    before = tmp_path / "before"
+    before.mkdir()
+    for name in ("0001_allowance.sql", "0002_grants_by_customer.sql"):
+        shutil.copy(MIGRATIONS / name, before / name)
+    await migrate(pool, SHARED_MIGRATIONS, "shared")
+    await migrate(pool, before)
+    applied, waiting = uuid.uuid4(), uuid.uuid4()
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO calls (usage_id, customer_id, destination, occurred_at, "
+            "duration_seconds, amount, currency, applied) VALUES "
+            "($1, 'a', '44', now(), 60, 1, 'GBP', true), "
+            "($2, 'a', '44', now(), 60, 1, 'GBP', false)",
+            applied,
+            waiting,
+        )
+        await conn.execute("INSERT INTO customers (customer_id, waiting_since) VALUES ('a', now())")
+    assert await migrate(pool, MIGRATIONS) == ["0003_calls_wait_in_kafka.sql"]
+    async with pool.acquire() as conn:
+        store = AllowanceRepository(conn)
+        assert await store.call_offsets([0]) == {0: 0}  # read again from the start
+        assert await store.first_applied([applied, waiting]) == {waiting}
+        assert await conn.fetchval("SELECT to_regclass('calls')") is None
