@@ -4,8 +4,8 @@ each, and never stalled by one message.
 A poll (up to `batch_max_records` records, or what arrived within `batch_wait_ms`) is read
 record by record (`pkgshared.messages.read`) and handled in one unit of work:
 - records this schema has already read (offset below the stored one) are skipped: a redelivery
-  after a crash changes nothing (a consumer that keeps what it read in memory, and seeks back
-  to read it again after a restart, is handed the readable ones through `on_replay`);
+  after a crash changes nothing (a handler that keeps what it read in memory, and seeks back
+  to read it again after a restart, is handed the readable ones: `KeepsWhatItReads`);
 - an unreadable record becomes a DeadLetter on `<topic>.dlq`, a command that breaks a schema
   rule a CommandRejected, both written to the outbox in the same transaction;
 - the others go to the service's handler, in order;
@@ -135,6 +135,22 @@ def chunk_bounds(n: int, size: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
 
 
+class KeepsWhatItReads(Protocol):
+    """A handler that holds what it reads in memory and, after a restart or a rebalance,
+    seeks back to read it again (its rebalance listener seeks; the stored offset only says
+    what was read): records read before come to `replay` (readable ones; the others were
+    dead-lettered then), a poll is handled under `poll_lock` (the listener takes it, so no
+    record fetched before a rebalance is handled after it), and a poll that must come again
+    is sought back by `seek_back` under that lock rather than by the subscriber's nack after
+    it (a rebalance in between would have its own seek overridden)."""
+
+    poll_lock: asyncio.Lock
+
+    def replay(self, batch: list[Incoming]) -> None: ...
+
+    def seek_back(self, records: Sequence[Any]) -> None: ...
+
+
 class NotYet(Exception):
     """The poll is handed back to Kafka, to come again after a pause."""
 
@@ -156,14 +172,10 @@ class BatchConsumer:
         read_as: str | None = None,
         group: str | None = None,
         pipeline_chunk: int = 0,
-        on_replay: Callable[[list[Incoming]], None] | None = None,
+        keeper: KeepsWhatItReads | None = None,
     ) -> None:
         self.topic = topic
-        self._on_replay = on_replay
-        # Held while a poll is handled: a rebalance listener that takes it waits for the poll
-        # in hand, so no record fetched before a rebalance is handled after it.
-        self.poll_lock: asyncio.Lock | None = None
-        self.seek_back: Callable[[Sequence[Any]], None] | None = None
+        self._keeper = keeper
         self.group = group
         self._rules = read_as
         self._handler = handler
@@ -180,19 +192,15 @@ class BatchConsumer:
         """Handle one poll. Raises NotYet (after the pause) when it must come again."""
         if not records:
             return
-        if self.poll_lock is None:
+        keeper = self._keeper
+        if keeper is None:
             await self._consume(records)
             return
-        async with self.poll_lock:
+        async with keeper.poll_lock:
             try:
                 await self._consume(records)
             except NotYet:
-                if self.seek_back is None:
-                    raise
-                # Sought back here, under the lock, rather than by the subscriber's nack
-                # after it is released: a rebalance in between would have its own seek
-                # overridden.
-                self.seek_back(records)
+                keeper.seek_back(records)
 
     async def _consume(self, records: Sequence[Any]) -> None:
         started = time.perf_counter()
@@ -320,8 +328,8 @@ class BatchConsumer:
                 async for chunk in self._chunks(batch, unread):
                     fresh = [i for i in chunk if i.offset >= read_to.get(i.partition, 0)]
                     counts["ignored"] += len(chunk) - len(fresh)
-                    if self._on_replay is not None and len(fresh) < len(chunk):
-                        self._on_replay(
+                    if self._keeper is not None and len(fresh) < len(chunk):
+                        self._keeper.replay(
                             [
                                 i
                                 for i in chunk

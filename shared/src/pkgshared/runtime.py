@@ -19,7 +19,7 @@ from faststream.kafka import KafkaBroker
 
 from pkgshared import topics
 from pkgshared.cluster import check_cluster
-from pkgshared.consuming import BatchConsumer, BatchHandler, Incoming, subscribe
+from pkgshared.consuming import BatchConsumer, BatchHandler, KeepsWhatItReads, subscribe
 from pkgshared.db import SHARED_MIGRATIONS, create_pool, migrate
 from pkgshared.kafka import (
     BatchPublisher,
@@ -141,7 +141,7 @@ class Runtime:
         handler: BatchHandler,
         unit_of_work: Callable[[], PostgresUnitOfWork],
         rejections_topic: str | None = None,
-        on_replay: Callable[[list[Incoming]], None] | None = None,
+        keeper: KeepsWhatItReads | None = None,
     ) -> BatchConsumer:
         return BatchConsumer(
             topic,
@@ -152,7 +152,7 @@ class Runtime:
             backoff_seconds=self.settings.retry_backoff_seconds,
             healthy=self.database_answers,
             pipeline_chunk=PIPELINE_CHUNK if topic in topics.STREAMS else 0,
-            on_replay=on_replay,
+            keeper=keeper,
         )
 
     async def database_answers(self) -> bool:

@@ -135,20 +135,7 @@ class AllowanceRepository:
         for grant_id, used, status in rows:
             g = fetched.get(grant_id) or known.get(grant_id)
             if g.used_seconds != used or g.status != status:
-                g = known.keep(
-                    Grant(
-                        g.grant_id,
-                        g.customer_id,
-                        g.did,
-                        g.assignment_id,
-                        g.destination_prefixes,
-                        g.valid_from,
-                        g.valid_until,
-                        g.granted_seconds,
-                        used,
-                        status,
-                    )
-                )
+                g = known.keep(g.now(used, status))
             out[g.customer_id].append(g)
         return out
 
@@ -194,13 +181,11 @@ class AllowanceRepository:
         )
         return {r["usage_id"] for r in rows}
 
-    async def call_offsets(self, partitions: list[int], lock: bool = False) -> dict[int, int]:
+    async def call_offsets(self, partitions: list[int]) -> dict[int, int]:
         """Where each partition of usage.rated is read again from (its first call not applied
-        yet); 0 for one never stored. `lock`: until commit (the applier's fence: two instances
-        handed the same partition during a rebalance take turns)."""
+        yet); 0 for one never stored."""
         rows = await self.conn.fetch(
-            "SELECT partition, next_offset FROM call_offsets WHERE partition = ANY($1::int[]) "
-            + ("ORDER BY partition FOR UPDATE" if lock else ""),
+            "SELECT partition, next_offset FROM call_offsets WHERE partition = ANY($1::int[])",
             partitions,
         )
         found = {r["partition"]: r["next_offset"] for r in rows}

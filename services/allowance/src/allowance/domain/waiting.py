@@ -51,9 +51,6 @@ class WaitingCalls:
             if gone is not None:
                 self._forget(gone.calls.values())
 
-    def owns(self, partition: int) -> bool:
-        return partition in self._partitions
-
     def partitions(self) -> set[int]:
         return set(self._partitions)
 

@@ -6,7 +6,7 @@ The partitions this instance is handed are read from their resume point (the fir
 applied yet, stored with the applied state), not from the group's committed offset: the calls
 between the two are waiting, and only this process's memory held them. Records already read
 once (dead-lettered or not) are not handled twice: the batch consumer hands the readable ones
-back through its `on_replay`."""
+back through `replay` (pkgshared.consuming.KeepsWhatItReads)."""
 
 from __future__ import annotations
 
@@ -43,9 +43,10 @@ class CallsReader(ConsumerRebalanceListener):
         self._max_waiting = max_waiting
         self.subscriber: Any = None  # set once subscribed: its `consumer` seeks and pauses
         self.paused = False
-        # The batch consumer holds it while it handles a poll: the rebalance waits for the
-        # poll in hand (aiokafka waits for these callbacks), so records fetched before a
-        # partition is handed over again are never mixed with those read from its resume point.
+        # The batch consumer holds it while it handles a poll (pkgshared.consuming.
+        # KeepsWhatItReads): the rebalance waits for the poll in hand (aiokafka waits for
+        # these callbacks), so records fetched before a partition is handed over again are
+        # never mixed with those read from its resume point.
         self.poll_lock = asyncio.Lock()
 
     # ------------------------------------------------------------ the rebalance listener

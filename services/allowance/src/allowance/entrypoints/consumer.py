@@ -69,12 +69,9 @@ def wire(runtime: Runtime, waiting: WaitingCalls | None = None) -> None:
         group_suffix=".grants",
         projection=True,
     )
-    calls = runtime.batch_consumer(topics.USAGE_RATED, reader.handle, uow, on_replay=reader.replay)
-    calls.poll_lock = reader.poll_lock
-    calls.seek_back = reader.seek_back
     reader.subscriber = runtime.consume(
         topics.USAGE_RATED,
-        calls,
+        runtime.batch_consumer(topics.USAGE_RATED, reader.handle, uow, keeper=reader),
         "Calls (UsageRated with destination and duration_seconds).",
         group_suffix=".usage",
         projection=True,
