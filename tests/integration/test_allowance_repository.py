@@ -132,6 +132,47 @@ async def test_calls_wait_in_order_for_the_settled_horizon(pool: Any) -> None:
         assert await AllowanceRepository(conn).call_offsets([0, 1]) == {0: 5, 1: 0}
 
 
+async def test_a_call_far_ahead_is_parked_and_applied_in_order_after_a_restart(
+    pool: Any,
+) -> None:
+    """A clock set wrong upstream: a's second call is dated a year ahead. It does not hold
+    partition 0's resume point nor b's calls; a's calls behind it wait in the parked table,
+    through a restart (a new worker with nothing in memory), and are applied in the order
+    read once the charger settles past it."""
+    await migrate(pool, SHARED_MIGRATIONS, "shared")
+    await migrate(pool, MIGRATIONS)
+    read = _Read()
+    worker = ApplyWorker(pool, read.waiting, on_commit=None)
+    await _settle(pool, T0 + timedelta(hours=24))
+    calls = [_call("a", 1, 60), _call("a", 24 * 365, 60), _call("a", 2, 60)]
+    b = _call("b", 3, 60)
+    await read.add(pool, [_grant("a", 10, days=400), _grant("b", 10)], [*calls, b])
+    assert await worker.drain()
+    used = [u["usage_id"] for u in await _events(pool, "FreeMinutesUsed")]
+    assert sorted(used) == sorted([str(calls[0].usage_id), str(b.usage_id)])
+    async with pool.acquire() as conn:
+        store = AllowanceRepository(conn)
+        assert await store.call_offsets([0]) == {0: 4}  # nothing of partition 0 waits here
+        assert await store.parked_among(["a", "b"]) == {"a"}
+    assert read.waiting.count == 0 and read.waiting.parked == {"a"}
+
+    restarted = _Read()
+    restarted.waiting.start(0, 4)
+    restarted.offset = 4
+    later = _call("a", 3, 60)  # settled, but behind a's parked calls
+    await restarted.add(pool, [], [later])
+    again = ApplyWorker(pool, restarted.waiting, on_commit=None)
+    await again.drain()
+    assert len(await _events(pool, "FreeMinutesUsed")) == 2  # `later` was parked too
+    await _settle(pool, T0 + timedelta(days=366))
+    assert await again.drain()
+    used = [u["usage_id"] for u in await _events(pool, "FreeMinutesUsed")]
+    assert used[2:] == [str(c.usage_id) for c in (calls[1], calls[2], later)]
+    async with pool.acquire() as conn:
+        assert await AllowanceRepository(conn).parked_among(["a"]) == set()
+    assert restarted.waiting.parked == set()
+
+
 async def test_expiry_and_a_late_call_from_inside_the_window(pool: Any) -> None:
     await migrate(pool, SHARED_MIGRATIONS, "shared")
     await migrate(pool, MIGRATIONS)
@@ -193,7 +234,7 @@ async def test_the_upgrade_keeps_applied_calls_and_reads_waiting_ones_again(
             waiting,
         )
         await conn.execute("INSERT INTO customers (customer_id, waiting_since) VALUES ('a', now())")
-    assert await migrate(pool, MIGRATIONS) == ["0003_calls_wait_in_kafka.sql"]
+    assert (await migrate(pool, MIGRATIONS))[0] == "0003_calls_wait_in_kafka.sql"
     async with pool.acquire() as conn:
         store = AllowanceRepository(conn)
         assert await store.call_offsets([0]) == {0: 0}  # read again from the start

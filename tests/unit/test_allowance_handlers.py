@@ -128,3 +128,51 @@ async def test_a_settle_expires_grants_whose_window_ended_and_never_moves_back()
     late = _grant(until=FEB)
     await handlers.add_grants(uow, [late])  # read after the horizon passed its window
     assert uow.events("AllowanceBalance")[-1]["status"] == "expired"
+
+
+async def test_parked_calls_are_applied_in_the_order_read_once_settled() -> None:
+    """A clock set wrong upstream: acme's second call is dated a year ahead. acme's calls go
+    to the parked table; the first is applied at once, the others once the charger settles
+    past the far one, in the order read; then acme comes back to memory."""
+    uow = FakeUnitOfWork()
+    await handlers.add_grants(uow, [_grant(minutes=5, until=datetime(2027, 6, 1, tzinfo=UTC))])
+    at = datetime(2026, 1, 31, tzinfo=UTC)
+    calls = [
+        _call(datetime(2026, 1, 20, tzinfo=UTC), 100),
+        _call(datetime(2027, 1, 20, tzinfo=UTC), 100),
+        _call(datetime(2026, 1, 21, tzinfo=UTC), 150),
+    ]
+    waiting = _waiting([])
+    waiting.set_horizon(at)
+    for offset, u in enumerate(calls):
+        waiting.add(0, offset, handlers.call_of(u))
+    assert waiting.settled(at, 100, 100) == []
+    parking = [w.call for w in waiting.parking(100)]
+    done = await handlers.apply_waiting(uow, at, [], parking, True, 100)
+    assert (done.calls, done.parked, done.customers_parked) == (1, 3, {"acme"})
+    assert [u.usage_id for _, u in uow.repository.parked] == [c.usage_id for c in calls[1:]]
+    later = datetime(2027, 2, 1, tzinfo=UTC)
+    done = await handlers.apply_waiting(uow, later, [], [], True, 100)
+    assert (done.calls, done.customers_back, uow.repository.parked) == (2, {"acme"}, [])
+    used = uow.events("FreeMinutesUsed")
+    assert [(u["usage_id"], u["covered_seconds"]) for u in used] == [
+        (str(calls[0].usage_id), 100),
+        (str(calls[1].usage_id), 100),
+        (str(calls[2].usage_id), 100),  # the grant's last 100 of 300 seconds
+    ]
+
+
+async def test_a_customer_parked_by_another_instance_has_its_calls_parked_behind() -> None:
+    uow = FakeUnitOfWork()
+    await handlers.add_grants(uow, [_grant()])
+    far = handlers.call_of(_call(datetime(2027, 1, 20, tzinfo=UTC), 60))
+    assert far is not None
+    await uow.repository.park([far])  # by the instance that read acme's partition before
+    settled = [
+        w.call
+        for w in _waiting([_call(datetime(2026, 1, 20, tzinfo=UTC), 60)]).settled(FEB, 100, 100)
+    ]
+    done = await handlers.apply_waiting(uow, FEB, settled, [], False, 100)
+    assert (done.calls, done.parked, done.customers_parked) == (0, 1, {"acme"})
+    assert uow.events("FreeMinutesUsed") == []
+    assert [c.usage_id for _, c in uow.repository.parked] == [far.usage_id, settled[0].usage_id]

@@ -70,11 +70,67 @@ def test_a_revoked_partition_forgets_its_calls_and_a_restart_reads_them_again() 
 def test_a_settled_call_read_after_the_horizon_is_known_marks_ready() -> None:
     w = WaitingCalls()
     w.start(0, 0)
-    w.horizon = T0 + timedelta(minutes=5)
+    w.set_horizon(T0 + timedelta(minutes=5))
     w.add(0, 0, _call("a", 9))
     assert not w.ready
     w.add(0, 1, _call("b", 1))
     assert w.ready
+
+
+def test_a_call_far_past_the_settled_moment_parks_its_customers_calls() -> None:
+    w = WaitingCalls(park_ahead=timedelta(days=1))
+    w.start(0, 0)
+    w.set_horizon(T0)
+    w.add(0, 0, _call("a", -5))  # settled
+    w.add(0, 1, _call("b", -4))
+    w.add(0, 2, _call("a", 60 * 24 * 400))  # a clock set wrong: a year ahead
+    w.add(0, 3, _call("a", -3))  # settled, but behind a's call a year ahead
+    w.add(0, 4, _call("b", 60 * 23))  # ahead, not far: waits here
+    assert w.parked == {"a"} and w.park_due
+    chosen = w.settled(T0, 100, 100)
+    assert [x.offset for x in chosen] == [1]  # a's calls are not applied from memory
+    parking = w.parking(100)
+    assert [x.offset for x in parking] == [0, 2, 3]  # all of a's, in the order read
+    assert not w.park_due
+    assert w.resume_offsets(chosen + parking) == {0: 4}  # b's call ahead holds it, not a's
+    w.remove(chosen + parking)
+    w.add(0, 5, _call("a", -2))  # a's next calls follow the parked ones
+    assert w.park_due and [x.offset for x in w.parking(100)] == [5]
+    assert w.settled(T0, 100, 100) == []
+
+
+def test_calls_read_before_any_settled_moment_are_looked_at_once_it_is_known() -> None:
+    w = WaitingCalls(park_ahead=timedelta(days=1))
+    w.start(0, 0)
+    w.add(0, 0, _call("a", 60 * 24 * 3))
+    w.add(0, 1, _call("b", 10))
+    assert not w.parked
+    w.set_horizon(T0)
+    assert w.parked == {"a"} and [x.offset for x in w.parking(10)] == [0]
+
+
+def test_a_customer_comes_back_unless_a_far_call_was_read_since() -> None:
+    w = WaitingCalls(park_ahead=timedelta(days=1))
+    w.start(0, 0)
+    w.set_horizon(T0)
+    w.add(0, 0, _call("a", 60 * 24 * 2))
+    w.add(0, 1, _call("b", 60 * 24 * 2))
+    reads = w.reads  # what the applier chose from
+    w.remove(w.parking(10))
+    w.add(0, 2, _call("b", 60 * 24 * 5))  # read while the applier's transaction ran
+    w.unpark(["a", "b"], reads)
+    assert w.parked == {"b"}
+    w.add(0, 3, _call("a", 1))
+    assert [x.offset for x in w.settled(T0 + timedelta(hours=1), 10, 10)] == [3]
+
+
+def test_the_end_of_the_calendar_parks_nothing_and_raises_nothing() -> None:
+    w = WaitingCalls(park_ahead=timedelta(days=1))
+    w.start(0, 0)
+    end = datetime(9999, 12, 31, 12, tzinfo=UTC)
+    w.set_horizon(end)
+    w.add(0, 0, Call(uuid.uuid4(), "a", None, "44", end, 60, Decimal(1), "GBP"))
+    assert not w.parked and w.settled(end, 10, 10) == []
 
 
 records = st.lists(
@@ -122,3 +178,29 @@ def test_settled_keeps_each_customers_order_and_the_caps(
     for p in range(3):
         left = [o for q, o, _ in placed if q == p and (q, o) not in gone]
         assert resume[p] == (min(left) if left else next_offset[p])
+
+
+@given(records, st.integers(0, 20), st.integers(1, 10))
+def test_parked_customers_leave_only_through_parking_in_the_order_read(
+    read: list[tuple[int, str, int | None]], horizon: int, most: int
+) -> None:
+    """With ten minutes past the settled moment as far (some calls are), a customer with a far
+    call is not among the settled; parking gives its calls in the order read."""
+    w = WaitingCalls(park_ahead=timedelta(minutes=10))
+    for p in range(3):
+        w.start(p, 0)
+    at = T0 + timedelta(minutes=horizon)
+    w.set_horizon(at)
+    placed = []
+    offsets = {p: 0 for p in range(3)}
+    for p, customer, minute in read:
+        call = None if minute is None else _call(customer, minute)
+        w.add(p, offsets[p], call)
+        if call is not None:
+            placed.append((p, offsets[p], call))
+        offsets[p] += 1
+    far = {c.customer_id for _, _, c in placed if c.occurred_at >= at + timedelta(minutes=10)}
+    assert w.parked == far
+    assert not {x.call.customer_id for x in w.settled(at, 100, 100)} & far
+    want = [(p, o) for p, o, c in sorted(placed, key=lambda x: x[:2]) if c.customer_id in far]
+    assert [(x.partition, x.offset) for x in w.parking(most)] == want[:most]

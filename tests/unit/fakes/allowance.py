@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from allowance.domain.model import Grant
+from allowance.domain.model import Call, Grant
 
 
 @dataclass
@@ -19,6 +19,8 @@ class FakeAllowances:
     applied: set[UUID] = field(default_factory=set)
     locked: list[list[str]] = field(default_factory=list)  # customers locked, per call
     settled_at: datetime | None = None
+    parked: list[tuple[int, Call]] = field(default_factory=list)  # (seq, call), in seq order
+    seq: int = 0
 
     async def add_grants(self, grants: list[Grant]) -> list[Grant]:
         new = [g for g in grants if g.grant_id not in self.grants]
@@ -58,6 +60,34 @@ class FakeAllowances:
         new = set(usage_ids) - self.applied
         self.applied |= new
         return new
+
+    async def park(self, calls: list[Call]) -> None:
+        for c in calls:
+            self.seq += 1
+            self.parked.append((self.seq, c))
+
+    async def parked_among(self, customer_ids: list[str]) -> set[str]:
+        return {c.customer_id for _, c in self.parked} & set(customer_ids)
+
+    async def parked_settling(self, horizon: datetime, most: int) -> list[str]:
+        return sorted({c.customer_id for _, c in self.parked if c.occurred_at < horizon})[:most]
+
+    async def parked_settled(
+        self, customer_ids: list[str], horizon: datetime, most: int
+    ) -> list[tuple[int, Call]]:
+        out, blocked = [], set()
+        for seq, c in self.parked:
+            if c.customer_id not in customer_ids or c.customer_id in blocked:
+                continue
+            if c.occurred_at >= horizon:
+                blocked.add(c.customer_id)
+            else:
+                out.append((seq, c))
+        return out[:most]
+
+    async def unpark(self, seqs: list[int]) -> None:
+        gone = set(seqs)
+        self.parked = [(s, c) for s, c in self.parked if s not in gone]
 
     async def horizon(self) -> datetime | None:
         return self.settled_at

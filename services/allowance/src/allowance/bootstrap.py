@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -17,10 +18,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 async def run() -> None:
     # The calls waiting in memory: read by the usage consumer, drained by the apply worker,
     # counted by the read API.
-    waiting = WaitingCalls()
+    settings = AllowanceSettings()
+    waiting = WaitingCalls(timedelta(seconds=settings.park_ahead_seconds))
     await run_service(
         "allowance",
-        AllowanceSettings(),
+        settings,
         MIGRATIONS,
         partial(wire, waiting=waiting),
         partial(http.app, waiting=waiting),

@@ -18,6 +18,13 @@ class AllowanceSettings(ServiceSettings):
         description="calls held in memory waiting for the charger; beyond it, reading "
         "usage.rated pauses until some are applied (the rest waits in Kafka)",
     )
+    park_ahead_seconds: int = Field(
+        default=86_400,
+        ge=60,
+        description="a call that occurred this long or more after the charger's settled moment "
+        "is parked in a table, with its customer's later calls, rather than held in memory "
+        "(a clock set wrong upstream); raise it when the charger ticks less often than daily",
+    )
     apply_calls_per_customer: int = Field(
         default=1000, ge=1, description="waiting calls of one customer applied per transaction"
     )

@@ -16,6 +16,15 @@ WAITING = Gauge(
     "Calls read by this instance and not applied yet (waiting for the charger to settle "
     "their moment).",
 )
+PARKED = Counter(
+    "allowance_calls_parked_total",
+    "Calls parked in a table rather than held in memory: their customer has a call far past "
+    "the settled moment (a clock set wrong upstream?).",
+)
+CUSTOMERS_PARKED = Gauge(
+    "allowance_customers_parked",
+    "Customers whose calls this instance parks (one of theirs is far past the settled moment).",
+)
 SETTLED_AT = Gauge(
     "allowance_settled_at_seconds",
     "The latest ChargesSettled applied (Unix time): calls before it can be applied.",

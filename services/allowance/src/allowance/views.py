@@ -39,13 +39,18 @@ class CustomerAllowances(BaseModel):
         "for the charger to settle their moment). With several instances, each counts the "
         "calls of the usage.rated partitions it reads."
     )
+    calls_parked: int = Field(
+        description="Calls of the customer parked in a table rather than held in memory: one "
+        "of its calls occurred far past the charger's settled moment (a clock set wrong "
+        "upstream?), and its calls behind that one wait with it, in order."
+    )
     grants: Page[Allowance] = Field(description="Grants, by valid_from then grant_id.")
 
 
 async def allowances(
     conn: Connection, customer_id: str, limit: int, after: list[str] | None, waiting: int = 0
 ) -> CustomerAllowances | None:
-    """None when the service has neither a grant nor a call waiting of the customer
+    """None when the service has no grant, no call waiting and no call parked of the customer
     (`waiting`: how many it holds)."""
     after_from, after_id = (
         (datetime.fromisoformat(after[0]), UUID(after[1])) if after else (None, None)
@@ -61,11 +66,16 @@ async def allowances(
         after_id,
         limit + 1,
     )
-    if not rows and after is None and not waiting:
+    parked = await conn.fetchval(
+        "SELECT count(*) FROM parked_calls WHERE customer_id = $1", customer_id
+    )
+    if not rows and after is None and not waiting and not parked:
         return None
     grants = page_of(
         [Allowance(**dict(r)) for r in rows],
         limit,
         lambda g: (g.valid_from.isoformat(), g.grant_id),
     )
-    return CustomerAllowances(customer_id=customer_id, calls_waiting=waiting, grants=grants)
+    return CustomerAllowances(
+        customer_id=customer_id, calls_waiting=waiting, calls_parked=parked, grants=grants
+    )

@@ -192,6 +192,12 @@ def customer(console: Console, view: Any, lines: int) -> None:
             f"{len(grants) - len(live)} expired grant(s) not shown; "
             f"{view.allowances['calls_waiting']} call(s) waiting for the charger's clock"
         )
+        parked = view.allowances.get("calls_parked", 0)
+        if parked:
+            console.print(
+                f"{parked} call(s) parked behind a call far past the charger's clock "
+                "(a clock set wrong upstream?)"
+            )
 
 
 def _assignments(console: Console, items: list[dict[str, Any]]) -> None:

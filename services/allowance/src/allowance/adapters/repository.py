@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from allowance.domain.model import Grant
+from allowance.domain.model import Call, Grant
 from pkgshared.db import lock_customers
 
 if TYPE_CHECKING:
@@ -180,6 +180,90 @@ class AllowanceRepository:
             usage_ids,
         )
         return {r["usage_id"] for r in rows}
+
+    # ------------------------------------------------------------ parked calls
+    async def park(self, calls: list[Call]) -> None:
+        """Park `calls` (each customer's in its order), after those of their customers
+        parked before."""
+        if calls:
+            await self.conn.execute(
+                "INSERT INTO parked_calls (usage_id, customer_id, did, destination, "
+                "occurred_at, duration_seconds, amount, currency) "
+                "SELECT u, c, d, dest, at, secs, amount, cur FROM unnest($1::uuid[], $2::text[], "
+                "$3::text[], $4::text[], $5::timestamptz[], $6::bigint[], $7::numeric[], "
+                "$8::text[]) WITH ORDINALITY AS p(u, c, d, dest, at, secs, amount, cur, n) "
+                "ORDER BY n",
+                [c.usage_id for c in calls],
+                [c.customer_id for c in calls],
+                [c.did for c in calls],
+                [c.destination for c in calls],
+                [c.occurred_at for c in calls],
+                [c.duration_seconds for c in calls],
+                [c.amount for c in calls],
+                [c.currency for c in calls],
+            )
+
+    async def parked_among(self, customer_ids: list[str]) -> set[str]:
+        """Those of `customer_ids` with calls parked."""
+        if not customer_ids:
+            return set()
+        rows = await self.conn.fetch(
+            "SELECT DISTINCT customer_id FROM parked_calls WHERE customer_id = ANY($1::text[])",
+            customer_ids,
+        )
+        return {r["customer_id"] for r in rows}
+
+    async def parked_settling(self, horizon: datetime, most: int) -> list[str]:
+        """Customers (at most `most`) with a parked call before `horizon`: theirs may be
+        applied. Not locked."""
+        rows = await self.conn.fetch(
+            "SELECT DISTINCT customer_id FROM parked_calls WHERE occurred_at < $1 "
+            "ORDER BY customer_id LIMIT $2",
+            horizon,
+            most,
+        )
+        return [r["customer_id"] for r in rows]
+
+    async def parked_settled(
+        self, customer_ids: list[str], horizon: datetime, most: int
+    ) -> list[tuple[int, Call]]:
+        """The parked calls of `customer_ids` that may be applied, in the order parked: each
+        customer's up to its first call at or after `horizon`; at most `most`. The caller
+        holds the customers' rows."""
+        if not customer_ids:
+            return []
+        rows = await self.conn.fetch(
+            "SELECT seq, usage_id, customer_id, did, destination, occurred_at, "
+            "duration_seconds, amount, currency FROM parked_calls p "
+            "WHERE customer_id = ANY($1::text[]) AND occurred_at < $2 AND NOT EXISTS ("
+            "  SELECT 1 FROM parked_calls q WHERE q.customer_id = p.customer_id "
+            "  AND q.seq < p.seq AND q.occurred_at >= $2) "
+            "ORDER BY seq LIMIT $3",
+            customer_ids,
+            horizon,
+            most,
+        )
+        return [
+            (
+                r["seq"],
+                Call(
+                    r["usage_id"],
+                    r["customer_id"],
+                    r["did"],
+                    r["destination"],
+                    r["occurred_at"],
+                    r["duration_seconds"],
+                    r["amount"],
+                    r["currency"],
+                ),
+            )
+            for r in rows
+        ]
+
+    async def unpark(self, seqs: list[int]) -> None:
+        """Parked calls applied."""
+        if seqs:
+            await self.conn.execute("DELETE FROM parked_calls WHERE seq = ANY($1::bigint[])", seqs)
 
     async def call_offsets(self, partitions: list[int]) -> dict[int, int]:
         """Where each partition of usage.rated is read again from (its first call not applied

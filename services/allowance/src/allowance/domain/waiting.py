@@ -3,14 +3,20 @@ a call waits until the charger has settled its moment; calls of one customer kee
 
 Kafka is where waiting calls are kept: the offset stored with the applied state of a partition
 is that of its first call still waiting, so after a restart or a rebalance the calls from there
-on are read again. Here they are only held while the process runs. Pure: plain values only."""
+on are read again. Here they are only held while the process runs. Pure: plain values only.
+
+A call that occurred far past the settled moment (a clock set wrong upstream: the charger will
+not settle it for days, or years) would hold its partition's resume point, and its customer's
+later calls behind it, in memory all that time. Such a call is **parked**: from the call before
+it, its customer's calls go to a table in the order read, are applied from there once settled,
+and the customer comes back to memory when none of its calls is left there (PARK_AHEAD)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from allowance.domain.model import Call
 
@@ -30,13 +36,40 @@ class _Partition:
     calls: dict[int, Call] = field(default_factory=dict)  # offset -> call, in offset order
 
 
+PARK_AHEAD = timedelta(days=1)
+"""A call that occurred this long or more after the settled moment is parked: with the charger
+ticking every minute (or every hour, or every day), calls in the field are not that far ahead."""
+
+
 class WaitingCalls:
-    def __init__(self) -> None:
+    def __init__(self, park_ahead: timedelta = PARK_AHEAD) -> None:
         self._partitions: dict[int, _Partition] = {}
         self._per_customer: Counter[str] = Counter()
         self.count = 0
         self.horizon: datetime | None = None  # the settled moment as the applier last read it
         self.ready = False  # a call read before that moment is waiting
+        self._ahead = park_ahead
+        self._park_from: datetime | None = None  # calls from this moment on are parked
+        # Customers whose calls are parked (they go to the table in the order read, and are
+        # not applied from here); `park_due`: some of their calls are held here.
+        self.parked: set[str] = set()
+        self.park_due = False
+        self.reads = 0  # calls added so far
+        self._far_at: dict[str, int] = {}  # parked customer -> `reads` at its latest far call
+
+    def set_horizon(self, horizon: datetime) -> None:
+        """The settled moment, as the applier read it."""
+        first = self.horizon is None
+        self.horizon = horizon
+        try:
+            self._park_from = horizon + self._ahead
+        except OverflowError:  # the calendar's end is not that far ahead: nothing is
+            self._park_from = None
+        if first and self._park_from is not None:
+            # Calls read before any moment was settled were not looked at.
+            for held in self._partitions.values():
+                for call in held.calls.values():
+                    self._park_if_far(call)
 
     # ------------------------------------------------------------ what the reader does
     def start(self, partition: int, offset: int) -> None:
@@ -67,17 +100,29 @@ class WaitingCalls:
         held.calls[offset] = call
         self._per_customer[call.customer_id] += 1
         self.count += 1
+        self.reads += 1
         if self.horizon is not None and call.occurred_at < self.horizon:
             self.ready = True
+        self._park_if_far(call)
         return True
+
+    def _park_if_far(self, call: Call) -> None:
+        customer = call.customer_id
+        if self._park_from is not None and call.occurred_at >= self._park_from:
+            self.parked.add(customer)
+            self._far_at[customer] = self.reads
+            self.park_due = True
+        elif customer in self.parked:
+            self.park_due = True
 
     # ------------------------------------------------------------ what the applier does
     def settled(self, horizon: datetime, max_calls: int, per_customer: int) -> list[Waiting]:
         """Calls that occurred before `horizon`, in the order read, each customer's up to its
         first call not settled yet (it waits there, and those behind it wait too), at most
-        `per_customer` of a customer and `max_calls` in all."""
+        `per_customer` of a customer and `max_calls` in all. Parked customers' calls are not
+        among them (`parking`)."""
         out: list[Waiting] = []
-        blocked: set[str] = set()
+        blocked: set[str] = set(self.parked)
         taken: Counter[str] = Counter()
         for p, held in self._partitions.items():
             for offset, call in held.calls.items():
@@ -92,6 +137,31 @@ class WaitingCalls:
                 if len(out) == max_calls:
                     return out
         return out
+
+    def parking(self, max_calls: int) -> list[Waiting]:
+        """The calls of parked customers held here, in the order read (each customer's from
+        its first), at most `max_calls`."""
+        if not self.park_due:
+            return []
+        out: list[Waiting] = []
+        parked = self.parked
+        for p, held in self._partitions.items():
+            for offset, call in held.calls.items():
+                if call.customer_id in parked:
+                    out.append(Waiting(p, offset, call))
+                    if len(out) == max_calls:
+                        return out
+        self.park_due = False  # set again by the applier when these are not parked after all
+        return out
+
+    def unpark(self, customers: Iterable[str], reads: int) -> None:
+        """None of these customers' calls parked by the time `reads` calls were read is
+        parked any more: their calls are applied from here again (not a customer with a call
+        far ahead read since: it stays parked)."""
+        for customer in customers:
+            if self._far_at.get(customer, -1) <= reads:
+                self.parked.discard(customer)
+                self._far_at.pop(customer, None)
 
     def resume_offsets(self, leaving: Iterable[Waiting] = ()) -> dict[int, int]:
         """Where each partition is read again from once `leaving` are applied: its first call

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from allowance.config import AllowanceSettings
 from allowance.domain.waiting import WaitingCalls
 from allowance.entrypoints.calls import CallsReader
@@ -19,7 +21,8 @@ def wire(runtime: Runtime, waiting: WaitingCalls | None = None) -> None:
     """`waiting`: the calls held in memory, shared with the read API (bootstrap)."""
     settings = runtime.settings
     assert isinstance(settings, AllowanceSettings)
-    waiting = waiting if waiting is not None else WaitingCalls()
+    if waiting is None:
+        waiting = WaitingCalls(timedelta(seconds=settings.park_ahead_seconds))
 
     reader = CallsReader(
         runtime.pool, waiting, wake=lambda: worker.wake(), max_waiting=settings.max_calls_waiting

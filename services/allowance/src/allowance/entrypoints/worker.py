@@ -55,6 +55,7 @@ class ApplyWorker(NotifiedWorker):
         self._relieve = relieve
         self._stored: dict[int, int] = {}
         self._stored_at = 0.0
+        self._look_at_parked = True  # parked calls may have been settled while it was down
 
     async def drain(self) -> bool:
         """Apply settled calls until none is left; True when any was applied."""
@@ -63,21 +64,30 @@ class ApplyWorker(NotifiedWorker):
         waiting = self._waiting
         while True:
             uow = AllowanceUnitOfWork(self._pool, on_commit=self._on_commit)
+            reads = waiting.reads
             try:
-                chosen, changed, applied, used = await self._apply_once(uow)
+                leaving, changed, done = await self._apply_once(uow)
             except BaseException:
-                waiting.ready = True  # what was chosen is still waiting: try it again
+                # What was chosen is still waiting, and parked calls still parked: again.
+                waiting.ready = waiting.park_due = self._look_at_parked = True
                 raise
-            if chosen is None:
+            if leaving is None:
                 break
-            waiting.remove(chosen)
+            waiting.remove(leaving)
+            waiting.parked.update(done.customers_parked)
+            waiting.unpark(done.customers_back, reads)
+            metrics.CUSTOMERS_PARKED.set(len(waiting.parked))
             self._stored.update(changed)
             self._stored_at = time.monotonic()
-            if not chosen:
+            if done.parked:
+                waiting.park_due = True  # the cap may have cut them
+            if done.more_parked:
+                self._look_at_parked = True
+            calls += done.calls
+            covered += done.covered
+            if not leaving and not done.more_parked:
                 break
             waiting.ready = True  # more may be settled: the caps cut this batch
-            calls += applied
-            covered += used
             metrics.WAITING.set(waiting.count)
             if self._relieve is not None:
                 self._relieve()
@@ -93,34 +103,48 @@ class ApplyWorker(NotifiedWorker):
 
     async def _apply_once(
         self, uow: AllowanceUnitOfWork
-    ) -> tuple[list[Waiting] | None, dict[int, int], int, int]:
-        """One transaction: the settled calls chosen and the resume points stored (None: there
-        was nothing to do), calls applied and covered."""
+    ) -> tuple[list[Waiting] | None, dict[int, int], handlers.Applied]:
+        """One transaction: the calls that leave memory (applied or parked) and the resume
+        points stored (None: there was nothing to do), and what was done."""
         waiting = self._waiting
+        nothing: tuple[None, dict[int, int], handlers.Applied] = (None, {}, handlers.Applied())
         async with uow:
             horizon = await uow.repository.horizon()
             if horizon is None:
-                return None, {}, 0, 0
+                return nothing
             moved = horizon != waiting.horizon
-            waiting.horizon = horizon
+            waiting.set_horizon(horizon)
             chosen: list[Waiting] = []
             if moved or waiting.ready:
                 waiting.ready = False
                 chosen = waiting.settled(horizon, self._batch_calls, self._per_customer)
                 chosen = _customers_cut(chosen, self._batch_customers)
-            resume = waiting.resume_offsets(chosen)
+            parking = waiting.parking(self._batch_calls)
+            look = moved or self._look_at_parked
+            self._look_at_parked = False
+            leaving = chosen + parking
+            resume = waiting.resume_offsets(leaving)
             changed = {p: o for p, o in resume.items() if self._stored.get(p) != o}
-            if not chosen and not (
-                changed and time.monotonic() - self._stored_at >= OFFSETS_EVERY_SECONDS
+            if (
+                not leaving
+                and not look
+                and not (changed and time.monotonic() - self._stored_at >= OFFSETS_EVERY_SECONDS)
             ):
-                return None, {}, 0, 0
-            applied, used = await handlers.apply_calls(uow, [w.call for w in chosen])
+                return nothing
+            done = await handlers.apply_waiting(
+                uow,
+                horizon,
+                [w.call for w in chosen],
+                [w.call for w in parking],
+                look,
+                self._batch_calls,
+            )
             if changed:
                 await uow.repository.store_call_offsets(changed)
             crash_point("allowance_before_commit")
             await uow.commit()
             crash_point("allowance_after_commit")
-        return chosen, changed, applied, used
+        return leaving, changed, done
 
 
 def _customers_cut(chosen: list[Waiting], most: int) -> list[Waiting]:

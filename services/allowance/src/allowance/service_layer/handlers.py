@@ -4,6 +4,7 @@ the caller's unit of work (the offsets read commit with it)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
@@ -92,15 +93,80 @@ async def settle(
     return True
 
 
-async def apply_calls(uow: UnitOfWork, calls: list[Call]) -> tuple[int, int]:
+@dataclass(frozen=True)
+class Applied:
+    """What one transaction of the apply worker did."""
+
+    calls: int = 0  # applied (covered or not)
+    covered: int = 0
+    parked: int = 0  # calls that went to the parked table
+    customers_parked: frozenset[str] = frozenset()  # customers with calls parked after it
+    customers_back: frozenset[str] = frozenset()  # customers with none parked any more
+    more_parked: bool = False  # the cap cut the parked calls applied
+
+
+async def apply_waiting(
+    uow: UnitOfWork,
+    horizon: datetime,
+    settled: list[Call],
+    parking: list[Call],
+    look_at_parked: bool,
+    most: int,
+) -> Applied:
+    """One transaction of applying: the `settled` calls held in memory (customers not parked),
+    the calls of parked customers held in memory (`parking`: they go to the parked table,
+    after their customers' calls parked before), and, when `look_at_parked`, the parked calls
+    the charger has settled since (at most `most`). Calls of one customer keep their order:
+    a customer parked by another instance has its calls parked here too, and a customer comes
+    back from the table only when none of its calls is left there."""
+    store = uow.repository
+    settling = await store.parked_settling(horizon, most) if look_at_parked else []
+    in_memory = {c.customer_id for c in settled}
+    customers = sorted(in_memory | {c.customer_id for c in parking} | set(settling))
+    if not customers:
+        return Applied()
+    await store.lock_customers(customers)  # as the expiry does: a balance never goes stale
+    elsewhere = await store.parked_among(sorted(in_memory))  # parked by another instance
+    if elsewhere:
+        parking = parking + [c for c in settled if c.customer_id in elsewhere]
+        settled = [c for c in settled if c.customer_id not in elsewhere]
+    await store.park(parking)
+    queued = sorted({c.customer_id for c in parking} | set(settling))
+    due = await store.parked_settled(queued, horizon, most)
+    applied, covered = await apply_calls(uow, [c for _, c in due] + settled, locked=True)
+    await store.unpark([seq for seq, _ in due])
+    still = await store.parked_among(queued)
+    if parking:
+        metrics.PARKED.inc(len(parking))
+        log.warning(
+            "calls parked: their customer has a call far past the settled moment",
+            calls=len(parking),
+            customers=sorted({c.customer_id for c in parking})[:20],
+            settled_at=horizon.isoformat(),
+        )
+    if due:
+        log.info("parked calls applied", calls=len(due), customers_back=len(queued) - len(still))
+    return Applied(
+        applied,
+        covered,
+        len(parking),
+        frozenset(still),
+        frozenset(queued) - still,
+        len(due) == most,
+    )
+
+
+async def apply_calls(uow: UnitOfWork, calls: list[Call], locked: bool = False) -> tuple[int, int]:
     """Apply `calls`, settled and in the order read (each customer's in its order), to their
     customers' grants: those applied before (a repeated usage_id, or a call another instance
-    applied during a rebalance) are skipped. Returns (calls applied, calls covered)."""
+    applied during a rebalance) are skipped. Returns (calls applied, calls covered).
+    `locked`: the caller holds the customers' rows already."""
     store = uow.repository
     if not calls:
         return 0, 0
-    customers = sorted({c.customer_id for c in calls})
-    await store.lock_customers(customers)  # as the expiry does: a balance never goes stale
+    if not locked:
+        # As the expiry does: a balance never goes stale.
+        await store.lock_customers(sorted({c.customer_id for c in calls}))
     fresh = await store.first_applied([c.usage_id for c in calls])
     todo = []
     for call in calls:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from allowance.domain.model import Grant
+from allowance.domain.model import Call, Grant
 
 
 class Allowances(Protocol):
@@ -24,6 +24,18 @@ class Allowances(Protocol):
     async def lock_customers(self, customer_ids: list[str]) -> None: ...
 
     async def first_applied(self, usage_ids: list[UUID]) -> set[UUID]: ...
+
+    async def park(self, calls: list[Call]) -> None: ...
+
+    async def parked_among(self, customer_ids: list[str]) -> set[str]: ...
+
+    async def parked_settling(self, horizon: datetime, most: int) -> list[str]: ...
+
+    async def parked_settled(
+        self, customer_ids: list[str], horizon: datetime, most: int
+    ) -> list[tuple[int, Call]]: ...
+
+    async def unpark(self, seqs: list[int]) -> None: ...
 
     async def horizon(self) -> datetime | None: ...
 
