@@ -175,3 +175,92 @@ async def test_two_instances_share_the_calls_and_apply_each_once(
         assert body(letters[0])["consumer"].startswith("allowance")
         worked = [p for p in (one, two) if '"calls applied"' in p.log_path.read_text()]
         assert len(worked) == 2, "both instances should have applied calls"
+
+
+async def test_a_call_far_ahead_is_parked_through_a_restart_and_applied_in_order(
+    kafka_bootstrap: str, database_url: str, tmp_path: Path
+) -> None:
+    """A clock set wrong upstream dates one of a customer's calls a year ahead. The other
+    customer's call and the customer's call before it are applied at once; its calls behind
+    it wait (parked, through a restart) and are applied in the order read once the charger
+    settles past it."""
+    grants = []
+    for customer in ("far-a", "far-b"):
+        grant_id = str(uuid.uuid4())
+        grants.append(
+            (
+                topics.FREE_MINUTES_GRANTED,
+                customer,
+                command(
+                    "FreeMinutesGranted",
+                    event_id=grant_id,
+                    grant_id=grant_id,
+                    customer_id=customer,
+                    did=None,
+                    assignment_id=str(uuid.uuid4()),
+                    package_id="pkg",
+                    minutes=10,
+                    destination_prefixes=["44"],
+                    valid_from="2026-01-01T00:00:00Z",
+                    valid_until="2028-01-01T00:00:00Z",
+                ),
+            )
+        )
+
+    def call(customer: str, at: str) -> tuple[str, str, dict[str, Any]]:
+        usage_id = str(uuid.uuid4())
+        message = command(
+            "UsageRated",
+            event_id=usage_id,
+            usage_id=usage_id,
+            customer_id=customer,
+            amount="0.600000",
+            currency="GBP",
+            occurred_at=at,
+            destination="442071234567",
+            duration_seconds=60,
+        )
+        return (topics.USAGE_RATED, customer, message)
+
+    a1, far, a3 = (
+        call("far-a", at)
+        for at in ("2026-02-01T00:00:00Z", "2027-02-01T00:00:00Z", "2026-02-02T00:00:00Z")
+    )
+    b1 = call("far-b", "2026-02-01T00:00:00Z")
+
+    def used(records: list[Any]) -> list[tuple[str, int]]:
+        return [
+            (b["usage_id"], b["grants"][0]["remaining_seconds"])
+            for b in map(body, records)
+            if b.get("event_type") == "FreeMinutesUsed"
+        ]
+
+    async with started_system(kafka_bootstrap, database_url, tmp_path) as system:
+        allowance = system.service("allowance")
+        allowance.start()
+        allowance.wait_healthy()
+        await send(system, grants)
+        await settle(system)  # 2026-03-01
+        await send(system, [a1, far, a3, b1])
+        async with system.reader(topics.FREE_MINUTES_USED) as reader:
+            await reader.wait_for(lambda rs: len(used(rs)) >= 2, timeout=60, what="a1 and b1")
+            await _until(
+                lambda: '"calls parked' in allowance.log_path.read_text(), 30, "calls parked"
+            )
+            allowance.stop()
+            allowance.start()
+            allowance.wait_healthy()
+            await reader.poll(2.0)
+            assert sorted(used(reader.records)) == sorted(
+                [(a1[2]["usage_id"], 540), (b1[2]["usage_id"], 540)]
+            )
+            later = command("ChargesSettled", tick_id=str(uuid.uuid4()), at="2027-03-01T00:00:00Z")
+            await system.send(topics.CHARGER_PROGRESS, later, key="clock")
+            await reader.wait_for(lambda rs: len(used(rs)) >= 4, timeout=60, what="the parked")
+            await reader.poll(1.0)
+            a_used = [u for u in used(reader.records) if u[0] != b1[2]["usage_id"]]
+        assert a_used == [
+            (a1[2]["usage_id"], 540),
+            (far[2]["usage_id"], 480),
+            (a3[2]["usage_id"], 420),
+        ]
