@@ -4,6 +4,7 @@ contract's worked example."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
@@ -183,3 +184,16 @@ def test_the_contracts_worked_example() -> None:
         (11_700, Decimal("23.400000"), [0]),
     ]
     assert grants[0].used_seconds == 12_000
+
+
+@given(
+    st.integers(0, 10**6), st.sampled_from(["active", "expired"]), st.none() | st.text(max_size=5)
+)
+def test_grant_now_is_dataclasses_replace(used: int, status: str, did: str | None) -> None:
+    g = Grant(
+        uuid.uuid4(), "c", did, uuid.uuid4(), ("44",), BASE, BASE + timedelta(days=1), 10**6, 7
+    )
+    made = g.now(used, status)
+    assert made == dataclasses.replace(g, used_seconds=used, status=status)
+    assert (made.used_seconds, made.status, g.used_seconds) == (used, status, 7)
+    assert made.__dict__ == dataclasses.replace(g, used_seconds=used, status=status).__dict__

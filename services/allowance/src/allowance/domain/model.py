@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import MAX_PREC, Context, Decimal
+from typing import NamedTuple
 from uuid import UUID
 
 CREDIT_PLACES = 6
@@ -39,20 +40,15 @@ class Grant:
         return self.now(self.used_seconds + seconds, self.status)
 
     def now(self, used_seconds: int, status: str) -> Grant:
-        """The grant with what changes of it as given (dataclasses.replace, at a third of its
-        cost)."""
-        return Grant(
-            self.grant_id,
-            self.customer_id,
-            self.did,
-            self.assignment_id,
-            self.destination_prefixes,
-            self.valid_from,
-            self.valid_until,
-            self.granted_seconds,
-            used_seconds,
-            status,
-        )
+        """The grant with what changes of it as given: dataclasses.replace, made as a copy of
+        the fields (a frozen dataclass's __init__ sets each through object.__setattr__: 3 us
+        where this takes 1; one per grant a call uses). A test holds it to replace."""
+        new = object.__new__(Grant)
+        fields = new.__dict__
+        fields.update(self.__dict__)
+        fields["used_seconds"] = used_seconds
+        fields["status"] = status
+        return new
 
     def match_length(self, destination: str) -> int | None:
         """The longest of the grant's prefixes `destination` starts with (0 for an empty
@@ -78,15 +74,15 @@ class Call:
     currency: str
 
 
-@dataclass(frozen=True, slots=True)
-class Use:
+# Named tuples rather than frozen dataclasses: one or two of each per call, made at a quarter
+# of the cost.
+class Use(NamedTuple):
     grant: Grant  # the grant after this call
     seconds: int
-    index: int  # where the grant was in the list `cover` was given
+    position: int  # where the grant was in the list `cover` was given
 
 
-@dataclass(frozen=True, slots=True)
-class Coverage:
+class Coverage(NamedTuple):
     call: Call
     uses: tuple[Use, ...]  # in the order used; empty: nothing covered
     covered_seconds: int  # the sum of the uses' seconds

@@ -191,7 +191,7 @@ async def apply_calls(uow: UnitOfWork, calls: list[Call], locked: bool = False) 
         covered += 1
         state = grants[customer]
         for u in coverage.uses:
-            state[u.index] = u.grant
+            state[u.position] = u.grant
         uow.emit_encoded(
             topics.FREE_MINUTES_USED, customer, "FreeMinutesUsed", encoded_used(coverage)
         )
