@@ -30,9 +30,14 @@ def _instant(at: datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
 
 
-def workload(seed: int, customers: int = 40, calls: int = 1500) -> dict[str, Any]:
+FAR_AHEAD = datetime(2027, 6, 1, tzinfo=UTC)
+
+
+def workload(seed: int, customers: int = 40, calls: int = 1500, far: int = 0) -> dict[str, Any]:
     """Grants (customer- and DID-level, with and without prefixes, some ending before the
-    settled tick) and calls for `customers`, and what the rules make of them in order."""
+    settled tick) and calls for `customers`, and what the rules make of them in order.
+    `far` of the calls are dated on or after FAR_AHEAD (a clock set wrong upstream): the
+    service parks them with their customers' later calls until a ChargesSettled passes them."""
     rng = random.Random(seed)
     grants: dict[str, list[Grant]] = defaultdict(list)
     messages: list[tuple[str, str, dict[str, Any]]] = []
@@ -71,15 +76,16 @@ def workload(seed: int, customers: int = 40, calls: int = 1500) -> dict[str, Any
                 )
             )
     sent: list[Call] = []
-    for _ in range(calls):
+    far_ones = set(rng.sample(range(calls), far))
+    for i in range(calls):
         n = rng.randrange(customers)
+        start = FAR_AHEAD if i in far_ones else datetime(2026, 1, 1, tzinfo=UTC)
         call = Call(
             usage_id=uuid.uuid4(),
             customer_id=f"cust-{n:03d}",
             did=rng.choice([None, f"44{n:08d}"]),
             destination=rng.choice(["442071234567", "919812345678", "4420", "12125550000"]),
-            occurred_at=datetime(2026, 1, 1, tzinfo=UTC)
-            + timedelta(seconds=rng.randint(0, 58 * 86400)),
+            occurred_at=start + timedelta(seconds=rng.randint(0, 58 * 86400)),
             duration_seconds=rng.randint(0, 900),
             amount=Decimal(rng.randint(0, 5_000_000)).scaleb(-6),
             currency="GBP",
@@ -127,12 +133,14 @@ async def send(system: System, messages: list[tuple[str, str, dict[str, Any]]]) 
         await produce_keyed(system.bootstrap, system.topic(topic), items)  # type: ignore[arg-type]
 
 
-async def settle(system: System) -> None:
-    settled = command("ChargesSettled", tick_id=str(uuid.uuid4()), at=_instant(SETTLED_AT))
+async def settle(system: System, at: datetime = SETTLED_AT) -> None:
+    settled = command("ChargesSettled", tick_id=str(uuid.uuid4()), at=_instant(at))
     await system.send(topics.CHARGER_PROGRESS, settled, key="clock")
 
 
-async def check(system: System, want: dict[str, Any], timeout: float = 180) -> None:
+async def check(
+    system: System, want: dict[str, Any], timeout: float = 180, settled_at: datetime = SETTLED_AT
+) -> None:
     async with system.reader(*OUTPUTS) as reader:
 
         def used_ids(records: list[Any]) -> set[str]:
@@ -161,7 +169,7 @@ async def check(system: System, want: dict[str, Any], timeout: float = 180) -> N
             last[e["grant_id"]] = e  # one key per grant: one partition, in order
     assert set(last) == set(want["final"])
     for grant_id, g in want["final"].items():
-        status = "expired" if g.valid_until <= SETTLED_AT else "active"
+        status = "expired" if g.valid_until <= settled_at else "active"
         assert (last[grant_id]["used_seconds"], last[grant_id]["status"]) == (
             g.used_seconds,
             status,
