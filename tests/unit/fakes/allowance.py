@@ -70,7 +70,10 @@ class FakeAllowances:
         return {c.customer_id for _, c in self.parked} & set(customer_ids)
 
     async def parked_settling(self, horizon: datetime, most: int) -> list[str]:
-        return sorted({c.customer_id for _, c in self.parked if c.occurred_at < horizon})[:most]
+        heads: dict[str, Call] = {}
+        for _, c in self.parked:
+            heads.setdefault(c.customer_id, c)
+        return sorted(k for k, c in heads.items() if c.occurred_at < horizon)[:most]
 
     async def parked_settled(
         self, customer_ids: list[str], horizon: datetime, most: int

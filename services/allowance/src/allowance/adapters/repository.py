@@ -214,11 +214,21 @@ class AllowanceRepository:
         return {r["customer_id"] for r in rows}
 
     async def parked_settling(self, horizon: datetime, most: int) -> list[str]:
-        """Customers (at most `most`) with a parked call before `horizon`: theirs may be
-        applied. Not locked."""
+        """Customers (at most `most`) whose first parked call is before `horizon`: theirs may
+        be applied. Not locked. Each parked customer is visited once through the index (a
+        skip scan), not each parked call: a customer may have millions behind a call dated
+        years ahead."""
         rows = await self.conn.fetch(
-            "SELECT DISTINCT customer_id FROM parked_calls WHERE occurred_at < $1 "
-            "ORDER BY customer_id LIMIT $2",
+            "WITH RECURSIVE parked AS ("
+            "  (SELECT customer_id FROM parked_calls ORDER BY customer_id LIMIT 1) "
+            "  UNION ALL "
+            "  SELECT (SELECT q.customer_id FROM parked_calls q "
+            "          WHERE q.customer_id > parked.customer_id ORDER BY q.customer_id LIMIT 1) "
+            "  FROM parked WHERE parked.customer_id IS NOT NULL) "
+            "SELECT parked.customer_id FROM parked CROSS JOIN LATERAL ("
+            "  SELECT h.occurred_at FROM parked_calls h WHERE h.customer_id = parked.customer_id "
+            "  ORDER BY h.seq LIMIT 1) AS head "
+            "WHERE head.occurred_at < $1 LIMIT $2",
             horizon,
             most,
         )
@@ -232,13 +242,17 @@ class AllowanceRepository:
         holds the customers' rows."""
         if not customer_ids:
             return []
+        # Each customer's first call not settled is found through the index, in order.
         rows = await self.conn.fetch(
-            "SELECT seq, usage_id, customer_id, did, destination, occurred_at, "
-            "duration_seconds, amount, currency FROM parked_calls p "
-            "WHERE customer_id = ANY($1::text[]) AND occurred_at < $2 AND NOT EXISTS ("
-            "  SELECT 1 FROM parked_calls q WHERE q.customer_id = p.customer_id "
-            "  AND q.seq < p.seq AND q.occurred_at >= $2) "
-            "ORDER BY seq LIMIT $3",
+            "SELECT p.seq, p.usage_id, p.customer_id, p.did, p.destination, p.occurred_at, "
+            "p.duration_seconds, p.amount, p.currency "
+            "FROM unnest($1::text[]) AS c(customer_id) "
+            "LEFT JOIN LATERAL ("
+            "  SELECT q.seq FROM parked_calls q WHERE q.customer_id = c.customer_id "
+            "  AND q.occurred_at >= $2 ORDER BY q.seq LIMIT 1) AS stop ON true "
+            "JOIN parked_calls p ON p.customer_id = c.customer_id "
+            "AND (stop.seq IS NULL OR p.seq < stop.seq) "
+            "ORDER BY p.seq LIMIT $3",
             customer_ids,
             horizon,
             most,
