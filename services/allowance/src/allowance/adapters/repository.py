@@ -274,6 +274,10 @@ class AllowanceRepository:
             for r in rows
         ]
 
+    async def analyze_parked(self) -> None:
+        """Fresh statistics of the parked table (handlers.PARKED_BEFORE_ANALYZE says why)."""
+        await self.conn.execute("ANALYZE parked_calls")
+
     async def unpark(self, seqs: list[int]) -> None:
         """Parked calls applied."""
         if seqs:
