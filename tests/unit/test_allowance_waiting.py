@@ -139,21 +139,30 @@ records = st.lists(
 )
 
 
-@given(records, st.integers(0, 20), st.integers(1, 10), st.integers(1, 4))
-def test_settled_keeps_each_customers_order_and_the_caps(
-    read: list[tuple[int, str, int | None]], horizon: int, most: int, per_customer: int
-) -> None:
-    w = WaitingCalls()
-    next_offset = {p: 0 for p in range(3)}
+def _read_into(
+    w: WaitingCalls, read: list[tuple[int, str, int | None]]
+) -> tuple[list[tuple[int, int, Call]], dict[int, int]]:
+    """Partitions 0-2 started at offset 0 and `read` added in turn: the calls placed
+    (partition, offset, call) and each partition's next offset."""
     for p in range(3):
         w.start(p, 0)
     placed = []
+    next_offset = {p: 0 for p in range(3)}
     for p, customer, minute in read:
         call = None if minute is None else _call(customer, minute)
         w.add(p, next_offset[p], call)
         if call is not None:
             placed.append((p, next_offset[p], call))
         next_offset[p] += 1
+    return placed, next_offset
+
+
+@given(records, st.integers(0, 20), st.integers(1, 10), st.integers(1, 4))
+def test_settled_keeps_each_customers_order_and_the_caps(
+    read: list[tuple[int, str, int | None]], horizon: int, most: int, per_customer: int
+) -> None:
+    w = WaitingCalls()
+    placed, next_offset = _read_into(w, read)
     at = T0 + timedelta(minutes=horizon)
     chosen = w.settled(at, most, per_customer)
     # Restated plainly: by partition then offset; a customer stops at its first call not
@@ -187,18 +196,9 @@ def test_parked_customers_leave_only_through_parking_in_the_order_read(
     """With ten minutes past the settled moment as far (some calls are), a customer with a far
     call is not among the settled; parking gives its calls in the order read."""
     w = WaitingCalls(park_ahead=timedelta(minutes=10))
-    for p in range(3):
-        w.start(p, 0)
     at = T0 + timedelta(minutes=horizon)
     w.set_horizon(at)
-    placed = []
-    offsets = {p: 0 for p in range(3)}
-    for p, customer, minute in read:
-        call = None if minute is None else _call(customer, minute)
-        w.add(p, offsets[p], call)
-        if call is not None:
-            placed.append((p, offsets[p], call))
-        offsets[p] += 1
+    placed, _ = _read_into(w, read)
     far = {c.customer_id for _, _, c in placed if c.occurred_at >= at + timedelta(minutes=10)}
     assert w.parked == far
     assert not {x.call.customer_id for x in w.settled(at, 100, 100)} & far
