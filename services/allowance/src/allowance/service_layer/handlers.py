@@ -109,7 +109,7 @@ class Applied:
     parked: int = 0  # calls that went to the parked table
     customers_parked: frozenset[str] = frozenset()  # customers with calls parked after it
     customers_back: frozenset[str] = frozenset()  # customers with none parked any more
-    more_parked: bool = False  # the cap cut the parked calls applied
+    more_parked: bool = False  # the cap cut the parked calls applied, or their customers
 
 
 async def apply_waiting(
@@ -161,7 +161,7 @@ async def apply_waiting(
         len(parking),
         frozenset(still),
         frozenset(queued) - still,
-        len(due) == most,
+        len(due) == most or len(settling) == most,
     )
 
 
