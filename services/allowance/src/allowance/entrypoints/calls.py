@@ -115,7 +115,7 @@ class CallsReader(ConsumerRebalanceListener):
             call = call_of(message) if isinstance(message, UsageRated) else None
             add(item.partition, item.offset, call)
         metrics.WAITING.set(self.waiting.count)
-        if self.waiting.ready:
+        if self.waiting.ready or self.waiting.park_due:
             self._wake()
         if self.waiting.count > self._max_waiting and not self.paused:
             # Memory is bounded: the rest waits in Kafka until the worker applies some.
