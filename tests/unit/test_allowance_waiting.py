@@ -124,6 +124,35 @@ def test_a_customer_comes_back_unless_a_far_call_was_read_since() -> None:
     assert [x.offset for x in w.settled(T0 + timedelta(hours=1), 10, 10)] == [3]
 
 
+def test_a_call_that_stays_first_through_ten_settled_moments_is_parked() -> None:
+    """A clock some hours ahead: not a day, but the call holds its partition's resume point
+    tick after tick while the calls around it are applied."""
+    w = WaitingCalls(park_ahead=timedelta(days=1), park_after_settles=10)
+    w.start(0, 0)
+    w.set_horizon(T0)
+    w.add(0, 0, _call("a", 60 * 10))  # ten hours ahead
+    w.add(0, 1, _call("a", 1))  # behind it
+    assert w.parking(100) == []  # the worker looks at every transaction
+    for minute in range(1, 10):
+        w.set_horizon(T0 + timedelta(minutes=minute))
+        w.add(0, 1 + minute, _call("b", minute - 1))
+        w.remove(w.settled(w.horizon, 100, 100))  # b's call applied, a's waits
+        assert w.parking(100) == [] and w.resume_offsets() == {0: 0}
+    w.set_horizon(T0 + timedelta(minutes=10))  # the tenth move with a's call first
+    assert [x.offset for x in w.parking(100)] == [0, 1] and w.parked == {"a"}
+
+
+def test_the_settled_moment_not_moving_parks_nothing() -> None:
+    w = WaitingCalls(park_ahead=timedelta(days=1), park_after_settles=2)
+    w.start(0, 0)
+    w.set_horizon(T0)
+    w.add(0, 0, _call("a", 60))
+    for _ in range(5):
+        w.set_horizon(T0)  # read again, not moved (the charger stopped)
+        assert w.parking(10) == []
+    assert not w.parked
+
+
 def test_the_end_of_the_calendar_parks_nothing_and_raises_nothing() -> None:
     w = WaitingCalls(park_ahead=timedelta(days=1))
     w.start(0, 0)

@@ -19,7 +19,9 @@ async def run() -> None:
     # The calls waiting in memory: read by the usage consumer, drained by the apply worker,
     # counted by the read API.
     settings = AllowanceSettings()
-    waiting = WaitingCalls(timedelta(seconds=settings.park_ahead_seconds))
+    waiting = WaitingCalls(
+        timedelta(seconds=settings.park_ahead_seconds), settings.park_after_settles
+    )
     await run_service(
         "allowance",
         settings,

@@ -25,6 +25,13 @@ class AllowanceSettings(ServiceSettings):
         "is parked in a table, with its customer's later calls, rather than held in memory "
         "(a clock set wrong upstream); raise it when the charger ticks less often than daily",
     )
+    park_after_settles: int = Field(
+        default=10,
+        ge=1,
+        description="a call that stays its usage.rated partition's first call waiting while "
+        "the charger's settled moment moves this many times is parked too (it bounds what a "
+        "restart reads again)",
+    )
     apply_calls_per_customer: int = Field(
         default=1000, ge=1, description="waiting calls of one customer applied per transaction"
     )

@@ -34,15 +34,26 @@ class Waiting:
 class _Partition:
     next_read: int  # the offset after the last record this partition has seen
     calls: dict[int, Call] = field(default_factory=dict)  # offset -> call, in offset order
+    first: int = -1  # the offset of its first call waiting, as `parking` last saw it
+    first_since: int = 0  # the settled moments read when that call became the first
 
 
 PARK_AHEAD = timedelta(days=1)
 """A call that occurred this long or more after the settled moment is parked: with the charger
 ticking every minute (or every hour, or every day), calls in the field are not that far ahead."""
 
+PARK_AFTER_SETTLES = 10
+"""A call that stays its partition's first call waiting while the settled moment moves this
+many times is parked too (a clock some hours ahead: less than PARK_AHEAD, but held back tick
+after tick while the calls around it are applied). It bounds what a restart reads again to
+about that many ticks of the partition; the settled moment not moving (the charger stopped)
+parks nothing."""
+
 
 class WaitingCalls:
-    def __init__(self, park_ahead: timedelta = PARK_AHEAD) -> None:
+    def __init__(
+        self, park_ahead: timedelta = PARK_AHEAD, park_after_settles: int = PARK_AFTER_SETTLES
+    ) -> None:
         self._partitions: dict[int, _Partition] = {}
         self._per_customer: Counter[str] = Counter()
         self.count = 0
@@ -56,10 +67,14 @@ class WaitingCalls:
         self.park_due = False
         self.reads = 0  # calls added so far
         self._far_at: dict[str, int] = {}  # parked customer -> `reads` at its latest far call
+        self._after = park_after_settles
+        self._settles = 0  # times the settled moment moved
 
     def set_horizon(self, horizon: datetime) -> None:
         """The settled moment, as the applier read it."""
         first = self.horizon is None
+        if not first and horizon != self.horizon:
+            self._settles += 1
         self.horizon = horizon
         try:
             self._park_from = horizon + self._ahead
@@ -113,11 +128,14 @@ class WaitingCalls:
     def _park_if_far(self, call: Call) -> None:
         customer = call.customer_id
         if self._park_from is not None and call.occurred_at >= self._park_from:
-            self.parked.add(customer)
-            self._far_at[customer] = self.reads
-            self.park_due = True
+            self._park(customer)
         elif customer in self.parked:
             self.park_due = True
+
+    def _park(self, customer: str) -> None:
+        self.parked.add(customer)
+        self._far_at[customer] = self.reads
+        self.park_due = True
 
     # ------------------------------------------------------------ what the applier does
     def settled(self, horizon: datetime, max_calls: int, per_customer: int) -> list[Waiting]:
@@ -144,7 +162,16 @@ class WaitingCalls:
 
     def parking(self, max_calls: int) -> list[Waiting]:
         """The calls of parked customers held here, in the order read (each customer's from
-        its first), at most `max_calls`."""
+        its first), at most `max_calls`; a partition's first call waiting that has stayed
+        first through PARK_AFTER_SETTLES moves of the settled moment parks its customer."""
+        for held in self._partitions.values():
+            first = next(iter(held.calls), None)
+            if first is None:
+                continue
+            if first != held.first:
+                held.first, held.first_since = first, self._settles
+            elif self._settles - held.first_since >= self._after:
+                self._park(held.calls[first].customer_id)
         if not self.park_due:
             return []
         out: list[Waiting] = []

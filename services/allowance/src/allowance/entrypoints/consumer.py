@@ -22,7 +22,9 @@ def wire(runtime: Runtime, waiting: WaitingCalls | None = None) -> None:
     settings = runtime.settings
     assert isinstance(settings, AllowanceSettings)
     if waiting is None:
-        waiting = WaitingCalls(timedelta(seconds=settings.park_ahead_seconds))
+        waiting = WaitingCalls(
+            timedelta(seconds=settings.park_ahead_seconds), settings.park_after_settles
+        )
 
     reader = CallsReader(
         runtime.pool, waiting, wake=lambda: worker.wake(), max_waiting=settings.max_calls_waiting
