@@ -142,6 +142,18 @@ def test_a_call_that_stays_first_through_ten_settled_moments_is_parked() -> None
     assert [x.offset for x in w.parking(100)] == [0, 1] and w.parked == {"a"}
 
 
+def test_a_settled_call_first_in_a_backlog_is_not_parked() -> None:
+    w = WaitingCalls(park_ahead=timedelta(days=1), park_after_settles=2)
+    w.start(0, 0)
+    w.set_horizon(T0)
+    w.add(0, 0, _call("a", -5))  # settled, not applied yet (other partitions first)
+    w.parking(10)
+    for minute in range(1, 5):
+        w.set_horizon(T0 + timedelta(minutes=minute))
+        assert w.parking(10) == []
+    assert not w.parked
+
+
 def test_the_settled_moment_not_moving_parks_nothing() -> None:
     w = WaitingCalls(park_ahead=timedelta(days=1), park_after_settles=2)
     w.start(0, 0)

@@ -168,10 +168,15 @@ class WaitingCalls:
             first = next(iter(held.calls), None)
             if first is None:
                 continue
+            call = held.calls[first]
             if first != held.first:
                 held.first, held.first_since = first, self._settles
-            elif self._settles - held.first_since >= self._after:
-                self._park(held.calls[first].customer_id)
+            elif (
+                self._settles - held.first_since >= self._after
+                and self.horizon is not None
+                and call.occurred_at >= self.horizon  # settled and waiting: only a backlog
+            ):
+                self._park(call.customer_id)
         if not self.park_due:
             return []
         out: list[Waiting] = []
