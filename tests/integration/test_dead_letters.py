@@ -259,7 +259,10 @@ async def test_a_pipelined_poll_with_poison_and_unreadable_records_loses_nothing
     lost = {poison_at, *unreadable}
     assert [s[1] for s in seen] == [i for i in range(500) if i not in lost]  # once, in order
     assert sorted(r.json()["offset"] for r in letters) == sorted(lost)
-    assert 64 in sizes  # the poll went through the pipelined path first
+    # The poll went through the pipelined path first: a chunk of at most 64 records (fewer
+    # when an unreadable one was among them), not the whole poll. `64 in sizes` failed when
+    # the poison and an unreadable record were both in the first chunk (about 1 run in 20).
+    assert sizes[0] <= 64 < max(sizes)
 
 
 async def test_a_command_breaking_a_schema_rule_gets_command_rejected(
