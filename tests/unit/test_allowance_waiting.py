@@ -118,7 +118,7 @@ def test_a_customer_comes_back_unless_a_far_call_was_read_since() -> None:
     reads = w.reads  # what the applier chose from
     w.remove(w.parking(10))
     w.add(0, 2, _call("b", 60 * 24 * 5))  # read while the applier's transaction ran
-    w.unpark(["a", "b"], reads)
+    w.parked_after([], ["a", "b"], reads)
     assert w.parked == {"b"}
     w.add(0, 3, _call("a", 1))
     assert [x.offset for x in w.settled(T0 + timedelta(hours=1), 10, 10)] == [3]

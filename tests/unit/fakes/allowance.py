@@ -88,9 +88,6 @@ class FakeAllowances:
                 out.append((seq, c))
         return out[:most]
 
-    async def analyze_parked(self) -> None:
-        pass
-
     async def unpark(self, seqs: list[int]) -> None:
         gone = set(seqs)
         self.parked = [(s, c) for s, c in self.parked if s not in gone]

@@ -247,8 +247,7 @@ TimeZoneName = Annotated[
 ]
 
 
-_NAMESPACE = NAMESPACE_URL.bytes
-_NAMED = _NAMESPACE + b"packages:"
+_NAMED = NAMESPACE_URL.bytes + b"packages:"  # what SHA-1 reads before a natural key
 _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 """The RFC 4122 variant (binary 10) set in a digit's two high bits, hex digit for hex digit."""
 

@@ -66,6 +66,9 @@ class _Grants:
         return g
 
 
+PARKED_BEFORE_ANALYZE = 1000
+"""Calls parked at once that refresh the parked table's statistics (`park`)."""
+
 GRANTS_KEPT = 200_000
 """Grants whose unchanging fields the process keeps (about 0.5 KB each)."""
 _KNOWN = _Grants(GRANTS_KEPT)
@@ -184,7 +187,10 @@ class AllowanceRepository:
     # ------------------------------------------------------------ parked calls
     async def park(self, calls: list[Call]) -> None:
         """Park `calls` (each customer's in its order), after those of their customers
-        parked before."""
+        parked before. Parking PARKED_BEFORE_ANALYZE or more refreshes the table's statistics
+        in the same transaction (which counts its own rows): the table is empty for months and
+        then fills in seconds, and the lookups planned on an empty table's statistics scanned
+        it once per customer (9.5 s a transaction of 10,000 calls, 0.04 s once analyzed)."""
         if calls:
             await self.conn.execute(
                 "INSERT INTO parked_calls (usage_id, customer_id, did, destination, "
@@ -202,6 +208,8 @@ class AllowanceRepository:
                 [c.amount for c in calls],
                 [c.currency for c in calls],
             )
+        if len(calls) >= PARKED_BEFORE_ANALYZE:
+            await self.conn.execute("ANALYZE parked_calls")
 
     async def parked_among(self, customer_ids: list[str]) -> set[str]:
         """Those of `customer_ids` with calls parked."""
@@ -273,10 +281,6 @@ class AllowanceRepository:
             )
             for r in rows
         ]
-
-    async def analyze_parked(self) -> None:
-        """Fresh statistics of the parked table (handlers.PARKED_BEFORE_ANALYZE says why)."""
-        await self.conn.execute("ANALYZE parked_calls")
 
     async def unpark(self, seqs: list[int]) -> None:
         """Parked calls applied."""

@@ -190,11 +190,13 @@ class WaitingCalls:
         self.park_due = False  # set again by the applier when these are not parked after all
         return out
 
-    def unpark(self, customers: Iterable[str], reads: int) -> None:
-        """None of these customers' calls parked by the time `reads` calls were read is
-        parked any more: their calls are applied from here again (not a customer with a call
-        far ahead read since: it stays parked)."""
-        for customer in customers:
+    def parked_after(self, still: Iterable[str], back: Iterable[str], reads: int) -> None:
+        """A transaction chosen when `reads` calls had been read committed: the customers
+        `still` have calls parked (some parked by another instance), those `back` have none
+        any more and are applied from here again (not one with a call far ahead read since:
+        it stays parked)."""
+        self.parked.update(still)
+        for customer in back:
             if self._far_at.get(customer, -1) <= reads:
                 self.parked.discard(customer)
                 self._far_at.pop(customer, None)

@@ -74,8 +74,7 @@ class ApplyWorker(NotifiedWorker):
             if leaving is None:
                 break
             waiting.remove(leaving)
-            waiting.parked.update(done.customers_parked)
-            waiting.unpark(done.customers_back, reads)
+            waiting.parked_after(done.customers_parked, done.customers_back, reads)
             metrics.CUSTOMERS_PARKED.set(len(waiting.parked))
             self._stored.update(changed)
             self._stored_at = time.monotonic()

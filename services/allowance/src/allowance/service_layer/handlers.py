@@ -93,13 +93,6 @@ async def settle(
     return True
 
 
-PARKED_BEFORE_ANALYZE = 1000
-"""Parking this many calls at once refreshes the parked table's statistics (in the same
-transaction, which counts its own rows): the table is empty for months and then fills in
-seconds, and the lookups planned on an empty table's statistics scanned it once per customer
-(9.5 s a transaction of 10,000 calls, against 0.04 s once analyzed)."""
-
-
 @dataclass(frozen=True)
 class Applied:
     """What one transaction of the apply worker did."""
@@ -138,8 +131,6 @@ async def apply_waiting(
         parking = parking + [c for c in settled if c.customer_id in elsewhere]
         settled = [c for c in settled if c.customer_id not in elsewhere]
     await store.park(parking)
-    if len(parking) >= PARKED_BEFORE_ANALYZE:
-        await store.analyze_parked()
     queued = sorted({c.customer_id for c in parking} | set(settling))
     due = await store.parked_settled(queued, horizon, most)
     applied, covered = await apply_calls(uow, [c for _, c in due] + settled, locked=True)
