@@ -14,6 +14,11 @@ applying time), with the CPU of each process meanwhile. Then half of that is off
 `--hold-seconds` with a ChargesSettled every second: held when at least 0.95 of the calls
 offered were applied within the run.
 
+Two bounds are measured in the same run: after each capacity run, the client's I/O floor (the
+same calls read and two event-sized records published for each, with no PostgreSQL and no
+covering: `io_floor`), and first how much more work two busy processes do than one
+(`parallel_speedup`).
+
 Needs the local Kafka and PostgreSQL (`make infra-up`) or KAFKA_BOOTSTRAP_SERVERS /
 DATABASE_URL. Prints a table and writes bench/results/allowance-<time>.json.
 """
@@ -38,9 +43,21 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from stream import DSN, KAFKA, cpu_seconds, log, pids_named, plain_producer, producer_ceiling
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import TopicPartition
+from stream import (
+    DSN,
+    KAFKA,
+    cpu_seconds,
+    log,
+    parallel_speedup,
+    pids_named,
+    plain_producer,
+    producer_ceiling,
+)
 
 from pkgshared import topics
+from pkgshared.kafka import BatchPublisher
 from pkgshared.offsets import EndOffsets
 from pkgshared.testing.system import System, command, started_system
 
@@ -61,6 +78,7 @@ class AllowanceBench:
         self.customers = [f"a{n:06d}" for n in range(customers)]
         self.grants_per_customer = max(1, grants // customers)
         self.horizon = SETTLED_AT
+        self.grant_ids: list[str] = []
 
     @property
     def schema(self) -> str:
@@ -78,6 +96,7 @@ class AllowanceBench:
         for n, customer in enumerate(self.customers):
             for g in range(self.grants_per_customer):
                 grant_id = str(uuid.uuid4())
+                self.grant_ids.append(grant_id)
                 body = command(
                     "FreeMinutesGranted",
                     event_id=grant_id,
@@ -214,6 +233,58 @@ class AllowanceBench:
             "cpu_share_of_a_core": {k: round(v / (done_at - began), 2) for k, v in cpu.items()},
         }
 
+    async def io_floor(self, producer: Any, n: int) -> dict[str, Any]:
+        """The least any service on this client must do for `n` calls: read them from a topic
+        partitioned as usage.rated, parse each, and publish two records sized as the
+        service's FreeMinutesUsed (560 bytes) and AllowanceBalance (500), keyed by customer
+        and by grant, with the relay's BatchPublisher and producer. No PostgreSQL, no
+        covering, no ids: an upper bound for the service's capacity, measured in this run."""
+        name = f"bench.floor-{uuid.uuid4().hex[:6]}"
+        source, sink = self.system.topic(name), self.system.topic(name + "-out")
+        partitions = topics.partitions_of(topics.USAGE_RATED)
+        await topics.create_topics(
+            KAFKA, (topics.TopicSpec(source, partitions), topics.TopicSpec(sink, partitions))
+        )
+        start = self.horizon
+        calls = [self.call(i, start + timedelta(seconds=1 + i % 3600)) for i in range(n)]
+        await self.send(producer, [(name, key, value) for _, key, value in calls])
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=KAFKA, enable_auto_commit=False, max_partition_fetch_bytes=4 << 20
+        )
+        await consumer.start()
+        try:
+            parts = [TopicPartition(source, p) for p in range(partitions)]
+            consumer.assign(parts)
+            await consumer.seek_to_beginning(*parts)
+            publish = BatchPublisher(producer)
+            used, balance = b"u" * 560, b"b" * 500
+            headers = [("event_type", b"FreeMinutesUsed")]
+            grants = [g.encode() for g in self.grant_ids] or [b"grant"]
+            kafka = pids_named("java")
+            cpu_before, kafka_before = time.process_time(), cpu_seconds(kafka)
+            began = time.monotonic()
+            seen = 0
+            while seen < n:
+                polled = await consumer.getmany(timeout_ms=1000, max_records=5000)
+                out = []
+                for records in polled.values():
+                    for record in records:
+                        call = json.loads(record.value)
+                        out.append((sink, call["customer_id"].encode(), used, headers))
+                        out.append((sink, grants[seen % len(grants)], balance, headers))
+                        seen += 1
+                await publish(out)
+            seconds = time.monotonic() - began
+            python = time.process_time() - cpu_before
+            broker = cpu_seconds(kafka) - kafka_before
+        finally:
+            await consumer.stop()
+        return {
+            "per_s": round(n / seconds),
+            "python_us_per_call": round(1e6 * python / n, 1),
+            "kafka_us_per_call": round(1e6 * broker / n, 1),
+        }
+
     async def hold(self, producer: Any, rate: int, seconds: int) -> dict[str, Any]:
         """Offer `rate` calls/s for `seconds`, a ChargesSettled after each second's calls
         (a tick a second): the share applied within the run."""
@@ -251,7 +322,9 @@ async def main(args: argparse.Namespace) -> int:
         "grants": args.grants,
         "instances": args.instances,
         "runs": [],
+        "parallel": parallel_speedup(),
     }
+    log(f"two busy processes against one: {results['parallel']}")
     async with started_system(KAFKA, DSN, logdir, "allowance") as system:
         bench = AllowanceBench(system, args.customers, args.grants)
         first = system.services["allowance"]
@@ -274,13 +347,22 @@ async def main(args: argparse.Namespace) -> int:
             await bench.wait_for("SELECT count(*) FROM {schema}.horizon", 1, 120)
             log(f"{len(grants)} grants over {args.customers} customers read; horizon set")
             for _ in range(args.repeats):
-                results["runs"].append(await bench.capacity(producer, args.calls))
-                run = results["runs"][-1]
+                # Each capacity run is paired with the I/O floor measured right after it:
+                # the machine's speed moves by the minute, their ratio much less.
+                run = await bench.capacity(producer, args.calls)
+                run["io_floor"] = await bench.io_floor(producer, args.calls)
+                run["of_io_floor"] = round(run["per_s"] / run["io_floor"]["per_s"], 3)
+                results["runs"].append(run)
                 log(
                     f"capacity: {run['per_s']} calls/s ({run['read_per_s']}/s read, "
                     f"{run['apply_per_s']}/s applied once settled; "
-                    f"{run['published_per_s']}/s counted to FreeMinutesUsed on Kafka)"
+                    f"{run['published_per_s']}/s counted to FreeMinutesUsed on Kafka); "
+                    f"I/O floor {run['io_floor']}, capacity / floor {run['of_io_floor']}"
                 )
+            results["io_floor_per_s"] = statistics.median(
+                r["io_floor"]["per_s"] for r in results["runs"]
+            )
+            results["of_io_floor"] = statistics.median(r["of_io_floor"] for r in results["runs"])
             capacity = statistics.median(r["per_s"] for r in results["runs"])
             results["published_capacity_per_s"] = statistics.median(
                 r["published_per_s"] for r in results["runs"]
@@ -301,11 +383,15 @@ async def main(args: argparse.Namespace) -> int:
     hold = results.get("hold") or {}
     print(
         f"\n| calls applied/s (median of {args.repeats}) | the same, to FreeMinutesUsed on "
-        f"Kafka | CPU share of a core | held at {args.hold_fraction:.0%} | plain producer |\n"
-        f"|---|---|---|---|---|\n"
+        f"Kafka | CPU share of a core | held at {args.hold_fraction:.0%} | plain producer | "
+        f"I/O floor (capacity / floor) | two processes / one |\n"
+        f"|---|---|---|---|---|---|---|\n"
         f"| {capacity:.0f} | {results['published_capacity_per_s']:.0f} | {cpu} | "
         f"{hold.get('offered_per_s', '-')}/s: "
-        f"{hold.get('held_share', '-')} | {results['plain_producer_per_s']}/s |"
+        f"{hold.get('held_share', '-')} | {results['plain_producer_per_s']}/s | "
+        f"{results['io_floor_per_s']:.0f}/s ({results['of_io_floor']}) | "
+        f"{results['parallel']['speedup']} ({results['parallel']['speedup_over_fastest_one']} "
+        "against the fastest one) |"
     )
     print(f"written {out}")
     return 0

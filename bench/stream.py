@@ -26,6 +26,7 @@ import asyncio
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -63,6 +64,35 @@ def cpu_seconds(pids: list[int]) -> float:
             continue
         total += int(fields[11]) + int(fields[12])
     return total / CLOCK_TICKS_PER_S
+
+
+_SPIN = "x = 0\nfor i in range(3_000_000):\n    x += hash(str(i)) & 7\n"
+
+
+def _spin(processes: int) -> float:
+    """Seconds `processes` copies of one fixed piece of pure-Python work take, run together."""
+    started = time.monotonic()
+    running = [subprocess.Popen([sys.executable, "-c", _SPIN]) for _ in range(processes)]
+    for proc in running:
+        proc.wait()
+    return time.monotonic() - started
+
+
+def parallel_speedup(rounds: int = 5) -> dict[str, Any]:
+    """How much more pure-Python work this machine does with two processes busy than with
+    one (2.0 for two real cores), from `rounds` interleaved pairs: the services, Kafka and
+    PostgreSQL share the machine's cores, and on a virtual machine a second vCPU may add
+    much less than a core, or a lone process may run faster than each of two."""
+    one, two = [], []
+    for _ in range(rounds):
+        one.append(round(_spin(1), 2))
+        two.append(round(_spin(2), 2))
+    return {
+        "one_process_seconds": one,
+        "two_processes_seconds": two,
+        "speedup": round(statistics.median(2 * a / b for a, b in zip(one, two, strict=True)), 2),
+        "speedup_over_fastest_one": round(2 * min(one) / statistics.median(two), 2),
+    }
 
 
 def pids_named(name: str) -> list[int]:
