@@ -127,6 +127,10 @@ class AllowanceBench:
         ) | {"occurred_at": _instant(at)}
         return topics.USAGE_RATED, customer, json.dumps(body).encode()
 
+    def backlog(self, n: int) -> list[tuple[str, str, bytes]]:
+        """`n` calls that occurred in the hour after the settled moment (they wait)."""
+        return [self.call(i, self.horizon + timedelta(seconds=1 + i % 3600)) for i in range(n)]
+
     async def settle(self, producer: Any, at: datetime) -> None:
         settled = command("ChargesSettled", tick_id=str(uuid.uuid4()), at=_instant(at))
         await self.send(
@@ -200,7 +204,7 @@ class AllowanceBench:
         for service in instances:
             service.stop()
         start = self.horizon
-        calls = [self.call(i, start + timedelta(seconds=1 + i % 3600)) for i in range(n)]
+        calls = self.backlog(n)
         sent_at = time.monotonic()
         await self.send(producer, calls)
         produce_seconds = time.monotonic() - sent_at
@@ -245,9 +249,7 @@ class AllowanceBench:
         await topics.create_topics(
             KAFKA, (topics.TopicSpec(source, partitions), topics.TopicSpec(sink, partitions))
         )
-        start = self.horizon
-        calls = [self.call(i, start + timedelta(seconds=1 + i % 3600)) for i in range(n)]
-        await self.send(producer, [(name, key, value) for _, key, value in calls])
+        await self.send(producer, [(name, key, value) for _, key, value in self.backlog(n)])
         consumer = AIOKafkaConsumer(
             bootstrap_servers=KAFKA, enable_auto_commit=False, max_partition_fetch_bytes=4 << 20
         )

@@ -37,7 +37,7 @@ from allowance.bootstrap import MIGRATIONS  # noqa: E402
 from allowance.domain.model import Call, Grant  # noqa: E402
 from allowance.domain.waiting import WaitingCalls  # noqa: E402
 from allowance.entrypoints.worker import ApplyWorker  # noqa: E402
-from pkgshared.db import SHARED_MIGRATIONS, migrate  # noqa: E402
+from pkgshared.db import SHARED_MIGRATIONS, create_pool, migrate  # noqa: E402
 
 sys.path.append(str(_HERE))
 from stream import DSN, ROOT, log  # noqa: E402
@@ -48,10 +48,7 @@ PREFIXES = [(), ("44",), ("4420",), ("91",), ("1",)]
 
 async def one_run(calls: int, customers: int) -> dict[str, Any]:
     schema = f"bench_parked_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(DSN)
-    await admin.execute(f"CREATE SCHEMA {schema}")
-    pool = await asyncpg.create_pool(DSN, server_settings={"search_path": schema})
-    assert pool is not None
+    pool = await create_pool(DSN, schema)
     try:
         await migrate(pool, SHARED_MIGRATIONS, "shared")
         await migrate(pool, MIGRATIONS)
@@ -108,8 +105,11 @@ async def one_run(calls: int, customers: int) -> dict[str, Any]:
         }
     finally:
         await pool.close()
-        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
-        await admin.close()
+        admin = await asyncpg.connect(DSN)
+        try:
+            await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        finally:
+            await admin.close()
 
 
 async def main(args: argparse.Namespace) -> int:

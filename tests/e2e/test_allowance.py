@@ -17,6 +17,7 @@ import pytest
 from pkgshared import topics
 from pkgshared.testing.scenario import Scenario
 from pkgshared.testing.system import body, command, started_system
+from pkgshared.testing.waits import wait_until
 from tests.allowance_load import check, natural_id, send, settle, workload
 
 
@@ -106,14 +107,6 @@ def _shared_out(one: Any, two: Any) -> bool:
     )
 
 
-async def _until(condition: Any, timeout: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        await asyncio.sleep(0.2)
-
-
 def _last_balance(s: Scenario, grant_id: str) -> dict[str, Any]:
     found = s.of("AllowanceBalance", grant_id=grant_id)
     return found[-1] if found else {}
@@ -154,7 +147,7 @@ async def test_two_instances_share_the_calls_and_apply_each_once(
             process.wait_healthy()
         # Each instance applies the calls of the usage.rated partitions it reads: wait until
         # the group has shared them out.
-        await _until(lambda: _shared_out(one, two), 90, "usage.rated shared by the instances")
+        await wait_until(lambda: _shared_out(one, two), "usage.rated shared by the instances", 90)
         # A poison call among them: a negative duration is unreadable (DeadLetter).
         bad = command(
             "UsageRated",
@@ -244,8 +237,8 @@ async def test_a_call_far_ahead_is_parked_through_a_restart_and_applied_in_order
         await send(system, [a1, far, a3, b1])
         async with system.reader(topics.FREE_MINUTES_USED) as reader:
             await reader.wait_for(lambda rs: len(used(rs)) >= 2, timeout=60, what="a1 and b1")
-            await _until(
-                lambda: '"calls parked' in allowance.log_path.read_text(), 30, "calls parked"
+            await wait_until(
+                lambda: '"calls parked' in allowance.log_path.read_text(), "calls parked", 30
             )
             allowance.stop()
             allowance.start()

@@ -26,6 +26,7 @@ from pkgshared.messages import ClockTicked
 from pkgshared.outbox import OutboxRelay
 from pkgshared.settings import ServiceSettings
 from pkgshared.testing.kafka import TopicReader, create_plain_topics, produce, unique_name
+from pkgshared.testing.waits import wait_until
 from pkgshared.uow import PostgresUnitOfWork
 
 PREFIX = "relay."
@@ -88,17 +89,6 @@ async def tick_topic(kafka_bootstrap: str) -> AsyncIterator[str]:
 async def seen_ticks(pool: Any) -> list[tuple[int, int, uuid.UUID]]:
     rows = await pool.fetch("SELECT partition, record_offset, tick_id FROM seen ORDER BY id")
     return [(r["partition"], r["record_offset"], r["tick_id"]) for r in rows]
-
-
-async def wait_until(check: Any, what: str, timeout: float = 60.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 def recording(poison: set[uuid.UUID] | None = None) -> Any:

@@ -19,22 +19,21 @@ import asyncpg
 
 from pkgshared import topics
 from pkgshared.testing.system import started_system
+from pkgshared.testing.waits import wait_until
 from tests.allowance_load import FAR_AHEAD, check, send, settle, workload
 
 ROUNDS = 6
 
 
-async def _until_parked(database_url: str, schema: str, far: int, timeout: float = 60) -> None:
+async def _until_parked(database_url: str, schema: str, far: int) -> None:
     conn = await asyncpg.connect(database_url)
+    query = f"SELECT count(DISTINCT usage_id) FROM {schema}.parked_calls WHERE occurred_at >= $1"
+
+    async def parked() -> bool:
+        return await conn.fetchval(query, FAR_AHEAD) >= far
+
     try:
-        deadline = asyncio.get_running_loop().time() + timeout
-        query = (
-            f"SELECT count(DISTINCT usage_id) FROM {schema}.parked_calls WHERE occurred_at >= $1"
-        )
-        while await conn.fetchval(query, FAR_AHEAD) < far:
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"the {far} far calls not parked within {timeout} s")
-            await asyncio.sleep(0.2)
+        await wait_until(parked, f"the {far} far calls parked", 60, every=0.2)
     finally:
         await conn.close()
 

@@ -118,11 +118,7 @@ class WaitingCalls:
         self.reads += 1
         if self.horizon is not None and call.occurred_at < self.horizon:
             self.ready = True
-        park_from = self._park_from
-        if (park_from is not None and call.occurred_at >= park_from) or (
-            self.parked and call.customer_id in self.parked
-        ):
-            self._park_if_far(call)
+        self._park_if_far(call)
         return True
 
     def _park_if_far(self, call: Call) -> None:
