@@ -30,18 +30,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import asyncpg
 import structlog
-from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 
 from pkgshared import topics
 from pkgshared.exceptions import RetryLater
+from pkgshared.failures import infrastructure_failed, pause
 from pkgshared.faults import crash_point, raise_once
 from pkgshared.kafka import MAX_MESSAGE_BYTES
 from pkgshared.messages import DeadLetter, Message, Rejected, Unreadable, read
 from pkgshared.metrics import record_outcomes
+from pkgshared.stuck import WATCH
 from pkgshared.uow import PostgresUnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -96,7 +96,7 @@ def incoming(topic: str, record: Any, rules: str | None = None) -> Incoming:
     message: Message | None = None
     problem: Unreadable | Rejected | None = None
     try:
-        message = read(rules or topic, record.value)
+        message = read(rules or topic, record.value, key=record.key)
     except (Unreadable, Rejected) as refused:
         problem = refused
     return Incoming(
@@ -109,18 +109,6 @@ def incoming(topic: str, record: Any, rules: str | None = None) -> Incoming:
         problem,
         record.topic,
     )
-
-
-INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,  # ConnectionError, TimeoutError among them
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, cannot connect now
-    asyncpg.exceptions.InsufficientResourcesError,
-    asyncpg.exceptions.SerializationError,
-    asyncpg.exceptions.DeadlockDetectedError,
-    KafkaError,
-)
 
 
 READ_STEP = 250
@@ -188,6 +176,11 @@ class BatchConsumer:
         self._pipeline_chunk = pipeline_chunk
         self._failures: dict[tuple[int, int], int] = {}
 
+    @property
+    def work(self) -> str:
+        """How the stuck watch names this consumer."""
+        return f"consumer {self.group or ''} {self.topic}".replace("  ", " ")
+
     async def consume(self, records: Sequence[Any]) -> None:
         """Handle one poll. Raises NotYet (after the pause) when it must come again."""
         if not records:
@@ -219,8 +212,11 @@ class BatchConsumer:
         except Exception as exc:
             log.exception("message failed; it will be retried", topic=self.topic)
             record_outcomes(self.topic, "failed", 1, 0.0)
+            WATCH.failed(self.work, f"{type(exc).__name__}: {exc}")
             await asyncio.sleep(self._backoff)
             raise NotYet(str(exc)) from exc
+        else:
+            WATCH.succeeded(self.work)
         finally:
             elapsed = time.perf_counter() - started
             log.debug("batch consumed", topic=self.topic, records=len(batch), seconds=elapsed)
@@ -300,18 +296,11 @@ class BatchConsumer:
                     error=error[:500],
                     exc_info=attempt == 1,
                 )
-                await asyncio.sleep(min(self._first_retry * 2 ** (attempt - 1), self._backoff))
+                await pause(attempt, self._first_retry, self._backoff)
 
     async def _infrastructure(self, exc: BaseException) -> bool:
         """Is this a failure of PostgreSQL or Kafka rather than of the message?"""
-        if isinstance(exc, INFRASTRUCTURE_ERRORS):
-            return True
-        if self._healthy is None:
-            return False
-        try:
-            return not await self._healthy()
-        except Exception:
-            return True
+        return await infrastructure_failed(exc, self._healthy)
 
     async def _transaction(self, batch: list[Incoming], unread: Sequence[Any] = ()) -> None:
         """One unit of work for `batch`, or for the `unread` records (read into `batch` a

@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 
 from pkgshared.messages.fields import NO_CONTROL
+from pkgshared.stuck import WATCH
 
 API_VERSION = "1"
 MAX_PAGE = 1000
@@ -100,10 +101,19 @@ def read_api(
     )
     app.state.pool = pool
 
-    @app.get("/health", tags=["operations"], summary="Kafka and PostgreSQL reachable")
+    @app.get(
+        "/health",
+        tags=["operations"],
+        summary="Kafka and PostgreSQL reachable, and no work retried for over a minute",
+        responses={503: {"description": "Unhealthy: the failing checks, and `stuck` with why."}},
+    )
     async def health() -> JSONResponse:
-        checks = await healthy() if healthy is not None else {}
-        return JSONResponse(checks, status_code=200 if checks and all(checks.values()) else 503)
+        checks: dict[str, Any] = dict(await healthy()) if healthy is not None else {}
+        ok = bool(checks) and all(checks.values())
+        stuck = WATCH.stuck() if healthy is not None else {}
+        if stuck:
+            checks["stuck"] = stuck
+        return JSONResponse(checks, status_code=200 if ok and not stuck else 503)
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response)
     async def metrics() -> Response:

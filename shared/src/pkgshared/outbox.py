@@ -21,6 +21,7 @@ import structlog
 
 from pkgshared import topics
 from pkgshared.faults import crash_point
+from pkgshared.stuck import WATCH
 
 from . import metrics
 
@@ -104,9 +105,10 @@ class OutboxRelay:
                         await conn.execute("SELECT pg_advisory_unlock($1)", lock)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
                 # Nothing is lost: the rows stay until Kafka has them (a DeadLetter too).
                 metrics.OUTBOX_FAILURES.inc()
+                WATCH.failed("outbox relay", f"{type(exc).__name__}: {exc}")
                 log.exception("outbox relay failed; retrying")
                 await asyncio.sleep(1.0)
 
@@ -114,6 +116,7 @@ class OutboxRelay:
         while not self._stopping:
             self._wake.clear()
             published = await self.publish_batch(conn)
+            WATCH.succeeded("outbox relay")
             if published < self._batch_size:
                 await self._count_backlog(conn)
                 await self._sleep()

@@ -35,6 +35,7 @@ from pkgshared.offsets import EndOffsets
 from pkgshared.outbox import OutboxRelay
 from pkgshared.probes import Probe, measure_consumers, run_probes
 from pkgshared.settings import ServiceSettings
+from pkgshared.stuck import WATCH
 from pkgshared.topics import cluster_id
 from pkgshared.uow import PostgresUnitOfWork
 
@@ -243,7 +244,11 @@ async def _serve(
     async def consumers() -> None:
         await measure_consumers(pool, runtime.consumed, runtime.end_offsets, runtime.topic)
 
-    probes = [consumers, *runtime.probes]
+    async def stuck_work() -> None:
+        for work, why in WATCH.stuck().items():
+            log.error("work stuck", work=work, why=why)
+
+    probes = [consumers, stuck_work, *runtime.probes]
     background.append(
         asyncio.create_task(run_probes(probes, settings.probe_interval_seconds), name="probes")
     )

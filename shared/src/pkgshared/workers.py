@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from pkgshared.exceptions import RetryLater
+from pkgshared.stuck import WATCH
 
 if TYPE_CHECKING:
     from pkgshared.db import Pool
@@ -59,10 +60,12 @@ class NotifiedWorker:
             except RetryLater as exc:
                 log.info(f"{self.what} postponed", why=str(exc))
                 worked = False
-            except Exception:
+            except Exception as exc:
                 log.exception(f"{self.what} failed; retrying")
+                WATCH.failed(self.what, f"{type(exc).__name__}: {exc}")
                 await asyncio.sleep(1.0)
                 continue
+            WATCH.succeeded(self.what)
             if not worked:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):

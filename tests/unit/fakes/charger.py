@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -147,15 +147,43 @@ class FakeLedger:
     async def assignments_of(self, customer_ids: list[str]) -> list[Tracked]:
         return [r.tracked for r in self.t.rows_of(customer_ids)]
 
+    async def claim_customer(self, customer_id: str, at: datetime) -> bool:
+        due = self.t.customer(customer_id).due
+        return due is not None and due <= at
+
+    async def due_ids(self, customer_id: str, at: datetime) -> list[UUID]:
+        rows = self.t.rows_of([customer_id])
+        return sorted(
+            r.tracked.assignment.assignment_id for r in rows if r.due is not None and r.due <= at
+        )
+
+    async def hold_due(
+        self, customer_id: str, assignment_id: UUID, at: datetime
+    ) -> tuple[str, date] | None:
+        row = self.t.assignments.get(assignment_id)
+        if row is None or row.due is None or row.due > at:
+            return None
+        row.due = None
+        row.tracked = dataclasses.replace(row.tracked, hold="held")
+        t = row.tracked
+        first = (
+            t.ticked_through + timedelta(days=1) if t.ticked_through else t.assignment.start_date
+        )
+        return t.assignment.package_id, first
+
+    async def next_due_of(self, customer_id: str) -> datetime | None:
+        moments = [r.due for r in self.t.rows_of([customer_id]) if r.due is not None]
+        return min(moments, default=None)
+
     async def due_assignments(
-        self, customer_ids: list[str], at: datetime
+        self, customer_ids: list[str], at: datetime, only: frozenset[UUID] | None = None
     ) -> tuple[list[Tracked], dict[str, datetime]]:
         due: list[Tracked] = []
         later: dict[str, datetime] = {}
         for r in self.t.rows_of(customer_ids):
             if r.due is None:
                 continue
-            if r.due <= at:
+            if r.due <= at and (only is None or r.tracked.assignment.assignment_id in only):
                 due.append(r.tracked)
             else:
                 c = r.tracked.assignment.customer_id

@@ -13,6 +13,7 @@ from .fields import (
     Day,
     Did,
     Flag,
+    FreeMinutes,
     NonNegativeMoney,
     PackageId,
     PositiveInt,
@@ -36,7 +37,7 @@ class _AssignmentTerms(Message):
     auto_decrement_credit: Flag = Field(
         default=True, description="false: ticks grant free minutes but emit no CreditDebited."
     )
-    free_minutes: PositiveInt | None = Field(
+    free_minutes: FreeMinutes | None = Field(
         default=None, description="Overrides the package's free_minutes for this assignment."
     )
     timezone: TimeZoneName = Field(
@@ -72,7 +73,7 @@ class ChangeAssignment(Message):
     quantity: Quantity | None = None
     end_date: Day | None = None
     auto_decrement_credit: Flag | None = None
-    free_minutes: PositiveInt | None = None
+    free_minutes: FreeMinutes | None = None
     effective_from: Day | None = Field(
         default=None,
         description="Periods starting on or after it use the new values; default: the day "

@@ -12,6 +12,7 @@ from .fields import (
     Currency,
     Day,
     DestinationPrefix,
+    FreeMinutes,
     Money,
     NonNegativeInt,
     NonNegativeMoney,
@@ -147,7 +148,7 @@ class _PackageTerms(Message):
     setup_cost: NonNegativeMoney | None = Field(default=None, description="Operator setup cost.")
     currency: Currency
     frequency: Frequency
-    free_minutes: PositiveInt | None = Field(
+    free_minutes: FreeMinutes | None = Field(
         default=None, description="Minutes per period; required for free_minutes packages only."
     )
     destination_prefixes: list[DestinationPrefix] | None = Field(

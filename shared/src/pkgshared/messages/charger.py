@@ -138,9 +138,11 @@ class ChargeUpcoming(Message):
 
 
 class ChargesHeld(Message):
-    """One tick would have made more charges for an assignment than the catch-up limit: none
-    was made and the assignment is held until ReleaseHeldCharges (or a real RunPackage).
-    event_id = uuid5 of 'held:<assignment_id>:<first_period_start>'."""
+    """One tick would have made more charges for an assignment than the catch-up limit, or
+    its charges failed on every retry: none was made and the assignment is held until
+    ReleaseHeldCharges (or a real RunPackage).
+    event_id = uuid5 of 'held:<assignment_id>:<first_period_start>' (the catch-up limit) or
+    'held:<assignment_id>:failed:<tick_id>'."""
 
     event_type: Literal["ChargesHeld"] = "ChargesHeld"
     customer_id: CustomerId
@@ -150,6 +152,12 @@ class ChargesHeld(Message):
     count: PositiveInt = Field(description="Charges due at that tick (debits, grants, setup).")
     first_period_start: Day
     last_period_start: Day
+    reason: str = Field(
+        default="catch_up_limit",
+        max_length=500,
+        description='"catch_up_limit", or "failed: <error>" when its charges failed for '
+        "their own sake on every retry (then the key is held:<assignment_id>:failed:<tick_id>).",
+    )
 
 
 class ReleaseHeldCharges(Message):

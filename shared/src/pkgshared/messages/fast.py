@@ -23,11 +23,11 @@ from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from .fields import (
+    CallSeconds,
     Currency,
     CustomerId,
     DestinationPrefix,
     Did,
-    NonNegativeInt,
     instant_value,
     money_value,
 )
@@ -55,7 +55,7 @@ class _UsageTwin(TypedDict):
     amount: str
     currency: Currency
     destination: NotRequired[DestinationPrefix | None]
-    duration_seconds: NotRequired[NonNegativeInt | None]
+    duration_seconds: NotRequired[CallSeconds | None]
 
 
 _TWIN = TypeAdapter(_UsageTwin)
@@ -89,6 +89,17 @@ def usage_rated(raw: bytes) -> UsageRated | None:
         occurred_at: datetime = instant_value(twin["occurred_at"])
         amount: Decimal = money_value(twin["amount"])
     except (ValueError, ValidationError, PydanticCustomError):
+        return None
+    # Every key is followed by a colon. With the colons of the string values the twin kept,
+    # the count is exact only when the text has no other key: none given twice (the parser
+    # keeps the last) and none the twin does not know. Otherwise the general reader decides.
+    colons = (
+        len(twin)
+        + twin["occurred_at"].count(":")
+        + twin["customer_id"].count(":")
+        + (twin.get("correlation_id") or "").count(":")
+    )
+    if raw.count(b":") != colons:
         return None
     get = twin.get
     values: dict[str, Any] = {  # in the model's field order, as model_construct keeps them

@@ -13,6 +13,7 @@ import json
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from importlib import resources
 from typing import Annotated, Any
 from uuid import NAMESPACE_URL, UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -227,12 +228,28 @@ Currency = Annotated[
     str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code", examples=["GBP"])
 ]
 Quantity = Annotated[StrictInt, Field(ge=1, le=100_000)]
+FreeMinutes = Annotated[StrictInt, Field(ge=1, le=1_000_000)]
+"""A package's or an assignment's free minutes per period (CONTRACT.md §4): bounded, so that
+free_minutes x quantity (at most 10^11) is stored whole."""
+CallSeconds = Annotated[StrictInt, Field(ge=0, le=604_800)]
+"""A call's duration_seconds (CONTRACT.md §4): at most a week."""
 PositiveInt = Annotated[StrictInt, Field(ge=1)]
 NonNegativeInt = Annotated[StrictInt, Field(ge=0)]
 Flag = StrictBool
 
 
+def _zone_names() -> frozenset[str]:
+    """The IANA database's zone and link names as the tzdata package lists them: not the
+    files beside them (`posixrules`, `zone.tab`), nor paths that happen to open a file."""
+    return frozenset(resources.files("tzdata").joinpath("zones").read_text().split())
+
+
+ZONE_NAMES = _zone_names()
+
+
 def _timezone(value: str) -> str:
+    if value not in ZONE_NAMES:
+        raise rule_error("timezone_unknown", f"unknown IANA time zone {value[:64]!r}")
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:

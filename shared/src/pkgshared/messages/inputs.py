@@ -8,13 +8,13 @@ from pydantic import Field
 
 from .envelope import Message
 from .fields import (
+    CallSeconds,
     Currency,
     CustomerId,
     DestinationPrefix,
     Did,
     Instant,
     Money,
-    NonNegativeInt,
     Uuid,
 )
 
@@ -38,4 +38,6 @@ class UsageRated(Message):
     amount: Money
     currency: Currency
     destination: DestinationPrefix | None = None
-    duration_seconds: NonNegativeInt | None = None
+    duration_seconds: CallSeconds | None = Field(
+        default=None, description="With destination, makes the record a call: 0 to 604800."
+    )

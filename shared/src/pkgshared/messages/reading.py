@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import operator
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -152,8 +153,34 @@ def field_errors(details: list[ErrorDetails]) -> list[FieldError]:
 MAX_DEPTH = 32
 """Deepest nesting of arrays and objects a message may have; the contract's deepest is 3."""
 
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+"""A JSON string literal, escapes included (the unrolled form: linear, no backtracking)."""
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object of the parsed JSON; the same key twice makes the message unreadable
+    (CONTRACT.md §2) rather than letting the last one win under the first one's place."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(f"the key {key[:64]!r} appears twice in one object")
+            seen.add(key)
+    return obj
+
+
+def _constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
 
 def decode_json(raw: bytes | None) -> dict[str, Any]:
+    """The JSON object in `raw`; Unreadable for anything else, whatever the bytes."""
     if raw is None:
         raise Unreadable("empty message (no value)")
     try:
@@ -165,27 +192,34 @@ def decode_json(raw: bytes | None) -> dict[str, Any]:
         # result) raise RecursionError.
         raise Unreadable(f"nested deeper than {MAX_DEPTH} levels")
     try:
-        obj = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise Unreadable(f"not JSON: {exc}") from exc
+        # An integer of more than 4,300 digits is a ValueError too (Python's bound on
+        # turning text into an int).
+        obj = json.loads(text, object_pairs_hook=_object, parse_constant=_constant)
+    except _DuplicateKey as exc:
+        raise Unreadable(f"not readable: {exc}") from exc
+    except (ValueError, RecursionError, MemoryError) as exc:  # JSONDecodeError is a ValueError
+        raise Unreadable(f"not JSON: {str(exc)[:300]}") from exc
     if not isinstance(obj, dict):
         raise Unreadable(f"not a JSON object but a JSON {type(obj).__name__}")
     return obj
 
 
 def _nesting(text: str) -> int:
-    """An upper bound of the JSON text's nesting depth (brackets inside strings count too, so
-    it can only over-estimate; it is exact for any message without brackets in its strings)."""
+    """The JSON text's nesting depth when it is deeper than MAX_DEPTH, else 0; brackets are
+    counted outside strings only. Text that is not JSON may be over-counted: it is
+    unreadable anyway."""
     if text.count("[") + text.count("{") <= MAX_DEPTH:
         return 0
-    depth = deepest = 0
-    for char in text:
+    bare = _STRING.sub("", text) if '"' in text else text
+    depth = 0
+    for char in _BRACKET.findall(bare):
         if char in "[{":
             depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
+            if depth > MAX_DEPTH:
+                return depth
+        else:
             depth -= 1
-    return deepest
+    return 0
 
 
 FAST_READERS = {topics.USAGE_RATED: usage_rated}
@@ -193,23 +227,57 @@ FAST_READERS = {topics.USAGE_RATED: usage_rated}
 them goes the general way."""
 
 
-def read(topic: str, raw: bytes | None, fast_path: bool = True) -> Message:
-    """Read one message of `topic` (see the module docstring). Never raises anything but
-    Unreadable or Rejected, whatever the bytes. `fast_path=False`: the general way only."""
+def read(
+    topic: str, raw: bytes | None, fast_path: bool = True, key: bytes | None = None
+) -> Message:
+    """Read one message of `topic` (see the module docstring) from a record's value `raw` and,
+    when given, its `key`. Never raises anything but Unreadable or Rejected, whatever the
+    bytes: anything else that goes wrong while reading makes the record unreadable.
+    `fast_path=False`: the general way only."""
+    try:
+        message = _read(topic, raw, fast_path)
+        if key is not None and topic in COMMAND_KEYS:
+            _check_key(message, COMMAND_KEYS[topic], key)
+        return message
+    except (Unreadable, Rejected):
+        raise
+    except Exception as exc:  # a parser's or validator's own failure must stall nothing
+        raise Unreadable(f"cannot be read: {type(exc).__name__}: {str(exc)[:300]}") from exc
+
+
+def _read(topic: str, raw: bytes | None, fast_path: bool) -> Message:
     fast = FAST_READERS.get(topic) if fast_path else None
     if fast is not None and raw is not None:
         message = fast(raw)
         if message is not None:
             return message
     obj = decode_json(raw)
-    try:
-        # NUL and surrogates can only be written as \u escapes in JSON: most messages hold
-        # none, and their strings need no walk.
-        return read_object(topic, obj, check_strings=b"\\u" in (raw or b""))
-    except (Unreadable, Rejected):
-        raise
-    except Exception as exc:  # a validator's own failure must not stall the partition
-        raise Unreadable(f"cannot be read: {type(exc).__name__}: {exc}") from exc
+    # NUL and surrogates can only be written as \u escapes in JSON: most messages hold none,
+    # and their strings need no walk.
+    return read_object(topic, obj, check_strings=b"\\u" in (raw or b""))
+
+
+COMMAND_KEYS: dict[str, str] = {
+    topic: topics.KEYS[topic]
+    for topic, models in TOPIC_MESSAGES.items()
+    if all(m in COMMANDS for m in models)
+}
+"""Command topics and the field each is keyed by (CONTRACT.md §3)."""
+
+
+def _check_key(message: Message, field: str, key: bytes) -> None:
+    """A command that carries its topic's key field under another Kafka key is rejected
+    (CONTRACT.md §2): it would be handled in another partition's order than its field's."""
+    value = getattr(message, field, None)
+    if not isinstance(value, str) or key == value.encode():
+        return
+    shown = key.decode("utf-8", "replace")
+    shown = shown if len(shown) <= 80 else shown[:80] + "…"
+    raise Rejected(
+        message.event_id,
+        message.TYPE,
+        [FieldError(field=field, message=f"differs from the record's Kafka key {shown!r}")],
+    )
 
 
 def read_object(topic: str, obj: dict[str, Any], check_strings: bool = True) -> Message:
