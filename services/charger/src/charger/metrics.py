@@ -10,7 +10,13 @@ CHARGES = Counter("charger_debits_total", "CreditDebited made.")
 DECLINED = Counter("charger_declined_total", "Charges declined by a spend limit.")
 GRANTS = Counter("charger_grants_total", "FreeMinutesGranted made.")
 NOTICES = Counter("charger_notices_total", "ChargeUpcoming sent.")
-HELD = Counter("charger_held_total", "Assignments held by the catch-up limit (ChargesHeld).")
+HELD = Counter(
+    "charger_held_total", "Assignments held (ChargesHeld): the catch-up limit, or failing charges."
+)
+HELD_FAILED = Counter(
+    "charger_held_failed_total",
+    "Assignments held because their charges failed for their own sake on every retry.",
+)
 RELEASED = Counter("charger_released_total", "Held assignments released (ChargesReleased).")
 HELD_NOW = Gauge(
     "charger_assignments_held", "Assignments held now (ChargesHeld, not released yet)."

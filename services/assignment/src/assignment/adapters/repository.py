@@ -55,7 +55,7 @@ class CatalogRepository:
             "WHERE catalog_packages.version <= EXCLUDED.version",
             event.package_id,
             event.version,
-            event.minimum_days,
+            _stored(event.minimum_days),
         )
 
     async def positions(self) -> dict[int, int]:
@@ -134,11 +134,11 @@ class AssignmentRepository:
             await self._conn.execute(
                 "INSERT INTO assignments (assignment_id, customer_id, assigned, current, "
                 "minimum_days) SELECT i, c, b::jsonb, b::jsonb, m FROM unnest($1::uuid[], "
-                "$2::text[], $3::text[], $4::int[]) AS p(i, c, b, m)",
+                "$2::text[], $3::text[], $4::bigint[]) AS p(i, c, b, m)",
                 [a.assignment_id for a, _ in new],
                 [a.customer_id for a, _ in new],
                 bodies,
-                [m for _, m in new],
+                [_stored(m) for _, m in new],
             )
             self._new.clear()
         if self._changed:
@@ -182,3 +182,12 @@ def _state(row: Any) -> AssignmentState:
         assigned=PackageAssigned.model_validate_json(row["assigned"]),
         minimum_days=row["minimum_days"],
     )
+
+
+MINIMUM_DAYS_STORED = 10**9
+"""The most minimum_days kept (the contract sets no bound; a bigint holds less than what a
+message may carry): from start_date, every end date the calendar has is inside it already."""
+
+
+def _stored(minimum_days: int | None) -> int | None:
+    return None if minimum_days is None else min(minimum_days, MINIMUM_DAYS_STORED)

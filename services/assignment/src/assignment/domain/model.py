@@ -56,7 +56,14 @@ def _check_end(start: date, end: date | None, minimum_days: int | None) -> None:
         raise RuleBroken(
             f"end_date {end} is before start_date {start}", "end_date", "end_date before start"
         )
-    if minimum_days and end < start + timedelta(days=minimum_days - 1):
+    # Compared as day counts: start + minimum_days may lie past the calendar's end.
+    if minimum_days and (end - start).days + 1 < minimum_days:
+        if minimum_days - 1 > (date.max - start).days:
+            raise RuleBroken(
+                f"end_date {end} is inside the package's minimum of {minimum_days} days",
+                "end_date",
+                "no end date is past the package's minimum days",
+            )
         earliest = start + timedelta(days=minimum_days - 1)
         raise RuleBroken(
             f"end_date {end} is inside the package's minimum of {minimum_days} days; "

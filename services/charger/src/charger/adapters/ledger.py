@@ -5,7 +5,7 @@ and writes take whole batches of customers in one round trip each."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -53,12 +53,23 @@ class LedgerRepository:
         )
         return [tracked_from_row(r) for r in rows]
 
+    async def claim_customer(self, customer_id: str, at: datetime) -> bool:
+        """Lock `customer_id` when it has something due at `at` and no other worker has it."""
+        row = await self.conn.fetchval(
+            "SELECT 1 FROM customers WHERE customer_id = $1 AND next_due_at <= $2 "
+            "FOR UPDATE SKIP LOCKED",
+            customer_id,
+            at,
+        )
+        return row is not None
+
     async def due_assignments(
-        self, customer_ids: list[str], at: datetime
+        self, customer_ids: list[str], at: datetime, only: frozenset[UUID] | None = None
     ) -> tuple[list[Tracked], dict[str, datetime]]:
-        """The assignments of `customer_ids` with a charge due by `at`, and for each customer
-        the earliest due moment of the others (those with one): what the customer's next due
-        moment is made of once the due ones are charged."""
+        """The assignments of `customer_ids` with a charge due by `at` (of `only`, when
+        given), and for each customer the earliest due moment of the others (those with
+        one): what the customer's next due moment is made of once the due ones are
+        charged."""
         rows = await self.conn.fetch(
             f"SELECT {TRACKED}, next_due_at, next_due_at <= $2 AS due FROM assignments "
             "WHERE customer_id = ANY($1::text[]) AND next_due_at IS NOT NULL",
@@ -68,9 +79,9 @@ class LedgerRepository:
         due: list[Tracked] = []
         later: dict[str, datetime] = {}
         for r in rows:
-            if r["due"]:
+            if r["due"] and (only is None or r["assignment_id"] in only):
                 due.append(tracked_from_row(r))
-            else:
+            else:  # not due, or due and left for later (not of `only`)
                 customer, moment = r["customer_id"], r["next_due_at"]
                 if customer not in later or moment < later[customer]:
                     later[customer] = moment
@@ -140,6 +151,40 @@ class LedgerRepository:
         if row is None:
             return None
         return row["hold"] or "none"
+
+    async def due_ids(self, customer_id: str, at: datetime) -> list[UUID]:
+        """The ids of the customer's assignments due at `at` (plain columns: no row is decoded,
+        so one that fails to decode is still found)."""
+        rows = await self.conn.fetch(
+            "SELECT assignment_id FROM assignments WHERE customer_id = $1 AND next_due_at <= $2 "
+            "ORDER BY assignment_id",
+            customer_id,
+            at,
+        )
+        return [r["assignment_id"] for r in rows]
+
+    async def hold_due(
+        self, customer_id: str, assignment_id: UUID, at: datetime
+    ) -> tuple[str, date] | None:
+        """Hold the assignment when it is due at `at`: (its package, the first period start
+        not yet ticked, or its start date), None when it is not due. Reads plain columns
+        only: its terms may be what fails."""
+        row = await self.conn.fetchrow(
+            "UPDATE assignments SET hold = 'held', next_due_at = NULL "
+            "WHERE assignment_id = $1 AND customer_id = $2 AND next_due_at <= $3 "
+            "RETURNING package_id, coalesce(ticked_through + 1, start_date) AS first",
+            assignment_id,
+            customer_id,
+            at,
+        )
+        return None if row is None else (row["package_id"], row["first"])
+
+    async def next_due_of(self, customer_id: str) -> datetime | None:
+        """The customer's next due moment as its assignments' progress makes it."""
+        moment: datetime | None = await self.conn.fetchval(
+            "SELECT min(next_due_at) FROM assignments WHERE customer_id = $1", customer_id
+        )
+        return moment
 
     async def release(self, assignment_ids: list[UUID]) -> None:
         """Held assignments become released: the next tick accepted makes them due."""

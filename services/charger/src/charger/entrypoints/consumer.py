@@ -34,6 +34,8 @@ def wire(runtime: Runtime) -> None:
             notice_days=settings.charge_notice_days,
             batch_charges=settings.charge_batch_charges,
         ),
+        max_attempts=settings.handler_max_attempts,
+        backoff_seconds=settings.retry_backoff_seconds,
     )
     runtime.tasks.append(worker.run)
 

@@ -4,8 +4,12 @@ ledger's keys make a double charge impossible whatever the timing."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 import structlog
 
@@ -14,6 +18,7 @@ from charger.adapters.clock import TICK_CHANNEL
 from charger.service_layer import tick_work
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgshared import topics
+from pkgshared.failures import infrastructure_failed, pause
 from pkgshared.faults import crash_point
 from pkgshared.messages import ChargesSettled, natural_event_id
 from pkgshared.workers import NotifiedWorker
@@ -38,11 +43,86 @@ class TickWorker(NotifiedWorker):
         poll_seconds: float = 0.5,
         concurrency: int = 2,
         policy: tick_work.Policy | None = None,
+        max_attempts: int = 5,
+        first_retry_seconds: float = 0.05,
+        backoff_seconds: float = 1.0,
     ) -> None:
         super().__init__(pool, poll_seconds, concurrency)
         self._policy = policy or tick_work.Policy()
         self._on_commit = on_commit
         self._batch = batch_customers
+        self._attempts = max_attempts
+        self._first_retry = first_retry_seconds
+        self._backoff = backoff_seconds
+
+    async def _database_answers(self) -> bool:
+        async with asyncio.timeout(2):
+            return bool(await self._pool.fetchval("SELECT 1") == 1)
+
+    async def _isolate(
+        self, claimed: list[str], at: datetime, tick_id: UUID
+    ) -> tuple[tick_work.Made, list[str]]:
+        """Charge `claimed` one customer at a time; a customer whose charging fails on every
+        try, one assignment at a time; an assignment that still fails is held (reason
+        "failed: …"), so that the tick settles without it (CONTRACT.md §4 Errors)."""
+        made = tick_work.Made()
+        for customer in claimed:
+            done, error = await self._tries(customer, at, tick_id, None)
+            if done is not None:
+                made.add(done)
+                continue
+            async with ChargerUnitOfWork(self._pool) as uow:
+                due_ids = await uow.ledger.due_ids(customer, at)
+            for assignment_id in due_ids:
+                done, error = await self._tries(customer, at, tick_id, frozenset({assignment_id}))
+                if done is not None:
+                    made.add(done)
+                    continue
+                due: tuple[int, date | None, date | None] = (0, None, None)
+                with contextlib.suppress(Exception):  # best effort: it may fail the same way
+                    async with ChargerUnitOfWork(self._pool) as uow:
+                        due = await tick_work.what_was_due(uow, customer, assignment_id, at)
+                async with ChargerUnitOfWork(self._pool, on_commit=self._on_commit) as uow:
+                    if await tick_work.hold_failed(
+                        uow, customer, assignment_id, at, tick_id, error, due
+                    ):
+                        made.held += 1
+                        metrics.HELD_FAILED.inc()
+                    await uow.commit()
+        return made, claimed
+
+    async def _tries(
+        self, customer: str, at: datetime, tick_id: UUID, only: frozenset[UUID] | None
+    ) -> tuple[tick_work.Made | None, str]:
+        """Charge one customer (of `only`, when given) in a transaction of its own, up to
+        `max_attempts` times; what it made, or None and the last error. A failure of the
+        infrastructure is raised (the whole drain is retried)."""
+        error = ""
+        for attempt in range(1, self._attempts + 1):
+            try:
+                async with ChargerUnitOfWork(self._pool, on_commit=self._on_commit) as uow:
+                    if not await uow.ledger.claim_customer(customer, at):
+                        return tick_work.Made(), ""  # charged meanwhile, or another has it
+                    made, _ = await tick_work.charge_claimed(
+                        uow, [customer], at, tick_id, self._policy, only
+                    )
+                    await uow.commit()
+                    return made, ""
+            except Exception as exc:
+                if await infrastructure_failed(exc, self._database_answers):
+                    raise
+                error = f"{type(exc).__name__}: {exc}"
+                log.warning(
+                    "charging failed; it will be retried",
+                    customer_id=customer,
+                    assignment_id=str(next(iter(only))) if only else None,
+                    attempt=attempt,
+                    error=error[:500],
+                    exc_info=attempt == 1,
+                )
+                if attempt < self._attempts:
+                    await pause(attempt, self._first_retry, self._backoff)
+        return None, error
 
     async def _settle(self, uow: ChargerUnitOfWork) -> ChargesSettled | None:
         """Write ChargesSettled for the accepted tick once nothing it made due is left."""
@@ -77,16 +157,26 @@ class TickWorker(NotifiedWorker):
                 if not claimed:
                     settled = await self._settle(uow)
                     break
-                made, taken = await tick_work.charge_claimed(
-                    uow,
-                    claimed,
-                    at,
-                    tick_id or natural_event_id(f"tick:{at.isoformat()}"),
-                    self._policy,
+                tick = tick_id or natural_event_id(f"tick:{at.isoformat()}")
+                failure: Exception | None = None
+                try:
+                    made, taken = await tick_work.charge_claimed(
+                        uow, claimed, at, tick, self._policy
+                    )
+                    crash_point("charger_before_commit")
+                    await uow.commit()
+                    crash_point("charger_after_commit")
+                except Exception as exc:
+                    if await infrastructure_failed(exc, self._database_answers):
+                        raise
+                    failure = exc
+            if failure is not None:  # rolled back: one customer, then one assignment at a time
+                log.warning(
+                    "charging a batch failed; charging its customers one by one",
+                    customers=len(claimed),
+                    error=f"{type(failure).__name__}: {failure}"[:500],
                 )
-                crash_point("charger_before_commit")
-                await uow.commit()
-                crash_point("charger_after_commit")
+                made, taken = await self._isolate(claimed, at, tick)
             customers += len(taken)
             total.add(made)
             metrics.record(made)

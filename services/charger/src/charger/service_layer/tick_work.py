@@ -264,13 +264,15 @@ async def charge_claimed(
     at: datetime,
     tick_id: UUID,
     policy: Policy,
+    only: frozenset[UUID] | None = None,
 ) -> tuple[Made, list[str]]:
     """Make every due charge of `customer_ids` (locked by the caller) up to tick `at`, hold
     what would exceed the catch-up limit, send the notices now due. Customers are taken in
     order until the batch has `policy.batch_charges` charges; those taken are returned (the
-    others stay due for the next batch)."""
+    others stay due for the next batch). `only`: of these assignments alone (the others
+    stay due), to find the one whose charges fail."""
     store = uow.ledger
-    tracked, later = await store.due_assignments(customer_ids, at)
+    tracked, later = await store.due_assignments(customer_ids, at, only)
     versions = await uow.projections.versions({t.assignment.package_id for t in tracked})
     of_customer: dict[str, list[Tracked]] = defaultdict(list)
     for t in tracked:
@@ -354,6 +356,68 @@ async def charge_claimed(
     await store.advance(progress)
     await store.set_next_due(next_due_of)
     return made, taken
+
+
+async def what_was_due(
+    uow: UnitOfWork, customer_id: str, assignment_id: UUID, at: datetime
+) -> tuple[int, date | None, date | None]:
+    """The charges of one assignment due by `at` (count, first and last period start), for
+    the ChargesHeld of an assignment whose charges fail (this may fail the same way)."""
+    store = uow.ledger
+    tracked, _ = await store.due_assignments([customer_id], at, frozenset({assignment_id}))
+    for t in tracked:
+        package = t.assignment.package_id
+        versions = (await uow.projections.versions({package})).get(package, [])
+        return await _count_due(store, t, versions, at, None)
+    return 0, None, None
+
+
+async def hold_failed(
+    uow: UnitOfWork,
+    customer_id: str,
+    assignment_id: UUID,
+    at: datetime,
+    tick_id: UUID,
+    error: str,
+    due: tuple[int, date | None, date | None],
+) -> bool:
+    """Hold an assignment whose charges fail for their own sake on every retry, so that the
+    tick settles without it (CONTRACT.md §4 ChargesHeld, reason "failed: …"); `due` is what
+    `what_was_due` could work out. False when it is no longer due (charged or held
+    meanwhile)."""
+    store = uow.ledger
+    await store.lock_customer(customer_id)
+    count, first, last = due
+    held = await store.hold_due(customer_id, assignment_id, at)
+    if held is None:
+        return False
+    package_id, next_start = held
+    await store.set_next_due({customer_id: await store.next_due_of(customer_id)})
+    made_at = datetime.now(UTC)  # the event's occurred_at: metadata, never a due decision
+    reason = f"failed: {error}"[:500]
+    uow.emit(
+        topics.CHARGER_EVENTS,
+        customer_id,
+        ChargesHeld(
+            event_id=natural_event_id(f"held:{assignment_id}:failed:{tick_id}"),
+            occurred_at=made_at,
+            customer_id=customer_id,
+            assignment_id=assignment_id,
+            package_id=package_id,
+            tick_id=tick_id,
+            count=max(count, 1),
+            first_period_start=first or next_start,
+            last_period_start=last or next_start,
+            reason=reason,
+        ),
+    )
+    log.error(
+        "charges held: they fail on every retry",
+        customer_id=customer_id,
+        assignment_id=str(assignment_id),
+        error=error[:500],
+    )
+    return True
 
 
 def _emit_held(uow: UnitOfWork, p: Plan, tick_id: UUID, made_at: datetime) -> None:

@@ -1,0 +1,102 @@
+"""A charge that fails for its own sake on every retry holds its assignment, and the tick
+settles without it (CONTRACT.md §4 Errors, ChargesHeld reason "failed: …"): no other
+assignment, of the same customer or another, waits for it. Driven through the tick worker's
+`drain` against PostgreSQL; the failing assignment is one whose stored terms cannot be read
+(what a bug, or data written by another version, would leave)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from charger.adapters.ledger import LedgerRepository
+from charger.entrypoints.worker import TickWorker
+from pkgshared.messages import natural_event_id
+from tests.integration.test_catch_up import _assigned, _events, _package, _setup, _tick
+
+
+async def _drain(pool: Any) -> None:
+    worker = TickWorker(
+        pool, on_commit=None, max_attempts=2, first_retry_seconds=0.01, backoff_seconds=0.01
+    )
+    assert await worker.drain()
+
+
+async def _terms(pool: Any, assignment_id: uuid.UUID, terms: str | None = None) -> str:
+    async with pool.acquire() as conn:
+        if terms is not None:
+            await conn.execute(
+                "UPDATE assignments SET terms = $2 WHERE assignment_id = $1", assignment_id, terms
+            )
+        found: str = await conn.fetchval(
+            "SELECT terms FROM assignments WHERE assignment_id = $1", assignment_id
+        )
+    return found
+
+
+async def test_a_failing_assignment_is_held_and_the_tick_settles_without_it(pool: Any) -> None:
+    good = _assigned("mixed", "daily", "2026-01-01")
+    bad = _assigned("mixed", "daily", "2026-01-01")
+    others = [_assigned(f"other-{n}", "daily", "2026-01-01") for n in range(3)]
+    await _setup(pool, _package("daily", "daily", []), good, bad, *others)
+    terms = await _terms(pool, bad.assignment_id)
+    await _terms(pool, bad.assignment_id, '{"quantity": "not a number"}')
+
+    tick = await _tick(pool, datetime(2026, 1, 3, 12, tzinfo=UTC))
+    await _drain(pool)
+
+    debits = await _events(pool, "CreditDebited")
+    charged = {(d["assignment_id"], d["period_start"]) for d in debits}
+    for a in (good, *others):
+        for day in ("2026-01-01", "2026-01-02", "2026-01-03"):
+            assert (str(a.assignment_id), day) in charged
+    assert not [d for d in debits if d["assignment_id"] == str(bad.assignment_id)]
+    held = await _events(pool, "ChargesHeld")
+    assert len(held) == 1, held
+    assert held[0]["assignment_id"] == str(bad.assignment_id)
+    assert held[0]["reason"].startswith("failed: ")
+    assert held[0]["event_id"] == str(natural_event_id(f"held:{bad.assignment_id}:failed:{tick}"))
+    assert held[0]["first_period_start"] == "2026-01-01" and held[0]["count"] >= 1
+    settled = await _events(pool, "ChargesSettled")
+    assert [s["tick_id"] for s in settled] == [str(tick)]
+
+    # The next tick: the others go on, the held one waits and is not held again.
+    second = await _tick(pool, datetime(2026, 1, 4, 12, tzinfo=UTC))
+    await _drain(pool)
+    assert len(await _events(pool, "ChargesHeld")) == 1
+    assert [s["tick_id"] for s in await _events(pool, "ChargesSettled")][-1] == str(second)
+
+    # Mended and released: the next tick makes every period it missed, once, in order.
+    await _terms(pool, bad.assignment_id, terms)
+    async with pool.acquire() as conn, conn.transaction():
+        store = LedgerRepository(conn)
+        assert await store.hold_of("mixed", bad.assignment_id) == "held"
+        await store.release([bad.assignment_id])
+    await _tick(pool, datetime(2026, 1, 5, 12, tzinfo=UTC))
+    await _drain(pool)
+    mine = [
+        d["period_start"]
+        for d in await _events(pool, "CreditDebited")
+        if d["assignment_id"] == str(bad.assignment_id)
+    ]
+    assert mine == ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04", "2026-01-05"]
+
+
+async def test_what_was_due_is_worked_out_for_the_held_event(pool: Any) -> None:
+    """When the failure lies past the terms (here: the ledger refuses the row), the held
+    event still says how many charges were due and which periods."""
+    bad = _assigned("refused", "daily", "2026-01-01")
+    await _setup(pool, _package("daily", "daily", []), bad)
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "ALTER TABLE ledger ADD CONSTRAINT no_refused CHECK (customer_id <> 'refused')"
+        )
+    await _tick(pool, datetime(2026, 1, 3, 12, tzinfo=UTC))
+    await _drain(pool)
+    held = await _events(pool, "ChargesHeld")
+    assert [(h["count"], h["first_period_start"], h["last_period_start"]) for h in held] == [
+        (3, "2026-01-01", "2026-01-03")
+    ]
+    assert "no_refused" in held[0]["reason"]
+    assert await _events(pool, "CreditDebited") == []
