@@ -6,6 +6,7 @@ while a late call from inside the window still uses them."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import uuid
@@ -21,6 +22,7 @@ from allowance.service_layer import handlers
 from allowance.service_layer.unit_of_work import AllowanceUnitOfWork
 from pkgshared.barrier import InputsBarrier
 from pkgshared.db import SHARED_MIGRATIONS, migrate
+from pkgshared.failures import Tries
 from pkgshared.messages import ChargesSettled, FreeMinutesGranted, UsageRated
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -240,3 +242,45 @@ async def test_the_upgrade_keeps_applied_calls_and_reads_waiting_ones_again(
         assert await store.call_offsets([0]) == {0: 0}  # read again from the start
         assert await store.first_applied([applied, waiting]) == {waiting}
         assert await conn.fetchval("SELECT to_regclass('calls')") is None
+
+
+async def test_a_call_that_fails_on_every_try_is_dead_lettered_and_the_rest_go_on(
+    pool: Any,
+) -> None:
+    """The database refuses any use of the customer `poison`'s grant (a stand-in for a call
+    that fails for its own sake): its two covered calls are dead-lettered after their tries,
+    its call no grant covers and every call of `a` (before and after) are applied, and the
+    partition's resume point moves past all of them."""
+    await migrate(pool, SHARED_MIGRATIONS, "shared")
+    await migrate(pool, MIGRATIONS)
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "ALTER TABLE grants ADD CONSTRAINT poison "
+            "CHECK (customer_id <> 'poison' OR used_seconds = 0)"
+        )
+    read = _Read()
+    worker = ApplyWorker(pool, read.waiting, on_commit=None, tries=Tries(2, 0.01, 0.01))
+    uncovered = _call("poison", 2, 60).model_copy(update={"destination": "919812345678"})
+    calls = [
+        _call("a", 1, 60),
+        _call("poison", 1, 60),
+        uncovered,
+        _call("poison", 3, 60),
+        _call("a", 2, 60),
+    ]
+    await read.add(pool, [_grant("a", 10), _grant("poison", 10)], calls)
+    await _settle(pool, T0 + timedelta(hours=24))
+    assert await worker.drain()
+    used = [u["usage_id"] for u in await _events(pool, "FreeMinutesUsed")]
+    assert used == [str(calls[0].usage_id), str(calls[4].usage_id)]
+    letters = await _events(pool, "DeadLetter")
+    assert [(d["partition"], d["offset"]) for d in letters] == [(0, 1), (0, 3)]
+    assert all("poison" in d["error"] and d["key"] == "poison" for d in letters)
+    payloads = [json.loads(base64.b64decode(d["payload_base64"])) for d in letters]
+    assert [p["usage_id"] for p in payloads] == [str(calls[1].usage_id), str(calls[3].usage_id)]
+    assert read.waiting.count == 0
+    async with pool.acquire() as conn:
+        store = AllowanceRepository(conn)
+        assert await store.call_offsets([0]) == {0: 5}
+        # Dead-lettered calls count as applied: read again, they are repeats.
+        assert await store.first_applied([calls[1].usage_id, calls[3].usage_id]) == set()

@@ -12,14 +12,13 @@ from typing import Any
 
 from charger.adapters.ledger import LedgerRepository
 from charger.entrypoints.worker import TickWorker
+from pkgshared.failures import Tries
 from pkgshared.messages import natural_event_id
 from tests.integration.test_catch_up import _assigned, _events, _package, _setup, _tick
 
 
 async def _drain(pool: Any) -> None:
-    worker = TickWorker(
-        pool, on_commit=None, max_attempts=2, first_retry_seconds=0.01, backoff_seconds=0.01
-    )
+    worker = TickWorker(pool, on_commit=None, tries=Tries(2, 0.01, 0.01))
     assert await worker.drain()
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from allowance.domain.model import Call, Grant
+from pkgshared.messages import Message
 
 
 @dataclass
@@ -111,6 +112,9 @@ class FakeUnitOfWork:
         self, topic: str, key: str | bytes | None, event_type: str, payload: bytes
     ) -> None:
         self.emitted.append((topic, key, event_type, payload))
+
+    def emit(self, topic: str, key: str | bytes | None, message: Message) -> None:
+        self.emit_encoded(topic, key, message.TYPE, message.to_json())
 
     def events(self, event_type: str) -> list[dict[str, Any]]:
         return [json.loads(p) for _, _, t, p in self.emitted if t == event_type]

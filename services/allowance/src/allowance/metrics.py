@@ -29,3 +29,7 @@ SETTLED_AT = Gauge(
     "allowance_settled_at_seconds",
     "The latest ChargesSettled applied (Unix time): calls before it can be applied.",
 )
+DEAD_LETTERED = Counter(
+    "allowance_calls_dead_lettered_total",
+    "Calls whose applying failed for their own sake on every retry (sent to usage.rated.dlq).",
+)

@@ -13,6 +13,7 @@ from allowance.service_layer.unit_of_work import AllowanceUnitOfWork
 from pkgshared import topics
 from pkgshared.barrier import InputsBarrier
 from pkgshared.consuming import Incoming
+from pkgshared.failures import Tries
 from pkgshared.messages import ChargesSettled, FreeMinutesGranted
 from pkgshared.runtime import Runtime
 
@@ -39,6 +40,8 @@ def wire(runtime: Runtime, waiting: WaitingCalls | None = None) -> None:
         per_customer=settings.apply_calls_per_customer,
         batch_calls=settings.apply_batch_calls,
         relieve=reader.relieve,
+        source_topic=runtime.topic(topics.USAGE_RATED),
+        tries=Tries(settings.handler_max_attempts, most_seconds=settings.retry_backoff_seconds),
     )
     runtime.tasks.append(worker.run)
 
@@ -74,14 +77,16 @@ def wire(runtime: Runtime, waiting: WaitingCalls | None = None) -> None:
         group_suffix=".grants",
         projection=True,
     )
+    usage = runtime.batch_consumer(topics.USAGE_RATED, reader.handle, uow, keeper=reader)
     reader.subscriber = runtime.consume(
         topics.USAGE_RATED,
-        runtime.batch_consumer(topics.USAGE_RATED, reader.handle, uow, keeper=reader),
+        usage,
         "Calls (UsageRated with destination and duration_seconds).",
         group_suffix=".usage",
         projection=True,
         listener=reader,
     )
+    worker.group = usage.group
     runtime.consume(
         topics.CHARGER_PROGRESS,
         runtime.batch_consumer(topics.CHARGER_PROGRESS, on_settled, uow),

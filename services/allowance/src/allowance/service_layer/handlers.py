@@ -15,7 +15,13 @@ from allowance.domain.model import Call, Grant, cover
 from allowance.service_layer.ports import UnitOfWork
 from pkgshared import topics
 from pkgshared.barrier import InputsBarrier
-from pkgshared.messages import ChargesSettled, FreeMinutesGranted, UsageRated, instant_str
+from pkgshared.messages import (
+    ChargesSettled,
+    DeadLetter,
+    FreeMinutesGranted,
+    UsageRated,
+    instant_str,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -204,3 +210,49 @@ async def apply_calls(uow: UnitOfWork, calls: list[Call], locked: bool = False) 
     metrics.CALLS.inc(len(todo))
     metrics.COVERED.inc(covered)
     return len(todo), covered
+
+
+def usage_of(call: Call) -> UsageRated:
+    """The call as a UsageRated again (what a dead letter of it carries: its original bytes
+    are not kept once read)."""
+    return UsageRated(
+        event_id=call.usage_id,
+        usage_id=call.usage_id,
+        customer_id=call.customer_id,
+        did=call.did,
+        occurred_at=call.occurred_at,
+        amount=call.amount,
+        currency=call.currency,
+        destination=call.destination,
+        duration_seconds=call.duration_seconds,
+    )
+
+
+async def dead_letter_call(
+    uow: UnitOfWork, call: Call, where: tuple[str, int, int], error: str, consumer: str
+) -> None:
+    """A call whose applying fails for its own sake on every retry: it goes to
+    usage.rated.dlq with the error (CONTRACT.md §4 Errors), counts as applied (a repeat of it
+    is ignored), and the customer's later calls go on. `where`: (source topic, partition,
+    offset), partition and offset -1 when it was parked."""
+    await uow.repository.first_applied([call.usage_id])
+    topic, partition, offset = where
+    letter = DeadLetter.of(
+        topic,
+        partition,
+        offset,
+        call.customer_id.encode(),
+        usage_of(call).to_json(),
+        f"applying failed on every retry: {error} (payload: the call as read, written again)",
+        consumer,
+    )
+    uow.emit(topics.dlq_topic(topics.USAGE_RATED), call.customer_id, letter)
+    metrics.DEAD_LETTERED.inc()
+    log.error(
+        "call dead-lettered: applying it fails on every retry",
+        customer_id=call.customer_id,
+        usage_id=str(call.usage_id),
+        partition=partition,
+        offset=offset,
+        error=error[:500],
+    )

@@ -8,6 +8,7 @@ from typing import Protocol
 from uuid import UUID
 
 from allowance.domain.model import Call, Grant
+from pkgshared.messages import Message
 
 
 class Allowances(Protocol):
@@ -45,6 +46,8 @@ class Allowances(Protocol):
 class UnitOfWork(Protocol):
     @property
     def repository(self) -> Allowances: ...
+
+    def emit(self, topic: str, key: str | bytes | None, message: Message) -> None: ...
 
     def emit_encoded(
         self, topic: str, key: str | bytes | None, event_type: str, payload: bytes

@@ -14,6 +14,7 @@ from pkgshared import topics
 from pkgshared.barrier import InputsBarrier
 from pkgshared.commands import command_batches
 from pkgshared.consuming import Incoming
+from pkgshared.failures import Tries
 from pkgshared.messages import (
     ClockTicked,
     ReleaseHeldCharges,
@@ -34,8 +35,7 @@ def wire(runtime: Runtime) -> None:
             notice_days=settings.charge_notice_days,
             batch_charges=settings.charge_batch_charges,
         ),
-        max_attempts=settings.handler_max_attempts,
-        backoff_seconds=settings.retry_backoff_seconds,
+        tries=Tries(settings.handler_max_attempts, most_seconds=settings.retry_backoff_seconds),
     )
     runtime.tasks.append(worker.run)
 

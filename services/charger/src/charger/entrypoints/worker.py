@@ -18,7 +18,7 @@ from charger.adapters.clock import TICK_CHANNEL
 from charger.service_layer import tick_work
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgshared import topics
-from pkgshared.failures import infrastructure_failed, pause
+from pkgshared.failures import Tries, infrastructure_failed, tried
 from pkgshared.faults import crash_point
 from pkgshared.messages import ChargesSettled, natural_event_id
 from pkgshared.workers import NotifiedWorker
@@ -43,17 +43,13 @@ class TickWorker(NotifiedWorker):
         poll_seconds: float = 0.5,
         concurrency: int = 2,
         policy: tick_work.Policy | None = None,
-        max_attempts: int = 5,
-        first_retry_seconds: float = 0.05,
-        backoff_seconds: float = 1.0,
+        tries: Tries | None = None,
     ) -> None:
         super().__init__(pool, poll_seconds, concurrency)
         self._policy = policy or tick_work.Policy()
         self._on_commit = on_commit
         self._batch = batch_customers
-        self._attempts = max_attempts
-        self._first_retry = first_retry_seconds
-        self._backoff = backoff_seconds
+        self._tries_policy = tries or Tries()
 
     async def _database_answers(self) -> bool:
         async with asyncio.timeout(2):
@@ -97,32 +93,25 @@ class TickWorker(NotifiedWorker):
         """Charge one customer (of `only`, when given) in a transaction of its own, up to
         `max_attempts` times; what it made, or None and the last error. A failure of the
         infrastructure is raised (the whole drain is retried)."""
-        error = ""
-        for attempt in range(1, self._attempts + 1):
-            try:
-                async with ChargerUnitOfWork(self._pool, on_commit=self._on_commit) as uow:
-                    if not await uow.ledger.claim_customer(customer, at):
-                        return tick_work.Made(), ""  # charged meanwhile, or another has it
-                    made, _ = await tick_work.charge_claimed(
-                        uow, [customer], at, tick_id, self._policy, only
-                    )
-                    await uow.commit()
-                    return made, ""
-            except Exception as exc:
-                if await infrastructure_failed(exc, self._database_answers):
-                    raise
-                error = f"{type(exc).__name__}: {exc}"
-                log.warning(
-                    "charging failed; it will be retried",
-                    customer_id=customer,
-                    assignment_id=str(next(iter(only))) if only else None,
-                    attempt=attempt,
-                    error=error[:500],
-                    exc_info=attempt == 1,
+
+        async def charge() -> tick_work.Made:
+            async with ChargerUnitOfWork(self._pool, on_commit=self._on_commit) as uow:
+                if not await uow.ledger.claim_customer(customer, at):
+                    return tick_work.Made()  # charged meanwhile, or another worker has it
+                made, _ = await tick_work.charge_claimed(
+                    uow, [customer], at, tick_id, self._policy, only
                 )
-                if attempt < self._attempts:
-                    await pause(attempt, self._first_retry, self._backoff)
-        return None, error
+                await uow.commit()
+                return made
+
+        outcome = await tried(
+            charge,
+            self._tries_policy,
+            self._database_answers,
+            customer_id=customer,
+            assignment_id=str(next(iter(only))) if only else None,
+        )
+        return outcome.value, outcome.error
 
     async def _settle(self, uow: ChargerUnitOfWork) -> ChargesSettled | None:
         """Write ChargesSettled for the accepted tick once nothing it made due is left."""
