@@ -7,11 +7,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
@@ -62,9 +65,38 @@ def decode_cursor(cursor: str | None, size: int) -> list[str] | None:
         values = None
     if not (isinstance(values, list) and len(values) == size):
         raise HTTPException(400, "`after` is not a cursor this API returned")
-    if not all(isinstance(v, str) for v in values):
+    if not all(isinstance(v, str) and not _FORGED.search(v) for v in values):
         raise HTTPException(400, "`after` is not a cursor this API returned")
     return values
+
+
+_FORGED = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+"""What no cursor of ours holds (its values are dates, instants and ids) and PostgreSQL or
+UTF-8 cannot take: control characters, NUL among them, and lone surrogates."""
+
+ECHO_CHARS = 100
+"""The most of a request's own input a validation error repeats (a 100 KB id is not sent
+back whole)."""
+
+
+def _cut(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > ECHO_CHARS:
+        return value[:ECHO_CHARS] + "…"
+    if isinstance(value, (list, tuple)):
+        return [_cut(v) for v in value[:10]]
+    if isinstance(value, dict):
+        return {str(k)[:ECHO_CHARS]: _cut(v) for k, v in list(value.items())[:10]}
+    return value
+
+
+async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 with the echoed input cut (RequestValidationError)."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    detail = [
+        {k: _cut(v) for k, v in e.items() if k in ("type", "loc", "msg", "input")}
+        for e in errors[:20]
+    ]
+    return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=422)
 
 
 def page_of(items: list[T], limit: int, key: Callable[[T], tuple[object, ...]]) -> Page[T]:
@@ -100,6 +132,7 @@ def read_api(
         redoc_url=None,
     )
     app.state.pool = pool
+    app.add_exception_handler(RequestValidationError, _invalid_request)
 
     @app.get(
         "/health",
