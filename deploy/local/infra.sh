@@ -7,10 +7,12 @@
 # Settings (env): KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_SASL_PORT (9094: a
 # SASL_PLAINTEXT listener), KAFKA_SASL_SSL_PORT (9095: SASL over TLS, a certificate for
 # 127.0.0.1 signed by a local CA in .cache/kafka/tls/ca.pem), KAFKA_HEAP (768m), PGPORT (5432).
-# Both SASL listeners take PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for the local user
-# packages / packages-secret (a super user), and SCRAM for one user per service and the
-# operator, each limited by ACLs to its own topics (pkgshared.access; passwords in
-# .cache/kafka/users.env, mode 0600). The PLAINTEXT listener on KAFKA_PORT is for local
+# Both SASL listeners take PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for the local super user
+# `packages`, and SCRAM for one user per service and the operator, each limited by ACLs to its
+# own topics (pkgshared.access). Every password is random, made on this machine: the super
+# users' (`packages`, the broker's `admin`) and the keystore's in .cache/kafka/secrets.env,
+# the others in .cache/kafka/users.env (both mode 0600); `infra.sh env` with
+# KAFKA_LOCAL_PLAINTEXT=0 prints the settings that use them. The PLAINTEXT listener on KAFKA_PORT is for local
 # development only: it has no authentication, so it is left unrestricted. State lives in
 # deploy/local/.cache (ignored by git).
 set -euo pipefail
@@ -24,10 +26,11 @@ kafka_data="$kafka_home/data"
 kafka_pid="$kafka_home/kafka.pid"
 kafka_log="$kafka_home/server.log"
 kafka_tls="$kafka_home/tls"
-# Local development credentials (the broker only listens on 127.0.0.1), never production ones.
-tls_password="packages-tls"
+# The super users' and the keystore's passwords: random, made once on this machine
+# (`secrets_load`); nothing in the repository works as a credential.
+secrets_env="$kafka_home/secrets.env"
 sasl_user="packages"
-sasl_password="packages-secret"
+tls_password="" sasl_password="" admin_password=""
 pg_marker="$cache/postgres.started-by-us"
 # Each service's own SCRAM user (pkgshared.access) and its password, made on this machine.
 users_env="$kafka_home/users.env"
@@ -58,6 +61,25 @@ python_run() {
   fi
 }
 
+# ---------------------------------------------------------------- secrets
+random_secret() { head -c 24 /dev/urandom | base64 | tr -d '/+='; }
+
+# The super users' and the keystore's passwords, made at random the first time. Made anew,
+# they invalidate what the old ones protected: the keystores are made again and the SCRAM
+# user `packages` is given the new password at the next start.
+secrets_load() {
+  if [ ! -f "$secrets_env" ]; then
+    mkdir -p "$kafka_home"
+    (umask 077
+     printf 'TLS_PASSWORD=%s\nSASL_PASSWORD=%s\nADMIN_PASSWORD=%s\n' \
+       "$(random_secret)" "$(random_secret)" "$(random_secret)" > "$secrets_env")
+    rm -rf "$kafka_tls" "$kafka_data/.scram-users"
+  fi
+  tls_password=$(sed -n 's/^TLS_PASSWORD=//p' "$secrets_env")
+  sasl_password=$(sed -n 's/^SASL_PASSWORD=//p' "$secrets_env")
+  admin_password=$(sed -n 's/^ADMIN_PASSWORD=//p' "$secrets_env")
+}
+
 # ---------------------------------------------------------------- Kafka
 kafka_fetch() {
   if [ -f "$kafka_lib/.complete" ]; then return; fi
@@ -78,7 +100,8 @@ kafka_write_config() {
   sed -e "s|@DATA@|$kafka_data|g" -e "s|@PORT@|$KAFKA_PORT|g" \
       -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" -e "s|@SASL_PORT@|$KAFKA_SASL_PORT|g" \
       -e "s|@SASL_SSL_PORT@|$KAFKA_SASL_SSL_PORT|g" -e "s|@TLS@|$kafka_tls|g" \
-      -e "s|@TLS_PASSWORD@|$tls_password|g" \
+      -e "s|@TLS_PASSWORD@|$tls_password|g" -e "s|@ADMIN_PASSWORD@|$admin_password|g" \
+      -e "s|@SASL_PASSWORD@|$sasl_password|g" \
       "$here/kafka/server.properties" > "$kafka_home/server.properties"
   if [ "$KAFKA_LOCAL_PLAINTEXT" = "0" ]; then
     # No unauthenticated listener for clients: the broker talks to itself over SASL (PLAIN,
@@ -90,7 +113,7 @@ kafka_write_config() {
   chmod 600 "$kafka_home/server.properties"
   umask 077
   printf '%s\n' "security.protocol=SASL_PLAINTEXT" "sasl.mechanism=PLAIN" \
-    "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\" password=\"admin-secret\";" \
+    "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\" password=\"$admin_password\";" \
     > "$kafka_home/admin.properties"
   umask 022
   cp "$here/kafka/log4j2.properties" "$kafka_home/log4j2.properties"
@@ -108,7 +131,7 @@ admin_tool_args() {
 admin_python() {
   if [ "$KAFKA_LOCAL_PLAINTEXT" = "0" ]; then
     KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT KAFKA_SASL_MECHANISM=PLAIN \
-      KAFKA_SASL_USERNAME=admin KAFKA_SASL_PASSWORD=admin-secret python_run "$@"
+      KAFKA_SASL_USERNAME=admin KAFKA_SASL_PASSWORD="$admin_password" python_run "$@"
   else
     python_run "$@"
   fi
@@ -200,6 +223,7 @@ kafka_protect_secrets() {
   chmod 600 "$kafka_home/server.properties" 2>/dev/null || true
   chmod 600 "$kafka_tls"/*.p12 2>/dev/null || true
   [ -f "$users_env" ] && chmod 600 "$users_env"
+  [ -f "$secrets_env" ] && chmod 600 "$secrets_env"
   return 0
 }
 
@@ -334,6 +358,9 @@ print_env() {
   echo "export DATABASE_URL=postgresql://packages:packages@127.0.0.1:$PGPORT/$PG_DB?sslmode=disable"
 }
 
+case "${1:-}" in
+  up|kafka-up|acls|env) secrets_load ;;
+esac
 case "${1:-}" in
   up) pg_up; kafka_up; topics_up; print_env ;;
   down) kafka_down; pg_down ;;

@@ -88,8 +88,8 @@ async def _forged_input(s: Scenario) -> None:
     for service, path, size in paged:
         for forged in ("\x00", "\x07", "\ud800", "2026-01-01\x00"):
             # The last value forged, any before it as a real cursor holds them.
-            values = ["2027-01-01T00:00:00+00:00" if "allowance" in service else "2027-01-01"]
-            values = (values * size)[: size - 1] + [forged]
+            real = "2027-01-01T00:00:00+00:00" if service == "allowance" else "2027-01-01"
+            values = [*[real] * (size - 1), forged]
             raw = json.dumps(values).encode()  # ASCII: the surrogate as an escape
             cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
             status, body = await asyncio.to_thread(get_status, s, service, path, after=cursor)

@@ -80,3 +80,14 @@ def provide_infra() -> Iterator[Infra]:
             kafka = kafka or local_kafka
             database = database or local_db
         yield Infra(kafka, database, source)
+
+
+def local_secret(name: str) -> str:
+    """A password the local infrastructure made at random (deploy/local/.cache/kafka/
+    secrets.env: TLS_PASSWORD, SASL_PASSWORD for the super user `packages`, ADMIN_PASSWORD)."""
+    secrets = INFRA_SCRIPT.parent / ".cache" / "kafka" / "secrets.env"
+    for line in secrets.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key == name:
+            return value
+    raise KeyError(f"{name} is not in {secrets}")
