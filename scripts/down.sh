@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Stops what `make up` started: the service processes, then the local Kafka and PostgreSQL.
+# Stops what `make up` started: the service processes, then the local Kafka and PostgreSQL
+# (RUN_DIR as for up.sh; KEEP_INFRA=1 leaves Kafka and PostgreSQL running).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for pidfile in .run/pids/*.pid; do
+for pidfile in "${RUN_DIR:-.run}"/pids/*.pid; do
   [ -e "$pidfile" ] || continue
   pid=$(cat "$pidfile")
   if kill -0 "$pid" 2>/dev/null; then
@@ -13,4 +14,4 @@ for pidfile in .run/pids/*.pid; do
   fi
   rm -f "$pidfile"
 done
-bash deploy/local/infra.sh down
+if [ "${KEEP_INFRA:-0}" != 1 ]; then bash deploy/local/infra.sh down; fi

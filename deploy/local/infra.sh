@@ -49,7 +49,8 @@ log() { printf '[infra] %s\n' "$*" >&2; }
 die() { printf '[infra] ERROR: %s\n' "$*" >&2; exit 1; }
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-as_postgres() { as_root runuser -u postgres -- "$@"; }
+# From /: the postgres user may not enter the directory this script was started from.
+as_postgres() { (cd / && as_root runuser -u postgres -- "$@"); }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
