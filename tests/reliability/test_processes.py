@@ -36,6 +36,10 @@ def _alive(pid: int) -> bool:
     return status.exists() and "\nState:\tZ" not in status.read_text()
 
 
+def _cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
 def _script(name: str, run_dir: Path, kafka_bootstrap: str, database_url: str) -> str:
     env = {
         **os.environ,
@@ -70,7 +74,7 @@ async def test_kill_9_of_a_service_frees_its_port_and_up_starts_it_again(
     try:
         _script("up", tmp_path, kafka_bootstrap, database_url)
         pid = int(pidfile.read_text())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        cmdline = _cmdline(pid)
         assert "catalog-service" in cmdline and "uv run" not in cmdline, cmdline
         assert _listening(PORT)
 

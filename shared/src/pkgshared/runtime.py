@@ -200,6 +200,7 @@ async def run_service(
     A failure to start is logged as one structured line (no settings, so no secrets) before
     the process exits."""
     configure_logging(name, settings.log_level, settings.log_json)
+    WATCH.after = settings.stuck_after_seconds
     try:
         await _serve(name, settings, migrations, wire, api)
     except Exception as exc:

@@ -62,6 +62,12 @@ class ServiceSettings(BaseSettings):
     batch_wait_ms: int = Field(
         default=20, ge=1, le=10_000, description="how long a consumer waits to fill a batch"
     )
+    stuck_after_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="a consumer or worker retrying the same failing work this long turns "
+        "/health to 503 with the reason (packages_work_stuck_seconds, PackagesWorkStuck)",
+    )
     handler_max_attempts: int = Field(
         default=5,
         ge=1,
