@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 from typing import Any
@@ -166,9 +167,42 @@ async def test_every_rejection_rule(running: System, events: TopicReader) -> Non
         package(pid, kind="recurring", free_minutes=None, destination_prefixes=None), c, pid
     )
     assert "currency" in await reason(package(pid, currency="EUR"), c, pid)
-    assert "unknown package" in await reason(command("RetirePackage", package_id=uid("x")), c, pid)
+    gone = uid("x")
+    assert "unknown package" in await reason(command("RetirePackage", package_id=gone), c, gone)
+    # The key a command travels under is its package_id or customer_id (CONTRACT.md §2).
+    assert "Kafka key" in await reason(command("RetirePackage", package_id=pid), c, uid("k"))
     assert "retail" in await reason(package(uid("p"), retail="1.1234567"), c, pid)
     assert "free_minutes" in await reason(package(uid("p"), free_minutes=None), c, pid)
+
+
+async def test_define_then_assign_back_to_back_is_never_refused(
+    running: System, events: TopicReader
+) -> None:
+    """50 DefinePackage / AssignPackage pairs sent back to back, each pair on its two topics
+    at once: 50 PackageAssigned, no rejection. A package never defined is still refused,
+    once the wait (UNKNOWN_PACKAGE_WAIT_SECONDS, 10 s by default) is over."""
+    customer = uid("pairs")
+    pairs = []
+    for _ in range(50):
+        pid = uid("pair")
+        pairs.append((package(pid), assignment(pid, customer)))
+    never = assignment(uid("never"), customer)
+    for define_cmd, assign_cmd in pairs:
+        await asyncio.gather(
+            running.send(topics.CATALOG_COMMANDS, define_cmd, key=define_cmd["package_id"]),
+            running.send(topics.ASSIGNMENT_COMMANDS, assign_cmd, key=customer),
+        )
+    await running.send(topics.ASSIGNMENT_COMMANDS, never, key=customer)
+    assigned = await events.wait_count(
+        50, timeout=90, event_type="PackageAssigned", customer_id=customer
+    )
+    assert {body(r)["assignment_id"] for r in assigned} == {a["assignment_id"] for _, a in pairs}
+    refused = await one(
+        events, timeout=60, event_type="CommandRejected", command_id=never["event_id"]
+    )
+    assert "unknown package" in refused["reason"]
+    rejected = events.matching(event_type="CommandRejected")
+    assert {body(r)["command_id"] for r in rejected} & {a["event_id"] for _, a in pairs} == set()
 
 
 async def test_a_rejection_on_the_compacted_topic_is_followed_by_the_package_state(

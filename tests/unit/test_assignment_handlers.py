@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from assignment.service_layer import handlers
+from assignment.service_layer.waiting import PackageNotYetKnown, UnknownPackageWait
 from pkgshared import topics
 from pkgshared.exceptions import RuleBroken
 from pkgshared.messages import (
@@ -174,3 +175,42 @@ async def test_a_batch_with_a_new_assignment_waits_for_the_catalog_view() -> Non
     await handlers.apply_command(uow, cmd, TODAY)
     read[0] = 0
     await handlers.prepare(uow, [cmd], InputsBarrier(end_offsets))
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_an_assignment_of_a_package_not_known_yet_waits_for_its_definition() -> None:
+    """CONTRACT.md §4: the AssignPackage waits for the package's definition, counted from when
+    it was first read; defined in time it is assigned, never defined it is refused after the
+    wait. A poll naming many unknown packages is held the wait once, not once per package."""
+    clock = _Clock()
+    unknown = UnknownPackageWait(10.0, clock)
+    uow = await _with_catalog()
+    early, other = _assign(), _assign(package_id="silver")
+    with pytest.raises(PackageNotYetKnown, match="gold"):
+        await handlers.prepare(uow, [early, other], unknown=unknown)
+    clock.now += 4
+    await handlers.apply_catalog_event(_defined(), uow)
+    with pytest.raises(PackageNotYetKnown, match="silver"):  # gold is known now
+        await handlers.prepare(uow, [early, other], unknown=unknown)
+    clock.now += 6  # silver has waited its 10 s: the poll goes through
+    await handlers.prepare(uow, [early, other], unknown=unknown)
+    await handlers.apply_command(uow, early, TODAY)
+    with pytest.raises(RuleBroken, match="silver"):
+        await handlers.apply_command(uow, other, TODAY)
+    assert [type(e) for _, _, e in uow.emitted] == [PackageAssigned]
+
+
+async def test_a_known_package_or_a_repeat_never_waits() -> None:
+    unknown = UnknownPackageWait(10.0, _Clock())
+    uow = await _with_catalog(_defined())
+    cmd = _assign()
+    await handlers.prepare(uow, [cmd], unknown=unknown)
+    await handlers.apply_command(uow, cmd, TODAY)
+    await handlers.prepare(uow, [cmd], unknown=unknown)  # an existing assignment

@@ -6,7 +6,9 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from assignment.config import AssignmentSettings
 from assignment.service_layer import handlers
+from assignment.service_layer.waiting import UnknownPackageWait
 from assignment.service_layer.unit_of_work import AssignmentUnitOfWork
 from pkgshared import topics
 from pkgshared.barrier import InputsBarrier
@@ -23,12 +25,15 @@ def wire(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
         return await runtime.end_offsets(runtime.topic(topics.CATALOG_PACKAGES))
 
     catalog_barrier = InputsBarrier(catalog_ends, what="catalog view, catalog.packages partitions")
+    settings = runtime.settings
+    assert isinstance(settings, AssignmentSettings)
+    unknown = UnknownPackageWait(settings.unknown_package_wait_seconds)
 
     async def apply(uow: AssignmentUnitOfWork, command: Any, _key: str) -> None:
         await handlers.apply_command(uow, command, today())
 
     async def prepare(uow: AssignmentUnitOfWork, batch: list[Any]) -> None:
-        await handlers.prepare(uow, batch, catalog_barrier)
+        await handlers.prepare(uow, batch, catalog_barrier, unknown)
 
     commands = command_batches(
         topics.ASSIGNMENT_COMMANDS, topics.ASSIGNMENT_EVENTS, apply, prepare=prepare

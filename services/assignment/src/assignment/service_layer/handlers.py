@@ -12,6 +12,7 @@ import structlog
 
 from assignment.domain import model
 from assignment.service_layer.ports import UnitOfWork
+from assignment.service_layer.waiting import UnknownPackageWait
 from pkgshared import topics
 from pkgshared.barrier import InputsBarrier
 from pkgshared.messages import (
@@ -40,14 +41,19 @@ async def apply_command(uow: UnitOfWork, cmd: Message, today: date) -> None:
 
 
 async def prepare(
-    uow: UnitOfWork, commands: list[Message], catalog_barrier: CatalogBarrier | None = None
+    uow: UnitOfWork,
+    commands: list[Message],
+    catalog_barrier: CatalogBarrier | None = None,
+    unknown: UnknownPackageWait | None = None,
 ) -> None:
     """Read the assignments and packages a batch of commands names, in two round trips.
 
     A batch with a new assignment waits (InputsBehind, retried) until the catalog view has
     read catalog.packages up to where it ended when the batch was first seen: a package
-    defined just before is then known (define-then-assign must not race), one retired just
-    before is known as retired (one offsets request per batch, not per command)."""
+    defined before is then known, one retired before is known as retired (one offsets
+    request per batch, not per command). A new assignment of a package still unknown then
+    waits for its definition, at most `unknown.seconds` (PackageNotYetKnown, retried):
+    define-then-assign sent back to back is not refused (CONTRACT.md §4)."""
     ids = [c.assignment_id for c in commands if hasattr(c, "assignment_id")]
     await uow.assignments.preload(ids)
     assigns = [c for c in commands if isinstance(c, AssignPackage)]
@@ -55,6 +61,12 @@ async def prepare(
     if new and catalog_barrier is not None:
         await catalog_barrier.check(new[0].event_id, uow.catalog.positions)
     await uow.catalog.preload([c.package_id for c in assigns])
+    if new and unknown is not None:
+        waiting = {
+            c.event_id: c.package_id for c in new if await uow.catalog.get(c.package_id) is None
+        }
+        if waiting:
+            unknown.check(waiting)
 
 
 @dataclass(frozen=True)
