@@ -1,7 +1,8 @@
-.PHONY: help bootstrap infra-up infra-down up down test unit integration e2e lint fmt bench
+.PHONY: help bootstrap infra-up infra-down up down test unit integration e2e lint fmt bench compose-up compose-down compose-test
 
 help:
 	@echo "make up | down | test | unit | integration | e2e | lint | fmt | infra-up | infra-down"
+	@echo "make compose-up | compose-down | compose-test"
 
 bootstrap:
 	bash scripts/bootstrap.sh
@@ -38,3 +39,12 @@ bench:
 
 fmt:
 	uv run ruff format . && uv run ruff check --fix .
+
+compose-up:
+	bash scripts/compose-up.sh
+
+compose-down:
+	docker compose down
+
+compose-test:
+	bash scripts/compose-test.sh

@@ -21,9 +21,16 @@ from decimal import Decimal
 
 from pkgctl import broker as pkgctl_broker
 from pkgshared import topics
-from pkgshared.testing.kafka import TopicReader, produce
+from pkgshared.topic_io import TopicReader, produce_keyed
 
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+SECURITY = pkgctl_broker.security()  # KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*: as the services
+
+
+async def produce(topic: str, values: list[dict[str, object]], key: str) -> None:
+    await produce_keyed(BOOTSTRAP, topic, [(key, v) for v in values], client_options=SECURITY)
+
+
 _today = datetime.now(UTC).date()
 START = _today.replace(
     day=1,
@@ -127,11 +134,11 @@ async def main() -> int:
             "(an earlier tick far ahead): ticks at the wall clock change nothing; this demo "
             f"ticks at {_instant(tick_at)} instead"
         )
-    async with TopicReader(BOOTSTRAP, *watched, from_end=True) as reader:
+    async with TopicReader(BOOTSTRAP, *watched, from_end=True, client_options=SECURITY) as reader:
         for p in packages:
-            await produce(BOOTSTRAP, topics.CATALOG_COMMANDS, [p], key=str(p["package_id"]))
+            await produce(topics.CATALOG_COMMANDS, [p], key=str(p["package_id"]))
         for a in assignments:
-            await produce(BOOTSTRAP, topics.ASSIGNMENT_COMMANDS, [a], key=customer)
+            await produce(topics.ASSIGNMENT_COMMANDS, [a], key=customer)
         print(
             f"demo: sent {len(packages)} DefinePackage and {len(assignments)} AssignPackage "
             f"for {customer}; waiting..."
@@ -151,7 +158,7 @@ async def main() -> int:
             release = command(
                 "ReleaseHeldCharges", customer_id=customer, assignment_id=h["assignment_id"]
             )
-            await produce(BOOTSTRAP, topics.CHARGER_COMMANDS, [release], key=customer)
+            await produce(topics.CHARGER_COMMANDS, [release], key=customer)
             await reader.wait_count(
                 1, timeout=60, event_type="ChargesReleased", assignment_id=h["assignment_id"]
             )
@@ -223,7 +230,7 @@ async def _calls(reader: TopicReader, customer: str, settled: datetime) -> None:
             ("919812345678", 120, "0.480000"),
         )
     ]
-    await produce(BOOTSTRAP, topics.USAGE_RATED, calls, key=customer)
+    await produce(topics.USAGE_RATED, calls, key=customer)
     print("demo: sent 2 calls (600 s to 44..., 120 s to 91...); waiting for FreeMinutesUsed...")
     used = await reader.wait_count(
         1, timeout=60, event_type="FreeMinutesUsed", usage_id=calls[0]["usage_id"]
@@ -245,7 +252,7 @@ async def _tick(reader: TopicReader, at: datetime) -> None:
     """Tick at `at` and wait until the charger settled it; then every charge it made due is
     on its topic: read them to the end."""
     tick = command("ClockTicked", tick_id=str(uuid.uuid4()), at=_instant(at))
-    await produce(BOOTSTRAP, topics.CLOCK_TICKS, [tick], key="clock")
+    await produce(topics.CLOCK_TICKS, [tick], key="clock")
     print(f"demo: sent a tick at {tick['at']}; waiting for ChargesSettled...")
     await reader.wait_count(1, timeout=120, event_type="ChargesSettled", tick_id=tick["tick_id"])
     while await reader.poll(0.5):

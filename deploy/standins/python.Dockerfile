@@ -1,0 +1,8 @@
+# A stand-in for python:3.11-slim-bookworm: Debian's Python 3.11 on the base build.sh makes,
+# at /usr/local/bin/python as in the official image.
+ARG BASE=packages-standin/debian:bookworm
+FROM ${BASE}
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      python3 python3-venv ca-certificates >/dev/null && rm -rf /var/lib/apt/lists/* \
+    && ln -s /usr/bin/python3 /usr/local/bin/python
+CMD ["python3"]

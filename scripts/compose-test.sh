@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# make compose-test: the compose file for real. Starts a Docker engine when none answers
+# (Debian's docker.io, as root), gets `docker compose` (deploy/standins/compose-plugin.sh),
+# builds the images (stand-ins from Debian's packages unless COMPOSE_IMAGES=official), starts
+# the system with `docker compose up -d --wait` under a project and ports of its own, runs the
+# demo against it, kills the charger container in the middle of a tick and checks that every
+# charge of that tick is on its topic once (scripts/compose_check.py), then
+# `docker compose down -v`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$(date +%s)
+log() { printf '[compose-test] %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! docker info >/dev/null 2>&1; then
+  if ! command -v dockerd >/dev/null 2>&1; then
+    log "installing Debian's docker.io"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
+  fi
+  log "starting dockerd"
+  mkdir -p deploy/local/.cache
+  as_root nohup dockerd >deploy/local/.cache/dockerd.log 2>&1 &
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  docker info >/dev/null 2>&1 || { tail -n 20 deploy/local/.cache/dockerd.log >&2; exit 1; }
+fi
+bash deploy/standins/compose-plugin.sh
+if [ "${COMPOSE_IMAGES:-standins}" != official ]; then
+  eval "$(bash deploy/standins/build.sh)"
+  export KAFKA_IMAGE POSTGRES_IMAGE PYTHON_IMAGE UV_IMAGE
+fi
+bash scripts/compose-env.sh
+
+project=packages-compose-test
+export KAFKA_PORT=39092 POSTGRES_PORT=35432
+export CATALOG_PORT=38081 ASSIGNMENT_PORT=38082 CHARGER_PORT=38083 ALLOWANCE_PORT=38084
+compose() { docker compose -p "$project" "$@"; }
+trap 'compose down -v --remove-orphans >/dev/null 2>&1 || true' EXIT
+log "building and starting the system (project $project)"
+up_started=$(date +%s)
+compose build -q
+if ! compose up -d --wait --wait-timeout 300; then
+  compose ps -a >&2; compose logs --tail 30 >&2; exit 1
+fi
+log "up and healthy in $(( $(date +%s) - up_started )) s"
+
+# The demo and the check as an operator would: over the SASL listener, as the operator user.
+password=$(sed -n 's/^KAFKA_USER_OPERATOR_PASSWORD=//p' .env)
+export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT
+export KAFKA_SASL_MECHANISM=SCRAM-SHA-512 KAFKA_SASL_USERNAME=operator KAFKA_SASL_PASSWORD=$password
+export ASSIGNMENT_API=http://127.0.0.1:$ASSIGNMENT_PORT CHARGER_API=http://127.0.0.1:$CHARGER_PORT
+export ALLOWANCE_API=http://127.0.0.1:$ALLOWANCE_PORT
+uv run --frozen python scripts/demo.py
+uv run --frozen python scripts/compose_check.py --project "$project"
+log "passed in $(( $(date +%s) - started )) s"
