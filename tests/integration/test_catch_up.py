@@ -36,13 +36,17 @@ def _package(package: str, frequency: str, match: list[int], **extra: Any) -> Pa
 
 
 def _assigned(customer: str, package: str, start: str, **extra: Any) -> PackageAssigned:
-    fields: dict[str, Any] = {"auto_decrement_credit": True, "timezone": "UTC", **extra}
+    fields: dict[str, Any] = {
+        "auto_decrement_credit": True,
+        "timezone": "UTC",
+        "quantity": 1,
+        **extra,
+    }
     return PackageAssigned(
         assignment_id=uuid.uuid4(),
         customer_id=customer,
         package_id=package,
         package_version=1,
-        quantity=1,
         start_date=start,
         **fields,
     )

@@ -19,7 +19,7 @@ from charger.adapters.ledger import LedgerRepository
 from charger.adapters.projections import ProjectionRepository
 from charger.bootstrap import MIGRATIONS
 from charger.domain.model import Assignment, Terms
-from charger.service_layer.ports import Clock, Ledger, Projections
+from charger.service_layer.ports import Clock, Ledger, LedgerRow, Projections
 from pkgshared.db import SHARED_MIGRATIONS, migrate
 from pkgshared.messages import PackageDefined, SpendLimitSet, UsageRated
 from tests.unit.fakes.charger import ChargerTables, FakeClock, FakeLedger, FakeProjections
@@ -149,7 +149,9 @@ async def test_spend_limits_count_charged_debits_by_month_and_usage_by_window(
 
     def row(key: str, kind: str, status: str, day: date, amount: str | None) -> tuple[Any, ...]:
         money = None if amount is None else Decimal(amount)
-        return (key, "acme", a.assignment_id, kind, status, day, money, "GBP", None, "scheduled")
+        return LedgerRow(
+            key, "acme", a.assignment_id, kind, status, day, money, "GBP", None, "scheduled"
+        )
 
     await repos.ledger.record(
         [

@@ -12,6 +12,7 @@ from typing import Any
 from charger.adapters.ledger import LedgerRepository
 from charger.adapters.projections import ProjectionRepository
 from charger.bootstrap import MIGRATIONS
+from charger.service_layer.ports import LedgerRow
 from pkgshared.db import SHARED_MIGRATIONS, migrate
 from pkgshared.messages import UsageRated
 
@@ -31,7 +32,7 @@ async def test_a_spend_limit_counts_charged_debits_by_the_month_of_their_period(
     def row(key: str, kind: str, status: str, day: date, amount: str | None, cur: str = "GBP"):
         money = Decimal(amount) if amount is not None else None
         minutes = 100 if kind == "grant" else None
-        return (key, "c", a, kind, status, day, money, cur, minutes, "scheduled")
+        return LedgerRow(key, "c", a, kind, status, day, money, cur, minutes, "scheduled")
 
     async with pool.acquire() as conn, conn.transaction():
         repository = LedgerRepository(conn)

@@ -30,13 +30,16 @@ from .test_charges import assignment, version
 MADE_AT = datetime(2026, 2, 1, 0, 0, 3, tzinfo=UTC)
 
 
-def model_bytes(charge: Charge, reason: str, made_at: datetime) -> bytes:
+def model_bytes(
+    charge: Charge, reason: str, made_at: datetime, correlation_id: str | None = None
+) -> bytes:
     """The same event built and validated through its pydantic model."""
     a = charge.assignment
     event_id = natural_event_id(charge.key)
     common = {
         "event_id": event_id,
         "occurred_at": made_at,
+        "correlation_id": correlation_id,
         "customer_id": a.customer_id,
         "did": a.did,
         "assignment_id": a.assignment_id,
@@ -50,6 +53,7 @@ def model_bytes(charge: Charge, reason: str, made_at: datetime) -> bytes:
             destination_prefixes=list(charge.version.destination_prefixes),
             valid_from=charge.valid_from,
             valid_until=charge.valid_until,
+            notify_at_percent=list(charge.version.notify_at_percent),
         ).to_json()
     return CreditDebited(
         **common,
@@ -62,6 +66,8 @@ def model_bytes(charge: Charge, reason: str, made_at: datetime) -> bytes:
         period_end=charge.period.end,
         kind=charge.kind,
         reason=reason,
+        charged_days=charge.period.charged_days,
+        period_days=charge.period.period_days,
     ).to_json()
 
 
@@ -97,6 +103,15 @@ money = st.decimals(min_value=0, max_value=10**9, places=6, allow_nan=False)
 text = st.text(st.characters(exclude_categories=["Cs", "Cc"]), min_size=1, max_size=64)
 
 
+def _period(draw: st.DrawFn, start: date) -> Period:
+    """A whole period, or a prorated part of one (CONTRACT.md §7)."""
+    days = draw(st.integers(1, 366))
+    if draw(st.booleans()):
+        return Period(start, start + timedelta(days=days))
+    charged = draw(st.integers(1, days))
+    return Period(start, start + timedelta(days=charged), charged, days)
+
+
 @st.composite
 def charges(draw: st.DrawFn) -> Charge:
     kind = draw(st.sampled_from(["recurring", "setup", "minimum_spend", "grant"]))
@@ -111,6 +126,7 @@ def charges(draw: st.DrawFn) -> Charge:
         version=draw(st.integers(1, 10**6)),
         currency=draw(st.from_regex(r"[A-Z]{3}", fullmatch=True)),
         destination_prefixes=tuple(draw(st.lists(st.from_regex(r"[0-9]{1,15}", fullmatch=True)))),
+        notify_at_percent=tuple(sorted(draw(st.sets(st.integers(1, 100), max_size=5)))),
     )
     a = assignment(
         assignment_id=draw(st.uuids()),
@@ -124,7 +140,7 @@ def charges(draw: st.DrawFn) -> Charge:
         kind=kind,  # type: ignore[arg-type]
         assignment=a,
         version=v,
-        period=Period(start, start + timedelta(days=draw(st.integers(1, 366)))),
+        period=_period(draw, start),
         amount=None if is_grant else draw(money),
         cost=None if is_grant else draw(st.none() | money),
         minutes=draw(st.integers(1, 10**7)) if is_grant else None,
@@ -140,12 +156,14 @@ def charges(draw: st.DrawFn) -> Charge:
     made_at=st.datetimes(
         timezones=st.just(UTC), min_value=datetime(2000, 1, 1), max_value=datetime(2998, 12, 31)
     ),
+    correlation_id=st.none() | st.text(max_size=200),
 )
 def test_written_events_are_the_models_bytes(
-    charge: Charge, reason: str, made_at: datetime
+    charge: Charge, reason: str, made_at: datetime, correlation_id: str | None
 ) -> None:
-    _, raw = encoded_charge(charge, reason, instant_str(made_at))  # type: ignore[arg-type]
-    assert raw == model_bytes(charge, reason, made_at)
+    made = instant_str(made_at)
+    _, raw = encoded_charge(charge, reason, made, correlation_id)  # type: ignore[arg-type]
+    assert raw == model_bytes(charge, reason, made_at, correlation_id)
 
 
 @given(st.text(st.characters(exclude_categories=["Cs"])))

@@ -5,17 +5,21 @@ simulates without charging."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from charger.service_layer import handlers, tick_work
 from charger.service_layer.projection import project
 from pkgshared.exceptions import RuleBroken
 from pkgshared.messages import (
+    AssignmentChanged,
     AssignmentEnded,
     ClockTicked,
     PackageAssigned,
@@ -172,3 +176,133 @@ async def test_a_simulated_run_reports_and_charges_nothing() -> None:
     assert [line["status"] for line in report["lines"]] == ["would_charge", "would_charge"]
     assert report["totals"] == {"GBP": "5.00"}
     assert uow.tables.ledger == {} and uow.events("CreditDebited") == []
+
+
+async def test_a_prorated_start_then_an_early_end_credits_once_per_period() -> None:
+    """CONTRACT.md §7 through the handlers: the worked example's April part-period and May,
+    then an end date read after May: one CreditIssued for May; the end moved earlier again:
+    April's days are credited (its first credit) and May no further."""
+    uow = FakeUnitOfWork()
+    pbx = _package(proration="daily").model_copy(
+        update={"retail": Decimal("30.00"), "currency": "USD"}
+    )
+    assigned = _assigned(pbx, start="2026-04-10").model_copy(
+        update={"quantity": 2, "timezone": "UTC"}
+    )
+    await project(uow, [pbx, assigned])
+    await _tick(uow, datetime(2026, 4, 10, 0, 0, 1, tzinfo=UTC))
+    await _tick(uow, datetime(2026, 5, 1, 0, 0, 1, tzinfo=UTC))
+    debits = uow.events("CreditDebited")
+    assert [
+        (d["period_start"], d["period_end"], d["amount"], d["charged_days"]) for d in debits
+    ] == [
+        ("2026-04-10", "2026-05-01", "42.000000", 21),
+        ("2026-05-01", "2026-06-01", "60.00", None),
+    ]
+    ended = AssignmentEnded(
+        assignment_id=assigned.assignment_id,
+        customer_id="acme",
+        package_id=pbx.package_id,
+        end_date=date(2026, 5, 19),
+    )
+    await project(uow, [ended])
+    await project(uow, [ended])  # read again: nothing more
+    credits = uow.events("CreditIssued")
+    assert [
+        (c["period_start"], c["credited_from"], c["credited_days"], c["amount"]) for c in credits
+    ] == [("2026-05-01", "2026-05-20", 12, "23.225806")]
+    assert credits[0]["debit_id"] == debits[1]["debit_id"]
+    earlier = ended.model_copy(update={"end_date": date(2026, 4, 20), "event_id": uuid.uuid4()})
+    await project(uow, [earlier])
+    credits = uow.events("CreditIssued")
+    assert [
+        (c["period_start"], c["credited_from"], c["credited_days"], c["amount"]) for c in credits
+    ] == [
+        ("2026-05-01", "2026-05-20", 12, "23.225806"),
+        ("2026-04-10", "2026-04-21", 10, "20.000000"),
+    ]
+    # Credits do not count against the spend limit, and nothing is charged after the end.
+    await _tick(uow, datetime(2026, 7, 1, tzinfo=UTC))
+    assert len(uow.events("CreditDebited")) == 2
+
+
+OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("tick"), st.integers(1, 60)),
+        st.tuples(st.just("end"), st.integers(-40, 200)),
+        st.tuples(st.just("change"), st.one_of(st.none(), st.integers(-40, 200))),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    ops=OPS,
+    frequency=st.sampled_from([("weekly", [1, 4]), ("monthly", [1, 15]), ("monthly", [31])]),
+)
+def test_random_ends_and_end_changes_never_credit_a_period_twice(
+    ops: list[tuple[str, int | None]], frequency: tuple[str, list[int]]
+) -> None:
+    """Ticks forward, EndAssignment and ChangeAssignment (end dates moved back and forth,
+    removed) in any order: each debited period is credited at most once, never for more
+    days or money than it was debited, and nothing is debited after a credited period's
+    credit starts unless the assignment was extended again."""
+
+    async def run() -> None:
+        uow = FakeUnitOfWork()
+        name, match = frequency
+        package = _package(name, match, proration="daily")
+        start = date(2026, 1, 10)
+        assigned = _assigned(package, start=start.isoformat()).model_copy(
+            update={"timezone": "UTC"}
+        )
+        await project(uow, [package, assigned])
+        now = datetime(2026, 1, 10, tzinfo=UTC)
+        for op, value in ops:
+            if op == "tick":
+                assert value is not None
+                now += timedelta(days=value)
+                await _tick(uow, now)
+            elif op == "end":
+                assert value is not None
+                end = max(start, start + timedelta(days=value))
+                await project(
+                    uow,
+                    [
+                        AssignmentEnded(
+                            assignment_id=assigned.assignment_id,
+                            customer_id="acme",
+                            package_id=package.package_id,
+                            end_date=end,
+                        )
+                    ],
+                )
+            else:
+                end_date = None if value is None else max(start, start + timedelta(days=value))
+                changed = AssignmentChanged(
+                    **assigned.model_dump(exclude={"event_type", "event_id", "end_date"}),
+                    end_date=end_date,
+                    effective_from=start,
+                )
+                await project(uow, [changed])
+        debits = {d["debit_id"]: d for d in uow.events("CreditDebited")}
+        credits = uow.events("CreditIssued")
+        assert len({c["credit_id"] for c in credits}) == len(credits)
+        assert len({c["debit_id"] for c in credits}) == len(credits)
+        for c in credits:
+            debit = debits[c["debit_id"]]
+            assert c["period_start"] == debit["period_start"]
+            assert c["period_end"] == debit["period_end"]
+            charged = (
+                debit["charged_days"]
+                or (
+                    date.fromisoformat(debit["period_end"])
+                    - date.fromisoformat(debit["period_start"])
+                ).days
+            )
+            assert 0 < c["credited_days"] <= charged
+            assert Decimal(c["amount"]) <= Decimal(debit["amount"])
+
+    asyncio.run(run())

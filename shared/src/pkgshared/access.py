@@ -35,11 +35,17 @@ ACCESS: dict[str, Access] = {
     "assignment": _service((t.ASSIGNMENT_COMMANDS, t.CATALOG_PACKAGES), (t.ASSIGNMENT_EVENTS,)),
     "charger": _service(
         (t.CATALOG_PACKAGES, t.ASSIGNMENT_EVENTS, t.USAGE_RATED, t.CLOCK_TICKS, t.CHARGER_COMMANDS),
-        (t.CHARGER_EVENTS, t.CREDIT_DEBITED, t.FREE_MINUTES_GRANTED, t.CHARGER_PROGRESS),
+        (
+            t.CHARGER_EVENTS,
+            t.CREDIT_DEBITED,
+            t.FREE_MINUTES_GRANTED,
+            t.CHARGER_PROGRESS,
+            t.CREDITS_ISSUED,
+        ),
     ),
     "allowance": _service(
         (t.FREE_MINUTES_GRANTED, t.CHARGER_PROGRESS, t.USAGE_RATED),
-        (t.FREE_MINUTES_USED, t.ALLOWANCE_BALANCES),
+        (t.FREE_MINUTES_USED, t.ALLOWANCE_BALANCES, t.ALLOWANCE_ALERTS),
     ),
     "ticker": Access(writes=(t.CLOCK_TICKS,)),
     "operator": Access(

@@ -25,6 +25,8 @@ FREE_MINUTES_GRANTED = "billing.free-minutes-granted"
 CHARGER_PROGRESS = "charger.progress"
 FREE_MINUTES_USED = "billing.free-minutes-used"
 ALLOWANCE_BALANCES = "billing.allowance-balances"
+ALLOWANCE_ALERTS = "billing.allowance-alerts"
+CREDITS_ISSUED = "billing.credits-issued"
 
 DLQ_SUFFIX = ".dlq"
 
@@ -42,6 +44,8 @@ KEYS = {
     CHARGER_PROGRESS: "the string `clock`",
     FREE_MINUTES_USED: "customer_id",
     ALLOWANCE_BALANCES: "grant_id",
+    ALLOWANCE_ALERTS: "customer_id",
+    CREDITS_ISSUED: "customer_id",
 }
 """Each topic's record key (CONTRACT.md §3); a .dlq keeps its source record's key."""
 
@@ -98,6 +102,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(FREE_MINUTES_USED, 6, _KEEP_FOREVER),
     # The latest balance per grant_id.
     TopicSpec(ALLOWANCE_BALANCES, 6, _COMPACTED),
+    TopicSpec(ALLOWANCE_ALERTS, 6, _KEEP_FOREVER),
+    TopicSpec(CREDITS_ISSUED, 6, _KEEP_FOREVER),
     *(TopicSpec(dlq_topic(t), 1, _KEEP_FOREVER) for t in CONSUMED_TOPICS),
 )
 

@@ -15,7 +15,8 @@ from uuid import UUID
 
 from charger.adapters.codec import version_from_defined
 from charger.domain.model import Assignment, MonthTotals, PackageVersion, SpendLimit, Tracked
-from charger.service_layer.ports import Progress
+from charger.domain.proration import Credit, Debited
+from charger.service_layer.ports import LedgerRow, Progress
 from pkgshared.messages import Message, PackageDefined, SpendLimitSet, UsageRated
 
 
@@ -45,7 +46,8 @@ class ChargerTables:
     assignments: dict[UUID, Row] = field(default_factory=dict)
     customers: dict[str, Customer] = field(default_factory=dict)
     usage: dict[UUID, UsageRated] = field(default_factory=dict)
-    ledger: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    ledger: dict[str, LedgerRow] = field(default_factory=dict)
+    credits: dict[str, Credit] = field(default_factory=dict)
     clock: tuple[datetime, UUID] | None = None
     settled: bool = False
 
@@ -270,10 +272,40 @@ class FakeLedger:
             row = self.t.assignments[i]
             row.tracked = dataclasses.replace(row.tracked, run_charged=True)
 
-    async def record(self, rows: list[tuple[Any, ...]]) -> None:
+    async def record(self, rows: list[LedgerRow]) -> None:
         for row in rows:
-            assert row[0] not in self.t.ledger, f"charge {row[0]} recorded twice"
-            self.t.ledger[row[0]] = row
+            row = LedgerRow(*row)
+            assert row.key not in self.t.ledger, f"charge {row.key} recorded twice"
+            self.t.ledger[row.key] = row
+
+    async def debits_to_credit(
+        self, customer_id: str, assignment_id: UUID, after: date
+    ) -> list[Debited]:
+        return [
+            Debited(
+                r.key,
+                r.period_start,
+                r.period_end,
+                r.amount,
+                r.cost,
+                r.currency,
+                r.charged_days,
+                r.package_version,
+            )
+            for r in sorted(self.t.ledger.values(), key=lambda r: r.period_start)
+            if r.customer_id == customer_id
+            and r.assignment_id == assignment_id
+            and r.kind == "recurring"
+            and r.status == "charged"
+            and (r.period_end is None or r.period_end > after)
+            and r.key not in self.t.credits
+        ]
+
+    async def record_credits(self, customer_id: str, made: list[Credit]) -> list[Credit]:
+        new = [c for c in made if c.debit.key not in self.t.credits]
+        for c in new:
+            self.t.credits[c.debit.key] = c
+        return new
 
 
 class FakeClock:

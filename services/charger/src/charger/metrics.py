@@ -17,6 +17,9 @@ HELD_FAILED = Counter(
     "charger_held_failed_total",
     "Assignments held because their charges failed for their own sake on every retry.",
 )
+CREDITS = Counter(
+    "charger_credits_total", "CreditIssued made: debited days an end date no longer covers."
+)
 RELEASED = Counter("charger_released_total", "Held assignments released (ChargesReleased).")
 HELD_NOW = Gauge(
     "charger_assignments_held", "Assignments held now (ChargesHeld, not released yet)."

@@ -1,6 +1,6 @@
 """Message models of the contract (CONTRACT.md), and reading them from raw bytes."""
 
-from .allowance import AllowanceBalance, FreeMinutesUsed, GrantUse
+from .allowance import AllowanceBalance, AllowanceThresholdReached, FreeMinutesUsed, GrantUse
 from .assignment import (
     AssignmentChanged,
     AssignmentEnded,
@@ -25,6 +25,7 @@ from .charger import (
     ChargesSettled,
     ChargeUpcoming,
     CreditDebited,
+    CreditIssued,
     FreeMinutesGranted,
     PackageRunReported,
     ReleaseHeldCharges,
@@ -58,6 +59,7 @@ __all__ = [
     "MESSAGE_TYPES",
     "TOPIC_MESSAGES",
     "AllowanceBalance",
+    "AllowanceThresholdReached",
     "AssignPackage",
     "AssignmentChanged",
     "AssignmentEnded",
@@ -70,6 +72,7 @@ __all__ = [
     "ClockTicked",
     "CommandRejected",
     "CreditDebited",
+    "CreditIssued",
     "DeadLetter",
     "DefinePackage",
     "EndAssignment",

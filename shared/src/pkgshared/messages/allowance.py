@@ -69,3 +69,21 @@ class AllowanceBalance(Message):
         description="expired once a ChargesSettled with at >= valid_until was read: no new "
         "call can use it (a late call that occurred inside the window still can)."
     )
+
+
+class AllowanceThresholdReached(Message):
+    """A call first brought a grant's use to one of its notify_at_percent (CONTRACT.md §6), on
+    billing.allowance-alerts (key customer_id). event_id = uuid5 of
+    'threshold:<grant_id>:<percent>'; once per grant and percent, after the call's
+    FreeMinutesUsed, in increasing order."""
+
+    event_type: Literal["AllowanceThresholdReached"] = "AllowanceThresholdReached"
+    grant_id: Uuid
+    customer_id: CustomerId
+    did: Did | None
+    assignment_id: Uuid
+    percent: PositiveInt = Field(description="One of the grant's notify_at_percent (1-100).")
+    granted_seconds: NonNegativeInt
+    used_seconds: NonNegativeInt = Field(description="After the call.")
+    remaining_seconds: NonNegativeInt = Field(description="After the call.")
+    usage_id: Uuid = Field(description="The call that reached it.")

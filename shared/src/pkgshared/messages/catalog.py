@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import ConfigDict, Field, StrictInt, StrictStr, model_validator
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    WithJsonSchema,
+    model_validator,
+)
 
 from .envelope import Message, envelope_required
 from .fields import (
@@ -23,6 +31,64 @@ from .fields import (
 )
 
 Kind = Literal["recurring", "free_minutes", "minimum_spend"]
+PRORATIONS = ("none", "daily")
+MAX_PERCENTS = 5
+
+
+def _proration(value: Any) -> str:
+    """CONTRACT.md §4/§7: "none" (the default, also for null) or "daily"; any other value,
+    whatever its JSON type, is a rule broken (CommandRejected naming the field)."""
+    if value is None:
+        return "none"
+    if not isinstance(value, str) or value not in PRORATIONS:
+        raise rule_error("proration", 'must be "none" or "daily"')
+    return value
+
+
+Proration = Annotated[
+    Literal["none", "daily"],
+    BeforeValidator(_proration),
+    WithJsonSchema({"type": "string", "enum": list(PRORATIONS), "default": "none"}),
+]
+
+
+def _percents(value: Any) -> list[int]:
+    """CONTRACT.md §4/§6: 1 to 5 distinct integers from 1 to 100, sorted (null or an empty
+    list: none); any other value, whatever its JSON type, is a rule broken (CommandRejected
+    naming the field)."""
+    if value is None or value == []:
+        return []
+    ints = (
+        [v for v in value if isinstance(v, int) and not isinstance(v, bool)]
+        if isinstance(value, list)
+        else []
+    )
+    if (
+        not isinstance(value, list)
+        or not 1 <= len(value) <= MAX_PERCENTS
+        or len(ints) != len(value)
+        or any(not 1 <= v <= 100 for v in ints)
+        or len(set(ints)) != len(ints)
+    ):
+        raise rule_error(
+            "notify_at_percent",
+            f"must be a list of 1 to {MAX_PERCENTS} distinct integers from 1 to 100",
+        )
+    return sorted(ints)
+
+
+Percents = Annotated[
+    list[int],
+    BeforeValidator(_percents),
+    WithJsonSchema(
+        {
+            "type": "array",
+            "items": {"type": "integer", "minimum": 1, "maximum": 100},
+            "maxItems": MAX_PERCENTS,
+            "uniqueItems": True,
+        }
+    ),
+]
 Frequency = Literal["daily", "weekly", "monthly", "yearly"]
 FrequencyMatch = list[StrictInt | StrictStr]
 
@@ -166,10 +232,30 @@ class _PackageTerms(Message):
         description="ChargeUpcoming is sent this many days before a recurring debit falls due; "
         "absent: the charger's CHARGE_NOTICE_DAYS (0 unless set: no notices).",
     )
+    proration: Proration = Field(
+        default="none",
+        description='"daily": part-periods at both ends charged by the day, and credits for '
+        "periods an end date cuts (CONTRACT.md §7); recurring and free_minutes only.",
+    )
+    notify_at_percent: Percents = Field(
+        default_factory=list,
+        description="free_minutes only: AllowanceThresholdReached when a grant's use reaches "
+        "each of these percents (1 to 5 distinct, 1-100); PackageDefined lists them sorted.",
+    )
     description: Text | None = Field(default=None, max_length=2000)
 
     @model_validator(mode="after")
     def _kind_rules(self) -> Self:
+        if self.kind == "minimum_spend" and self.proration != "none":
+            raise rule_error(
+                "proration", "proration is for recurring and free_minutes packages", "proration"
+            )
+        if self.kind != "free_minutes" and self.notify_at_percent:
+            raise rule_error(
+                "notify_at_percent",
+                "notify_at_percent is only for free_minutes packages",
+                "notify_at_percent",
+            )
         if self.kind == "free_minutes" and self.free_minutes is None:
             raise rule_error(
                 "free_minutes", "free_minutes is required for free_minutes packages", "free_minutes"

@@ -41,6 +41,36 @@ class CreditDebited(Message):
     period_end: Day = Field(description="Exclusive: the period is [period_start, period_end).")
     kind: DebitKind
     reason: Literal["scheduled", "run_package"]
+    charged_days: PositiveInt | None = Field(
+        default=None, description="Days charged when the debit is prorated (§7), else null."
+    )
+    period_days: PositiveInt | None = Field(
+        default=None,
+        description="Days of the enclosing period when the debit is prorated (§7), else null.",
+    )
+
+
+class CreditIssued(Message):
+    """Money back for the days of a debited period that an end date set or moved no longer
+    covers (CONTRACT.md §7). event_id = credit_id = uuid5 of
+    'credit:<assignment_id>:<period_start>'; at most one per debited period."""
+
+    event_type: Literal["CreditIssued"] = "CreditIssued"
+    credit_id: Uuid = Field(description="Equals event_id.")
+    customer_id: CustomerId
+    did: Did | None
+    assignment_id: Uuid
+    package_id: PackageId
+    package_version: PositiveInt = Field(description="The version that charged the debit.")
+    debit_id: Uuid = Field(description="The debit it credits.")
+    amount: Money = Field(description="The debit's amount x credited_days / its charged days.")
+    cost: Money | None
+    currency: Currency
+    period_start: Day = Field(description="The debit's.")
+    period_end: Day = Field(description="The debit's.")
+    credited_from: Day = Field(description="end_date + 1, or period_start when all of it is.")
+    credited_days: PositiveInt
+    reason: Literal["ended_early"]
 
 
 class FreeMinutesGranted(Message):
@@ -52,10 +82,18 @@ class FreeMinutesGranted(Message):
     did: Did | None
     assignment_id: Uuid
     package_id: PackageId
-    minutes: PositiveInt = Field(description="free_minutes x quantity.")
+    minutes: PositiveInt = Field(
+        description="free_minutes x quantity; for a prorated part-period (§7) "
+        "floor(free_minutes x quantity x charged_days / period_days)."
+    )
     destination_prefixes: list[DestinationPrefix] = Field(description="Empty: any destination.")
     valid_from: Instant
     valid_until: Instant = Field(description="Unused minutes expire here; no roll-over.")
+    notify_at_percent: list[int] = Field(
+        default_factory=list,
+        description="The package version's percents of use that send "
+        "AllowanceThresholdReached, sorted; empty: none.",
+    )
 
 
 class ChargeDeclined(Message):

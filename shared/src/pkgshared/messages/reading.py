@@ -19,7 +19,7 @@ from pydantic_core import ErrorDetails
 
 from pkgshared import topics
 
-from .allowance import AllowanceBalance, FreeMinutesUsed
+from .allowance import AllowanceBalance, AllowanceThresholdReached, FreeMinutesUsed
 from .assignment import (
     AssignmentChanged,
     AssignmentEnded,
@@ -38,6 +38,7 @@ from .charger import (
     ChargesSettled,
     ChargeUpcoming,
     CreditDebited,
+    CreditIssued,
     FreeMinutesGranted,
     PackageRunReported,
     ReleaseHeldCharges,
@@ -90,6 +91,8 @@ TOPIC_MESSAGES: dict[str, tuple[type[Message], ...]] = {
     topics.CHARGER_PROGRESS: (ChargesSettled,),
     topics.FREE_MINUTES_USED: (FreeMinutesUsed,),
     topics.ALLOWANCE_BALANCES: (AllowanceBalance,),
+    topics.ALLOWANCE_ALERTS: (AllowanceThresholdReached,),
+    topics.CREDITS_ISSUED: (CreditIssued,),
     **{topics.dlq_topic(t): (DeadLetter,) for t in topics.CONSUMED_TOPICS},
 }
 

@@ -16,6 +16,7 @@ WATCHED = (
     topics.FREE_MINUTES_GRANTED,
     topics.CHARGER_EVENTS,
     topics.CHARGER_PROGRESS,
+    topics.CREDITS_ISSUED,
 )
 
 

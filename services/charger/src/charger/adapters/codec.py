@@ -29,6 +29,8 @@ def version_from_defined(d: PackageDefined) -> PackageVersion:
         free_minutes=d.free_minutes,
         destination_prefixes=tuple(d.destination_prefixes or ()),
         notice_days=d.notice_days,
+        proration=d.proration,
+        notify_at_percent=tuple(d.notify_at_percent),
     )
 
 

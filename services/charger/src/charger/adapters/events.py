@@ -31,43 +31,55 @@ def _instant(value: datetime) -> str:
     return instant_str(value)
 
 
-def encoded_charge(charge: Charge, reason: Reason, made_at: str) -> tuple[str, bytes]:
+def encoded_charge(
+    charge: Charge, reason: Reason, made_at: str, correlation_id: str | None = None
+) -> tuple[str, bytes]:
     """(event_type, JSON bytes) of the event for a charge made; `made_at` is the events'
-    occurred_at, already written as the contract writes instants (`instant_str`)."""
+    occurred_at, already written as the contract writes instants (`instant_str`);
+    `correlation_id`: the RunPackage's that made it."""
     a = charge.assignment
     event_id = natural_event_id_str(charge.key)
     did = "null" if a.did is None else json_text(a.did)
+    correlation = "null" if correlation_id is None else json_text(correlation_id)
     head = (
         f'{{"event_id":"{event_id}","schema_version":1,"occurred_at":"{made_at}",'
-        f'"correlation_id":null,'
+        f'"correlation_id":{correlation},'
     )
     if charge.kind == "grant":
         prefixes = ",".join(json_text(p) for p in charge.version.destination_prefixes)
+        percents = ",".join(str(p) for p in charge.version.notify_at_percent)
         body = (
             f'"event_type":"FreeMinutesGranted","grant_id":"{event_id}",'
             f'"customer_id":{json_text(a.customer_id)},"did":{did},'
             f'"assignment_id":"{a.assignment_id}","package_id":{json_text(a.package_id)},'
             f'"minutes":{charge.minutes},"destination_prefixes":[{prefixes}],'
             f'"valid_from":"{_instant(charge.valid_from)}",'
-            f'"valid_until":"{_instant(charge.valid_until)}"}}'
+            f'"valid_until":"{_instant(charge.valid_until)}",'
+            f'"notify_at_percent":[{percents}]}}'
         )
         return "FreeMinutesGranted", (head + body).encode()
     assert charge.amount is not None
     cost = "null" if charge.cost is None else f'"{money_str(charge.cost)}"'
+    period = charge.period
+    charged = "null" if period.charged_days is None else str(period.charged_days)
+    of_days = "null" if period.period_days is None else str(period.period_days)
     body = (
         f'"event_type":"CreditDebited","debit_id":"{event_id}",'
         f'"customer_id":{json_text(a.customer_id)},"did":{did},'
         f'"assignment_id":"{a.assignment_id}","package_id":{json_text(a.package_id)},'
         f'"package_version":{charge.version.version},"amount":"{money_str(charge.amount)}",'
         f'"cost":{cost},"currency":{json_text(charge.version.currency)},'
-        f'"period_start":"{charge.period.start.isoformat()}",'
-        f'"period_end":"{charge.period.end.isoformat()}",'
-        f'"kind":"{charge.kind}","reason":"{reason}"}}'
+        f'"period_start":"{period.start.isoformat()}",'
+        f'"period_end":"{period.end.isoformat()}",'
+        f'"kind":"{charge.kind}","reason":"{reason}",'
+        f'"charged_days":{charged},"period_days":{of_days}}}'
     )
     return "CreditDebited", (head + body).encode()
 
 
-def declined_event(charge: Charge, made_at: datetime) -> ChargeDeclined:
+def declined_event(
+    charge: Charge, made_at: datetime, correlation_id: str | None = None
+) -> ChargeDeclined:
     a = charge.assignment
     assert charge.amount is not None and charge.kind != "grant"
     return ChargeDeclined.model_construct(
@@ -75,7 +87,7 @@ def declined_event(charge: Charge, made_at: datetime) -> ChargeDeclined:
         event_id=natural_event_id(f"declined:{a.assignment_id}:{charge.period_key}"),
         schema_version=1,
         occurred_at=made_at,
-        correlation_id=None,
+        correlation_id=correlation_id,
         customer_id=a.customer_id,
         assignment_id=a.assignment_id,
         kind=charge.kind,

@@ -7,15 +7,16 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from charger.adapters.codec import TRACKED, tracked_from_row
 from charger.domain.model import MonthTotals, SpendLimit, Tracked
+from charger.domain.proration import Credit, Debited
 from pkgshared.db import lock_customers
 
 if TYPE_CHECKING:
-    from charger.service_layer.ports import Progress
+    from charger.service_layer.ports import LedgerRow, Progress
     from pkgshared.db import Connection
 
 
@@ -27,6 +28,26 @@ MINIMUM_SPEND_USAGE = (
 is the customer's, in the package's currency, that occurred in [start, end) of the period,
 and, for a DID-level assignment, from that DID only. The one place that says so (in SQL, so a
 batch of periods is summed in one statement)."""
+
+
+LEDGER_COLUMNS = [
+    "charge_key",
+    "customer_id",
+    "assignment_id",
+    "kind",
+    "status",
+    "period_start",
+    "amount",
+    "currency",
+    "minutes",
+    "reason",
+    "period_end",
+    "charged_days",
+    "period_days",
+    "cost",
+    "package_version",
+]
+"""The ledger's columns in LedgerRow's order."""
 
 
 class LedgerRepository:
@@ -253,23 +274,58 @@ class LedgerRepository:
             assignment_ids,
         )
 
-    async def record(self, rows: list[tuple[Any, ...]]) -> None:
-        """Ledger rows: (key, customer, assignment, kind, status, period_start, amount,
-        currency, minutes, reason). A key already there is a bug upstream: it fails loudly."""
+    async def record(self, rows: list[LedgerRow]) -> None:
+        """Ledger rows (LedgerRow's fields, in its order). A key already there is a bug
+        upstream: it fails loudly."""
         if rows:
-            await self.conn.copy_records_to_table(
-                "ledger",
-                records=rows,
-                columns=[
-                    "charge_key",
-                    "customer_id",
-                    "assignment_id",
-                    "kind",
-                    "status",
-                    "period_start",
-                    "amount",
-                    "currency",
-                    "minutes",
-                    "reason",
-                ],
+            await self.conn.copy_records_to_table("ledger", records=rows, columns=LEDGER_COLUMNS)
+
+    # ------------------------------------------------------------ credits (CONTRACT.md §7)
+    async def debits_to_credit(
+        self, customer_id: str, assignment_id: UUID, after: date
+    ) -> list[Debited]:
+        """The assignment's recurring debits made that end after `after` (or whose end was not
+        kept) and have no credit yet (found through the customer's index)."""
+        rows = await self.conn.fetch(
+            "SELECT l.charge_key, l.period_start, l.period_end, l.amount, l.cost, l.currency, "
+            "l.charged_days, l.package_version FROM ledger l "
+            "WHERE l.customer_id = $1 AND l.assignment_id = $2 AND l.kind = 'recurring' "
+            "AND l.status = 'charged' AND (l.period_end IS NULL OR l.period_end > $3) "
+            "AND NOT EXISTS (SELECT 1 FROM credits c WHERE c.debit_key = l.charge_key) "
+            "ORDER BY l.period_start",
+            customer_id,
+            assignment_id,
+            after,
+        )
+        return [
+            Debited(
+                key=r["charge_key"],
+                period_start=r["period_start"],
+                period_end=r["period_end"],
+                amount=r["amount"],
+                cost=r["cost"],
+                currency=r["currency"],
+                charged_days=r["charged_days"],
+                package_version=r["package_version"],
             )
+            for r in rows
+        ]
+
+    async def record_credits(self, customer_id: str, made: list[Credit]) -> list[Credit]:
+        """Keep `made` (a period is credited once: one already kept is left out); the credits
+        kept now."""
+        if not made:
+            return []
+        kept = await self.conn.fetch(
+            "INSERT INTO credits (debit_key, customer_id, amount, currency, credited_from, "
+            "credited_days) SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], "
+            "$4::text[], $5::date[], $6::int[]) ON CONFLICT DO NOTHING RETURNING debit_key",
+            [c.debit.key for c in made],
+            [customer_id] * len(made),
+            [c.amount for c in made],
+            [c.debit.currency for c in made],
+            [c.credited_from for c in made],
+            [c.credited_days for c in made],
+        )
+        new = {r["debit_key"] for r in kept}
+        return [c for c in made if c.debit.key in new]

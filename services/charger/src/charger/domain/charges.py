@@ -7,12 +7,20 @@ each debit charged or declined against the monthly spend limit. Both are pure.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
 from charger.domain.model import Assignment, MonthTotals, PackageVersion, SpendLimit, version_on
+from charger.domain.proration import (
+    prorated,
+    prorated_minutes,
+    prorates,
+    start_part,
+    with_parts,
+)
 from charger.domain.schedule import (
     Period,
     day_start,
@@ -72,6 +80,11 @@ def grant_key(assignment: Assignment, period_start: date) -> str:
 
 def _times(quantity: int, amount: Decimal | None) -> Decimal | None:
     return None if amount is None else amount * quantity
+
+
+def _part(amount: Decimal, period: Period) -> Decimal:
+    assert period.charged_days is not None and period.period_days is not None
+    return prorated(amount, period.charged_days, period.period_days)
 
 
 @dataclass(frozen=True)
@@ -140,11 +153,13 @@ def due_charges(
     through: date | None = None
     if hi < lo:
         return Due(out, through, setup_examined)
-    stretch = (
+    stretch: Iterable[Period] = (
         period_list(first.frequency, first.frequency_match, lo, hi)
         if (hi - lo).days <= CACHED_SPAN_DAYS
         else periods(first.frequency, first.frequency_match, lo, hi)
     )
+    if prorates(versions):
+        stretch = with_parts(assignment, versions, stretch, lo)
     examined = 0
     for period in stretch:
         begins, ends = day_start(period.start, tz), day_start(period.end, tz)
@@ -181,29 +196,40 @@ def due_charges(
             )
             continue
         skipped = scheduled and not terms.auto_decrement_credit
+        part = period.charged_days is not None
         if (version.kind == "recurring" or version.retail > 0) and not skipped:
+            amount = version.retail * terms.quantity
+            cost = _times(terms.quantity, version.cost)
+            if part:
+                amount = _part(amount, period)
+                cost = None if cost is None else _part(cost, period)
             out.append(
                 Charge(
                     key=debit_key(assignment, period.start.isoformat()),
                     kind="recurring",
-                    amount=version.retail * terms.quantity,
-                    cost=_times(terms.quantity, version.cost),
+                    amount=amount,
+                    cost=cost,
                     minutes=None,
                     **common,  # type: ignore[arg-type]
                 )
             )
         if version.kind == "free_minutes":
             per_unit = terms.free_minutes or version.free_minutes or 0
-            out.append(
-                Charge(
-                    key=grant_key(assignment, period.start),
-                    kind="grant",
-                    amount=None,
-                    cost=None,
-                    minutes=per_unit * terms.quantity,
-                    **common,  # type: ignore[arg-type]
+            minutes = per_unit * terms.quantity
+            if part:
+                assert period.charged_days is not None and period.period_days is not None
+                minutes = prorated_minutes(minutes, period.charged_days, period.period_days)
+            if minutes > 0:
+                out.append(
+                    Charge(
+                        key=grant_key(assignment, period.start),
+                        kind="grant",
+                        amount=None,
+                        cost=None,
+                        minutes=minutes,
+                        **common,  # type: ignore[arg-type]
+                    )
                 )
-            )
     return Due(out, through, setup_examined)
 
 
@@ -236,6 +262,8 @@ def next_due(
             moments.append(day_start(assignment.start_date, tz))
     lo = assignment.start_date if through is None else through + timedelta(days=1)
     upcoming = first_period(first.frequency, first.frequency_match, lo, assignment.end_date)
+    if through is None and prorates(versions) and start_part(assignment, versions) is not None:
+        upcoming = Period(assignment.start_date, assignment.start_date)  # the start's part
     if upcoming is not None:
         at = upcoming.end if first.kind == "minimum_spend" else upcoming.start
         moments.append(day_start(at, tz))

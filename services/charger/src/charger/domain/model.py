@@ -24,6 +24,12 @@ class PackageVersion:
     free_minutes: int | None
     destination_prefixes: tuple[str, ...] = ()
     notice_days: int | None = None  # None: the charger's default (CHARGE_NOTICE_DAYS)
+    proration: str = "none"  # "daily": part-periods and credits (CONTRACT.md §7)
+    notify_at_percent: tuple[int, ...] = ()  # carried to the grants, for the allowance
+
+    @property
+    def prorates(self) -> bool:
+        return self.proration == "daily" and self.frequency != "daily"
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,14 @@ is looked at once.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from charger.domain.charges import next_due
 from charger.domain.model import Assignment, PackageVersion, Tracked, version_on
+from charger.domain.proration import prorated, prorates, start_part, with_parts
 from charger.domain.schedule import Period, day_start, first_period, last_date_started_by, periods
 
 
@@ -77,7 +79,10 @@ def upcoming(
         hi = min(hi, assignment.end_date)
     out: list[Notice] = []
     through = noticed_through
-    for period in periods(first.frequency, first.frequency_match, lo, hi):
+    stretch: Iterable[Period] = periods(first.frequency, first.frequency_match, lo, hi)
+    if prorates(versions):
+        stretch = with_parts(assignment, versions, stretch, lo)
+    for period in stretch:
         version = version_on(versions, period.start)
         days = 0 if version is None else notice_days(version, default_days)
         if version is not None and days > 0:
@@ -86,6 +91,8 @@ def upcoming(
                 break
             terms = assignment.terms_on(period.start)
             amount = version.retail * terms.quantity
+            if period.charged_days is not None and period.period_days is not None:
+                amount = prorated(amount, period.charged_days, period.period_days)
             if terms.auto_decrement_credit and amount > 0 and version.kind != "minimum_spend":
                 out.append(Notice(assignment, version, period, amount, day_start(period.start, tz)))
         through = period.start
@@ -108,6 +115,8 @@ def next_notice(
     following = first_period(
         first.frequency, first.frequency_match, after + timedelta(days=1), assignment.end_date
     )
+    if after < assignment.start_date and prorates(versions):
+        following = start_part(assignment, versions) or following
     if following is None:
         return None
     version = version_on(versions, following.start)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -18,10 +18,14 @@ Match = Sequence[int] | Sequence[str]
 
 @dataclass(frozen=True, order=True)
 class Period:
-    """[start, end): starts on a billing date and ends on the next one."""
+    """[start, end): starts on a billing date and ends on the next one; or a part of such a
+    period charged by the day (CONTRACT.md §7), whose `charged_days` of its enclosing
+    period's `period_days` are given."""
 
     start: date
     end: date
+    charged_days: int | None = field(default=None, compare=False)
+    period_days: int | None = field(default=None, compare=False)
 
 
 def _month_days(year: int, month: int, match: Sequence[int]) -> list[int]:
@@ -77,6 +81,21 @@ def billing_dates(frequency: str, match: Match, lo: date, hi: date | None = None
 def next_billing_date(frequency: str, match: Match, after: date) -> date:
     """The first billing date strictly after `after`."""
     return next(billing_dates(frequency, match, after + timedelta(days=1)))
+
+
+LONGEST_PERIOD_DAYS = 366
+"""No period is longer (a yearly one with one date a year)."""
+
+
+def enclosing_period(frequency: str, match: Match, day: date) -> Period:
+    """[b0, b1) with b0 the latest billing date on or before `day` and b1 the first after it
+    (CONTRACT.md §7)."""
+    lo = max(date.min, day - timedelta(days=LONGEST_PERIOD_DAYS))
+    b0 = None
+    for d in billing_dates(frequency, match, lo, day):
+        b0 = d
+    assert b0 is not None  # a billing date lies in any span of a longest period
+    return Period(b0, next_billing_date(frequency, match, day))
 
 
 def periods(frequency: str, match: Match, lo: date, hi: date | None = None) -> Iterator[Period]:

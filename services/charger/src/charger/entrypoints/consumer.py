@@ -128,3 +128,6 @@ def wire(runtime: Runtime) -> None:
         "Run reports, declined charges, notices, holds and releases, rejections.",
     )
     runtime.publishes(topics.CHARGER_PROGRESS, "Ticks settled, key 'clock'.")
+    runtime.publishes(
+        topics.CREDITS_ISSUED, "Credits for debited days an end date cuts, key customer_id."
+    )

@@ -109,7 +109,9 @@ async def run_package(
     """Run the customer's packages on the date: report, and charge unless simulated."""
     await inputs.check(cmd.event_id, _positions(uow))
     started = time.perf_counter()
-    lines, made = await tick_work.run_for_customer(uow, cmd.customer_id, cmd.date, cmd.simulate)
+    lines, made = await tick_work.run_for_customer(
+        uow, cmd.customer_id, cmd.date, cmd.simulate, cmd.correlation_id
+    )
     metrics.record(made)  # a real run's debits, grants and declines count like a tick's
     totals: dict[str, Decimal] = {}
     for line in lines:

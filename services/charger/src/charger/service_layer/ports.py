@@ -5,11 +5,35 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import NamedTuple, Protocol
 from uuid import UUID
 
 from charger.domain.model import Assignment, MonthTotals, PackageVersion, SpendLimit, Tracked
+from charger.domain.proration import Credit, Debited
 from pkgshared.messages import Message, PackageDefined, SpendLimitSet, UsageRated
+
+
+class LedgerRow(NamedTuple):
+    """A charge the ledger records (made, declined or covered); a named tuple: a million are
+    made per big tick. The last five, kept since proration (CONTRACT.md §7), are what a credit
+    of the debit needs."""
+
+    key: str
+    customer_id: str
+    assignment_id: UUID
+    kind: str
+    status: str
+    period_start: date
+    amount: Decimal | None
+    currency: str | None
+    minutes: int | None
+    reason: str
+    period_end: date | None = None
+    charged_days: int | None = None
+    period_days: int | None = None
+    cost: Decimal | None = None
+    package_version: int | None = None
+
 
 Progress = tuple[UUID, date | None, bool, datetime | None, date | None, str | None]
 """What a tick's planning leaves on an assignment: (assignment_id, ticked_through, setup_done,
@@ -95,7 +119,13 @@ class Ledger(Protocol):
 
     async def mark_run_charged(self, assignment_ids: list[UUID]) -> None: ...
 
-    async def record(self, rows: list[tuple[Any, ...]]) -> None: ...
+    async def record(self, rows: list[LedgerRow]) -> None: ...
+
+    async def debits_to_credit(
+        self, customer_id: str, assignment_id: UUID, after: date
+    ) -> list[Debited]: ...
+
+    async def record_credits(self, customer_id: str, made: list[Credit]) -> list[Credit]: ...
 
 
 class Clock(Protocol):

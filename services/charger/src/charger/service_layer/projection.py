@@ -6,21 +6,31 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from charger.domain.model import Assignment, Terms, Tracked
+import structlog
+
+from charger import metrics
+from charger.domain.model import Assignment, PackageVersion, Terms, Tracked
 from charger.domain.notices import due_moment
+from charger.domain.proration import Credit, credits
 from charger.service_layer.ports import UnitOfWork
+from pkgshared import topics
 from pkgshared.messages import (
     AssignmentChanged,
     AssignmentEnded,
+    CreditIssued,
     Message,
     PackageAssigned,
     PackageDefined,
     SpendLimitSet,
     UsageRated,
+    natural_event_id,
 )
+
+log = structlog.get_logger(__name__)
 
 REFRESH_CHUNK = 1000
 """Customers per round of a package's refresh: a package with a million assignments takes a
@@ -75,9 +85,11 @@ async def _update(
     assignment_id: UUID,
     change: Callable[[Assignment], Assignment],
     notice_days: int,
+    correlation_id: str | None = None,
 ) -> None:
     """Change a known assignment and give it its due moment again; customer first, then the
-    assignment: the order the tick workers lock them in."""
+    assignment: the order the tick workers lock them in. An end date set or moved credits
+    the debited days it no longer covers (CONTRACT.md §7)."""
     store = uow.projections
     customer = await store.customer_of(assignment_id)
     if customer is None:
@@ -91,6 +103,56 @@ async def _update(
     due = due_moment(dataclasses.replace(tracked, assignment=changed), versions, notice_days)
     await store.save(changed, due)
     await store.refresh_customers([changed.customer_id])
+    if changed.end_date is not None and changed.end_date != tracked.assignment.end_date:
+        await _credit(uow, changed, versions, correlation_id)
+
+
+async def _credit(
+    uow: UnitOfWork,
+    a: Assignment,
+    versions: list[PackageVersion],
+    correlation_id: str | None,
+) -> None:
+    """CreditIssued for each debited period the assignment's end date cuts, once per period
+    (made when the change is read, not at a tick)."""
+    assert a.end_date is not None
+    debits = await uow.ledger.debits_to_credit(
+        a.customer_id, a.assignment_id, a.end_date + timedelta(days=1)
+    )
+    made = await uow.ledger.record_credits(a.customer_id, credits(a, versions, debits))
+    for c in made:
+        uow.emit(topics.CREDITS_ISSUED, a.customer_id, credit_issued(a, c, correlation_id))
+    if made:
+        metrics.CREDITS.inc(len(made))
+        log.info(
+            "credits issued: the assignment ends before periods already debited",
+            customer_id=a.customer_id,
+            assignment_id=str(a.assignment_id),
+            end_date=a.end_date.isoformat(),
+            credits=len(made),
+        )
+
+
+def credit_issued(a: Assignment, c: Credit, correlation_id: str | None) -> CreditIssued:
+    return CreditIssued(
+        event_id=natural_event_id(c.key),
+        credit_id=natural_event_id(c.key),
+        customer_id=a.customer_id,
+        did=a.did,
+        assignment_id=a.assignment_id,
+        package_id=a.package_id,
+        package_version=c.version.version,
+        debit_id=natural_event_id(c.debit.key),
+        amount=c.amount,
+        cost=c.cost,
+        currency=c.debit.currency,
+        period_start=c.debit.period_start,
+        period_end=c.period_end,
+        credited_from=c.credited_from,
+        credited_days=c.credited_days,
+        reason="ended_early",
+        correlation_id=correlation_id,
+    )
 
 
 async def change_assignment(uow: UnitOfWork, e: AssignmentChanged, notice_days: int) -> None:
@@ -100,12 +162,17 @@ async def change_assignment(uow: UnitOfWork, e: AssignmentChanged, notice_days: 
         e.assignment_id,
         lambda a: dataclasses.replace(a, end_date=e.end_date, terms=(*a.terms, terms)),
         notice_days,
+        e.correlation_id,
     )
 
 
 async def end_assignment(uow: UnitOfWork, e: AssignmentEnded, notice_days: int) -> None:
     await _update(
-        uow, e.assignment_id, lambda a: dataclasses.replace(a, end_date=e.end_date), notice_days
+        uow,
+        e.assignment_id,
+        lambda a: dataclasses.replace(a, end_date=e.end_date),
+        notice_days,
+        e.correlation_id,
     )
 
 

@@ -24,7 +24,7 @@ from charger.domain.charges import (
 from charger.domain.model import MonthTotals, PackageVersion, SpendLimit, Tracked
 from charger.domain.notices import Notice, notices_on, upcoming, wake_at
 from charger.domain.schedule import day_start
-from charger.service_layer.ports import Ledger, Progress, UnitOfWork
+from charger.service_layer.ports import Ledger, LedgerRow, Progress, UnitOfWork
 from pkgshared import topics
 from pkgshared.messages import (
     ChargesHeld,
@@ -84,9 +84,13 @@ async def _settled(store: Ledger, charges: list[Charge]) -> list[Charge]:
 
 
 def _apply(
-    uow: UnitOfWork, decisions: list[tuple[Charge, Outcome]], reason: Reason, made: Made
-) -> list[tuple[object, ...]]:
-    rows: list[tuple[object, ...]] = []
+    uow: UnitOfWork,
+    decisions: list[tuple[Charge, Outcome]],
+    reason: Reason,
+    made: Made,
+    correlation_id: str | None = None,
+) -> list[LedgerRow]:
+    rows: list[LedgerRow] = []
     made_at = datetime.now(UTC)  # the events' occurred_at: metadata, never a due decision
     made_at_text = instant_str(made_at)
     for charge, outcome in decisions:
@@ -94,30 +98,37 @@ def _apply(
             continue
         a = charge.assignment
         status = {"charge": "charged", "decline": "declined", "covered": "covered"}[outcome]
+        period = charge.period
         rows.append(
-            (
+            LedgerRow(
                 charge.key,
                 a.customer_id,
                 a.assignment_id,
                 charge.kind,
                 status,
-                charge.period.start,
+                period.start,
                 charge.amount,
                 charge.version.currency,
                 charge.minutes,
                 reason,
+                period.end,
+                period.charged_days,
+                period.period_days,
+                charge.cost,
+                charge.version.version,
             )
         )
         if outcome == "charge":
             topic = topics.FREE_MINUTES_GRANTED if charge.kind == "grant" else topics.CREDIT_DEBITED
-            event_type, payload = encoded_charge(charge, reason, made_at_text)
+            event_type, payload = encoded_charge(charge, reason, made_at_text, correlation_id)
             uow.emit_encoded(topic, a.customer_id, event_type, payload)
             if charge.kind == "grant":
                 made.grants += 1
             else:
                 made.charged += 1
         elif outcome == "decline" and charge.kind != "grant":
-            uow.emit(topics.CHARGER_EVENTS, a.customer_id, declined_event(charge, made_at))
+            declined = declined_event(charge, made_at, correlation_id)
+            uow.emit(topics.CHARGER_EVENTS, a.customer_id, declined)
             made.declined += 1
     return rows
 
@@ -503,10 +514,15 @@ async def _emit_notices(
 
 
 async def run_for_customer(
-    uow: UnitOfWork, customer_id: str, day: date, simulate: bool
+    uow: UnitOfWork,
+    customer_id: str,
+    day: date,
+    simulate: bool,
+    correlation_id: str | None = None,
 ) -> tuple[list[RunLine], Made]:
     """RunPackage: every charge due by the end of `day` (next midnight in each assignment's
-    zone); charge what is not yet made unless `simulate`; one report line per charge."""
+    zone); charge what is not yet made unless `simulate`; one report line per charge. The
+    events of a real run carry the command's `correlation_id`."""
     store = uow.ledger
     await store.lock_customer(customer_id)
     tracked: list[Tracked] = await store.assignments_of([customer_id])
@@ -525,7 +541,7 @@ async def run_for_customer(
     decisions = decide(new, limit, totals, scheduled=False)
     made = Made()
     if not simulate:
-        rows = _apply(uow, decisions, "run_package", made)
+        rows = _apply(uow, decisions, "run_package", made, correlation_id)
         await store.record(rows)
         await store.mark_run_charged(sorted({c.assignment.assignment_id for c, _ in decisions}))
         # A real run charges held assignments too, and releases them (CONTRACT.md §4).
