@@ -3,7 +3,7 @@
 # Every KAFKA_* environment variable but the JVM's (KAFKA_HEAP_OPTS, KAFKA_OPTS, ...) is a
 # broker property: prefix dropped, lower case, "___" -> "-", "__" -> "_", "_" -> ".".
 # CLUSTER_ID names the cluster its storage is formatted for (the official image's default).
-set -eu
+set -euf  # no globbing: the class path ends in libs/*, for java to expand
 config=/opt/kafka/config/server.properties
 mkdir -p /opt/kafka/config
 : > "$config"

@@ -9,4 +9,7 @@ case "$(basename "$0")" in
   kafka-storage.sh) class=kafka.tools.StorageTool ;;
   *) echo "unknown tool $0" >&2; exit 2 ;;
 esac
-exec java -Xmx256m -Dlog4j2.configurationFile=/opt/kafka/config/log4j2.properties -cp '/opt/kafka/libs/*' "$class" "$@"
+# KAFKA_JVM_PERFORMANCE_OPTS as the official scripts take it (kafka-init sets a quick start).
+# shellcheck disable=SC2086
+exec java -Xmx256m ${KAFKA_JVM_PERFORMANCE_OPTS:-} \
+  -Dlog4j2.configurationFile=/opt/kafka/config/log4j2.properties -cp '/opt/kafka/libs/*' "$class" "$@"
