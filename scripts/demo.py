@@ -39,6 +39,9 @@ START = _today.replace(
 ).isoformat()
 
 
+PRORATED_START = date.fromisoformat(START).replace(day=10).isoformat()
+
+
 def command(event_type: str, **fields: object) -> dict[str, object]:
     return {"event_type": event_type, "event_id": str(uuid.uuid4()), **fields}
 
@@ -81,6 +84,7 @@ async def main() -> int:
             currency="GBP",
             frequency="monthly",
             frequency_match=[1],
+            proration="daily",
         ),
     ]
     assignments = [
@@ -99,7 +103,8 @@ async def main() -> int:
             did="441234567890",
             package_id=packages[2]["package_id"],
             quantity=1,
-            start_date=START,
+            # The 10th: charged by the day up to the 1st (CONTRACT.md §7, proration "daily").
+            start_date=PRORATED_START,
         ),
         command(
             "AssignPackage",
@@ -178,6 +183,12 @@ async def main() -> int:
                     else f"{b['kind']} {b['retail']} {b['currency']} {b['frequency']}"
                 )
             )
+    for d in (b for b in mine if b["event_type"] == "CreditDebited" and b.get("charged_days")):
+        print(
+            f"  CreditDebited      {d['package_id']:<16} {d['amount']} {d['currency']} for "
+            f"{d['period_start']} to {d['period_end']}: {d['charged_days']} of "
+            f"{d['period_days']} days (prorated)"
+        )
     for n in (b for b in mine if b["event_type"] == "ChargeUpcoming"):
         print(
             f"  ChargeUpcoming     {n['package_id']:<16} {n['amount']} {n['currency']} due at "

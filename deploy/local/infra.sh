@@ -188,7 +188,17 @@ kafka_service_users() {
     done
   fi
   # Again when a service was added since (its user and ACLs are new; the others' change).
-  if [ -f "$marker" ] && [ -f "$users_env" ] && [ -z "$missing" ]; then return; fi
+  if [ -f "$marker" ] && [ -f "$users_env" ] && [ -z "$missing" ]; then
+    # The same users: only the ACLs again when pkgshared.access grants something new (a
+    # topic added to the contract).
+    local grants; grants=$(python_run -m pkgshared.access acl-args | sha256sum | cut -c1-16)
+    if [ "$(cat "$marker")" != "$grants" ]; then
+      kafka_acls ""
+      echo "$grants" > "$marker"
+      log "ACLs granted again: pkgshared.access changed"
+    fi
+    return
+  fi
   umask 077
   : > "$users_env.new"
   for user in $(python_run -m pkgshared.access users); do
@@ -205,7 +215,7 @@ kafka_service_users() {
   chmod 600 "$users_env"
   umask 022
   kafka_acls ""
-  touch "$marker"
+  python_run -m pkgshared.access acl-args | sha256sum | cut -c1-16 > "$marker"
   log "service users $(python_run -m pkgshared.access users | tr '\n' ' ')added with their ACLs; passwords in $users_env"
 }
 
