@@ -8,6 +8,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="$here/../local/.cache/compose"
 version=v5.6.0
 docker compose version >/dev/null 2>&1 && exit 0
+export PATH="$PATH:/usr/local/go/bin"  # where Go is put on these machines
 plugin="$HOME/.docker/cli-plugins/docker-compose"
 if [ ! -x "$cache/docker-compose-$version" ]; then
   command -v go >/dev/null || { echo "[compose] go not found: install Go to build Docker Compose" >&2; exit 1; }
