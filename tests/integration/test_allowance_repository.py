@@ -76,7 +76,7 @@ async def _settle(pool: Any, at: datetime) -> None:
     uow = AllowanceUnitOfWork(pool)
     async with uow:
         settled = ChargesSettled(tick_id=uuid.uuid4(), at=at)
-        await handlers.settle(uow, settled, InputsBarrier(nothing), nothing)
+        await handlers.settle(uow, settled, InputsBarrier(nothing), nothing, nothing)
         await uow.commit()
 
 

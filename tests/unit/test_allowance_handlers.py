@@ -3,14 +3,19 @@ calls waiting, the horizon moved by ChargesSettled, settled calls applied in ord
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from allowance.domain.waiting import WaitingCalls
 from allowance.service_layer import handlers
 from pkgshared import topics
-from pkgshared.messages import ChargesSettled, FreeMinutesGranted, UsageRated
+from pkgshared.messages import ChargesSettled, FreeMinutesGranted, UsageRated, natural_event_id
 from tests.unit.fakes.allowance import FakeUnitOfWork
 
 JAN, FEB, MAR = (datetime(2026, m, 15, tzinfo=UTC) for m in (1, 2, 3))
@@ -49,9 +54,16 @@ def _call(at: datetime, seconds: int, destination: str = "442071234567", custome
     )
 
 
+async def _no_usage() -> dict[int, int]:
+    return {}
+
+
 async def _settle(uow: FakeUnitOfWork, at: datetime) -> bool:
+    """A ChargesSettled read with usage.rated empty: its grants expire at once."""
     settled = ChargesSettled(tick_id=uuid.uuid4(), at=at)
-    return await handlers.settle(uow, settled, _Open(), lambda: None)  # type: ignore[arg-type]
+    moved = await handlers.settle(uow, settled, _Open(), lambda: None, _no_usage)  # type: ignore[arg-type]
+    await handlers.expire_if_ready(uow, {})
+    return moved
 
 
 async def test_a_grant_gets_its_first_balance_once() -> None:
@@ -176,3 +188,167 @@ async def test_a_customer_parked_by_another_instance_has_its_calls_parked_behind
     assert (done.calls, done.parked, done.customers_parked) == (0, 1, {"acme"})
     assert uow.events("FreeMinutesUsed") == []
     assert [c.usage_id for _, c in uow.repository.parked] == [far.usage_id, settled[0].usage_id]
+
+
+class _Applier:
+    """The apply worker's loop in small (what entrypoints/worker.py does with PostgreSQL):
+    settled calls held in memory applied in the order read, then the pending expiry once
+    partition 0 is read to its end as of the ChargesSettled."""
+
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self.uow = uow
+        self.waiting = WaitingCalls()
+        self.waiting.start(0, 0)
+        self.offset = 0
+
+    def read(self, *usage: UsageRated) -> None:
+        for u in usage:
+            self.waiting.add(0, self.offset, handlers.call_of(u))
+            self.offset += 1
+
+    async def settle(self, at: datetime, end: int | None = None) -> None:
+        async def ends() -> dict[int, int]:
+            # usage.rated's end as the ChargesSettled is read (`end`: records written to it
+            # and not read yet)
+            return {0: self.offset if end is None else end}
+
+        settled = ChargesSettled(tick_id=uuid.uuid4(), at=at)
+        await handlers.settle(self.uow, settled, _Open(), lambda: None, ends)  # type: ignore[arg-type]
+
+    async def drain(self) -> None:
+        horizon = self.uow.repository.settled_at
+        assert horizon is not None
+        self.waiting.set_horizon(horizon)
+        chosen = self.waiting.settled(horizon, 10_000, 10_000)
+        await handlers.apply_calls(self.uow, [w.call for w in chosen])
+        self.waiting.remove(chosen)
+        pending = await self.uow.repository.expiry()
+        if pending is not None:
+            at, ends = pending
+            ready = {0: at} if self.waiting.read_to(0, ends[0], at) else {}
+            await handlers.expire_if_ready(self.uow, ready)
+
+
+async def test_the_worked_example_balances_come_before_the_expiry_and_thresholds_after_use() -> (
+    None
+):
+    """CONTRACT.md §6 worked example: three calls wait; the tick's ChargesSettled passes the
+    January grant's window; the calls are applied first, then the grant expires: balances 0
+    active, 300 active, 12,000 active, 12,000 expired. With notify_at_percent [80, 100] the
+    third call reaches both, 80 then 100, after its FreeMinutesUsed."""
+    uow = FakeUnitOfWork()
+    january = _grant(minutes=200, until=datetime(2026, 2, 15, tzinfo=UTC)).model_copy(
+        update={"notify_at_percent": [80, 100]}
+    )
+    applier = _Applier(uow)
+    applier.read(
+        _call(datetime(2026, 1, 20, tzinfo=UTC), 300),
+        _call(datetime(2026, 1, 20, 1, tzinfo=UTC), 120, "919812345678"),
+        _call(datetime(2026, 2, 14, tzinfo=UTC), 12_000),
+    )
+    await handlers.add_grants(uow, [january])
+    await applier.settle(datetime(2026, 3, 20, tzinfo=UTC))
+    assert [b["status"] for b in uow.events("AllowanceBalance")] == ["active"]  # not yet
+    await applier.drain()
+    balances = [(b["used_seconds"], b["status"]) for b in uow.events("AllowanceBalance")]
+    assert balances == [(0, "active"), (300, "active"), (12_000, "active"), (12_000, "expired")]
+    order = [t for _, _, t, _ in uow.emitted if t != "AllowanceBalance"]
+    assert order == ["FreeMinutesUsed", "FreeMinutesUsed", *["AllowanceThresholdReached"] * 2]
+    alerts = uow.events("AllowanceThresholdReached")
+    assert [(a["percent"], a["used_seconds"], a["remaining_seconds"]) for a in alerts] == [
+        (80, 12_000, 0),
+        (100, 12_000, 0),
+    ]
+    assert alerts[0]["event_id"] == str(natural_event_id(f"threshold:{january.grant_id}:80"))
+    used = uow.events("FreeMinutesUsed")
+    assert alerts[0]["usage_id"] == used[1]["usage_id"]
+
+
+async def test_the_expiry_waits_for_usage_read_to_its_end_as_of_the_settle() -> None:
+    uow = FakeUnitOfWork()
+    await handlers.add_grants(uow, [_grant(minutes=10, until=FEB)])
+    applier = _Applier(uow)
+    await applier.settle(MAR, end=1)  # a call written before the ChargesSettled, not read yet
+    await applier.drain()
+    assert [b["status"] for b in uow.events("AllowanceBalance")] == ["active"]
+    applier.read(_call(datetime(2026, 1, 20, tzinfo=UTC), 60))  # now it is
+    await applier.drain()
+    balances = [(b["used_seconds"], b["status"]) for b in uow.events("AllowanceBalance")]
+    assert balances == [(0, "active"), (60, "active"), (60, "expired")]
+
+
+CALLS = st.lists(
+    st.tuples(
+        st.integers(0, 40),  # the call's day in January and February
+        st.integers(0, 900),  # seconds
+        st.booleans(),  # a ChargesSettled right after it
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(calls=CALLS, percents=st.sets(st.integers(1, 100), min_size=1, max_size=5))
+def test_no_grant_expires_before_a_call_its_settle_settles_and_each_threshold_once(
+    calls: list[tuple[int, int, bool]], percents: set[int]
+) -> None:
+    async def run() -> None:
+        uow = FakeUnitOfWork()
+        grants = [
+            _grant(minutes=20, until=datetime(2026, 1, 16, tzinfo=UTC)).model_copy(
+                update={"notify_at_percent": sorted(percents)}
+            ),
+            _grant(minutes=30, until=datetime(2026, 2, 20, tzinfo=UTC)).model_copy(
+                update={"notify_at_percent": sorted(percents)}
+            ),
+        ]
+        await handlers.add_grants(uow, grants)
+        applier = _Applier(uow)
+        read_before: dict[str, datetime] = {}  # usage_id -> the first settle after it was read
+        expired_by: dict[str, datetime] = {}  # grant_id -> the settle that expired it
+        day = 0
+        pending: list[UsageRated] = []
+        for offset_day, seconds, settle in calls:
+            day = max(day, offset_day)
+            u = _call(JAN + timedelta(days=offset_day, hours=1), seconds)
+            applier.read(u)
+            pending.append(u)
+            if settle:
+                at = JAN + timedelta(days=day + 1)
+                if uow.repository.settled_at is None or at > uow.repository.settled_at:
+                    for p in pending:
+                        read_before[str(p.usage_id)] = at
+                    pending = []
+                    await applier.settle(at)
+                    before = len(uow.emitted)
+                    await applier.drain()
+                    for _, _, t, raw in uow.emitted[before:]:
+                        body = json.loads(raw)
+                        if t == "AllowanceBalance" and body["status"] == "expired":
+                            expired_by.setdefault(body["grant_id"], at)
+        # Calls before expiry: a grant's expired balance comes after the FreeMinutesUsed of
+        # every call read before the ChargesSettled that expired it (all of them settled by
+        # it here: each settle's moment is after every call read so far).
+        events = [(t, json.loads(p)) for _, _, t, p in uow.emitted]
+        used_at = {b["usage_id"]: n for n, (t, b) in enumerate(events) if t == "FreeMinutesUsed"}
+        for n, (t, b) in enumerate(events):
+            if t != "AllowanceBalance" or b["status"] != "expired":
+                continue
+            expiring = expired_by[b["grant_id"]]
+            for usage_id, settle_at in read_before.items():
+                if settle_at <= expiring and usage_id in used_at:
+                    assert used_at[usage_id] < n, (usage_id, b)
+        # Thresholds: each percent once per grant, in increasing order, only when reached.
+        alerts = uow.events("AllowanceThresholdReached")
+        seen = [(a["grant_id"], a["percent"]) for a in alerts]
+        assert len(seen) == len(set(seen))
+        for a in alerts:
+            assert a["used_seconds"] * 100 >= a["granted_seconds"] * a["percent"]
+        for g in grants:
+            mine = [a["percent"] for a in alerts if a["grant_id"] == str(g.grant_id)]
+            assert mine == sorted(mine)
+            final = uow.repository.grants[g.grant_id].used_seconds
+            granted = g.minutes * 60
+            assert mine == [p for p in sorted(percents) if final * 100 >= granted * p]
+
+    asyncio.run(run())

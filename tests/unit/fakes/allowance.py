@@ -22,6 +22,8 @@ class FakeAllowances:
     settled_at: datetime | None = None
     parked: list[tuple[int, Call]] = field(default_factory=list)  # (seq, call), in seq order
     seq: int = 0
+    pending: tuple[datetime, dict[int, int]] | None = None  # the expiry waiting
+    ready: dict[int, datetime] = field(default_factory=dict)
 
     async def add_grants(self, grants: list[Grant]) -> list[Grant]:
         new = [g for g in grants if g.grant_id not in self.grants]
@@ -95,6 +97,23 @@ class FakeAllowances:
 
     async def horizon(self) -> datetime | None:
         return self.settled_at
+
+    async def expiry(self, lock: bool = False) -> tuple[datetime, dict[int, int]] | None:
+        return self.pending
+
+    async def await_expiry(self, at: datetime, ends: dict[int, int]) -> None:
+        self.pending = (at, dict(ends))
+
+    async def mark_ready(self, ready: dict[int, datetime]) -> None:
+        for p, at in ready.items():
+            if p not in self.ready or self.ready[p] < at:
+                self.ready[p] = at
+
+    async def ready_for(self, partitions: list[int]) -> dict[int, datetime]:
+        return {p: self.ready[p] for p in partitions if p in self.ready}
+
+    async def expired_now(self) -> None:
+        self.pending = None
 
     async def advance_horizon(self, at: datetime, tick_id: UUID) -> bool:
         if self.settled_at is not None and at <= self.settled_at:

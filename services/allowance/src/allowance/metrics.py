@@ -33,3 +33,8 @@ DEAD_LETTERED = Counter(
     "allowance_calls_dead_lettered_total",
     "Calls whose applying failed for their own sake on every retry (sent to usage.rated.dlq).",
 )
+THRESHOLDS = Counter(
+    "allowance_thresholds_reached_total",
+    "AllowanceThresholdReached sent, by percent (a grant's use first reached it).",
+    ["percent"],
+)

@@ -28,6 +28,12 @@ class Allowance(BaseModel):
     used_seconds: int
     remaining_seconds: int
     status: Literal["active", "expired"]
+    notify_at_percent: list[int] = Field(
+        description="Percents of use that send AllowanceThresholdReached (empty: none)."
+    )
+    percents_reached: list[int] = Field(
+        description="Those of notify_at_percent the grant's use has reached (each sent once)."
+    )
 
 
 class CustomerAllowances(BaseModel):
@@ -58,7 +64,9 @@ async def allowances(
     rows = await conn.fetch(
         "SELECT grant_id, assignment_id, did, destination_prefixes, valid_from, valid_until, "
         "granted_seconds, used_seconds, granted_seconds - used_seconds AS remaining_seconds, "
-        "status FROM grants WHERE customer_id = $1 "
+        "status, notify_at_percent, ARRAY(SELECT p FROM unnest(notify_at_percent) AS p "
+        "WHERE used_seconds * 100 >= granted_seconds * p ORDER BY p) AS percents_reached "
+        "FROM grants WHERE customer_id = $1 "
         "AND ($2::timestamptz IS NULL OR (valid_from, grant_id) > ($2, $3)) "
         "ORDER BY valid_from, grant_id LIMIT $4",
         customer_id,

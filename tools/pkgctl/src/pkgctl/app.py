@@ -466,8 +466,14 @@ def allowances(
     customer: Annotated[str, typer.Argument(help="the customer whose grants to show")],
 ) -> None:
     """A customer's free minutes: each grant's prefixes, DID, window, seconds granted, used
-    and remaining, and status (from billing.allowance-balances)."""
-    balances = run(broker.allowances(customer))
+    and remaining, status and alert percents reached (the allowance service's read API;
+    billing.allowance-balances when it does not answer)."""
+    try:
+        path = f"/customers/{urllib.parse.quote(customer, safe='')}/allowances"
+        found = api.pages("allowance", path, "grants")
+        balances = [] if found is None else found["grants"]["items"]
+    except api.ApiUnreachable:
+        balances = run(broker.allowances(customer))
     if Options.json:
         emit_json(balances)
     else:

@@ -149,9 +149,13 @@ def allowances(console: Console, customer: str, balances: list[dict[str, Any]]) 
         "used s",
         "remaining s",
         "status",
+        "alerts at %",
     ):
         table.add_column(column)
     for b in sorted(balances, key=lambda b: (b["valid_from"], b["grant_id"])):
+        percents = b.get("notify_at_percent") or []
+        reached = set(b.get("percents_reached") or [])
+        alerts = ",".join(f"{p}{'*' if p in reached else ''}" for p in percents) or "-"
         table.add_row(
             b["grant_id"][:8],
             ",".join(b["destination_prefixes"]) or "any",
@@ -162,8 +166,11 @@ def allowances(console: Console, customer: str, balances: list[dict[str, Any]]) 
             str(b["used_seconds"]),
             str(b["remaining_seconds"]),
             b["status"],
+            alerts,
         )
     console.print(table)
+    if any(b.get("percents_reached") for b in balances):
+        console.print("alerts at %: * reached (AllowanceThresholdReached sent)")
 
 
 def customer(console: Console, view: Any, lines: int) -> None:

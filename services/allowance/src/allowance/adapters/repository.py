@@ -4,6 +4,7 @@ Every statement takes a whole batch."""
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict, defaultdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ APPLY_CHANNEL = "allowance_apply"
 
 _GRANT = (
     "grant_id, customer_id, did, assignment_id, destination_prefixes, valid_from, "
-    "valid_until, granted_seconds, used_seconds, status"
+    "valid_until, granted_seconds, used_seconds, status, notify_at_percent"
 )
 
 
@@ -36,6 +37,7 @@ def _grant(row: Any) -> Grant:
         granted_seconds=row["granted_seconds"],
         used_seconds=row["used_seconds"],
         status=row["status"],
+        notify_at_percent=tuple(row["notify_at_percent"]),
     )
 
 
@@ -87,11 +89,12 @@ class AllowanceRepository:
             f"INSERT INTO grants ({_GRANT}) "
             "SELECT g.id, g.customer, g.did, g.assignment, "
             "  string_to_array(g.prefixes, ','),"
-            "  g.valid_from, g.valid_until, g.granted, 0, g.status "
+            "  g.valid_from, g.valid_until, g.granted, 0, g.status, "
+            "  string_to_array(g.percents, ',')::int[] "
             "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], "
-            "$6::timestamptz[], $7::timestamptz[], $8::bigint[], $9::text[]) "
+            "$6::timestamptz[], $7::timestamptz[], $8::bigint[], $9::text[], $10::text[]) "
             "AS g(id, customer, did, assignment, prefixes, valid_from, valid_until, granted, "
-            "status) "
+            "status, percents) "
             f"ON CONFLICT DO NOTHING RETURNING {_GRANT}",
             [g.grant_id for g in grants],
             [g.customer_id for g in grants],
@@ -102,6 +105,7 @@ class AllowanceRepository:
             [g.valid_until for g in grants],
             [g.granted_seconds for g in grants],
             [g.status for g in grants],
+            [",".join(str(p) for p in g.notify_at_percent) for g in grants],
         )
         return [_grant(r) for r in rows]
 
@@ -320,6 +324,53 @@ class AllowanceRepository:
             "SELECT settled_at FROM horizon WHERE id = 1"
         )
         return value
+
+    async def expiry(self, lock: bool = False) -> tuple[datetime, dict[int, int]] | None:
+        """The moment grants wait to expire at, with where each partition of usage.rated
+        ended when its ChargesSettled was read (None: none waits). `lock`: until commit."""
+        row = await self.conn.fetchrow(
+            "SELECT expire_at, expire_ends FROM horizon WHERE id = 1 AND expire_at IS NOT NULL"
+            + (" FOR UPDATE" if lock else "")
+        )
+        if row is None:
+            return None
+        ends = json.loads(row["expire_ends"])
+        return row["expire_at"], {int(p): int(o) for p, o in ends.items()}
+
+    async def await_expiry(self, at: datetime, ends: dict[int, int]) -> None:
+        """Grants whose window ended by `at` expire once usage.rated is read to `ends` and the
+        calls `at` settles are applied (a later moment replaces an earlier one waiting)."""
+        await self.conn.execute(
+            "UPDATE horizon SET expire_at = $1, expire_ends = $2::jsonb WHERE id = 1",
+            at,
+            json.dumps({str(p): o for p, o in sorted(ends.items())}),
+        )
+
+    async def mark_ready(self, ready: dict[int, datetime]) -> None:
+        """Partitions read to their end as of a moment's ChargesSettled, with the calls it
+        settles applied (never moved back)."""
+        parts = sorted(ready)
+        await self.conn.execute(
+            "INSERT INTO usage_ready (partition, ready_for) "
+            "SELECT * FROM unnest($1::int[], $2::timestamptz[]) "
+            "ON CONFLICT (partition) DO UPDATE SET ready_for = EXCLUDED.ready_for "
+            "WHERE usage_ready.ready_for < EXCLUDED.ready_for",
+            parts,
+            [ready[p] for p in parts],
+        )
+
+    async def ready_for(self, partitions: list[int]) -> dict[int, datetime]:
+        rows = await self.conn.fetch(
+            "SELECT partition, ready_for FROM usage_ready WHERE partition = ANY($1::int[])",
+            partitions,
+        )
+        return {r["partition"]: r["ready_for"] for r in rows}
+
+    async def expired_now(self) -> None:
+        """The moment waiting has expired its grants."""
+        await self.conn.execute(
+            "UPDATE horizon SET expire_at = NULL, expire_ends = NULL WHERE id = 1"
+        )
 
     async def advance_horizon(self, at: datetime, tick_id: UUID) -> bool:
         """Move the settled horizon to `at`; False when it is not later. On commit, every

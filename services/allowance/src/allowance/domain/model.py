@@ -30,6 +30,7 @@ class Grant:
     granted_seconds: int
     used_seconds: int = 0
     status: str = "active"  # or "expired": a ChargesSettled at or after valid_until was read
+    notify_at_percent: tuple[int, ...] = ()  # AllowanceThresholdReached at each (sorted)
 
     @property
     def remaining_seconds(self) -> int:
@@ -106,6 +107,18 @@ def credit(amount: Decimal, covered: int, duration: int) -> Decimal:
         quotient += 1
     units = -quotient if numerator < 0 else quotient
     return Decimal(units).scaleb(-CREDIT_PLACES, context=_EXACT)
+
+
+def thresholds(before: Grant, after: Grant) -> list[int]:
+    """The percents of the grant's notify_at_percent that a call first reached: those with
+    `used_seconds x 100 >= granted_seconds x p` after it and not before, in increasing order
+    (CONTRACT.md §6 AllowanceThresholdReached)."""
+    granted = after.granted_seconds
+    return [
+        p
+        for p in after.notify_at_percent
+        if after.used_seconds * 100 >= granted * p > before.used_seconds * 100
+    ]
 
 
 def _ranked(grants: list[Grant], call: Call) -> list[int]:

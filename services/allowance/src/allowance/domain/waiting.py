@@ -197,6 +197,26 @@ class WaitingCalls:
                 self.parked.discard(customer)
                 self._far_at.pop(customer, None)
 
+    def read_to(self, partition: int, end: int, moment: datetime) -> bool:
+        """Has this reader read `partition` up to `end` with no call before `end` left that
+        `moment` settles and that could be applied (calls held back behind a customer's call
+        not settled yet, and parked customers' calls, wait as they would anyway)?"""
+        held = self._partitions.get(partition)
+        if held is None or held.next_read < end:
+            return False
+        blocked: set[str] = set(self.parked)
+        for offset, call in held.calls.items():
+            if offset >= end:
+                break
+            customer = call.customer_id
+            if customer in blocked:
+                continue
+            if call.occurred_at >= moment:
+                blocked.add(customer)
+                continue
+            return False
+        return True
+
     def resume_offsets(self, leaving: Iterable[Waiting] = ()) -> dict[int, int]:
         """Where each partition is read again from once `leaving` are applied: its first call
         still waiting after them, or its next offset when none is."""

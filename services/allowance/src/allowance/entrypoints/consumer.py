@@ -68,7 +68,10 @@ def wire(runtime: Runtime, waiting: WaitingCalls | None = None) -> None:
             read = await uow.read_positions((topics.FREE_MINUTES_GRANTED,))
             return {partition: offset for (_, partition), offset in read.items()}
 
-        await handlers.settle(uow, latest, grants_read, positions)
+        async def usage_ends() -> dict[int, int]:
+            return await runtime.end_offsets(runtime.topic(topics.USAGE_RATED))
+
+        await handlers.settle(uow, latest, grants_read, positions, usage_ends)
 
     runtime.consume(
         topics.FREE_MINUTES_GRANTED,
@@ -97,4 +100,7 @@ def wire(runtime: Runtime, waiting: WaitingCalls | None = None) -> None:
     runtime.publishes(topics.FREE_MINUTES_USED, "Free minutes used by calls, key customer_id.")
     runtime.publishes(
         topics.ALLOWANCE_BALANCES, "Each grant's latest balance (compacted), key grant_id."
+    )
+    runtime.publishes(
+        topics.ALLOWANCE_ALERTS, "A grant's use reached one of its percents, key customer_id."
     )

@@ -111,6 +111,7 @@ class ApplyWorker(NotifiedWorker):
             if self._relieve is not None:
                 self._relieve()
         metrics.WAITING.set(waiting.count)
+        await self._expire_when_read()
         if calls:
             log.info(
                 "calls applied",
@@ -119,6 +120,23 @@ class ApplyWorker(NotifiedWorker):
                 seconds=round(time.perf_counter() - started, 3),
             )
         return calls > 0
+
+    async def _expire_when_read(self) -> bool:
+        """Calls before expiry (CONTRACT.md §6): say which partitions this instance has read
+        to where usage.rated ended when the pending expiry's ChargesSettled was read, with the
+        calls it settles applied; the grants expire once every partition is."""
+        waiting = self._waiting
+        async with AllowanceUnitOfWork(self._pool, on_commit=self._on_commit) as uow:
+            pending = await uow.repository.expiry()
+            if pending is None:
+                return False
+            at, ends = pending
+            ready = {
+                p: at for p in waiting.partitions() if p in ends and waiting.read_to(p, ends[p], at)
+            }
+            expired = await handlers.expire_if_ready(uow, ready)
+            await uow.commit()
+        return expired
 
     async def _database_answers(self) -> bool:
         async with asyncio.timeout(2):

@@ -11,16 +11,18 @@ import structlog
 
 from allowance import metrics
 from allowance.adapters.events import encoded_balance, encoded_used
-from allowance.domain.model import Call, Grant, cover
+from allowance.domain.model import Call, Grant, cover, thresholds
 from allowance.service_layer.ports import UnitOfWork
 from pkgshared import topics
 from pkgshared.barrier import InputsBarrier
 from pkgshared.messages import (
+    AllowanceThresholdReached,
     ChargesSettled,
     DeadLetter,
     FreeMinutesGranted,
     UsageRated,
     instant_str,
+    natural_event_id,
 )
 
 log = structlog.get_logger(__name__)
@@ -41,6 +43,7 @@ async def add_grants(uow: UnitOfWork, granted: list[FreeMinutesGranted]) -> None
             valid_until=g.valid_until,
             granted_seconds=g.minutes * 60,
             status="expired" if horizon is not None and horizon >= g.valid_until else "active",
+            notify_at_percent=tuple(sorted(g.notify_at_percent)),
         )
         for g in granted
     ]
@@ -77,25 +80,48 @@ async def settle(
     settled: ChargesSettled,
     grants_read: InputsBarrier[int],
     positions: Callable[[], Awaitable[dict[int, int]]],
+    usage_ends: Callable[[], Awaitable[dict[int, int]]],
 ) -> bool:
     """A ChargesSettled: once the grants topic is read up to its end as of now, calls before
-    `at` may be applied and grants whose window ended by `at` expire. True when it moved."""
+    `at` may be applied. Grants whose window ended by `at` expire only once usage.rated has
+    been read up to its end as of now and the calls `at` settles are applied
+    (`expire_if_ready`: calls before expiry, CONTRACT.md §6). True when it moved."""
     await grants_read.check(settled.event_id, positions)
     moved = await uow.repository.advance_horizon(settled.at, settled.tick_id)
     if not moved:
         return False
-    expired = await uow.repository.expire(settled.at)
+    await uow.repository.await_expiry(settled.at, await usage_ends())
+    metrics.SETTLED_AT.set(settled.at.timestamp())
+    log.info(
+        "charges settled: calls before it can be applied, then grants it passed expire",
+        tick_id=str(settled.tick_id),
+        at=settled.at.isoformat(),
+    )
+    return True
+
+
+async def expire_if_ready(uow: UnitOfWork, ready: dict[int, datetime]) -> bool:
+    """Note the partitions of usage.rated this instance has read to the end its pending
+    expiry waits for, with every call that moment settles applied (`ready`, by partition);
+    when every partition is, expire the grants whose window that moment passed. True when
+    grants were expired now."""
+    store = uow.repository
+    if ready:
+        await store.mark_ready(ready)
+    pending = await store.expiry(lock=True)
+    if pending is None:
+        return False
+    at, ends = pending
+    marks = await store.ready_for(sorted(ends))
+    if any(p not in marks or marks[p] < at for p in ends):
+        return False
+    expired = await store.expire(at)
+    await store.expired_now()
     made_at = instant_str(datetime.now(UTC))
     for g in expired:
         _emit_balance(uow, g, made_at)
     metrics.EXPIRED.inc(len(expired))
-    metrics.SETTLED_AT.set(settled.at.timestamp())
-    log.info(
-        "charges settled: calls before it can be applied",
-        tick_id=str(settled.tick_id),
-        at=settled.at.isoformat(),
-        grants_expired=len(expired),
-    )
+    log.info("grants expired", at=at.isoformat(), grants_expired=len(expired))
     return True
 
 
@@ -196,6 +222,7 @@ async def apply_calls(uow: UnitOfWork, calls: list[Call], locked: bool = False) 
             continue
         covered += 1
         state = grants[customer]
+        before = [state[u.position] for u in coverage.uses]
         for u in coverage.uses:
             state[u.position] = u.grant
         uow.emit_encoded(
@@ -204,12 +231,32 @@ async def apply_calls(uow: UnitOfWork, calls: list[Call], locked: bool = False) 
         for u in coverage.uses:
             _emit_balance(uow, u.grant, made_at)
             changed[u.grant.grant_id] = u.grant
+        for old, u in zip(before, coverage.uses, strict=True):
+            if u.grant.notify_at_percent:
+                for percent in thresholds(old, u.grant):
+                    uow.emit(topics.ALLOWANCE_ALERTS, customer, _threshold(u.grant, percent, call))
+                    metrics.THRESHOLDS.labels(percent=str(percent)).inc()
         seconds += coverage.covered_seconds
     metrics.SECONDS.inc(seconds)
     await store.save_used(list(changed.values()))
     metrics.CALLS.inc(len(todo))
     metrics.COVERED.inc(covered)
     return len(todo), covered
+
+
+def _threshold(g: Grant, percent: int, call: Call) -> AllowanceThresholdReached:
+    return AllowanceThresholdReached(
+        event_id=natural_event_id(f"threshold:{g.grant_id}:{percent}"),
+        grant_id=g.grant_id,
+        customer_id=g.customer_id,
+        did=g.did,
+        assignment_id=g.assignment_id,
+        percent=percent,
+        granted_seconds=g.granted_seconds,
+        used_seconds=g.used_seconds,
+        remaining_seconds=g.remaining_seconds,
+        usage_id=call.usage_id,
+    )
 
 
 def usage_of(call: Call) -> UsageRated:
