@@ -16,7 +16,7 @@ from pkgshared import topics
 from pkgshared.testing.kafka import produce_keyed
 from pkgshared.testing.system import System, body, command
 
-OUTPUTS = (topics.FREE_MINUTES_USED, topics.ALLOWANCE_BALANCES)
+OUTPUTS = (topics.FREE_MINUTES_USED, topics.ALLOWANCE_BALANCES, topics.ALLOWANCE_ALERTS)
 
 
 def natural_id(key: str) -> str:

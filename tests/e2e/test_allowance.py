@@ -30,7 +30,9 @@ async def test_the_contracts_worked_example(everything: Scenario) -> None:
         frequency_match=[15],
         free_minutes=100,
         destination_prefixes=["44"],
+        notify_at_percent=[100, 80],
     )
+    assert pkg["notify_at_percent"] == [80, 100]
     await s.assign(pkg["package_id"], quantity=2, start_date="2026-01-10")
     calls = [
         ("442071234567", "2026-01-20T10:00:00Z", 300, "0.600000"),
@@ -87,6 +89,20 @@ async def test_the_contracts_worked_example(everything: Scenario) -> None:
         12_000,
     )
     assert last["event_id"] == natural_id(f"balance:{january['grant_id']}:12000:expired")
+    # Calls before expiry: the grant's balances in order, the expiry last.
+    balances = [
+        (b["used_seconds"], b["status"])
+        for b in s.of("AllowanceBalance", grant_id=january["grant_id"])
+    ]
+    assert balances == [(0, "active"), (300, "active"), (12_000, "active"), (12_000, "expired")]
+    # The third call reached 80 and 100 percent of it: one alert each, in order.
+    assert january["notify_at_percent"] == [80, 100]
+    alerts = await s.wait(2, event_type="AllowanceThresholdReached", grant_id=january["grant_id"])
+    assert [(a["percent"], a["used_seconds"], a["usage_id"]) for a in alerts] == [
+        (80, 12_000, ids[2]),
+        (100, 12_000, ids[2]),
+    ]
+    assert alerts[0]["event_id"] == natural_id(f"threshold:{january['grant_id']}:80")
 
 
 def _assigned(process: Any) -> set[int]:

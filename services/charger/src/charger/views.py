@@ -33,10 +33,25 @@ class Charge(_View):
         "(ChargeDeclined) or covered (a minimum spend met by usage)."
     )
     period_start: date
+    period_end: date | None = Field(
+        description="Exclusive end of what was charged (null: recorded before ends were kept)."
+    )
+    charged_days: int | None = Field(
+        description="Set for a part-period charged by the day (proration): its days..."
+    )
+    period_days: int | None = Field(description="... of its enclosing period's days.")
     amount: Decimal | None = Field(description="Debit amount; null for a grant.")
     currency: str | None
     minutes: int | None = Field(description="Free minutes granted; null for a debit.")
     reason: str | None = Field(description="scheduled (a tick) or run_package.")
+    decline_reason: str | None = Field(
+        description="Why a declined charge was not made (spend_limit_exceeded); else null."
+    )
+    credited: Decimal | None = Field(
+        description="Money back for days an early end no longer covers (CreditIssued)."
+    )
+    credited_from: date | None
+    credited_days: int | None
     made_at: datetime = Field(description="When the charger recorded it.")
 
 
@@ -124,8 +139,11 @@ async def customer_charges(
     after_period, after_key = (date.fromisoformat(after[0]), after[1]) if after else (None, None)
     rows = await conn.fetch(
         "SELECT l.charge_key, l.assignment_id, a.package_id, l.kind, l.status, l.period_start, "
-        "l.amount, l.currency, l.minutes, l.reason, l.made_at "
+        "l.period_end, l.charged_days, l.period_days, l.amount, l.currency, l.minutes, "
+        "l.reason, CASE WHEN l.status = 'declined' THEN 'spend_limit_exceeded' END "
+        "AS decline_reason, c.amount AS credited, c.credited_from, c.credited_days, l.made_at "
         "FROM ledger l LEFT JOIN assignments a USING (assignment_id) "
+        "LEFT JOIN credits c ON c.debit_key = l.charge_key "
         "WHERE l.customer_id = $1 AND l.period_start BETWEEN $2 AND $3 "
         "AND ($4::date IS NULL OR (l.period_start, l.charge_key) > ($4, $5)) "
         "ORDER BY l.period_start, l.charge_key LIMIT $6",

@@ -254,16 +254,24 @@ def _charges(console: Console, charges: dict[str, Any], lines: int) -> None:
         f", {len(declined)} declined"
         + (f" (last {lines} shown; --lines N)" if len(items) > lines else "")
     )
-    for column in ("period", "package", "kind", "amount", "minutes", "status", "reason"):
+    columns = ("period", "days", "package", "kind", "amount", "minutes", "status", "reason")
+    for column in (*columns, "credited"):
         table.add_column(column)
     for c in items[-lines:] if lines else []:
+        days = c.get("charged_days")
         table.add_row(
-            c["period_start"],
+            c["period_start"] + (f" to {c['period_end']}" if c.get("period_end") else ""),
+            f"{days} of {c.get('period_days')}" if days else "",
             c["package_id"] or c["assignment_id"][:8],
             c["kind"],
             f"{c['amount']} {c['currency']}" if c["amount"] is not None else "",
             str(c["minutes"] or ""),
-            c["status"],
+            c["status"] + (f" ({c['decline_reason']})" if c.get("decline_reason") else ""),
             c["reason"] or "",
+            (
+                f"{c['credited']} {c['currency']} from {c['credited_from']}"
+                if c.get("credited") is not None
+                else ""
+            ),
         )
     console.print(table)
