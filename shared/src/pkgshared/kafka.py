@@ -7,15 +7,19 @@ import asyncio
 import ssl
 import struct
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from aiokafka.partitioner import DefaultPartitioner
-from faststream.kafka import KafkaBroker
-from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from pkgshared.messages import Message
 from pkgshared.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    # FastStream is imported where a broker is made, not with this module: pkgctl and the
+    # scripts use the clients' options here without it (it is most of a CLI's start time).
+    from faststream.kafka import KafkaBroker
+    from faststream.security import BaseSecurity
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +41,8 @@ def tls_context(settings: ServiceSettings) -> ssl.SSLContext | None:
 
 def kafka_security(settings: ServiceSettings) -> BaseSecurity | None:
     """FastStream security object for the configured protocol (None: plaintext)."""
+    from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+
     protocol = settings.kafka_security_protocol.upper()
     if protocol == "PLAINTEXT":
         return None
@@ -179,6 +185,8 @@ class BatchPublisher:
 
 def make_broker(settings: ServiceSettings, client_id: str, **kwargs: Any) -> KafkaBroker:
     """A broker whose producer is idempotent with acks=all (no duplicate, no loss on retry)."""
+    from faststream.kafka import KafkaBroker
+
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=client_id,
