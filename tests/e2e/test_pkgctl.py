@@ -78,6 +78,7 @@ async def test_an_operator_session(charging: Scenario) -> None:
     assert detail.count("would_charge") == 4
     real = await ok(s, "run-package", "--customer", customer, "--date", "2026-02-20", "--real")
     assert "charged" in real and "total charged: 20.00 GBP" in real
+    assert "charged for real: 4 charge(s) made now" in real
     again = await ok(
         s, "--json", "run-package", "--customer", customer, "--date", "2026-02-20", "--real"
     )
@@ -106,7 +107,11 @@ async def test_an_operator_session(charging: Scenario) -> None:
     )
     assert since.count("CreditDebited") == 1 and '"reason":"scheduled"' in since
 
-    assert "AssignmentEnded" in await ok(s, "end", aid, "--date", "2026-12-31")
+    # A tick not later than the charger's clock is said to change nothing, at once.
+    ignored = await pkgctl(s, "tick", "--at", "2026-03-19T00:00:00Z", "--wait")
+    assert ignored.returncode == 1 and "ignored" in ignored.stderr, ignored.stderr
+
+    assert "AssignmentEnded" in await ok(s, "end", aid, "--end", "2026-12-31")
     assert "PackageRetired" in await ok(s, "retire", "gold")
 
     rejected = await pkgctl(

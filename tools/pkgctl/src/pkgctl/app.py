@@ -331,11 +331,13 @@ def change(
 def end(
     assignment_id: str,
     customer: Customer = None,
-    date: Annotated[str | None, typer.Option(help="last day, default: today")] = None,
+    date: Annotated[
+        str | None, typer.Option("--end", "--date", help="last day (YYYY-MM-DD), default: today")
+    ] = None,
     wait: Wait = True,
     timeout: Timeout = 30.0,
 ) -> None:
-    """End an assignment."""
+    """End an assignment (--end, as `assign` and `change` take it)."""
     message = build(EndAssignment, assignment_id=assignment_id, end_date=date)
     send_and_report(
         customer_of(assignment_id, customer),
@@ -387,6 +389,14 @@ def tick(
     instant = at or datetime.now(UTC).isoformat()
     tick_id = str(uuid.uuid4())
     message = build(ClockTicked, tick_id=tick_id, at=instant)
+    if wait:
+        charger_at = _charger_clock()
+        if charger_at is not None and message.at <= charger_at:  # type: ignore[attr-defined]
+            raise fail(
+                f"not sent: the charger's clock is at {charger_at.isoformat()}, and a tick not "
+                "later than it is ignored (it changes nothing and is never settled)",
+                1,
+            )
     answers = topics.CHARGER_PROGRESS if wait else None
     success = {"event_type": "ChargesSettled", "tick_id": tick_id}
     settled = run(broker.send(topics.CLOCK_TICKS, "clock", message, answers, timeout, success))
@@ -528,13 +538,21 @@ def run_package(
     real: Annotated[
         bool, typer.Option("--real", help="charge for real (default: a simulation, report only)")
     ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="with --real: do not ask for confirmation")
+    ] = False,
     lines: Annotated[bool, typer.Option("--lines", help="list every line of the report")] = False,
     timeout: Timeout = 60.0,
 ) -> None:
     """Simulate (or, with --real, charge) a customer's packages as of the end of a date and
     print the report: a summary per package, every line with --lines. Exit 1 when the charger
-    knows no such customer (checked on its read API before anything is sent)."""
+    knows no such customer (checked on its read API before anything is sent). --real asks
+    for confirmation on a terminal (--yes: do not ask)."""
     simulate = not real
+    if real and not yes and sys.stdin.isatty():
+        typer.confirm(
+            f"charge {customer} for real: every charge due by the end of {date}?", abort=True
+        )
     request_id = str(uuid.uuid4())
     message = build(
         RunPackage, request_id=request_id, customer_id=customer, date=date, simulate=simulate
@@ -558,8 +576,25 @@ def run_package(
         render.rejection(err, report)
     else:
         render.run_report(out, report, lines)
+        if real:
+            charged = [line for line in report.get("lines", []) if line["status"] == "charged"]
+            out.print(
+                f"charged for real: {len(charged)} charge(s) made now"
+                if charged
+                else "nothing was charged: everything due was made before (or declined)"
+            )
     if rejected:
         raise typer.Exit(1)
+
+
+def _charger_clock() -> datetime | None:
+    """The charger's clock from its read API (None when it has none or does not answer)."""
+    try:
+        found = api.get("charger", "/clock")
+    except api.ApiUnreachable:
+        return None
+    at = (found or {}).get("tick_at")
+    return datetime.fromisoformat(at) if at else None
 
 
 async def _charger_knows(quoted_customer: str) -> Any:
