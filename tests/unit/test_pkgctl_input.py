@@ -33,14 +33,14 @@ DEFINE = [
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["define", "bad id", *DEFINE[2:]], "package_id"),
-        ([*DEFINE[:7], "5.1234567", *DEFINE[8:]], "retail"),
-        ([*DEFINE[:7], "-1", *DEFINE[8:]], "retail"),
-        ([*DEFINE[:9], "gbp", *DEFINE[10:]], "currency"),
-        ([*DEFINE[:-1], "32"], "frequency_match"),
-        ([*DEFINE[:5], "free_minutes", *DEFINE[6:]], "free_minutes"),
-        (["retire", "has space"], "package_id"),
-        (["assign", "--customer", "c", "--package", "p", "--start", "2026-02-30"], "start_date"),
+        (["define", "bad id", *DEFINE[2:]], "--package"),
+        ([*DEFINE[:7], "5.1234567", *DEFINE[8:]], "--retail"),
+        ([*DEFINE[:7], "-1", *DEFINE[8:]], "--retail"),
+        ([*DEFINE[:9], "gbp", *DEFINE[10:]], "--currency"),
+        ([*DEFINE[:-1], "32"], "--match"),
+        ([*DEFINE[:5], "free_minutes", *DEFINE[6:]], "--free-minutes"),
+        (["retire", "has space"], "--package"),
+        (["assign", "--customer", "c", "--package", "p", "--start", "2026-02-30"], "--start"),
         (
             [
                 "assign",
@@ -53,7 +53,7 @@ DEFINE = [
                 "--quantity",
                 "0",
             ],
-            "quantity",
+            "--quantity",
         ),
         (
             [
@@ -67,7 +67,7 @@ DEFINE = [
                 "--end",
                 "2025-12-31",
             ],
-            "end_date",
+            "--end",
         ),
         (
             [
@@ -81,7 +81,7 @@ DEFINE = [
                 "--did",
                 "+44123",
             ],
-            "did",
+            "--did",
         ),
         (
             [
@@ -95,15 +95,15 @@ DEFINE = [
                 "--timezone",
                 "Mars/Base",
             ],
-            "timezone",
+            "--timezone",
         ),
-        (["change", "not-a-uuid", "--customer", "c", "--quantity", "2"], "assignment_id"),
+        (["change", "not-a-uuid", "--customer", "c", "--quantity", "2"], "ASSIGNMENT_ID"),
         (["change", AID, "--customer", "c"], "nothing to change"),
         (["change", AID, "--customer", "c", "--quantity", "100001"], "quantity"),
-        (["end", AID, "--customer", "c", "--date", "tomorrow"], "end_date"),
+        (["end", AID, "--customer", "c", "--date", "tomorrow"], "--end"),
         (
             ["spend-limit", "--customer", "c", "--limit", "abc", "--currency", "GBP"],
-            "monthly_limit",
+            "--limit",
         ),
         (["tick", "--at", "2026-01-01T00:00:00"], "at"),
         (["run-package", "--customer", "c", "--date", "2026-13-01"], "date"),

@@ -1,7 +1,7 @@
 """pkgctl's HTTP side: the services' read APIs (each service's own state, as JSON).
 
-Environment: ASSIGNMENT_API, CHARGER_API, ALLOWANCE_API (defaults: http://127.0.0.1:8082,
-:8083, :8084, where `make up` serves them)."""
+Environment: CATALOG_API, ASSIGNMENT_API, CHARGER_API, ALLOWANCE_API (defaults:
+http://127.0.0.1:8081, :8082, :8083, :8084, where `make up` serves them)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 DEFAULTS = {
+    "catalog": "http://127.0.0.1:8081",
     "assignment": "http://127.0.0.1:8082",
     "charger": "http://127.0.0.1:8083",
     "allowance": "http://127.0.0.1:8084",

@@ -89,10 +89,50 @@ def build(model: type[Message], keep_none: frozenset[str] = frozenset(), **field
         )
     except ValidationError as exc:
         lines = [
-            f"  {e.field or '(command)'}: {e.message}"
+            f"  {_flag(e.field)}: {_plain(e.field, e.message)}"
             for e in field_errors(exc.errors(include_url=False))
         ]
         raise fail(f"invalid {model.TYPE}:\n" + "\n".join(lines), 2) from None
+
+
+FLAGS = {
+    "package_id": "PACKAGE_ID / --package",
+    "customer_id": "--customer",
+    "start_date": "--start",
+    "end_date": "--end",
+    "frequency_match": "--match",
+    "destination_prefixes": "--prefix",
+    "notify_at_percent": "--notify-at",
+    "monthly_limit": "--limit",
+    "at": "--at",
+    "assignment_id": "ASSIGNMENT_ID",
+}
+"""The option (or argument) that sets each field, where it is not --<field with dashes>."""
+
+SHAPES = {
+    "package_id": "1 to 64 letters, digits, '_', '.' or '-'",
+    "customer_id": "1 to 64 characters, no control characters",
+    "did": "6 to 15 digits (E.164 without '+')",
+    "currency": "an ISO 4217 code: 3 capital letters",
+    "destination_prefixes": "1 to 15 digits each",
+    "name": "text without control characters",
+}
+"""What a field's pattern asks, in words (pydantic says it with the regular expression)."""
+
+
+def _flag(field: str) -> str:
+    if not field:
+        return "(command)"
+    top, _, rest = field.partition(".")
+    flag = FLAGS.get(top, "--" + top.replace("_", "-"))
+    return f"{flag} (item {int(rest) + 1})" if rest.isdigit() else flag
+
+
+def _plain(field: str, message: str) -> str:
+    top = field.partition(".")[0]
+    if "should match pattern" in message and top in SHAPES:
+        return f"must be {SHAPES[top]}"
+    return message
 
 
 def run(coro: Any) -> Any:
@@ -197,12 +237,20 @@ def define(
     notice_days: Annotated[
         int | None, typer.Option(help="ChargeUpcoming this many days ahead (0-365)")
     ] = None,
+    proration: Annotated[
+        str | None, typer.Option(help="none (default) or daily: part-periods charged by the day")
+    ] = None,
+    notify_at: Annotated[
+        list[int] | None,
+        typer.Option("--notify-at", help="free minutes: alert at this percent of use, repeat"),
+    ] = None,
     description: Annotated[str | None, typer.Option()] = None,
     effective_from: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
     wait: Wait = True,
     timeout: Timeout = 30.0,
 ) -> None:
-    """Define a package, or a new version of it."""
+    """Define a package, or a new version of it (a new version that leaves out what the
+    previous one had is said so before it is sent)."""
     frequency_match: list[int | str] = [int(m) if m.isdigit() else m for m in match or []]
     message = build(
         DefinePackage,
@@ -220,9 +268,13 @@ def define(
         setup_cost=setup_cost,
         minimum_days=minimum_days,
         notice_days=notice_days,
+        proration=proration,
+        notify_at_percent=notify_at,
         description=description,
         effective_from=effective_from,
     )
+    for line in _left_out(package_id, message):
+        err.print(line)
     send_and_report(
         package_id,
         message,
@@ -231,6 +283,63 @@ def define(
         event_type="PackageDefined",
         package_id=package_id,
     )
+
+
+REDEFINED = (
+    "cost",
+    "setup_retail",
+    "setup_cost",
+    "free_minutes",
+    "destination_prefixes",
+    "minimum_days",
+    "notice_days",
+    "description",
+    "notify_at_percent",
+)
+"""What a new version may leave out that the previous version had."""
+
+
+def _left_out(package_id: str, message: Message) -> list[str]:
+    """Warnings for what the package's latest version had and this definition leaves out
+    (from the catalog's read API; nothing when it does not answer or the package is new)."""
+    try:
+        found = api.get("catalog", f"/packages/{urllib.parse.quote(package_id, safe='')}")
+    except api.ApiUnreachable:
+        return []
+    if not found or not found.get("versions"):
+        return []
+    latest = found["versions"][-1]
+    new = json.loads(message.to_json())
+    return [
+        f"note: version {latest['version']} had {name} = {latest[name]!r}; the new version "
+        "leaves it out (pass it again to keep it)"
+        for name in REDEFINED
+        if latest.get(name) not in (None, [], "") and new.get(name) in (None, [], "")
+    ]
+
+
+@app.command()
+def packages() -> None:
+    """The catalog: every package with its latest version (the catalog's read API)."""
+    found = api.pages("catalog", "/packages") or {"items": []}
+    if Options.json:
+        emit_json(found["items"])
+    else:
+        render.packages(out, found["items"])
+
+
+@app.command()
+def package(
+    package_id: Annotated[str, typer.Argument(help="the package to show")],
+) -> None:
+    """One package with every version (the catalog's read API)."""
+    found = api.get("catalog", f"/packages/{urllib.parse.quote(package_id, safe='')}")
+    if found is None:
+        raise fail(f"the catalog knows no package {package_id!r}", 1)
+    if Options.json:
+        emit_json(found)
+    else:
+        render.package(out, found)
 
 
 @app.command()

@@ -46,7 +46,7 @@ def run_report(console: Console, report: dict[str, Any], every_line: bool) -> No
             f"{line['amount']} {line['currency']}" if line["amount"] is not None else "",
             str(line["minutes"] or ""),
             line["status"],
-            line["assignment_id"][:8],
+            line["assignment_id"],
         )
     console.print(table)
     totals = ", ".join(f"{v} {k}" for k, v in report["totals"].items()) or "nothing"
@@ -157,7 +157,7 @@ def allowances(console: Console, customer: str, balances: list[dict[str, Any]]) 
         reached = set(b.get("percents_reached") or [])
         alerts = ",".join(f"{p}{'*' if p in reached else ''}" for p in percents) or "-"
         table.add_row(
-            b["grant_id"][:8],
+            b["grant_id"],
             ",".join(b["destination_prefixes"]) or "any",
             b.get("did") or "all",
             b["valid_from"],
@@ -262,7 +262,7 @@ def _charges(console: Console, charges: dict[str, Any], lines: int) -> None:
         table.add_row(
             c["period_start"] + (f" to {c['period_end']}" if c.get("period_end") else ""),
             f"{days} of {c.get('period_days')}" if days else "",
-            c["package_id"] or c["assignment_id"][:8],
+            c["package_id"] or c["assignment_id"],
             c["kind"],
             f"{c['amount']} {c['currency']}" if c["amount"] is not None else "",
             str(c["minutes"] or ""),
@@ -273,5 +273,51 @@ def _charges(console: Console, charges: dict[str, Any], lines: int) -> None:
                 if c.get("credited") is not None
                 else ""
             ),
+        )
+    console.print(table)
+
+
+def _terms(v: dict[str, Any]) -> str:
+    match = ",".join(str(m) for m in v.get("frequency_match") or [])
+    extra = [
+        f"{v['free_minutes']} min" if v.get("free_minutes") else "",
+        "prorated daily" if v.get("proration") == "daily" else "",
+        f"alerts {','.join(str(p) for p in v['notify_at_percent'])}%"
+        if v.get("notify_at_percent")
+        else "",
+    ]
+    return (
+        f"{v['kind']} {v['retail']} {v['currency']} {v['frequency']}"
+        + (f" [{match}]" if match else "")
+        + "".join(f", {e}" for e in extra if e)
+    )
+
+
+def packages(console: Console, found: list[dict[str, Any]]) -> None:
+    table = Table(title=f"catalog: {len(found)} package(s)")
+    for column in ("package", "version", "terms", "name", "status"):
+        table.add_column(column)
+    for p in found:
+        latest = p["latest"]
+        table.add_row(
+            p["package_id"],
+            str(p["latest_version"]),
+            _terms(latest),
+            latest["name"],
+            "retired" if p["retired"] else "active",
+        )
+    console.print(table)
+
+
+def package(console: Console, found: dict[str, Any]) -> None:
+    console.print(
+        f"[bold]package {found['package_id']}[/]" + (" (retired)" if found["retired"] else "")
+    )
+    table = Table()
+    for column in ("version", "effective from", "terms", "name"):
+        table.add_column(column)
+    for v in found["versions"]:
+        table.add_row(
+            str(v["version"]), v.get("effective_from") or "the beginning", _terms(v), v["name"]
         )
     console.print(table)
