@@ -138,15 +138,24 @@ async def test_dead_letters_can_be_listed_shown_and_replayed(charging: Scenario)
     )
     shown = await ok(s, "dlq", "show", "catalog.commands", garbage)
     assert "definitely not json" in shown
-    assert "replayed" in await ok(s, "dlq", "replay", "catalog.commands", garbage)
-    async with s.system.reader(topics.CATALOG_COMMANDS + ".dlq") as reader:
-        await reader.wait_for(lambda rs: len(rs) >= 3, what="the replayed letter, again")
+    # Replayed as it is, it goes back to the .dlq: said so, exit 1.
+    again = await pkgctl(s, "dlq", "replay", "catalog.commands", garbage)
+    assert again.returncode == 1 and "dead-lettered" in again.stderr, again.stderr
 
-    # Fixed with --set and replayed: keyed and headed as a command should be, then defined.
+    # Fixed with --set and replayed: keyed and headed as a command should be, then defined;
+    # money given as a number is sent as the string the field takes.
     replayed = await ok(
-        s, "dlq", "replay", "catalog.commands", typo, "--set", "event_type=DefinePackage"
+        s,
+        "dlq",
+        "replay",
+        "catalog.commands",
+        typo,
+        "--set",
+        "event_type=DefinePackage",
+        "--set",
+        "retail=9.99",
     )
-    assert "replayed" in replayed
+    assert "handled (PackageDefined)" in replayed
     async with s.system.reader(topics.CATALOG_COMMANDS) as commands:
         sent = await commands.wait_for(
             lambda rs: any(r.headers.get("event_type") == b"DefinePackage" for r in rs),
@@ -154,6 +163,11 @@ async def test_dead_letters_can_be_listed_shown_and_replayed(charging: Scenario)
         )
     fixed = next(r for r in sent if r.headers.get("event_type") == b"DefinePackage")
     assert fixed.key == b"fixable"
-    await s.wait(1, event_type="PackageDefined", package_id="fixable")
+    defined = await s.wait(1, event_type="PackageDefined", package_id="fixable")
+    assert defined[0]["retail"] == "9.99"
+    marked = json.loads(await ok(s, "--json", "dlq", "list", "catalog.commands"))
+    assert {x["_offset"]: x["_replayed"] for x in marked if x["key"] == "fixable"} == {
+        int(typo): True
+    }
     bad = await pkgctl(s, "dlq", "replay", "catalog.commands", garbage, "--set", "x=1")
     assert bad.returncode == 2 and "not JSON" in bad.stderr

@@ -783,29 +783,46 @@ def dlq_show(
 @dlq_app.command("replay")
 def dlq_replay(
     topic: str,
-    offset: Annotated[int, typer.Argument(help="offset in the .dlq topic")],
+    offsets: Annotated[list[int], typer.Argument(help="offsets in the .dlq topic")],
     set_: Annotated[
         list[str] | None,
         typer.Option(
             "--set",
-            help="field=value to change in the JSON message first (value read as JSON when it "
-            "is JSON, else as text); repeat",
+            help="field=value to change in the JSON message first (a field that holds text "
+            "keeps text; otherwise the value is read as JSON when it is JSON); repeat",
         ),
     ] = None,
+    timeout: Timeout = 30.0,
 ) -> None:
-    """Send a dead letter's message to its source topic again, with its key (so the same
-    partition as its key's other messages) and its event_type header; --set fixes fields
-    first. A letter holding only the start of a message larger than 256 KiB is refused."""
-    letter = _one_letter(topic, offset)
-    try:
-        payload, headers = broker.replayable(letter, _assignments(set_ or []))
-    except ValueError as exc:
-        raise fail(str(exc), 2) from None
-    run(broker.replay(letter, payload, headers))
+    """Send dead letters' messages to their source topic again, with their keys (so the same
+    partition as their keys' other messages) and event_type headers; --set fixes fields
+    first. Waits for what becomes of each (dead-lettered again, rejected, or answered) and
+    exits 1 unless every one was answered. A letter holding only the start of a message
+    larger than 256 KiB is refused."""
+    letters = run(broker.dead_letters(_dlq_source(topic)))
+    by_offset = {x["_offset"]: x for x in letters}
+    missing = [o for o in offsets if o not in by_offset]
+    if missing:
+        raise fail(f"no dead letter at offset(s) {missing} of {topic}.dlq", 1)
+    changes = _assignments(set_ or [])
+    results = []
+    for offset in offsets:
+        letter = by_offset[offset]
+        try:
+            payload, headers = broker.replayable(letter, changes)
+        except ValueError as exc:
+            raise fail(f"offset {offset}: {exc}", 2) from None
+        outcome, detail = run(broker.replay(letter, payload, headers, timeout))
+        results.append({"offset": offset, "outcome": outcome, "detail": detail})
+        if not Options.json:
+            (out if outcome == "handled" else err).print(
+                f"{topic}.dlq offset {offset} replayed to {letter['source_topic']}: "
+                f"{outcome} ({detail})"
+            )
     if Options.json:
-        emit_json({"replayed": letter["source_topic"], "key": letter.get("key"), **headers})
-    else:
-        out.print(f"replayed {topic}.dlq offset {offset} to {letter['source_topic']}")
+        emit_json(results)
+    if any(r["outcome"] != "handled" for r in results):
+        raise typer.Exit(1)
 
 
 def _assignments(pairs: list[str]) -> dict[str, Any]:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
 import json
 import os
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,9 +15,9 @@ from typing import Any
 
 from pkgshared import topics
 from pkgshared.kafka import client_security
-from pkgshared.messages import Message
+from pkgshared.messages import MESSAGE_TYPES, Message
 from pkgshared.settings import ServiceSettings
-from pkgshared.topic_io import Record, TopicReader, produce_keyed
+from pkgshared.topic_io import Record, TopicReader, WaitTimedOut, produce_keyed
 
 
 def bootstrap() -> str:
@@ -134,18 +137,39 @@ async def tail(
 
 
 async def dead_letters(source: str) -> list[dict[str, Any]]:
+    """The dead letters of `source`, each with `_offset` (in the .dlq) and `_replayed` (a
+    message sent again from it is on `source`: its REPLAYED_FROM header says so)."""
     found: list[dict[str, Any]] = []
+    dlq = topics.dlq_topic(source)
     await tail(
-        topics.dlq_topic(source),
-        lambda r: found.append(as_json(r) | {"_offset": r.offset}),
+        dlq,
+        lambda r: found.append(as_json(r) | {"_offset": r.offset, "_dlq": dlq}),
         follow=False,
     )
+    replayed: set[str] = set()
+
+    def note(record: Record) -> None:
+        value = record.headers.get(REPLAYED_FROM)
+        if value is not None:
+            replayed.add(value.decode(errors="replace"))
+
+    if found:
+        since = min(datetime.fromisoformat(x["occurred_at"]) for x in found)
+        await tail(source, note, False, since=since)
+    for x in found:
+        x["_replayed"] = f"{dlq}:{x['_offset']}" in replayed
     return found
 
 
+REPLAYED_FROM = "replayed-from"
+"""The header a replayed message carries: `<dlq topic>:<offset>` of its dead letter."""
+
+
 def replayable(letter: dict[str, Any], changes: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
-    """The bytes to send again (with `changes` made to the JSON object) and the headers
-    (event_type, read from the message); ValueError when that cannot be done faithfully."""
+    """The bytes to send again (with `changes` made to the JSON object: a field that holds a
+    string keeps a string, so retail=9.99 stays "9.99"; a new correlation_id, which the
+    outcome carries) and the headers (event_type, read from the message, and REPLAYED_FROM);
+    ValueError when that cannot be done faithfully."""
     payload = base64.b64decode(letter["payload_base64"])
     size = letter.get("payload_size")
     if size is not None and size != len(payload):
@@ -159,22 +183,84 @@ def replayable(letter: dict[str, Any], changes: dict[str, Any]) -> tuple[bytes, 
     except (ValueError, RecursionError):
         if changes:
             raise ValueError("the message is not JSON, so --set cannot change it") from None
-    if changes:
-        if not isinstance(obj, dict):
-            raise ValueError("the message is not a JSON object, so --set cannot change it")
-        obj = obj | changes
+    if changes and not isinstance(obj, dict):
+        raise ValueError("the message is not a JSON object, so --set cannot change it")
+    if isinstance(obj, dict):
+        fixed = {
+            name: str(value)
+            if isinstance(obj.get(name), str) and not isinstance(value, str)
+            else value
+            for name, value in changes.items()
+        }
+        obj = obj | fixed | {"correlation_id": str(uuid.uuid4())}
         payload = json.dumps(obj).encode()
     event_type = obj.get("event_type") if isinstance(obj, dict) else None
-    return payload, ({"event_type": event_type} if isinstance(event_type, str) else {})
+    headers = {"event_type": event_type} if isinstance(event_type, str) else {}
+    return payload, headers | {REPLAYED_FROM: f"{letter['_dlq']}:{letter['_offset']}"}
 
 
-async def replay(letter: dict[str, Any], payload: bytes, headers: dict[str, str]) -> None:
-    """Send `payload` to the letter's source topic with its key: the default partitioner
-    (murmur2, as the services' producers) puts it where its key's messages go."""
+def _text_fields(event_type: Any) -> set[str]:
+    """The fields the message type's schema writes as JSON strings (money among them)."""
+    model = MESSAGE_TYPES.get(event_type) if isinstance(event_type, str) else None
+    if model is None:
+        return set()
+    properties = model.model_json_schema().get("properties", {})
+    out = set()
+    for name, spec in properties.items():
+        kinds = [spec, *spec.get("anyOf", [])]
+        if any(k.get("type") == "string" for k in kinds):
+            out.add(name)
+    return out
+
+
+async def replay(
+    letter: dict[str, Any], payload: bytes, headers: dict[str, str], timeout: float
+) -> tuple[str, str]:
+    """Send `payload` to the letter's source topic with its key (the default partitioner,
+    murmur2 as the services' producers, puts it where its key's messages go) and wait for
+    what becomes of it: ("dead-lettered", error) when it goes back to the .dlq,
+    ("rejected", reason) for a CommandRejected, ("handled", event type) for an event that
+    carries its correlation_id, ("sent", ...) when none of these came within `timeout`."""
     source = letter["source_topic"].removeprefix(os.environ.get("TOPIC_PREFIX", ""))
-    await produce_keyed(
-        bootstrap(), real(source), [(letter.get("key"), payload)], headers, security()
-    )
+    body: Any = None
+    with contextlib.suppress(ValueError, RecursionError):
+        body = json.loads(payload)
+    correlation = body.get("correlation_id") if isinstance(body, dict) else None
+    command_id = body.get("event_id") if isinstance(body, dict) else None
+    digest = hashlib.sha256(payload).hexdigest()
+    watched = [real(topics.dlq_topic(source)), *(real(t) for t in ANSWERS.get(source, ()))]
+    async with TopicReader(bootstrap(), *watched, from_end=True, client_options=security()) as r:
+        await produce_keyed(
+            bootstrap(), real(source), [(letter.get("key"), payload)], headers, security()
+        )
+
+        def outcome(records: list[Record]) -> tuple[str, str] | None:
+            for o in map(as_json, records):
+                kind = o.get("event_type")
+                if kind == "DeadLetter" and o.get("payload_sha256") == digest:
+                    return "dead-lettered", str(o.get("error"))
+                if kind == "CommandRejected" and o.get("command_id") == command_id:
+                    return "rejected", str(o.get("reason"))
+                if correlation is not None and o.get("correlation_id") == correlation:
+                    return "handled", str(kind)
+            return None
+
+        try:
+            records = await r.wait_for(lambda rs: outcome(rs) is not None, timeout, "an outcome")
+        except WaitTimedOut:
+            return "sent", f"no dead letter, rejection or answer within {timeout:.0f} s"
+        found = outcome(records)
+        assert found is not None
+        return found
+
+
+ANSWERS: dict[str, tuple[str, ...]] = {
+    topics.CATALOG_COMMANDS: (topics.CATALOG_PACKAGES,),
+    topics.ASSIGNMENT_COMMANDS: (topics.ASSIGNMENT_EVENTS,),
+    topics.CHARGER_COMMANDS: (topics.CHARGER_EVENTS,),
+}
+"""Where a replayed command's outcome appears (its rejection, or an event with its
+correlation_id)."""
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,7 @@ def line(console: Console, record: Record, obj: dict[str, Any]) -> None:
 
 def dead_letters(console: Console, letters: list[dict[str, Any]]) -> None:
     table = Table(title=f"{len(letters)} dead letter(s)")
-    for column in ("dlq offset", "source", "partition/offset", "key", "error"):
+    for column in ("dlq offset", "source", "partition/offset", "key", "error", "replayed"):
         table.add_column(column)
     for x in letters:
         table.add_row(
@@ -101,6 +101,7 @@ def dead_letters(console: Console, letters: list[dict[str, Any]]) -> None:
             f"{x['partition']}/{x['offset']}",
             str(x.get("key")),
             x["error"][:80],
+            "yes" if x.get("_replayed") else "",
         )
     console.print(table)
 
