@@ -630,6 +630,13 @@ def usage(
         destination=destination,
         duration_seconds=seconds,
     )
+    if wait and not _some_grant_covers(message):
+        send_and_report(customer, message, False, timeout)
+        raise fail(
+            "sent; no grant of the customer can cover this call (window, DID, prefix or "
+            "seconds left), so the allowance sends nothing for it: not waiting",
+            1,
+        )
     send_and_report(
         customer,
         message,
@@ -638,6 +645,28 @@ def usage(
         event_type="FreeMinutesUsed",
         usage_id=usage_id,
     )
+
+
+def _some_grant_covers(call: Any) -> bool:
+    """Whether one of the customer's grants (the allowance's read API) can cover `call` by
+    CONTRACT.md §6's rule; True when the API does not answer (then pkgctl just waits)."""
+    quoted = urllib.parse.quote(call.customer_id, safe="")
+    try:
+        found = api.pages("allowance", f"/customers/{quoted}/allowances", "grants")
+    except api.ApiUnreachable:
+        return True
+    for g in (found or {}).get("grants", {}).get("items", []):
+        prefixes = g["destination_prefixes"]
+        if (
+            g["remaining_seconds"] > 0
+            and (g["did"] is None or g["did"] == call.did)
+            and datetime.fromisoformat(g["valid_from"])
+            <= call.occurred_at
+            < datetime.fromisoformat(g["valid_until"])
+            and (not prefixes or any(call.destination.startswith(p) for p in prefixes))
+        ):
+            return True
+    return False
 
 
 @app.command("run-package")
