@@ -9,10 +9,10 @@ import json
 import os
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
+from pkgctl.clock import Clock
 from pkgshared import topics
 from pkgshared.kafka import client_security
 from pkgshared.messages import MESSAGE_TYPES, Message
@@ -261,27 +261,6 @@ ANSWERS: dict[str, tuple[str, ...]] = {
 }
 """Where a replayed command's outcome appears (its rejection, or an event with its
 correlation_id)."""
-
-
-@dataclass(frozen=True)
-class Clock:
-    """Where time stands for the charger (CONTRACT.md §3: it has no other clock)."""
-
-    latest_tick: dict[str, Any] | None  # the tick sent last (of the topic's latest records)
-    settled: dict[str, Any] | None  # the latest ChargesSettled: the charger's clock
-    now: datetime
-
-    @property
-    def ahead_by(self) -> timedelta | None:
-        """How far the charger's clock is ahead of the wall clock (None: not ahead)."""
-        if self.settled is None:
-            return None
-        at = datetime.fromisoformat(self.settled["at"])
-        return at - self.now if at > self.now + CLOCK_SLACK else None
-
-
-CLOCK_SLACK = timedelta(minutes=5)
-"""Ticks are sent from other machines' clocks: a few minutes ahead is not "ahead"."""
 
 
 async def clock(last: int = 100) -> Clock:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import json
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from pkgshared.topic_io import Record
+if TYPE_CHECKING:
+    from pkgshared.topic_io import Record
 
 _SKIP = {"event_id", "schema_version", "occurred_at", "correlation_id", "event_type"}
 
@@ -113,18 +114,19 @@ def dead_letter(console: Console, letter: dict[str, Any]) -> None:
     console.print(repr(payload), soft_wrap=True, highlight=False)
 
 
-def clock(console: Console, state: Any) -> None:
+def clock(console: Console, state: Any, sent: bool = True) -> None:
     tick, settled = state.latest_tick, state.settled
-    console.print(
-        "latest tick sent  "
-        + (f"{tick['at']} (tick {tick.get('tick_id')})" if tick else "none on the clock topic")
-    )
+    if sent:
+        console.print(
+            "latest tick sent  "
+            + (f"{tick['at']} (tick {tick.get('tick_id')})" if tick else "none on the clock topic")
+        )
     console.print(
         "charger's clock   "
         + (
-            f"{settled['at']} (ChargesSettled for tick {settled.get('tick_id')})"
+            f"{settled['at']} (tick {settled.get('tick_id')})"
             if settled
-            else "no tick settled yet"
+            else "no tick accepted yet"
         )
     )
     console.print(f"wall clock        {state.now.isoformat().replace('+00:00', 'Z')}")

@@ -1,0 +1,92 @@
+"""pkgctl: the operator's command line. Every command is checked against the contract's models
+before anything is sent; commands then wait for their outcome on the matching event topic.
+
+Exit codes: 0 done, 1 rejected, unknown or timed out, 2 bad input.
+Environment: KAFKA_BOOTSTRAP_SERVERS (default 127.0.0.1:9092), TOPIC_PREFIX (default empty);
+CATALOG_API, ASSIGNMENT_API, CHARGER_API, ALLOWANCE_API (the read APIs, default
+127.0.0.1:8081-8084). Every command it sends carries a new correlation_id, which the events it
+causes carry too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from pkgctl import api
+
+app = typer.Typer(help=__doc__, no_args_is_help=True)
+
+dlq_app = typer.Typer(help="Inspect and replay dead letters.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+
+# Piped output is not cut at 80 columns (rich's default without a terminal).
+_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200
+
+out = Console(width=_WIDTH)
+
+err = Console(stderr=True, width=_WIDTH)
+
+
+class Options:
+    json = False
+
+
+@app.callback()
+def options(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print what comes back as JSON, for scripts.")
+    ] = False,
+) -> None:
+    Options.json = as_json
+
+
+def emit_json(obj: Any) -> None:
+    print(json.dumps(obj, default=str))
+
+
+Wait = Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for the outcome.")]
+
+Timeout = Annotated[float, typer.Option(help="Seconds to wait for the outcome.")]
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def run(coro: Any) -> Any:
+    """Run `coro`; what goes wrong reaching the system becomes an error message and exit 1."""
+    # Imported here: the Kafka client loads with a command that uses it, not with --help.
+    from aiokafka.errors import KafkaError
+
+    from pkgctl import broker
+    from pkgshared.topic_io import TopicMissing, WaitTimedOut
+
+    try:
+        return asyncio.run(coro)
+    except api.ApiUnreachable as exc:
+        raise fail(str(exc), 1) from None
+    except TopicMissing as exc:
+        raise fail(
+            f"{exc} (is the system up? KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap()})", 1
+        ) from None
+    except WaitTimedOut:
+        raise fail("no outcome arrived in time; the command was sent", 1) from None
+    except (OSError, KafkaError) as exc:
+        raise fail(f"cannot reach Kafka at {broker.bootstrap()}: {exc}", 1) from None
+
+
+Customer = Annotated[
+    str | None,
+    typer.Option(
+        help="the assignment's customer; found from the assignment service when left out, "
+        "and checked against it when given"
+    ),
+]
