@@ -92,24 +92,7 @@ async def charger_run(n: int, instances: int, log_dir: Path) -> dict[str, Any]:
         f"loaded {n} assignments in {time.perf_counter() - started:.1f} s; "
         f"expecting {expected.messages} messages"
     )
-    chargers = []
-    for i in range(instances):
-        p = ServiceProcess(
-            "charger",
-            {
-                "KAFKA_BOOTSTRAP_SERVERS": KAFKA,
-                "DATABASE_URL": DSN,
-                "TOPIC_PREFIX": prefix,
-                "DB_SCHEMA": schema,
-                "CONSUMER_GROUP": f"{schema}-charger",
-                "LOG_LEVEL": "INFO",
-            },
-            log_dir,
-        )
-        p.log_path = log_dir / f"charger-{schema}-{i}.log"
-        chargers.append(p.start())
-    for p in chargers:
-        p.wait_healthy()
+    chargers = charger_processes(instances, prefix, schema, log_dir)
     runtime = Runtime(
         "bench", ServiceSettings(kafka_bootstrap_servers=KAFKA), None, None, None, None
     )  # type: ignore[arg-type]
@@ -168,15 +151,45 @@ async def charger_run(n: int, instances: int, log_dir: Path) -> dict[str, Any]:
             p.stop()
         await producer.stop()
         await runtime.close()
-        async with pool.acquire() as conn:
-            await conn.execute(f"DROP SCHEMA {schema} CASCADE")
-        await pool.close()
-        admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
-        await admin.start()
-        try:
-            await admin.delete_topics([s.name for s in topics.with_prefix(prefix)])
-        finally:
-            await admin.close()
+        await dropped(pool, schema, prefix)
+
+
+def charger_processes(
+    instances: int, prefix: str, schema: str, log_dir: Path
+) -> list[ServiceProcess]:
+    """`instances` charger processes on the run's topics and schema, started and healthy."""
+    chargers = []
+    for i in range(instances):
+        p = ServiceProcess(
+            "charger",
+            {
+                "KAFKA_BOOTSTRAP_SERVERS": KAFKA,
+                "DATABASE_URL": DSN,
+                "TOPIC_PREFIX": prefix,
+                "DB_SCHEMA": schema,
+                "CONSUMER_GROUP": f"{schema}-charger",
+                "LOG_LEVEL": "INFO",
+            },
+            log_dir,
+        )
+        p.log_path = log_dir / f"charger-{schema}-{i}.log"
+        chargers.append(p.start())
+    for p in chargers:
+        p.wait_healthy()
+    return chargers
+
+
+async def dropped(pool: Any, schema: str, prefix: str) -> None:
+    """The run's schema and topics dropped, its pool closed."""
+    async with pool.acquire() as conn:
+        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    await pool.close()
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await admin.start()
+    try:
+        await admin.delete_topics([s.name for s in topics.with_prefix(prefix)])
+    finally:
+        await admin.close()
 
 
 async def producer_ceiling(n: int, size: int) -> float:
