@@ -39,6 +39,7 @@ from pkgshared.db import SHARED_MIGRATIONS, create_pool, migrate
 from pkgshared.messages import AssignmentEnded, ClockTicked, PackageDefined
 from pkgshared.runtime import Runtime
 from pkgshared.settings import ServiceSettings
+from pkgshared.testing.waits import wait_until
 
 START = date(2026, 1, 1)
 END = date(2026, 1, 10)
@@ -113,8 +114,11 @@ async def one_run(n: int, log_dir: Path) -> dict[str, Any]:
             key=b"clock",
             headers=[("event_type", b"ClockTicked")],
         )
-        while await _total(runtime, prefix + topics.CREDIT_DEBITED) < n:
-            await asyncio.sleep(0.2)
+
+        async def debited() -> bool:
+            return await _total(runtime, prefix + topics.CREDIT_DEBITED) >= n
+
+        await wait_until(debited, f"{n} January debits", timeout=1800, every=0.2)
         log(f"  {n} January debits made; ending every assignment on {END}")
         t0 = time.perf_counter()
         pending = []
@@ -135,12 +139,16 @@ async def one_run(n: int, log_dir: Path) -> dict[str, Any]:
             )
         await asyncio.gather(*pending)
         sent = time.perf_counter() - t0
-        while (done := await _total(runtime, prefix + topics.CREDITS_ISSUED)) < n:
-            await asyncio.sleep(0.1)
+
+        async def credited() -> bool:
             for p in chargers:
                 if p.proc is not None and p.proc.poll() is not None:
                     raise RuntimeError(f"charger exited:\n{p.tail()}")
+            return await _total(runtime, prefix + topics.CREDITS_ISSUED) >= n
+
+        await wait_until(credited, f"{n} CreditIssued", timeout=1800, every=0.1)
         seconds = time.perf_counter() - t0
+        done = await _total(runtime, prefix + topics.CREDITS_ISSUED)
         result = {
             "n": n,
             "credits": done,
