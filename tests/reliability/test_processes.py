@@ -6,9 +6,9 @@ run directory and ports of the test's own, no ticker and no demo."""
 from __future__ import annotations
 
 import os
-import uuid
 import socket
 import subprocess
+import uuid
 from pathlib import Path
 
 import asyncpg
