@@ -8,8 +8,10 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import uuid
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from pkgshared.testing.waits import wait_until
@@ -40,8 +42,14 @@ def _cmdline(pid: int) -> str:
     return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
 
 
+TAG = f"proc{uuid.uuid4().hex[:8]}"
+"""The schemas this test's services use (catalog_<TAG>): dropped at its end, so that no
+schema of `make up`'s names is left owned by the test's database user."""
+
+
 def _script(name: str, run_dir: Path, kafka_bootstrap: str, database_url: str) -> str:
     env = {
+        "SCHEMA_TAG": TAG,
         **os.environ,
         "RUN_DIR": str(run_dir),
         "HTTP_PORT_BASE": str(PORT),
@@ -88,6 +96,11 @@ async def test_kill_9_of_a_service_frees_its_port_and_up_starts_it_again(
         assert again != pid and _listening(PORT)
     finally:
         _script("down", tmp_path, kafka_bootstrap, database_url)
+        conn = await asyncpg.connect(database_url)
+        try:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "catalog_{TAG}" CASCADE')
+        finally:
+            await conn.close()
     assert not pidfile.exists()
     await wait_until(lambda: not _listening(PORT), "no port taken after down", 10)
     assert not _alive(again)
