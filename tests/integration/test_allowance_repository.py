@@ -181,7 +181,9 @@ async def test_expiry_and_a_late_call_from_inside_the_window(pool: Any) -> None:
     read = _Read()
     grant = _grant("c", 5, days=10)
     await read.add(pool, [grant], [])
-    await _settle(pool, T0 + timedelta(days=10))  # at == valid_until: expired
+    await _settle(pool, T0 + timedelta(days=10))  # at == valid_until: expired...
+    assert len(await _events(pool, "AllowanceBalance")) == 1
+    await ApplyWorker(pool, read.waiting, on_commit=None).drain()  # ...once calls are applied
     balances = await _events(pool, "AllowanceBalance")
     assert [(b["status"], b["used_seconds"]) for b in balances] == [("active", 0), ("expired", 0)]
 
