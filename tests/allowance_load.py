@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from allowance.domain.model import Call, Grant, cover
+from allowance.domain.model import Call, Grant, cover, thresholds
 from pkgshared import topics
 from pkgshared.testing.kafka import produce_keyed
 from pkgshared.testing.system import System, body, command
@@ -54,6 +54,7 @@ def workload(seed: int, customers: int = 40, calls: int = 1500, far: int = 0) ->
                 valid_from=start,
                 valid_until=start + timedelta(days=rng.choice([10, 30])),
                 granted_seconds=rng.randint(1, 60) * 60,
+                notify_at_percent=tuple(sorted(rng.sample(range(1, 101), rng.randint(0, 3)))),
             )
             grants[customer].append(g)
             messages.append(
@@ -72,6 +73,7 @@ def workload(seed: int, customers: int = 40, calls: int = 1500, far: int = 0) ->
                         destination_prefixes=list(g.destination_prefixes),
                         valid_from=_instant(g.valid_from),
                         valid_until=_instant(g.valid_until),
+                        notify_at_percent=list(g.notify_at_percent),
                     ),
                 )
             )
@@ -110,10 +112,15 @@ def workload(seed: int, customers: int = 40, calls: int = 1500, far: int = 0) ->
             )
         )
     expected_used: dict[str, dict[str, Any]] = {}
+    expected_alerts: dict[tuple[str, int], str] = {}  # (grant, percent) -> the call
     state = {c: list(gs) for c, gs in grants.items()}
     for call in sent:  # one customer's calls keep their order
         got = cover(call, state[call.customer_id])
         if got.uses:
+            for u in got.uses:
+                before = state[call.customer_id][u.position]
+                for p in thresholds(before, u.grant):
+                    expected_alerts[(str(u.grant.grant_id), p)] = str(call.usage_id)
             now = {u.grant.grant_id: u.grant for u in got.uses}
             state[call.customer_id] = [now.get(g.grant_id, g) for g in state[call.customer_id]]
             expected_used[str(call.usage_id)] = {
@@ -122,7 +129,12 @@ def workload(seed: int, customers: int = 40, calls: int = 1500, far: int = 0) ->
                 "grants": [(str(u.grant.grant_id), u.seconds) for u in got.uses],
             }
     final = {str(g.grant_id): g for gs in state.values() for g in gs}
-    return {"messages": messages, "used": expected_used, "final": final}
+    return {
+        "messages": messages,
+        "used": expected_used,
+        "final": final,
+        "alerts": expected_alerts,
+    }
 
 
 async def send(system: System, messages: list[tuple[str, str, dict[str, Any]]]) -> None:
@@ -168,6 +180,21 @@ async def check(
         if e["event_type"] == "AllowanceBalance":
             last[e["grant_id"]] = e  # one key per grant: one partition, in order
     assert set(last) == set(want["final"])
+    # Threshold alerts: each (grant, percent) reached once, by the call that reached it, in
+    # increasing order per grant; a republish after a crash repeats the same event id.
+    alerts = {e["event_id"]: e for e in events if e["event_type"] == "AllowanceThresholdReached"}
+    got = {(a["grant_id"], a["percent"]): a["usage_id"] for a in alerts.values()}
+    assert got == want["alerts"]
+    for a in alerts.values():
+        assert a["event_id"] == natural_id(f"threshold:{a['grant_id']}:{a['percent']}")
+    first: dict[str, list[int]] = defaultdict(list)
+    for e in events:
+        if (
+            e["event_type"] == "AllowanceThresholdReached"
+            and e["percent"] not in first[e["grant_id"]]
+        ):
+            first[e["grant_id"]].append(e["percent"])
+    assert all(ps == sorted(ps) for ps in first.values())
     for grant_id, g in want["final"].items():
         status = "expired" if g.valid_until <= settled_at else "active"
         assert (last[grant_id]["used_seconds"], last[grant_id]["status"]) == (
