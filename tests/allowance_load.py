@@ -165,6 +165,20 @@ async def check(
         await reader.wait_for(
             lambda rs: used_ids(rs) >= set(want["used"]), timeout=timeout, what="every use"
         )
+
+        def settled_balances(records: list[Any]) -> bool:
+            # Grants expire once the calls a ChargesSettled settles are applied: after them.
+            last = {
+                b["grant_id"]: b
+                for b in map(body, records)
+                if b.get("event_type") == "AllowanceBalance"
+            }
+            return all(
+                g.valid_until > settled_at or last.get(grant_id, {}).get("status") == "expired"
+                for grant_id, g in want["final"].items()
+            )
+
+        await reader.wait_for(settled_balances, timeout=timeout, what="every expiry")
         await reader.poll(1.0)
         events = [body(r) for r in reader.records]
     used = [e for e in events if e["event_type"] == "FreeMinutesUsed"]

@@ -78,9 +78,9 @@ async def test_the_contracts_worked_example(everything: Scenario) -> None:
     assert (third["duration_seconds"], third["destination"]) == (12_000, "442079999999")
     # The January grant's last balance: all used, expired (the settled tick passed it).
     await s.reader.wait_for(
-        lambda _: _last_balance(s, january["grant_id"]).get("used_seconds") == 12_000,
+        lambda _: _last_balance(s, january["grant_id"]).get("status") == "expired",
         timeout=60,
-        what="the January grant's balance",
+        what="the January grant's expired balance",
     )
     last = _last_balance(s, january["grant_id"])
     assert (last["status"], last["remaining_seconds"], last["granted_seconds"]) == (

@@ -180,8 +180,18 @@ async def test_a_customer_as_the_read_apis_and_pkgctl_show_it(everything: Scenar
     assert tight["month_to_date"] == [{"currency": "GBP", "charged": "0", "declined": "10.00"}]
     assert any(r["period_start"] == "2027-02-01" for r in refused)
 
-    # The allowance service: each grant's balance as last published.
+    # The allowance service: each grant's balance as last published (the expiry follows the
+    # calls it settles: wait until what the API shows is on the topic too).
     shown = await every_page(s, "allowance", f"/customers/{c1}/allowances", "grants", 1)
+
+    def published(_: Any) -> bool:
+        latest = {b["grant_id"]: b for b in s.of("AllowanceBalance", customer_id=c1)}
+        return all(
+            g["grant_id"] in latest and latest[g["grant_id"]]["status"] == g["status"]
+            for g in shown
+        )
+
+    await s.reader.wait_for(published, timeout=60, what="the balances the API shows")
     balances = {b["grant_id"]: b for b in s.of("AllowanceBalance", customer_id=c1)}
     assert {g["grant_id"] for g in shown} == {g["grant_id"] for g in grants}
     for g in shown:

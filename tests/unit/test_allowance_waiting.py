@@ -245,3 +245,27 @@ def test_parked_customers_leave_only_through_parking_in_the_order_read(
     assert not {x.call.customer_id for x in w.settled(at, 100, 100)} & far
     want = [(p, o) for p, o, c in sorted(placed, key=lambda x: x[:2]) if c.customer_id in far]
     assert [(x.partition, x.offset) for x in w.parking(most)] == want[:most]
+
+
+def test_read_to_needs_the_end_read_and_no_settled_call_left() -> None:
+    """Calls before expiry: a partition is read to an end once every record before it was
+    read (unreadable ones too) and no call before it that the moment settles is still
+    waiting; one held behind its customer's call not yet settled does not count."""
+    moment = datetime(2026, 2, 1, tzinfo=UTC)
+
+    def call(customer: str, at: datetime) -> Call:
+        return Call(uuid.uuid4(), customer, None, "44", at, 60, Decimal("1"), "GBP")
+
+    waiting = WaitingCalls()
+    waiting.start(0, 0)
+    assert waiting.read_to(0, 0, moment) and not waiting.read_to(0, 1, moment)
+    waiting.add(0, 0, call("a", datetime(2026, 1, 5, tzinfo=UTC)))
+    assert not waiting.read_to(0, 1, moment)  # read, but settled and not applied
+    waiting.remove(waiting.settled(moment, 10, 10))
+    assert waiting.read_to(0, 1, moment)
+    waiting.passed(0, 1)  # an unreadable record
+    assert waiting.read_to(0, 2, moment)
+    waiting.add(0, 2, call("b", datetime(2026, 3, 1, tzinfo=UTC)))  # not settled
+    waiting.add(0, 3, call("b", datetime(2026, 1, 6, tzinfo=UTC)))  # settled, held behind
+    assert waiting.read_to(0, 4, moment)
+    assert not waiting.read_to(1, 0, moment)  # a partition not held

@@ -136,6 +136,10 @@ class KeepsWhatItReads(Protocol):
 
     def replay(self, batch: list[Incoming]) -> None: ...
 
+    def passed(self, batch: list[Incoming]) -> None:
+        """Records read that the handler is not given (unreadable, or rejected): how far
+        their partitions have been read."""
+
     def seek_back(self, records: Sequence[Any]) -> None: ...
 
 
@@ -313,10 +317,12 @@ class BatchConsumer:
             read_to = await uow.lock_read_offsets(self.topic, partitions)
             ends: dict[int, int] = {}
             pending: asyncio.Future[None] | None = None
+            refused: list[Incoming] = []
             try:
                 async for chunk in self._chunks(batch, unread):
                     fresh = [i for i in chunk if i.offset >= read_to.get(i.partition, 0)]
                     counts["ignored"] += len(chunk) - len(fresh)
+                    refused += [i for i in chunk if i.problem is not None]
                     if self._keeper is not None and len(fresh) < len(chunk):
                         self._keeper.replay(
                             [
@@ -340,6 +346,9 @@ class BatchConsumer:
                             await asyncio.sleep(0)
                 if pending is not None:
                     await pending
+                if self._keeper is not None and refused:
+                    # After the handler has every readable record before them.
+                    self._keeper.passed(refused)
             finally:
                 # Never leave a handler running on a connection about to be rolled back.
                 if pending is not None and not pending.done():

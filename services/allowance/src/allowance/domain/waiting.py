@@ -36,6 +36,7 @@ class _Partition:
     calls: dict[int, Call] = field(default_factory=dict)  # offset -> call, in offset order
     first: int = -1  # the offset of its first call waiting, as `parking` last saw it
     first_since: int = 0  # the settled moments read when that call became the first
+    seen_to: int = 0  # after the last record read, handed over or not (unreadable ones too)
 
 
 PARK_AHEAD = timedelta(days=1)
@@ -197,12 +198,18 @@ class WaitingCalls:
                 self.parked.discard(customer)
                 self._far_at.pop(customer, None)
 
+    def passed(self, partition: int, offset: int) -> None:
+        """A record read and not handed over (unreadable): the partition is read past it."""
+        held = self._partitions.get(partition)
+        if held is not None:
+            held.seen_to = max(held.seen_to, offset + 1)
+
     def read_to(self, partition: int, end: int, moment: datetime) -> bool:
         """Has this reader read `partition` up to `end` with no call before `end` left that
         `moment` settles and that could be applied (calls held back behind a customer's call
         not settled yet, and parked customers' calls, wait as they would anyway)?"""
         held = self._partitions.get(partition)
-        if held is None or held.next_read < end:
+        if held is None or max(held.next_read, held.seen_to) < end:
             return False
         blocked: set[str] = set(self.parked)
         for offset, call in held.calls.items():

@@ -98,6 +98,12 @@ class CallsReader(ConsumerRebalanceListener):
         """Records read before (a restart, a rebalance): their calls wait again."""
         self._add(batch)
 
+    def passed(self, batch: list[Incoming]) -> None:
+        """Records read and not handed over (unreadable: dead-lettered): no call, but the
+        partition has been read past them."""
+        for item in batch:
+            self.waiting.passed(item.partition, item.offset)
+
     async def handle(self, uow: Any, batch: list[Incoming]) -> None:
         """New records (the batch consumer dead-letters the unreadable ones and stores how
         far they were read in `uow`)."""
