@@ -373,7 +373,11 @@ case "${1:-}" in
   up|kafka-up|acls|env) secrets_load ;;
 esac
 case "${1:-}" in
-  up) pg_up; kafka_up; topics_up; print_env ;;
+  up)
+    # Only the settings go to stdout (callers eval them): whatever the tools print on the way
+    # (pg_ctlcluster's "Removed stale pid file.", say) goes to stderr with the log.
+    exec 3>&1 1>&2
+    pg_up; kafka_up; topics_up; print_env >&3 ;;
   down) kafka_down; pg_down ;;
   kafka-up) kafka_up ;;
   acls) set_java_opts; kafka_acls "${2:?usage: $0 acls TOPIC_PREFIX}" ;;
