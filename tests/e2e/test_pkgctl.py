@@ -171,3 +171,47 @@ async def test_dead_letters_can_be_listed_shown_and_replayed(charging: Scenario)
     }
     bad = await pkgctl(s, "dlq", "replay", "catalog.commands", garbage, "--set", "x=1")
     assert bad.returncode == 2 and "not JSON" in bad.stderr
+
+
+async def test_the_catalog_view_a_redefinition_note_and_a_call_no_grant_covers(
+    everything: Scenario,
+) -> None:
+    """What the operator walk-through asked for: the catalog through its read API (every
+    version), a redefinition that leaves out what the previous version had said so before it
+    is sent, and `usage --wait` said at once when no grant can cover the call."""
+    s = everything
+    package = f"walk-{s.customer}"
+    base = ["define", package, "--name", "Walk", "--kind", "free_minutes", "--retail", "1.00"]
+    base += ["--currency", "GBP", "--frequency", "monthly", "--match", "1"]
+    await ok(s, *base, "--free-minutes", "10", "--prefix", "44", "--notify-at", "80")
+    again = await pkgctl(s, *base, "--free-minutes", "20")
+    assert again.returncode == 0, again.stderr
+    assert "destination_prefixes" in again.stderr and "notify_at_percent" in again.stderr
+    listed = json.loads(await ok(s, "--json", "packages"))
+    mine = next(p for p in listed if p["package_id"] == package)
+    assert mine["latest_version"] == 2 and mine["latest"]["free_minutes"] == 20
+    versions = json.loads(await ok(s, "--json", "package", package))["versions"]
+    assert [v["version"] for v in versions] == [1, 2]
+    assert versions[0]["notify_at_percent"] == [80] and versions[1]["notify_at_percent"] == []
+    unknown = await pkgctl(s, "package", "no-such-package")
+    assert unknown.returncode == 1 and "knows no package" in unknown.stderr
+
+    # No grant at all for this customer: the call is sent, and said so at once.
+    call = await pkgctl(
+        s,
+        "usage",
+        "--customer",
+        s.customer,
+        "--destination",
+        "442071234567",
+        "--seconds",
+        "60",
+        "--amount",
+        "0.10",
+        "--currency",
+        "GBP",
+        "--wait",
+        "--timeout",
+        "60",
+    )
+    assert call.returncode == 1 and "no grant" in call.stderr, call.stderr

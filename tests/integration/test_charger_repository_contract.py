@@ -92,13 +92,16 @@ async def test_a_package_s_assignments_are_found_by_customer(repos: Repositories
     assert await repos.projections.customers_of_package("gold") == ["acme", "zeta"]
     found = await repos.projections.package_assignments(["acme"], "gold")
     assert [t.assignment for t in found] == [mine]
-    assert await repos.projections.customer_of(theirs.assignment_id) == "zeta"
-    assert await repos.projections.customer_of(uuid.uuid4()) is None
+    stranger = uuid.uuid4()
+    found_customers = await repos.projections.customers_of([theirs.assignment_id, stranger])
+    assert found_customers == {theirs.assignment_id: "zeta"}
 
     ended = dataclasses.replace(mine, end_date=date(2026, 6, 30))
-    await repos.projections.save(ended, MAR)
-    tracked = await repos.projections.tracked(mine.assignment_id)
-    assert tracked is not None and tracked.assignment == ended
+    others = dataclasses.replace(theirs, end_date=date(2026, 7, 31))
+    await repos.projections.save([(ended, MAR), (others, None)])
+    tracked = await repos.projections.tracked([mine.assignment_id, theirs.assignment_id])
+    assert tracked[mine.assignment_id].assignment == ended
+    assert tracked[theirs.assignment_id].assignment == others
 
 
 async def test_progress_holds_and_releases(repos: Repositories) -> None:

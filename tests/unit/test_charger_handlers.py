@@ -306,3 +306,45 @@ def test_random_ends_and_end_changes_never_credit_a_period_twice(
             assert Decimal(c["amount"]) <= Decimal(debit["amount"])
 
     asyncio.run(run())
+
+
+async def test_a_batch_of_ends_and_changes_keeps_each_assignment_s_order() -> None:
+    """Ends and changes of many assignments are projected a run at once; one assignment's
+    second event in the same batch waits for its first (the end moved twice: May credited
+    first, then April), and another's end in between is credited with them."""
+    uow = FakeUnitOfWork()
+    pbx = _package(proration="daily").model_copy(
+        update={"retail": Decimal("30.00"), "currency": "USD"}
+    )
+    first = _assigned(pbx, start="2026-04-10").model_copy(update={"quantity": 2, "timezone": "UTC"})
+    second = _assigned(pbx, start="2026-04-10", customer="zeta").model_copy(
+        update={"quantity": 2, "timezone": "UTC"}
+    )
+    await project(uow, [pbx, first, second])
+    await _tick(uow, datetime(2026, 5, 1, 0, 0, 1, tzinfo=UTC))
+
+    def ended(a: PackageAssigned, day: date) -> AssignmentEnded:
+        return AssignmentEnded(
+            assignment_id=a.assignment_id,
+            customer_id=a.customer_id,
+            package_id=pbx.package_id,
+            end_date=day,
+        )
+
+    await project(
+        uow,
+        [
+            ended(first, date(2026, 5, 19)),
+            ended(second, date(2026, 5, 19)),
+            ended(first, date(2026, 4, 20)),
+        ],
+    )
+    credits = [
+        (c["customer_id"], c["period_start"], c["credited_days"])
+        for c in uow.events("CreditIssued")
+    ]
+    assert credits == [
+        ("acme", "2026-05-01", 12),
+        ("zeta", "2026-05-01", 12),
+        ("acme", "2026-04-10", 10),
+    ]

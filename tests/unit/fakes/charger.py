@@ -96,13 +96,15 @@ class FakeProjections:
         ]
         return sorted((r.tracked for r in rows), key=lambda t: t.assignment.assignment_id)
 
-    async def customer_of(self, assignment_id: UUID) -> str | None:
-        row = self.t.assignments.get(assignment_id)
-        return None if row is None else row.tracked.assignment.customer_id
+    async def customers_of(self, assignment_ids: list[UUID]) -> dict[UUID, str]:
+        return {
+            i: self.t.assignments[i].tracked.assignment.customer_id
+            for i in assignment_ids
+            if i in self.t.assignments
+        }
 
-    async def tracked(self, assignment_id: UUID) -> Tracked | None:
-        row = self.t.assignments.get(assignment_id)
-        return None if row is None else row.tracked
+    async def tracked(self, assignment_ids: list[UUID]) -> dict[UUID, Tracked]:
+        return {i: self.t.assignments[i].tracked for i in assignment_ids if i in self.t.assignments}
 
     async def add_assignments(self, new: list[tuple[Assignment, datetime | None]]) -> None:
         for a, due in new:
@@ -112,10 +114,11 @@ class FakeProjections:
             customer = self.t.customer(a.customer_id)
             customer.due = _earliest(customer.due, due)
 
-    async def save(self, a: Assignment, due: datetime | None) -> None:
-        row = self.t.assignments[a.assignment_id]
-        row.tracked = dataclasses.replace(row.tracked, assignment=a)
-        row.due = due
+    async def save(self, changed: list[tuple[Assignment, datetime | None]]) -> None:
+        for a, due in changed:
+            row = self.t.assignments[a.assignment_id]
+            row.tracked = dataclasses.replace(row.tracked, assignment=a)
+            row.due = due
 
     async def set_due(self, due: dict[UUID, datetime | None]) -> None:
         for assignment_id, moment in due.items():
@@ -279,31 +282,34 @@ class FakeLedger:
             self.t.ledger[row.key] = row
 
     async def debits_to_credit(
-        self, customer_id: str, assignment_id: UUID, after: date
-    ) -> list[Debited]:
-        return [
-            Debited(
-                r.key,
-                r.period_start,
-                r.period_end,
-                r.amount,
-                r.cost,
-                r.currency,
-                r.charged_days,
-                r.package_version,
-            )
-            for r in sorted(self.t.ledger.values(), key=lambda r: r.period_start)
-            if r.customer_id == customer_id
-            and r.assignment_id == assignment_id
-            and r.kind == "recurring"
-            and r.status == "charged"
-            and (r.period_end is None or r.period_end > after)
-            and r.key not in self.t.credits
-        ]
+        self, ends: list[tuple[str, UUID, date]]
+    ) -> dict[UUID, list[Debited]]:
+        out: dict[UUID, list[Debited]] = {}
+        for customer_id, assignment_id, after in ends:
+            out[assignment_id] = [
+                Debited(
+                    r.key,
+                    r.period_start,
+                    r.period_end,
+                    r.amount,
+                    r.cost,
+                    r.currency,
+                    r.charged_days,
+                    r.package_version,
+                )
+                for r in sorted(self.t.ledger.values(), key=lambda r: r.period_start)
+                if r.customer_id == customer_id
+                and r.assignment_id == assignment_id
+                and r.kind == "recurring"
+                and r.status == "charged"
+                and (r.period_end is None or r.period_end > after)
+                and r.key not in self.t.credits
+            ]
+        return out
 
-    async def record_credits(self, customer_id: str, made: list[Credit]) -> list[Credit]:
-        new = [c for c in made if c.debit.key not in self.t.credits]
-        for c in new:
+    async def record_credits(self, made: list[tuple[str, Credit]]) -> list[tuple[str, Credit]]:
+        new = [(customer, c) for customer, c in made if c.debit.key not in self.t.credits]
+        for _, c in new:
             self.t.credits[c.debit.key] = c
         return new
 

@@ -282,50 +282,58 @@ class LedgerRepository:
 
     # ------------------------------------------------------------ credits (CONTRACT.md §7)
     async def debits_to_credit(
-        self, customer_id: str, assignment_id: UUID, after: date
-    ) -> list[Debited]:
-        """The assignment's recurring debits made that end after `after` (or whose end was not
-        kept) and have no credit yet (found through the customer's index)."""
+        self, ends: list[tuple[str, UUID, date]]
+    ) -> dict[UUID, list[Debited]]:
+        """For each (customer, assignment, after): the assignment's recurring debits made that
+        end after `after` (or whose end was not kept) and have no credit yet, in period
+        order; one statement for them all, through the customer's index."""
+        if not ends:
+            return {}
+        customers, assignments, afters = (list(c) for c in zip(*ends, strict=True))
         rows = await self.conn.fetch(
-            "SELECT l.charge_key, l.period_start, l.period_end, l.amount, l.cost, l.currency, "
-            "l.charged_days, l.package_version FROM ledger l "
-            "WHERE l.customer_id = $1 AND l.assignment_id = $2 AND l.kind = 'recurring' "
-            "AND l.status = 'charged' AND (l.period_end IS NULL OR l.period_end > $3) "
+            "SELECT l.assignment_id, l.charge_key, l.period_start, l.period_end, l.amount, "
+            "l.cost, l.currency, l.charged_days, l.package_version "
+            "FROM unnest($1::text[], $2::uuid[], $3::date[]) AS e(customer, assignment, after) "
+            "JOIN ledger l ON l.customer_id = e.customer AND l.assignment_id = e.assignment "
+            "WHERE l.kind = 'recurring' AND l.status = 'charged' "
+            "AND (l.period_end IS NULL OR l.period_end > e.after) "
             "AND NOT EXISTS (SELECT 1 FROM credits c WHERE c.debit_key = l.charge_key) "
-            "ORDER BY l.period_start",
-            customer_id,
-            assignment_id,
-            after,
+            "ORDER BY l.assignment_id, l.period_start",
+            customers,
+            assignments,
+            afters,
         )
-        return [
-            Debited(
-                key=r["charge_key"],
-                period_start=r["period_start"],
-                period_end=r["period_end"],
-                amount=r["amount"],
-                cost=r["cost"],
-                currency=r["currency"],
-                charged_days=r["charged_days"],
-                package_version=r["package_version"],
+        out: dict[UUID, list[Debited]] = defaultdict(list)
+        for r in rows:
+            out[r["assignment_id"]].append(
+                Debited(
+                    key=r["charge_key"],
+                    period_start=r["period_start"],
+                    period_end=r["period_end"],
+                    amount=r["amount"],
+                    cost=r["cost"],
+                    currency=r["currency"],
+                    charged_days=r["charged_days"],
+                    package_version=r["package_version"],
+                )
             )
-            for r in rows
-        ]
+        return out
 
-    async def record_credits(self, customer_id: str, made: list[Credit]) -> list[Credit]:
-        """Keep `made` (a period is credited once: one already kept is left out); the credits
-        kept now."""
+    async def record_credits(self, made: list[tuple[str, Credit]]) -> list[tuple[str, Credit]]:
+        """Keep `made` ((customer, credit) pairs; a period is credited once: one already kept
+        is left out); the credits kept now."""
         if not made:
             return []
         kept = await self.conn.fetch(
             "INSERT INTO credits (debit_key, customer_id, amount, currency, credited_from, "
             "credited_days) SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], "
             "$4::text[], $5::date[], $6::int[]) ON CONFLICT DO NOTHING RETURNING debit_key",
-            [c.debit.key for c in made],
-            [customer_id] * len(made),
-            [c.amount for c in made],
-            [c.debit.currency for c in made],
-            [c.credited_from for c in made],
-            [c.credited_days for c in made],
+            [c.debit.key for _, c in made],
+            [customer for customer, _ in made],
+            [c.amount for _, c in made],
+            [c.debit.currency for _, c in made],
+            [c.credited_from for _, c in made],
+            [c.credited_days for _, c in made],
         )
         new = {r["debit_key"] for r in kept}
-        return [c for c in made if c.debit.key in new]
+        return [(customer, c) for customer, c in made if c.debit.key in new]

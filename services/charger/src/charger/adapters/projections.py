@@ -94,19 +94,25 @@ class ProjectionRepository:
         )
         return [tracked_from_row(r) for r in rows]
 
-    async def customer_of(self, assignment_id: UUID) -> str | None:
-        value: str | None = await self.conn.fetchval(
-            "SELECT customer_id FROM assignments WHERE assignment_id = $1", assignment_id
+    async def customers_of(self, assignment_ids: list[UUID]) -> dict[UUID, str]:
+        """The customer of each known assignment of `assignment_ids`."""
+        rows = await self.conn.fetch(
+            "SELECT assignment_id, customer_id FROM assignments "
+            "WHERE assignment_id = ANY($1::uuid[])",
+            assignment_ids,
         )
-        return value
+        return {r["assignment_id"]: r["customer_id"] for r in rows}
 
-    async def tracked(self, assignment_id: UUID) -> Tracked | None:
-        """The assignment with its progress, locked (its customer must be locked already)."""
-        row = await self.conn.fetchrow(
-            f"SELECT {TRACKED} FROM assignments WHERE assignment_id = $1 FOR UPDATE",
-            assignment_id,
+    async def tracked(self, assignment_ids: list[UUID]) -> dict[UUID, Tracked]:
+        """The assignments with their progress, locked (their customers must be locked
+        already)."""
+        rows = await self.conn.fetch(
+            f"SELECT {TRACKED} FROM assignments WHERE assignment_id = ANY($1::uuid[]) "
+            "ORDER BY assignment_id FOR UPDATE",
+            assignment_ids,
         )
-        return None if row is None else tracked_from_row(row)
+        found = (tracked_from_row(r) for r in rows)
+        return {t.assignment.assignment_id: t for t in found}
 
     async def add_assignments(self, new: list[tuple[Assignment, datetime | None]]) -> None:
         """New assignments with their due moments (a repeat is ignored); their customers
@@ -134,15 +140,20 @@ class ProjectionRepository:
                 [earliest[c] for c in ids],
             )
 
-    async def save(self, a: Assignment, due: datetime | None) -> None:
-        """An assignment's new terms or dates, with the due moment they give."""
-        columns = assignment_columns(a)
+    async def save(self, changed: list[tuple[Assignment, datetime | None]]) -> None:
+        """Assignments' new terms or dates, with the due moments they give, in one statement."""
+        if not changed:
+            return
+        columns = list(zip(*((*assignment_columns(a), due) for a, due in changed), strict=True))
         await self.conn.execute(
-            "UPDATE assignments SET did = $2, package_id = $3, start_date = $4, end_date = $5, "
-            "timezone = $6, terms = $7, next_due_at = $8 WHERE assignment_id = $1",
-            columns[0],
-            *columns[2:],
-            due,
+            "UPDATE assignments a SET did = p.did, package_id = p.package_id, "
+            "start_date = p.start_date, end_date = p.end_date, timezone = p.timezone, "
+            "terms = p.terms, next_due_at = p.due "
+            "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::date[], "
+            "$6::date[], $7::text[], $8::text[], $9::timestamptz[]) "
+            "AS p(id, customer_id, did, package_id, start_date, end_date, timezone, terms, due) "
+            "WHERE a.assignment_id = p.id",
+            *(list(c) for c in columns),
         )
 
     async def set_due(self, due: dict[UUID, datetime | None]) -> None:

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 import structlog
 
@@ -80,56 +79,82 @@ async def add_assignments(uow: UnitOfWork, events: list[PackageAssigned], notice
     await store.add_assignments(new)
 
 
-async def _update(
-    uow: UnitOfWork,
-    assignment_id: UUID,
-    change: Callable[[Assignment], Assignment],
-    notice_days: int,
-    correlation_id: str | None = None,
-) -> None:
-    """Change a known assignment and give it its due moment again; customer first, then the
-    assignment: the order the tick workers lock them in. An end date set or moved credits
-    the debited days it no longer covers (CONTRACT.md §7)."""
+Change = AssignmentChanged | AssignmentEnded
+
+
+def _changed(a: Assignment, e: Change) -> Assignment:
+    """The assignment as the event leaves it."""
+    if isinstance(e, AssignmentEnded):
+        return dataclasses.replace(a, end_date=e.end_date)
+    terms = Terms(e.effective_from, e.quantity, e.auto_decrement_credit, e.free_minutes)
+    return dataclasses.replace(a, end_date=e.end_date, terms=(*a.terms, terms))
+
+
+async def update_assignments(uow: UnitOfWork, events: list[Change], notice_days: int) -> None:
+    """A run of AssignmentChanged / AssignmentEnded (each assignment once) in a handful of
+    statements whatever their number, as `add_assignments`: customers locked (in id order,
+    as every writer locks them), then the assignments; each saved with its due moment again;
+    an end date set or moved credits the debited days it no longer covers (CONTRACT.md §7),
+    once per period."""
     store = uow.projections
-    customer = await store.customer_of(assignment_id)
-    if customer is None:
+    customers = await store.customers_of([e.assignment_id for e in events])
+    known = [e for e in events if e.assignment_id in customers]
+    if not known:
         return
-    await store.lock_customers([customer])
-    tracked = await store.tracked(assignment_id)
-    if tracked is None:
-        return
-    changed = change(tracked.assignment)
-    versions = (await store.versions({changed.package_id})).get(changed.package_id, [])
-    due = due_moment(dataclasses.replace(tracked, assignment=changed), versions, notice_days)
-    await store.save(changed, due)
-    await store.refresh_customers([changed.customer_id])
-    if changed.end_date is not None and changed.end_date != tracked.assignment.end_date:
-        await _credit(uow, changed, versions, correlation_id)
+    await store.lock_customers(sorted({customers[e.assignment_id] for e in known}))
+    tracked = await store.tracked([e.assignment_id for e in known])
+    versions = await store.versions({t.assignment.package_id for t in tracked.values()})
+    saved: list[tuple[Assignment, datetime | None]] = []
+    ended: list[tuple[Assignment, str | None]] = []  # end dates set or moved, and by whom
+    for e in known:
+        t = tracked.get(e.assignment_id)
+        if t is None:
+            continue
+        changed = _changed(t.assignment, e)
+        mine = versions.get(changed.package_id, [])
+        saved.append(
+            (changed, due_moment(dataclasses.replace(t, assignment=changed), mine, notice_days))
+        )
+        if changed.end_date is not None and changed.end_date != t.assignment.end_date:
+            ended.append((changed, e.correlation_id))
+    await store.save(saved)
+    await store.refresh_customers(sorted({a.customer_id for a, _ in saved}))
+    await _credit(uow, ended, versions)
 
 
 async def _credit(
     uow: UnitOfWork,
-    a: Assignment,
-    versions: list[PackageVersion],
-    correlation_id: str | None,
+    ended: list[tuple[Assignment, str | None]],
+    versions: dict[str, list[PackageVersion]],
 ) -> None:
-    """CreditIssued for each debited period the assignment's end date cuts, once per period
+    """CreditIssued for each debited period the assignments' end dates cut, once per period
     (made when the change is read, not at a tick)."""
-    assert a.end_date is not None
+    if not ended:
+        return
     debits = await uow.ledger.debits_to_credit(
-        a.customer_id, a.assignment_id, a.end_date + timedelta(days=1)
+        [
+            (a.customer_id, a.assignment_id, a.end_date + timedelta(days=1))
+            for a, _ in ended
+            if a.end_date is not None
+        ]
     )
-    made = await uow.ledger.record_credits(a.customer_id, credits(a, versions, debits))
-    for c in made:
+    owed: list[tuple[str, Credit]] = []
+    about: dict[str, tuple[Assignment, str | None]] = {}
+    for a, correlation_id in ended:
+        for c in credits(a, versions.get(a.package_id, []), debits.get(a.assignment_id, [])):
+            owed.append((a.customer_id, c))
+            about[c.key] = (a, correlation_id)
+    made = await uow.ledger.record_credits(owed)
+    for _, c in made:
+        a, correlation_id = about[c.key]
         uow.emit(topics.CREDITS_ISSUED, a.customer_id, credit_issued(a, c, correlation_id))
     if made:
         metrics.CREDITS.inc(len(made))
         log.info(
-            "credits issued: the assignment ends before periods already debited",
-            customer_id=a.customer_id,
-            assignment_id=str(a.assignment_id),
-            end_date=a.end_date.isoformat(),
+            "credits issued: assignments end before periods already debited",
             credits=len(made),
+            assignments=len({about[c.key][0].assignment_id for _, c in made}),
+            customers=sorted({customer for customer, _ in made})[:20],
         )
 
 
@@ -155,61 +180,56 @@ def credit_issued(a: Assignment, c: Credit, correlation_id: str | None) -> Credi
     )
 
 
-async def change_assignment(uow: UnitOfWork, e: AssignmentChanged, notice_days: int) -> None:
-    terms = Terms(e.effective_from, e.quantity, e.auto_decrement_credit, e.free_minutes)
-    await _update(
-        uow,
-        e.assignment_id,
-        lambda a: dataclasses.replace(a, end_date=e.end_date, terms=(*a.terms, terms)),
-        notice_days,
-        e.correlation_id,
-    )
-
-
-async def end_assignment(uow: UnitOfWork, e: AssignmentEnded, notice_days: int) -> None:
-    await _update(
-        uow,
-        e.assignment_id,
-        lambda a: dataclasses.replace(a, end_date=e.end_date),
-        notice_days,
-        e.correlation_id,
-    )
-
-
 async def set_spend_limit(uow: UnitOfWork, e: SpendLimitSet, _notice_days: int) -> None:
     await uow.projections.set_spend_limit(e)
 
 
 EVENT_HANDLERS: dict[type[Message], Callable[[Any, Any, int], Awaitable[None]]] = {
     PackageDefined: add_version,
-    AssignmentChanged: change_assignment,
-    AssignmentEnded: end_assignment,
     SpendLimitSet: set_spend_limit,
 }
-"""What the projections do with each event read one at a time (UsageRated and runs of
-PackageAssigned are applied a batch at once); PackageRetired and rejections change nothing."""
+"""What the projections do with each event read one at a time (UsageRated, and runs of
+PackageAssigned and of AssignmentChanged / AssignmentEnded, are applied a run at once);
+PackageRetired and rejections change nothing."""
 
 
 async def project(uow: UnitOfWork, events: list[Message], notice_days: int = 0) -> None:
     """Apply a batch of input events to the projections, in order (the caller stores how far
-    it has read with them). `notice_days`: the charger's default (CHARGE_NOTICE_DAYS)."""
+    it has read with them). `notice_days`: the charger's default (CHARGE_NOTICE_DAYS).
+    Consecutive PackageAssigned go at once, and so do consecutive changes and ends while no
+    assignment comes twice: the order of one assignment's events is kept."""
     usage: list[UsageRated] = []
     assigned: list[PackageAssigned] = []
+    changes: list[Change] = []
+    changed: set[object] = set()  # the assignments of `changes`
+
+    async def flush() -> None:
+        nonlocal assigned, changes
+        if assigned:
+            await add_assignments(uow, assigned, notice_days)
+            assigned = []
+        if changes:
+            await update_assignments(uow, changes, notice_days)
+            changes = []
+            changed.clear()
+
     for event in events:
         if isinstance(event, UsageRated):
             # Usage changes nothing else: a batch's records go in one statement.
             usage.append(event)
-            continue
-        if isinstance(event, PackageAssigned):
-            # A run of new assignments is projected at once, before anything that follows.
+        elif isinstance(event, PackageAssigned):
+            if changes:
+                await flush()
             assigned.append(event)
-            continue
-        if assigned:
-            await add_assignments(uow, assigned, notice_days)
-            assigned = []
-        handler = EVENT_HANDLERS.get(type(event))
-        if handler is not None:
-            await handler(uow, event, notice_days)
-    if assigned:
-        await add_assignments(uow, assigned, notice_days)
+        elif isinstance(event, AssignmentChanged | AssignmentEnded):
+            if assigned or event.assignment_id in changed:
+                await flush()
+            changes.append(event)
+            changed.add(event.assignment_id)
+        else:
+            await flush()
+            handler = EVENT_HANDLERS.get(type(event))
+            if handler is not None:
+                await handler(uow, event, notice_days)
+    await flush()
     await uow.projections.add_usage(usage)
