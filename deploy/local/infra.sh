@@ -376,8 +376,10 @@ case "${1:-}" in
   up)
     # Only the settings go to stdout (callers eval them): whatever the tools print on the way
     # (pg_ctlcluster's "Removed stale pid file.", say) goes to stderr with the log.
-    exec 3>&1 1>&2
-    pg_up; kafka_up; topics_up; print_env >&3 ;;
+    # Not with a saved descriptor: Kafka and PostgreSQL, started here, would hold it open and
+    # the caller's $(...) would never end.
+    { pg_up; kafka_up; topics_up; } >&2
+    print_env ;;
   down) kafka_down; pg_down ;;
   kafka-up) kafka_up ;;
   acls) set_java_opts; kafka_acls "${2:?usage: $0 acls TOPIC_PREFIX}" ;;
