@@ -5,12 +5,9 @@ http://127.0.0.1:8081, :8082, :8083, :8084, where `make up` serves them)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
@@ -39,15 +36,19 @@ def get(service: str, path: str, **params: Any) -> Any:
     url = f"{base(service)}{path}" + (f"?{query}" if query else "")
     if not url.startswith(("http://", "https://")):
         raise ApiUnreachable(f"{service.upper()}_API must be an http(s) URL, not {url!r}")
+    # Here, not at start: `pkgctl --help` does without them.
+    from urllib.error import HTTPError, URLError
+    from urllib.request import urlopen
+
     try:
-        with urllib.request.urlopen(url, timeout=15) as response:  # noqa: S310 (checked above)
+        with urlopen(url, timeout=15) as response:  # noqa: S310 (checked above)
             return json.load(response)
-    except urllib.error.HTTPError as exc:
+    except HTTPError as exc:
         if exc.code == 404:
             return None
         detail = exc.read()[:300].decode(errors="replace")
         raise ApiUnreachable(f"{url} answered {exc.code}: {detail}") from None
-    except (urllib.error.URLError, OSError) as exc:
+    except (URLError, OSError) as exc:
         raise ApiUnreachable(
             f"the {service} service's read API at {base(service)} did not answer ({exc}); "
             f"is the system up? (set {service.upper()}_API to reach another)"
@@ -97,6 +98,8 @@ class Customer:
 
 async def customer(customer_id: str, from_: date | None, to: date | None) -> Customer:
     """Ask the three services at once."""
+    import asyncio  # here, not at start: `pkgctl --help` does without it
+
     quoted = urllib.parse.quote(customer_id, safe="")
     assignments, limit, charges, allowances = await asyncio.gather(
         asyncio.to_thread(pages, "assignment", f"/customers/{quoted}/assignments"),

@@ -10,28 +10,54 @@ causes carry too.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from pkgctl import api
 
-app = typer.Typer(help=__doc__, no_args_is_help=True)
+if TYPE_CHECKING:
+    from rich.console import Console
 
-dlq_app = typer.Typer(help="Inspect and replay dead letters.", no_args_is_help=True)
+# Plain help and plain tracebacks: typer's rich help loads rich and markdown-it, about 0.4 s of
+# a start that `pkgctl --help` should not pay (docs/benchmarks.md).
+app = typer.Typer(
+    help=__doc__, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False
+)
+
+dlq_app = typer.Typer(
+    help="Inspect and replay dead letters.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
 app.add_typer(dlq_app, name="dlq")
 
 # Piped output is not cut at 80 columns (rich's default without a terminal).
 _WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200
 
-out = Console(width=_WIDTH)
 
-err = Console(stderr=True, width=_WIDTH)
+class _Console:
+    """A rich Console made on first use: commands that print nothing rich never import rich."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+
+out: Console = _Console(width=_WIDTH)  # type: ignore[assignment]
+
+err: Console = _Console(stderr=True, width=_WIDTH)  # type: ignore[assignment]
 
 
 class Options:
@@ -64,6 +90,8 @@ def fail(message: str, code: int) -> typer.Exit:
 def run(coro: Any) -> Any:
     """Run `coro`; what goes wrong reaching the system becomes an error message and exit 1."""
     # Imported here: the Kafka client loads with a command that uses it, not with --help.
+    import asyncio
+
     from aiokafka.errors import KafkaError
 
     from pkgctl import broker

@@ -7,17 +7,25 @@ import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
-
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     from pkgshared.topic_io import Record
+
+
+def _table(*args: Any, **kwargs: Any) -> Table:
+    # rich loads on the first table printed, not at start: `pkgctl --help` does without it.
+    from rich.table import Table
+
+    return Table(*args, **kwargs)
+
 
 _SKIP = {"event_id", "schema_version", "occurred_at", "correlation_id", "event_type"}
 
 
 def event(console: Console, obj: dict[str, Any]) -> None:
-    table = Table(title=obj.get("event_type"), show_header=False)
+    table = _table(title=obj.get("event_type"), show_header=False)
     for key, value in obj.items():
         if key not in _SKIP and value is not None:
             table.add_row(key, json.dumps(value) if isinstance(value, list | dict) else str(value))
@@ -36,7 +44,7 @@ def run_report(console: Console, report: dict[str, Any], every_line: bool) -> No
     if not every_line:
         _report_summary(console, title, report)
         return
-    table = Table(title=title)
+    table = _table(title=title)
     for column in ("period", "package", "kind", "amount", "minutes", "status", "assignment"):
         table.add_column(column)
     for line in report["lines"]:
@@ -64,7 +72,7 @@ def _report_summary(console: Console, title: str, report: dict[str, Any]) -> Non
         g["minutes"] += x["minutes"] or 0
         if x["amount"] is not None:
             g["amounts"][x["currency"]] = g["amounts"].get(x["currency"], 0) + Decimal(x["amount"])
-    table = Table(title=f"{title}: {len(report['lines'])} line(s) (--lines lists them)")
+    table = _table(title=f"{title}: {len(report['lines'])} line(s) (--lines lists them)")
     for column in ("package", "status", "lines", "amount", "minutes"):
         table.add_column(column)
     for (package, status), g in sorted(groups.items()):
@@ -92,7 +100,7 @@ def line(console: Console, record: Record, obj: dict[str, Any]) -> None:
 
 
 def dead_letters(console: Console, letters: list[dict[str, Any]]) -> None:
-    table = Table(title=f"{len(letters)} dead letter(s)")
+    table = _table(title=f"{len(letters)} dead letter(s)")
     for column in ("dlq offset", "source", "partition/offset", "key", "error", "replayed"):
         table.add_column(column)
     for x in letters:
@@ -141,7 +149,7 @@ def clock_warning(state: Any) -> str:
 
 
 def allowances(console: Console, customer: str, balances: list[dict[str, Any]]) -> None:
-    table = Table(title=f"free minutes of {customer}: {len(balances)} grant(s)")
+    table = _table(title=f"free minutes of {customer}: {len(balances)} grant(s)")
     for column in (
         "grant",
         "prefixes",
@@ -211,7 +219,7 @@ def customer(console: Console, view: Any, lines: int) -> None:
 
 
 def _assignments(console: Console, items: list[dict[str, Any]]) -> None:
-    table = Table(title=f"{len(items)} assignment(s)")
+    table = _table(title=f"{len(items)} assignment(s)")
     for column in ("assignment", "package", "DID", "qty", "start", "end", "changes"):
         table.add_column(column)
     for a in sorted(items, key=lambda a: (a["state"]["start_date"], a["assignment_id"])):
@@ -251,7 +259,7 @@ def _charges(console: Console, charges: dict[str, Any], lines: int) -> None:
         )
     items = charges["charges"]["items"]
     declined = [c for c in items if c["status"] == "declined"]
-    table = Table(
+    table = _table(
         title=f"charges for periods {charges['from_date']} to {charges['to_date']}: "
         f"{len(items)}{'+' if charges['charges']['truncated'] else ''}"
         f", {len(declined)} declined"
@@ -297,7 +305,7 @@ def _terms(v: dict[str, Any]) -> str:
 
 
 def packages(console: Console, found: list[dict[str, Any]]) -> None:
-    table = Table(title=f"catalog: {len(found)} package(s)")
+    table = _table(title=f"catalog: {len(found)} package(s)")
     for column in ("package", "version", "terms", "name", "status"):
         table.add_column(column)
     for p in found:
@@ -316,7 +324,7 @@ def package(console: Console, found: dict[str, Any]) -> None:
     console.print(
         f"[bold]package {found['package_id']}[/]" + (" (retired)" if found["retired"] else "")
     )
-    table = Table()
+    table = _table()
     for column in ("version", "effective from", "terms", "name"):
         table.add_column(column)
     for v in found["versions"]:
