@@ -56,7 +56,7 @@ from stream import (
     producer_ceiling,
 )
 
-from pkgshared import topics
+from pkgshared import topic_admin, topics
 from pkgshared.kafka import BatchPublisher
 from pkgshared.offsets import EndOffsets
 from pkgshared.testing.system import System, command, started_system
@@ -246,7 +246,7 @@ class AllowanceBench:
         name = f"bench.floor-{uuid.uuid4().hex[:6]}"
         source, sink = self.system.topic(name), self.system.topic(name + "-out")
         partitions = topics.partitions_of(topics.USAGE_RATED)
-        await topics.create_topics(
+        await topic_admin.create_topics(
             KAFKA, (topics.TopicSpec(source, partitions), topics.TopicSpec(sink, partitions))
         )
         await self.send(producer, [(name, key, value) for _, key, value in self.backlog(n)])

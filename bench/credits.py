@@ -34,7 +34,7 @@ from charger.adapters.projections import ProjectionRepository
 from charger.bootstrap import MIGRATIONS
 from charger.domain.charges import next_due
 from charger.domain.model import Assignment, Terms
-from pkgshared import topics
+from pkgshared import topic_admin, topics
 from pkgshared.db import SHARED_MIGRATIONS, create_pool, migrate
 from pkgshared.messages import AssignmentEnded, ClockTicked, PackageDefined
 from pkgshared.runtime import Runtime
@@ -93,7 +93,7 @@ async def _total(runtime: Runtime, topic: str) -> int:
 async def one_run(n: int, log_dir: Path) -> dict[str, Any]:
     prefix = f"bench{uuid.uuid4().hex[:8]}."
     schema = prefix.strip(".")
-    await topics.create_topics(KAFKA, topics.with_prefix(prefix))
+    await topic_admin.create_topics(KAFKA, topics.with_prefix(prefix))
     pool = await create_pool(DSN, schema, max_size=2)
     await migrate(pool, SHARED_MIGRATIONS, "shared")
     await migrate(pool, MIGRATIONS)

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from loader import START, load
 
 from charger.bootstrap import MIGRATIONS
-from pkgshared import topics
+from pkgshared import topic_admin, topics
 from pkgshared.db import SHARED_MIGRATIONS, create_pool, migrate
 from pkgshared.messages import ClockTicked
 from pkgshared.runtime import Runtime
@@ -82,7 +82,7 @@ def topic_bytes(prefix: str) -> int:
 async def charger_run(n: int, instances: int, log_dir: Path) -> dict[str, Any]:
     prefix = f"bench{uuid.uuid4().hex[:8]}."
     schema = prefix.strip(".")
-    await topics.create_topics(KAFKA, topics.with_prefix(prefix))
+    await topic_admin.create_topics(KAFKA, topics.with_prefix(prefix))
     pool = await create_pool(DSN, schema, max_size=2)
     await migrate(pool, SHARED_MIGRATIONS, "shared")
     await migrate(pool, MIGRATIONS)
@@ -195,7 +195,7 @@ async def dropped(pool: Any, schema: str, prefix: str) -> None:
 async def producer_ceiling(n: int, size: int) -> float:
     """Messages per second of a plain idempotent acks=all producer, same count and size."""
     topic = f"bench-ceiling-{uuid.uuid4().hex[:8]}"
-    await topics.create_topics(KAFKA, (topics.TopicSpec(topic, 6),))
+    await topic_admin.create_topics(KAFKA, (topics.TopicSpec(topic, 6),))
     producer = AIOKafkaProducer(
         bootstrap_servers=KAFKA,
         acks="all",

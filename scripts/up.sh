@@ -45,7 +45,7 @@ start() {  # name, port (or ""), command...
 # Schemas named after the Kafka cluster: a new local broker (a fresh clone, a wiped cache)
 # gets new schemas instead of ones whose offsets belong to another cluster (SCHEMA_TAG: a
 # name of one's own instead, as the tests that run this script give).
-tag=${SCHEMA_TAG:-$(uv run --frozen python -m pkgshared.topics cluster-tag --bootstrap "$KAFKA_BOOTSTRAP_SERVERS")}
+tag=${SCHEMA_TAG:-$(uv run --frozen python -m pkgshared.topic_admin cluster-tag --bootstrap "$KAFKA_BOOTSTRAP_SERVERS")}
 http_port=${HTTP_PORT_BASE:-8081}
 ports=()
 for service in ${SERVICES:-catalog assignment charger allowance}; do

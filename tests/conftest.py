@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from pkgshared import topics
+from pkgshared import topic_admin, topics
 from pkgshared.testing.infra import Infra, provide_infra
 from pkgshared.testing.system import System
 
@@ -62,7 +62,7 @@ def system(
     import asyncio
 
     system = System(kafka_bootstrap, database_url, tmp_path_factory.mktemp("logs"))
-    asyncio.run(topics.create_topics(kafka_bootstrap, topics.with_prefix(system.prefix)))
+    asyncio.run(topic_admin.create_topics(kafka_bootstrap, topics.with_prefix(system.prefix)))
     try:
         yield system
     finally:

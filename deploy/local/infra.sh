@@ -356,7 +356,7 @@ pg_down() {
 # ---------------------------------------------------------------- topics
 topics_up() {
   log "creating the contract's topics"
-  admin_python -m pkgshared.topics create --bootstrap "$(admin_bootstrap)" >&2
+  admin_python -m pkgshared.topic_admin create --bootstrap "$(admin_bootstrap)" >&2
 }
 
 print_env() {

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from pkgshared import topics
+from pkgshared import topic_admin, topics
 from pkgshared.messages import natural_event_id
 from pkgshared.testing.bulk import (
     TICK_AT,
@@ -28,7 +28,7 @@ CUSTOMERS = 400
 
 async def start_system(kafka_bootstrap: str, database_url: str, log_dir: Path) -> System:
     system = System(kafka_bootstrap, database_url, log_dir)
-    await topics.create_topics(kafka_bootstrap, topics.with_prefix(system.prefix))
+    await topic_admin.create_topics(kafka_bootstrap, topics.with_prefix(system.prefix))
     for module in ("catalog", "assignment"):
         system.service(module).start()
     for process in system.services.values():

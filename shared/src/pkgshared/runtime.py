@@ -36,7 +36,7 @@ from pkgshared.outbox import OutboxRelay
 from pkgshared.probes import Probe, measure_consumers, run_probes
 from pkgshared.settings import ServiceSettings
 from pkgshared.stuck import WATCH
-from pkgshared.topics import cluster_id
+from pkgshared.topic_admin import cluster_id
 from pkgshared.uow import PostgresUnitOfWork
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ class WaitTimedOut(AssertionError):
 
 async def create_plain_topics(bootstrap: str, names: list[str], partitions: int = 1) -> None:
     """Topics with the broker's defaults, for tests (the contract's come from
-    pkgshared.topics.create_topics)."""
+    pkgshared.topic_admin.create_topics)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:

@@ -85,10 +85,10 @@ async def started_system(
 ) -> AsyncIterator[System]:
     """A system with a topic prefix and schemas of its own, `modules` started (with `env`) and
     healthy; stopped, and its schemas and topics dropped, at the end."""
-    from pkgshared import topics
+    from pkgshared import topic_admin, topics
 
     system = System(bootstrap, database_url, log_dir)
-    await topics.create_topics(bootstrap, topics.with_prefix(system.prefix))
+    await topic_admin.create_topics(bootstrap, topics.with_prefix(system.prefix))
     try:
         for module in modules:
             system.service(module, **env).start()
