@@ -1,14 +1,20 @@
 """pkgctl's entry point: the command line of cli.py with the commands of commands.py,
-reads.py and dlq.py registered on it."""
+charging.py, reads.py and dlq.py registered on it."""
 
 from __future__ import annotations
 
+import importlib
 import os
 
-from pkgctl import commands, dlq, reads
 from pkgctl.cli import app
 
-__all__ = ["app", "commands", "dlq", "main", "reads"]
+# Imported in this order because it is the order of `pkgctl --help`: catalog and assignments,
+# then the charger's and the allowance's commands, then the reads and dead letters.
+COMMAND_MODULES = ("commands", "charging", "reads", "dlq")
+for _module in COMMAND_MODULES:
+    importlib.import_module(f"pkgctl.{_module}")
+
+__all__ = ["app", "main"]
 
 
 def main() -> None:

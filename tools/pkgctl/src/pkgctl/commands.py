@@ -1,22 +1,19 @@
-"""The commands pkgctl sends: packages, assignments, spend limits, ticks, runs, releases,
-calls. The contract's models are imported where a command is built: `pkgctl --help` does not
-load them."""
+"""The commands pkgctl sends to the catalog and the assignment service: packages,
+assignments, spend limits. The contract's models are imported where a command is built:
+`pkgctl --help` does not load them."""
 
 from __future__ import annotations
 
 import json
-import sys
 import urllib.parse
 import uuid
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pkgctl import api, render
-from pkgctl.cli import Customer, Options, Timeout, Wait, app, emit_json, err, fail, out, run
+from pkgctl import api
+from pkgctl.cli import Customer, Timeout, Wait, app, err, fail
 from pkgctl.sending import build, customer_of, send_and_report
-from pkgshared import topics
 
 if TYPE_CHECKING:
     from pkgshared.messages import Message
@@ -272,214 +269,4 @@ def spend_limit(
         timeout,
         event_type="SpendLimitSet",
         customer_id=customer,
-    )
-
-
-@app.command()
-def tick(
-    at: Annotated[str | None, typer.Option(help="RFC 3339 instant, default: now")] = None,
-    wait: Annotated[
-        bool, typer.Option("--wait", help="wait until every charge it made due is published")
-    ] = False,
-    timeout: Timeout = 60.0,
-) -> None:
-    """Send a clock tick (the charger charges what it makes due). With --wait, return once the
-    charger says ChargesSettled for it (exit 1 on timeout: a tick not later than the
-    charger's clock changes nothing and is never settled)."""
-    from pkgshared.messages import ClockTicked
-
-    instant = at or datetime.now(UTC).isoformat()
-    tick_id = str(uuid.uuid4())
-    message = build(ClockTicked, tick_id=tick_id, at=instant)
-    if wait:
-        charger_at = _charger_clock()
-        if charger_at is not None and message.at <= charger_at:  # type: ignore[attr-defined]
-            raise fail(
-                f"not sent: the charger's clock is at {charger_at.isoformat()}, and a tick not "
-                "later than it is ignored (it changes nothing and is never settled)",
-                1,
-            )
-    answers = topics.CHARGER_PROGRESS if wait else None
-    success = {"event_type": "ChargesSettled", "tick_id": tick_id}
-    from pkgctl import broker
-
-    settled = run(broker.send(topics.CLOCK_TICKS, "clock", message, answers, timeout, success))
-    sent = json.loads(message.to_json())["at"]
-    if Options.json:
-        emit_json({"tick": json.loads(message.to_json()), "settled": settled})
-        return
-    out.print(
-        f"sent ClockTicked at {sent}" + ("; every charge it made due is published" if wait else "")
-    )
-
-
-def _charger_clock() -> datetime | None:
-    """The charger's clock from its read API (None when it has none or does not answer)."""
-    try:
-        found = api.get("charger", "/clock")
-    except api.ApiUnreachable:
-        return None
-    at = (found or {}).get("tick_at")
-    return datetime.fromisoformat(at) if at else None
-
-
-@app.command()
-def release(
-    customer: Annotated[str, typer.Argument(help="the held assignment's customer")],
-    assignment_id: Annotated[str, typer.Argument(help="the held assignment")],
-    wait: Wait = True,
-    timeout: Timeout = 30.0,
-) -> None:
-    """Release an assignment the catch-up limit held (ChargesHeld): the next tick makes
-    everything due for it, in order."""
-    from pkgshared.messages import ReleaseHeldCharges, natural_event_id
-
-    message = build(ReleaseHeldCharges, customer_id=customer, assignment_id=assignment_id)
-    send_and_report(
-        customer,
-        message,
-        wait,
-        timeout,
-        event_type="ChargesReleased",
-        event_id=str(natural_event_id(f"released:{message.event_id}")),
-    )
-
-
-@app.command()
-def usage(
-    customer: Annotated[str, typer.Option()],
-    destination: Annotated[str, typer.Option(help="the number called, digits")],
-    seconds: Annotated[int, typer.Option(help="the call's duration")],
-    amount: Annotated[str, typer.Option(help="the call's rated amount, e.g. 0.600000")],
-    currency: Annotated[str, typer.Option()],
-    did: Annotated[str | None, typer.Option(help="the calling DID")] = None,
-    at: Annotated[
-        str | None, typer.Option(help="when it occurred (RFC 3339), default: now")
-    ] = None,
-    wait: Annotated[
-        bool, typer.Option("--wait", help="wait until free minutes covered it (FreeMinutesUsed)")
-    ] = False,
-    timeout: Timeout = 60.0,
-) -> None:
-    """Send a rated call (UsageRated), for trying the allowance service by hand. It is applied
-    once the charger has settled a tick after it (CONTRACT.md §6); with --wait, print the
-    FreeMinutesUsed (only sent when free minutes cover at least a second)."""
-    from pkgshared.messages import UsageRated
-
-    usage_id = str(uuid.uuid4())
-    message = build(
-        UsageRated,
-        usage_id=usage_id,
-        customer_id=customer,
-        did=did,
-        amount=amount,
-        currency=currency,
-        occurred_at=at or datetime.now(UTC).isoformat(),
-        destination=destination,
-        duration_seconds=seconds,
-    )
-    if wait and not _some_grant_covers(message):
-        send_and_report(customer, message, False, timeout)
-        raise fail(
-            "sent; no grant of the customer can cover this call (window, DID, prefix or "
-            "seconds left), so the allowance sends nothing for it: not waiting",
-            1,
-        )
-    send_and_report(
-        customer,
-        message,
-        wait,
-        timeout,
-        event_type="FreeMinutesUsed",
-        usage_id=usage_id,
-    )
-
-
-def _some_grant_covers(call: Any) -> bool:
-    """Whether one of the customer's grants (the allowance's read API) can cover `call` by
-    CONTRACT.md §6's rule; True when the API does not answer (then pkgctl just waits)."""
-    quoted = urllib.parse.quote(call.customer_id, safe="")
-    try:
-        found = api.pages("allowance", f"/customers/{quoted}/allowances", "grants")
-    except api.ApiUnreachable:
-        return True
-    for g in (found or {}).get("grants", {}).get("items", []):
-        prefixes = g["destination_prefixes"]
-        if (
-            g["remaining_seconds"] > 0
-            and (g["did"] is None or g["did"] == call.did)
-            and datetime.fromisoformat(g["valid_from"])
-            <= call.occurred_at
-            < datetime.fromisoformat(g["valid_until"])
-            and (not prefixes or any(call.destination.startswith(p) for p in prefixes))
-        ):
-            return True
-    return False
-
-
-@app.command("run-package")
-def run_package(
-    customer: Annotated[str, typer.Option()],
-    date: Annotated[str, typer.Option(help="YYYY-MM-DD")],
-    real: Annotated[
-        bool, typer.Option("--real", help="charge for real (default: a simulation, report only)")
-    ] = False,
-    yes: Annotated[
-        bool, typer.Option("--yes", help="with --real: do not ask for confirmation")
-    ] = False,
-    lines: Annotated[bool, typer.Option("--lines", help="list every line of the report")] = False,
-    timeout: Timeout = 60.0,
-) -> None:
-    """Simulate (or, with --real, charge) a customer's packages as of the end of a date and
-    print the report: a summary per package, every line with --lines. Exit 1 when the charger
-    knows no such customer (checked on its read API before anything is sent). --real asks
-    for confirmation on a terminal (--yes: do not ask)."""
-    from pkgshared.messages import RunPackage
-
-    simulate = not real
-    if real and not yes and sys.stdin.isatty():
-        typer.confirm(
-            f"charge {customer} for real: every charge due by the end of {date}?", abort=True
-        )
-    request_id = str(uuid.uuid4())
-    message = build(
-        RunPackage, request_id=request_id, customer_id=customer, date=date, simulate=simulate
-    )
-    if run(_charger_knows(urllib.parse.quote(customer, safe=""))) is None:
-        raise fail(f"the charger knows no customer {customer!r}; nothing was sent", 1)
-    from pkgctl import broker
-
-    report = run(
-        broker.send(
-            topics.CHARGER_COMMANDS,
-            customer,
-            message,
-            topics.CHARGER_EVENTS,
-            timeout,
-            {"event_type": "PackageRunReported", "request_id": request_id},
-        )
-    )
-    rejected = report.get("event_type") == "CommandRejected"
-    if Options.json:
-        emit_json(report)
-    elif rejected:
-        render.rejection(err, report)
-    else:
-        render.run_report(out, report, lines)
-        if real:
-            charged = [line for line in report.get("lines", []) if line["status"] == "charged"]
-            out.print(
-                f"charged for real: {len(charged)} charge(s) made now"
-                if charged
-                else "nothing was charged: everything due was made before (or declined)"
-            )
-    if rejected:
-        raise typer.Exit(1)
-
-
-async def _charger_knows(quoted_customer: str) -> Any:
-    import asyncio
-
-    return await asyncio.to_thread(
-        api.get, "charger", f"/customers/{quoted_customer}/charges", limit=1
     )

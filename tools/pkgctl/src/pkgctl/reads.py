@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from pkgctl import api, render
+from pkgctl import api, render, views
 from pkgctl.cli import Options, app, emit_json, err, fail, out, run
 from pkgshared import topics
 
@@ -23,7 +23,7 @@ def packages() -> None:
     if Options.json:
         emit_json(found["items"])
     else:
-        render.packages(out, found["items"])
+        views.packages(out, found["items"])
 
 
 @app.command()
@@ -37,7 +37,7 @@ def package(
     if Options.json:
         emit_json(found)
     else:
-        render.package(out, found)
+        views.package(out, found)
 
 
 @app.command()
@@ -96,7 +96,7 @@ def customer(
     if as_json or Options.json:
         emit_json(view.as_dict())
     else:
-        render.customer(out, view, lines)
+        views.customer(out, view, lines)
 
 
 @app.command()
@@ -117,7 +117,7 @@ def allowances(
     if Options.json:
         emit_json(balances)
     else:
-        render.allowances(out, customer, balances)
+        views.allowances(out, customer, balances)
 
 
 @app.command()
