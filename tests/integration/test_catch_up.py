@@ -12,8 +12,8 @@ from typing import Any
 from charger.adapters.clock import ClockRepository
 from charger.adapters.ledger import LedgerRepository
 from charger.bootstrap import MIGRATIONS
+from charger.domain.catch_up import Policy
 from charger.entrypoints.worker import TickWorker
-from charger.service_layer import tick_work
 from charger.service_layer.projection import project
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgshared.db import SHARED_MIGRATIONS, migrate
@@ -80,7 +80,7 @@ async def _events(pool: Any, event_type: str) -> list[dict[str, Any]]:
     return [json.loads(r["payload"]) for r in rows]
 
 
-async def _drain(pool: Any, policy: tick_work.Policy) -> TickWorker:
+async def _drain(pool: Any, policy: Policy) -> TickWorker:
     worker = TickWorker(pool, on_commit=None, policy=policy)
     await worker.drain()
     return worker
@@ -92,7 +92,7 @@ async def test_a_tick_years_ahead_holds_the_assignment_until_released(pool: Any)
     next tick makes every period once, in order, and the limit applies again after that."""
     assigned = _assigned("far", "monthly", "2026-01-01")
     await _setup(pool, _package("monthly", "monthly", [1]), assigned)
-    policy = tick_work.Policy(catch_up_limit=400)
+    policy = Policy(catch_up_limit=400)
     tick = await _tick(pool, datetime(2076, 1, 1, 12, tzinfo=UTC))
     await _drain(pool, policy)
     held = await _events(pool, "ChargesHeld")
@@ -135,7 +135,7 @@ async def test_under_the_limit_and_skipped_debits_are_not_held(pool: Any) -> Non
         _assigned("skipped", "daily", "2026-01-01", auto_decrement_credit=False),
     )
     await _tick(pool, datetime(2027, 2, 4, 1, tzinfo=UTC))  # 400 days from 1 January 2026
-    await _drain(pool, tick_work.Policy(catch_up_limit=400))
+    await _drain(pool, Policy(catch_up_limit=400))
     debits = await _events(pool, "CreditDebited")
     assert len(debits) == 400 and {d["customer_id"] for d in debits} == {"at-limit"}
     assert await _events(pool, "ChargesHeld") == []
@@ -147,7 +147,7 @@ async def test_a_released_catch_up_is_charged_a_bounded_batch_at_a_time(pool: An
     first = _assigned("big", "daily", "2020-01-01")
     other = _assigned("big", "daily", "2028-03-01")
     await _setup(pool, _package("daily", "daily", []), first, other)
-    policy = tick_work.Policy(catch_up_limit=400, batch_charges=500)
+    policy = Policy(catch_up_limit=400, batch_charges=500)
     at = datetime(2028, 3, 18, 12, tzinfo=UTC)  # day 3,000 from 1 January 2020
     await _tick(pool, at)
     await _drain(pool, policy)
@@ -174,7 +174,7 @@ async def test_a_notice_is_sent_once_ahead_of_each_period(pool: Any) -> None:
     sends the notice once, a tick that passes both moments of a period sends none for it."""
     assigned = _assigned("paris", "monthly", "2027-01-15", timezone="Europe/Paris")
     await _setup(pool, _package("monthly", "monthly", [15], notice_days=7), assigned)
-    policy = tick_work.Policy()
+    policy = Policy()
     await _tick(pool, datetime(2027, 1, 15, 0, tzinfo=UTC))  # the first period is due
     await _drain(pool, policy)
     assert await _events(pool, "ChargeUpcoming") == []
@@ -212,6 +212,6 @@ async def test_no_notice_without_a_debit_to_make(pool: Any) -> None:
         _assigned("told", "noticed", "2027-01-01"),
     )
     await _tick(pool, datetime(2027, 1, 25, tzinfo=UTC))
-    await _drain(pool, tick_work.Policy())
+    await _drain(pool, Policy())
     notices = await _events(pool, "ChargeUpcoming")
     assert [(n["customer_id"], n["period_start"]) for n in notices] == [("told", "2027-02-01")]

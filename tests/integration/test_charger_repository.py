@@ -14,9 +14,10 @@ from typing import Any
 
 from charger.adapters.ledger import LedgerRepository
 from charger.bootstrap import MIGRATIONS
+from charger.domain.catch_up import Policy
 from charger.domain.model import Assignment, Terms
 from charger.service_layer.projection import REFRESH_CHUNK, project
-from charger.service_layer.tick_work import Policy, charge_claimed
+from charger.service_layer.tick_work import charge_claimed
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgshared.db import SHARED_MIGRATIONS, migrate
 from pkgshared.messages import Message, PackageAssigned, PackageDefined

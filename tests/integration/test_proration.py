@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from charger.service_layer import tick_work
+from charger.domain.catch_up import Policy
 from charger.service_layer.projection import project
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgshared.messages import AssignmentChanged, AssignmentEnded, PackageDefined
@@ -40,7 +40,7 @@ async def _project(pool: Any, *events: Any) -> None:
 async def test_the_worked_example_through_postgres(pool: Any) -> None:
     assigned = _assigned("acme", "pbx-seat", "2026-04-10", quantity=2)
     await _setup(pool, _pbx(), assigned)
-    policy = tick_work.Policy()
+    policy = Policy()
     await _tick(pool, datetime(2026, 4, 10, 0, 0, 1, tzinfo=UTC))
     await _drain(pool, policy)
     await _tick(pool, datetime(2026, 5, 1, 0, 0, 1, tzinfo=UTC))
@@ -92,7 +92,7 @@ async def test_an_end_known_before_the_period_cuts_its_debit(pool: Any) -> None:
     assigned = _assigned("acme", "pbx-seat", "2026-04-10", quantity=2, end_date=date(2026, 5, 19))
     await _setup(pool, _pbx(), assigned)
     await _tick(pool, datetime(2026, 6, 1, tzinfo=UTC))
-    await _drain(pool, tick_work.Policy())
+    await _drain(pool, Policy())
     debits = await _events(pool, "CreditDebited")
     assert [(d["period_start"], d["period_end"], d["amount"]) for d in debits] == [
         ("2026-04-10", "2026-05-01", "42.000000"),

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from charger.domain.catch_up import Policy
 from charger.service_layer import handlers, tick_work
 from charger.service_layer.projection import project
 from pkgshared.exceptions import RuleBroken
@@ -66,13 +67,13 @@ def _assigned(package: PackageDefined, start: str = "2026-01-01", customer: str 
     )
 
 
-async def _tick(uow: FakeUnitOfWork, at: datetime, policy: tick_work.Policy | None = None):
+async def _tick(uow: FakeUnitOfWork, at: datetime, policy: Policy | None = None):
     tick = ClockTicked(tick_id=uuid.uuid4(), at=at)
     assert await handlers.accept_tick(tick, uow, _Open())  # type: ignore[arg-type]
     made = tick_work.Made()
     while claimed := await uow.ledger.claim_due_customers(at, 100):
         batch, _ = await tick_work.charge_claimed(
-            uow, claimed, at, tick.tick_id, policy or tick_work.Policy()
+            uow, claimed, at, tick.tick_id, policy or Policy()
         )
         made.add(batch)
     return made
@@ -143,7 +144,7 @@ async def test_over_the_catch_up_limit_an_assignment_is_held_then_released() -> 
     package = _package("daily")
     assigned = _assigned(package)
     await project(uow, [package, assigned])
-    made = await _tick(uow, datetime(2026, 2, 20, 12, tzinfo=UTC), tick_work.Policy(20))
+    made = await _tick(uow, datetime(2026, 2, 20, 12, tzinfo=UTC), Policy(20))
     assert (made.charged, made.held) == (0, 1)
     (held,) = uow.events("ChargesHeld")
     assert (held["count"], held["first_period_start"]) == (51, "2026-01-01")
@@ -159,7 +160,7 @@ async def test_over_the_catch_up_limit_an_assignment_is_held_then_released() -> 
     with pytest.raises(RuleBroken, match="already released"):
         await handlers.release_held(uow, release())  # type: ignore[arg-type]
 
-    made = await _tick(uow, datetime(2026, 2, 20, 13, tzinfo=UTC), tick_work.Policy(20))
+    made = await _tick(uow, datetime(2026, 2, 20, 13, tzinfo=UTC), Policy(20))
     assert made.charged == 51  # every period, without the limit, once
     assert await uow.ledger.hold_of("acme", assigned.assignment_id) == "none"
 

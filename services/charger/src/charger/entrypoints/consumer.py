@@ -7,8 +7,9 @@ from typing import Any
 
 from charger import metrics
 from charger.config import ChargerSettings
+from charger.domain.catch_up import Policy
 from charger.entrypoints.worker import TickWorker
-from charger.service_layer import handlers, projection, tick_work
+from charger.service_layer import handlers, projection
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgshared import topics
 from pkgshared.barrier import InputsBarrier
@@ -30,7 +31,7 @@ def wire(runtime: Runtime) -> None:
         on_commit=runtime.relay.wake,
         batch_customers=settings.charge_batch_customers,
         concurrency=settings.charge_concurrency,
-        policy=tick_work.Policy(
+        policy=Policy(
             catch_up_limit=settings.catch_up_limit,
             notice_days=settings.charge_notice_days,
             batch_charges=settings.charge_batch_charges,

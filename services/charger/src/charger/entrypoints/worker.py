@@ -15,6 +15,7 @@ import structlog
 
 from charger import metrics
 from charger.adapters.clock import TICK_CHANNEL
+from charger.domain.catch_up import Policy
 from charger.service_layer import tick_work
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgshared import topics
@@ -42,11 +43,11 @@ class TickWorker(NotifiedWorker):
         batch_customers: int = 500,
         poll_seconds: float = 0.5,
         concurrency: int = 2,
-        policy: tick_work.Policy | None = None,
+        policy: Policy | None = None,
         tries: Tries | None = None,
     ) -> None:
         super().__init__(pool, poll_seconds, concurrency)
-        self._policy = policy or tick_work.Policy()
+        self._policy = policy or Policy()
         self._on_commit = on_commit
         self._batch = batch_customers
         self._tries_policy = tries or Tries()

@@ -12,6 +12,7 @@ from uuid import UUID
 import structlog
 
 from charger.adapters.events import Reason, declined_event, encoded_charge
+from charger.domain.catch_up import Plan, Policy, plan_customer
 from charger.domain.charges import (
     Charge,
     Outcome,
@@ -133,29 +134,6 @@ def _apply(
     return rows
 
 
-@dataclass(frozen=True)
-class Policy:
-    """The charger operator's settings that shape a tick's work."""
-
-    catch_up_limit: int = 400  # CATCH_UP_LIMIT: more charges than this for one assignment hold it
-    notice_days: int = 0  # CHARGE_NOTICE_DAYS: for package versions without notice_days
-    batch_charges: int = 10_000  # charges per transaction, so one huge catch-up waits for none
-
-
-@dataclass(slots=True)
-class Plan:
-    """What a tick does for one assignment: its charges and the progress it leaves."""
-
-    tracked: Tracked
-    charges: list[Charge]
-    through: date | None
-    setup_done: bool
-    hold: str | None
-    held: tuple[int, date, date] | None = None  # (count, first, last period start) when held now
-    until: date | None = None  # the customer's cut-off date in this batch (a released catch-up)
-    recount: bool = False  # may be over the catch-up limit: count it exactly (`_recount`)
-
-
 COUNT_CHUNK_PERIODS = 2000
 """Periods examined at a time when counting a long catch-up: memory stays bounded."""
 
@@ -201,30 +179,6 @@ async def _count_due(
         from_period, include_setup = due.through + timedelta(days=1), False
 
 
-def _plan(
-    t: Tracked,
-    versions: list[PackageVersion],
-    at: datetime,
-    until: date | None,
-    policy: Policy,
-) -> Plan:
-    """The charges of one due assignment; `recount` set when it may be over the catch-up
-    limit (the caller counts it exactly, which may need the database)."""
-    a = t.assignment
-    start = t.ticked_through + timedelta(days=1) if t.ticked_through else None
-    released = t.hold == "released"
-    # Released: everything due, without the limit; at most a batch's worth of periods now
-    # (the rest next batch: the assignment stays due and released until caught up).
-    most = policy.batch_charges if released else policy.catch_up_limit + 1
-    due = due_charges(
-        a, versions, at, start, not t.setup_done, until=until, max_periods=most, scheduled=True
-    )
-    if not released and (not due.complete or len(due.charges) > policy.catch_up_limit):
-        return Plan(t, [], t.ticked_through, t.setup_done, t.hold, until=until, recount=True)
-    through = due.through or t.ticked_through
-    return Plan(t, due.charges, through, t.setup_done or due.setup_examined, t.hold)
-
-
 async def _recount(
     store: Ledger, p: Plan, versions: list[PackageVersion], at: datetime, policy: Policy
 ) -> Plan:
@@ -240,33 +194,6 @@ async def _recount(
     )
     through = due.through or t.ticked_through
     return Plan(t, due.charges, through, t.setup_done or due.setup_examined, t.hold)
-
-
-def _plan_customer(
-    tracked: list[Tracked],
-    versions: dict[str, list[PackageVersion]],
-    at: datetime,
-    policy: Policy,
-) -> list[Plan]:
-    """The plans of one customer's due assignments. When a released assignment has more
-    periods due than a batch takes, all of the customer's assignments stop at the same date,
-    so the spend limit sees the customer's charges in order across the batches."""
-    until: date | None = None
-    for t in tracked:
-        if t.hold == "released":
-            start = t.ticked_through + timedelta(days=1) if t.ticked_through else None
-            due = due_charges(
-                t.assignment,
-                versions.get(t.assignment.package_id, []),
-                at,
-                start,
-                not t.setup_done,
-                max_periods=policy.batch_charges,
-                scheduled=True,
-            )
-            if not due.complete and due.through is not None:
-                until = due.through if until is None else min(until, due.through)
-    return [_plan(t, versions.get(t.assignment.package_id, []), at, until, policy) for t in tracked]
 
 
 async def charge_claimed(
@@ -295,7 +222,7 @@ async def charge_claimed(
         if taken and size >= policy.batch_charges:
             break
         taken.append(customer)
-        for p in _plan_customer(of_customer.get(customer, []), versions, at, policy):
+        for p in plan_customer(of_customer.get(customer, []), versions, at, policy):
             if p.recount:
                 p = await _recount(
                     store, p, versions.get(p.tracked.assignment.package_id, []), at, policy
