@@ -8,7 +8,14 @@ from decimal import Decimal
 from typing import Any
 
 from charger.domain.charges import decide, due_charges, next_due, settle
-from charger.domain.model import Assignment, MonthTotals, PackageVersion, SpendLimit, Terms
+from charger.domain.model import (
+    Assignment,
+    MonthTotals,
+    PackageVersion,
+    SpendLimit,
+    Terms,
+    exceeds_spend_limit,
+)
 
 
 def version(**over: Any) -> PackageVersion:
@@ -163,3 +170,17 @@ def test_end_date_and_timezone() -> None:
     assert {c.period.start for c in due.charges} == {date(2026, 1, 15)}
     assert due.charges[0].valid_from == datetime(2026, 1, 14, 15, tzinfo=UTC)
     assert next_due(a, [version()], due.through, True) is None
+
+
+def test_the_spend_limit_rule_at_its_edges() -> None:
+    may = date(2026, 5, 10)
+    month = MonthTotals()
+    month.add("EUR", date(2026, 5, 1), Decimal("90"))
+    month.add("EUR", date(2026, 4, 1), Decimal("500"))  # another month: not counted
+    limit = SpendLimit(Decimal("100"), "EUR")
+    assert not exceeds_spend_limit(limit, month, "EUR", may, Decimal("10"))  # reaching it is fine
+    assert exceeds_spend_limit(limit, month, "EUR", may, Decimal("10.000001"))
+    assert not exceeds_spend_limit(limit, month, "USD", may, Decimal("1000"))  # other currency
+    assert not exceeds_spend_limit(SpendLimit(None, "EUR"), month, "EUR", may, Decimal("1000"))
+    assert not exceeds_spend_limit(None, month, "EUR", may, Decimal("1000"))
+    assert exceeds_spend_limit(limit, MonthTotals(), "EUR", may, Decimal("100.01"))

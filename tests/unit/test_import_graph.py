@@ -126,3 +126,32 @@ def test_topic_names_load_without_a_kafka_client() -> None:
         "pkgshared.topics", modules()["pkgshared.topics"], set(modules()) | {"aiokafka"}
     )
     assert imports == set()
+
+
+def test_no_module_is_named_as_a_name_its_package_exports() -> None:
+    # Importing `pkg.x` sets the attribute `pkg.x` to the module, over a function `x` that
+    # `pkg/__init__.py` exported: callers of the function then call a module.
+    known = modules()
+    clashes = []
+    for name, path in known.items():
+        if path.name != "__init__.py":
+            continue
+        tree = ast.parse(path.read_text())
+        exported = {
+            alias.asname or alias.name
+            for node in tree.body
+            if isinstance(node, ast.ImportFrom) and node.level
+            for alias in node.names
+        }
+        for child in (path.parent).glob("*.py"):
+            if child.stem in exported and f"{name}.{child.stem}" in known:
+                imported_module = any(
+                    isinstance(node, ast.ImportFrom)
+                    and node.level == 1
+                    and node.module is None
+                    and any(a.name == child.stem for a in node.names)
+                    for node in tree.body
+                )
+                if not imported_module:
+                    clashes.append(f"{name}.{child.stem}")
+    assert clashes == []

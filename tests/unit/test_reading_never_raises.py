@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from pkgshared import topics
 from pkgshared.messages import TOPIC_MESSAGES, Message, Rejected, Unreadable, read
-from pkgshared.messages.json_text import MAX_DEPTH
+from pkgshared.messages.strict_json import MAX_DEPTH
 
 pytestmark = pytest.mark.unit
 

@@ -47,7 +47,7 @@ from .errors import CommandRejected, DeadLetter, FieldError
 from .fast import usage_rated
 from .fields import is_type_error
 from .inputs import ClockTicked, UsageRated
-from .json_text import Unreadable, decode_json
+from .strict_json import Unreadable, decode_json
 from .versions import to_current
 
 COMMANDS: frozenset[type[Message]] = frozenset(

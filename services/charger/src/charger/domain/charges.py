@@ -13,7 +13,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from charger.domain.model import Assignment, MonthTotals, PackageVersion, SpendLimit, version_on
+from charger.domain.model import (
+    Assignment,
+    MonthTotals,
+    PackageVersion,
+    SpendLimit,
+    exceeds_spend_limit,
+    version_on,
+)
 from charger.domain.proration import (
     prorated,
     prorated_minutes,
@@ -311,12 +318,7 @@ def decide(
             out.append((charge, "covered"))
             continue
         currency = charge.version.currency
-        if (
-            limit is not None
-            and limit.monthly_limit is not None
-            and limit.currency == currency
-            and totals.get(currency, charge.period.start) + charge.amount > limit.monthly_limit
-        ):
+        if exceeds_spend_limit(limit, totals, currency, charge.period.start, charge.amount):
             declined_periods.add(period_id)
             out.append((charge, "decline"))
             continue

@@ -104,3 +104,17 @@ class MonthTotals:
 
     def get(self, currency: str, day: date) -> Decimal:
         return self.totals.get((currency, day.year, day.month), Decimal(0))
+
+
+def exceeds_spend_limit(
+    limit: SpendLimit | None, month: MonthTotals, currency: str, day: date, amount: Decimal
+) -> bool:
+    """The spend-limit rule (CONTRACT.md §5), for debits and the notices that announce them
+    alike: a debit in the limit's currency that would take the debits of its period's month
+    over the limit. Charges in other currencies are not limited."""
+    return (
+        limit is not None
+        and limit.monthly_limit is not None
+        and limit.currency == currency
+        and month.get(currency, day) + amount > limit.monthly_limit
+    )

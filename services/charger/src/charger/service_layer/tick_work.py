@@ -22,7 +22,13 @@ from charger.domain.charges import (
     due_charges,
     settle,
 )
-from charger.domain.model import MonthTotals, PackageVersion, SpendLimit, Tracked
+from charger.domain.model import (
+    MonthTotals,
+    PackageVersion,
+    SpendLimit,
+    Tracked,
+    exceeds_spend_limit,
+)
 from charger.domain.notices import Notice, notices_on, upcoming, wake_at
 from charger.domain.schedule import day_start
 from charger.service_layer.ports import Ledger, LedgerRow, Progress, UnitOfWork
@@ -412,12 +418,7 @@ async def _emit_notices(
     month = totals.get(a.customer_id, MonthTotals())
     for n in notices:
         currency = n.version.currency
-        exceeds = (
-            limit is not None
-            and limit.monthly_limit is not None
-            and limit.currency == currency
-            and month.get(currency, n.period.start) + n.amount > limit.monthly_limit
-        )
+        exceeds = exceeds_spend_limit(limit, month, currency, n.period.start, n.amount)
         uow.emit(
             topics.CHARGER_EVENTS,
             a.customer_id,
