@@ -148,7 +148,7 @@ class BatchPublisher:
         self._producer = producer
         self._prefix = topic_prefix
         self._partitioner = DefaultPartitioner()
-        # murmur2 is pure Python (7 us a key): most keys (customers, grants) recur.
+        # murmur2 is pure Python (docs/benchmarks.md, "Micro-costs"); most keys recur.
         self._hashes: dict[bytes, int] = {}
 
     async def __call__(self, records: Sequence[tuple[str, bytes | None, bytes, Any]]) -> None:

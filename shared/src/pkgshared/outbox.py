@@ -123,8 +123,8 @@ class OutboxRelay:
 
     async def _count_backlog(self, conn: Connection) -> None:
         # Counting walks the whole table, dead rows included: counted on every wake-up it was
-        # the largest cost in PostgreSQL under sustained load (15% of a core, more as dead
-        # rows piled up between autovacuums), so the gauge is refreshed every few seconds.
+        # the largest cost in PostgreSQL under sustained load (more as dead rows piled up
+        # between autovacuums), so the gauge is refreshed every few seconds.
         now = time.monotonic()
         if now - self._backlog_counted_at >= self._backlog_every:
             self._backlog_counted_at = now

@@ -52,8 +52,7 @@ run."""
 GC_YOUNG_THRESHOLD = 50_000
 """Allocations between two young-generation collections (Python's default is 700). A batch
 of 500 records makes tens of thousands of short-lived objects; with the default, the
-collector ran many times per batch. Measured: usage.rated into the charger 9,000-9,500 to
-10,300-10,500 records/s, the allowance benchmark 2,889 to 3,069 calls/s (docs/benchmarks.md)."""
+collector ran many times per batch (the gain measured: docs/benchmarks.md, "Micro-costs")."""
 
 ApiFactory = Callable[[Any, Callable[[], Awaitable[dict[str, bool]]]], FastAPI]
 """(pool, healthy) -> the service's ASGI app (pkgshared.http.read_api)."""

@@ -3,7 +3,8 @@ the charger and the allowance service).
 
 The general reader (`reading.read`) parses JSON with the standard library and validates with
 the contract's models, whose identifiers, instants and money go through Python validators so
-that a wrong JSON type and a broken rule are told apart. That costs about 35 us a record. Here
+that a wrong JSON type and a broken rule are told apart, which is slow for the hottest topic
+(docs/benchmarks.md, "Micro-costs"). Here
 pydantic parses the JSON and checks the plain fields in Rust, strictly, against a twin of the
 model; instants and money then go through the very same validators as the model's. Anything
 the twin does not accept as plainly valid returns None, and the general reader decides (with
@@ -39,8 +40,7 @@ MAX_BRACKETS = 32
 
 class _UsageTwin(TypedDict):
     """UsageRated's fields as JSON carries them, checked strictly; not a contract model. A
-    TypedDict rather than a model: validated into a plain dict, it takes 6.7 us a record
-    where a model took 9.6."""
+    TypedDict rather than a model: validated into a plain dict, it is faster than a model."""
 
     __pydantic_config__ = ConfigDict(strict=True, extra="ignore")  # type: ignore[misc]
 

@@ -278,6 +278,6 @@ def natural_event_id_str(key: str) -> str:
     """The event id of `key` as the contract writes it: uuid5(NAMESPACE_URL, "packages:" + key),
     that is SHA-1 with the version and variant bits set, computed without building a UUID
     object (the charger makes one per event, a million per big tick), on the hex digest's
-    digits: 2.1 us where setting the bits in bytes took 3.2."""
+    digits, which was faster than setting the bits in bytes (docs/benchmarks.md)."""
     h = hashlib.sha1(_NAMED + key.encode(), usedforsecurity=False).hexdigest()
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"

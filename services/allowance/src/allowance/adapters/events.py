@@ -25,7 +25,7 @@ HEADS_KEPT = 100_000
 
 def _grant_head(g: Grant) -> tuple[str, str]:
     """The grant_id as text, and the fields of its balance that never change, kept per
-    grant_id (str() of a UUID takes 2 us; a covered call writes it three times)."""
+    grant_id (str() of a UUID is not free, and a covered call writes it three times)."""
     known = _HEADS.get(g.grant_id)
     if known is not None:
         return known

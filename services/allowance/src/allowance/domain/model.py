@@ -42,8 +42,9 @@ class Grant:
 
     def now(self, used_seconds: int, status: str) -> Grant:
         """The grant with what changes of it as given: dataclasses.replace, made as a copy of
-        the fields (a frozen dataclass's __init__ sets each through object.__setattr__: 3 us
-        where this takes 1; one per grant a call uses). A test holds it to replace."""
+        the fields (a frozen dataclass's __init__ sets each through object.__setattr__, three
+        times slower; one per grant a call uses: docs/benchmarks.md, "Micro-costs"). A test
+        holds it to replace."""
         new = object.__new__(Grant)
         fields = new.__dict__
         fields.update(self.__dict__)
