@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 import structlog
@@ -18,6 +20,7 @@ from pkgshared.messages import (
     RetirePackage,
     natural_event_id,
 )
+from pkgshared.messages.reading import TOPIC_MESSAGES
 
 log = structlog.get_logger(__name__)
 
@@ -33,10 +36,7 @@ def retired_event_id(package_id: str, version: int) -> UUID:
 async def apply_command(uow: UnitOfWork, cmd: DefinePackage | RetirePackage, today: date) -> None:
     """Define or retire a package; RuleBroken when the command breaks a rule."""
     current = await uow.packages.get(cmd.package_id)
-    if isinstance(cmd, DefinePackage):
-        await _define(cmd, current, uow, today)
-    else:
-        await _retire(cmd, current, uow)
+    await COMMAND_HANDLERS[type(cmd)](cmd, current, uow, today)
 
 
 async def reject_command(uow: UnitOfWork, cmd: Message, broken: RuleBroken) -> None:
@@ -57,7 +57,9 @@ async def _define(
     log.info("package defined", package_id=cmd.package_id, version=defined.version)
 
 
-async def _retire(cmd: RetirePackage, current: model.PackageState | None, uow: UnitOfWork) -> None:
+async def _retire(
+    cmd: RetirePackage, current: model.PackageState | None, uow: UnitOfWork, _today: date
+) -> None:
     retired = model.retire(current, cmd)
     retired = retired.model_copy(
         update={"event_id": retired_event_id(retired.package_id, retired.version)}
@@ -65,6 +67,12 @@ async def _retire(cmd: RetirePackage, current: model.PackageState | None, uow: U
     await uow.packages.mark_retired(cmd.package_id)
     uow.emit(topics.CATALOG_PACKAGES, cmd.package_id, retired)
     log.info("package retired", package_id=cmd.package_id, version=retired.version)
+
+
+Handler = Callable[[Any, model.PackageState | None, UnitOfWork, date], Awaitable[None]]
+COMMAND_HANDLERS: dict[type[Message], Handler] = {DefinePackage: _define, RetirePackage: _retire}
+"""The handler of each message type of catalog.commands (pkgshared.messages.reading)."""
+assert set(COMMAND_HANDLERS) == set(TOPIC_MESSAGES[topics.CATALOG_COMMANDS])
 
 
 def _reject(

@@ -18,7 +18,6 @@ from pkgshared.consuming import Incoming
 from pkgshared.failures import Tries
 from pkgshared.messages import (
     ClockTicked,
-    ReleaseHeldCharges,
 )
 from pkgshared.runtime import Runtime
 
@@ -107,10 +106,7 @@ def wire(runtime: Runtime) -> None:
     )
 
     async def run(uow: ChargerUnitOfWork, command: Any, _key: str) -> None:
-        if isinstance(command, ReleaseHeldCharges):
-            await handlers.release_held(uow, command)
-        else:
-            await handlers.run_package(uow, command, inputs)
+        await handlers.apply_command(uow, command, inputs)
 
     commands = command_batches(topics.CHARGER_COMMANDS, topics.CHARGER_EVENTS, run)
     runtime.consume(

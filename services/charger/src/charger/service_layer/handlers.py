@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from typing import Any
 
 import structlog
 
@@ -18,12 +19,14 @@ from pkgshared.exceptions import RuleBroken
 from pkgshared.messages import (
     ChargesReleased,
     ClockTicked,
+    Message,
     PackageRunReported,
     ReleaseHeldCharges,
     RunLine,
     RunPackage,
     natural_event_id,
 )
+from pkgshared.messages.reading import TOPIC_MESSAGES
 
 log = structlog.get_logger(__name__)
 
@@ -158,3 +161,25 @@ def report_parts(
         )
         for n, chunk in enumerate(chunks, start=1)
     ]
+
+
+async def _release(
+    uow: UnitOfWork, cmd: ReleaseHeldCharges, _inputs: InputsBarrier[tuple[str, int]]
+) -> None:
+    await release_held(uow, cmd)
+
+
+Handler = Callable[[UnitOfWork, Any, InputsBarrier[tuple[str, int]]], Awaitable[None]]
+COMMAND_HANDLERS: dict[type[Message], Handler] = {
+    RunPackage: run_package,
+    ReleaseHeldCharges: _release,
+}
+"""The handler of each message type of charger.commands (pkgshared.messages.reading)."""
+assert set(COMMAND_HANDLERS) == set(TOPIC_MESSAGES[topics.CHARGER_COMMANDS])
+
+
+async def apply_command(
+    uow: UnitOfWork, cmd: RunPackage | ReleaseHeldCharges, inputs: InputsBarrier[tuple[str, int]]
+) -> None:
+    """A command of charger.commands; RuleBroken when it breaks a rule."""
+    await COMMAND_HANDLERS[type(cmd)](uow, cmd, inputs)
