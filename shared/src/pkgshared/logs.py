@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -73,11 +74,22 @@ def configure_logging(service: str, level: str = "INFO", json: bool | None = Non
 
 
 def redact(text: str, settings: ServiceSettings) -> str:
-    """`text` with the configured passwords replaced, for error messages that quote a DSN."""
-    secrets = [urlsplit(settings.database_url.get_secret_value()).password]
+    """`text` with the configured passwords replaced, for error messages that quote a DSN.
+
+    A password in a URL's user part (`user:password@`) is always replaced. Elsewhere in the
+    text it is replaced too, unless it is the URL's own user name: the local roles' default
+    passwords are their names (deploy/postgres/roles.sql, public), and masking them would turn
+    "schema 'catalog_…' belongs to role 'catalog'" into "schema '***_…' … role '***'"."""
+    text = _URL_PASSWORD.sub(r"\1***@", text)
+    url = urlsplit(settings.database_url.get_secret_value())
+    secrets = [url.password] if url.password != url.username else []
     if settings.kafka_sasl_password is not None:
         secrets.append(settings.kafka_sasl_password.get_secret_value())
     for secret in secrets:
         if secret:
             text = text.replace(secret, "***")
     return text
+
+
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
+"""The password of a URL's user part: `scheme://user:password@host`."""
