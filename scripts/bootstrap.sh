@@ -17,7 +17,11 @@ if ! command -v uv >/dev/null 2>&1; then
   python3 -m pip install -q --disable-pip-version-check uv 2>/dev/null \
     || python3 -m pip install -q --disable-pip-version-check --break-system-packages uv
 fi
-uv sync --frozen --quiet
+# Bytecode written at install time: where PYTHONDONTWRITEBYTECODE is set (as on the project's
+# machines) every process would otherwise compile its imports again, which doubled pkgctl's
+# start (docs/benchmarks.md). The project's own sources too (their __pycache__ is ignored).
+uv sync --frozen --quiet --compile-bytecode
+uv run --frozen --quiet python -m compileall -q shared/src tools/pkgctl/src services/*/src >/dev/null
 
 command -v java >/dev/null 2>&1 || { echo "[bootstrap] installing a JDK" >&2; apt_install openjdk-17-jre-headless; }
 command -v mvn >/dev/null 2>&1 || { echo "[bootstrap] installing Maven" >&2; apt_install maven; }

@@ -84,7 +84,11 @@ class TopicReader:
             auto_offset_reset="earliest",
             group_id=None,
         )
-        await self._consumer.start()
+        try:
+            await self._consumer.start()
+        except BaseException:
+            await self._consumer.stop()  # a broker that cannot be reached leaves no open client
+            raise
         parts: list[TopicPartition] = []
         for topic in self._topics:
             deadline = time.monotonic() + 20
@@ -220,7 +224,11 @@ async def produce_keyed(
         max_request_size=4 * 1024 * 1024,  # the largest record the topics take
         **(client_options or {}),
     )
-    await producer.start()
+    try:
+        await producer.start()
+    except BaseException:
+        await producer.stop()  # a broker that cannot be reached leaves no open client
+        raise
     try:
         hdrs = [(n, v.encode()) for n, v in (headers or {}).items()]
         pending = []

@@ -6,6 +6,7 @@ import base64
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import uuid
 from collections.abc import Callable
@@ -18,6 +19,10 @@ from pkgshared.kafka import client_security
 from pkgshared.messages import MESSAGE_TYPES, Message
 from pkgshared.settings import ServiceSettings
 from pkgshared.topic_io import Record, TopicReader, WaitTimedOut, produce_keyed
+
+# The Kafka client logs each failed connection attempt at ERROR; pkgctl says itself, once,
+# what could not be reached (cli.run).
+logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
 
 
 def bootstrap() -> str:

@@ -89,26 +89,37 @@ def fail(message: str, code: int) -> typer.Exit:
 
 def run(coro: Any) -> Any:
     """Run `coro`; what goes wrong reaching the system becomes an error message and exit 1."""
-    # Imported here: the Kafka client loads with a command that uses it, not with --help.
-    import asyncio
-
-    from aiokafka.errors import KafkaError
-
-    from pkgctl import broker
-    from pkgshared.topic_io import TopicMissing, WaitTimedOut
+    import asyncio  # here: `pkgctl --help` does without it
 
     try:
         return asyncio.run(coro)
     except api.ApiUnreachable as exc:
         raise fail(str(exc), 1) from None
-    except TopicMissing as exc:
-        raise fail(
-            f"{exc} (is the system up? KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap()})", 1
-        ) from None
-    except WaitTimedOut:
-        raise fail("no outcome arrived in time; the command was sent", 1) from None
-    except (OSError, KafkaError) as exc:
-        raise fail(f"cannot reach Kafka at {broker.bootstrap()}: {exc}", 1) from None
+    except Exception as exc:
+        message = _kafka_failure(exc)
+        if message is None:
+            raise
+        raise fail(message, 1) from None
+
+
+def _kafka_failure(exc: BaseException) -> str | None:
+    """What to tell of `exc` when it comes from reaching Kafka, else None. The Kafka client is
+    looked at only when the command loaded it: a command that reads the services' HTTP APIs
+    does not pay for importing it (half a second)."""
+    if "pkgctl.broker" not in sys.modules:
+        return None
+    from aiokafka.errors import KafkaError
+
+    from pkgctl import broker
+    from pkgshared.topic_io import TopicMissing, WaitTimedOut
+
+    if isinstance(exc, TopicMissing):
+        return f"{exc} (is the system up? KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap()})"
+    if isinstance(exc, WaitTimedOut):
+        return "no outcome arrived in time; the command was sent"
+    if isinstance(exc, OSError | KafkaError):
+        return f"cannot reach Kafka at {broker.bootstrap()}: {exc}"
+    return None
 
 
 Customer = Annotated[
