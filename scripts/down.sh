@@ -3,8 +3,8 @@
 # (RUN_DIR as for up.sh; KEEP_INFRA=1 leaves Kafka and PostgreSQL running).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# A zombie (killed, its parent gone, not reaped) runs nothing: it does not count as running.
-running() { kill -0 "$1" 2>/dev/null && ! grep -qs '^State:[[:space:]]*Z' "/proc/$1/status"; }
+# shellcheck source=scripts/processes.sh
+source scripts/processes.sh
 for pidfile in "${RUN_DIR:-.run}"/pids/*.pid; do
   [ -e "$pidfile" ] || continue
   pid=$(cat "$pidfile")

@@ -22,9 +22,8 @@ mkdir -p "$run_dir/logs" "$run_dir/pids"
 # holding its port).
 venv_bin=$(uv run --frozen python -c 'import os, sys; print(os.path.dirname(sys.executable))')
 
-# A process killed with -9 whose parent is gone may stay a zombie (nobody reaps it): it holds
-# no port and runs nothing, so it does not count as running.
-running() { kill -0 "$1" 2>/dev/null && ! grep -qs '^State:[[:space:]]*Z' "/proc/$1/status"; }
+# shellcheck source=scripts/processes.sh
+source scripts/processes.sh
 
 start() {  # name, port (or ""), command...
   local name=$1 port=$2; shift 2

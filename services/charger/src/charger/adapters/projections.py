@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from charger.adapters.codec import (
@@ -25,6 +25,19 @@ from pkgshared.messages.versions import to_current
 
 if TYPE_CHECKING:
     from pkgshared.db import Connection
+
+
+_AS_ROWS = (
+    "unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::date[], $6::date[], "
+    "$7::text[], $8::text[], $9::timestamptz[])"
+)
+"""Assignments with their due moments as rows: `COLUMNS` then next_due_at (`_as_arrays`)."""
+
+
+def _as_arrays(pairs: list[tuple[Assignment, datetime | None]]) -> list[list[Any]]:
+    """The arrays `_AS_ROWS` takes: one per column, an entry per assignment."""
+    rows = ((*assignment_columns(a), due) for a, due in pairs)
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 class ProjectionRepository:
@@ -117,13 +130,10 @@ class ProjectionRepository:
     async def add_assignments(self, new: list[tuple[Assignment, datetime | None]]) -> None:
         """New assignments with their due moments (a repeat is ignored); their customers
         (locked by the caller) fall due no later than them."""
-        columns = list(zip(*((*assignment_columns(a), due) for a, due in new), strict=True))
         inserted = await self.conn.fetch(
-            f"INSERT INTO assignments ({COLUMNS}, next_due_at) "
-            "SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::date[], "
-            "$6::date[], $7::text[], $8::text[], $9::timestamptz[]) "
+            f"INSERT INTO assignments ({COLUMNS}, next_due_at) SELECT * FROM {_AS_ROWS} "
             "ON CONFLICT DO NOTHING RETURNING customer_id, next_due_at",
-            *(list(c) for c in columns),
+            *_as_arrays(new),
         )
         earliest: dict[str, datetime] = {}
         for r in inserted:
@@ -144,16 +154,13 @@ class ProjectionRepository:
         """Assignments' new terms or dates, with the due moments they give, in one statement."""
         if not changed:
             return
-        columns = list(zip(*((*assignment_columns(a), due) for a, due in changed), strict=True))
         await self.conn.execute(
             "UPDATE assignments a SET did = p.did, package_id = p.package_id, "
             "start_date = p.start_date, end_date = p.end_date, timezone = p.timezone, "
-            "terms = p.terms, next_due_at = p.due "
-            "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::date[], "
-            "$6::date[], $7::text[], $8::text[], $9::timestamptz[]) "
+            f"terms = p.terms, next_due_at = p.due FROM {_AS_ROWS} "
             "AS p(id, customer_id, did, package_id, start_date, end_date, timezone, terms, due) "
             "WHERE a.assignment_id = p.id",
-            *(list(c) for c in columns),
+            *_as_arrays(changed),
         )
 
     async def set_due(self, due: dict[UUID, datetime | None]) -> None:
