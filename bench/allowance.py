@@ -56,10 +56,11 @@ from stream import (
     producer_ceiling,
 )
 
-from pkgshared import topic_admin, topics
+from pkgcontract import topics
+from pkgshared import topic_admin
 from pkgshared.kafka import BatchPublisher
 from pkgshared.offsets import EndOffsets
-from pkgshared.testing.system import System, command, started_system
+from pkgtools.testing.system import System, command, started_system
 
 ROOT = Path(__file__).resolve().parents[1]
 WINDOW_FROM = datetime(2026, 1, 1, tzinfo=UTC)

@@ -34,12 +34,13 @@ from charger.adapters.projections import ProjectionRepository
 from charger.bootstrap import MIGRATIONS
 from charger.domain.charges import next_due
 from charger.domain.model import Assignment, Terms
-from pkgshared import topic_admin, topics
+from pkgcontract import topics
+from pkgcontract.messages import AssignmentEnded, ClockTicked, PackageDefined
+from pkgshared import topic_admin
 from pkgshared.db import SHARED_MIGRATIONS, create_pool, migrate
-from pkgshared.messages import AssignmentEnded, ClockTicked, PackageDefined
 from pkgshared.runtime import Runtime
 from pkgshared.settings import ServiceSettings
-from pkgshared.testing.waits import wait_until
+from pkgtools.testing.waits import wait_until
 
 START = date(2026, 1, 1)
 END = date(2026, 1, 10)

@@ -19,7 +19,7 @@ from charger.adapters.codec import version_from_defined
 from charger.adapters.projections import ProjectionRepository
 from charger.domain.charges import next_due
 from charger.domain.model import Assignment, Terms
-from pkgshared.messages import PackageDefined
+from pkgcontract.messages import PackageDefined
 
 START = date(2026, 1, 1)
 

@@ -31,12 +31,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 from loader import START, load
 
 from charger.bootstrap import MIGRATIONS
-from pkgshared import topic_admin, topics
+from pkgcontract import topics
+from pkgcontract.messages import ClockTicked
+from pkgshared import topic_admin
 from pkgshared.db import SHARED_MIGRATIONS, create_pool, migrate
-from pkgshared.messages import ClockTicked
 from pkgshared.runtime import Runtime
 from pkgshared.settings import ServiceSettings
-from pkgshared.testing.processes import ServiceProcess
+from pkgtools.testing.processes import ServiceProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 KAFKA = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")

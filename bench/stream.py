@@ -38,9 +38,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from pkgshared import topics
-from pkgshared.testing.lag import consumer_lag
-from pkgshared.testing.system import System, command, define_package, started_system
+from pkgcontract import topics
+from pkgtools.testing.lag import consumer_lag
+from pkgtools.testing.system import System, command, define_package, started_system
 
 ROOT = Path(__file__).resolve().parents[1]
 KAFKA = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")

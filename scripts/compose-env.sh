@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes .env beside docker-compose.yml once (mode 0600, ignored by git): a random password
 # for the compose broker's admin, for each service's and the operator's Kafka user
-# (pkgshared.access) and for PostgreSQL's superuser. docker compose reads it by itself; nothing
+# (pkgcontract.access) and for PostgreSQL's superuser. docker compose reads it by itself; nothing
 # in the repository works as a credential. Prints nothing when .env is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."

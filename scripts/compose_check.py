@@ -25,10 +25,10 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+from pkgcontract import topics
+from pkgcontract.messages import natural_event_id
 from pkgctl import broker
-from pkgshared import topics
-from pkgshared.messages import natural_event_id
-from pkgshared.topic_io import TopicReader, produce_keyed
+from pkgtools.topic_io import TopicReader, produce_keyed
 
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:29092")
 

@@ -19,9 +19,9 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from pkgcontract import topics
 from pkgctl import broker as pkgctl_broker
-from pkgshared import topics
-from pkgshared.topic_io import TopicReader, produce_keyed
+from pkgtools.topic_io import TopicReader, produce_keyed
 
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 SECURITY = pkgctl_broker.security()  # KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*: as the services

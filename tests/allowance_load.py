@@ -12,9 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from allowance.domain.model import Call, Grant, cover, thresholds
-from pkgshared import topics
-from pkgshared.testing.kafka import produce_keyed
-from pkgshared.testing.system import System, body, command
+from pkgcontract import topics
+from pkgtools.testing.kafka import produce_keyed
+from pkgtools.testing.system import System, body, command
 
 OUTPUTS = (topics.FREE_MINUTES_USED, topics.ALLOWANCE_BALANCES, topics.ALLOWANCE_ALERTS)
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from pkgshared import topic_admin, topics
-from pkgshared.testing.infra import Infra, provide_infra
-from pkgshared.testing.system import System
+from pkgcontract import topics
+from pkgshared import topic_admin
+from pkgtools.testing.infra import Infra, provide_infra
+from pkgtools.testing.system import System
 
 TIERS = ("unit", "integration", "e2e", "reliability")
 

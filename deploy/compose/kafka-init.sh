@@ -1,7 +1,7 @@
 #!/bin/sh
 # Run once by compose (service kafka-init, on the Kafka image) when the broker is healthy: the
-# SCRAM users of pkgshared.access with the passwords of .env (scripts/compose-env.sh), and
-# their ACLs (acls.txt, generated from pkgshared.access; a unit test keeps it in step). As the
+# SCRAM users of pkgcontract.access with the passwords of .env (scripts/compose-env.sh), and
+# their ACLs (acls.txt, generated from pkgcontract.access; a unit test keeps it in step). As the
 # local broker's deploy/local/infra.sh does. Idempotent: a password or an ACL set again is the
 # same.
 set -eu

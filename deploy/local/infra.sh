@@ -9,7 +9,7 @@
 # 127.0.0.1 signed by a local CA in .cache/kafka/tls/ca.pem), KAFKA_HEAP (768m), PGPORT (5432).
 # Both SASL listeners take PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for the local super user
 # `packages`, and SCRAM for one user per service and the operator, each limited by ACLs to its
-# own topics (pkgshared.access). Every password is random, made on this machine: the super
+# own topics (pkgcontract.access). Every password is random, made on this machine: the super
 # users' (`packages`, the broker's `admin`) and the keystore's in .cache/kafka/secrets.env,
 # the others in .cache/kafka/users.env (both mode 0600); `infra.sh env` with
 # KAFKA_LOCAL_PLAINTEXT=0 prints the settings that use them. The PLAINTEXT listener on KAFKA_PORT is for local
@@ -32,7 +32,7 @@ secrets_env="$kafka_home/secrets.env"
 sasl_user="packages"
 tls_password="" sasl_password="" admin_password=""
 pg_marker="$cache/postgres.started-by-us"
-# Each service's own SCRAM user (pkgshared.access) and its password, made on this machine.
+# Each service's own SCRAM user (pkgcontract.access) and its password, made on this machine.
 users_env="$kafka_home/users.env"
 
 KAFKA_PORT="${KAFKA_PORT:-9092}"
@@ -176,32 +176,32 @@ kafka_scram_users() {
 }
 
 # One SCRAM user per service and one for the operator, with random passwords kept in
-# users.env (mode 0600), and the ACLs of pkgshared.access: on the SASL listeners each may touch
+# users.env (mode 0600), and the ACLs of pkgcontract.access: on the SASL listeners each may touch
 # only the topics CONTRACT.md §3 gives it. Once per formatted storage.
 kafka_service_users() {
   local marker="$kafka_data/.service-users"
   local user password mechanism missing=""
   if [ -f "$users_env" ]; then
-    for user in $(python_run -m pkgshared.access users); do
+    for user in $(python_run -m pkgcontract.access users); do
       grep -q "^KAFKA_USER_$(echo "$user" | tr '[:lower:]' '[:upper:]')_PASSWORD=" "$users_env" \
         || missing="$missing $user"
     done
   fi
   # Again when a service was added since (its user and ACLs are new; the others' change).
   if [ -f "$marker" ] && [ -f "$users_env" ] && [ -z "$missing" ]; then
-    # The same users: only the ACLs again when pkgshared.access grants something new (a
+    # The same users: only the ACLs again when pkgcontract.access grants something new (a
     # topic added to the contract).
-    local grants; grants=$(python_run -m pkgshared.access acl-args | sha256sum | cut -c1-16)
+    local grants; grants=$(python_run -m pkgcontract.access acl-args | sha256sum | cut -c1-16)
     if [ "$(cat "$marker")" != "$grants" ]; then
       kafka_acls ""
       echo "$grants" > "$marker"
-      log "ACLs granted again: pkgshared.access changed"
+      log "ACLs granted again: pkgcontract.access changed"
     fi
     return
   fi
   umask 077
   : > "$users_env.new"
-  for user in $(python_run -m pkgshared.access users); do
+  for user in $(python_run -m pkgcontract.access users); do
     password="$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
     for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
       java "${java_opts[@]}" kafka.admin.ConfigCommand $(admin_tool_args) \
@@ -215,14 +215,14 @@ kafka_service_users() {
   chmod 600 "$users_env"
   umask 022
   kafka_acls ""
-  python_run -m pkgshared.access acl-args | sha256sum | cut -c1-16 > "$marker"
-  log "service users $(python_run -m pkgshared.access users | tr '\n' ' ')added with their ACLs; passwords in $users_env"
+  python_run -m pkgcontract.access acl-args | sha256sum | cut -c1-16 > "$marker"
+  log "service users $(python_run -m pkgcontract.access users | tr '\n' ' ')added with their ACLs; passwords in $users_env"
 }
 
-# ACLs of pkgshared.access for the topics under a prefix (the e2e tests' own).
+# ACLs of pkgcontract.access for the topics under a prefix (the e2e tests' own).
 kafka_acls() {
   local prefix="$1" line
-  python_run -m pkgshared.access acl-args --prefix "$prefix" | while read -r line; do
+  python_run -m pkgcontract.access acl-args --prefix "$prefix" | while read -r line; do
     # shellcheck disable=SC2086
     java "${java_opts[@]}" org.apache.kafka.tools.AclCommand $(admin_tool_args) $line >/dev/null \
       || die "could not add ACLs: $line"

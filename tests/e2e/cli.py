@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 
-from pkgshared.testing.scenario import Scenario
+from pkgtools.testing.scenario import Scenario
 
 
 async def pkgctl(s: Scenario, *args: str) -> subprocess.CompletedProcess[str]:

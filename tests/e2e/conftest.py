@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from pkgshared import topics
-from pkgshared.testing.kafka import TopicReader
-from pkgshared.testing.scenario import WATCHED, Scenario
-from pkgshared.testing.system import System, started_system
+from pkgcontract import topics
+from pkgtools.testing.kafka import TopicReader
+from pkgtools.testing.scenario import WATCHED, Scenario
+from pkgtools.testing.system import System, started_system
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from pkgshared import topics
-from pkgshared.testing.scenario import Scenario
-from pkgshared.testing.system import body, command, started_system
-from pkgshared.testing.waits import wait_until
+from pkgcontract import topics
+from pkgtools.testing.scenario import Scenario
+from pkgtools.testing.system import body, command, started_system
+from pkgtools.testing.waits import wait_until
 from tests.allowance_load import check, natural_id, send, settle, workload
 
 

@@ -7,9 +7,9 @@ import base64
 import uuid
 from typing import Any
 
-from pkgshared import topics
-from pkgshared.testing.kafka import TopicReader
-from pkgshared.testing.system import System, body, command
+from pkgcontract import topics
+from pkgtools.testing.kafka import TopicReader
+from pkgtools.testing.system import System, body, command
 
 
 def uid(prefix: str) -> str:

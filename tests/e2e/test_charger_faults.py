@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from pkgshared import topic_admin, topics
-from pkgshared.messages import natural_event_id
-from pkgshared.testing.bulk import (
+from pkgcontract import topics
+from pkgcontract.messages import natural_event_id
+from pkgshared import topic_admin
+from pkgtools.testing.bulk import (
     TICK_AT,
     debits_until,
     expected_ids,
@@ -21,7 +22,7 @@ from pkgshared.testing.bulk import (
     notices_until,
     seed,
 )
-from pkgshared.testing.system import System, body, command
+from pkgtools.testing.system import System, body, command
 
 CUSTOMERS = 400
 

@@ -7,8 +7,8 @@ import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 
-from pkgshared import topics
-from pkgshared.testing.scenario import Scenario
+from pkgcontract import topics
+from pkgtools.testing.scenario import Scenario
 
 
 def debit_id(assignment_id: str, period: str) -> str:

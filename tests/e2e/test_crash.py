@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from pkgshared import topics
-from pkgshared.testing.system import System, body, command, define_package
+from pkgcontract import topics
+from pkgtools.testing.system import System, body, command, define_package
 
 
 @pytest.mark.parametrize("point", ["before_commit", "after_commit"])

@@ -21,10 +21,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from pkgshared import topics
-from pkgshared.testing.scenario import WATCHED, Scenario
-from pkgshared.testing.system import command, started_system
-from pkgshared.testing.waits import wait_until
+from pkgcontract import topics
+from pkgtools.testing.scenario import WATCHED, Scenario
+from pkgtools.testing.system import command, started_system
+from pkgtools.testing.waits import wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from pkgshared import topics
-from pkgshared.testing.scenario import WATCHED, Scenario
-from pkgshared.testing.system import command, define_package, started_system
+from pkgcontract import topics
+from pkgtools.testing.scenario import WATCHED, Scenario
+from pkgtools.testing.system import command, define_package, started_system
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

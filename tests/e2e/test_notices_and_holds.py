@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import uuid
 
-from pkgshared import topics
-from pkgshared.testing.scenario import Scenario
+from pkgcontract import topics
+from pkgtools.testing.scenario import Scenario
 
 
 def natural_id(key: str) -> str:

@@ -6,9 +6,9 @@ import json
 import re
 from datetime import UTC, datetime
 
-from pkgshared import topics
-from pkgshared.testing.scenario import Scenario
-from pkgshared.testing.system import define_package
+from pkgcontract import topics
+from pkgtools.testing.scenario import Scenario
+from pkgtools.testing.system import define_package
 from tests.e2e.cli import ok, pkgctl
 
 

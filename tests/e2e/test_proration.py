@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from pkgshared import topics
-from pkgshared.testing.scenario import Scenario
+from pkgcontract import topics
+from pkgtools.testing.scenario import Scenario
 
 pytestmark = pytest.mark.e2e
 

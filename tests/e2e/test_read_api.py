@@ -13,8 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pkgshared import topics
-from pkgshared.testing.scenario import Scenario
+from pkgcontract import topics
+from pkgtools.testing.scenario import Scenario
 from tests.e2e.cli import pkgctl
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from pkgshared.testing.scenario import Scenario
+from pkgtools.testing.scenario import Scenario
 from tests.e2e.test_read_api import get_status
 
 pytestmark = pytest.mark.e2e

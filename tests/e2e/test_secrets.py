@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from pkgshared.testing.system import System
+from pkgtools.testing.system import System
 
 SASL_SECRET = "sasl-Secret-7f3e9"
 WRONG_SECRET = "wrong-Secret-5b21"

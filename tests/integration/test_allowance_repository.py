@@ -20,10 +20,10 @@ from allowance.domain.waiting import WaitingCalls
 from allowance.entrypoints.worker import ApplyWorker
 from allowance.service_layer import handlers
 from allowance.service_layer.unit_of_work import AllowanceUnitOfWork
+from pkgcontract.messages import ChargesSettled, FreeMinutesGranted, UsageRated
 from pkgshared.barrier import InputsBarrier
 from pkgshared.db import SHARED_MIGRATIONS, migrate
 from pkgshared.failures import Tries
-from pkgshared.messages import ChargesSettled, FreeMinutesGranted, UsageRated
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

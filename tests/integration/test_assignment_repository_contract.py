@@ -13,8 +13,8 @@ import pytest
 from assignment.adapters.repository import AssignmentRepository
 from assignment.bootstrap import MIGRATIONS
 from assignment.service_layer.ports import Assignments
+from pkgcontract.messages import AssignmentChanged, AssignmentEnded, PackageAssigned
 from pkgshared.db import SHARED_MIGRATIONS, migrate
-from pkgshared.messages import AssignmentChanged, AssignmentEnded, PackageAssigned
 from tests.unit.fakes.assignment import FakeAssignments
 
 Reopen = Callable[[], Assignments]

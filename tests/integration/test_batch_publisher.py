@@ -9,7 +9,7 @@ from collections import defaultdict
 from aiokafka import AIOKafkaProducer
 
 from pkgshared.kafka import BatchPublisher
-from pkgshared.testing.kafka import TopicReader, create_plain_topics, unique_name
+from pkgtools.testing.kafka import TopicReader, create_plain_topics, unique_name
 
 
 async def test_batches_keep_the_plain_partitioning_and_each_keys_order(

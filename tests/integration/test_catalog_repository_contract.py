@@ -12,8 +12,8 @@ import pytest
 from catalog.adapters.repository import PackageRepository
 from catalog.bootstrap import MIGRATIONS
 from catalog.service_layer.ports import Packages
+from pkgcontract.messages import PackageDefined
 from pkgshared.db import SHARED_MIGRATIONS, migrate
-from pkgshared.messages import PackageDefined
 from tests.unit.fakes.catalog import FakePackages
 
 Reopen = Callable[[], Packages]

@@ -16,8 +16,8 @@ from charger.domain.catch_up import Policy
 from charger.entrypoints.worker import TickWorker
 from charger.service_layer.projection import project
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
+from pkgcontract.messages import PackageAssigned, PackageDefined
 from pkgshared.db import SHARED_MIGRATIONS, migrate
-from pkgshared.messages import PackageAssigned, PackageDefined
 
 
 def _package(package: str, frequency: str, match: list[int], **extra: Any) -> PackageDefined:

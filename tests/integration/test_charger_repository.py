@@ -19,8 +19,8 @@ from charger.domain.model import Assignment, Terms
 from charger.service_layer.projection import REFRESH_CHUNK, project
 from charger.service_layer.tick_work import charge_claimed
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
+from pkgcontract.messages import Message, PackageAssigned, PackageDefined
 from pkgshared.db import SHARED_MIGRATIONS, migrate
-from pkgshared.messages import Message, PackageAssigned, PackageDefined
 
 
 def _assigned(customer: str, package: str, start: str, end: str | None = None) -> PackageAssigned:

@@ -20,8 +20,8 @@ from charger.adapters.projections import ProjectionRepository
 from charger.bootstrap import MIGRATIONS
 from charger.domain.model import Assignment, Terms
 from charger.service_layer.ports import Clock, Ledger, LedgerRow, Projections
+from pkgcontract.messages import PackageDefined, SpendLimitSet, UsageRated
 from pkgshared.db import SHARED_MIGRATIONS, migrate
-from pkgshared.messages import PackageDefined, SpendLimitSet, UsageRated
 from tests.unit.fakes.charger import ChargerTables, FakeClock, FakeLedger, FakeProjections
 
 JAN = datetime(2026, 1, 1, tzinfo=UTC)

@@ -13,8 +13,8 @@ from charger.adapters.ledger import LedgerRepository
 from charger.adapters.projections import ProjectionRepository
 from charger.bootstrap import MIGRATIONS
 from charger.service_layer.ports import LedgerRow
+from pkgcontract.messages import UsageRated
 from pkgshared.db import SHARED_MIGRATIONS, migrate
-from pkgshared.messages import UsageRated
 
 
 async def _repository_on(pool: Any) -> None:

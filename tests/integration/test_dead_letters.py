@@ -18,16 +18,16 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from pkgshared import topics
+from pkgcontract import topics
+from pkgcontract.messages import ClockTicked
 from pkgshared.consuming import BatchConsumer, Incoming, subscribe
 from pkgshared.db import SHARED_MIGRATIONS, migrate
 from pkgshared.kafka import BatchPublisher, make_broker
-from pkgshared.messages import ClockTicked
 from pkgshared.outbox import OutboxRelay
 from pkgshared.settings import ServiceSettings
-from pkgshared.testing.kafka import TopicReader, create_plain_topics, produce, unique_name
-from pkgshared.testing.waits import wait_until
 from pkgshared.uow import PostgresUnitOfWork
+from pkgtools.testing.kafka import TopicReader, create_plain_topics, produce, unique_name
+from pkgtools.testing.waits import wait_until
 
 PREFIX = "relay."
 

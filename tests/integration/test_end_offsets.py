@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pkgshared.runtime import Runtime
 from pkgshared.settings import ServiceSettings
-from pkgshared.testing.kafka import create_plain_topics, produce, unique_name
+from pkgtools.testing.kafka import create_plain_topics, produce, unique_name
 
 
 async def test_end_offsets_of_an_unsubscribed_topic(kafka_bootstrap: str) -> None:

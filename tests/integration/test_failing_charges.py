@@ -12,8 +12,8 @@ from typing import Any
 
 from charger.adapters.ledger import LedgerRepository
 from charger.entrypoints.worker import TickWorker
+from pkgcontract.messages import natural_event_id
 from pkgshared.failures import Tries
-from pkgshared.messages import natural_event_id
 from tests.integration.test_catch_up import _assigned, _events, _package, _setup, _tick
 
 

@@ -9,7 +9,7 @@ import json
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 
-from pkgshared.testing.kafka import TopicReader, create_plain_topics, produce, unique_name
+from pkgtools.testing.kafka import TopicReader, create_plain_topics, produce, unique_name
 
 
 async def test_aiokafka_round_trip_keeps_key_headers_and_order(kafka_bootstrap: str) -> None:

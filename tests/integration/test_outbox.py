@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from pkgcontract.messages import ClockTicked
 from pkgshared.db import SHARED_MIGRATIONS, migrate
-from pkgshared.messages import ClockTicked
 from pkgshared.outbox import OutboxRelay, Record, enqueue, outbox_row
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from charger.domain.catch_up import Policy
 from charger.service_layer.projection import project
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
-from pkgshared.messages import AssignmentChanged, AssignmentEnded, PackageDefined
+from pkgcontract.messages import AssignmentChanged, AssignmentEnded, PackageDefined
 from tests.integration.test_catch_up import _assigned, _drain, _events, _setup, _tick
 
 

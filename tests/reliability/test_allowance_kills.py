@@ -17,9 +17,9 @@ from pathlib import Path
 
 import asyncpg
 
-from pkgshared import topics
-from pkgshared.testing.system import started_system
-from pkgshared.testing.waits import wait_until
+from pkgcontract import topics
+from pkgtools.testing.system import started_system
+from pkgtools.testing.waits import wait_until
 from tests.allowance_load import FAR_AHEAD, check, send, settle, workload
 
 ROUNDS = 6

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pkgshared import topics
-from pkgshared.testing.kafka import Record, produce_keyed
-from pkgshared.testing.system import System, command, define_package
+from pkgcontract import topics
+from pkgtools.testing.kafka import Record, produce_keyed
+from pkgtools.testing.system import System, command, define_package
 
 COUNTS = {"messages": 0, "rejected": 0, "dead_lettered": 0, "valid": 0}
 

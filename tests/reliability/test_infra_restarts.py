@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from pkgshared import topics
-from pkgshared.testing.bulk import TICK_AT, debits_until, expected_ids, seed
-from pkgshared.testing.infra import INFRA_SCRIPT, Infra
-from pkgshared.testing.system import command, started_system
+from pkgcontract import topics
+from pkgtools.testing.bulk import TICK_AT, debits_until, expected_ids, seed
+from pkgtools.testing.infra import INFRA_SCRIPT, Infra
+from pkgtools.testing.system import command, started_system
 from tests.allowance_load import check, send, settle, workload
 
 CUSTOMERS = 300

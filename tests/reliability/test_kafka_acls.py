@@ -1,4 +1,4 @@
-"""Least privilege on Kafka (pkgshared.access, deploy/local/infra.sh): every service runs over
+"""Least privilege on Kafka (pkgcontract.access, deploy/local/infra.sh): every service runs over
 SCRAM with its own user and does its whole job; a write outside a user's ACLs is refused; a
 client without credentials gets nothing on the SASL listener; the files holding secrets are
 readable by their owner only."""
@@ -16,10 +16,10 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, TopicAuthorizationFailedError
 
-from pkgshared import topics
-from pkgshared.testing.infra import INFRA_SCRIPT
-from pkgshared.testing.kafka import TopicReader, produce_keyed
-from pkgshared.testing.system import command, define_package, started_system
+from pkgcontract import topics
+from pkgtools.testing.infra import INFRA_SCRIPT
+from pkgtools.testing.kafka import TopicReader, produce_keyed
+from pkgtools.testing.system import command, define_package, started_system
 
 KAFKA_HOME = INFRA_SCRIPT.parent / ".cache" / "kafka"
 USERS_ENV = KAFKA_HOME / "users.env"

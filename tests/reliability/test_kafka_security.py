@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from pkgshared import topics
-from pkgshared.testing.infra import INFRA_SCRIPT, local_secret
-from pkgshared.testing.system import System, define_package, started_system
+from pkgcontract import topics
+from pkgtools.testing.infra import INFRA_SCRIPT, local_secret
+from pkgtools.testing.system import System, define_package, started_system
 
 CA_FILE = INFRA_SCRIPT.parent / ".cache" / "kafka" / "tls" / "ca.pem"
 WRONG_PASSWORD = "not-the-Password-42"

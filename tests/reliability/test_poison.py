@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 
-from pkgshared import topics
-from pkgshared.messages import natural_event_id
-from pkgshared.testing.kafka import produce
-from pkgshared.testing.system import body, command, define_package, started_system
+from pkgcontract import topics
+from pkgcontract.messages import natural_event_id
+from pkgtools.testing.kafka import produce
+from pkgtools.testing.system import body, command, define_package, started_system
 
 pytestmark = pytest.mark.reliability
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from pkgshared.testing.waits import wait_until
+from pkgtools.testing.waits import wait_until
 
 pytestmark = pytest.mark.reliability
 

@@ -17,13 +17,13 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from pkgshared import topics
-from pkgshared.testing import scenario
-from pkgshared.testing.bulk import TICK_AT, expected_ids
-from pkgshared.testing.kafka import produce_keyed
-from pkgshared.testing.lag import wait_caught_up
-from pkgshared.testing.system import System, command, define_package, started_system
-from pkgshared.testing.watch import Watch
+from pkgcontract import topics
+from pkgtools.testing import scenario
+from pkgtools.testing.bulk import TICK_AT, expected_ids
+from pkgtools.testing.kafka import produce_keyed
+from pkgtools.testing.lag import wait_caught_up
+from pkgtools.testing.system import System, command, define_package, started_system
+from pkgtools.testing.watch import Watch
 
 SERVICES = ("catalog", "assignment", "charger")
 PACKAGES = int(os.environ.get("CHAOS_PACKAGES", "400"))

@@ -26,11 +26,11 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from pkgshared import topics
-from pkgshared.testing.bulk import debit_id
-from pkgshared.testing.lag import consumer_lag, total, wait_caught_up
-from pkgshared.testing.system import System, command, define_package, started_system
-from pkgshared.testing.watch import Watch
+from pkgcontract import topics
+from pkgtools.testing.bulk import debit_id
+from pkgtools.testing.lag import consumer_lag, total, wait_caught_up
+from pkgtools.testing.system import System, command, define_package, started_system
+from pkgtools.testing.watch import Watch
 
 SECONDS = int(os.environ.get("LOAD_SECONDS", "180"))
 RATE = int(os.environ.get("LOAD_RATE", "100"))

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from allowance.adapters.events import encoded_balance, encoded_used
 from allowance.domain.model import Call, Grant, cover
-from pkgshared import topics
-from pkgshared.messages import (
+from pkgcontract import topics
+from pkgcontract.messages import (
     AllowanceBalance,
     FreeMinutesUsed,
     GrantUse,

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from allowance.domain.waiting import WaitingCalls
 from allowance.service_layer import handlers
-from pkgshared import topics
-from pkgshared.messages import ChargesSettled, FreeMinutesGranted, UsageRated, natural_event_id
+from pkgcontract import topics
+from pkgcontract.messages import ChargesSettled, FreeMinutesGranted, UsageRated, natural_event_id
 from tests.unit.fakes.allowance import FakeUnitOfWork
 
 JAN, FEB, MAR = (datetime(2026, m, 15, tzinfo=UTC) for m in (1, 2, 3))

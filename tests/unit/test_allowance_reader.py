@@ -16,8 +16,8 @@ from aiokafka import TopicPartition
 
 from allowance.domain.waiting import WaitingCalls
 from allowance.entrypoints.calls import CallsReader
+from pkgcontract.messages import UsageRated
 from pkgshared.consuming import Incoming
-from pkgshared.messages import UsageRated
 
 
 class _Consumer:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from assignment.domain import model
+from pkgcontract.messages import AssignPackage, ChangeAssignment, EndAssignment
 from pkgshared.exceptions import RuleBroken
-from pkgshared.messages import AssignPackage, ChangeAssignment, EndAssignment
 
 TODAY = date(2026, 2, 1)
 PACKAGE = model.CatalogEntry("uk-100", version=3, retired=False, minimum_days=30)

@@ -11,9 +11,8 @@ import pytest
 
 from assignment.service_layer import handlers
 from assignment.service_layer.waiting import PackageNotYetKnown, UnknownPackageWait
-from pkgshared import topics
-from pkgshared.exceptions import RuleBroken
-from pkgshared.messages import (
+from pkgcontract import topics
+from pkgcontract.messages import (
     AssignmentChanged,
     AssignmentEnded,
     AssignPackage,
@@ -26,6 +25,7 @@ from pkgshared.messages import (
     SpendLimitSet,
     natural_event_id,
 )
+from pkgshared.exceptions import RuleBroken
 from tests.unit.fakes.assignment import FakeUnitOfWork
 
 TODAY = date(2026, 3, 1)
@@ -143,7 +143,7 @@ async def test_a_spend_limit_is_stored_and_published() -> None:
 
 
 def test_every_command_of_the_topic_has_a_handler() -> None:
-    from pkgshared.messages.reading import TOPIC_MESSAGES
+    from pkgcontract.messages.reading import TOPIC_MESSAGES
 
     assert set(handlers.COMMAND_HANDLERS) == set(TOPIC_MESSAGES[topics.ASSIGNMENT_COMMANDS])
 

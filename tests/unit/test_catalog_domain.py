@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from catalog.domain import model
+from pkgcontract.messages import DefinePackage, PackageDefined, RetirePackage
 from pkgshared.exceptions import RuleBroken
-from pkgshared.messages import DefinePackage, PackageDefined, RetirePackage
 
 TODAY = date(2026, 5, 20)
 

@@ -8,15 +8,15 @@ from datetime import date
 import pytest
 
 from catalog.service_layer import handlers
-from pkgshared import topics
-from pkgshared.exceptions import RuleBroken
-from pkgshared.messages import (
+from pkgcontract import topics
+from pkgcontract.messages import (
     CommandRejected,
     DefinePackage,
     PackageDefined,
     PackageRetired,
     RetirePackage,
 )
+from pkgshared.exceptions import RuleBroken
 from tests.unit.fakes.catalog import FakeUnitOfWork
 
 TODAY = date(2026, 3, 1)

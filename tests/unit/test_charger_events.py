@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from charger.adapters.events import declined_event, encoded_charge
 from charger.domain.charges import Charge, due_charges
 from charger.domain.schedule import Period
-from pkgshared import topics
-from pkgshared.messages import (
+from pkgcontract import topics
+from pkgcontract.messages import (
     ChargeDeclined,
     CreditDebited,
     FreeMinutesGranted,

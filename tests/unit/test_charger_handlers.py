@@ -18,8 +18,7 @@ from hypothesis import strategies as st
 from charger.domain.catch_up import Policy
 from charger.service_layer import handlers, tick_work
 from charger.service_layer.projection import project
-from pkgshared.exceptions import RuleBroken
-from pkgshared.messages import (
+from pkgcontract.messages import (
     AssignmentChanged,
     AssignmentEnded,
     ClockTicked,
@@ -29,6 +28,7 @@ from pkgshared.messages import (
     RunPackage,
     SpendLimitSet,
 )
+from pkgshared.exceptions import RuleBroken
 from tests.unit.fakes.charger import FakeUnitOfWork
 
 

@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from charger.domain.charges import due_charges, next_due
 from charger.domain.model import Terms
 from charger.domain.schedule import day_start, last_date_started_by, next_billing_date
-from pkgshared import topics
-from pkgshared.messages import Rejected, Unreadable, read
-from pkgshared.messages.fields import EARLIEST, LATEST
-from pkgshared.testing.system import command
+from pkgcontract import topics
+from pkgcontract.messages import Rejected, Unreadable, read
+from pkgcontract.messages.fields import EARLIEST, LATEST
+from pkgtools.testing.system import command
 from tests.unit.test_charges import assignment, version
 
 ZONES = sorted(zoneinfo.available_timezones())

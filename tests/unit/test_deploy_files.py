@@ -101,14 +101,14 @@ def test_every_environment_variable_is_a_setting_of_that_process() -> None:
         assert not unknown, f"{name} sets variables no setting reads: {unknown}"
         env = SERVICES[name]["environment"]
         assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9094"
-        # Each over SASL as its own user (pkgshared.access), its password from .env.
+        # Each over SASL as its own user (pkgcontract.access), its password from .env.
         assert env["KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
         assert env["KAFKA_SASL_USERNAME"] == name
         assert env["KAFKA_SASL_PASSWORD"].startswith(f"${{KAFKA_USER_{name.upper()}_PASSWORD")
 
 
 def test_the_compose_broker_has_the_users_and_acls_of_pkgshared_access() -> None:
-    from pkgshared.access import USERS, acl_args
+    from pkgcontract.access import USERS, acl_args
 
     init = SERVICES["kafka-init"]["environment"]
     assert init["USERS"].split() == list(USERS)

@@ -1,4 +1,4 @@
-"""The fast path for UsageRated (pkgshared.messages.fast) against the general reader: on any
+"""The fast path for UsageRated (pkgcontract.messages.fast) against the general reader: on any
 input, what the fast path accepts the general reader accepts too, as an equal message; what
 the fast path leaves alone the general reader decides. And plain messages do take it."""
 
@@ -11,9 +11,9 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from pkgshared import topics
-from pkgshared.messages import Rejected, Unreadable, UsageRated, read
-from pkgshared.messages.fast import usage_rated
+from pkgcontract import topics
+from pkgcontract.messages import Rejected, Unreadable, UsageRated, read
+from pkgcontract.messages.fast import usage_rated
 
 USAGE_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 EVENT_ID = "7c9e6679-7425-40de-944b-e07fc1f90ae7"

@@ -112,7 +112,7 @@ def test_the_checker_finds_a_circle() -> None:
 
 def test_no_module_imports_itself_back_at_load_time() -> None:
     known = modules()
-    assert "pkgshared.topics" in known and "charger.bootstrap" in known
+    assert "pkgcontract.topics" in known and "charger.bootstrap" in known
     # A package imports its own __init__ when any of its modules loads: not a circle.
     graph = {
         name: {m for m in load_time_imports(name, path, set(known)) if not name.startswith(m + ".")}
@@ -123,7 +123,7 @@ def test_no_module_imports_itself_back_at_load_time() -> None:
 
 def test_topic_names_load_without_a_kafka_client() -> None:
     imports = load_time_imports(
-        "pkgshared.topics", modules()["pkgshared.topics"], set(modules()) | {"aiokafka"}
+        "pkgcontract.topics", modules()["pkgcontract.topics"], set(modules()) | {"aiokafka"}
     )
     assert imports == set()
 
@@ -155,3 +155,64 @@ def test_no_module_is_named_as_a_name_its_package_exports() -> None:
                 if not imported_module:
                     clashes.append(f"{name}.{child.stem}")
     assert clashes == []
+
+
+# Which top-level packages each layer may import. The contract stands alone; the chassis builds
+# on the contract; the services on both; tooling (pkgctl, pkgtools) on any of them. No service
+# imports another service or the tooling. Imports inside functions count here: a dependency is
+# a dependency wherever it is written.
+SERVICES = {"catalog", "assignment", "charger", "allowance"}
+ALLOWED = {
+    "pkgcontract": {"pkgcontract"},
+    "pkgshared": {"pkgcontract", "pkgshared"},
+    **{service: {"pkgcontract", "pkgshared", service} for service in SERVICES},
+    "pkgtools": {"pkgcontract", "pkgshared", "pkgtools"},
+    "pkgctl": {"pkgcontract", "pkgshared", "pkgtools", "pkgctl"},
+}
+
+
+def all_imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module)
+    return found
+
+
+def layer_violations(known: dict[str, Path]) -> list[str]:
+    violations = []
+    for name, path in known.items():
+        layer = name.split(".")[0]
+        for imported in all_imports(path):
+            top = imported.split(".")[0]
+            if top in ALLOWED and top not in ALLOWED[layer]:
+                violations.append(f"{name} imports {imported}")
+    return sorted(violations)
+
+
+def test_the_layer_checker_finds_a_violation(tmp_path: Path) -> None:
+    bad = tmp_path / "model.py"
+    bad.write_text("def f():\n    from pkgshared.db import connect\n")
+    assert layer_violations({"pkgcontract.model": bad}) == [
+        "pkgcontract.model imports pkgshared.db"
+    ]
+
+
+def test_the_contract_stands_alone_and_each_layer_imports_only_below_it() -> None:
+    known = modules()
+    assert {name.split(".")[0] for name in known} == set(ALLOWED)
+    assert layer_violations(known) == []
+
+
+def test_the_contract_needs_only_pydantic_beside_the_standard_library() -> None:
+    import sys
+
+    third_party = {
+        imported.split(".")[0]
+        for name, path in modules().items()
+        if name.split(".")[0] == "pkgcontract"
+        for imported in all_imports(path)
+    } - set(sys.stdlib_module_names) - {"pkgcontract", "__future__"}
+    assert third_party <= {"pydantic", "pydantic_core", "typing_extensions"}

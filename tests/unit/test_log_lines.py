@@ -6,7 +6,7 @@ import json
 
 from pkgshared.consuming import incoming
 from pkgshared.logs import MAX_VALUE_CHARS, cut_long_values
-from pkgshared.testing.system import define_package
+from pkgtools.testing.system import define_package
 
 
 class _Record:

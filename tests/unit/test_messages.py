@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from pkgshared import topics
-from pkgshared.messages import (
+from pkgcontract import topics
+from pkgcontract.messages import (
     MESSAGE_TYPES,
     TOPIC_MESSAGES,
     AssignPackage,

@@ -128,7 +128,7 @@ def test_a_report_in_parts_is_joined_once_every_part_is_there() -> None:
     import json
 
     from pkgctl.broker import whole_report
-    from pkgshared.topic_io import Record
+    from pkgtools.topic_io import Record
 
     def part(n: int, lines: list[int]) -> Record:
         body = {

@@ -159,7 +159,7 @@ def _validator(message_type: str):  # type: ignore[no-untyped-def]
 def test_the_schemas_refuse_what_the_contract_refuses() -> None:
     import json
 
-    from pkgshared.messages import Rejected, Unreadable, read
+    from pkgcontract.messages import Rejected, Unreadable, read
 
     for message_type, changes, reader_refuses in _INVALID:
         example = _example(message_type, changes)
@@ -176,7 +176,7 @@ def test_the_schemas_refuse_what_the_contract_refuses() -> None:
 def test_the_schemas_accept_what_the_services_accept() -> None:
     import json
 
-    from pkgshared.messages import read
+    from pkgcontract.messages import read
 
     for message_type, changes in _VALID:
         example = _example(message_type, changes)

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pkgshared import topics
-from pkgshared.messages import TOPIC_MESSAGES, Message, Rejected, Unreadable, read
-from pkgshared.messages.strict_json import MAX_DEPTH
+from pkgcontract import topics
+from pkgcontract.messages import TOPIC_MESSAGES, Message, Rejected, Unreadable, read
+from pkgcontract.messages.strict_json import MAX_DEPTH
 
 pytestmark = pytest.mark.unit
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from pkgshared.messages import PackageDefined, Rejected, Unreadable, read
-from pkgshared.messages.versions import CONVERTERS, CURRENT, converter
-from pkgshared.testing.system import define_package
+from pkgcontract.messages import PackageDefined, Rejected, Unreadable, read
+from pkgcontract.messages.versions import CONVERTERS, CURRENT, converter
+from pkgtools.testing.system import define_package
 
 
 @pytest.fixture

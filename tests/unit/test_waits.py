@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pkgshared.testing.waits import wait_until
+from pkgtools.testing.waits import wait_until
 
 
 async def test_returns_the_first_true_value_of_a_plain_or_async_check() -> None:

@@ -14,9 +14,9 @@ from typing import Any
 
 import structlog
 
+from pkgcontract.messages import CommandRejected, FieldError, Message, natural_event_id
 from pkgshared.consuming import BatchHandler, Incoming
 from pkgshared.exceptions import RuleBroken, rejection
-from pkgshared.messages import CommandRejected, FieldError, Message, natural_event_id
 
 log = structlog.get_logger(__name__)
 

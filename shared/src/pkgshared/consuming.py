@@ -2,7 +2,7 @@
 each, and never stalled by one message.
 
 A poll (up to `batch_max_records` records, or what arrived within `batch_wait_ms`) is read
-record by record (`pkgshared.messages.read`) and handled in one unit of work:
+record by record (`pkgcontract.messages.read`) and handled in one unit of work:
 - records this schema has already read (offset below the stored one) are skipped: a redelivery
   after a crash changes nothing (a handler that keeps what it read in memory, and seeks back
   to read it again after a restart, is handed the readable ones: `KeepsWhatItReads`);
@@ -34,12 +34,12 @@ import structlog
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 
-from pkgshared import topics
+from pkgcontract import topics
+from pkgcontract.messages import DeadLetter, Message, Rejected, Unreadable, read
 from pkgshared.exceptions import RetryLater
 from pkgshared.failures import infrastructure_failed, pause
 from pkgshared.faults import crash_point, raise_once
 from pkgshared.kafka import MAX_MESSAGE_BYTES
-from pkgshared.messages import DeadLetter, Message, Rejected, Unreadable, read
 from pkgshared.metrics import record_outcomes
 from pkgshared.stuck import WATCH
 from pkgshared.uow import PostgresUnitOfWork

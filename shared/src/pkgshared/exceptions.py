@@ -3,7 +3,7 @@ Pure: domain packages raise RuleBroken without knowing about Kafka."""
 
 from __future__ import annotations
 
-from pkgshared.messages import CommandRejected, FieldError, Message
+from pkgcontract.messages import CommandRejected, FieldError, Message
 
 
 class RuleBroken(Exception):

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 
-from pkgshared.messages.fields import NO_CONTROL
+from pkgcontract.messages.fields import NO_CONTROL
 from pkgshared.stuck import WATCH
 
 API_VERSION = "1"

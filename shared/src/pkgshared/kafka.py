@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from aiokafka.partitioner import DefaultPartitioner
 
-from pkgshared.messages import Message
+from pkgcontract.messages import Message
 from pkgshared.settings import ServiceSettings
 
 if TYPE_CHECKING:

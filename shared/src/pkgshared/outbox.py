@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from pkgshared import topics
+from pkgcontract import topics
 from pkgshared.faults import crash_point
 from pkgshared.stuck import WATCH
 

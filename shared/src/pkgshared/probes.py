@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from pkgshared import topics
+from pkgcontract import topics
 from pkgshared.metrics import CONSUMER_LAG, DEAD_LETTERS
 
 if TYPE_CHECKING:

@@ -17,7 +17,9 @@ from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
-from pkgshared import topics
+from pkgcontract import topics
+from pkgcontract.messages import Message
+from pkgcontract.messages.reading import topic_schema
 from pkgshared.cluster import check_cluster
 from pkgshared.consuming import BatchConsumer, BatchHandler, KeepsWhatItReads, subscribe
 from pkgshared.db import SHARED_MIGRATIONS, create_pool, migrate
@@ -29,8 +31,6 @@ from pkgshared.kafka import (
     producer_options,
 )
 from pkgshared.logs import configure_logging, redact
-from pkgshared.messages import Message
-from pkgshared.messages.reading import topic_schema
 from pkgshared.offsets import EndOffsets
 from pkgshared.outbox import OutboxRelay
 from pkgshared.probes import Probe, measure_consumers, run_probes
@@ -102,7 +102,7 @@ class Runtime:
         """Subscribe `consumer` to contract topic `topic` as every service consumes: whole
         polls (see pkgshared.consuming), its own group from the earliest offset, the offsets
         committed only once a poll is handled (a poll handed back is delivered again).
-        The AsyncAPI document shows the topic's message types (pkgshared.messages.reading).
+        The AsyncAPI document shows the topic's message types (pkgcontract.messages.reading).
 
         A `projection` (state rebuilt from a topic) gets a group named after its schema too:
         an empty schema then reads its topic from the beginning instead of from where another

@@ -1,5 +1,5 @@
 """Creating the contract's topics and naming the cluster: the Kafka admin side of
-`pkgshared.topics`.
+`pkgcontract.topics`.
 
 `python -m pkgshared.topic_admin create --bootstrap HOST:PORT` creates every topic that is
 missing and leaves existing ones alone, so it is safe to run on every start (local scripts,
@@ -13,7 +13,7 @@ import asyncio
 import sys
 from typing import Any
 
-from pkgshared.topics import TOPICS, TopicSpec
+from pkgcontract.topics import TOPICS, TopicSpec
 
 
 async def create_topics(

@@ -12,9 +12,9 @@ from uuid import UUID
 
 import structlog
 
+from pkgcontract.messages import Message
 from pkgshared.exceptions import RuleBroken
 from pkgshared.faults import crash_point
-from pkgshared.messages import Message
 
 from .outbox import enqueue, outbox_row
 

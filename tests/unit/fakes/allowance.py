@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from allowance.domain.model import Call, Grant
-from pkgshared.messages import Message
+from pkgcontract.messages import Message
 
 
 @dataclass

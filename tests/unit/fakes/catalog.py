@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from catalog.domain.model import PackageState
-from pkgshared.messages import Message, PackageDefined
+from pkgcontract.messages import Message, PackageDefined
 
 
 @dataclass

@@ -17,7 +17,7 @@ from charger.adapters.codec import version_from_defined
 from charger.domain.model import Assignment, MonthTotals, PackageVersion, SpendLimit, Tracked
 from charger.domain.proration import Credit, Debited
 from charger.service_layer.ports import LedgerRow, Progress
-from pkgshared.messages import Message, PackageDefined, SpendLimitSet, UsageRated
+from pkgcontract.messages import Message, PackageDefined, SpendLimitSet, UsageRated
 
 
 @dataclass

@@ -10,8 +10,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from pkgcontract.messages import AssignmentChanged, AssignmentEnded, PackageAssigned
 from pkgshared.http import Page, page_of
-from pkgshared.messages import AssignmentChanged, AssignmentEnded, PackageAssigned
 
 if TYPE_CHECKING:
     from pkgshared.db import Connection

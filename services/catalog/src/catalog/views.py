@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pkgcontract.messages import PackageDefined
+from pkgcontract.messages.versions import to_current
 from pkgshared.http import Page, page_of
-from pkgshared.messages import PackageDefined
-from pkgshared.messages.versions import to_current
 
 if TYPE_CHECKING:
     from pkgshared.db import Connection

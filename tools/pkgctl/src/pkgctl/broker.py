@@ -13,12 +13,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from pkgcontract import topics
+from pkgcontract.messages import MESSAGE_TYPES, Message
 from pkgctl.clock import Clock
-from pkgshared import topics
 from pkgshared.kafka import client_security
-from pkgshared.messages import MESSAGE_TYPES, Message
 from pkgshared.settings import ServiceSettings
-from pkgshared.topic_io import Record, TopicReader, WaitTimedOut, produce_keyed
+from pkgtools.topic_io import Record, TopicReader, WaitTimedOut, produce_keyed
 
 # The Kafka client logs each failed connection attempt at ERROR; pkgctl says itself, once,
 # what could not be reached (cli.run).

@@ -13,10 +13,10 @@ from typing import Annotated, Any
 
 import typer
 
+from pkgcontract import topics
 from pkgctl import api, render
 from pkgctl.cli import Options, Timeout, Wait, app, emit_json, err, fail, out, run
 from pkgctl.sending import build, send_and_report
-from pkgshared import topics
 
 
 @app.command()
@@ -30,7 +30,7 @@ def tick(
     """Send a clock tick (the charger charges what it makes due). With --wait, return once the
     charger says ChargesSettled for it (exit 1 on timeout: a tick not later than the
     charger's clock changes nothing and is never settled)."""
-    from pkgshared.messages import ClockTicked
+    from pkgcontract.messages import ClockTicked
 
     instant = at or datetime.now(UTC).isoformat()
     tick_id = str(uuid.uuid4())
@@ -76,7 +76,7 @@ def release(
 ) -> None:
     """Release an assignment the catch-up limit held (ChargesHeld): the next tick makes
     everything due for it, in order."""
-    from pkgshared.messages import ReleaseHeldCharges, natural_event_id
+    from pkgcontract.messages import ReleaseHeldCharges, natural_event_id
 
     message = build(ReleaseHeldCharges, customer_id=customer, assignment_id=assignment_id)
     send_and_report(
@@ -108,7 +108,7 @@ def usage(
     """Send a rated call (UsageRated), for trying the allowance service by hand. It is applied
     once the charger has settled a tick after it (CONTRACT.md §6); with --wait, print the
     FreeMinutesUsed (only sent when free minutes cover at least a second)."""
-    from pkgshared.messages import UsageRated
+    from pkgcontract.messages import UsageRated
 
     usage_id = str(uuid.uuid4())
     message = build(
@@ -178,7 +178,7 @@ def run_package(
     print the report: a summary per package, every line with --lines. Exit 1 when the charger
     knows no such customer (checked on its read API before anything is sent). --real asks
     for confirmation on a terminal (--yes: do not ask)."""
-    from pkgshared.messages import RunPackage
+    from pkgcontract.messages import RunPackage
 
     simulate = not real
     if real and not yes and sys.stdin.isatty():

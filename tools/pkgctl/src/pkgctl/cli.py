@@ -111,7 +111,7 @@ def _kafka_failure(exc: BaseException) -> str | None:
     from aiokafka.errors import KafkaError
 
     from pkgctl import broker
-    from pkgshared.topic_io import TopicMissing, WaitTimedOut
+    from pkgtools.topic_io import TopicMissing, WaitTimedOut
 
     if isinstance(exc, TopicMissing):
         return f"{exc} (is the system up? KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap()})"

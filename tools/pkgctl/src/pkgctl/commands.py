@@ -16,7 +16,7 @@ from pkgctl.cli import Customer, Timeout, Wait, app, err, fail
 from pkgctl.sending import build, customer_of, send_and_report
 
 if TYPE_CHECKING:
-    from pkgshared.messages import Message
+    from pkgcontract.messages import Message
 
 
 @app.command()
@@ -51,7 +51,7 @@ def define(
 ) -> None:
     """Define a package, or a new version of it (a new version that leaves out what the
     previous one had is said so before it is sent)."""
-    from pkgshared.messages import DefinePackage
+    from pkgcontract.messages import DefinePackage
 
     frequency_match: list[int | str] = [int(m) if m.isdigit() else m for m in match or []]
     message = build(
@@ -123,7 +123,7 @@ def _left_out(package_id: str, message: Message) -> list[str]:
 @app.command()
 def retire(package_id: str, wait: Wait = True, timeout: Timeout = 30.0) -> None:
     """Retire a package: no new assignments; existing ones run until they end."""
-    from pkgshared.messages import RetirePackage
+    from pkgcontract.messages import RetirePackage
 
     message = build(RetirePackage, package_id=package_id)
     send_and_report(
@@ -152,7 +152,7 @@ def assign(
     timeout: Timeout = 30.0,
 ) -> None:
     """Assign a package to a customer (or to one of its DIDs)."""
-    from pkgshared.messages import AssignPackage
+    from pkgcontract.messages import AssignPackage
 
     aid = assignment_id or str(uuid.uuid4())
     message = build(
@@ -193,7 +193,7 @@ def change(
     timeout: Timeout = 30.0,
 ) -> None:
     """Change an assignment from a date on."""
-    from pkgshared.messages import ChangeAssignment
+    from pkgcontract.messages import ChangeAssignment
 
     if quantity is None and end is None and auto_decrement is None and free_minutes is None:
         raise fail(
@@ -231,7 +231,7 @@ def end(
     timeout: Timeout = 30.0,
 ) -> None:
     """End an assignment (--end, as `assign` and `change` take it)."""
-    from pkgshared.messages import EndAssignment
+    from pkgcontract.messages import EndAssignment
 
     message = build(EndAssignment, assignment_id=assignment_id, end_date=date)
     send_and_report(
@@ -253,7 +253,7 @@ def spend_limit(
     timeout: Timeout = 30.0,
 ) -> None:
     """Set (or remove) a customer's monthly spend limit."""
-    from pkgshared.messages import SetSpendLimit
+    from pkgcontract.messages import SetSpendLimit
 
     message = build(
         SetSpendLimit,

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
+from pkgcontract import topics
 from pkgctl import render
 from pkgctl.cli import Options, Timeout, dlq_app, emit_json, err, fail, out, run
-from pkgshared import topics
 
 
 @dlq_app.command("list")

@@ -11,9 +11,9 @@ from typing import Annotated, Any
 
 import typer
 
+from pkgcontract import topics
 from pkgctl import api, render, views
 from pkgctl.cli import Options, app, emit_json, err, fail, out, run
-from pkgshared import topics
 
 
 @app.command()

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from pkgshared.topic_io import Record
+    from pkgtools.topic_io import Record
 
 
 def new_table(*args: Any, **kwargs: Any) -> Table:

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from pkgcontract import topics
 from pkgctl import api, render
 from pkgctl.cli import Options, emit_json, err, fail, out, run
-from pkgshared import topics
 
 if TYPE_CHECKING:
-    from pkgshared.messages import Message
+    from pkgcontract.messages import Message
 
 
 def build(model: type[Message], keep_none: frozenset[str] = frozenset(), **fields: Any) -> Message:
@@ -22,7 +22,7 @@ def build(model: type[Message], keep_none: frozenset[str] = frozenset(), **field
     left out of the message, except those in `keep_none` (an explicit null)."""
     from pydantic import ValidationError
 
-    from pkgshared.messages import field_errors
+    from pkgcontract.messages import field_errors
 
     fields.setdefault("correlation_id", str(uuid.uuid4()))
     try:
@@ -89,8 +89,8 @@ ANSWERS = {
 def send_and_report(key: str, message: Message, wait: bool, timeout: float, **success: Any) -> None:
     """Send `message` to its command topic, keyed `key`; with `wait`, print the event that
     answers it, the first on the topic's answers matching `success` (exit 1 if rejected)."""
+    from pkgcontract.messages.reading import TOPIC_MESSAGES
     from pkgctl import broker
-    from pkgshared.messages.reading import TOPIC_MESSAGES
 
     topic = next(t for t, types in TOPIC_MESSAGES.items() if type(message) in types)
     answers = ANSWERS[topic] if wait else None

@@ -4,7 +4,7 @@ A call covered gives one FreeMinutesUsed and one AllowanceBalance per grant it u
 more events per call, on the service's hot path. They are written straight as JSON bytes, as
 the charger writes its charges: the bytes are those the models' `to_json()` give for the same
 values, field for field in the same order; tests/unit/test_allowance_events.py checks that on
-generated values against the models in pkgshared.messages, which stay the contract's
+generated values against the models in pkgcontract.messages, which stay the contract's
 definition."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from allowance.domain.model import Coverage, Grant
-from pkgshared.messages import (
+from pkgcontract.messages import (
     instant_str,
     json_text,
     money_str,

@@ -22,8 +22,8 @@ from allowance import metrics
 from allowance.adapters.repository import AllowanceRepository
 from allowance.domain.waiting import WaitingCalls
 from allowance.service_layer.handlers import call_of
+from pkgcontract.messages import UsageRated
 from pkgshared.consuming import Incoming
-from pkgshared.messages import UsageRated
 
 if TYPE_CHECKING:
     from pkgshared.db import Pool

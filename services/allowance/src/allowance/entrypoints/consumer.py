@@ -10,11 +10,11 @@ from allowance.entrypoints.calls import CallsReader
 from allowance.entrypoints.worker import ApplyWorker
 from allowance.service_layer import handlers
 from allowance.service_layer.unit_of_work import AllowanceUnitOfWork
-from pkgshared import topics
+from pkgcontract import topics
+from pkgcontract.messages import ChargesSettled, FreeMinutesGranted
 from pkgshared.barrier import InputsBarrier
 from pkgshared.consuming import Incoming
 from pkgshared.failures import Tries
-from pkgshared.messages import ChargesSettled, FreeMinutesGranted
 from pkgshared.runtime import Runtime
 
 

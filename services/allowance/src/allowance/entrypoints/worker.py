@@ -16,7 +16,7 @@ from allowance.adapters.repository import APPLY_CHANNEL
 from allowance.domain.waiting import Waiting, WaitingCalls
 from allowance.service_layer import handlers
 from allowance.service_layer.unit_of_work import AllowanceUnitOfWork
-from pkgshared import topics
+from pkgcontract import topics
 from pkgshared.failures import Tries, infrastructure_failed, tried
 from pkgshared.faults import crash_point
 from pkgshared.workers import NotifiedWorker

@@ -13,9 +13,8 @@ from allowance import metrics
 from allowance.adapters.events import encoded_balance, encoded_used
 from allowance.domain.model import Call, Grant, cover, thresholds
 from allowance.service_layer.ports import UnitOfWork
-from pkgshared import topics
-from pkgshared.barrier import InputsBarrier
-from pkgshared.messages import (
+from pkgcontract import topics
+from pkgcontract.messages import (
     AllowanceThresholdReached,
     ChargesSettled,
     DeadLetter,
@@ -24,6 +23,7 @@ from pkgshared.messages import (
     instant_str,
     natural_event_id,
 )
+from pkgshared.barrier import InputsBarrier
 
 log = structlog.get_logger(__name__)
 

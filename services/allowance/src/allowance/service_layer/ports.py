@@ -8,7 +8,7 @@ from typing import Protocol
 from uuid import UUID
 
 from allowance.domain.model import Call, Grant
-from pkgshared.messages import Message
+from pkgcontract.messages import Message
 
 
 class Allowances(Protocol):

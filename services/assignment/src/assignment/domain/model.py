@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from pkgshared.exceptions import RuleBroken
-from pkgshared.messages import (
+from pkgcontract.messages import (
     AssignmentChanged,
     AssignmentEnded,
     AssignPackage,
@@ -14,6 +13,7 @@ from pkgshared.messages import (
     EndAssignment,
     PackageAssigned,
 )
+from pkgshared.exceptions import RuleBroken
 
 # The fields that make an AssignPackage command what it is (idempotency compares them).
 TERMS = (

@@ -10,7 +10,7 @@ from assignment.config import AssignmentSettings
 from assignment.service_layer import handlers
 from assignment.service_layer.unit_of_work import AssignmentUnitOfWork
 from assignment.service_layer.waiting import UnknownPackageWait
-from pkgshared import topics
+from pkgcontract import topics
 from pkgshared.barrier import InputsBarrier
 from pkgshared.commands import command_batches, utc_today
 from pkgshared.consuming import Incoming

@@ -13,9 +13,8 @@ import structlog
 from assignment.domain import model
 from assignment.service_layer.ports import UnitOfWork
 from assignment.service_layer.waiting import UnknownPackageWait
-from pkgshared import topics
-from pkgshared.barrier import InputsBarrier
-from pkgshared.messages import (
+from pkgcontract import topics
+from pkgcontract.messages import (
     AssignPackage,
     ChangeAssignment,
     EndAssignment,
@@ -26,7 +25,8 @@ from pkgshared.messages import (
     SpendLimitSet,
     natural_event_id,
 )
-from pkgshared.messages.reading import TOPIC_MESSAGES
+from pkgcontract.messages.reading import TOPIC_MESSAGES
+from pkgshared.barrier import InputsBarrier
 
 log = structlog.get_logger(__name__)
 EVENTS = topics.ASSIGNMENT_EVENTS
@@ -147,7 +147,7 @@ COMMAND_HANDLERS: dict[type[Message], Handler] = {
     EndAssignment: _end,
     SetSpendLimit: _set_limit,
 }
-"""The handler of each message type of assignment.commands (pkgshared.messages.reading)."""
+"""The handler of each message type of assignment.commands (pkgcontract.messages.reading)."""
 assert set(COMMAND_HANDLERS) == set(TOPIC_MESSAGES[topics.ASSIGNMENT_COMMANDS])
 
 M = TypeVar("M", bound=Message)

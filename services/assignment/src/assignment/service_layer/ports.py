@@ -7,7 +7,7 @@ from typing import Protocol
 from uuid import UUID
 
 from assignment.domain.model import AssignmentState, CatalogEntry
-from pkgshared.messages import (
+from pkgcontract.messages import (
     AssignmentChanged,
     AssignmentEnded,
     Message,

@@ -6,8 +6,8 @@ import json
 from typing import TYPE_CHECKING
 
 from catalog.domain.model import PackageState
-from pkgshared.messages import PackageDefined
-from pkgshared.messages.versions import to_current
+from pkgcontract.messages import PackageDefined
+from pkgcontract.messages.versions import to_current
 
 if TYPE_CHECKING:
     from pkgshared.db import Connection

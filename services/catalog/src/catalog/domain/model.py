@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from pkgshared.exceptions import RuleBroken
-from pkgshared.messages import (
+from pkgcontract.messages import (
     DefinePackage,
     FieldError,
     PackageDefined,
@@ -14,6 +13,7 @@ from pkgshared.messages import (
     RetirePackage,
     normalize_frequency_match,
 )
+from pkgshared.exceptions import RuleBroken
 
 # A redefinition may not change what the package *is*; only its terms.
 IMMUTABLE = ("kind", "currency", "frequency", "frequency_match")

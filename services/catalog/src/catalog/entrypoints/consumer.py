@@ -8,7 +8,7 @@ from typing import Any
 
 from catalog.service_layer import handlers
 from catalog.service_layer.unit_of_work import CatalogUnitOfWork
-from pkgshared import topics
+from pkgcontract import topics
 from pkgshared.commands import command_batches, utc_today
 from pkgshared.exceptions import RuleBroken
 from pkgshared.runtime import Runtime

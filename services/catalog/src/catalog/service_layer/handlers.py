@@ -11,16 +11,16 @@ import structlog
 
 from catalog.domain import model
 from catalog.service_layer.ports import UnitOfWork
-from pkgshared import topics
-from pkgshared.exceptions import RuleBroken, rejection
-from pkgshared.messages import (
+from pkgcontract import topics
+from pkgcontract.messages import (
     DefinePackage,
     Message,
     PackageRetired,
     RetirePackage,
     natural_event_id,
 )
-from pkgshared.messages.reading import TOPIC_MESSAGES
+from pkgcontract.messages.reading import TOPIC_MESSAGES
+from pkgshared.exceptions import RuleBroken, rejection
 
 log = structlog.get_logger(__name__)
 
@@ -71,7 +71,7 @@ async def _retire(
 
 Handler = Callable[[Any, model.PackageState | None, UnitOfWork, date], Awaitable[None]]
 COMMAND_HANDLERS: dict[type[Message], Handler] = {DefinePackage: _define, RetirePackage: _retire}
-"""The handler of each message type of catalog.commands (pkgshared.messages.reading)."""
+"""The handler of each message type of catalog.commands (pkgcontract.messages.reading)."""
 assert set(COMMAND_HANDLERS) == set(TOPIC_MESSAGES[topics.CATALOG_COMMANDS])
 
 

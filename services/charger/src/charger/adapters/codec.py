@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from charger.domain.model import Assignment, PackageVersion, Terms, Tracked
-from pkgshared.messages import PackageDefined
+from pkgcontract.messages import PackageDefined
 
 
 def version_from_defined(d: PackageDefined) -> PackageVersion:

@@ -4,7 +4,7 @@ A made charge's event (CreditDebited or FreeMinutesGranted) is written straight 
 building the pydantic model and serializing it was a fifth of the charger's time at a million
 events per tick. The bytes are those the model's `to_json()` gives for the same values, field
 for field in the same order; tests/unit/test_charger_events.py checks that on generated charges
-(odd customer ids, money, DIDs, prefixes) against the models in pkgshared.messages, which stay
+(odd customer ids, money, DIDs, prefixes) against the models in pkgcontract.messages, which stay
 the contract's definition. A declined charge is rare and goes through its model."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Literal
 
 from charger.domain.charges import Charge
-from pkgshared.messages import (
+from pkgcontract.messages import (
     ChargeDeclined,
     instant_str,
     json_text,

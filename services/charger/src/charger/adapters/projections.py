@@ -19,9 +19,9 @@ from charger.adapters.codec import (
     version_from_defined,
 )
 from charger.domain.model import Assignment, PackageVersion, Tracked
+from pkgcontract.messages import PackageDefined, SpendLimitSet, UsageRated
+from pkgcontract.messages.versions import to_current
 from pkgshared.db import lock_customers
-from pkgshared.messages import PackageDefined, SpendLimitSet, UsageRated
-from pkgshared.messages.versions import to_current
 
 if TYPE_CHECKING:
     from pkgshared.db import Connection

@@ -11,14 +11,14 @@ from charger.domain.catch_up import Policy
 from charger.entrypoints.worker import TickWorker
 from charger.service_layer import handlers, projection
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
-from pkgshared import topics
+from pkgcontract import topics
+from pkgcontract.messages import (
+    ClockTicked,
+)
 from pkgshared.barrier import InputsBarrier
 from pkgshared.commands import command_batches
 from pkgshared.consuming import Incoming
 from pkgshared.failures import Tries
-from pkgshared.messages import (
-    ClockTicked,
-)
 from pkgshared.runtime import Runtime
 
 

@@ -13,10 +13,10 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from pydantic import Field
 
-from pkgshared import topics
+from pkgcontract import topics
+from pkgcontract.messages import ClockTicked
 from pkgshared.kafka import message_headers, producer_options
 from pkgshared.logs import configure_logging
-from pkgshared.messages import ClockTicked
 from pkgshared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)

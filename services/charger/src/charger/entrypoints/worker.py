@@ -18,10 +18,10 @@ from charger.adapters.clock import TICK_CHANNEL
 from charger.domain.catch_up import Policy
 from charger.service_layer import tick_work
 from charger.service_layer.unit_of_work import ChargerUnitOfWork
-from pkgshared import topics
+from pkgcontract import topics
+from pkgcontract.messages import ChargesSettled, natural_event_id
 from pkgshared.failures import Tries, infrastructure_failed, tried
 from pkgshared.faults import crash_point
-from pkgshared.messages import ChargesSettled, natural_event_id
 from pkgshared.workers import NotifiedWorker
 
 if TYPE_CHECKING:

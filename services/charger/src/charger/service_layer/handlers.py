@@ -13,10 +13,8 @@ import structlog
 from charger import metrics
 from charger.service_layer import tick_work
 from charger.service_layer.ports import UnitOfWork
-from pkgshared import topics
-from pkgshared.barrier import InputsBarrier
-from pkgshared.exceptions import RuleBroken
-from pkgshared.messages import (
+from pkgcontract import topics
+from pkgcontract.messages import (
     ChargesReleased,
     ClockTicked,
     Message,
@@ -26,7 +24,9 @@ from pkgshared.messages import (
     RunPackage,
     natural_event_id,
 )
-from pkgshared.messages.reading import TOPIC_MESSAGES
+from pkgcontract.messages.reading import TOPIC_MESSAGES
+from pkgshared.barrier import InputsBarrier
+from pkgshared.exceptions import RuleBroken
 
 log = structlog.get_logger(__name__)
 
@@ -174,7 +174,7 @@ COMMAND_HANDLERS: dict[type[Message], Handler] = {
     RunPackage: run_package,
     ReleaseHeldCharges: _release,
 }
-"""The handler of each message type of charger.commands (pkgshared.messages.reading)."""
+"""The handler of each message type of charger.commands (pkgcontract.messages.reading)."""
 assert set(COMMAND_HANDLERS) == set(TOPIC_MESSAGES[topics.CHARGER_COMMANDS])
 
 

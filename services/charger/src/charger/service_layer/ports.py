@@ -10,7 +10,7 @@ from uuid import UUID
 
 from charger.domain.model import Assignment, MonthTotals, PackageVersion, SpendLimit, Tracked
 from charger.domain.proration import Credit, Debited
-from pkgshared.messages import Message, PackageDefined, SpendLimitSet, UsageRated
+from pkgcontract.messages import Message, PackageDefined, SpendLimitSet, UsageRated
 
 
 class LedgerRow(NamedTuple):

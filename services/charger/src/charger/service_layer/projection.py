@@ -16,8 +16,8 @@ from charger.domain.model import Assignment, PackageVersion, Terms, Tracked
 from charger.domain.notices import due_moment
 from charger.domain.proration import Credit, credits
 from charger.service_layer.ports import UnitOfWork
-from pkgshared import topics
-from pkgshared.messages import (
+from pkgcontract import topics
+from pkgcontract.messages import (
     AssignmentChanged,
     AssignmentEnded,
     CreditIssued,

@@ -32,8 +32,8 @@ from charger.domain.model import (
 from charger.domain.notices import Notice, notices_on, upcoming, wake_at
 from charger.domain.schedule import day_start
 from charger.service_layer.ports import Ledger, LedgerRow, Progress, UnitOfWork
-from pkgshared import topics
-from pkgshared.messages import (
+from pkgcontract import topics
+from pkgcontract.messages import (
     ChargesHeld,
     ChargeUpcoming,
     RunLine,

@@ -213,7 +213,7 @@ Uuid = Annotated[
 PackageId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", min_length=1, max_length=64)]
 # Ids and keys hold no control characters (CONTRACT.md §2); free text may hold tab and line
 # breaks. NUL and lone surrogates are refused in every string when the message is read
-# (pkgshared.messages.reading), before any field is looked at.
+# (pkgcontract.messages.reading), before any field is looked at.
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 CustomerId = Annotated[
     str, Field(min_length=1, max_length=64, pattern=NO_CONTROL, description="1-64 chars")

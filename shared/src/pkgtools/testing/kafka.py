@@ -1,6 +1,6 @@
 """Test access to topics: the same reader and producer the operator CLI uses."""
 
-from pkgshared.topic_io import (
+from pkgtools.topic_io import (
     Record,
     TopicReader,
     create_plain_topics,

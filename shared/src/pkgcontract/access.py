@@ -5,7 +5,7 @@ the topics it consumes (and their consumer groups, named after the service), the
 writes, and the dead-letter topics of what it consumes. `operator` is pkgctl's user: it reads
 every topic and writes the command, clock and usage topics (`pkgctl usage`, `dlq replay`).
 
-    python -m pkgshared.access acl-args [--prefix P] [--group-prefix G]
+    python -m pkgcontract.access acl-args [--prefix P] [--group-prefix G]
 
 prints one line of `org.apache.kafka.tools.AclCommand` arguments per grant;
 `deploy/local/infra.sh` applies them (also `infra.sh acls PREFIX` for a test's topics).
@@ -17,7 +17,7 @@ import argparse
 import sys
 from dataclasses import dataclass
 
-from pkgshared import topics as t
+from pkgcontract import topics as t
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def acl_args(prefix: str = "", group_prefix: str = "") -> list[list[str]]:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pkgshared.access")
+    parser = argparse.ArgumentParser(prog="python -m pkgcontract.access")
     parser.add_argument("what", choices=["acl-args", "users"])
     parser.add_argument("--prefix", default="")
     parser.add_argument("--group-prefix", default="")

@@ -10,8 +10,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from pkgshared.testing.kafka import TopicReader, produce
-from pkgshared.testing.processes import ServiceProcess
+from pkgtools.testing.kafka import TopicReader, produce
+from pkgtools.testing.processes import ServiceProcess
 
 
 class System:
@@ -85,7 +85,8 @@ async def started_system(
 ) -> AsyncIterator[System]:
     """A system with a topic prefix and schemas of its own, `modules` started (with `env`) and
     healthy; stopped, and its schemas and topics dropped, at the end."""
-    from pkgshared import topic_admin, topics
+    from pkgcontract import topics
+    from pkgshared import topic_admin
 
     system = System(bootstrap, database_url, log_dir)
     await topic_admin.create_topics(bootstrap, topics.with_prefix(system.prefix))

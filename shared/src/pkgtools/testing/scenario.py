@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pkgshared import topics
-from pkgshared.testing.kafka import Record, TopicReader
-from pkgshared.testing.system import System, body, command
+from pkgcontract import topics
+from pkgtools.testing.kafka import Record, TopicReader
+from pkgtools.testing.system import System, body, command
 
 WATCHED = (
     topics.CATALOG_PACKAGES,

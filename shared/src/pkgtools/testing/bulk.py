@@ -6,9 +6,9 @@ import asyncio
 import uuid
 from typing import Any
 
-from pkgshared import topics
-from pkgshared.testing.kafka import produce_keyed
-from pkgshared.testing.system import System, body, command, define_package
+from pkgcontract import topics
+from pkgtools.testing.kafka import produce_keyed
+from pkgtools.testing.system import System, body, command, define_package
 
 PERIODS = ("2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01", "2026-05-01", "2026-06-01")
 TICK_AT = "2026-06-15T00:00:00Z"

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from pkgshared.topic_io import WaitTimedOut
+from pkgtools.topic_io import WaitTimedOut
 
 Lag = dict[tuple[str, str, int], int]
 """(group, topic, partition) -> records not yet committed by that group."""

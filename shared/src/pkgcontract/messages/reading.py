@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from pkgshared import topics
+from pkgcontract import topics
 
 from .allowance import AllowanceBalance, AllowanceThresholdReached, FreeMinutesUsed
 from .assignment import (

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from pkgshared.topic_io import TopicReader, WaitTimedOut
+from pkgtools.topic_io import TopicReader, WaitTimedOut
 
 
 class Watch:
