@@ -15,11 +15,11 @@ from decimal import Decimal
 from typing import Any
 
 from allowance.adapters.repository import AllowanceRepository
+from allowance.adapters.unit_of_work import AllowanceUnitOfWork
 from allowance.bootstrap import MIGRATIONS
 from allowance.domain.waiting import WaitingCalls
 from allowance.entrypoints.worker import ApplyWorker
 from allowance.service_layer import handlers
-from allowance.service_layer.unit_of_work import AllowanceUnitOfWork
 from pkgcontract.messages import ChargesSettled, FreeMinutesGranted, UsageRated
 from pkgshared.barrier import InputsBarrier
 from pkgshared.db import SHARED_MIGRATIONS, migrate

@@ -11,11 +11,11 @@ from typing import Any
 
 from charger.adapters.clock import ClockRepository
 from charger.adapters.ledger import LedgerRepository
+from charger.adapters.unit_of_work import ChargerUnitOfWork
 from charger.bootstrap import MIGRATIONS
 from charger.domain.catch_up import Policy
 from charger.entrypoints.worker import TickWorker
 from charger.service_layer.projection import project
-from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgcontract.messages import PackageAssigned, PackageDefined
 from pkgshared.db import SHARED_MIGRATIONS, migrate
 

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from charger.adapters.ledger import LedgerRepository
+from charger.adapters.unit_of_work import ChargerUnitOfWork
 from charger.bootstrap import MIGRATIONS
 from charger.domain.catch_up import Policy
 from charger.domain.model import Assignment, Terms
+from charger.service_layer.handlers import charge_tick
 from charger.service_layer.projection import REFRESH_CHUNK, project
-from charger.service_layer.tick_work import charge_claimed
-from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgcontract.messages import Message, PackageAssigned, PackageDefined
 from pkgshared.db import SHARED_MIGRATIONS, migrate
 
@@ -112,7 +112,7 @@ async def test_after_a_tick_each_customer_is_due_at_its_earliest_next_charge(poo
     uow = ChargerUnitOfWork(pool)
     async with uow:
         customers = ["both", "daily-only", "ending"]
-        made, taken = await charge_claimed(
+        made, taken = await charge_tick(
             uow, customers, datetime(2026, 1, 2, 12, tzinfo=UTC), uuid.uuid4(), Policy()
         )
         await uow.commit()

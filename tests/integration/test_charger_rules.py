@@ -12,7 +12,7 @@ from typing import Any
 from charger.adapters.ledger import LedgerRepository
 from charger.adapters.projections import ProjectionRepository
 from charger.bootstrap import MIGRATIONS
-from charger.service_layer.ports import LedgerRow
+from charger.domain.charge_run import LedgerRow
 from pkgcontract.messages import UsageRated
 from pkgshared.db import SHARED_MIGRATIONS, migrate
 

@@ -8,9 +8,9 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
+from charger.adapters.unit_of_work import ChargerUnitOfWork
 from charger.domain.catch_up import Policy
 from charger.service_layer.projection import project
-from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgcontract.messages import AssignmentChanged, AssignmentEnded, PackageDefined
 from tests.integration.test_catch_up import _assigned, _drain, _events, _setup, _tick
 

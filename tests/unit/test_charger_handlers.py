@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from charger.domain.catch_up import Policy
-from charger.service_layer import handlers, tick_work
+from charger.domain.charge_run import Made
+from charger.service_layer import handlers
 from charger.service_layer.projection import project
 from pkgcontract.messages import (
     AssignmentChanged,
@@ -70,11 +71,9 @@ def _assigned(package: PackageDefined, start: str = "2026-01-01", customer: str 
 async def _tick(uow: FakeUnitOfWork, at: datetime, policy: Policy | None = None):
     tick = ClockTicked(tick_id=uuid.uuid4(), at=at)
     assert await handlers.accept_tick(tick, uow, _Open())  # type: ignore[arg-type]
-    made = tick_work.Made()
+    made = Made()
     while claimed := await uow.ledger.claim_due_customers(at, 100):
-        batch, _ = await tick_work.charge_claimed(
-            uow, claimed, at, tick.tick_id, policy or Policy()
-        )
+        batch, _ = await handlers.charge_tick(uow, claimed, at, tick.tick_id, policy or Policy())
         made.add(batch)
     return made
 
@@ -109,7 +108,7 @@ async def test_a_tick_charges_every_period_due_in_order_and_moves_the_due_moment
     assert {d["amount"] for d in debits} == {"2.50"}
     # The next charge is 1 April, midnight in London (BST): 23:00 UTC the day before.
     assert uow.tables.customers["acme"].due == datetime(2026, 3, 31, 23, tzinfo=UTC)
-    assert await _tick(uow, datetime(2026, 3, 3, tzinfo=UTC)) == tick_work.Made()  # nothing new
+    assert await _tick(uow, datetime(2026, 3, 3, tzinfo=UTC)) == Made()  # nothing new
 
 
 async def test_an_ended_assignment_is_due_no_more() -> None:

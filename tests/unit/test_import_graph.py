@@ -209,10 +209,14 @@ def test_the_contract_stands_alone_and_each_layer_imports_only_below_it() -> Non
 def test_the_contract_needs_only_pydantic_beside_the_standard_library() -> None:
     import sys
 
-    third_party = {
-        imported.split(".")[0]
-        for name, path in modules().items()
-        if name.split(".")[0] == "pkgcontract"
-        for imported in all_imports(path)
-    } - set(sys.stdlib_module_names) - {"pkgcontract", "__future__"}
+    third_party = (
+        {
+            imported.split(".")[0]
+            for name, path in modules().items()
+            if name.split(".")[0] == "pkgcontract"
+            for imported in all_imports(path)
+        }
+        - set(sys.stdlib_module_names)
+        - {"pkgcontract", "__future__"}
+    )
     assert third_party <= {"pydantic", "pydantic_core", "typing_extensions"}

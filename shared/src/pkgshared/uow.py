@@ -5,9 +5,9 @@ Nothing is kept unless `commit()` is called."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 from uuid import UUID
 
 import structlog
@@ -27,8 +27,26 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+Encoder = Callable[[Any], tuple[str, bytes]]
+"""Turns one of a service's domain events into (event_type, the contract's JSON bytes)."""
+
+
+def encoded(event: object, encoders: Mapping[type, Encoder]) -> tuple[str, bytes]:
+    """(event_type, bytes) of `event`: a contract message writes itself; a domain event goes
+    through the encoder its service registered for its type."""
+    encoder = encoders.get(type(event))
+    if encoder is not None:
+        return encoder(event)
+    if isinstance(event, Message):
+        return event.TYPE, event.to_json()
+    raise TypeError(f"no encoder for {type(event).__name__}")
+
 
 class PostgresUnitOfWork:
+    encoders: ClassVar[Mapping[type, Encoder]] = {}
+    """A service's encoders of its domain events (see `encoded`); bytes are made here, at the
+    edge, and never in the handlers."""
+
     def __init__(self, pool: Pool, on_commit: Any = None) -> None:
         self._pool = pool
         self._on_commit = on_commit
@@ -138,14 +156,10 @@ class PostgresUnitOfWork:
         )
         return row is not None
 
-    def emit(self, topic: str, key: str | bytes | None, message: Message) -> None:
-        """Publish `message` once this unit of work commits."""
-        self.emit_encoded(topic, key, message.TYPE, message.to_json())
-
-    def emit_encoded(
-        self, topic: str, key: str | bytes | None, event_type: str, payload: bytes
-    ) -> None:
-        """Publish an event already written as the contract's JSON once this commits."""
+    def emit(self, topic: str, key: str | bytes | None, event: object) -> None:
+        """Publish `event` (a contract message, or a domain event of `encoders`) once this
+        unit of work commits."""
+        event_type, payload = encoded(event, self.encoders)
         self._events.append(outbox_row(topic, key, event_type, payload))
 
     async def flush(self) -> None:

@@ -10,8 +10,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from allowance.adapters.events import ENCODERS
 from allowance.domain.model import Call, Grant
-from pkgcontract.messages import Message
+from pkgshared.uow import encoded
 
 
 @dataclass
@@ -127,13 +128,9 @@ class FakeUnitOfWork:
     repository: FakeAllowances = field(default_factory=FakeAllowances)
     emitted: list[tuple[str, str | bytes | None, str, bytes]] = field(default_factory=list)
 
-    def emit_encoded(
-        self, topic: str, key: str | bytes | None, event_type: str, payload: bytes
-    ) -> None:
-        self.emitted.append((topic, key, event_type, payload))
-
-    def emit(self, topic: str, key: str | bytes | None, message: Message) -> None:
-        self.emit_encoded(topic, key, message.TYPE, message.to_json())
+    def emit(self, topic: str, key: str | bytes | None, event: object) -> None:
+        # The service's own encoders: what a handler emits is checked as the bytes it gives.
+        self.emitted.append((topic, key, *encoded(event, ENCODERS)))
 
     def events(self, event_type: str) -> list[dict[str, Any]]:
         return [json.loads(p) for _, _, t, p in self.emitted if t == event_type]

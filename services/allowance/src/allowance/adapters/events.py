@@ -9,8 +9,11 @@ definition."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from functools import lru_cache
 from uuid import UUID
 
+from allowance.domain.events import BalanceChanged, MinutesUsed
 from allowance.domain.model import Coverage, Grant
 from pkgcontract.messages import (
     instant_str,
@@ -18,6 +21,7 @@ from pkgcontract.messages import (
     money_str,
     natural_event_id_str,
 )
+from pkgshared.uow import Encoder
 
 _HEADS: dict[UUID, tuple[str, str]] = {}
 HEADS_KEPT = 100_000
@@ -76,3 +80,20 @@ def encoded_used(c: Coverage) -> bytes:
         f'"amount":"{money_str(call.amount)}","credit":"{money_str(c.credit)}",'
         f'"currency":{json_text(call.currency)},"grants":[{uses}]}}'
     ).encode()
+
+
+@lru_cache(maxsize=1024)
+def _instant(value: datetime) -> str:
+    return instant_str(value)
+
+
+def encode_balance(event: BalanceChanged) -> tuple[str, bytes]:
+    return "AllowanceBalance", encoded_balance(event.grant, _instant(event.made_at))
+
+
+def encode_used(event: MinutesUsed) -> tuple[str, bytes]:
+    return "FreeMinutesUsed", encoded_used(event.coverage)
+
+
+ENCODERS: dict[type, Encoder] = {BalanceChanged: encode_balance, MinutesUsed: encode_used}
+"""The encoder of each of the allowance's domain events (pkgshared.uow.encoded)."""

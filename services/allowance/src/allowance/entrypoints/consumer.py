@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from allowance.adapters.unit_of_work import AllowanceUnitOfWork
 from allowance.config import AllowanceSettings
 from allowance.domain.waiting import WaitingCalls
 from allowance.entrypoints.calls import CallsReader
 from allowance.entrypoints.worker import ApplyWorker
 from allowance.service_layer import handlers
-from allowance.service_layer.unit_of_work import AllowanceUnitOfWork
 from pkgcontract import topics
 from pkgcontract.messages import ChargesSettled, FreeMinutesGranted
 from pkgshared.barrier import InputsBarrier

@@ -13,9 +13,9 @@ import structlog
 
 from allowance import metrics
 from allowance.adapters.repository import APPLY_CHANNEL
+from allowance.adapters.unit_of_work import AllowanceUnitOfWork
 from allowance.domain.waiting import Waiting, WaitingCalls
 from allowance.service_layer import handlers
-from allowance.service_layer.unit_of_work import AllowanceUnitOfWork
 from pkgcontract import topics
 from pkgshared.failures import Tries, infrastructure_failed, tried
 from pkgshared.faults import crash_point

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import structlog
 
 from allowance import metrics
-from allowance.adapters.events import encoded_balance, encoded_used
+from allowance.domain.events import BalanceChanged, MinutesUsed
 from allowance.domain.model import Call, Grant, cover, thresholds
 from allowance.service_layer.ports import UnitOfWork
 from pkgcontract import topics
@@ -20,7 +20,6 @@ from pkgcontract.messages import (
     DeadLetter,
     FreeMinutesGranted,
     UsageRated,
-    instant_str,
     natural_event_id,
 )
 from pkgshared.barrier import InputsBarrier
@@ -47,16 +46,14 @@ async def add_grants(uow: UnitOfWork, granted: list[FreeMinutesGranted]) -> None
         )
         for g in granted
     ]
-    made_at = instant_str(datetime.now(UTC))  # the events' occurred_at: metadata only
+    made_at = datetime.now(UTC)  # the events' occurred_at: metadata only
     for g in await uow.repository.add_grants(grants):
         _emit_balance(uow, g, made_at)
         metrics.GRANTS.inc()
 
 
-def _emit_balance(uow: UnitOfWork, g: Grant, made_at: str) -> None:
-    uow.emit_encoded(
-        topics.ALLOWANCE_BALANCES, str(g.grant_id), "AllowanceBalance", encoded_balance(g, made_at)
-    )
+def _emit_balance(uow: UnitOfWork, g: Grant, made_at: datetime) -> None:
+    uow.emit(topics.ALLOWANCE_BALANCES, str(g.grant_id), BalanceChanged(g, made_at))
 
 
 def call_of(u: UsageRated) -> Call | None:
@@ -117,7 +114,7 @@ async def expire_if_ready(uow: UnitOfWork, ready: dict[int, datetime]) -> bool:
         return False
     expired = await store.expire(at)
     await store.expired_now()
-    made_at = instant_str(datetime.now(UTC))
+    made_at = datetime.now(UTC)
     for g in expired:
         _emit_balance(uow, g, made_at)
     metrics.EXPIRED.inc(len(expired))
@@ -212,7 +209,7 @@ async def apply_calls(uow: UnitOfWork, calls: list[Call], locked: bool = False) 
         min(c.occurred_at for c in todo),
         max(c.occurred_at for c in todo),
     )
-    made_at = instant_str(datetime.now(UTC))
+    made_at = datetime.now(UTC)
     changed: dict[object, Grant] = {}
     covered = seconds = 0
     for call in todo:
@@ -225,9 +222,7 @@ async def apply_calls(uow: UnitOfWork, calls: list[Call], locked: bool = False) 
         before = [state[u.position] for u in coverage.uses]
         for u in coverage.uses:
             state[u.position] = u.grant
-        uow.emit_encoded(
-            topics.FREE_MINUTES_USED, customer, "FreeMinutesUsed", encoded_used(coverage)
-        )
+        uow.emit(topics.FREE_MINUTES_USED, customer, MinutesUsed(coverage))
         for u in coverage.uses:
             _emit_balance(uow, u.grant, made_at)
             changed[u.grant.grant_id] = u.grant

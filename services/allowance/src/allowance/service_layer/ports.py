@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from allowance.domain.events import AllowanceEvent
 from allowance.domain.model import Call, Grant
 from pkgcontract.messages import Message
 
@@ -57,8 +58,5 @@ class UnitOfWork(Protocol):
     @property
     def repository(self) -> Allowances: ...
 
-    def emit(self, topic: str, key: str | bytes | None, message: Message) -> None: ...
-
-    def emit_encoded(
-        self, topic: str, key: str | bytes | None, event_type: str, payload: bytes
-    ) -> None: ...
+    def emit(self, topic: str, key: str | bytes | None, event: Message | AllowanceEvent) -> None:
+        """Publish `event` once the unit of work commits; its adapter writes the bytes."""

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from assignment.adapters.unit_of_work import AssignmentUnitOfWork
 from assignment.config import AssignmentSettings
 from assignment.service_layer import handlers
-from assignment.service_layer.unit_of_work import AssignmentUnitOfWork
 from assignment.service_layer.waiting import UnknownPackageWait
 from pkgcontract import topics
 from pkgshared.barrier import InputsBarrier

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from catalog.adapters.unit_of_work import CatalogUnitOfWork
 from catalog.service_layer import handlers
-from catalog.service_layer.unit_of_work import CatalogUnitOfWork
 from pkgcontract import topics
 from pkgshared.commands import command_batches, utc_today
 from pkgshared.exceptions import RuleBroken

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from typing import Literal
 
 from charger.domain.charges import Charge
+from charger.domain.events import DebitDeclined, DebitMade, GrantMade, Reason
 from pkgcontract.messages import (
     ChargeDeclined,
     instant_str,
@@ -22,8 +22,7 @@ from pkgcontract.messages import (
     natural_event_id,
     natural_event_id_str,
 )
-
-Reason = Literal["scheduled", "run_package"]
+from pkgshared.uow import Encoder
 
 
 @lru_cache(maxsize=4096)
@@ -96,3 +95,20 @@ def declined_event(
         currency=charge.version.currency,
         reason="spend_limit_exceeded",
     )
+
+
+def encode_made(event: DebitMade | GrantMade) -> tuple[str, bytes]:
+    return encoded_charge(event.charge, event.reason, _instant(event.made_at), event.correlation_id)
+
+
+def encode_declined(event: DebitDeclined) -> tuple[str, bytes]:
+    declined = declined_event(event.charge, event.made_at, event.correlation_id)
+    return declined.TYPE, declined.to_json()
+
+
+ENCODERS: dict[type, Encoder] = {
+    DebitMade: encode_made,
+    GrantMade: encode_made,
+    DebitDeclined: encode_declined,
+}
+"""The encoder of each of the charger's domain events (pkgshared.uow.encoded)."""

@@ -16,7 +16,7 @@ from charger.domain.proration import Credit, Debited
 from pkgshared.db import lock_customers
 
 if TYPE_CHECKING:
-    from charger.service_layer.ports import LedgerRow, Progress
+    from charger.domain.charge_run import LedgerRow, Progress
     from pkgshared.db import Connection
 
 

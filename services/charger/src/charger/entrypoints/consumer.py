@@ -6,11 +6,12 @@ import time
 from typing import Any
 
 from charger import metrics
+from charger.adapters.unit_of_work import ChargerUnitOfWork
 from charger.config import ChargerSettings
 from charger.domain.catch_up import Policy
+from charger.domain.charge_run import latest_tick
 from charger.entrypoints.worker import TickWorker
 from charger.service_layer import handlers, projection
-from charger.service_layer.unit_of_work import ChargerUnitOfWork
 from pkgcontract import topics
 from pkgcontract.messages import (
     ClockTicked,
@@ -90,7 +91,7 @@ def wire(runtime: Runtime) -> None:
     async def on_ticks(uow: ChargerUnitOfWork, batch: list[Incoming]) -> None:
         ticks = [i.message for i in batch if isinstance(i.message, ClockTicked)]
         if ticks:
-            tick = handlers.latest_tick(ticks)
+            tick = latest_tick(ticks)
             if await handlers.accept_tick(tick, uow, inputs):
                 accepted.append(tick)
             else:  # none later than the clock: they change nothing

@@ -15,10 +15,10 @@ import structlog
 
 from charger import metrics
 from charger.adapters.clock import TICK_CHANNEL
+from charger.adapters.unit_of_work import ChargerUnitOfWork
 from charger.domain.catch_up import Policy
-from charger.service_layer import tick_work
-from charger.service_layer.unit_of_work import ChargerUnitOfWork
-from pkgcontract import topics
+from charger.domain.charge_run import Made
+from charger.service_layer import handlers, planning
 from pkgcontract.messages import ChargesSettled, natural_event_id
 from pkgshared.failures import Tries, infrastructure_failed, tried
 from pkgshared.faults import crash_point
@@ -58,11 +58,11 @@ class TickWorker(NotifiedWorker):
 
     async def _isolate(
         self, claimed: list[str], at: datetime, tick_id: UUID
-    ) -> tuple[tick_work.Made, list[str]]:
+    ) -> tuple[Made, list[str]]:
         """Charge `claimed` one customer at a time; a customer whose charging fails on every
         try, one assignment at a time; an assignment that still fails is held (reason
         "failed: …"), so that the tick settles without it (CONTRACT.md §4 Errors)."""
-        made = tick_work.Made()
+        made = Made()
         for customer in claimed:
             done, error = await self._tries(customer, at, tick_id, None)
             if done is not None:
@@ -78,9 +78,9 @@ class TickWorker(NotifiedWorker):
                 due: tuple[int, date | None, date | None] = (0, None, None)
                 with contextlib.suppress(Exception):  # best effort: it may fail the same way
                     async with ChargerUnitOfWork(self._pool) as uow:
-                        due = await tick_work.what_was_due(uow, customer, assignment_id, at)
+                        due = await planning.what_was_due(uow, customer, assignment_id, at)
                 async with ChargerUnitOfWork(self._pool, on_commit=self._on_commit) as uow:
-                    if await tick_work.hold_failed(
+                    if await handlers.hold_failed(
                         uow, customer, assignment_id, at, tick_id, error, due
                     ):
                         made.held += 1
@@ -90,16 +90,16 @@ class TickWorker(NotifiedWorker):
 
     async def _tries(
         self, customer: str, at: datetime, tick_id: UUID, only: frozenset[UUID] | None
-    ) -> tuple[tick_work.Made | None, str]:
+    ) -> tuple[Made | None, str]:
         """Charge one customer (of `only`, when given) in a transaction of its own, up to
         `max_attempts` times; what it made, or None and the last error. A failure of the
         infrastructure is raised (the whole drain is retried)."""
 
-        async def charge() -> tick_work.Made:
+        async def charge() -> Made:
             async with ChargerUnitOfWork(self._pool, on_commit=self._on_commit) as uow:
                 if not await uow.ledger.claim_customer(customer, at):
-                    return tick_work.Made()  # charged meanwhile, or another worker has it
-                made, _ = await tick_work.charge_claimed(
+                    return Made()  # charged meanwhile, or another worker has it
+                made, _ = await handlers.charge_tick(
                     uow, [customer], at, tick_id, self._policy, only
                 )
                 await uow.commit()
@@ -115,23 +115,15 @@ class TickWorker(NotifiedWorker):
         return outcome.value, outcome.error
 
     async def _settle(self, uow: ChargerUnitOfWork) -> ChargesSettled | None:
-        """Write ChargesSettled for the accepted tick once nothing it made due is left."""
-        tick = await uow.clock.tick_to_settle()
-        if tick is None:
-            return None
-        tick_id, at = tick
-        settled = ChargesSettled(
-            event_id=natural_event_id(f"settled:{tick_id}"), tick_id=tick_id, at=at
-        )
-        uow.emit(topics.CHARGER_PROGRESS, "clock", settled)
-        await uow.clock.mark_settled()
-        await uow.commit()
+        settled = await handlers.settle_tick(uow)
+        if settled is not None:
+            await uow.commit()
         return settled
 
     async def drain(self) -> bool:
         """Charge batches until nothing is due; True when anything was done."""
         started = time.perf_counter()
-        total = tick_work.Made()
+        total = Made()
         customers = 0
         settled: ChargesSettled | None = None
         last_log = started
@@ -150,9 +142,7 @@ class TickWorker(NotifiedWorker):
                 tick = tick_id or natural_event_id(f"tick:{at.isoformat()}")
                 failure: Exception | None = None
                 try:
-                    made, taken = await tick_work.charge_claimed(
-                        uow, claimed, at, tick, self._policy
-                    )
+                    made, taken = await handlers.charge_tick(uow, claimed, at, tick, self._policy)
                     crash_point("charger_before_commit")
                     await uow.commit()
                     crash_point("charger_after_commit")

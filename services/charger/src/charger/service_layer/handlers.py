@@ -1,26 +1,34 @@
-"""Charger handlers: ticks, RunPackage, ReleaseHeldCharges; each inside the caller's unit of work
-(the projections are in `projection`)."""
+"""Charger handlers: a tick accepted, a charge run for the customers a worker claimed, a tick
+settled, an assignment held when its charges fail, RunPackage and ReleaseHeldCharges; each
+inside the caller's unit of work (the projections are in `projection`). The domain decides
+(charger.domain: catch_up, charges, charge_run); `planning` loads what it needs."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
+from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
+from uuid import UUID
 
 import structlog
 
 from charger import metrics
-from charger.service_layer import tick_work
+from charger.domain.catch_up import Plan, Policy
+from charger.domain.charge_run import Made, Progress, held_progress, left_by, outcomes
+from charger.domain.charges import Charge, decide
+from charger.domain.events import ChargeEvent, DebitDeclined, DebitMade, GrantMade
+from charger.domain.model import MonthTotals, PackageVersion, SpendLimit, exceeds_spend_limit
+from charger.domain.notices import notices_on
+from charger.service_layer import planning, reports
 from charger.service_layer.ports import UnitOfWork
 from pkgcontract import topics
 from pkgcontract.messages import (
     ChargesReleased,
+    ChargesSettled,
     ClockTicked,
     Message,
-    PackageRunReported,
     ReleaseHeldCharges,
-    RunLine,
     RunPackage,
     natural_event_id,
 )
@@ -34,22 +42,12 @@ log = structlog.get_logger(__name__)
 INPUTS = (topics.CATALOG_PACKAGES, topics.ASSIGNMENT_EVENTS, topics.USAGE_RATED)
 
 
-def latest_tick(ticks: list[ClockTicked]) -> ClockTicked:
-    """Of ticks queued together, the one to handle: handling only the latest charges the same
-    periods in the same order as handling each (CONTRACT.md §4 ChargesSettled)."""
-    latest = ticks[0]
-    for tick in ticks[1:]:
-        if tick.at >= latest.at:
-            latest = tick
-    return latest
-
-
 async def accept_tick(
     tick: ClockTicked, uow: UnitOfWork, inputs: InputsBarrier[tuple[str, int]]
 ) -> bool:
     """Accept a tick once everything published before it has been read; True when it moved
     the clock (the workers then make what it made due). Inside the caller's unit of work."""
-    await inputs.check(tick.event_id, _positions(uow))
+    await inputs.check(tick.event_id, partial(uow.read_positions, INPUTS))
     moved = await uow.clock.advance_clock(tick.at, tick.tick_id)
     if moved:
         released = await uow.ledger.wake_released(tick.at)
@@ -63,14 +61,7 @@ async def accept_tick(
     return moved
 
 
-def _positions(uow: UnitOfWork) -> Callable[[], Awaitable[dict[tuple[str, int], int]]]:
-    async def positions() -> dict[tuple[str, int], int]:
-        return await uow.read_positions(INPUTS)
-
-    return positions
-
-
-async def release_held(uow: UnitOfWork, cmd: ReleaseHeldCharges) -> None:
+async def release_held(uow: UnitOfWork, cmd: ReleaseHeldCharges, _inputs: object = None) -> None:
     """ReleaseHeldCharges: the next tick makes everything due for the assignment, in order,
     without the catch-up limit (CONTRACT.md §4)."""
     state = await uow.ledger.hold_of(cmd.customer_id, cmd.assignment_id)
@@ -102,77 +93,49 @@ async def release_held(uow: UnitOfWork, cmd: ReleaseHeldCharges) -> None:
     )
 
 
-REPORT_PART_LINES = 2000
-"""Most lines in one PackageRunReported (CONTRACT.md §4): a larger report is sent in parts."""
-
-
 async def run_package(
     uow: UnitOfWork, cmd: RunPackage, inputs: InputsBarrier[tuple[str, int]]
 ) -> None:
-    """Run the customer's packages on the date: report, and charge unless simulated."""
-    await inputs.check(cmd.event_id, _positions(uow))
-    started = time.perf_counter()
-    lines, made = await tick_work.run_for_customer(
-        uow, cmd.customer_id, cmd.date, cmd.simulate, cmd.correlation_id
-    )
+    """RunPackage: every charge due by the end of the date, reported; those not yet made are
+    charged unless simulated. A real run charges held assignments too, and releases them
+    (CONTRACT.md §4); its events carry the command's correlation_id."""
+    await inputs.check(cmd.event_id, partial(uow.read_positions, INPUTS))
+    store, customer = uow.ledger, cmd.customer_id
+    await store.lock_customer(customer)
+    tracked, charges = await planning.run_charges(uow, customer, cmd.date)
+    existing = await store.ledger_status([c.key for c in charges])
+    limit = (await store.spend_limits([customer])).get(customer)
+    totals = (await store.month_totals([customer])).get(customer, MonthTotals())
+    new = await planning.settled(store, [c for c in charges if c.key not in existing])
+    decisions = decide(new, limit, totals, scheduled=False)
+    made = Made()
+    if not cmd.simulate:
+        done = outcomes(decisions, "run_package", datetime.now(UTC), made, cmd.correlation_id)
+        _emit_charges(uow, done.events)
+        await store.record(done.rows)
+        await store.mark_run_charged(sorted({c.assignment.assignment_id for c, _ in decisions}))
+        held = [t.assignment.assignment_id for t in tracked if t.hold == "held"]
+        if held:
+            await store.release(held)
+            log.info("held charges released by a run", customer_id=customer, count=len(held))
     metrics.record(made)  # a real run's debits, grants and declines count like a tick's
-    totals: dict[str, Decimal] = {}
-    for line in lines:
-        if line.status in ("charged", "would_charge") and line.amount is not None:
-            assert line.currency is not None
-            totals[line.currency] = totals.get(line.currency, Decimal(0)) + line.amount
-    for report in report_parts(cmd, lines, totals):
-        uow.emit(topics.CHARGER_EVENTS, cmd.customer_id, report)
+    lines = reports.run_lines(charges, existing, decisions, cmd.simulate)
+    for report in reports.report_parts(cmd, lines, reports.run_totals(lines)):
+        uow.emit(topics.CHARGER_EVENTS, customer, report)
     log.info(
         "package run",
-        customer_id=cmd.customer_id,
+        customer_id=customer,
         date=str(cmd.date),
         simulate=cmd.simulate,
         lines=len(lines),
-        charged=made.charged,
-        declined=made.declined,
-        grants=made.grants,
-        seconds=round(time.perf_counter() - started, 3),
+        **made.log_fields(),
     )
-
-
-def report_parts(
-    cmd: RunPackage, lines: list[RunLine], totals: dict[str, Decimal]
-) -> list[PackageRunReported]:
-    """The report of a run, in parts of at most REPORT_PART_LINES lines, each with the full
-    totals; part 1's event id is the one a report in one part always had."""
-    chunks = [
-        lines[i : i + REPORT_PART_LINES] for i in range(0, len(lines), REPORT_PART_LINES)
-    ] or [[]]
-    return [
-        PackageRunReported(
-            event_id=natural_event_id(
-                f"report:{cmd.event_id}" if n == 1 else f"report:{cmd.event_id}:{n}"
-            ),
-            request_id=cmd.request_id,
-            customer_id=cmd.customer_id,
-            date=cmd.date,
-            simulate=cmd.simulate,
-            lines=chunk,
-            totals=totals,
-            part=n,
-            parts=len(chunks),
-            correlation_id=cmd.correlation_id,
-        )
-        for n, chunk in enumerate(chunks, start=1)
-    ]
-
-
-async def _release(
-    uow: UnitOfWork, cmd: ReleaseHeldCharges, _inputs: InputsBarrier[tuple[str, int]]
-) -> None:
-    await release_held(uow, cmd)
 
 
 Handler = Callable[[UnitOfWork, Any, InputsBarrier[tuple[str, int]]], Awaitable[None]]
 COMMAND_HANDLERS: dict[type[Message], Handler] = {
     RunPackage: run_package,
-    ReleaseHeldCharges: _release,
+    ReleaseHeldCharges: release_held,
 }
 """The handler of each message type of charger.commands (pkgcontract.messages.reading)."""
 assert set(COMMAND_HANDLERS) == set(TOPIC_MESSAGES[topics.CHARGER_COMMANDS])
@@ -183,3 +146,154 @@ async def apply_command(
 ) -> None:
     """A command of charger.commands; RuleBroken when it breaks a rule."""
     await COMMAND_HANDLERS[type(cmd)](uow, cmd, inputs)
+
+
+async def charge_tick(
+    uow: UnitOfWork,
+    customer_ids: list[str],
+    at: datetime,
+    tick_id: UUID,
+    policy: Policy,
+    only: frozenset[UUID] | None = None,
+) -> tuple[Made, list[str]]:
+    """Make every due charge of `customer_ids` (locked by the caller) up to tick `at`, hold
+    what would exceed the catch-up limit, send the notices now due. The customers taken
+    (`planning.plan_batch`) are returned; `only`: of these assignments alone."""
+    store = uow.ledger
+    batch = await planning.plan_batch(uow, customer_ids, at, policy, only)
+    limits = await store.spend_limits(batch.taken)
+    totals = await store.month_totals(list(limits))
+    made, made_at = Made(), datetime.now(UTC)  # occurred_at: metadata, never a due decision
+    by_customer: dict[str, list[Charge]] = {}
+    for c in await planning.new_charges(store, batch.plans):
+        by_customer.setdefault(c.assignment.customer_id, []).append(c)
+    rows = []
+    for customer, new in by_customer.items():
+        month = totals.setdefault(customer, MonthTotals())
+        done = outcomes(
+            decide(new, limits.get(customer), month, scheduled=True), "scheduled", made_at, made
+        )
+        _emit_charges(uow, done.events)
+        rows += done.rows
+    await store.record(rows)
+
+    progress: list[Progress] = []
+    next_due: dict[str, datetime | None] = {c: batch.later.get(c) for c in batch.taken}
+    # Notices cost nothing where no package version asks for them and the default is 0.
+    noticing = {k: notices_on(vs, policy.notice_days) for k, vs in batch.versions.items()}
+    for p in batch.plans:
+        a = p.tracked.assignment
+        if p.hold == "held":
+            if p.held is not None:
+                _emit_held(uow, p, tick_id, made_at, made)
+            progress.append(held_progress(p))
+            continue
+        vs, on = batch.versions.get(a.package_id, []), noticing.get(a.package_id, False)
+        noticed = p.tracked.noticed_through
+        if on:
+            limit, month = limits.get(a.customer_id), totals.get(a.customer_id, MonthTotals())
+            noticed = await _notify(uow, p, vs, at, policy, limit, month, made_at, made)
+        left = left_by(p, vs, at, noticed, policy, on)
+        if left.caught_up:
+            log.info(
+                "held charges made", customer_id=a.customer_id, assignment_id=str(a.assignment_id)
+            )
+        progress.append(left.progress)
+        known = next_due.get(a.customer_id)
+        if left.next_at is not None and (known is None or left.next_at < known):
+            next_due[a.customer_id] = left.next_at
+    await store.advance(progress)
+    await store.set_next_due(next_due)
+    return made, batch.taken
+
+
+_TOPIC_OF = {
+    DebitMade: topics.CREDIT_DEBITED,
+    GrantMade: topics.FREE_MINUTES_GRANTED,
+    DebitDeclined: topics.CHARGER_EVENTS,
+}
+
+
+def _emit_charges(uow: UnitOfWork, events: list[ChargeEvent]) -> None:
+    for e in events:
+        uow.emit(_TOPIC_OF[type(e)], e.charge.assignment.customer_id, e)
+
+
+def _emit_held(uow: UnitOfWork, p: Plan, tick_id: UUID, made_at: datetime, made: Made) -> None:
+    event = reports.held(p, tick_id, made_at)
+    uow.emit(topics.CHARGER_EVENTS, event.customer_id, event)
+    made.held += 1
+    log.warning(
+        "charges held: over the catch-up limit",
+        customer_id=event.customer_id,
+        assignment_id=str(event.assignment_id),
+        count=event.count,
+        first_period_start=str(event.first_period_start),
+    )
+
+
+async def _notify(
+    uow: UnitOfWork,
+    p: Plan,
+    versions: list[PackageVersion],
+    at: datetime,
+    policy: Policy,
+    limit: SpendLimit | None,
+    month: MonthTotals,
+    made_at: datetime,
+    made: Made,
+) -> date | None:
+    """Send the notices of `p`'s assignment now due (CONTRACT.md §4 ChargeUpcoming); how far
+    it is noticed now."""
+    a = p.tracked.assignment
+    notices, through = await planning.notices_due(uow.ledger, p.tracked, versions, at, policy)
+    for n in notices:
+        exceeds = exceeds_spend_limit(limit, month, n.version.currency, n.period.start, n.amount)
+        uow.emit(topics.CHARGER_EVENTS, a.customer_id, reports.upcoming(a, n, exceeds, made_at))
+        made.notices += 1
+    return through
+
+
+async def settle_tick(uow: UnitOfWork) -> ChargesSettled | None:
+    """ChargesSettled for the accepted tick, once nothing it made due is left (the caller has
+    found no customer due): the allowance expires grants and the ticker sends the next tick."""
+    tick = await uow.clock.tick_to_settle()
+    if tick is None:
+        return None
+    settled = reports.settled(*tick)
+    uow.emit(topics.CHARGER_PROGRESS, "clock", settled)
+    await uow.clock.mark_settled()
+    return settled
+
+
+async def hold_failed(
+    uow: UnitOfWork,
+    customer_id: str,
+    assignment_id: UUID,
+    at: datetime,
+    tick_id: UUID,
+    error: str,
+    due: planning.Due,
+) -> bool:
+    """Hold an assignment whose charges fail for their own sake on every retry, so that the
+    tick settles without it (CONTRACT.md §4 ChargesHeld, reason "failed: …"); `due`: what
+    `planning.what_was_due` could work out. False when it is no longer due."""
+    store = uow.ledger
+    await store.lock_customer(customer_id)
+    found = await store.hold_due(customer_id, assignment_id, at)
+    if found is None:
+        return False
+    package_id, next_start = found
+    await store.set_next_due({customer_id: await store.next_due_of(customer_id)})
+    made_at = datetime.now(UTC)  # the event's occurred_at: metadata, never a due decision
+    event = reports.held_failing(
+        customer_id, assignment_id, package_id, tick_id, due, next_start, error, made_at
+    )
+    uow.emit(topics.CHARGER_EVENTS, customer_id, event)
+    log.error(
+        "charges held: they fail on every retry",
+        customer_id=customer_id,
+        assignment_id=str(assignment_id),
+        error=error[:500],
+    )
+    return True

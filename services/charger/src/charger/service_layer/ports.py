@@ -5,39 +5,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import NamedTuple, Protocol
+from typing import Protocol
 from uuid import UUID
 
+from charger.domain.charge_run import LedgerRow, Progress
+from charger.domain.events import ChargeEvent
 from charger.domain.model import Assignment, MonthTotals, PackageVersion, SpendLimit, Tracked
 from charger.domain.proration import Credit, Debited
 from pkgcontract.messages import Message, PackageDefined, SpendLimitSet, UsageRated
-
-
-class LedgerRow(NamedTuple):
-    """A charge the ledger records (made, declined or covered); a named tuple: a million are
-    made per big tick. The last five, kept since proration (CONTRACT.md §7), are what a credit
-    of the debit needs."""
-
-    key: str
-    customer_id: str
-    assignment_id: UUID
-    kind: str
-    status: str
-    period_start: date
-    amount: Decimal | None
-    currency: str | None
-    minutes: int | None
-    reason: str
-    period_end: date | None = None
-    charged_days: int | None = None
-    period_days: int | None = None
-    cost: Decimal | None = None
-    package_version: int | None = None
-
-
-Progress = tuple[UUID, date | None, bool, datetime | None, date | None, str | None]
-"""What a tick's planning leaves on an assignment: (assignment_id, ticked_through, setup_done,
-next_due_at, noticed_through, hold). A plain tuple: a million are made per big tick."""
 
 
 class Projections(Protocol):
@@ -153,10 +128,7 @@ class UnitOfWork(Protocol):
     @property
     def clock(self) -> Clock: ...
 
-    def emit(self, topic: str, key: str | bytes | None, message: Message) -> None: ...
-
-    def emit_encoded(
-        self, topic: str, key: str | bytes | None, event_type: str, payload: bytes
-    ) -> None: ...
+    def emit(self, topic: str, key: str | bytes | None, event: Message | ChargeEvent) -> None:
+        """Publish `event` once the unit of work commits; its adapter writes the bytes."""
 
     async def read_positions(self, topics: tuple[str, ...]) -> dict[tuple[str, int], int]: ...

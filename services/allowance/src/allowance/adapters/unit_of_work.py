@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from allowance.adapters.events import ENCODERS
 from allowance.adapters.repository import AllowanceRepository
 from pkgshared.uow import PostgresUnitOfWork
 
@@ -11,6 +12,7 @@ if TYPE_CHECKING:
 
 class AllowanceUnitOfWork(PostgresUnitOfWork):
     repository: AllowanceRepository
+    encoders = ENCODERS
 
     def open(self, conn: Connection) -> None:
         self.repository = AllowanceRepository(conn)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from charger.adapters.clock import ClockRepository
+from charger.adapters.events import ENCODERS
 from charger.adapters.ledger import LedgerRepository
 from charger.adapters.projections import ProjectionRepository
 from pkgshared.uow import PostgresUnitOfWork
@@ -15,6 +16,7 @@ class ChargerUnitOfWork(PostgresUnitOfWork):
     projections: ProjectionRepository
     ledger: LedgerRepository
     clock: ClockRepository
+    encoders = ENCODERS
 
     def open(self, conn: Connection) -> None:
         self.projections = ProjectionRepository(conn)

@@ -1,0 +1,186 @@
+"""What a charge run will charge, loaded and planned: the due assignments and their package
+versions, the catch-up rule's plans (charger.domain.catch_up) with the exact count of those
+that may be over the limit, and the charges not made yet (RunPackage may have made some ahead
+of the ticks) with minimum spends settled. The ledger is read here; nothing is written."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from uuid import UUID
+
+from charger.domain.catch_up import Plan, Policy, plan_customer
+from charger.domain.charges import Charge, counted, debit_key, due_charges, settle
+from charger.domain.model import PackageVersion, Tracked
+from charger.domain.notices import Notice, upcoming
+from charger.domain.schedule import day_start
+from charger.service_layer.ports import Ledger, UnitOfWork
+
+COUNT_CHUNK_PERIODS = 2000
+"""Periods examined at a time when counting a long catch-up: memory stays bounded."""
+
+Due = tuple[int, date | None, date | None]
+"""Charges due that count toward the catch-up limit: (count, first, last period start)."""
+
+
+@dataclass
+class Batch:
+    plans: list[Plan]
+    taken: list[str]  # the customers planned, in order (the others stay due for the next batch)
+    later: dict[str, datetime]  # when each taken customer is due next, beyond this batch
+    versions: dict[str, list[PackageVersion]]
+
+
+async def plan_batch(
+    uow: UnitOfWork,
+    customer_ids: list[str],
+    at: datetime,
+    policy: Policy,
+    only: frozenset[UUID] | None = None,
+) -> Batch:
+    """The plans of `customer_ids` taken in order until the batch has `policy.batch_charges`
+    charges; `only`: of these assignments alone (to find the one whose charges fail)."""
+    tracked, later = await uow.ledger.due_assignments(customer_ids, at, only)
+    versions = await uow.projections.versions({t.assignment.package_id for t in tracked})
+    of_customer: dict[str, list[Tracked]] = defaultdict(list)
+    for t in tracked:
+        of_customer[t.assignment.customer_id].append(t)
+    plans: list[Plan] = []
+    taken: list[str] = []
+    size = 0
+    for customer in customer_ids:
+        if taken and size >= policy.batch_charges:
+            break
+        taken.append(customer)
+        for p in plan_customer(of_customer.get(customer, []), versions, at, policy):
+            if p.recount:
+                vs = versions.get(p.tracked.assignment.package_id, [])
+                p = await _recount(uow.ledger, p, vs, at, policy)
+            size += len(p.charges)
+            plans.append(p)
+    return Batch(plans, taken, later, versions)
+
+
+async def new_charges(store: Ledger, plans: list[Plan]) -> list[Charge]:
+    """The plans' charges less those already in the ledger (made by RunPackage ahead of the
+    ticks), minimum spends settled."""
+    charges = [c for p in plans for c in p.charges]
+    ahead = {p.tracked.assignment.assignment_id for p in plans if p.tracked.run_charged}
+    if ahead:
+        existing = await store.ledger_status(
+            [c.key for c in charges if c.assignment.assignment_id in ahead]
+        )
+        charges = [c for c in charges if c.key not in existing]
+    return await settled(store, charges)
+
+
+async def settled(store: Ledger, charges: list[Charge]) -> list[Charge]:
+    """Minimum-spend charges less their period's spend (one query for all of them)."""
+    minimums = [i for i, c in enumerate(charges) if c.kind == "minimum_spend"]
+    spent = await store.spends(
+        [
+            (
+                c.assignment.customer_id,
+                c.assignment.did,
+                c.version.currency,
+                c.valid_from,
+                c.valid_until,
+            )
+            for c in (charges[i] for i in minimums)
+        ]
+    )
+    out = list(charges)
+    for i, amount in zip(minimums, spent, strict=True):
+        out[i] = settle(charges[i], amount)
+    return out
+
+
+async def _count_due(
+    store: Ledger, t: Tracked, versions: list[PackageVersion], at: datetime, until: date | None
+) -> Due:
+    """The charges a tick at `at` would make for `t` that count toward the catch-up limit,
+    with the first and last period start among them; a chunk of periods at a time."""
+    count, first, last = 0, None, None
+    from_period = t.ticked_through + timedelta(days=1) if t.ticked_through else None
+    include_setup = not t.setup_done
+    while True:
+        due = due_charges(
+            t.assignment,
+            versions,
+            at,
+            from_period,
+            include_setup,
+            until=until,
+            max_periods=COUNT_CHUNK_PERIODS,
+            scheduled=True,
+        )
+        charges = due.charges
+        if t.run_charged and charges:
+            existing = await store.ledger_status([c.key for c in charges])
+            charges = [c for c in charges if c.key not in existing]
+        for c in await settled(store, charges):
+            if counted(c):
+                count += 1
+                first = c.period.start if first is None else min(first, c.period.start)
+                last = c.period.start if last is None else max(last, c.period.start)
+        if due.complete or due.through is None:
+            return count, first, last
+        from_period, include_setup = due.through + timedelta(days=1), False
+
+
+async def _recount(
+    store: Ledger, p: Plan, versions: list[PackageVersion], at: datetime, policy: Policy
+) -> Plan:
+    """A plan that may be over the catch-up limit: held when it is, else all its charges."""
+    t = p.tracked
+    count, first, last = await _count_due(store, t, versions, at, p.until)
+    if count > policy.catch_up_limit:
+        assert first is not None and last is not None
+        return Plan(t, [], t.ticked_through, t.setup_done, "held", (count, first, last))
+    start = t.ticked_through + timedelta(days=1) if t.ticked_through else None
+    due = due_charges(
+        t.assignment, versions, at, start, not t.setup_done, until=p.until, scheduled=True
+    )
+    through = due.through or t.ticked_through
+    return Plan(t, due.charges, through, t.setup_done or due.setup_examined, t.hold)
+
+
+async def what_was_due(uow: UnitOfWork, customer_id: str, assignment_id: UUID, at: datetime) -> Due:
+    """The charges of one assignment due by `at`, for the ChargesHeld of an assignment whose
+    charges fail (this may fail the same way)."""
+    tracked, _ = await uow.ledger.due_assignments([customer_id], at, frozenset({assignment_id}))
+    for t in tracked:
+        package = t.assignment.package_id
+        versions = (await uow.projections.versions({package})).get(package, [])
+        return await _count_due(uow.ledger, t, versions, at, None)
+    return 0, None, None
+
+
+async def run_charges(
+    uow: UnitOfWork, customer_id: str, day: date
+) -> tuple[list[Tracked], list[Charge]]:
+    """RunPackage's charges: every charge of the customer due by the end of `day` (the next
+    midnight in each assignment's zone), made or not."""
+    tracked = await uow.ledger.assignments_of([customer_id])
+    versions = await uow.projections.versions({t.assignment.package_id for t in tracked})
+    charges: list[Charge] = []
+    for t in tracked:
+        a = t.assignment
+        horizon = day_start(day + timedelta(days=1), a.timezone)
+        charges += due_charges(a, versions.get(a.package_id, []), horizon).charges
+    return tracked, charges
+
+
+async def notices_due(
+    store: Ledger, t: Tracked, versions: list[PackageVersion], at: datetime, policy: Policy
+) -> tuple[list[Notice], date | None]:
+    """The notices of `t` due by `at`, but not for a debit RunPackage already made, and how far
+    the assignment is noticed with them."""
+    found = upcoming(t.assignment, versions, at, t.noticed_through, policy.notice_days)
+    notices = found.notices
+    if t.run_charged and notices:
+        keys = [debit_key(t.assignment, n.period.start.isoformat()) for n in notices]
+        made = await store.ledger_status(keys)
+        notices = [n for n, key in zip(notices, keys, strict=True) if key not in made]
+    return notices, found.through
