@@ -20,11 +20,13 @@ from aiokafka import AIOKafkaProducer
 
 from pkgcontract import topics
 from pkgcontract.messages import ClockTicked
-from pkgshared.consuming import BatchConsumer, Incoming, subscribe
+from pkgshared.consuming import BatchConsumer
 from pkgshared.db import SHARED_MIGRATIONS, migrate
+from pkgshared.incoming import Incoming
 from pkgshared.kafka import BatchPublisher, make_broker
 from pkgshared.outbox import OutboxRelay
 from pkgshared.settings import ServiceSettings
+from pkgshared.subscription import subscribe
 from pkgshared.uow import PostgresUnitOfWork
 from pkgtools.testing.kafka import TopicReader, create_plain_topics, produce, unique_name
 from pkgtools.testing.waits import wait_until

@@ -17,7 +17,7 @@ from aiokafka import TopicPartition
 from allowance.domain.waiting import WaitingCalls
 from allowance.entrypoints.calls import CallsReader
 from pkgcontract.messages import UsageRated
-from pkgshared.consuming import Incoming
+from pkgshared.incoming import Incoming
 
 
 class _Consumer:

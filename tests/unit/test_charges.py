@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from charger.domain.charges import decide, due_charges, next_due, settle
+from charger.domain.charges import due_charges, next_due
+from charger.domain.decisions import decide, settle
 from charger.domain.model import (
     Assignment,
     MonthTotals,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pkgshared.consuming import incoming
+from pkgshared.incoming import incoming
 from pkgshared.logs import MAX_VALUE_CHARS, cut_long_values
 from pkgtools.testing.system import define_package
 

@@ -15,8 +15,8 @@ from typing import Any
 import structlog
 
 from pkgcontract.messages import CommandRejected, FieldError, Message, natural_event_id
-from pkgshared.consuming import BatchHandler, Incoming
 from pkgshared.exceptions import RuleBroken, rejection
+from pkgshared.incoming import BatchHandler, Incoming
 
 log = structlog.get_logger(__name__)
 

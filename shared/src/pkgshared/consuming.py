@@ -16,8 +16,7 @@ commits. A record that still fails after `handler_max_attempts` tries, while Pos
 answers, is dead-lettered with the error. A failure of the infrastructure itself (PostgreSQL
 or Kafka unreachable) is retried without end, and so is RetryLater (a view catching up): the
 poll is handed back to Kafka (nack: the consumer seeks back) and comes again after a pause.
-docs/decisions/0002-batch-consumers.md says why it is built this way.
-"""
+Why it is built this way: docs/decisions/0002-batch-consumers.md."""
 
 from __future__ import annotations
 
@@ -27,88 +26,21 @@ import itertools
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
-from faststream import AckPolicy
-from faststream.kafka import KafkaBroker
 
-from pkgcontract import topics
-from pkgcontract.messages import DeadLetter, Message, Rejected, Unreadable, read
 from pkgshared.exceptions import RetryLater
 from pkgshared.failures import infrastructure_failed, pause
 from pkgshared.faults import crash_point, raise_once
-from pkgshared.kafka import MAX_MESSAGE_BYTES
+from pkgshared.incoming import BatchHandler, Incoming, KeepsWhatItReads, incoming
 from pkgshared.metrics import record_outcomes
+from pkgshared.refusals import emit_dead_letter, sort_out
 from pkgshared.stuck import WATCH
 from pkgshared.uow import PostgresUnitOfWork
 
 log = structlog.get_logger(__name__)
 _FAULTS = bool(os.environ.get("FAULT_RAISE_ONCE"))
-
-
-@dataclass(slots=True)  # not frozen: a frozen one takes four times as long to make
-class Incoming:
-    """One consumed record and what reading it gave (never changed once made)."""
-
-    topic: str  # the contract's name, without the deployment's prefix
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    message: Message | None  # None when `problem` is set
-    problem: Unreadable | Rejected | None = None
-    source_topic: str = ""  # the topic's real name (with the deployment's prefix)
-
-    @property
-    def text_key(self) -> str:
-        return self.key.decode("utf-8", "replace") if self.key else ""
-
-    def where(self) -> dict[str, Any]:
-        """Log fields naming this record (a long key cut) and, once read, its message."""
-        fields: dict[str, Any] = {
-            "topic": self.topic,
-            "partition": self.partition,
-            "offset": self.offset,
-            "key": self.text_key[:128],
-        }
-        if self.message is not None:
-            fields["event_id"] = str(self.message.event_id)
-            fields["event_type"] = self.message.TYPE
-            fields["correlation_id"] = self.message.correlation_id
-        elif isinstance(self.problem, Rejected):
-            fields["event_id"] = str(self.problem.command_id)
-            fields["event_type"] = self.problem.command_type
-        return fields
-
-
-class BatchHandler(Protocol):
-    """A service's handling of a batch of readable, not yet read records, in order, inside the
-    caller's unit of work (the caller commits)."""
-
-    def __call__(self, uow: Any, batch: list[Incoming], /) -> Awaitable[None]: ...
-
-
-def incoming(topic: str, record: Any, rules: str | None = None) -> Incoming:
-    """Read one consumer record of contract topic `topic` (by the rules of topic `rules`,
-    default the same); never raises."""
-    message: Message | None = None
-    problem: Unreadable | Rejected | None = None
-    try:
-        message = read(rules or topic, record.value, key=record.key)
-    except (Unreadable, Rejected) as refused:
-        problem = refused
-    return Incoming(
-        topic,
-        record.partition,
-        record.offset,
-        record.key,
-        record.value,
-        message,
-        problem,
-        record.topic,
-    )
 
 
 READ_STEP = 250
@@ -121,26 +53,6 @@ def chunk_bounds(n: int, size: int) -> list[tuple[int, int]]:
     tail = max(1, size // 4)
     cuts = [*range(0, max(1, n - tail), size), max(0, n - tail), n]
     return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
-
-
-class KeepsWhatItReads(Protocol):
-    """A handler that holds what it reads in memory and, after a restart or a rebalance,
-    seeks back to read it again (its rebalance listener seeks; the stored offset only says
-    what was read): records read before come to `replay` (readable ones; the others were
-    dead-lettered then), a poll is handled under `poll_lock` (the listener takes it, so no
-    record fetched before a rebalance is handled after it), and a poll that must come again
-    is sought back by `seek_back` under that lock rather than by the subscriber's nack after
-    it (a rebalance in between would have its own seek overridden)."""
-
-    poll_lock: asyncio.Lock
-
-    def replay(self, batch: list[Incoming]) -> None: ...
-
-    def passed(self, batch: list[Incoming]) -> None:
-        """Records read that the handler is not given (unreadable, or rejected): how far
-        their partitions have been read."""
-
-    def seek_back(self, records: Sequence[Any]) -> None: ...
 
 
 class NotYet(Exception):
@@ -331,7 +243,9 @@ class BatchConsumer:
                                 if i.problem is None and i.offset < read_to.get(i.partition, 0)
                             ]
                         )
-                    readable = self._sort_out(uow, fresh, counts)
+                    readable = sort_out(
+                        uow, fresh, counts, self.topic, self._rejections, self.group
+                    )
                     for item in fresh:
                         ends[item.partition] = max(ends.get(item.partition, 0), item.offset + 1)
                     if pending is not None:
@@ -371,97 +285,15 @@ class BatchConsumer:
             if n:
                 record_outcomes(self.topic, outcome, n, seconds)
 
-    def _sort_out(
-        self, uow: PostgresUnitOfWork, fresh: list[Incoming], counts: dict[str, int]
-    ) -> list[Incoming]:
-        """The readable records of `fresh`; the others rejected or dead-lettered in `uow`."""
-        readable = []
-        for item in fresh:
-            if item.problem is None:
-                readable.append(item)
-            elif isinstance(item.problem, Rejected) and self._rejections is not None:
-                uow.emit(self._rejections, item.key, item.problem.to_event())
-                log.info(
-                    "command rejected",
-                    **item.where(),
-                    command_id=str(item.problem.command_id),
-                    command_type=item.problem.command_type,
-                    reason=item.problem.reason[:500],
-                )
-                counts["rejected"] += 1
-            else:
-                error = getattr(item.problem, "error", None) or str(item.problem)
-                self._emit_dead_letter(uow, item, error)
-                counts["dead_lettered"] += 1
-        return readable
-
-    def _emit_dead_letter(self, uow: PostgresUnitOfWork, item: Incoming, error: str) -> None:
-        letter = DeadLetter.of(
-            item.source_topic or self.topic,
-            item.partition,
-            item.offset,
-            item.key,
-            item.value,
-            error,
-            self.group,
-        )
-        uow.emit(topics.dlq_topic(self.topic), item.key, letter)
-        log.warning("message dead-lettered", **item.where(), error=error[:500])
-
     async def _dead_letter_failed(self, item: Incoming, error: str, attempts: int) -> None:
         """A record whose handling failed `attempts` times while PostgreSQL answered."""
         async with self._uow() as uow:
             read_to = await uow.lock_read_offsets(self.topic, {item.partition})
             if item.offset < read_to.get(item.partition, 0):
                 return
-            self._emit_dead_letter(uow, item, f"handling failed {attempts} times: {error}")
+            emit_dead_letter(
+                uow, self.topic, self.group, item, f"handling failed {attempts} times: {error}"
+            )
             await uow.advance_read_offsets(self.topic, {item.partition: item.offset + 1})
             await uow.commit()
         record_outcomes(self.topic, "dead_lettered", 1, 0.0)
-
-
-async def _raw_records(msg: Any, _default: Any = None) -> Any:
-    """The poll's records as they came: the consumer reads them, whatever they hold."""
-    return msg.raw_message
-
-
-def subscribe(
-    broker: KafkaBroker,
-    topic: str,
-    consumer: BatchConsumer,
-    *,
-    group_id: str,
-    max_records: int = 500,
-    wait_ms: int = 20,
-    description: str = "",
-    schema: Any = Any,
-    listener: Any = None,
-) -> Any:
-    """Subscribe `consumer` to `topic` (the real name) on `broker` (made with
-    apply_types=False, as pkgshared.kafka.make_broker does): polls of up to `max_records`
-    records, from the earliest offset for a new group, committed once handled; a poll that
-    raises (NotYet) is sought back and delivered again. `schema` is for the AsyncAPI
-    document only. `listener`: an aiokafka ConsumerRebalanceListener. Returns the
-    subscriber (its `consumer` is the AIOKafkaConsumer once started)."""
-
-    async def on_batch(records: Any) -> None:
-        await consumer.consume(records)
-
-    on_batch.__annotations__["records"] = list[schema]
-    on_batch.__name__ = "on_" + consumer.topic.replace(".", "_").replace("-", "_")
-    subscriber = broker.subscriber(
-        topic,
-        group_id=group_id,
-        batch=True,
-        max_records=max_records,
-        batch_timeout_ms=wait_ms,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        decoder=_raw_records,
-        max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
-        title=consumer.topic,
-        description=description,
-        listener=listener,
-    )
-    subscriber(on_batch)
-    return subscriber

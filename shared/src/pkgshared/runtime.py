@@ -21,8 +21,9 @@ from pkgcontract import topics
 from pkgcontract.messages import Message
 from pkgcontract.messages.reading import topic_schema
 from pkgshared.cluster import check_cluster
-from pkgshared.consuming import BatchConsumer, BatchHandler, KeepsWhatItReads, subscribe
+from pkgshared.consuming import BatchConsumer
 from pkgshared.db import SHARED_MIGRATIONS, create_pool, migrate
+from pkgshared.incoming import BatchHandler, KeepsWhatItReads
 from pkgshared.kafka import (
     BatchPublisher,
     client_security,
@@ -36,6 +37,7 @@ from pkgshared.outbox import OutboxRelay
 from pkgshared.probes import Probe, measure_consumers, run_probes
 from pkgshared.settings import ServiceSettings
 from pkgshared.stuck import WATCH
+from pkgshared.subscription import subscribe
 from pkgshared.topic_admin import cluster_id
 from pkgshared.uow import PostgresUnitOfWork
 

@@ -6,7 +6,7 @@ The partitions this instance is handed are read from their resume point (the fir
 applied yet, stored with the applied state), not from the group's committed offset: the calls
 between the two are waiting, and only this process's memory held them. Records already read
 once (dead-lettered or not) are not handled twice: the batch consumer hands the readable ones
-back through `replay` (pkgshared.consuming.KeepsWhatItReads)."""
+back through `replay` (pkgshared.incoming.KeepsWhatItReads)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from allowance.adapters.repository import AllowanceRepository
 from allowance.domain.waiting import WaitingCalls
 from allowance.service_layer.handlers import call_of
 from pkgcontract.messages import UsageRated
-from pkgshared.consuming import Incoming
+from pkgshared.incoming import Incoming
 
 if TYPE_CHECKING:
     from pkgshared.db import Pool

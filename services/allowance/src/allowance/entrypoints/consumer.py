@@ -13,8 +13,8 @@ from allowance.service_layer import handlers
 from pkgcontract import topics
 from pkgcontract.messages import ChargesSettled, FreeMinutesGranted
 from pkgshared.barrier import InputsBarrier
-from pkgshared.consuming import Incoming
 from pkgshared.failures import Tries
+from pkgshared.incoming import Incoming
 from pkgshared.runtime import Runtime
 
 

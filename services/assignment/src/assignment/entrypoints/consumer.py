@@ -13,7 +13,7 @@ from assignment.service_layer.waiting import UnknownPackageWait
 from pkgcontract import topics
 from pkgshared.barrier import InputsBarrier
 from pkgshared.commands import command_batches, utc_today
-from pkgshared.consuming import Incoming
+from pkgshared.incoming import Incoming
 from pkgshared.runtime import Runtime
 
 

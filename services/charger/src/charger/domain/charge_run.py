@@ -1,5 +1,5 @@
 """What a charge run leaves behind, decided without I/O: the ledger rows and events of the
-outcomes `charges.decide` chose, the progress a tick leaves on each assignment, and the tally.
+outcomes `decisions.decide` chose, the progress a tick leaves on each assignment, and the tally.
 The service layer's one handler (`handlers.charge_tick`) loads, calls these and stores."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from typing import NamedTuple, Protocol, TypeVar
 from uuid import UUID
 
 from charger.domain.catch_up import Plan, Policy
-from charger.domain.charges import Charge, Outcome
+from charger.domain.charges import Charge
+from charger.domain.decisions import Outcome
 from charger.domain.events import ChargeEvent, DebitDeclined, DebitMade, GrantMade, Reason
 from charger.domain.model import PackageVersion
 from charger.domain.notices import wake_at

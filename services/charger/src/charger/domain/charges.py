@@ -1,24 +1,19 @@
-"""Which charges are due, and which of them the spend limit lets through (CONTRACT.md §5).
-
-`due_charges` lists, for one assignment, every charge due by `horizon` from a starting period
-on; `decide` walks a customer's new charges in (period_start, assignment_id) order and marks
-each debit charged or declined against the monthly spend limit. Both are pure.
+"""Which charges are due (CONTRACT.md §5): `due_charges` lists, for one assignment, every
+charge due by `horizon` from a starting period on; what becomes of each is
+charger.domain.decisions. Pure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
 from charger.domain.model import (
     Assignment,
-    MonthTotals,
     PackageVersion,
-    SpendLimit,
-    exceeds_spend_limit,
     version_on,
 )
 from charger.domain.proration import (
@@ -275,53 +270,3 @@ def next_due(
         at = upcoming.end if first.kind == "minimum_spend" else upcoming.start
         moments.append(day_start(at, tz))
     return min(moments) if moments else None
-
-
-def settle(charge: Charge, spend: Decimal) -> Charge:
-    """A minimum-spend debit less the period's spend (never below zero)."""
-    assert charge.kind == "minimum_spend" and charge.amount is not None
-    return replace(charge, amount=max(charge.amount - spend, Decimal(0)))
-
-
-Outcome = Literal["charge", "decline", "skip", "covered"]
-"""charge: make it; decline: spend limit (recorded, ChargeDeclined); skip: not on ticks
-(auto_decrement_credit false: left for RunPackage); covered: a minimum-spend period whose spend
-met the commitment (recorded as settled, nothing emitted)."""
-
-
-def decide(
-    charges: list[Charge],
-    limit: SpendLimit | None,
-    totals: MonthTotals,
-    *,
-    scheduled: bool,
-) -> list[tuple[Charge, Outcome]]:
-    """Walk new charges in (period_start, assignment_id) order.
-
-    - a debit is skipped on ticks (`scheduled`) when auto_decrement_credit is false;
-    - a minimum-spend debit of 0 (the spend covered it) is `covered`;
-    - a debit that would take the month's debits in the limit's currency over the limit is
-      declined, and so is the grant of the same period;
-    - `totals` is updated with every debit charged."""
-    declined_periods: set[tuple[str, date]] = set()
-    out: list[tuple[Charge, Outcome]] = []
-    for charge in sorted(charges, key=lambda c: c.order):
-        period_id = (str(charge.assignment.assignment_id), charge.period.start)
-        if not charge.is_debit:
-            out.append((charge, "decline" if period_id in declined_periods else "charge"))
-            continue
-        assert charge.amount is not None
-        if scheduled and not charge.auto_decrement_credit:
-            out.append((charge, "skip"))
-            continue
-        if charge.kind == "minimum_spend" and charge.amount == 0:
-            out.append((charge, "covered"))
-            continue
-        currency = charge.version.currency
-        if exceeds_spend_limit(limit, totals, currency, charge.period.start, charge.amount):
-            declined_periods.add(period_id)
-            out.append((charge, "decline"))
-            continue
-        totals.add(currency, charge.period.start, charge.amount)
-        out.append((charge, "charge"))
-    return out

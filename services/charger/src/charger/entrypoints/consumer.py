@@ -18,8 +18,8 @@ from pkgcontract.messages import (
 )
 from pkgshared.barrier import InputsBarrier
 from pkgshared.commands import command_batches
-from pkgshared.consuming import Incoming
 from pkgshared.failures import Tries
+from pkgshared.incoming import Incoming
 from pkgshared.runtime import Runtime
 
 

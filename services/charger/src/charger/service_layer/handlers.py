@@ -1,7 +1,7 @@
 """Charger handlers: a tick accepted, a charge run for the customers a worker claimed, a tick
 settled, an assignment held when its charges fail, RunPackage and ReleaseHeldCharges; each
 inside the caller's unit of work (the projections are in `projection`). The domain decides
-(charger.domain: catch_up, charges, charge_run); `planning` loads what it needs."""
+(charger.domain: catch_up, charges, decisions, charge_run); `planning` loads what it needs."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ import structlog
 from charger import metrics
 from charger.domain.catch_up import Plan, Policy
 from charger.domain.charge_run import Made, Progress, held_progress, left_by, outcomes
-from charger.domain.charges import Charge, decide
+from charger.domain.charges import Charge
+from charger.domain.decisions import decide
 from charger.domain.events import ChargeEvent, DebitDeclined, DebitMade, GrantMade
 from charger.domain.model import MonthTotals, PackageVersion, SpendLimit, exceeds_spend_limit
 from charger.domain.notices import notices_on

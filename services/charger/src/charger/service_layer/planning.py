@@ -11,7 +11,8 @@ from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from charger.domain.catch_up import Plan, Policy, plan_customer
-from charger.domain.charges import Charge, counted, debit_key, due_charges, settle
+from charger.domain.charges import Charge, counted, debit_key, due_charges
+from charger.domain.decisions import settle
 from charger.domain.model import PackageVersion, Tracked
 from charger.domain.notices import Notice, upcoming
 from charger.domain.schedule import day_start

@@ -9,7 +9,8 @@ from decimal import Decimal
 from uuid import UUID
 
 from charger.domain.catch_up import Plan
-from charger.domain.charges import Charge, Outcome
+from charger.domain.charges import Charge
+from charger.domain.decisions import Outcome
 from charger.domain.model import Assignment
 from charger.domain.notices import Notice
 from pkgcontract.messages import (

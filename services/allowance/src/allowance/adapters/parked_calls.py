@@ -1,0 +1,144 @@
+"""Calls parked until the horizon settles them, and where each partition of usage.rated is read
+again from (explicit SQL; part of allowance.adapters.repository.AllowanceRepository)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from allowance.domain.model import Call
+
+if TYPE_CHECKING:
+    from pkgshared.db import Connection
+
+PARKED_BEFORE_ANALYZE = 1000
+"""Calls parked at once that refresh the parked table's statistics (`park`)."""
+
+
+class ParkedCalls:
+    conn: Connection
+
+    async def park(self, calls: list[Call]) -> None:
+        """Park `calls` (each customer's in its order), after those of their customers
+        parked before. Parking PARKED_BEFORE_ANALYZE or more refreshes the table's statistics
+        in the same transaction (which counts its own rows): the table is empty for months and
+        then fills in seconds, and the lookups planned on an empty table's statistics scanned
+        it once per customer (9.5 s a transaction of 10,000 calls, 0.04 s once analyzed)."""
+        if calls:
+            await self.conn.execute(
+                "INSERT INTO parked_calls (usage_id, customer_id, did, destination, "
+                "occurred_at, duration_seconds, amount, currency) "
+                "SELECT u, c, d, dest, at, secs, amount, cur FROM unnest($1::uuid[], $2::text[], "
+                "$3::text[], $4::text[], $5::timestamptz[], $6::bigint[], $7::numeric[], "
+                "$8::text[]) WITH ORDINALITY AS p(u, c, d, dest, at, secs, amount, cur, n) "
+                "ORDER BY n",
+                [c.usage_id for c in calls],
+                [c.customer_id for c in calls],
+                [c.did for c in calls],
+                [c.destination for c in calls],
+                [c.occurred_at for c in calls],
+                [c.duration_seconds for c in calls],
+                [c.amount for c in calls],
+                [c.currency for c in calls],
+            )
+        if len(calls) >= PARKED_BEFORE_ANALYZE:
+            await self.conn.execute("ANALYZE parked_calls")
+
+    async def parked_among(self, customer_ids: list[str]) -> set[str]:
+        """Those of `customer_ids` with calls parked."""
+        if not customer_ids:
+            return set()
+        rows = await self.conn.fetch(
+            "SELECT DISTINCT customer_id FROM parked_calls WHERE customer_id = ANY($1::text[])",
+            customer_ids,
+        )
+        return {r["customer_id"] for r in rows}
+
+    async def parked_settling(self, horizon: datetime, most: int) -> list[str]:
+        """Customers (at most `most`) whose first parked call is before `horizon`: theirs may
+        be applied. Not locked. Each parked customer is visited once through the index (a
+        skip scan), not each parked call: a customer may have millions behind a call dated
+        years ahead."""
+        rows = await self.conn.fetch(
+            "WITH RECURSIVE parked AS ("
+            "  (SELECT customer_id FROM parked_calls ORDER BY customer_id LIMIT 1) "
+            "  UNION ALL "
+            "  SELECT (SELECT q.customer_id FROM parked_calls q "
+            "          WHERE q.customer_id > parked.customer_id ORDER BY q.customer_id LIMIT 1) "
+            "  FROM parked WHERE parked.customer_id IS NOT NULL) "
+            "SELECT parked.customer_id FROM parked CROSS JOIN LATERAL ("
+            "  SELECT h.occurred_at FROM parked_calls h WHERE h.customer_id = parked.customer_id "
+            "  ORDER BY h.seq LIMIT 1) AS head "
+            "WHERE head.occurred_at < $1 LIMIT $2",
+            horizon,
+            most,
+        )
+        return [r["customer_id"] for r in rows]
+
+    async def parked_settled(
+        self, customer_ids: list[str], horizon: datetime, most: int
+    ) -> list[tuple[int, Call]]:
+        """The parked calls of `customer_ids` that may be applied, in the order parked: each
+        customer's up to its first call at or after `horizon`; at most `most`. The caller
+        holds the customers' rows."""
+        if not customer_ids:
+            return []
+        # Each customer's first call not settled is found through the index, in order.
+        rows = await self.conn.fetch(
+            "SELECT p.seq, p.usage_id, p.customer_id, p.did, p.destination, p.occurred_at, "
+            "p.duration_seconds, p.amount, p.currency "
+            "FROM unnest($1::text[]) AS c(customer_id) "
+            "LEFT JOIN LATERAL ("
+            "  SELECT q.seq FROM parked_calls q WHERE q.customer_id = c.customer_id "
+            "  AND q.occurred_at >= $2 ORDER BY q.seq LIMIT 1) AS stop ON true "
+            "JOIN parked_calls p ON p.customer_id = c.customer_id "
+            "AND (stop.seq IS NULL OR p.seq < stop.seq) "
+            "ORDER BY p.seq LIMIT $3",
+            customer_ids,
+            horizon,
+            most,
+        )
+        return [
+            (
+                r["seq"],
+                Call(
+                    r["usage_id"],
+                    r["customer_id"],
+                    r["did"],
+                    r["destination"],
+                    r["occurred_at"],
+                    r["duration_seconds"],
+                    r["amount"],
+                    r["currency"],
+                ),
+            )
+            for r in rows
+        ]
+
+    async def unpark(self, seqs: list[int]) -> None:
+        """Parked calls applied."""
+        if seqs:
+            await self.conn.execute("DELETE FROM parked_calls WHERE seq = ANY($1::bigint[])", seqs)
+
+    async def call_offsets(self, partitions: list[int]) -> dict[int, int]:
+        """Where each partition of usage.rated is read again from (its first call not applied
+        yet); 0 for one never stored."""
+        rows = await self.conn.fetch(
+            "SELECT partition, next_offset FROM call_offsets WHERE partition = ANY($1::int[])",
+            partitions,
+        )
+        found = {r["partition"]: r["next_offset"] for r in rows}
+        return {p: found.get(p, 0) for p in partitions}
+
+    async def store_call_offsets(self, offsets: dict[int, int]) -> None:
+        """Move the resume points forward (never back: every instance's claim that all before
+        its point is applied holds)."""
+        parts = sorted(offsets)
+        await self.conn.execute(
+            "INSERT INTO call_offsets (partition, next_offset) "
+            "SELECT * FROM unnest($1::int[], $2::bigint[]) "
+            "ON CONFLICT (partition) DO UPDATE SET next_offset = EXCLUDED.next_offset "
+            "WHERE call_offsets.next_offset < EXCLUDED.next_offset",
+            parts,
+            [offsets[p] for p in parts],
+        )
