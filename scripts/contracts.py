@@ -37,14 +37,14 @@ class _Unstarted:
 
 
 def _services() -> dict[str, tuple[Callable[[Runtime], None], ServiceSettings]]:
+    from allowance.bootstrap import bootstrap as wire_allowance
     from allowance.config import AllowanceSettings
-    from allowance.entrypoints.consumer import wire as wire_allowance
+    from assignment.bootstrap import bootstrap as wire_assignment
     from assignment.config import AssignmentSettings
-    from assignment.entrypoints.consumer import wire as wire_assignment
+    from catalog.bootstrap import bootstrap as wire_catalog
     from catalog.config import CatalogSettings
-    from catalog.entrypoints.consumer import wire as wire_catalog
+    from charger.bootstrap import bootstrap as wire_charger
     from charger.config import ChargerSettings
-    from charger.entrypoints.consumer import wire as wire_charger
 
     return {
         "catalog": (wire_catalog, CatalogSettings()),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -170,6 +170,15 @@ class Runtime:
                 **client_security(self.settings),
             )
         return await self._end_offsets(topic)
+
+    async def end_offsets_of(self, contract_topics: Sequence[str]) -> dict[tuple[str, int], int]:
+        """The end offset of each partition of each of `contract_topics`, by (contract
+        topic, partition)."""
+        out = {}
+        for topic in contract_topics:
+            for partition, end in (await self.end_offsets(self.topic(topic))).items():
+                out[(topic, partition)] = end
+        return out
 
     async def close(self) -> None:
         if self._end_offsets is not None:

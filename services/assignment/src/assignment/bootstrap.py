@@ -1,16 +1,59 @@
-"""The assignment service's composition root."""
+"""The assignment service's composition root: what it consumes and publishes, with which
+handlers, units of work and barriers; `run` starts it (pkgshared.runtime builds the pool,
+broker and relay)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
+from functools import partial
 from pathlib import Path
 
+from assignment.adapters.unit_of_work import AssignmentUnitOfWork
 from assignment.config import AssignmentSettings
-from assignment.entrypoints import http
-from assignment.entrypoints.consumer import wire
-from pkgshared.runtime import run_service
+from assignment.entrypoints import http, subscribers
+from assignment.service_layer.waiting import UnknownPackageWait
+from pkgcontract import topics
+from pkgshared.barrier import InputsBarrier
+from pkgshared.commands import command_batches, utc_today
+from pkgshared.runtime import Runtime, run_service
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def bootstrap(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
+    settings = runtime.settings
+    assert isinstance(settings, AssignmentSettings)
+    uow = partial(AssignmentUnitOfWork, runtime.pool, on_commit=runtime.relay.wake)
+    catalog_ends = partial(runtime.end_offsets, runtime.topic(topics.CATALOG_PACKAGES))
+    catalog = InputsBarrier(catalog_ends, what="catalog view, catalog.packages partitions")
+    unknown = UnknownPackageWait(settings.unknown_package_wait_seconds)
+    commands = command_batches(
+        topics.ASSIGNMENT_COMMANDS,
+        topics.ASSIGNMENT_EVENTS,
+        partial(subscribers.on_command, today=today),
+        prepare=partial(subscribers.before_commands, catalog=catalog, unknown=unknown),
+    )
+    runtime.consume(
+        topics.ASSIGNMENT_COMMANDS,
+        runtime.batch_consumer(
+            topics.ASSIGNMENT_COMMANDS, commands, uow, rejections_topic=topics.ASSIGNMENT_EVENTS
+        ),
+        "AssignPackage, ChangeAssignment, EndAssignment, SetSpendLimit.",
+    )
+    # Its own group: this view is rebuilt from the topic's beginning.
+    runtime.consume(
+        topics.CATALOG_PACKAGES,
+        runtime.batch_consumer(topics.CATALOG_PACKAGES, subscribers.on_catalog, uow),
+        "The catalog view used to validate assignments.",
+        group_suffix=".catalog-view",
+        projection=True,
+    )
+    runtime.publishes(
+        topics.ASSIGNMENT_EVENTS,
+        "Assignment lifecycle and spend limits (key customer_id); rejections.",
+    )
+
+
 async def run() -> None:
-    await run_service("assignment", AssignmentSettings(), MIGRATIONS, wire, http.app)
+    await run_service("assignment", AssignmentSettings(), MIGRATIONS, bootstrap, http.app)

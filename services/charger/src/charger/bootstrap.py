@@ -1,16 +1,99 @@
-"""The charger's composition root."""
+"""The charger's composition root: the tick workers, what it consumes and publishes, with
+which handlers, units of work and barriers; `run` starts it (pkgshared.runtime builds the
+pool, broker and relay)."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
+from charger.adapters.unit_of_work import ChargerUnitOfWork
 from charger.config import ChargerSettings
-from charger.entrypoints import http
-from charger.entrypoints.consumer import wire
-from pkgshared.runtime import run_service
+from charger.domain.catch_up import Policy
+from charger.entrypoints import http, subscribers
+from charger.entrypoints.worker import TickWorker
+from charger.service_layer import handlers
+from pkgcontract import topics
+from pkgshared.barrier import InputsBarrier
+from pkgshared.commands import command_batches
+from pkgshared.failures import Tries
+from pkgshared.runtime import Runtime, run_service
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
+PROJECTED = [
+    (topics.CATALOG_PACKAGES, "Package versions.", ".catalog"),
+    (topics.ASSIGNMENT_EVENTS, "Assignments and spend limits.", ".assignments"),
+    (topics.USAGE_RATED, "Usage for minimum spend.", ".usage"),
+]
+"""The charger's inputs (handlers.INPUTS): (topic, description, consumer group suffix)."""
+
+
+def bootstrap(runtime: Runtime) -> None:
+    settings = runtime.settings
+    assert isinstance(settings, ChargerSettings)
+    worker = TickWorker(
+        runtime.pool,
+        on_commit=runtime.relay.wake,
+        batch_customers=settings.charge_batch_customers,
+        concurrency=settings.charge_concurrency,
+        policy=Policy(
+            catch_up_limit=settings.catch_up_limit,
+            notice_days=settings.charge_notice_days,
+            batch_charges=settings.charge_batch_charges,
+        ),
+        tries=Tries(settings.handler_max_attempts, most_seconds=settings.retry_backoff_seconds),
+    )
+    runtime.tasks.append(worker.run)
+    runtime.probes.append(partial(subscribers.held_assignments, runtime.pool))
+    uow = partial(ChargerUnitOfWork, runtime.pool, on_commit=runtime.relay.wake)
+    inputs = InputsBarrier(partial(runtime.end_offsets_of, handlers.INPUTS), what="projections")
+
+    on_input = partial(subscribers.on_input, notice_days=settings.charge_notice_days)
+    for topic, description, suffix in PROJECTED:
+        runtime.consume(
+            topic,
+            runtime.batch_consumer(topic, on_input, uow),
+            description,
+            group_suffix=suffix,
+            projection=True,
+        )
+    ticks = subscribers.Ticks(inputs, runtime.relay.wake, worker.wake)
+    runtime.consume(
+        topics.CLOCK_TICKS,
+        runtime.batch_consumer(
+            topics.CLOCK_TICKS,
+            ticks.on_ticks,
+            partial(ChargerUnitOfWork, runtime.pool, on_commit=ticks.after_commit),
+        ),
+        "The charger's only clock.",
+        group_suffix=".ticks",
+        projection=True,
+    )
+    commands = command_batches(
+        topics.CHARGER_COMMANDS,
+        topics.CHARGER_EVENTS,
+        partial(subscribers.on_command, inputs=inputs),
+    )
+    runtime.consume(
+        topics.CHARGER_COMMANDS,
+        runtime.batch_consumer(
+            topics.CHARGER_COMMANDS, commands, uow, rejections_topic=topics.CHARGER_EVENTS
+        ),
+        "RunPackage, ReleaseHeldCharges.",
+        group_suffix=".commands",
+    )
+    runtime.publishes(topics.CREDIT_DEBITED, "Debits, key customer_id.")
+    runtime.publishes(topics.FREE_MINUTES_GRANTED, "Free minutes, key customer_id.")
+    runtime.publishes(
+        topics.CHARGER_EVENTS,
+        "Run reports, declined charges, notices, holds and releases, rejections.",
+    )
+    runtime.publishes(topics.CHARGER_PROGRESS, "Ticks settled, key 'clock'.")
+    runtime.publishes(
+        topics.CREDITS_ISSUED, "Credits for debited days an end date cuts, key customer_id."
+    )
+
 
 async def run() -> None:
-    await run_service("charger", ChargerSettings(), MIGRATIONS, wire, http.app)
+    await run_service("charger", ChargerSettings(), MIGRATIONS, bootstrap, http.app)

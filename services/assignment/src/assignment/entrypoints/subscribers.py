@@ -1,0 +1,37 @@
+"""The assignment service's Kafka subscribers: read, call a handler, nothing else (named
+functions; bootstrap.py subscribes them with what they need)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from assignment.adapters.unit_of_work import AssignmentUnitOfWork
+from assignment.service_layer import handlers
+from assignment.service_layer.waiting import UnknownPackageWait
+from pkgshared.barrier import InputsBarrier
+from pkgshared.incoming import Incoming
+
+
+async def on_command(
+    uow: AssignmentUnitOfWork, command: Any, _key: str, *, today: Callable[[], date]
+) -> None:
+    await handlers.apply_command(uow, command, today())
+
+
+async def before_commands(
+    uow: AssignmentUnitOfWork,
+    batch: list[Any],
+    *,
+    catalog: InputsBarrier[int],
+    unknown: UnknownPackageWait,
+) -> None:
+    """What a batch of commands needs read first: the catalog view, up to date."""
+    await handlers.prepare(uow, batch, catalog, unknown)
+
+
+async def on_catalog(uow: AssignmentUnitOfWork, batch: list[Incoming]) -> None:
+    for item in batch:
+        assert item.message is not None
+        await handlers.apply_catalog_event(item.message, uow)
