@@ -25,14 +25,15 @@ def test_the_wheel_carries_pkgctl_and_the_migrations(tmp_path: Path) -> None:
     )
     (wheel,) = tmp_path.glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for package in ("pkgshared", "catalog", "assignment", "charger", "allowance", "pkgctl"):
+    packages = ("pkgcontract", "pkgshared", "pkgtools", "catalog", "assignment", "charger")
+    for package in (*packages, "allowance", "pkgctl"):
         assert f"{package}/__init__.py" in names, package
     for service in ("catalog", "assignment", "charger", "allowance"):
         sql = ROOT / "services" / service / "src" / service / "migrations"
         for migration in sql.glob("*.sql"):
             assert f"{service}/migrations/{migration.name}" in names
     assert "pkgshared/migrations/" in {n[: len("pkgshared/migrations/")] for n in names}
-    assert not [n for n in names if n.startswith("pkgshared/testing/")], "test helpers shipped"
+    assert not [n for n in names if n.startswith("pkgtools/testing/")], "test helpers shipped"
 
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
