@@ -35,6 +35,9 @@ class _Unstarted:
     def wake(self) -> None:
         pass
 
+    def publish_after_all_before(self, topic: str) -> None:
+        pass
+
 
 def _services() -> dict[str, tuple[Callable[[Runtime], None], ServiceSettings]]:
     from allowance.bootstrap import bootstrap as wire_allowance

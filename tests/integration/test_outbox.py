@@ -120,3 +120,28 @@ async def test_the_migration_carries_per_event_rows_over_in_order(
             for i, e in enumerate(events)
         ]
     ]
+
+
+async def test_a_topic_the_service_marks_is_published_after_all_before_it(pool: Any) -> None:
+    await migrate(pool, SHARED_MIGRATIONS, "shared")
+    rows = [
+        outbox_row(topic, "k", "ClockTicked", tick(i).to_json())
+        for i, topic in enumerate(["a", "a", "progress", "b", "progress"])
+    ]
+    await write_unit(pool, rows)
+    publish = Recorder()
+    relay = OutboxRelay(pool, publish)
+    relay.publish_after_all_before("progress")
+    async with pool.acquire() as conn:
+        assert await relay.publish_batch(conn) == 5
+    assert [[r[0] for r in call] for call in publish.calls] == [
+        ["a", "a"],
+        ["progress"],
+        ["b"],
+        ["progress"],
+    ]
+    await write_unit(pool, rows)
+    unmarked = Recorder()
+    async with pool.acquire() as conn:
+        assert await OutboxRelay(pool, unmarked).publish_batch(conn) == 5
+    assert len(unmarked.calls) == 1  # no service marked a topic: one batch

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from pkgcontract import topics
 from pkgshared.faults import crash_point
 from pkgshared.stuck import WATCH
 
@@ -72,8 +71,14 @@ class OutboxRelay:
         batch_size: int = 1000,
         poll_seconds: float = 0.5,
         backlog_every_seconds: float = 10.0,
+        after_all_before: frozenset[str] = frozenset(),
     ) -> None:
         self._pool = pool
+        self.after_all_before = set(after_all_before)
+        """Topics whose records say that what came before them is on Kafka (the charger's
+        ChargesSettled): each is published only once every record before it is acknowledged,
+        so a reader who sees it and then reads the other topics to their end finds all of
+        those. A service adds its own (`publish_after_all_before`)."""
         self._backlog_every = backlog_every_seconds
         self._backlog_counted_at = -backlog_every_seconds
         self._publish = publish
@@ -81,6 +86,9 @@ class OutboxRelay:
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
         self._stopping = False
+
+    def publish_after_all_before(self, topic: str) -> None:
+        self.after_all_before.add(topic)
 
     def wake(self) -> None:
         """Tell the relay that new rows were committed (saves waiting for the next poll)."""
@@ -152,7 +160,7 @@ class OutboxRelay:
                 r["topics"], r["keys"], r["event_types"], r["payloads"], strict=True
             )
         ]
-        for segment in _segments(records):
+        for segment in _segments(records, self.after_all_before):
             await self._publish(segment)
         crash_point("outbox_published")  # Kafka has the batch; the rows are still here
         # Exactly these ids: a row with a smaller id may commit later (ids are taken before commit).
@@ -168,17 +176,13 @@ class OutboxRelay:
             await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
 
 
-PUBLISHED_AFTER_ALL_BEFORE = frozenset({topics.CHARGER_PROGRESS})
-"""Topics whose records say that what came before them is on Kafka (ChargesSettled): each is
-published only once every record before it is acknowledged, so a reader who sees it and then
-reads the other topics to their end finds all of those."""
-
-
-def _segments(records: list[Record]) -> list[list[Record]]:
+def _segments(records: list[Record], alone: set[str]) -> list[list[Record]]:
+    """`records` in order, cut so that each record of an `alone` topic is a segment of its own
+    (published once all before it are acknowledged)."""
     out: list[list[Record]] = []
     current: list[Record] = []
     for record in records:
-        if record[0] in PUBLISHED_AFTER_ALL_BEFORE:
+        if record[0] in alone:
             if current:
                 out.append(current)
                 current = []

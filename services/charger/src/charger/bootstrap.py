@@ -90,6 +90,8 @@ def bootstrap(runtime: Runtime) -> None:
         "Run reports, declined charges, notices, holds and releases, rejections.",
     )
     runtime.publishes(topics.CHARGER_PROGRESS, "Ticks settled, key 'clock'.")
+    # A ChargesSettled read means every charge before it is on Kafka (CONTRACT.md §4).
+    runtime.relay.publish_after_all_before(topics.CHARGER_PROGRESS)
     runtime.publishes(
         topics.CREDITS_ISSUED, "Credits for debited days an end date cuts, key customer_id."
     )

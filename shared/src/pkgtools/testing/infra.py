@@ -82,6 +82,18 @@ def provide_infra() -> Iterator[Infra]:
         yield Infra(kafka, database, source)
 
 
+def own_broker() -> bool:
+    """Is the local broker this checkout's (started by its infra.sh, so its random passwords
+    are the ones `local_secret` reads)? Another checkout's broker on the same ports is used
+    as a plain broker, but its SASL users have that checkout's passwords."""
+    pid_file = INFRA_SCRIPT.parent / ".cache" / "kafka" / "kafka.pid"
+    try:
+        os.kill(int(pid_file.read_text().strip()), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def local_secret(name: str) -> str:
     """A password the local infrastructure made at random (deploy/local/.cache/kafka/
     secrets.env: TLS_PASSWORD, SASL_PASSWORD for the super user `packages`, ADMIN_PASSWORD)."""
