@@ -71,14 +71,9 @@ class OutboxRelay:
         batch_size: int = 1000,
         poll_seconds: float = 0.5,
         backlog_every_seconds: float = 10.0,
-        after_all_before: frozenset[str] = frozenset(),
     ) -> None:
         self._pool = pool
-        self.after_all_before = set(after_all_before)
-        """Topics whose records say that what came before them is on Kafka (the charger's
-        ChargesSettled): each is published only once every record before it is acknowledged,
-        so a reader who sees it and then reads the other topics to their end finds all of
-        those. A service adds its own (`publish_after_all_before`)."""
+        self._after_all_before: set[str] = set()
         self._backlog_every = backlog_every_seconds
         self._backlog_counted_at = -backlog_every_seconds
         self._publish = publish
@@ -88,7 +83,11 @@ class OutboxRelay:
         self._stopping = False
 
     def publish_after_all_before(self, topic: str) -> None:
-        self.after_all_before.add(topic)
+        """Mark `topic` as one whose records say that what came before them is on Kafka (the
+        charger's ChargesSettled): each is published only once every record before it is
+        acknowledged, so a reader who sees it and then reads the other topics to their end
+        finds all of those."""
+        self._after_all_before.add(topic)
 
     def wake(self) -> None:
         """Tell the relay that new rows were committed (saves waiting for the next poll)."""
@@ -160,7 +159,7 @@ class OutboxRelay:
                 r["topics"], r["keys"], r["event_types"], r["payloads"], strict=True
             )
         ]
-        for segment in _segments(records, self.after_all_before):
+        for segment in _segments(records, self._after_all_before):
             await self._publish(segment)
         crash_point("outbox_published")  # Kafka has the batch; the rows are still here
         # Exactly these ids: a row with a smaller id may commit later (ids are taken before commit).

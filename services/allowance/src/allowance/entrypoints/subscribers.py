@@ -5,6 +5,7 @@ functions; bootstrap.py subscribes them with what they need). Calls are read by
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from allowance.adapters.unit_of_work import AllowanceUnitOfWork
 from allowance.service_layer import handlers
@@ -31,9 +32,11 @@ async def on_settled(
     settled = [i.message for i in batch if isinstance(i.message, ChargesSettled)]
     if settled:
         latest = max(settled, key=lambda s: s.at)
+        read_to = partial(_grants_read_to, uow)
+        await handlers.settle(uow, latest, grants_read, read_to, usage_ends)
 
-        async def grants_position() -> dict[int, int]:
-            read = await uow.read_positions((topics.FREE_MINUTES_GRANTED,))
-            return {partition: offset for (_, partition), offset in read.items()}
 
-        await handlers.settle(uow, latest, grants_read, grants_position, usage_ends)
+async def _grants_read_to(uow: AllowanceUnitOfWork) -> dict[int, int]:
+    """How far this schema has read each partition of the grants topic."""
+    read = await uow.read_positions((topics.FREE_MINUTES_GRANTED,))
+    return {partition: offset for (_, partition), offset in read.items()}

@@ -93,22 +93,6 @@ def settled(tick_id: UUID, at: datetime) -> ChargesSettled:
     return ChargesSettled(event_id=natural_event_id(f"settled:{tick_id}"), tick_id=tick_id, at=at)
 
 
-_RUN_STATUS = {
-    False: {
-        "charge": "charged",
-        "covered": "charged",
-        "decline": "declined",
-        "skip": "would_charge",
-    },
-    True: {
-        "charge": "would_charge",
-        "covered": "would_charge",
-        "decline": "declined",
-        "skip": "would_charge",
-    },
-}
-
-
 def run_lines(
     charges: list[Charge],
     existing: dict[str, tuple[str, Decimal | None]],
@@ -119,11 +103,12 @@ def run_lines(
     lines: list[RunLine] = []
     for c in charges:
         if c.key in existing:
-            status, amount = existing[c.key]
-            made = "declined" if status == "declined" else "already_charged"
-            lines.append(_line(c, made, amount))
+            was, amount = existing[c.key]
+            lines.append(_line(c, "declined" if was == "declined" else "already_charged", amount))
+    made = "would_charge" if simulate else "charged"
+    status = {"charge": made, "covered": made, "decline": "declined", "skip": "would_charge"}
     for c, outcome in decisions:
-        lines.append(_line(c, _RUN_STATUS[simulate][outcome], c.amount))
+        lines.append(_line(c, status[outcome], c.amount))
     lines.sort(key=lambda line: (line.period_start, str(line.assignment_id), line.kind == "grant"))
     return lines
 
