@@ -138,7 +138,9 @@ async def test_each_service_runs_as_its_own_user_within_its_acls(
             ("charger", topics.CATALOG_COMMANDS),
             ("operator", topics.CREDIT_DEBITED),
         ):
-            producer = AIOKafkaProducer(bootstrap_servers=SASL, **client(user, users[user]))
+            producer = AIOKafkaProducer(
+                bootstrap_servers=SASL, acks="all", **client(user, users[user])
+            )
             await producer.start()
             try:
                 with pytest.raises(TopicAuthorizationFailedError):

@@ -14,6 +14,7 @@ import yaml
 from allowance.config import AllowanceSettings
 from charger.config import ChargerSettings
 from charger.entrypoints.ticker import TickerSettings
+from pkgshared import topic_admin
 from pkgshared.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -168,6 +169,44 @@ def test_compose_postgres_is_sized_like_the_local_one() -> None:
     flags = dict(arg.split("=", 1) for arg in command[2::2])
     assert command[0] == "postgres" and set(command[1::2]) == {"-c"}
     assert flags == local
+
+
+REPLICATION = (
+    "default.replication.factor",
+    "min.insync.replicas",
+    "offsets.topic.replication.factor",
+    "transaction.state.log.replication.factor",
+    "transaction.state.log.min.isr",
+    "share.coordinator.state.topic.replication.factor",
+    "share.coordinator.state.topic.min.isr",
+)
+
+
+def test_the_compose_broker_says_how_many_copies_its_topics_keep() -> None:
+    """One broker: every replication factor and min ISR is 1, set explicitly (as the local
+    broker's server.properties does), and topic-init creates the contract's topics so too."""
+    env = SERVICES["kafka"]["environment"]
+    # The image's mapping: KAFKA_ dropped, "___" -> "-", "__" -> "_", "_" -> ".", lower case.
+    compose = {
+        k[len("KAFKA_") :].lower().replace("_", "."): str(v)
+        for k, v in env.items()
+        if k.startswith("KAFKA_")
+    }
+    props = (ROOT / "deploy" / "local" / "kafka" / "server.properties").read_text().splitlines()
+    local = dict(line.split("=", 1) for line in props if "=" in line and not line.startswith("#"))
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"].count("@") == 1  # one broker
+    for name in REPLICATION:
+        assert compose.get(name) == local.get(name) == "1", name
+    command = SERVICES["topic-init"]["command"]
+    flags = dict(zip(command[4::2], command[5::2], strict=True))
+    assert command[3] == "create"
+    args = topic_admin.parser().parse_args(command[3:])
+    assert (args.replication_factor, args.min_insync_replicas) == (1, 1)
+    assert flags == {
+        "--bootstrap": "kafka:9094",
+        "--replication-factor": "1",
+        "--min-insync-replicas": "1",
+    }
 
 
 def _metric_names() -> set[str]:
