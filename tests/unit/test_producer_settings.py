@@ -44,7 +44,7 @@ async def test_the_operator_and_test_producer_says_acks_all(
 
     built: list[dict[str, Any]] = []
 
-    class Unreachable(AIOKafkaProducer):  # type: ignore[misc]
+    class Unreachable(AIOKafkaProducer):
         def __init__(self, **options: Any) -> None:
             built.append(options)
             super().__init__(**options)

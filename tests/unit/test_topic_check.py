@@ -100,7 +100,12 @@ def test_more_copies_and_more_in_sync_than_asked_do_not_differ() -> None:
 def test_each_difference_names_topic_setting_found_and_expected() -> None:
     packages, balances, ticks, rated = (
         next(s for s in TOPICS if s.name == name)
-        for name in (topics.CATALOG_PACKAGES, topics.ALLOWANCE_BALANCES, "clock.ticks", "usage.rated")
+        for name in (
+            topics.CATALOG_PACKAGES,
+            topics.ALLOWANCE_BALANCES,
+            "clock.ticks",
+            "usage.rated",
+        )
     )
     described = {
         # auto-created by a broker: its defaults, not the contract's
@@ -130,12 +135,16 @@ def test_min_insync_above_the_copies_is_a_difference() -> None:
     spec = TopicSpec("t", 1)
     described = DescribedTopic("t", 1, 3, {"cleanup.policy": "delete", "min.insync.replicas": "4"})
     assert differences([spec], {"t": described}, CLUSTER) == [
-        Difference("t", "min.insync.replicas", "4", "at most 3 (its replicas; no write succeeds above)")
+        Difference(
+            "t", "min.insync.replicas", "4", "at most 3 (its replicas; no write succeeds above)"
+        )
     ]
 
 
 @pytest.mark.parametrize("value", [None, "", "two"])
 def test_an_unreadable_min_insync_is_a_difference(value: str | None) -> None:
-    config = {"cleanup.policy": "delete"} | ({} if value is None else {"min.insync.replicas": value})
+    config = {"cleanup.policy": "delete"} | (
+        {} if value is None else {"min.insync.replicas": value}
+    )
     found = differences([TopicSpec("t", 1)], {"t": DescribedTopic("t", 1, 3, config)}, CLUSTER)
     assert [(d.setting, d.expected) for d in found] == [("min.insync.replicas", "at least 2")]

@@ -64,13 +64,15 @@ async def ensure_topics(
         durability = resolve_durability(brokers, replication_factor, min_insync_replicas)
         existing = await _describe(admin, {s.name for s in specs})
         created: list[str] = []
+        rest = specs
         if create:
             missing = [s for s in specs if s.name not in existing]
             created = await _create(admin, missing, durability)
             raced = {s.name for s in missing} - set(created)  # created by another client
             if raced and check:
                 existing.update(await _describe(admin, raced))
-        rest = [s for s in specs if s.name not in created]
+            # Only what existed before (or what another client created, once described).
+            rest = tuple(s for s in specs if s.name in existing)
         found = differences(rest, existing, durability) if check else []
     return TopicsReport(brokers, durability, created, found)
 
