@@ -38,6 +38,9 @@ TOPIC_ALREADY_EXISTS = 36
 
 @dataclass(frozen=True)
 class TopicsReport:
+    """What a run found and did: the brokers reported, the durability used, the topics it
+    created and how the others differ from the contract."""
+
     brokers: int
     durability: Durability
     created: list[str]
@@ -55,9 +58,9 @@ async def ensure_topics(
     **client_options: Any,
 ) -> TopicsReport:
     """Create the missing topics of `specs` (when `create`), then compare the ones that existed
-    with the contract (when `check`; a topic still missing is a difference). Durability left
-    out is the cluster's default (`topic_check.default_durability`). `client_options`:
-    security."""
+    with the contract (when `check`; without `create`, a missing topic is a difference).
+    Durability left out is the cluster's default (`topic_check.default_durability`).
+    `client_options`: security."""
     specs = tuple(specs)
     async with _admin(bootstrap, client_options) as admin:
         brokers = len((await admin.describe_cluster())["brokers"])
