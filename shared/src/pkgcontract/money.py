@@ -130,8 +130,10 @@ def quantized(amount: Decimal, places: int = PLACES) -> Decimal:
 
 def money_str(amount: Decimal) -> str:
     """Money as the contract writes it: plain decimal notation, never an exponent
-    (Decimal("1E+3") is "1000"), every place kept; trailing zeros past 6 places dropped."""
-    if amount.is_finite() and amount.as_tuple().exponent < -PLACES:  # type: ignore[operator]
-        exact = amount.quantize(_UNIT, context=_ZEROS_ONLY)  # raises if a digit would be lost
-        return format(exact, "f")
-    return format(amount, "f")
+    (Decimal("1E+3") is "1000"), every place kept; zeros past 6 places dropped (a digit that
+    counts there raises decimal.Inexact: such an amount is not money)."""
+    text = format(amount, "f")
+    point = text.find(".")
+    if point >= 0 and len(text) - point - 1 > PLACES:
+        return format(amount.quantize(_UNIT, context=_ZEROS_ONLY), "f")
+    return text
