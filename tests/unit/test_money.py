@@ -5,7 +5,8 @@ proration, the allowance's credit, the run report's totals and the spend limit's
 over the whole input range, money 0 to 9,999,999,999.999999 (any number of places up to 6),
 quantities 1 to 100,000, days 1 to 366, call seconds 1 to 604,800, and compare each result with
 exact rational arithmetic (fractions.Fraction, half-even rounding by hand); what is published
-must read back as the same number and match the schemas' money pattern."""
+must read back as the same number and match the schemas' money pattern. The bound at the
+edge: test_money_bounds.py."""
 
 from __future__ import annotations
 
@@ -21,22 +22,13 @@ from typing import Any
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from allowance.domain.model import credit as call_credit
 from charger.domain.model import MonthTotals, SpendLimit, exceeds_spend_limit
 from charger.domain.proration import prorated
 from charger.service_layer.reports import run_totals
-from pkgcontract import money, topics
-from pkgcontract.messages import (
-    DefinePackage,
-    PackageRunReported,
-    Rejected,
-    RunLine,
-    Unreadable,
-    read,
-)
-from pkgcontract.messages.fast import usage_rated
+from pkgcontract import money
+from pkgcontract.messages import PackageRunReported, RunLine
 from pkgcontract.messages.fields import input_money_value
 
 pytestmark = pytest.mark.unit
@@ -46,7 +38,6 @@ EXAMPLES = 1000
 """Examples per property (four of them; the totals' property, of lists, `SUMS`)."""
 SUMS = 400
 
-MAX_INPUT = Decimal("9999999999.999999")
 MAX_QUANTITY = 100_000
 
 
@@ -149,7 +140,7 @@ def test_an_early_ends_credit_is_the_debits_share_half_even(
     st.lists(st.tuples(input_money(), st.integers(1, MAX_QUANTITY)), min_size=1, max_size=30),
     st.lists(st.decimals(0, Decimal(10) ** 23 - 1, places=6), max_size=5),  # sum < 10**24
 )
-@example([("9999999999.999999", MAX_QUANTITY)] * 40, [Decimal("999999999999999999.999999")])
+@example([("9999999999.999999", MAX_QUANTITY)] * 30, [Decimal("999999999999999999.999999")])
 def test_totals_are_exact_sums_never_rounded(
     charges: list[tuple[str, int]], large: list[Decimal]
 ) -> None:
@@ -240,117 +231,3 @@ def test_shares_round_half_to_even() -> None:
     assert money.credit(Decimal("0.60"), 0, 0) == Decimal("0.000000")
     with pytest.raises(ValueError, match="parts"):
         money.share(Decimal(1), 1, 0)
-
-
-# ---------------------------------------------------------------- the bound at the edge
-def _define(retail: str, **money_fields: str) -> bytes:
-    return json.dumps(
-        {
-            "event_type": "DefinePackage",
-            "event_id": str(uuid.uuid4()),
-            "package_id": "big",
-            "name": "Big",
-            "kind": "recurring",
-            "retail": retail,
-            "currency": "GBP",
-            "frequency": "daily",
-            **money_fields,
-        }
-    ).encode()
-
-
-def test_a_definition_with_ten_digits_before_the_point_is_accepted() -> None:
-    msg = read(topics.CATALOG_COMMANDS, _define("9999999999.999999", setup_retail="9999999999"))
-    assert isinstance(msg, DefinePackage) and msg.retail == MAX_INPUT
-    assert json.loads(msg.to_json())["retail"] == "9999999999.999999"
-
-
-@pytest.mark.parametrize("field", ["retail", "cost", "setup_retail", "setup_cost"])
-@pytest.mark.parametrize("value", ["10000000000", "99999999999.5", "00000000001"])
-def test_a_definition_with_eleven_digits_before_the_point_is_rejected(
-    field: str, value: str
-) -> None:
-    fields = {"retail": "1.00", field: value}
-    with pytest.raises(Rejected) as info:
-        read(topics.CATALOG_COMMANDS, _define(**fields))  # type: ignore[arg-type]
-    event = info.value.to_event()
-    assert event.command_type == "DefinePackage"
-    assert [e.field for e in event.errors] == [field]
-    assert "at most 10 digits before the point" in event.reason
-
-
-def test_a_spend_limit_with_eleven_digits_is_rejected() -> None:
-    def limit(value: str) -> bytes:
-        return json.dumps(
-            {
-                "event_type": "SetSpendLimit",
-                "event_id": str(uuid.uuid4()),
-                "customer_id": "c",
-                "monthly_limit": value,
-                "currency": "GBP",
-            }
-        ).encode()
-
-    assert read(topics.ASSIGNMENT_COMMANDS, limit("9999999999.999999"), key=b"c")
-    with pytest.raises(Rejected, match="at most 10 digits before the point"):
-        read(topics.ASSIGNMENT_COMMANDS, limit("10000000000.00"), key=b"c")
-
-
-@pytest.mark.parametrize("fast_path", [True, False])
-def test_a_usage_record_with_eleven_digits_is_a_dead_letter(fast_path: bool) -> None:
-    def usage(amount: str) -> bytes:
-        return json.dumps(
-            {
-                "event_type": "UsageRated",
-                "event_id": str(uuid.uuid4()),
-                "usage_id": str(uuid.uuid4()),
-                "customer_id": "c",
-                "amount": amount,
-                "currency": "GBP",
-                "occurred_at": "2026-01-01T00:00:00Z",
-            }
-        ).encode()
-
-    for ok in ("9999999999.999999", "-9999999999.999999"):
-        assert read(topics.USAGE_RATED, usage(ok), fast_path=fast_path).amount == Decimal(ok)  # type: ignore[attr-defined]
-    for bad in ("10000000000", "-10000000000.000001"):
-        assert usage_rated(usage(bad)) is None  # the fast reader leaves it to the general one
-        with pytest.raises(Unreadable, match="at most 10 digits before the point"):
-            read(topics.USAGE_RATED, usage(bad), fast_path=fast_path)
-
-
-@pytest.mark.parametrize("text", ["1٣.00", "9.99\n", " 9.99", "1e3", "NaN", "1.0000001"])
-def test_money_is_ascii_digits_only(text: str) -> None:
-    with pytest.raises(ValueError):  # PydanticCustomError is a ValueError
-        input_money_value(text)
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["define", "p1", "--name", "P", "--kind", "recurring", "--retail", "10000000000"],
-        ["spend-limit", "--customer", "c", "--limit", "10000000000", "--currency", "GBP"],
-        [
-            "usage",
-            "--customer",
-            "c",
-            "--destination",
-            "44",
-            "--seconds",
-            "60",
-            "--amount",
-            "10000000000",
-            "--currency",
-            "GBP",
-        ],
-    ],
-)
-def test_pkgctl_refuses_eleven_digits_before_sending(args: list[str]) -> None:
-    from pkgctl.app import app
-
-    if args[0] == "define":
-        args = [*args, "--currency", "GBP", "--frequency", "daily"]
-    env = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "COLUMNS": "200"}
-    result = CliRunner().invoke(app, args, env=env)
-    assert result.exit_code == 2, result.output
-    assert "at most 10 digits before the point" in result.output
