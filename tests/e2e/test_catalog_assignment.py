@@ -149,6 +149,10 @@ async def test_every_rejection_rule(running: System, events: TopicReader) -> Non
     assert "monthly_limit" in await reason(
         command("SetSpendLimit", customer_id=customer, monthly_limit="-1", currency="GBP")
     )
+    too_big = await reason(
+        command("SetSpendLimit", customer_id=customer, monthly_limit="1" * 11, currency="GBP")
+    )
+    assert "at most 10 digits before the point" in too_big and too_big.endswith("monthly_limit")
 
     ok = assignment(pid, customer)
     await running.send(a, ok, key=customer)
@@ -172,6 +176,9 @@ async def test_every_rejection_rule(running: System, events: TopicReader) -> Non
     # The key a command travels under is its package_id or customer_id (CONTRACT.md §2).
     assert "Kafka key" in await reason(command("RetirePackage", package_id=pid), c, uid("k"))
     assert "retail" in await reason(package(uid("p"), retail="1.1234567"), c, pid)
+    big = uid("p")
+    too_big = await reason(package(big, retail="10000000000"), c, big)
+    assert "at most 10 digits before the point" in too_big and too_big.endswith("retail")
     assert "free_minutes" in await reason(package(uid("p"), free_minutes=None), c, pid)
 
 

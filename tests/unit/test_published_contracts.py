@@ -92,7 +92,10 @@ _INVALID: list[tuple[str, dict[str, object], bool]] = [
     ("DefinePackage", {"kind": "free_minutes"}, True),
     ("DefinePackage", {"free_minutes": 100}, True),
     ("DefinePackage", {"destination_prefixes": ["44"]}, True),
+    ("DefinePackage", {"retail": "10000000000"}, True),
+    ("DefinePackage", {"setup_cost": "10000000000.000001"}, True),
     ("SetSpendLimit", {"monthly_limit": "-1"}, True),
+    ("SetSpendLimit", {"monthly_limit": "99999999999"}, True),
     ("AssignPackage", {"did": "12345"}, True),
     ("AssignPackage", {"quantity": 0}, True),
 ]
@@ -102,7 +105,9 @@ _VALID: list[tuple[str, dict[str, object]]] = [
     ("DefinePackage", {"frequency": "daily", "frequency_match": []}),
     ("DefinePackage", {"frequency": "daily", "frequency_match": None}),
     ("DefinePackage", {"kind": "free_minutes", "free_minutes": 100, "destination_prefixes": []}),
+    ("DefinePackage", {"retail": "9999999999.999999", "setup_retail": "9999999999"}),
     ("SetSpendLimit", {"monthly_limit": None}),
+    ("SetSpendLimit", {"monthly_limit": "9999999999.999999"}),
     ("AssignPackage", {"did": "441234567890"}),
 ]
 

@@ -4,13 +4,12 @@ customer's assignments with their history, and the customer's spend limit."""
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from pkgcontract.messages import AssignmentChanged, AssignmentEnded, PackageAssigned
+from pkgcontract.messages import AssignmentChanged, AssignmentEnded, Money, PackageAssigned
 from pkgshared.http import Page, page_of
 
 if TYPE_CHECKING:
@@ -41,7 +40,7 @@ class SpendLimit(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     customer_id: str
-    monthly_limit: Decimal | None = Field(description="null: no limit.")
+    monthly_limit: Money | None = Field(description="null: no limit.")
     currency: str
 
 

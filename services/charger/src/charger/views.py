@@ -4,12 +4,13 @@ charges, holds, spend limit and month-to-date totals, and the clock."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pkgcontract import money
+from pkgcontract.messages import Money
 from pkgshared.http import Page, page_of
 
 if TYPE_CHECKING:
@@ -40,14 +41,14 @@ class Charge(_View):
         description="Set for a part-period charged by the day (proration): its days..."
     )
     period_days: int | None = Field(description="... of its enclosing period's days.")
-    amount: Decimal | None = Field(description="Debit amount; null for a grant.")
+    amount: Money | None = Field(description="Debit amount; null for a grant.")
     currency: str | None
     minutes: int | None = Field(description="Free minutes granted; null for a debit.")
     reason: str | None = Field(description="scheduled (a tick) or run_package.")
     decline_reason: str | None = Field(
         description="Why a declined charge was not made (spend_limit_exceeded); else null."
     )
-    credited: Decimal | None = Field(
+    credited: Money | None = Field(
         description="Money back for days an early end no longer covers (CreditIssued)."
     )
     credited_from: date | None
@@ -57,8 +58,8 @@ class Charge(_View):
 
 class MonthTotal(_View):
     currency: str
-    charged: Decimal = Field(description="Debits charged: what the spend limit counts.")
-    declined: Decimal = Field(description="Debits declined by the spend limit.")
+    charged: Money = Field(description="Debits charged: what the spend limit counts (exact).")
+    declined: Money = Field(description="Debits declined by the spend limit (exact).")
 
 
 class Held(_View):
@@ -74,7 +75,7 @@ class Held(_View):
 
 
 class SpendLimit(_View):
-    monthly_limit: Decimal | None
+    monthly_limit: Money | None
     currency: str | None
 
 
@@ -175,8 +176,8 @@ async def customer_charges(
             totals.append(
                 MonthTotal(
                     currency=r["currency"],
-                    charged=r["charged"] or Decimal(0),
-                    declined=r["declined"] or Decimal(0),
+                    charged=r["charged"] or money.ZERO,
+                    declined=r["declined"] or money.ZERO,
                 )
             )
         minutes = await conn.fetchval(

@@ -35,6 +35,7 @@ from .charger import (
 from .envelope import Message
 from .errors import CommandRejected, DeadLetter, FieldError
 from .fields import (
+    Money,
     instant_str,
     json_text,
     money_str,
@@ -81,6 +82,7 @@ __all__ = [
     "FreeMinutesUsed",
     "GrantUse",
     "Message",
+    "Money",
     "PackageAssigned",
     "PackageDefined",
     "PackageRetired",

@@ -14,6 +14,7 @@ from .fields import (
     Did,
     Flag,
     FreeMinutes,
+    NonNegativeInputMoney,
     NonNegativeMoney,
     PackageId,
     PositiveInt,
@@ -114,7 +115,9 @@ class SetSpendLimit(Message):
 
     event_type: Literal["SetSpendLimit"] = "SetSpendLimit"
     customer_id: CustomerId
-    monthly_limit: NonNegativeMoney | None
+    monthly_limit: NonNegativeInputMoney | None = Field(
+        description="At most 10 digits before the point; null removes the limit."
+    )
     currency: Currency
 
 

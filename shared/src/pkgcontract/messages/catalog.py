@@ -17,6 +17,7 @@ from .fields import (
     DestinationPrefix,
     FreeMinutes,
     Money,
+    NonNegativeInputMoney,
     NonNegativeInt,
     NonNegativeMoney,
     PackageId,
@@ -114,9 +115,20 @@ class _PackageTerms(Message):
 
 
 class DefinePackage(_PackageTerms):
-    """Define a package, or a new version of it."""
+    """Define a package, or a new version of it. Its money has at most 10 digits before the
+    point (CONTRACT.md §2); what it publishes carries it as it came."""
 
     event_type: Literal["DefinePackage"] = "DefinePackage"
+    retail: NonNegativeInputMoney = Field(description="What the customer is charged per period.")
+    cost: NonNegativeInputMoney | None = Field(
+        default=None, description="What the operator pays per period (margin reporting)."
+    )
+    setup_retail: NonNegativeInputMoney | None = Field(
+        default=None, description="Charged once when an assignment starts."
+    )
+    setup_cost: NonNegativeInputMoney | None = Field(
+        default=None, description="Operator setup cost."
+    )
     frequency_match: FrequencyMatch | None = Field(
         default=None,
         description="Billing dates: weekdays 1-7, days of month 1-31 or 'MM-DD' (CONTRACT §5).",

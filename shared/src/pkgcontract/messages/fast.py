@@ -29,8 +29,8 @@ from .fields import (
     CustomerId,
     DestinationPrefix,
     Did,
+    input_money_value,
     instant_value,
-    money_value,
 )
 from .inputs import UsageRated
 
@@ -87,7 +87,7 @@ def usage_rated(raw: bytes) -> UsageRated | None:
     try:
         twin = _TWIN.validate_json(raw)  # refuses bytes that are not UTF-8
         occurred_at: datetime = instant_value(twin["occurred_at"])
-        amount: Decimal = money_value(twin["amount"])
+        amount: Decimal = input_money_value(twin["amount"])
     except (ValueError, ValidationError, PydanticCustomError):
         return None
     # Every key is followed by a colon. With the colons of the string values the twin kept,

@@ -30,8 +30,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-MAX_MONEY_PLACES = 6
-_MONEY_RE = re.compile(rf"^-?\d{{1,18}}(\.\d{{1,{MAX_MONEY_PLACES}}})?$")
+from pkgcontract import money
+
+MAX_MONEY_PLACES = money.PLACES
+_MONEY_RE = re.compile(r"-?([0-9]+)(?:\.([0-9]+))?")  # fullmatch; places, digits counted next
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # CONTRACT.md §2: every date and instant lies in these bounds, so that every date computation
@@ -57,18 +59,29 @@ def is_type_error(error_type: str) -> bool:
 
 
 # ---------------------------------------------------------------- money
-def money_value(value: Any) -> Decimal:
-    """A Money field's validation: a JSON string of a decimal number (or a Decimal)."""
+# Two bounds (CONTRACT.md §2): money a command or a usage record brings in has at most
+# money.INPUT_DIGITS digits before the point (InputMoney); what the system publishes, computed
+# exactly from it, at most money.PUBLISHED_DIGITS (Money). Both at most 6 places.
+def _money_text(value: Any) -> str:
     if isinstance(value, Decimal):
-        text = format(value, "f")
-    elif isinstance(value, str):
-        text = value
-    else:
-        raise type_error("money", 'money as a JSON string such as "9.99"')
-    if not _MONEY_RE.match(text):
+        return format(value, "f")
+    if isinstance(value, str):
+        return value
+    raise type_error("money", 'money as a JSON string such as "9.99"')
+
+
+def _checked_money(value: Any, digits: int, where: str) -> Decimal:
+    text = _money_text(value)
+    shape = _MONEY_RE.fullmatch(text)
+    if shape is None or len(shape.group(2) or "") > MAX_MONEY_PLACES:
         raise rule_error(
             "money_format",
             f"money must be a decimal number with at most {MAX_MONEY_PLACES} decimal places",
+        )
+    if len(shape.group(1)) > digits:
+        raise rule_error(
+            "money_range",
+            f"money {where} has at most {digits} digits before the point (below {10**digits:,})",
         )
     try:
         return Decimal(text)
@@ -76,24 +89,48 @@ def money_value(value: Any) -> Decimal:
         raise rule_error("money_format", "not a decimal number") from exc
 
 
-def money_str(value: Decimal) -> str:
-    """Money as the contract writes it: plain decimal notation, never an exponent."""
-    return format(value, "f")
+def money_value(value: Any) -> Decimal:
+    """A published Money field's validation: a JSON string of a decimal number (or a
+    Decimal), at most 6 places and money.PUBLISHED_DIGITS digits before the point."""
+    return _checked_money(value, money.PUBLISHED_DIGITS, "the system publishes")
 
+
+def input_money_value(value: Any) -> Decimal:
+    """An InputMoney field's validation (a command's or a usage record's money): as
+    `money_value`, with at most money.INPUT_DIGITS digits before the point."""
+    return _checked_money(value, money.INPUT_DIGITS, "in a command or usage record")
+
+
+money_str = money.money_str
+
+
+def money_pattern(digits: int, signed: bool = True) -> str:
+    """The JSON schema pattern of money with at most `digits` digits before the point."""
+    sign = "-?" if signed else ""
+    return rf"^{sign}[0-9]{{1,{digits}}}(\.[0-9]{{1,{MAX_MONEY_PLACES}}})?$"
+
+
+def _schema(digits: int, signed: bool) -> WithJsonSchema:
+    return WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": money_pattern(digits, signed),
+            "description": f"decimal number{'' if signed else ' >= 0'} as a string, at most "
+            f"{MAX_MONEY_PLACES} decimal places and {digits} digits before the point",
+            "examples": ["9.99"],
+        }
+    )
+
+
+_SERIALIZER = PlainSerializer(money_str, return_type=str, when_used="always")
 
 Money = Annotated[
     Decimal,
     BeforeValidator(money_value),
-    PlainSerializer(money_str, return_type=str, when_used="always"),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": _MONEY_RE.pattern,
-            "description": "decimal number as a string, at most 6 decimal places",
-            "examples": ["9.99"],
-        }
-    ),
+    _SERIALIZER,
+    _schema(money.PUBLISHED_DIGITS, signed=True),
 ]
+"""Money the system publishes (computed or carried): up to 24 digits before the point."""
 
 
 def _non_negative(value: Decimal) -> Decimal:
@@ -103,16 +140,20 @@ def _non_negative(value: Decimal) -> Decimal:
 
 
 NonNegativeMoney = Annotated[
-    Money,
-    AfterValidator(_non_negative),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": _MONEY_RE.pattern.replace("^-?", "^", 1),
-            "description": "decimal number >= 0 as a string, at most 6 decimal places",
-            "examples": ["9.99"],
-        }
-    ),
+    Money, AfterValidator(_non_negative), _schema(money.PUBLISHED_DIGITS, signed=False)
+]
+
+InputMoney = Annotated[
+    Decimal,
+    BeforeValidator(input_money_value),
+    _SERIALIZER,
+    _schema(money.INPUT_DIGITS, signed=True),
+]
+"""Money in a command or a usage record: at most 10 digits before the point; more is
+rejected (a command) or dead-lettered (a usage record)."""
+
+NonNegativeInputMoney = Annotated[
+    InputMoney, AfterValidator(_non_negative), _schema(money.INPUT_DIGITS, signed=False)
 ]
 
 

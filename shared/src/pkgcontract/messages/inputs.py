@@ -13,8 +13,8 @@ from .fields import (
     CustomerId,
     DestinationPrefix,
     Did,
+    InputMoney,
     Instant,
-    Money,
     Uuid,
 )
 
@@ -35,7 +35,7 @@ class UsageRated(Message):
     occurred_at: Instant = Field(description="When the call happened.")
     customer_id: CustomerId
     did: Did | None = None
-    amount: Money
+    amount: InputMoney = Field(description="At most 10 digits before the point.")
     currency: Currency
     destination: DestinationPrefix | None = None
     duration_seconds: CallSeconds | None = Field(

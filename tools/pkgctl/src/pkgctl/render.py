@@ -7,6 +7,8 @@ import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from pkgcontract import money
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
@@ -71,7 +73,10 @@ def _report_summary(console: Console, title: str, report: dict[str, Any]) -> Non
         g["lines"] += 1
         g["minutes"] += x["minutes"] or 0
         if x["amount"] is not None:
-            g["amounts"][x["currency"]] = g["amounts"].get(x["currency"], 0) + Decimal(x["amount"])
+            amounts = g["amounts"]
+            amounts[x["currency"]] = money.plus(
+                amounts.get(x["currency"], money.ZERO), Decimal(x["amount"])
+            )
     table = new_table(title=f"{title}: {len(report['lines'])} line(s) (--lines lists them)")
     for column in ("package", "status", "lines", "amount", "minutes"):
         table.add_column(column)
@@ -80,7 +85,7 @@ def _report_summary(console: Console, title: str, report: dict[str, Any]) -> Non
             package,
             status,
             str(g["lines"]),
-            ", ".join(f"{v} {k}" for k, v in g["amounts"].items()),
+            ", ".join(f"{money.money_str(v)} {k}" for k, v in g["amounts"].items()),
             str(g["minutes"] or ""),
         )
     console.print(table)

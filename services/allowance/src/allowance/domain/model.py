@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import MAX_PREC, Context, Decimal
+from decimal import Decimal
 from typing import NamedTuple
 from uuid import UUID
 
-CREDIT_PLACES = 6
-_EXACT = Context(prec=MAX_PREC)  # scaling by a power of ten never rounds under it
+from pkgcontract import money
 
 
 @dataclass(frozen=True)
@@ -94,20 +93,8 @@ class Coverage(NamedTuple):
         return credit(self.call.amount, self.covered_seconds, self.call.duration_seconds)
 
 
-def credit(amount: Decimal, covered: int, duration: int) -> Decimal:
-    """amount x covered / duration, rounded half-even to 6 places, exactly: the amount as a
-    fraction of integers (Decimal.as_integer_ratio is exact), one integer division, the
-    half-even rule by hand."""
-    if duration == 0 or covered == 0:
-        return Decimal(0).quantize(Decimal(1).scaleb(-CREDIT_PLACES))
-    numerator, denominator = amount.as_integer_ratio()
-    scaled = abs(numerator) * covered * 10**CREDIT_PLACES
-    divisor = denominator * duration
-    quotient, remainder = divmod(scaled, divisor)
-    if 2 * remainder > divisor or (2 * remainder == divisor and quotient % 2):
-        quotient += 1
-    units = -quotient if numerator < 0 else quotient
-    return Decimal(units).scaleb(-CREDIT_PLACES, context=_EXACT)
+credit = money.credit
+"""amount x covered / duration, rounded half-even to 6 places, exactly (pkgcontract.money)."""
 
 
 def thresholds(before: Grant, after: Grant) -> list[int]:

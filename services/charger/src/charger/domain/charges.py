@@ -31,6 +31,7 @@ from charger.domain.schedule import (
     period_list,
     periods,
 )
+from pkgcontract import money
 
 ChargeKind = Literal["recurring", "setup", "minimum_spend", "grant"]
 
@@ -81,7 +82,7 @@ def grant_key(assignment: Assignment, period_start: date) -> str:
 
 
 def _times(quantity: int, amount: Decimal | None) -> Decimal | None:
-    return None if amount is None else amount * quantity
+    return None if amount is None else money.times(amount, quantity)
 
 
 def _part(amount: Decimal, period: Period) -> Decimal:
@@ -139,7 +140,7 @@ def due_charges(
                     assignment=assignment,
                     version=version,
                     period=Period(start, start),
-                    amount=version.setup_retail * terms.quantity,
+                    amount=money.times(version.setup_retail, terms.quantity),
                     cost=_times(terms.quantity, version.setup_cost),
                     minutes=None,
                     auto_decrement_credit=terms.auto_decrement_credit,
@@ -190,7 +191,7 @@ def due_charges(
                 Charge(
                     key=debit_key(assignment, period.start.isoformat()),
                     kind="minimum_spend",
-                    amount=version.retail * terms.quantity,
+                    amount=money.times(version.retail, terms.quantity),
                     cost=_times(terms.quantity, version.cost),
                     minutes=None,
                     **common,  # type: ignore[arg-type]
@@ -200,7 +201,7 @@ def due_charges(
         skipped = scheduled and not terms.auto_decrement_credit
         part = period.charged_days is not None
         if (version.kind == "recurring" or version.retail > 0) and not skipped:
-            amount = version.retail * terms.quantity
+            amount = money.times(version.retail, terms.quantity)
             cost = _times(terms.quantity, version.cost)
             if part:
                 amount = _part(amount, period)

@@ -12,12 +12,13 @@ from typing import Literal
 
 from charger.domain.charges import Charge
 from charger.domain.model import MonthTotals, SpendLimit, exceeds_spend_limit
+from pkgcontract import money
 
 
 def settle(charge: Charge, spend: Decimal) -> Charge:
     """A minimum-spend debit less the period's spend (never below zero)."""
     assert charge.kind == "minimum_spend" and charge.amount is not None
-    return replace(charge, amount=max(charge.amount - spend, Decimal(0)))
+    return replace(charge, amount=max(money.minus(charge.amount, spend), money.ZERO))
 
 
 Outcome = Literal["charge", "decline", "skip", "covered"]

@@ -7,6 +7,8 @@ from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
+from pkgcontract import money
+
 
 @dataclass(frozen=True)
 class PackageVersion:
@@ -100,10 +102,10 @@ class MonthTotals:
 
     def add(self, currency: str, day: date, amount: Decimal) -> None:
         key = (currency, day.year, day.month)
-        self.totals[key] = self.totals.get(key, Decimal(0)) + amount
+        self.totals[key] = money.plus(self.totals.get(key, money.ZERO), amount)
 
     def get(self, currency: str, day: date) -> Decimal:
-        return self.totals.get((currency, day.year, day.month), Decimal(0))
+        return self.totals.get((currency, day.year, day.month), money.ZERO)
 
 
 def exceeds_spend_limit(
@@ -116,5 +118,5 @@ def exceeds_spend_limit(
         limit is not None
         and limit.monthly_limit is not None
         and limit.currency == currency
-        and month.get(currency, day) + amount > limit.monthly_limit
+        and money.plus(month.get(currency, day), amount) > limit.monthly_limit
     )

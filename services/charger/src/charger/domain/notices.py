@@ -18,6 +18,7 @@ from charger.domain.charges import next_due
 from charger.domain.model import Assignment, PackageVersion, Tracked, version_on
 from charger.domain.proration import prorated, prorates, start_part, with_parts
 from charger.domain.schedule import Period, day_start, first_period, last_date_started_by, periods
+from pkgcontract import money
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def upcoming(
             if moment > at:
                 break
             terms = assignment.terms_on(period.start)
-            amount = version.retail * terms.quantity
+            amount = money.times(version.retail, terms.quantity)
             if period.charged_days is not None and period.period_days is not None:
                 amount = prorated(amount, period.charged_days, period.period_days)
             if terms.auto_decrement_credit and amount > 0 and version.kind != "minimum_spend":

@@ -16,20 +16,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import Decimal
 
 from charger.domain.model import Assignment, PackageVersion, version_on
 from charger.domain.schedule import Period, enclosing_period, next_billing_date
+from pkgcontract import money
 
-PLACES = Decimal("0.000001")
-"""Money's places (CONTRACT.md §2)."""
-
-
-def prorated(amount: Decimal, days: int, of_days: int) -> Decimal:
-    """`amount x days / of_days`, exactly, rounded half-even to 6 places."""
-    with localcontext() as ctx:
-        ctx.prec = 80  # past any product of bounded money and quantities: nothing rounds early
-        return (amount * days / of_days).quantize(PLACES, rounding=ROUND_HALF_EVEN)
+prorated = money.prorate
+"""`amount x days / of_days`, exactly, rounded half-even to 6 places (pkgcontract.money)."""
 
 
 def prorated_minutes(minutes: int, days: int, of_days: int) -> int:

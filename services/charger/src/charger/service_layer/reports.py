@@ -13,6 +13,7 @@ from charger.domain.charges import Charge
 from charger.domain.decisions import Outcome
 from charger.domain.model import Assignment
 from charger.domain.notices import Notice
+from pkgcontract import money
 from pkgcontract.messages import (
     ChargesHeld,
     ChargesSettled,
@@ -133,7 +134,7 @@ def run_totals(lines: list[RunLine]) -> dict[str, Decimal]:
     for line in lines:
         if line.status in ("charged", "would_charge") and line.amount is not None:
             assert line.currency is not None
-            totals[line.currency] = totals.get(line.currency, Decimal(0)) + line.amount
+            totals[line.currency] = money.plus(totals.get(line.currency, money.ZERO), line.amount)
     return totals
 
 
