@@ -30,3 +30,9 @@ class ChargerSettings(ServiceSettings):
         ge=1,
         description="charges per transaction: a batch of customers stops growing at this",
     )
+    clock_max_ahead_seconds: int = Field(
+        default=86_400,
+        ge=0,
+        description="a tick more than this after the charger's wall clock is refused "
+        "(TickRefused); 0: no bound, for simulations and test harnesses that drive time",
+    )
