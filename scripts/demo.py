@@ -265,6 +265,14 @@ async def _tick(reader: TopicReader, at: datetime) -> None:
     tick = command("ClockTicked", tick_id=str(uuid.uuid4()), at=_instant(at))
     await produce(topics.CLOCK_TICKS, [tick], key="clock")
     print(f"demo: sent a tick at {tick['at']}; waiting for ChargesSettled...")
+    await reader.wait_for(
+        lambda rs: bool(reader.matching(rs, tick_id=tick["tick_id"])),
+        timeout=120,
+        what="the tick's ChargesSettled (or TickRefused)",
+    )
+    refused = reader.matching(event_type="TickRefused", tick_id=tick["tick_id"])
+    if refused:  # the charger's clock guard (CONTRACT.md §4 ClockTicked)
+        raise SystemExit(f"demo: the charger refused the tick: {refused[0].json()['reason']}")
     await reader.wait_count(1, timeout=120, event_type="ChargesSettled", tick_id=tick["tick_id"])
     while await reader.poll(0.5):
         pass

@@ -19,6 +19,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+HARNESS_SETTINGS: dict[str, dict[str, str]] = {
+    # Tests drive simulated time (ticks in 2026, 2027, years ahead of or behind the wall
+    # clock): the charger's clock guard (CONTRACT.md §4 ClockTicked) is off unless a test
+    # sets CLOCK_MAX_AHEAD_SECONDS itself.
+    "charger": {"CLOCK_MAX_AHEAD_SECONDS": "0"},
+}
+"""Settings every test process of a service gets by default (a test's own env wins)."""
+
+
 class ServiceProcess:
     """One service (`python -m <module>`) with its own settings and log file."""
 
@@ -35,6 +44,7 @@ class ServiceProcess:
             "LOG_JSON": "true",
             "HTTP_PORT": str(self.port),
             "RETRY_BACKOFF_SECONDS": "0.2",
+            **HARNESS_SETTINGS.get(self.module, {}),
             **self.env,
             **extra_env,
         }
