@@ -178,3 +178,19 @@ async def test_the_wall_clock_is_read_when_the_tick_is_read() -> None:
     assert (await _take(uow, tick)).refused == 1
     taken = await _take(uow, tick, wall=WALL + timedelta(days=1, hours=1))
     assert taken.accepted == tick
+
+
+def test_the_setting_defaults_to_a_day_and_is_never_negative(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pydantic import ValidationError
+
+    from charger.config import ChargerSettings
+
+    monkeypatch.delenv("CLOCK_MAX_AHEAD_SECONDS", raising=False)
+    assert ChargerSettings().clock_max_ahead_seconds == DAY
+    monkeypatch.setenv("CLOCK_MAX_AHEAD_SECONDS", "0")
+    assert ChargerSettings().clock_max_ahead_seconds == 0
+    monkeypatch.setenv("CLOCK_MAX_AHEAD_SECONDS", "-1")
+    with pytest.raises(ValidationError):
+        ChargerSettings()
