@@ -5,7 +5,8 @@ the demo releases it).
 
 It prints the charger's clock first and warns when it is ahead of the wall clock (left so by
 an earlier tick far ahead): a tick at "now" would then change nothing, so the demo ticks just
-after the charger's clock instead.
+after the charger's clock instead. A tick the charger refuses as too far ahead of its wall
+clock (TickRefused: CLOCK_MAX_AHEAD_SECONDS) stops the demo with the charger's reason.
 
 Run by `make up` once the services are started; safe to run again (new ids each time)."""
 
