@@ -55,3 +55,15 @@ def test_a_settled_tick_exits_0(monkeypatch: pytest.MonkeyPatch) -> None:
     result = runner.invoke(app, ["tick", "--at", AT, "--wait"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "every charge it made due is published" in result.output
+
+
+def test_a_tick_sent_far_ahead_without_waiting_gets_a_note(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def send(*_args: Any) -> None:
+        return None
+
+    monkeypatch.setattr(broker, "send", send)
+    result = runner.invoke(app, ["tick", "--at", "2999-01-01T00:00:00Z"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "CLOCK_MAX_AHEAD_SECONDS" in " ".join(result.output.split())
+    near = runner.invoke(app, ["tick"], env={"COLUMNS": "200"})
+    assert near.exit_code == 0 and "CLOCK_MAX_AHEAD_SECONDS" not in near.output

@@ -22,10 +22,11 @@ def free_port() -> int:
 HARNESS_SETTINGS: dict[str, dict[str, str]] = {
     # Tests drive simulated time (ticks in 2026, 2027, years ahead of or behind the wall
     # clock): the charger's clock guard (CONTRACT.md §4 ClockTicked) is off unless a test
-    # sets CLOCK_MAX_AHEAD_SECONDS itself.
+    # (or the environment) sets CLOCK_MAX_AHEAD_SECONDS itself.
     "charger": {"CLOCK_MAX_AHEAD_SECONDS": "0"},
 }
-"""Settings every test process of a service gets by default (a test's own env wins)."""
+"""Settings every test process of a service gets unless the environment or the test's own env
+sets them."""
 
 
 class ServiceProcess:
@@ -40,11 +41,11 @@ class ServiceProcess:
 
     def start(self, **extra_env: str) -> ServiceProcess:
         env = {
+            **HARNESS_SETTINGS.get(self.module, {}),
             **os.environ,
             "LOG_JSON": "true",
             "HTTP_PORT": str(self.port),
             "RETRY_BACKOFF_SECONDS": "0.2",
-            **HARNESS_SETTINGS.get(self.module, {}),
             **self.env,
             **extra_env,
         }

@@ -71,7 +71,8 @@ def tick(
             f"sent ClockTicked at {sent}"
             + ("; every charge it made due is published" if wait else "")
         )
-        ahead = message.at - datetime.now(UTC)  # type: ignore[attr-defined]
+        tick_at: datetime = message.at  # type: ignore[attr-defined]
+        ahead = tick_at.replace(microsecond=0) - datetime.now(UTC).replace(microsecond=0)
         if not wait and ahead > FAR_AHEAD:
             err.print(
                 f"[bold yellow]note:[/] this tick is {ahead} ahead of this machine's clock; a "
