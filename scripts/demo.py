@@ -5,7 +5,8 @@ the demo releases it).
 
 It prints the charger's clock first and warns when it is ahead of the wall clock (left so by
 an earlier tick far ahead): a tick at "now" would then change nothing, so the demo ticks just
-after the charger's clock instead.
+after the charger's clock instead. A tick the charger refuses as too far ahead of its wall
+clock (TickRefused: CLOCK_MAX_AHEAD_SECONDS) stops the demo with the charger's reason.
 
 Run by `make up` once the services are started; safe to run again (new ids each time)."""
 
@@ -265,6 +266,14 @@ async def _tick(reader: TopicReader, at: datetime) -> None:
     tick = command("ClockTicked", tick_id=str(uuid.uuid4()), at=_instant(at))
     await produce(topics.CLOCK_TICKS, [tick], key="clock")
     print(f"demo: sent a tick at {tick['at']}; waiting for ChargesSettled...")
+    await reader.wait_for(
+        lambda rs: bool(reader.matching(rs, tick_id=tick["tick_id"])),
+        timeout=120,
+        what="the tick's ChargesSettled (or TickRefused)",
+    )
+    refused = reader.matching(event_type="TickRefused", tick_id=tick["tick_id"])
+    if refused:  # the charger's clock guard (CONTRACT.md §4 ClockTicked)
+        raise SystemExit(f"demo: the charger refused the tick: {refused[0].json()['reason']}")
     await reader.wait_count(1, timeout=120, event_type="ChargesSettled", tick_id=tick["tick_id"])
     while await reader.poll(0.5):
         pass

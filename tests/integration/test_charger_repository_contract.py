@@ -139,6 +139,16 @@ async def test_the_clock_moves_only_forward_and_settles_when_nothing_is_due(
     assert await repos.clock.tick_to_settle() is None  # `acme` is due at FEB, not charged yet
 
 
+async def test_a_refused_tick_is_recorded_once_and_leaves_the_clock_alone(
+    repos: Repositories,
+) -> None:
+    tick = uuid.uuid4()
+    assert await repos.clock.refuse(tick, datetime(2999, 1, 1, tzinfo=UTC), JAN)
+    assert not await repos.clock.refuse(tick, datetime(2999, 1, 1, tzinfo=UTC), FEB)
+    assert await repos.clock.refuse(uuid.uuid4(), MAR, JAN)
+    assert await repos.clock.clock() is None
+
+
 async def test_spend_limits_count_charged_debits_by_month_and_usage_by_window(
     repos: Repositories,
 ) -> None:

@@ -52,6 +52,7 @@ class ChargerTables:
     credits: dict[str, Credit] = field(default_factory=dict)
     clock: tuple[datetime, UUID] | None = None
     settled: bool = False
+    refused: dict[UUID, tuple[datetime, datetime]] = field(default_factory=dict)
 
     def customer(self, customer_id: str) -> Customer:
         return self.customers.setdefault(customer_id, Customer())
@@ -341,6 +342,12 @@ class FakeClock:
 
     async def mark_settled(self) -> None:
         self.t.settled = True
+
+    async def refuse(self, tick_id: UUID, at: datetime, wall_clock: datetime) -> bool:
+        if tick_id in self.t.refused:
+            return False
+        self.t.refused[tick_id] = (at, wall_clock)
+        return True
 
 
 @dataclass

@@ -4,12 +4,14 @@ pool, broker and relay)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
 from charger.adapters.unit_of_work import ChargerUnitOfWork
 from charger.config import ChargerSettings
 from charger.domain.catch_up import Policy
+from charger.domain.clock_guard import ClockGuard
 from charger.entrypoints import http, subscribers
 from charger.entrypoints.worker import TickWorker
 from charger.service_layer import handlers
@@ -58,7 +60,13 @@ def bootstrap(runtime: Runtime) -> None:
             group_suffix=suffix,
             projection=True,
         )
-    ticks = subscribers.Ticks(inputs, runtime.relay.wake, worker.wake)
+    ticks = subscribers.Ticks(
+        inputs,
+        runtime.relay.wake,
+        worker.wake,
+        ClockGuard(settings.clock_max_ahead_seconds),
+        wall_clock,
+    )
     runtime.consume(
         topics.CLOCK_TICKS,
         runtime.batch_consumer(
@@ -87,7 +95,8 @@ def bootstrap(runtime: Runtime) -> None:
     runtime.publishes(topics.FREE_MINUTES_GRANTED, "Free minutes, key customer_id.")
     runtime.publishes(
         topics.CHARGER_EVENTS,
-        "Run reports, declined charges, notices, holds and releases, rejections.",
+        "Run reports, declined charges, notices, holds and releases, rejections; ticks "
+        "refused as too far ahead (TickRefused, key 'clock').",
     )
     runtime.publishes(topics.CHARGER_PROGRESS, "Ticks settled, key 'clock'.")
     # A ChargesSettled read means every charge before it is on Kafka (CONTRACT.md §4).
@@ -95,6 +104,12 @@ def bootstrap(runtime: Runtime) -> None:
     runtime.publishes(
         topics.CREDITS_ISSUED, "Credits for debited days an end date cuts, key customer_id."
     )
+
+
+def wall_clock() -> datetime:
+    """The wall clock, read only to refuse a tick too far ahead of it (CONTRACT.md §4
+    ClockTicked), never to decide what is due."""
+    return datetime.now(UTC)
 
 
 async def run() -> None:

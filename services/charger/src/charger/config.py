@@ -18,6 +18,12 @@ class ChargerSettings(ServiceSettings):
         description="more charges than this for one assignment at one tick hold it "
         "(ChargesHeld) until ReleaseHeldCharges",
     )
+    clock_max_ahead_seconds: int = Field(
+        default=86_400,
+        ge=0,
+        description="a tick more than this after the charger's wall clock is refused "
+        "(TickRefused); 0: no bound, for simulations and test harnesses that drive time",
+    )
     charge_notice_days: int = Field(
         default=0,
         ge=0,

@@ -24,6 +24,10 @@ RELEASED = Counter("charger_released_total", "Held assignments released (Charges
 HELD_NOW = Gauge(
     "charger_assignments_held", "Assignments held now (ChargesHeld, not released yet)."
 )
+TICKS_REFUSED = Counter(
+    "charger_ticks_refused_total",
+    "Ticks refused (TickRefused): more than CLOCK_MAX_AHEAD_SECONDS after the wall clock.",
+)
 TICK_AT = Gauge("charger_tick_at_seconds", "The latest accepted tick (Unix time).")
 TICK_LAG = Gauge(
     "charger_tick_lag_seconds", "Seconds between a tick's `at` and when it was accepted."

@@ -31,6 +31,7 @@ from .charger import (
     ReleaseHeldCharges,
     RunLine,
     RunPackage,
+    TickRefused,
 )
 from .envelope import Message
 from .errors import CommandRejected, DeadLetter, FieldError
@@ -94,6 +95,7 @@ __all__ = [
     "RunPackage",
     "SetSpendLimit",
     "SpendLimitSet",
+    "TickRefused",
     "Unreadable",
     "UsageRated",
     "decode_json",

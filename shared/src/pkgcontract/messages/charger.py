@@ -222,3 +222,21 @@ class ChargesSettled(Message):
     event_type: Literal["ChargesSettled"] = "ChargesSettled"
     tick_id: Uuid = Field(description="The tick that made them due.")
     at: Instant = Field(description="The tick's instant.")
+
+
+class TickRefused(Message):
+    """A tick too far ahead of the charger's wall clock, refused: it changed nothing and is not
+    the latest tick (CONTRACT.md §4 ClockTicked: a tick cannot be taken back). On
+    charger.events, key 'clock'; event_id = uuid5 of 'refused:<tick_id>'."""
+
+    event_type: Literal["TickRefused"] = "TickRefused"
+    tick_id: Uuid = Field(description="The refused tick.")
+    at: Instant = Field(description="The refused tick's instant.")
+    wall_clock: Instant = Field(
+        description="The charger's wall clock when it read the tick: what `at` was compared with."
+    )
+    reason: str = Field(
+        max_length=500,
+        description="A sentence: how far ahead the tick was, the bound "
+        "(CLOCK_MAX_AHEAD_SECONDS) and what to do.",
+    )

@@ -41,6 +41,7 @@ from .charger import (
     PackageRunReported,
     ReleaseHeldCharges,
     RunPackage,
+    TickRefused,
 )
 from .envelope import Message
 from .errors import CommandRejected, DeadLetter, FieldError
@@ -83,6 +84,7 @@ TOPIC_MESSAGES: dict[str, tuple[type[Message], ...]] = {
         ChargeUpcoming,
         ChargesHeld,
         ChargesReleased,
+        TickRefused,
         CommandRejected,
     ),
     topics.CREDIT_DEBITED: (CreditDebited,),

@@ -19,6 +19,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+HARNESS_SETTINGS: dict[str, dict[str, str]] = {
+    # Tests drive simulated time (ticks in 2026, 2027, years ahead of or behind the wall
+    # clock): the charger's clock guard (CONTRACT.md §4 ClockTicked) is off unless a test
+    # (or the environment) sets CLOCK_MAX_AHEAD_SECONDS itself.
+    "charger": {"CLOCK_MAX_AHEAD_SECONDS": "0"},
+}
+"""Settings every test process of a service gets unless the environment or the test's own env
+sets them."""
+
+
 class ServiceProcess:
     """One service (`python -m <module>`) with its own settings and log file."""
 
@@ -31,6 +41,7 @@ class ServiceProcess:
 
     def start(self, **extra_env: str) -> ServiceProcess:
         env = {
+            **HARNESS_SETTINGS.get(self.module, {}),
             **os.environ,
             "LOG_JSON": "true",
             "HTTP_PORT": str(self.port),

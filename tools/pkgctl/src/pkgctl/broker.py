@@ -51,28 +51,32 @@ async def send(
     topic: str,
     key: str,
     message: Message,
-    answers: str | None,
+    answers: str | tuple[str, ...] | None,
     timeout: float,
-    success: dict[str, Any],
+    success: dict[str, Any] | list[dict[str, Any]],
 ) -> dict[str, Any] | None:
-    """Send `message`; when `answers` is given, return the first message there that matches
-    `success` or rejects this command (a report: all its parts, joined)."""
+    """Send `message`; when `answers` (a topic, or several) is given, return the first
+    message there that matches `success` (or one of a list) or rejects this command (a
+    report: all its parts, joined)."""
     headers = {"event_type": message.TYPE}
     if answers is None:
         await produce_keyed(
             bootstrap(), real(topic), [(key, message.to_json())], headers, security()
         )
         return None
+    watched = (answers,) if isinstance(answers, str) else answers
+    wanted = success if isinstance(success, list) else [success]
     async with TopicReader(
-        bootstrap(), real(answers), from_end=True, client_options=security()
+        bootstrap(), *map(real, watched), from_end=True, client_options=security()
     ) as reader:
         await produce_keyed(
             bootstrap(), real(topic), [(key, message.to_json())], headers, security()
         )
         command_id = str(message.event_id)
 
-        report_of = (
-            success.get("request_id") if success.get("event_type") == "PackageRunReported" else None
+        report_of = next(
+            (s.get("request_id") for s in wanted if s.get("event_type") == "PackageRunReported"),
+            None,
         )
 
         def rejected(records: list[Record]) -> dict[str, Any] | None:
@@ -90,7 +94,12 @@ async def send(
             if report_of is not None:
                 return rejected(records) or whole_report(records, report_of)
             return next(
-                (o for o in map(as_json, records) if _answers(o, command_id, success)), None
+                (
+                    o
+                    for o in map(as_json, records)
+                    if any(_answers(o, command_id, s) for s in wanted)
+                ),
+                None,
             )
 
         records = await reader.wait_for(

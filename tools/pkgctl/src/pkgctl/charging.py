@@ -8,7 +8,7 @@ import json
 import sys
 import urllib.parse
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import typer
@@ -29,7 +29,9 @@ def tick(
 ) -> None:
     """Send a clock tick (the charger charges what it makes due). With --wait, return once the
     charger says ChargesSettled for it (exit 1 on timeout: a tick not later than the
-    charger's clock changes nothing and is never settled)."""
+    charger's clock changes nothing and is never settled), or exit 1 explaining why when the
+    charger refuses it (TickRefused: more than its CLOCK_MAX_AHEAD_SECONDS, default a day,
+    after its wall clock)."""
     from pkgcontract.messages import ClockTicked
 
     instant = at or datetime.now(UTC).isoformat()
@@ -43,18 +45,46 @@ def tick(
                 "later than it is ignored (it changes nothing and is never settled)",
                 1,
             )
-    answers = topics.CHARGER_PROGRESS if wait else None
-    success = {"event_type": "ChargesSettled", "tick_id": tick_id}
+    # A refused tick is answered on charger.events (CONTRACT.md §4 ClockTicked).
+    answers = (topics.CHARGER_PROGRESS, topics.CHARGER_EVENTS) if wait else None
+    success = [
+        {"event_type": "ChargesSettled", "tick_id": tick_id},
+        {"event_type": "TickRefused", "tick_id": tick_id},
+    ]
     from pkgctl import broker
 
-    settled = run(broker.send(topics.CLOCK_TICKS, "clock", message, answers, timeout, success))
+    outcome = run(broker.send(topics.CLOCK_TICKS, "clock", message, answers, timeout, success))
+    refused = outcome is not None and outcome.get("event_type") == "TickRefused"
     sent = json.loads(message.to_json())["at"]
     if Options.json:
-        emit_json({"tick": json.loads(message.to_json()), "settled": settled})
-        return
-    out.print(
-        f"sent ClockTicked at {sent}" + ("; every charge it made due is published" if wait else "")
-    )
+        emit_json(
+            {
+                "tick": json.loads(message.to_json()),
+                "settled": None if refused else outcome,
+                "refused": outcome if refused else None,
+            }
+        )
+    elif refused:
+        render.tick_refused(err, outcome)
+    else:
+        out.print(
+            f"sent ClockTicked at {sent}"
+            + ("; every charge it made due is published" if wait else "")
+        )
+        tick_at: datetime = message.at  # type: ignore[attr-defined]
+        ahead = tick_at.replace(microsecond=0) - datetime.now(UTC).replace(microsecond=0)
+        if not wait and ahead > FAR_AHEAD:
+            err.print(
+                f"[bold yellow]note:[/] this tick is {ahead} ahead of this machine's clock; a "
+                "charger refuses a tick more than its CLOCK_MAX_AHEAD_SECONDS (default a day) "
+                "ahead of its wall clock (TickRefused; --wait shows it)"
+            )
+    if refused:
+        raise typer.Exit(1)
+
+
+FAR_AHEAD = timedelta(days=1)
+"""The charger's default CLOCK_MAX_AHEAD_SECONDS: a tick further ahead may be refused."""
 
 
 def _charger_clock() -> datetime | None:

@@ -40,6 +40,20 @@ def rejection(console: Console, obj: dict[str, Any]) -> None:
         console.print(f"  {e.get('field') or '(command)'}: {e.get('message')}")
 
 
+def tick_refused(console: Console, obj: dict[str, Any]) -> None:
+    """A TickRefused (CONTRACT.md §4 ClockTicked): what was refused, why, how to proceed."""
+    console.print(
+        f"[bold red]refused:[/] the charger did not take tick {obj.get('tick_id')} at "
+        f"{obj.get('at')}: it changed nothing"
+    )
+    console.print(f"  the charger's wall clock said {obj.get('wall_clock')}")
+    console.print(f"  {obj.get('reason')}", markup=False)
+    console.print(
+        "  to proceed: tick at the wall clock (`pkgctl tick` without --at); to drive "
+        "simulated time, run the charger with CLOCK_MAX_AHEAD_SECONDS=0"
+    )
+
+
 def run_report(console: Console, report: dict[str, Any], every_line: bool) -> None:
     mode = "simulation" if report["simulate"] else "run"
     title = f"{mode} for {report['customer_id']} as of the end of {report['date']}"
@@ -93,11 +107,17 @@ def _report_summary(console: Console, title: str, report: dict[str, Any]) -> Non
     console.print(f"total {'to charge' if report['simulate'] else 'charged'}: {totals}")
 
 
+_ALARMING = {"TickRefused", "ChargesHeld", "DeadLetter"}
+"""Event types an operator must act on: their names are shown in red."""
+
+
 def line(console: Console, record: Record, obj: dict[str, Any]) -> None:
     fields = {k: v for k, v in obj.items() if k not in _SKIP and v is not None}
     key = (record.key or b"").decode(errors="replace")
+    name = obj.get("event_type", "?")
+    style = "bold red" if name in _ALARMING else "bold"
     console.print(
-        f"[dim]{obj.get('occurred_at', '')}[/] [bold]{obj.get('event_type', '?')}[/] "
+        f"[dim]{obj.get('occurred_at', '')}[/] [{style}]{name}[/] "
         f"[cyan]{key}[/] {json.dumps(fields, separators=(',', ':'))}",
         soft_wrap=True,
         highlight=False,

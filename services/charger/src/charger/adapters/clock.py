@@ -1,5 +1,5 @@
 """The charger's clock (explicit SQL): the latest tick accepted and whether ChargesSettled was
-written for it."""
+written for it; the ticks refused as too far ahead of the wall clock."""
 
 from __future__ import annotations
 
@@ -60,3 +60,15 @@ class ClockRepository:
 
     async def mark_settled(self) -> None:
         await self.conn.execute("UPDATE clock SET settled = true WHERE id = 1")
+
+    async def refuse(self, tick_id: UUID, at: datetime, wall_clock: datetime) -> bool:
+        """Record a tick refused as too far ahead (CONTRACT.md §4 ClockTicked); False when it
+        already was, so its TickRefused is sent once."""
+        row = await self.conn.fetchval(
+            "INSERT INTO refused_ticks (tick_id, tick_at, wall_clock) VALUES ($1, $2, $3) "
+            "ON CONFLICT (tick_id) DO NOTHING RETURNING 1",
+            tick_id,
+            at,
+            wall_clock,
+        )
+        return row is not None

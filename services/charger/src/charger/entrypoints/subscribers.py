@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from charger import metrics
 from charger.adapters.unit_of_work import ChargerUnitOfWork
-from charger.domain.charge_run import latest_tick
-from charger.service_layer import handlers, projection
+from charger.domain.clock_guard import ClockGuard
+from charger.service_layer import handlers, projection, ticks
 from pkgcontract.messages import ClockTicked
 from pkgshared.barrier import InputsBarrier
 from pkgshared.incoming import Incoming
@@ -32,26 +33,36 @@ async def on_command(uow: ChargerUnitOfWork, command: Any, _key: str, *, inputs:
 
 
 class Ticks:
-    """The clock's subscriber: a poll's latest tick accepted; once its unit of work commits,
-    the tick workers are woken (`after_commit`, the unit of work's on_commit)."""
+    """The clock's subscriber: a poll's ticks handed to `ticks.take_ticks` (those too far
+    ahead of the wall clock refused, the latest of the others accepted); once its unit of work
+    commits, the tick workers are woken (`after_commit`, the unit of work's on_commit).
+    `wall_clock`: injected by bootstrap.py, only ever used to refuse a tick."""
 
     def __init__(
-        self, inputs: Inputs, wake_relay: Callable[[], None], wake_workers: Callable[[], None]
+        self,
+        inputs: Inputs,
+        wake_relay: Callable[[], None],
+        wake_workers: Callable[[], None],
+        guard: ClockGuard,
+        wall_clock: Callable[[], datetime],
     ) -> None:
         self._inputs = inputs
         self._wake_relay = wake_relay
         self._wake_workers = wake_workers
+        self._guard = guard
+        self._wall_clock = wall_clock
         self._accepted: list[ClockTicked] = []
 
     async def on_ticks(self, uow: ChargerUnitOfWork, batch: list[Incoming]) -> None:
-        ticks = [i.message for i in batch if isinstance(i.message, ClockTicked)]
-        if ticks:
-            tick = latest_tick(ticks)
-            if await handlers.accept_tick(tick, uow, self._inputs):
-                self._accepted.append(tick)
-            else:  # none later than the clock: they change nothing
-                for _ in ticks:
-                    uow.note("ignored")
+        read = [i.message for i in batch if isinstance(i.message, ClockTicked)]
+        if read:
+            taken = await ticks.take_ticks(read, uow, self._inputs, self._guard, self._wall_clock)
+            if taken.accepted is not None:
+                self._accepted.append(taken.accepted)
+            for _ in range(taken.refused):
+                uow.note("rejected")
+            for _ in range(taken.ignored):  # not later than the clock: they change nothing
+                uow.note("ignored")
 
     def after_commit(self) -> None:
         self._wake_relay()

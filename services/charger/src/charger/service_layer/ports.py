@@ -114,6 +114,10 @@ class Clock(Protocol):
 
     async def mark_settled(self) -> None: ...
 
+    async def refuse(self, tick_id: UUID, at: datetime, wall_clock: datetime) -> bool:
+        """Record a tick refused as too far ahead; False when it already was."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction: the repositories, how far the inputs were read, and the events it will
