@@ -104,7 +104,28 @@ def command_line(ctx: typer.Context, values: dict[str, Any]) -> str:
         else:
             for item in _items(value):
                 words += [param.opts[0], str(item)]
-    return shlex.join(words)
+    return " ".join(_quote(w) for w in words)
+
+
+def _quote(word: str) -> str:
+    """`word` quoted for a POSIX shell; a word with a line break, tab or other character
+    that does not print (a name or description may hold them) in bash's $'...', so the line
+    stays one line."""
+    if word.isprintable():
+        return shlex.quote(word)
+    escaped = []
+    for ch in word:
+        if ch in "\\'":
+            escaped.append("\\" + ch)
+        elif ch.isprintable():
+            escaped.append(ch)
+        elif ord(ch) < 0x100:
+            escaped.append(f"\\x{ord(ch):02x}")
+        elif ord(ch) < 0x10000:
+            escaped.append(f"\\u{ord(ch):04x}")
+        else:
+            escaped.append(f"\\U{ord(ch):08x}")
+    return "$'" + "".join(escaped) + "'"
 
 
 def _items(value: Any) -> list[Any]:
