@@ -164,12 +164,17 @@ def test_the_first_sendings_outcome_is_looked_for_when_the_body_is_the_same(
     _, _, resent, since = fake.sent[-1]
     assert since is not None and since <= sent.occurred_at  # the first sending's outcome counts
     assert resent.correlation_id == sent.correlation_id  # which the first outcome carries
+    assert resent.to_json() == sent.to_json()  # the very bytes sent the first time
 
     at = words.index("--quantity") + 1
     other = [*words[:at], "4", *words[at + 1 :]]
     refused = runner.invoke(app, other, env=ENV)
     assert "sent before with another body" in refused.stderr
     assert fake.sent[-1][3] is None  # only an answer to this sending (its rejection) counts
+
+    fake.earlier = json.loads(sent.to_json()) | {"event_type": "EndAssignment"}
+    reused = runner.invoke(app, words, env=ENV)  # the id of a command of another type
+    assert reused.exit_code == 1 and "sent before with another body" in reused.stderr
 
 
 @pytest.mark.parametrize(

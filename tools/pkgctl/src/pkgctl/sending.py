@@ -3,6 +3,7 @@ sets it) and sending it, waiting for what answers it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from datetime import UTC, datetime
@@ -139,7 +140,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def _sent_before(message: Message, topic: str) -> tuple[Message, datetime | None]:
     """`message` and from when its outcome is to be looked for: when a command with its id
     was sent before with the same body, from the first sending on (and with the first's
-    correlation_id, which its outcome carries); else only what comes after this sending."""
+    occurred_at and correlation_id, which its outcome carries: the same bytes); else only
+    what comes after this sending."""
     from pkgcontract.messages import MESSAGE_TYPES
     from pkgctl import broker
     from pkgshared.commands import body_digest
@@ -149,9 +151,13 @@ def _sent_before(message: Message, topic: str) -> tuple[Message, datetime | None
     first = run(broker.first_sent(command_id, since, (topic,)))
     if first is None:
         return message, None
-    body = first[1]
-    earlier = MESSAGE_TYPES[message.TYPE].model_validate(body)
-    if body.get("event_type") != message.TYPE or body_digest(earlier) != body_digest(message):
+    from pydantic import ValidationError
+
+    earlier: Message | None = None
+    if first[1].get("event_type") == message.TYPE:
+        with contextlib.suppress(ValidationError):
+            earlier = MESSAGE_TYPES[message.TYPE].model_validate(first[1])
+    if earlier is None or body_digest(earlier) != body_digest(message):
         err.print(
             f"[yellow]warning:[/] command id {command_id} was sent before with another body: "
             "its service will reject this one (give no --command-id to send a new command)"
@@ -161,7 +167,10 @@ def _sent_before(message: Message, topic: str) -> tuple[Message, datetime | None
         f"note: this command was sent before (at {earlier.occurred_at.isoformat()}); "
         "the outcome of that first sending is looked for too"
     )
-    same = message.model_copy(update={"correlation_id": earlier.correlation_id})
+    # The first sending's envelope too: the very bytes sent before.
+    same = message.model_copy(
+        update={"correlation_id": earlier.correlation_id, "occurred_at": earlier.occurred_at}
+    )
     return same, since
 
 
