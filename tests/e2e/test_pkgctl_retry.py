@@ -6,6 +6,7 @@ repeat."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shlex
@@ -23,6 +24,8 @@ from pkgtools.testing.scenario import Scenario
 from pkgtools.testing.system import System
 from tests.e2e.cli import ok, pkgctl
 
+WAIT_BOUND = 10.0
+"""The assignment service's UNKNOWN_PACKAGE_WAIT_SECONDS (its default, which the tests keep)."""
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
@@ -59,14 +62,19 @@ async def define(s: Scenario, package: str) -> None:
 async def test_an_assign_that_timed_out_sent_again_as_printed_makes_one_assignment(
     s: Scenario,
 ) -> None:
-    package, other = f"late-{uuid.uuid4().hex[:8]}", f"known-{uuid.uuid4().hex[:8]}"
-    await define(s, other)
-    # The package is not defined yet: the service waits for it (UNKNOWN_PACKAGE_WAIT_SECONDS,
-    # 10 s), longer than pkgctl waits.
-    first = await pkgctl(
-        s, "assign", "--customer", s.customer, "--package", package, "--start", "2026-01-10",
-        "--quantity", "2", "--timeout", "1",
-    )  # fmt: skip
+    package = f"gold-{uuid.uuid4().hex[:8]}"
+    await define(s, package)
+    # The assignment service is down: no outcome comes in time.
+    service = s.system.services["assignment"]
+    await asyncio.to_thread(service.stop)
+    try:
+        first = await pkgctl(
+            s, "assign", "--customer", s.customer, "--package", package, "--start", "2026-01-10",
+            "--quantity", "2", "--timeout", "2",
+        )  # fmt: skip
+    finally:
+        service.start()
+        await asyncio.to_thread(service.wait_healthy)
     assert first.returncode == 1, first.stdout + first.stderr
     command_id, assignment_id, again = printed(first.stderr)
     assert "no outcome arrived in time" in first.stderr
@@ -74,16 +82,7 @@ async def test_an_assign_that_timed_out_sent_again_as_printed_makes_one_assignme
     assert ["--command-id", command_id] == again[again.index("--command-id") :][:2]
     assert ["--assignment-id", assignment_id] == again[again.index("--assignment-id") :][:2]
 
-    # Another customer's valid work is answered meanwhile, in normal time.
-    started = time.monotonic()
-    meanwhile = await ok(
-        s, "assign", "--customer", f"{s.customer}-b", "--package", other, "--start", "2026-01-10",
-        "--timeout", "8",
-    )  # fmt: skip
-    assert "PackageAssigned" in meanwhile and time.monotonic() - started < 9
-
-    # The package comes while the first sending waits: that sending is applied.
-    await define(s, package)
+    # Back up, the service applies that first sending.
     await s.reader.wait_count(1, event_type="PackageAssigned", assignment_id=assignment_id)
 
     # Sent again as printed: ignored by the service, and the first outcome is shown.
@@ -110,7 +109,8 @@ async def test_an_assign_that_timed_out_sent_again_as_printed_makes_one_assignme
 
 
 async def test_a_command_with_no_outcome_says_how_to_follow_it(s: Scenario) -> None:
-    never = f"never-{uuid.uuid4().hex[:8]}"
+    never, other = f"never-{uuid.uuid4().hex[:8]}", f"known-{uuid.uuid4().hex[:8]}"
+    await define(s, other)
     first = await pkgctl(
         s, "assign", "--customer", s.customer, "--package", never, "--start", "2026-01-10",
         "--timeout", "1",
@@ -122,6 +122,17 @@ async def test_a_command_with_no_outcome_says_how_to_follow_it(s: Scenario) -> N
 
     pending = await pkgctl(s, "outcome", command_id)
     assert pending.returncode == 1 and "no outcome" in pending.stderr, pending.stderr
+
+    # Another customer's valid work sent meanwhile is answered in normal time: the waiting
+    # command holds back no other customer's for longer than its bound (CONTRACT.md §4; the
+    # assignment service holds the poll it came in, so up to 10 s), not until it is resolved.
+    # The rest of the margin is pkgctl's start on a busy machine.
+    started = time.monotonic()
+    meanwhile = await ok(
+        s, "assign", "--customer", f"{s.customer}-b", "--package", other, "--start", "2026-01-10",
+        "--timeout", "25",
+    )  # fmt: skip
+    assert "PackageAssigned" in meanwhile and time.monotonic() - started < WAIT_BOUND + 8
 
     # Once the service gives up waiting for the package, the rejection is the outcome: the
     # line sent again reports it (not a second timeout), and so does `pkgctl outcome`.
