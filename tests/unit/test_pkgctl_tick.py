@@ -22,7 +22,9 @@ AT = "2027-01-01T00:00:00Z"
 def _answering(monkeypatch: pytest.MonkeyPatch, event_type: str) -> list[Any]:
     asked: list[Any] = []
 
-    async def send(topic: str, key: str, message: Any, answers: Any, timeout: float, success: Any):
+    async def send(
+        topic: str, key: str, message: Any, answers: Any, timeout: float, success: Any, since=None
+    ):
         asked.append((topic, key, answers, success))
         found = {"event_type": event_type, "tick_id": str(message.tick_id), "at": AT}
         if event_type == "TickRefused":

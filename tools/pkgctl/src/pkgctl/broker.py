@@ -15,6 +15,8 @@ from typing import Any
 
 from pkgcontract import topics
 from pkgcontract.messages import MESSAGE_TYPES, Message
+from pkgctl.answers import outcome as answer_of
+from pkgctl.answers import whole_report as answers_whole_report
 from pkgctl.clock import Clock
 from pkgshared.kafka import client_security
 from pkgshared.settings import ServiceSettings
@@ -54,10 +56,13 @@ async def send(
     answers: str | tuple[str, ...] | None,
     timeout: float,
     success: dict[str, Any] | list[dict[str, Any]],
+    since: datetime | None = None,
 ) -> dict[str, Any] | None:
-    """Send `message`; when `answers` (a topic, or several) is given, return the first
-    message there that matches `success` (or one of a list) or rejects this command (a
-    report: all its parts, joined)."""
+    """Send `message`; when `answers` (a topic, or several) is given, return the first message
+    there that matches `success` (or one of a list) or rejects this command (a report: all its
+    parts, joined). The answers are read from their end as it was before sending, or from
+    `since` (a command sent again: its first sending's outcome counts, the services ignoring
+    the repeat)."""
     headers = {"event_type": message.TYPE}
     if answers is None:
         await produce_keyed(
@@ -65,69 +70,67 @@ async def send(
         )
         return None
     watched = (answers,) if isinstance(answers, str) else answers
-    wanted = success if isinstance(success, list) else [success]
     async with TopicReader(
-        bootstrap(), *map(real, watched), from_end=True, client_options=security()
+        bootstrap(),
+        *map(real, watched),
+        from_end=since is None,
+        since=since,
+        client_options=security(),
     ) as reader:
         await produce_keyed(
             bootstrap(), real(topic), [(key, message.to_json())], headers, security()
         )
         command_id = str(message.event_id)
 
-        report_of = next(
-            (s.get("request_id") for s in wanted if s.get("event_type") == "PackageRunReported"),
-            None,
-        )
-
-        def rejected(records: list[Record]) -> dict[str, Any] | None:
-            return next(
-                (
-                    o
-                    for o in map(as_json, records)
-                    if o.get("event_type") == "CommandRejected"
-                    and o.get("command_id") == command_id
-                ),
-                None,
-            )
-
-        def outcome(records: list[Record]) -> dict[str, Any] | None:
-            if report_of is not None:
-                return rejected(records) or whole_report(records, report_of)
-            return next(
-                (
-                    o
-                    for o in map(as_json, records)
-                    if any(_answers(o, command_id, s) for s in wanted)
-                ),
-                None,
-            )
+        def found(records: list[Record]) -> dict[str, Any] | None:
+            return answer_of(map(as_json, records), command_id, success)
 
         records = await reader.wait_for(
-            lambda rs: outcome(rs) is not None, timeout=timeout, what="the outcome"
+            lambda rs: found(rs) is not None, timeout=timeout, what="the outcome"
         )
-        return outcome(records)
+        return found(records)
 
 
 def whole_report(records: list[Record], request_id: str) -> dict[str, Any] | None:
-    """The PackageRunReported of `request_id` once every part has arrived, its parts' lines
-    joined in order (CONTRACT.md §4: a report of more than 2,000 lines comes in parts)."""
-    parts: dict[int, dict[str, Any]] = {}
-    for obj in map(as_json, records):
-        if obj.get("event_type") == "PackageRunReported" and obj.get("request_id") == request_id:
-            parts[int(obj.get("part", 1))] = obj
-    if not parts:
-        return None
-    first = parts[min(parts)]
-    if len(parts) < int(first.get("parts", 1)):
-        return None
-    lines = [line for n in sorted(parts) for line in parts[n]["lines"]]
-    return first | {"lines": lines, "part": 1, "parts": len(parts)}
+    """The PackageRunReported of `request_id` among `records`, every part joined (answers.py)."""
+    return answers_whole_report(map(as_json, records), request_id)
 
 
-def _answers(obj: dict[str, Any], command_id: str, success: dict[str, Any]) -> bool:
-    if obj.get("event_type") == "CommandRejected":
-        return bool(obj.get("command_id") == command_id)
-    return all(obj.get(k) == v for k, v in success.items())
+COMMAND_TOPICS = (
+    topics.CATALOG_COMMANDS,
+    topics.ASSIGNMENT_COMMANDS,
+    topics.CHARGER_COMMANDS,
+    topics.CLOCK_TICKS,
+    topics.USAGE_RATED,
+)
+"""The topics pkgctl sends its commands (and ticks and calls) to."""
+
+
+async def first_sent(
+    command_id: str, since: datetime | None, among: tuple[str, ...] = COMMAND_TOPICS
+) -> tuple[str, dict[str, Any]] | None:
+    """The topic and body of the first message with event_id `command_id` on the topics
+    `among`, read from `since` (from their start when None) to their current end."""
+    async with TopicReader(
+        bootstrap(), *(real(t) for t in among), since=since, client_options=security()
+    ) as reader:
+        records = await reader.read_to_end()
+    prefix = os.environ.get("TOPIC_PREFIX", "")
+    hits = [r for r in records if as_json(r).get("event_id") == command_id]
+    if not hits:
+        return None
+    first = min(hits, key=lambda r: r.offset)  # one key, so one partition
+    return first.topic.removeprefix(prefix), as_json(first)
+
+
+async def read_since(topic: str | tuple[str, ...], since: datetime | None) -> list[dict[str, Any]]:
+    """The messages of `topic` (or of each of several) written from `since` (from its start
+    when None) to its end."""
+    among = (topic,) if isinstance(topic, str) else topic
+    async with TopicReader(
+        bootstrap(), *map(real, among), since=since, client_options=security()
+    ) as reader:
+        return [as_json(r) for r in await reader.read_to_end()]
 
 
 async def tail(

@@ -13,15 +13,18 @@ from typing import Annotated, Any
 
 import typer
 
-from pkgcontract import topics
 from pkgctl import api, render
 from pkgctl.cli import Options, Timeout, Wait, app, emit_json, err, fail, out, run
-from pkgctl.sending import build, send_and_report
+from pkgctl.resend import CommandId, Ids
+from pkgctl.sending import build, deliver, send_and_report
 
 
 @app.command()
 def tick(
+    ctx: typer.Context,
     at: Annotated[str | None, typer.Option(help="RFC 3339 instant, default: now")] = None,
+    tick_id: Annotated[str | None, typer.Option(help="default: a new UUID")] = None,
+    command_id: CommandId = None,
     wait: Annotated[
         bool, typer.Option("--wait", help="wait until every charge it made due is published")
     ] = False,
@@ -35,9 +38,11 @@ def tick(
     from pkgcontract.messages import ClockTicked
 
     instant = at or datetime.now(UTC).isoformat()
-    tick_id = str(uuid.uuid4())
-    message = build(ClockTicked, tick_id=tick_id, at=instant)
-    if wait:
+    ids = Ids.choose(ctx, command_id, tick_id=tick_id or str(uuid.uuid4()), at=instant)
+    message = build(
+        ClockTicked, event_id=ids.command_id, tick_id=ids.carried["tick_id"], at=instant
+    )
+    if wait and not ids.given:
         charger_at = _charger_clock()
         if charger_at is not None and message.at <= charger_at:  # type: ignore[attr-defined]
             raise fail(
@@ -46,14 +51,7 @@ def tick(
                 1,
             )
     # A refused tick is answered on charger.events (CONTRACT.md §4 ClockTicked).
-    answers = (topics.CHARGER_PROGRESS, topics.CHARGER_EVENTS) if wait else None
-    success = [
-        {"event_type": "ChargesSettled", "tick_id": tick_id},
-        {"event_type": "TickRefused", "tick_id": tick_id},
-    ]
-    from pkgctl import broker
-
-    outcome = run(broker.send(topics.CLOCK_TICKS, "clock", message, answers, timeout, success))
+    outcome = deliver("clock", message, wait, timeout, ids)
     refused = outcome is not None and outcome.get("event_type") == "TickRefused"
     sent = json.loads(message.to_json())["at"]
     if Options.json:
@@ -99,28 +97,30 @@ def _charger_clock() -> datetime | None:
 
 @app.command()
 def release(
+    ctx: typer.Context,
     customer: Annotated[str, typer.Argument(help="the held assignment's customer")],
     assignment_id: Annotated[str, typer.Argument(help="the held assignment")],
+    command_id: CommandId = None,
     wait: Wait = True,
     timeout: Timeout = 30.0,
 ) -> None:
     """Release an assignment the catch-up limit held (ChargesHeld): the next tick makes
     everything due for it, in order."""
-    from pkgcontract.messages import ReleaseHeldCharges, natural_event_id
+    from pkgcontract.messages import ReleaseHeldCharges
 
-    message = build(ReleaseHeldCharges, customer_id=customer, assignment_id=assignment_id)
-    send_and_report(
-        customer,
-        message,
-        wait,
-        timeout,
-        event_type="ChargesReleased",
-        event_id=str(natural_event_id(f"released:{message.event_id}")),
+    ids = Ids.choose(ctx, command_id)
+    message = build(
+        ReleaseHeldCharges,
+        event_id=ids.command_id,
+        customer_id=customer,
+        assignment_id=assignment_id,
     )
+    send_and_report(customer, message, wait, timeout, ids)
 
 
 @app.command()
 def usage(
+    ctx: typer.Context,
     customer: Annotated[str, typer.Option()],
     destination: Annotated[str, typer.Option(help="the number called, digits")],
     seconds: Annotated[int, typer.Option(help="the call's duration")],
@@ -130,6 +130,8 @@ def usage(
     at: Annotated[
         str | None, typer.Option(help="when it occurred (RFC 3339), default: now")
     ] = None,
+    usage_id: Annotated[str | None, typer.Option(help="default: a new UUID")] = None,
+    command_id: CommandId = None,
     wait: Annotated[
         bool, typer.Option("--wait", help="wait until free minutes covered it (FreeMinutesUsed)")
     ] = False,
@@ -140,33 +142,32 @@ def usage(
     FreeMinutesUsed (only sent when free minutes cover at least a second)."""
     from pkgcontract.messages import UsageRated
 
-    usage_id = str(uuid.uuid4())
+    ids = Ids.choose(
+        ctx,
+        command_id,
+        usage_id=usage_id or str(uuid.uuid4()),
+        at=at or datetime.now(UTC).isoformat(),
+    )
     message = build(
         UsageRated,
-        usage_id=usage_id,
+        event_id=ids.command_id,
+        usage_id=ids.carried["usage_id"],
         customer_id=customer,
         did=did,
         amount=amount,
         currency=currency,
-        occurred_at=at or datetime.now(UTC).isoformat(),
+        occurred_at=ids.carried["at"],
         destination=destination,
         duration_seconds=seconds,
     )
     if wait and not _some_grant_covers(message):
-        send_and_report(customer, message, False, timeout)
+        send_and_report(customer, message, False, timeout, ids)
         raise fail(
             "sent; no grant of the customer can cover this call (window, DID, prefix or "
             "seconds left), so the allowance sends nothing for it: not waiting",
             1,
         )
-    send_and_report(
-        customer,
-        message,
-        wait,
-        timeout,
-        event_type="FreeMinutesUsed",
-        usage_id=usage_id,
-    )
+    send_and_report(customer, message, wait, timeout, ids)
 
 
 def _some_grant_covers(call: Any) -> bool:
@@ -193,6 +194,7 @@ def _some_grant_covers(call: Any) -> bool:
 
 @app.command("run-package")
 def run_package(
+    ctx: typer.Context,
     customer: Annotated[str, typer.Option()],
     date: Annotated[str, typer.Option(help="YYYY-MM-DD")],
     real: Annotated[
@@ -202,6 +204,8 @@ def run_package(
         bool, typer.Option("--yes", help="with --real: do not ask for confirmation")
     ] = False,
     lines: Annotated[bool, typer.Option("--lines", help="list every line of the report")] = False,
+    request_id: Annotated[str | None, typer.Option(help="default: a new UUID")] = None,
+    command_id: CommandId = None,
     timeout: Timeout = 60.0,
 ) -> None:
     """Simulate (or, with --real, charge) a customer's packages as of the end of a date and
@@ -215,24 +219,18 @@ def run_package(
         typer.confirm(
             f"charge {customer} for real: every charge due by the end of {date}?", abort=True
         )
-    request_id = str(uuid.uuid4())
+    ids = Ids.choose(ctx, command_id, request_id=request_id or str(uuid.uuid4()))
     message = build(
-        RunPackage, request_id=request_id, customer_id=customer, date=date, simulate=simulate
+        RunPackage,
+        event_id=ids.command_id,
+        request_id=ids.carried["request_id"],
+        customer_id=customer,
+        date=date,
+        simulate=simulate,
     )
     if run(_charger_knows(urllib.parse.quote(customer, safe=""))) is None:
         raise fail(f"the charger knows no customer {customer!r}; nothing was sent", 1)
-    from pkgctl import broker
-
-    report = run(
-        broker.send(
-            topics.CHARGER_COMMANDS,
-            customer,
-            message,
-            topics.CHARGER_EVENTS,
-            timeout,
-            {"event_type": "PackageRunReported", "request_id": request_id},
-        )
-    )
+    report = deliver(customer, message, True, timeout, ids)
     rejected = report.get("event_type") == "CommandRejected"
     if Options.json:
         emit_json(report)

@@ -5,7 +5,9 @@ Exit codes: 0 done, 1 rejected, unknown or timed out, 2 bad input.
 Environment: KAFKA_BOOTSTRAP_SERVERS (default 127.0.0.1:9092), TOPIC_PREFIX (default empty);
 CATALOG_API, ASSIGNMENT_API, CHARGER_API, ALLOWANCE_API (the read APIs, default
 127.0.0.1:8081-8084). Every command it sends carries a new correlation_id, which the events it
-causes carry too.
+causes carry too. Every command that sends says its ids first; given back (--command-id, ...)
+they send the same command again, which is not applied twice (`pkgctl outcome ID`: what
+became of one).
 """
 
 from __future__ import annotations

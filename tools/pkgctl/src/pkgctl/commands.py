@@ -13,6 +13,7 @@ import typer
 
 from pkgctl import api
 from pkgctl.cli import Customer, Timeout, Wait, app, err, fail
+from pkgctl.resend import CommandId, Ids
 from pkgctl.sending import build, customer_of, send_and_report
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 @app.command()
 def define(
+    ctx: typer.Context,
     package_id: str,
     name: Annotated[str, typer.Option()],
     kind: Annotated[str, typer.Option(help="recurring, free_minutes or minimum_spend")],
@@ -46,6 +48,7 @@ def define(
     ] = None,
     description: Annotated[str | None, typer.Option()] = None,
     effective_from: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    command_id: CommandId = None,
     wait: Wait = True,
     timeout: Timeout = 30.0,
 ) -> None:
@@ -54,8 +57,10 @@ def define(
     from pkgcontract.messages import DefinePackage
 
     frequency_match: list[int | str] = [int(m) if m.isdigit() else m for m in match or []]
+    ids = Ids.choose(ctx, command_id)
     message = build(
         DefinePackage,
+        event_id=ids.command_id,
         package_id=package_id,
         name=name,
         kind=kind,
@@ -82,8 +87,7 @@ def define(
         message,
         wait,
         timeout,
-        event_type="PackageDefined",
-        package_id=package_id,
+        ids,
     )
 
 
@@ -121,23 +125,30 @@ def _left_out(package_id: str, message: Message) -> list[str]:
 
 
 @app.command()
-def retire(package_id: str, wait: Wait = True, timeout: Timeout = 30.0) -> None:
+def retire(
+    ctx: typer.Context,
+    package_id: str,
+    command_id: CommandId = None,
+    wait: Wait = True,
+    timeout: Timeout = 30.0,
+) -> None:
     """Retire a package: no new assignments; existing ones run until they end."""
     from pkgcontract.messages import RetirePackage
 
-    message = build(RetirePackage, package_id=package_id)
+    ids = Ids.choose(ctx, command_id)
+    message = build(RetirePackage, event_id=ids.command_id, package_id=package_id)
     send_and_report(
         package_id,
         message,
         wait,
         timeout,
-        event_type="PackageRetired",
-        package_id=package_id,
+        ids,
     )
 
 
 @app.command()
 def assign(
+    ctx: typer.Context,
     customer: Annotated[str, typer.Option()],
     package: Annotated[str, typer.Option()],
     start: Annotated[str, typer.Option(help="YYYY-MM-DD")],
@@ -147,17 +158,21 @@ def assign(
     auto_decrement: Annotated[bool, typer.Option("--auto-decrement/--no-auto-decrement")] = True,
     free_minutes: Annotated[int | None, typer.Option()] = None,
     timezone: Annotated[str, typer.Option()] = "UTC",
-    assignment_id: Annotated[str | None, typer.Option(help="default: a new UUID")] = None,
+    assignment_id: Annotated[
+        str | None, typer.Option(help="default: a new UUID (said before it is sent)")
+    ] = None,
+    command_id: CommandId = None,
     wait: Wait = True,
     timeout: Timeout = 30.0,
 ) -> None:
     """Assign a package to a customer (or to one of its DIDs)."""
     from pkgcontract.messages import AssignPackage
 
-    aid = assignment_id or str(uuid.uuid4())
+    ids = Ids.choose(ctx, command_id, assignment_id=assignment_id or str(uuid.uuid4()))
     message = build(
         AssignPackage,
-        assignment_id=aid,
+        event_id=ids.command_id,
+        assignment_id=ids.carried["assignment_id"],
         customer_id=customer,
         did=did,
         package_id=package,
@@ -173,13 +188,13 @@ def assign(
         message,
         wait,
         timeout,
-        event_type="PackageAssigned",
-        assignment_id=aid,
+        ids,
     )
 
 
 @app.command()
 def change(
+    ctx: typer.Context,
     assignment_id: str,
     customer: Customer = None,
     quantity: Annotated[int | None, typer.Option()] = None,
@@ -189,6 +204,7 @@ def change(
     ] = None,
     free_minutes: Annotated[int | None, typer.Option()] = None,
     effective_from: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    command_id: CommandId = None,
     wait: Wait = True,
     timeout: Timeout = 30.0,
 ) -> None:
@@ -200,8 +216,10 @@ def change(
             "nothing to change: give --quantity, --end, --[no-]auto-decrement or --free-minutes", 2
         )
     remove_end = end is not None and end.lower() == "none"
+    ids = Ids.choose(ctx, command_id)
     message = build(
         ChangeAssignment,
+        event_id=ids.command_id,
         keep_none=frozenset({"end_date"}) if remove_end else frozenset(),
         assignment_id=assignment_id,
         quantity=quantity,
@@ -215,48 +233,55 @@ def change(
         message,
         wait,
         timeout,
-        event_type="AssignmentChanged",
-        assignment_id=assignment_id,
+        ids,
     )
 
 
 @app.command()
 def end(
+    ctx: typer.Context,
     assignment_id: str,
     customer: Customer = None,
     date: Annotated[
         str | None, typer.Option("--end", "--date", help="last day (YYYY-MM-DD), default: today")
     ] = None,
+    command_id: CommandId = None,
     wait: Wait = True,
     timeout: Timeout = 30.0,
 ) -> None:
     """End an assignment (--end, as `assign` and `change` take it)."""
     from pkgcontract.messages import EndAssignment
 
-    message = build(EndAssignment, assignment_id=assignment_id, end_date=date)
+    ids = Ids.choose(ctx, command_id)
+    message = build(
+        EndAssignment, event_id=ids.command_id, assignment_id=assignment_id, end_date=date
+    )
     send_and_report(
         customer_of(assignment_id, customer),
         message,
         wait,
         timeout,
-        event_type="AssignmentEnded",
-        assignment_id=assignment_id,
+        ids,
     )
 
 
 @app.command("spend-limit")
 def spend_limit(
+    ctx: typer.Context,
     customer: Annotated[str, typer.Option()],
     limit: Annotated[str, typer.Option(help="per calendar month, or 'none' to remove")],
     currency: Annotated[str, typer.Option()],
+    command_id: CommandId = None,
     wait: Wait = True,
     timeout: Timeout = 30.0,
 ) -> None:
     """Set (or remove) a customer's monthly spend limit."""
     from pkgcontract.messages import SetSpendLimit
 
+    ids = Ids.choose(ctx, command_id)
     message = build(
         SetSpendLimit,
+        event_id=ids.command_id,
         keep_none=frozenset({"monthly_limit"}),
         customer_id=customer,
         monthly_limit=None if limit.lower() == "none" else limit,
@@ -267,6 +292,5 @@ def spend_limit(
         message,
         wait,
         timeout,
-        event_type="SpendLimitSet",
-        customer_id=customer,
+        ids,
     )

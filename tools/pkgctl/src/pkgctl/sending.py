@@ -3,15 +3,17 @@ sets it) and sending it, waiting for what answers it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from pkgcontract import topics
 from pkgctl import api, render
 from pkgctl.cli import Options, emit_json, err, fail, out, run
+from pkgctl.resend import Ids, announce, guidance, sent_around
 
 if TYPE_CHECKING:
     from pkgcontract.messages import Message
@@ -47,7 +49,8 @@ FLAGS = {
     "notify_at_percent": "--notify-at",
     "monthly_limit": "--limit",
     "at": "--at",
-    "assignment_id": "ASSIGNMENT_ID",
+    "assignment_id": "ASSIGNMENT_ID / --assignment-id",
+    "event_id": "--command-id",
 }
 """The option (or argument) that sets each field, where it is not --<field with dashes>."""
 
@@ -77,25 +80,11 @@ def _plain(field: str, message: str) -> str:
     return message
 
 
-ANSWERS = {
-    topics.CATALOG_COMMANDS: topics.CATALOG_PACKAGES,
-    topics.ASSIGNMENT_COMMANDS: topics.ASSIGNMENT_EVENTS,
-    topics.CHARGER_COMMANDS: topics.CHARGER_EVENTS,
-    topics.USAGE_RATED: topics.FREE_MINUTES_USED,
-}
-"""Where the outcome of what pkgctl sends (or its rejection) is published."""
-
-
-def send_and_report(key: str, message: Message, wait: bool, timeout: float, **success: Any) -> None:
-    """Send `message` to its command topic, keyed `key`; with `wait`, print the event that
-    answers it, the first on the topic's answers matching `success` (exit 1 if rejected)."""
-    from pkgcontract.messages.reading import TOPIC_MESSAGES
-    from pkgctl import broker
-
-    topic = next(t for t, types in TOPIC_MESSAGES.items() if type(message) in types)
-    answers = ANSWERS[topic] if wait else None
-    outcome = run(broker.send(topic, key, message, answers, timeout, success))
-    if outcome is None:
+def send_and_report(key: str, message: Message, wait: bool, timeout: float, ids: Ids) -> None:
+    """Send `message` keyed `key` (see `deliver`) and print what answers it (exit 1 if
+    rejected), or with --no-wait that it was sent."""
+    found = deliver(key, message, wait, timeout, ids)
+    if found is None:
         if Options.json:
             emit_json(json.loads(message.to_json()))
         else:
@@ -103,15 +92,86 @@ def send_and_report(key: str, message: Message, wait: bool, timeout: float, **su
                 f"sent {message.TYPE} {message.event_id} (correlation_id {message.correlation_id})"
             )
         return
-    rejected = outcome.get("event_type") == "CommandRejected"
+    report(found)
+
+
+def report(found: dict[str, Any]) -> None:
+    """Print a command's outcome: its event, or its rejection (then exit 1)."""
+    rejected = found.get("event_type") == "CommandRejected"
     if Options.json:
-        emit_json(outcome)
+        emit_json(found)
     elif rejected:
-        render.rejection(err, outcome)
+        render.rejection(err, found)
+    elif found.get("event_type") == "PackageRunReported":
+        render.run_report(out, found, False)
     else:
-        render.event(out, outcome)
+        render.event(out, found)
     if rejected:
         raise typer.Exit(1)
+
+
+def deliver(key: str, message: Message, wait: bool, timeout: float, ids: Ids) -> Any:
+    """Say the command's ids, send it keyed `key` and, with `wait`, return its outcome (the
+    event that says it was done, or its CommandRejected). A command sent again under its
+    command id with the same body is ignored by its service: then the outcome of its first
+    sending is returned. When no outcome comes (or Kafka cannot be reached), say how to see
+    what became of it and the line that sends it again as the same command; exit 1."""
+    from pkgcontract.messages.reading import TOPIC_MESSAGES
+    from pkgctl import answers, broker
+
+    announce(message.TYPE, ids)
+    topic = next(t for t, types in TOPIC_MESSAGES.items() if type(message) in types)
+    try:
+        since = None
+        if ids.given and wait:
+            message, since = _sent_before(message, topic)
+        answered_on, success = answers.expected(message)
+        watched = answered_on if wait else None
+        return run(broker.send(topic, key, message, watched, timeout, success, since))
+    except typer.Exit:
+        guidance(ids)
+        raise
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""Read from the start (a command id that is not a UUIDv7 says nothing of when it was made)."""
+
+
+def _sent_before(message: Message, topic: str) -> tuple[Message, datetime | None]:
+    """`message` and from when its outcome is to be looked for: when a command with its id
+    was sent before with the same body, from the first sending on (and with the first's
+    occurred_at and correlation_id, which its outcome carries: the same bytes); else only
+    what comes after this sending."""
+    from pkgcontract.messages import MESSAGE_TYPES
+    from pkgctl import broker
+    from pkgshared.commands import body_digest
+
+    command_id = str(message.event_id)
+    since = sent_around(command_id) or EPOCH
+    first = run(broker.first_sent(command_id, since, (topic,)))
+    if first is None:
+        return message, None
+    from pydantic import ValidationError
+
+    earlier: Message | None = None
+    if first[1].get("event_type") == message.TYPE:
+        with contextlib.suppress(ValidationError):
+            earlier = MESSAGE_TYPES[message.TYPE].model_validate(first[1])
+    if earlier is None or body_digest(earlier) != body_digest(message):
+        err.print(
+            f"[yellow]warning:[/] command id {command_id} was sent before with another body: "
+            "its service will reject this one (give no --command-id to send a new command)"
+        )
+        return message, None
+    err.print(
+        f"note: this command was sent before (at {earlier.occurred_at.isoformat()}); "
+        "the outcome of that first sending is looked for too"
+    )
+    # The first sending's envelope too: the very bytes sent before.
+    same = message.model_copy(
+        update={"correlation_id": earlier.correlation_id, "occurred_at": earlier.occurred_at}
+    )
+    return same, since
 
 
 def customer_of(assignment_id: str, given: str | None) -> str:
