@@ -19,6 +19,7 @@ class Policy:
     catch_up_limit: int = 400  # CATCH_UP_LIMIT: more charges than this for one assignment hold it
     notice_days: int = 0  # CHARGE_NOTICE_DAYS: for package versions without notice_days
     batch_charges: int = 10_000  # charges per transaction, so one huge catch-up waits for none
+    run_max_days: int = 366  # RUN_PACKAGE_MAX_DAYS: RunPackage's horizon after the latest tick
 
 
 @dataclass(slots=True)
