@@ -72,10 +72,12 @@ async def test_before_any_tick_any_date_is_taken_and_a_simulated_run_stays_bound
     uow = FakeUnitOfWork()
     package = _package("daily")
     await project(uow, [package] + [_assigned(package, start="2026-01-01") for _ in range(3)])
-    lines = await _report(uow, _run(date(2126, 12, 31)), Policy(run_max_days=1))
+    started = time.perf_counter()
+    lines = await _report(uow, _run(date(2999, 12, 31)), Policy(run_max_days=1))
+    assert time.perf_counter() - started < 5  # counted from the calendar, not listed
     assert [line["status"] for line in lines] == ["held"] * 3
-    # Every period starting by the next midnight: up to 2127-01-01's, due at that tick.
-    assert {line["count"] for line in lines} == {(date(2127, 1, 1) - date(2026, 1, 1)).days + 1}
+    # Every period starting by the next midnight: up to 3000-01-01's, due at that tick.
+    assert {line["count"] for line in lines} == {(date(3000, 1, 1) - date(2026, 1, 1)).days + 1}
     assert {line["period_start"] for line in lines} == {"2026-01-01"}
 
 
@@ -192,5 +194,5 @@ async def test_a_large_run_lets_the_event_loop_turn() -> None:
     assert len(lines) == 3 * ((date(2027, 1, 1) - date(2000, 1, 1)).days + 1)
     # Large enough that holding the loop would show; a turn at least every second or so
     # (a full collection of the garbage collector, between two breaths, may take a while).
-    assert took > 1.5
+    assert took > 1.0
     assert max(gaps) < min(1.0, took / 2), (max(gaps), took)

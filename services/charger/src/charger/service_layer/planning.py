@@ -13,6 +13,7 @@ from uuid import UUID
 
 from charger.domain.catch_up import Plan, Policy, plan_customer
 from charger.domain.charges import Charge, counted, debit_key, due_charges
+from charger.domain.counting import count_due, countable
 from charger.domain.decisions import settle
 from charger.domain.model import PackageVersion, Tracked
 from charger.domain.notices import Notice, upcoming
@@ -146,10 +147,26 @@ async def _count_due(
 async def _count(
     store: Ledger, t: Tracked, versions: list[PackageVersion], at: datetime, until: date | None
 ) -> tuple[int, Charge | None, Charge | None]:
-    """`_count_due`'s count, with the first and the last charge counted (in period order)."""
+    """`_count_due`'s count, with the first and the last charge counted (in period order):
+    from the calendar when it can tell (`counting.countable`: no ledger or spend needed), else
+    charge by charge, a chunk of periods at a time."""
     count, first, last = 0, None, None
     from_period = t.ticked_through + timedelta(days=1) if t.ticked_through else None
     include_setup = not t.setup_done
+    if not t.run_charged and countable(versions):
+        a = t.assignment
+        found = count_due(a, versions, at, from_period, include_setup, until)
+        if found.first is None or found.last is None:
+            return 0, None, None
+
+        def counted_on(day: date) -> list[Charge]:
+            setup = include_setup and day == a.start_date
+            due = due_charges(
+                a, versions, at, day, setup, until=until, max_periods=1, scheduled=True
+            )
+            return [c for c in due.charges if counted(c)]
+
+        return found.count, counted_on(found.first)[0], counted_on(found.last)[-1]
     while True:
         due = due_charges(
             t.assignment,
