@@ -169,17 +169,17 @@ async def test_the_largest_run_leaves_another_customer_s_run_and_health_going(
         parts = await _report(s, big_request)
         big_seconds = time.perf_counter() - started
     lines = [ln for p in parts for ln in p["lines"]]
+    assert REBALANCE.search("Heartbeat session expired - marking coordinator dead")
+    rebalances = _rebalances(charger.log_path, log_from)
+    slowest = max(t for _, t in health.answers)
     print(
         f"\nlargest run: {len(lines)} lines in {len(parts)} parts, {big_seconds:.1f} s; "
         f"the other customer's report after {other_seconds:.2f} s; /health answered "
-        f"{len(health.answers)} times, slowest {max(t for _, t in health.answers):.3f} s"
+        f"{len(health.answers)} times, slowest {slowest:.3f} s; rebalances: {len(rebalances)}"
     )
     assert len(lines) == ASSIGNMENTS * due
     assert {ln["status"] for ln in lines} == {"charged"}
     assert other_seconds < OTHER_WITHIN_SECONDS
     assert health.answers and {status for status, _ in health.answers} == {200}
-    assert max(t for _, t in health.answers) < 2.0
-    assert REBALANCE.search("Heartbeat session expired - marking coordinator dead")
-    rebalances = _rebalances(charger.log_path, log_from)
-    print(f"rebalance lines in the charger's log: {len(rebalances)}")
+    assert slowest < 2.0
     assert rebalances == []
