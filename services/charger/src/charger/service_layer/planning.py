@@ -83,6 +83,7 @@ async def plan_batch(
         await breathe()
         taken.append(customer)
         for p in plan_customer(of_customer.get(customer, []), versions, at, policy):
+            await breathe()
             if p.recount:
                 vs = versions.get(p.tracked.assignment.package_id, [])
                 p = await _recount(uow.ledger, p, vs, at, policy)
