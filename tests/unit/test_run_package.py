@@ -196,3 +196,33 @@ async def test_a_large_run_lets_the_event_loop_turn() -> None:
     # (a full collection of the garbage collector, between two breaths, may take a while).
     assert took > 1.0
     assert max(gaps) < min(1.0, took / 2), (max(gaps), took)
+
+
+def test_pkgctl_shows_a_held_line_with_its_charges() -> None:
+    from rich.console import Console
+
+    from pkgctl import render
+
+    held = {
+        "assignment_id": "a1",
+        "package_id": "daily",
+        "kind": "recurring",
+        "period_start": "2021-01-01",
+        "period_end": "2027-01-03",
+        "amount": None,
+        "currency": "GBP",
+        "minutes": None,
+        "status": "held",
+        "count": 2194,
+    }
+    report = {
+        "customer_id": "acme",
+        "date": "2027-01-02",
+        "simulate": True,
+        "lines": [held],
+        "totals": {},
+    }
+    for every_line in (False, True):
+        console = Console(record=True, width=200)
+        render.run_report(console, report, every_line)
+        assert "held: 2194 charges over the catch-up limit" in console.export_text()
