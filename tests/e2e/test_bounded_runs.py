@@ -28,7 +28,7 @@ from pkgtools.testing.system import System
 
 START = date.fromisoformat(os.environ.get("RUN_TEST_START", "2021-01-01"))
 """Five years of daily charges before the first tick (RUN_TEST_START=1900-01-01 measures
-the most the contract's dates allow: docs/benchmarks.md)."""
+the most the contract's dates allow)."""
 TICK = "2026-01-01T00:00:00Z"
 HORIZON = date(2026, 1, 1) + timedelta(days=366)  # RUN_PACKAGE_MAX_DAYS' default
 ASSIGNMENTS = 3
