@@ -7,6 +7,7 @@ time, and the report is made a part at a time, with the event loop given a turn 
 from __future__ import annotations
 
 import heapq
+import time
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from operator import attrgetter
@@ -49,6 +50,7 @@ async def run_package(
     §4); its events carry the command's correlation_id. RuleBroken past the horizon."""
     await within_horizon(uow, cmd, policy)
     await inputs.check(cmd.event_id, partial(uow.read_positions, INPUTS))
+    started = time.perf_counter()
     store, customer = uow.ledger, cmd.customer_id
     await store.lock_customer(customer)
     limit_of_run = policy.catch_up_limit if cmd.simulate else None
@@ -85,6 +87,7 @@ async def run_package(
         simulate=cmd.simulate,
         lines=len(lines),
         held_assignments=[str(h.first.assignment.assignment_id) for h in run.held][:20],
+        seconds=round(time.perf_counter() - started, 3),
         **made.log_fields(),
     )
 
