@@ -1,4 +1,5 @@
-"""The outbox against a real PostgreSQL: one row per unit of work, published in commit order in
+"""The outbox against a real PostgreSQL: one row per unit of work (a large one in rows of
+a bounded size), published in commit order in
 batches of about `batch_size` events, deleted only once the publisher returned; and the
 per-event rows of the first version carried over by the migration."""
 
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from pkgcontract.messages import ClockTicked
+from pkgshared import outbox
 from pkgshared.db import SHARED_MIGRATIONS, migrate
 from pkgshared.outbox import OutboxRelay, Record, enqueue, outbox_row
 
@@ -80,6 +82,26 @@ async def test_units_are_published_in_order_in_batches_and_deleted_after(pool: A
     assert records[0][:2] == ("clock.ticks", b"k0")
     assert records[2][:2] == ("clock.ticks", None)
     assert records[0][3] == [("event_type", b"ClockTicked")]
+    assert await left(pool) == 0
+
+
+async def test_a_large_unit_is_written_as_rows_of_a_bounded_size_and_relayed_in_order(
+    pool: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit of work of more than OUTBOX_ROW_EVENTS events (a RunPackage of years) becomes
+    several rows, so that writing and relaying it never holds the event loop for long; its
+    events still go out in order."""
+    await migrate(pool, SHARED_MIGRATIONS, "shared")
+    monkeypatch.setattr(outbox, "OUTBOX_ROW_EVENTS", 4)
+    rows = [outbox_row("clock.ticks", "k", "ClockTicked", tick(i).to_json()) for i in range(10)]
+    await write_unit(pool, rows)
+    async with pool.acquire() as conn:
+        sizes = [r["n"] for r in await conn.fetch("SELECT n FROM outbox_batches ORDER BY id")]
+        assert sizes == [4, 4, 2]
+        publish = Recorder()
+        relay = OutboxRelay(pool, publish, batch_size=5)
+        assert [await relay.publish_batch(conn) for _ in range(3)] == [8, 2, 0]
+    assert [r[2] for call in publish.calls for r in call] == [r[3] for r in rows]
     assert await left(pool) == 0
 
 

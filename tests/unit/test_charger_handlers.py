@@ -171,7 +171,7 @@ async def test_a_simulated_run_reports_and_charges_nothing() -> None:
     run = RunPackage(
         request_id=uuid.uuid4(), customer_id="acme", date=date(2026, 2, 1), simulate=True
     )
-    await handlers.run_package(uow, run, _Open())  # type: ignore[arg-type]
+    await handlers.apply_command(uow, run, _Open(), Policy())  # type: ignore[arg-type]
     (report,) = uow.events("PackageRunReported")
     assert [line["status"] for line in report["lines"]] == ["would_charge", "would_charge"]
     assert report["totals"] == {"GBP": "5.00"}

@@ -10,6 +10,7 @@ edge: test_money_bounds.py."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
@@ -17,7 +18,8 @@ from datetime import date
 from decimal import Decimal, localcontext
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from hypothesis import example, given, settings
@@ -26,7 +28,7 @@ from hypothesis import strategies as st
 from allowance.domain.model import credit as call_credit
 from charger.domain.model import MonthTotals, SpendLimit, exceeds_spend_limit
 from charger.domain.proration import prorated
-from charger.service_layer.reports import run_totals
+from charger.service_layer.reports import Line, run_totals
 from pkgcontract import money
 from pkgcontract.messages import PackageRunReported, RunLine
 from pkgcontract.messages.fields import input_money_value
@@ -147,7 +149,7 @@ def test_totals_are_exact_sums_never_rounded(
     amounts = [money.times(_in(r), q) for r, q in charges]
     expected = sum((Fraction(r) * q for r, q in charges), Fraction(0))
     lines = [_line(a) for a in amounts]
-    totals = run_totals(lines)
+    totals = asyncio.run(run_totals([_report_line(a) for a in amounts]))
     published(totals["GBP"], expected)
     report = PackageRunReported(
         request_id=uuid.uuid4(),
@@ -167,6 +169,12 @@ def test_totals_are_exact_sums_never_rounded(
     # Sums of anything up to the published bound: exact too.
     big = [*amounts, *large]
     published(money.total(big), expected + sum((Fraction(x) for x in large), Fraction(0)))
+
+
+def _report_line(amount: Decimal) -> Line:
+    """A run's line as `run_totals` reads it: a debit in GBP that would be charged."""
+    debit = cast(Any, SimpleNamespace(is_debit=True, version=SimpleNamespace(currency="GBP")))
+    return Line(charge=debit, status="would_charge", amount=amount)
 
 
 def _line(amount: Decimal) -> RunLine:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from pkgshared.faults import crash_point
+from pkgshared.pacing import pieces
 from pkgshared.stuck import WATCH
 
 from . import metrics
@@ -46,15 +47,20 @@ def outbox_row(
     return (topic, raw_key, event_type, payload)
 
 
+OUTBOX_ROW_EVENTS = 10_000
+"""Most events in one outbox row: a larger unit of work (a RunPackage of years) is written as
+several rows, in order, so that neither writing nor relaying one holds the event loop long."""
+
+
 async def enqueue(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Write a unit of work's events (`outbox_row`s, in order) on `conn`, inside the caller's
-    transaction: one row for all of them, whatever their number."""
-    if rows:
-        topics, keys, event_types, payloads = (list(c) for c in zip(*rows, strict=True))
+    transaction: one row for up to OUTBOX_ROW_EVENTS of them (one for most units of work)."""
+    async for piece in pieces(rows, OUTBOX_ROW_EVENTS):
+        topics, keys, event_types, payloads = (list(c) for c in zip(*piece, strict=True))
         await conn.execute(
             "INSERT INTO outbox_batches (n, topics, keys, event_types, payloads) "
             "VALUES ($1, $2, $3, $4, $5)",
-            len(rows),
+            len(piece),
             topics,
             keys,
             event_types,

@@ -34,16 +34,18 @@ PROJECTED = [
 def bootstrap(runtime: Runtime) -> None:
     settings = runtime.settings
     assert isinstance(settings, ChargerSettings)
+    policy = Policy(
+        catch_up_limit=settings.catch_up_limit,
+        notice_days=settings.charge_notice_days,
+        batch_charges=settings.charge_batch_charges,
+        run_max_days=settings.run_package_max_days,
+    )
     worker = TickWorker(
         runtime.pool,
         on_commit=runtime.relay.wake,
         batch_customers=settings.charge_batch_customers,
         concurrency=settings.charge_concurrency,
-        policy=Policy(
-            catch_up_limit=settings.catch_up_limit,
-            notice_days=settings.charge_notice_days,
-            batch_charges=settings.charge_batch_charges,
-        ),
+        policy=policy,
         tries=Tries(settings.handler_max_attempts, most_seconds=settings.retry_backoff_seconds),
     )
     runtime.tasks.append(worker.run)
@@ -81,7 +83,7 @@ def bootstrap(runtime: Runtime) -> None:
     commands = command_batches(
         topics.CHARGER_COMMANDS,
         topics.CHARGER_EVENTS,
-        partial(subscribers.on_command, inputs=inputs),
+        partial(subscribers.on_command, inputs=inputs, policy=policy),
     )
     runtime.consume(
         topics.CHARGER_COMMANDS,

@@ -36,3 +36,9 @@ class ChargerSettings(ServiceSettings):
         ge=1,
         description="charges per transaction: a batch of customers stops growing at this",
     )
+    run_package_max_days: int = Field(
+        default=366,
+        ge=0,
+        description="RunPackage's horizon: a date more than this many days after the UTC date "
+        "of the latest tick is rejected (any date before the first tick)",
+    )

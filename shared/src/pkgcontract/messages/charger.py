@@ -132,7 +132,12 @@ class RunLine(BaseModel):
     amount: Money | None
     currency: Currency | None
     minutes: PositiveInt | None
-    status: Literal["charged", "would_charge", "already_charged", "declined"]
+    status: Literal["charged", "would_charge", "already_charged", "declined", "held"]
+    count: PositiveInt | None = Field(
+        default=None,
+        description="A held line's charges due (a simulated run over the catch-up limit for "
+        "one assignment: one line for them all, amount null); null on every other line.",
+    )
 
 
 class PackageRunReported(Message):

@@ -70,7 +70,7 @@ def run_report(console: Console, report: dict[str, Any], every_line: bool) -> No
             line["kind"],
             f"{line['amount']} {line['currency']}" if line["amount"] is not None else "",
             str(line["minutes"] or ""),
-            line["status"],
+            _status(line),
             line["assignment_id"],
         )
     console.print(table)
@@ -78,13 +78,22 @@ def run_report(console: Console, report: dict[str, Any], every_line: bool) -> No
     console.print(f"total {'to charge' if report['simulate'] else 'charged'}: {totals}")
 
 
+def _status(line: dict[str, Any]) -> str:
+    """A line's status; a held line's with the charges it stands for (over the catch-up
+    limit: ReleaseHeldCharges, or a real run, makes them)."""
+    if line["status"] == "held":
+        return f"held: {line.get('count')} charges over the catch-up limit"
+    return str(line["status"])
+
+
 def _report_summary(console: Console, title: str, report: dict[str, Any]) -> None:
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     for x in report["lines"]:
         g = groups.setdefault(
-            (x["package_id"], x["status"]), {"lines": 0, "amounts": {}, "minutes": 0}
+            (x["package_id"], x["status"]), {"lines": 0, "amounts": {}, "minutes": 0, "held": 0}
         )
         g["lines"] += 1
+        g["held"] += x.get("count") or 0  # a held line stands for `count` charges
         g["minutes"] += x["minutes"] or 0
         if x["amount"] is not None:
             amounts = g["amounts"]
@@ -97,7 +106,7 @@ def _report_summary(console: Console, title: str, report: dict[str, Any]) -> Non
     for (package, status), g in sorted(groups.items()):
         table.add_row(
             package,
-            status,
+            f"held: {g['held']} charges over the catch-up limit" if status == "held" else status,
             str(g["lines"]),
             ", ".join(f"{money.money_str(v)} {k}" for k, v in g["amounts"].items()),
             str(g["minutes"] or ""),

@@ -5,6 +5,7 @@ layer's (`planning._recount`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -19,6 +20,7 @@ class Policy:
     catch_up_limit: int = 400  # CATCH_UP_LIMIT: more charges than this for one assignment hold it
     notice_days: int = 0  # CHARGE_NOTICE_DAYS: for package versions without notice_days
     batch_charges: int = 10_000  # charges per transaction, so one huge catch-up waits for none
+    run_max_days: int = 366  # RUN_PACKAGE_MAX_DAYS: RunPackage's horizon after the latest tick
 
 
 @dataclass(slots=True)
@@ -64,10 +66,11 @@ def plan_customer(
     versions: dict[str, list[PackageVersion]],
     at: datetime,
     policy: Policy,
-) -> list[Plan]:
-    """The plans of one customer's due assignments. When a released assignment has more
-    periods due than a batch takes, all of the customer's assignments stop at the same date,
-    so the spend limit sees the customer's charges in order across the batches."""
+) -> Iterator[Plan]:
+    """The plans of one customer's due assignments, one at a time (a customer of thousands of
+    assignments is planned in pieces). When a released assignment has more periods due than
+    a batch takes, all of the customer's assignments stop at the same date, so the spend
+    limit sees the customer's charges in order across the batches."""
     until: date | None = None
     for t in tracked:
         if t.hold == "released":
@@ -83,4 +86,5 @@ def plan_customer(
             )
             if not due.complete and due.through is not None:
                 until = due.through if until is None else min(until, due.through)
-    return [plan(t, versions.get(t.assignment.package_id, []), at, until, policy) for t in tracked]
+    for t in tracked:
+        yield plan(t, versions.get(t.assignment.package_id, []), at, until, policy)

@@ -33,6 +33,7 @@ def decide(
     totals: MonthTotals,
     *,
     scheduled: bool,
+    declined_periods: set[tuple[str, date]] | None = None,
 ) -> list[tuple[Charge, Outcome]]:
     """Walk new charges in (period_start, assignment_id) order.
 
@@ -40,8 +41,11 @@ def decide(
     - a minimum-spend debit of 0 (the spend covered it) is `covered`;
     - a debit that would take the month's debits in the limit's currency over the limit is
       declined, and so is the grant of the same period;
-    - `totals` is updated with every debit charged."""
-    declined_periods: set[tuple[str, date]] = set()
+    - `totals` is updated with every debit charged.
+    A long run is decided a piece at a time, in order, with the same `totals` and
+    `declined_periods` (the periods whose debit was declined) for every piece."""
+    if declined_periods is None:
+        declined_periods = set()
     out: list[tuple[Charge, Outcome]] = []
     for charge in sorted(charges, key=lambda c: c.order):
         period_id = (str(charge.assignment.assignment_id), charge.period.start)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from charger import metrics
 from charger.adapters.unit_of_work import ChargerUnitOfWork
+from charger.domain.catch_up import Policy
 from charger.domain.clock_guard import ClockGuard
 from charger.service_layer import handlers, projection, ticks
 from pkgcontract.messages import ClockTicked
@@ -28,8 +29,10 @@ async def on_input(uow: ChargerUnitOfWork, batch: list[Incoming], *, notice_days
     await projection.project(uow, events, notice_days)
 
 
-async def on_command(uow: ChargerUnitOfWork, command: Any, _key: str, *, inputs: Inputs) -> None:
-    await handlers.apply_command(uow, command, inputs)
+async def on_command(
+    uow: ChargerUnitOfWork, command: Any, _key: str, *, inputs: Inputs, policy: Policy
+) -> None:
+    await handlers.apply_command(uow, command, inputs, policy)
 
 
 class Ticks:

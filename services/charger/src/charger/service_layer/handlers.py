@@ -1,7 +1,8 @@
 """Charger handlers: a tick accepted, a charge run for the customers a worker claimed, a tick
-settled, an assignment held when its charges fail, RunPackage and ReleaseHeldCharges; each
-inside the caller's unit of work (the projections are in `projection`). The domain decides
-(charger.domain: catch_up, charges, decisions, charge_run); `planning` loads what it needs."""
+settled, an assignment held when its charges fail, and the commands (RunPackage is `runs`'s,
+ReleaseHeldCharges is here); each inside the caller's unit of work (the projections are in
+`projection`). The domain decides (charger.domain: catch_up, charges, decisions, charge_run);
+`planning` loads what it needs. Long loops breathe (pkgshared.pacing)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,10 @@ from charger.domain.catch_up import Plan, Policy
 from charger.domain.charge_run import Made, Progress, held_progress, left_by, outcomes
 from charger.domain.charges import Charge
 from charger.domain.decisions import decide
-from charger.domain.events import ChargeEvent, DebitDeclined, DebitMade, GrantMade
 from charger.domain.model import MonthTotals, PackageVersion, SpendLimit, exceeds_spend_limit
 from charger.domain.notices import notices_on
-from charger.service_layer import planning, reports
+from charger.service_layer import planning, reports, runs
+from charger.service_layer.charge_events import emit_charges
 from charger.service_layer.ports import UnitOfWork
 from pkgcontract import topics
 from pkgcontract.messages import (
@@ -36,11 +37,11 @@ from pkgcontract.messages import (
 from pkgcontract.messages.reading import TOPIC_MESSAGES
 from pkgshared.barrier import InputsBarrier
 from pkgshared.exceptions import RuleBroken
+from pkgshared.pacing import breathe
 
 log = structlog.get_logger(__name__)
 
-# The topics whose content a tick or a run must take into account.
-INPUTS = (topics.CATALOG_PACKAGES, topics.ASSIGNMENT_EVENTS, topics.USAGE_RATED)
+INPUTS = runs.INPUTS
 
 
 async def accept_tick(
@@ -62,7 +63,9 @@ async def accept_tick(
     return moved
 
 
-async def release_held(uow: UnitOfWork, cmd: ReleaseHeldCharges, _inputs: object = None) -> None:
+async def release_held(
+    uow: UnitOfWork, cmd: ReleaseHeldCharges, _inputs: object = None, _policy: object = None
+) -> None:
     """ReleaseHeldCharges: the next tick makes everything due for the assignment, in order,
     without the catch-up limit (CONTRACT.md §4)."""
     state = await uow.ledger.hold_of(cmd.customer_id, cmd.assignment_id)
@@ -94,48 +97,9 @@ async def release_held(uow: UnitOfWork, cmd: ReleaseHeldCharges, _inputs: object
     )
 
 
-async def run_package(
-    uow: UnitOfWork, cmd: RunPackage, inputs: InputsBarrier[tuple[str, int]]
-) -> None:
-    """RunPackage: every charge due by the end of the date, reported; those not yet made are
-    charged unless simulated. A real run charges held assignments too, and releases them
-    (CONTRACT.md §4); its events carry the command's correlation_id."""
-    await inputs.check(cmd.event_id, partial(uow.read_positions, INPUTS))
-    store, customer = uow.ledger, cmd.customer_id
-    await store.lock_customer(customer)
-    tracked, charges = await planning.run_charges(uow, customer, cmd.date)
-    existing = await store.ledger_status([c.key for c in charges])
-    limit = (await store.spend_limits([customer])).get(customer)
-    totals = (await store.month_totals([customer])).get(customer, MonthTotals())
-    new = await planning.settled(store, [c for c in charges if c.key not in existing])
-    decisions = decide(new, limit, totals, scheduled=False)
-    made = Made()
-    if not cmd.simulate:
-        done = outcomes(decisions, "run_package", datetime.now(UTC), made, cmd.correlation_id)
-        _emit_charges(uow, done.events)
-        await store.record(done.rows)
-        await store.mark_run_charged(sorted({c.assignment.assignment_id for c, _ in decisions}))
-        held = [t.assignment.assignment_id for t in tracked if t.hold == "held"]
-        if held:
-            await store.release(held)
-            log.info("held charges released by a run", customer_id=customer, count=len(held))
-    metrics.record(made)  # a real run's debits, grants and declines count like a tick's
-    lines = reports.run_lines(charges, existing, decisions, cmd.simulate)
-    for report in reports.report_parts(cmd, lines, reports.run_totals(lines)):
-        uow.emit(topics.CHARGER_EVENTS, customer, report)
-    log.info(
-        "package run",
-        customer_id=customer,
-        date=str(cmd.date),
-        simulate=cmd.simulate,
-        lines=len(lines),
-        **made.log_fields(),
-    )
-
-
-Handler = Callable[[UnitOfWork, Any, InputsBarrier[tuple[str, int]]], Awaitable[None]]
+Handler = Callable[[UnitOfWork, Any, InputsBarrier[tuple[str, int]], Policy], Awaitable[None]]
 COMMAND_HANDLERS: dict[type[Message], Handler] = {
-    RunPackage: run_package,
+    RunPackage: runs.run_package,
     ReleaseHeldCharges: release_held,
 }
 """The handler of each message type of charger.commands (pkgcontract.messages.reading)."""
@@ -143,10 +107,13 @@ assert set(COMMAND_HANDLERS) == set(TOPIC_MESSAGES[topics.CHARGER_COMMANDS])
 
 
 async def apply_command(
-    uow: UnitOfWork, cmd: RunPackage | ReleaseHeldCharges, inputs: InputsBarrier[tuple[str, int]]
+    uow: UnitOfWork,
+    cmd: RunPackage | ReleaseHeldCharges,
+    inputs: InputsBarrier[tuple[str, int]],
+    policy: Policy,
 ) -> None:
     """A command of charger.commands; RuleBroken when it breaks a rule."""
-    await COMMAND_HANDLERS[type(cmd)](uow, cmd, inputs)
+    await COMMAND_HANDLERS[type(cmd)](uow, cmd, inputs, policy)
 
 
 async def charge_tick(
@@ -174,7 +141,7 @@ async def charge_tick(
         done = outcomes(
             decide(new, limits.get(customer), month, scheduled=True), "scheduled", made_at, made
         )
-        _emit_charges(uow, done.events)
+        await emit_charges(uow, done.events)
         rows += done.rows
     await store.record(rows)
 
@@ -183,6 +150,7 @@ async def charge_tick(
     # Notices cost nothing where no package version asks for them and the default is 0.
     noticing = {k: notices_on(vs, policy.notice_days) for k, vs in batch.versions.items()}
     for p in batch.plans:
+        await breathe()
         a = p.tracked.assignment
         if p.hold == "held":
             if p.held is not None:
@@ -206,18 +174,6 @@ async def charge_tick(
     await store.advance(progress)
     await store.set_next_due(next_due)
     return made, batch.taken
-
-
-_TOPIC_OF = {
-    DebitMade: topics.CREDIT_DEBITED,
-    GrantMade: topics.FREE_MINUTES_GRANTED,
-    DebitDeclined: topics.CHARGER_EVENTS,
-}
-
-
-def _emit_charges(uow: UnitOfWork, events: list[ChargeEvent]) -> None:
-    for e in events:
-        uow.emit(_TOPIC_OF[type(e)], e.charge.assignment.customer_id, e)
 
 
 def _emit_held(uow: UnitOfWork, p: Plan, tick_id: UUID, made_at: datetime, made: Made) -> None:

@@ -8,21 +8,48 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from uuid import UUID
 
 from charger.domain.catch_up import Plan, Policy, plan_customer
 from charger.domain.charges import Charge, counted, debit_key, due_charges
+from charger.domain.counting import count_due, countable
 from charger.domain.decisions import settle
 from charger.domain.model import PackageVersion, Tracked
 from charger.domain.notices import Notice, upcoming
 from charger.domain.schedule import day_start
 from charger.service_layer.ports import Ledger, UnitOfWork
+from pkgshared.pacing import breathe, pieces
 
 COUNT_CHUNK_PERIODS = 2000
-"""Periods examined at a time when counting a long catch-up: memory stays bounded."""
+"""Periods examined at a time when counting a long catch-up or listing a long run: memory
+stays bounded and the event loop gets a turn between chunks (pkgshared.pacing)."""
+
+LOOKUP_KEYS = 10_000
+"""Ledger keys looked up per statement."""
 
 Due = tuple[int, date | None, date | None]
 """Charges due that count toward the catch-up limit: (count, first, last period start)."""
+
+
+@dataclass(frozen=True)
+class Held:
+    """A simulated run's assignment over the catch-up limit: the charges due that count
+    toward it, the first and the last of them."""
+
+    count: int
+    first: Charge
+    last: Charge
+
+
+@dataclass
+class Run:
+    """What RunPackage considers: the customer's assignments, the charges due by the run's
+    horizon (made or not), and the assignments a simulated run reports as held."""
+
+    tracked: list[Tracked]
+    charges: list[Charge]
+    held: list[Held]
 
 
 @dataclass
@@ -53,8 +80,10 @@ async def plan_batch(
     for customer in customer_ids:
         if taken and size >= policy.batch_charges:
             break
+        await breathe()
         taken.append(customer)
         for p in plan_customer(of_customer.get(customer, []), versions, at, policy):
+            await breathe()
             if p.recount:
                 vs = versions.get(p.tracked.assignment.package_id, [])
                 p = await _recount(uow.ledger, p, vs, at, policy)
@@ -69,11 +98,19 @@ async def new_charges(store: Ledger, plans: list[Plan]) -> list[Charge]:
     charges = [c for p in plans for c in p.charges]
     ahead = {p.tracked.assignment.assignment_id for p in plans if p.tracked.run_charged}
     if ahead:
-        existing = await store.ledger_status(
-            [c.key for c in charges if c.assignment.assignment_id in ahead]
+        existing = await ledger_status(
+            store, [c.key for c in charges if c.assignment.assignment_id in ahead]
         )
         charges = [c for c in charges if c.key not in existing]
     return await settled(store, charges)
+
+
+async def ledger_status(store: Ledger, keys: list[str]) -> dict[str, tuple[str, Decimal | None]]:
+    """The ledger's status and amount of those of `keys` it holds, a few thousand a time."""
+    found: dict[str, tuple[str, Decimal | None]] = {}
+    async for piece in pieces(keys, LOOKUP_KEYS):
+        found.update(await store.ledger_status(list(piece)))
+    return found
 
 
 async def settled(store: Ledger, charges: list[Charge]) -> list[Charge]:
@@ -102,9 +139,35 @@ async def _count_due(
 ) -> Due:
     """The charges a tick at `at` would make for `t` that count toward the catch-up limit,
     with the first and last period start among them; a chunk of periods at a time."""
+    count, first, last = await _count(store, t, versions, at, until)
+    if first is None or last is None:
+        return count, None, None
+    return count, first.period.start, last.period.start
+
+
+async def _count(
+    store: Ledger, t: Tracked, versions: list[PackageVersion], at: datetime, until: date | None
+) -> tuple[int, Charge | None, Charge | None]:
+    """`_count_due`'s count, with the first and the last charge counted (in period order):
+    from the calendar when it can tell (`counting.countable`: no ledger or spend needed), else
+    charge by charge, a chunk of periods at a time."""
     count, first, last = 0, None, None
     from_period = t.ticked_through + timedelta(days=1) if t.ticked_through else None
     include_setup = not t.setup_done
+    if not t.run_charged and countable(versions):
+        a = t.assignment
+        found = count_due(a, versions, at, from_period, include_setup, until)
+        if found.first is None or found.last is None:
+            return 0, None, None
+
+        def counted_on(day: date) -> list[Charge]:
+            setup = include_setup and day == a.start_date
+            due = due_charges(
+                a, versions, at, day, setup, until=until, max_periods=1, scheduled=True
+            )
+            return [c for c in due.charges if counted(c)]
+
+        return found.count, counted_on(found.first)[0], counted_on(found.last)[-1]
     while True:
         due = due_charges(
             t.assignment,
@@ -123,11 +186,12 @@ async def _count_due(
         for c in await settled(store, charges):
             if counted(c):
                 count += 1
-                first = c.period.start if first is None else min(first, c.period.start)
-                last = c.period.start if last is None else max(last, c.period.start)
+                first = c if first is None else first
+                last = c
         if due.complete or due.through is None:
             return count, first, last
         from_period, include_setup = due.through + timedelta(days=1), False
+        await breathe()
 
 
 async def _recount(
@@ -159,18 +223,59 @@ async def what_was_due(uow: UnitOfWork, customer_id: str, assignment_id: UUID, a
 
 
 async def run_charges(
-    uow: UnitOfWork, customer_id: str, day: date
-) -> tuple[list[Tracked], list[Charge]]:
+    uow: UnitOfWork, customer_id: str, day: date, catch_up_limit: int | None = None
+) -> Run:
     """RunPackage's charges: every charge of the customer due by the end of `day` (the next
-    midnight in each assignment's zone), made or not."""
+    midnight in each assignment's zone), made or not, a chunk of periods at a time. Given
+    `catch_up_limit` (a simulated run), an assignment with more charges due and not made than
+    that, counted as a tick counts them, is held instead (a released one never is)."""
     tracked = await uow.ledger.assignments_of([customer_id])
     versions = await uow.projections.versions({t.assignment.package_id for t in tracked})
-    charges: list[Charge] = []
+    run = Run(tracked, [], [])
     for t in tracked:
         a = t.assignment
+        mine = versions.get(a.package_id, [])
         horizon = day_start(day + timedelta(days=1), a.timezone)
-        charges += due_charges(a, versions.get(a.package_id, []), horizon).charges
-    return tracked, charges
+        if catch_up_limit is not None and t.hold != "released":
+            held = await _over_limit(uow.ledger, t, mine, horizon, catch_up_limit)
+            if held is not None:
+                run.held.append(held)
+                continue
+        from_period, include_setup = None, True
+        while True:
+            due = due_charges(
+                a, mine, horizon, from_period, include_setup, max_periods=COUNT_CHUNK_PERIODS
+            )
+            run.charges += due.charges
+            if due.complete or due.through is None:
+                break
+            from_period, include_setup = due.through + timedelta(days=1), False
+            await breathe()
+    return run
+
+
+async def _over_limit(
+    store: Ledger, t: Tracked, versions: list[PackageVersion], horizon: datetime, limit: int
+) -> Held | None:
+    """Whether a tick at `horizon` would hold `t` (CONTRACT.md §4 ChargesHeld): a look at the
+    first `limit` + 1 periods settles most assignments; only one that may be over is counted
+    whole, a chunk at a time."""
+    start = t.ticked_through + timedelta(days=1) if t.ticked_through else None
+    probe = due_charges(
+        t.assignment,
+        versions,
+        horizon,
+        start,
+        not t.setup_done,
+        max_periods=limit + 1,
+        scheduled=True,
+    )
+    if probe.complete and len(probe.charges) <= limit:
+        return None  # those that count are fewer still
+    count, first, last = await _count(store, t, versions, horizon, None)
+    if count <= limit or first is None or last is None:
+        return None
+    return Held(count, first, last)
 
 
 async def notices_due(

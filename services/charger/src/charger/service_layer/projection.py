@@ -1,6 +1,6 @@
 """The charger's projections of catalog.packages, assignment.events and usage.rated: what each
 event changes, and when each assignment touched next falls due (worked out here, by the
-domain; the repositories add, get and save)."""
+domain; the repositories add, get and save). Long loops breathe (pkgshared.pacing)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import structlog
 
@@ -28,6 +29,7 @@ from pkgcontract.messages import (
     UsageRated,
     natural_event_id,
 )
+from pkgshared.pacing import breathe
 
 log = structlog.get_logger(__name__)
 
@@ -48,9 +50,11 @@ async def add_version(uow: UnitOfWork, defined: PackageDefined, notice_days: int
     for start in range(0, len(customers), REFRESH_CHUNK):
         chunk = customers[start : start + REFRESH_CHUNK]
         tracked = await store.package_assignments(chunk, package_id)
-        await store.set_due(
-            {t.assignment.assignment_id: due_moment(t, versions, notice_days) for t in tracked}
-        )
+        due: dict[UUID, datetime | None] = {}
+        for t in tracked:
+            due[t.assignment.assignment_id] = due_moment(t, versions, notice_days)
+            await breathe()
+        await store.set_due(due)
         await store.refresh_customers(chunk)
 
 
@@ -64,6 +68,7 @@ async def add_assignments(uow: UnitOfWork, events: list[PackageAssigned], notice
     versions = await store.versions({e.package_id for e in events})
     new = []
     for e in events:
+        await breathe()
         assignment = Assignment(
             assignment_id=e.assignment_id,
             customer_id=e.customer_id,
@@ -107,6 +112,7 @@ async def update_assignments(uow: UnitOfWork, events: list[Change], notice_days:
     saved: list[tuple[Assignment, datetime | None]] = []
     ended: list[tuple[Assignment, str | None]] = []  # end dates set or moved, and by whom
     for e in known:
+        await breathe()
         t = tracked.get(e.assignment_id)
         if t is None:
             continue
@@ -144,10 +150,12 @@ async def _credit(
         for c in credits(a, versions.get(a.package_id, []), debits.get(a.assignment_id, [])):
             owed.append((a.customer_id, c))
             about[c.key] = (a, correlation_id)
+        await breathe()
     made = await uow.ledger.record_credits(owed)
     for _, c in made:
         a, correlation_id = about[c.key]
         uow.emit(topics.CREDITS_ISSUED, a.customer_id, credit_issued(a, c, correlation_id))
+        await breathe()
     if made:
         metrics.CREDITS.inc(len(made))
         log.info(
@@ -214,6 +222,7 @@ async def project(uow: UnitOfWork, events: list[Message], notice_days: int = 0) 
             changed.clear()
 
     for event in events:
+        await breathe()
         if isinstance(event, UsageRated):
             # Usage changes nothing else: a batch's records go in one statement.
             usage.append(event)

@@ -1,11 +1,15 @@
 """The contract's messages a charge run writes besides its charges: a hold (ChargesHeld), a
 notice (ChargeUpcoming), a tick settled (ChargesSettled) and RunPackage's report (its lines,
-totals and parts). Built from domain values; the handlers emit them."""
+held lines, totals and parts, built a piece at a time). Built from domain values; the handlers
+emit them."""
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 from uuid import UUID
 
 from charger.domain.catch_up import Plan
@@ -13,6 +17,7 @@ from charger.domain.charges import Charge
 from charger.domain.decisions import Outcome
 from charger.domain.model import Assignment
 from charger.domain.notices import Notice
+from charger.service_layer.planning import Held
 from pkgcontract import money
 from pkgcontract.messages import (
     ChargesHeld,
@@ -23,6 +28,7 @@ from pkgcontract.messages import (
     RunPackage,
     natural_event_id,
 )
+from pkgshared.pacing import breathe
 
 REPORT_PART_LINES = 2000
 """Most lines in one PackageRunReported (CONTRACT.md §4): a larger report is sent in parts."""
@@ -94,60 +100,98 @@ def settled(tick_id: UUID, at: datetime) -> ChargesSettled:
     return ChargesSettled(event_id=natural_event_id(f"settled:{tick_id}"), tick_id=tick_id, at=at)
 
 
-def run_lines(
+class Line(NamedTuple):
+    """A line of a run's report before it is a RunLine (those are made a part at a time)."""
+
+    charge: Charge  # the charge; of a held line, the first of its charges
+    status: str
+    amount: Decimal | None
+    last: Charge | None = None  # of a held line: the last of its charges
+    due: int | None = None  # of a held line: its charges due (its count)
+
+
+def _in_assignment(line: Line) -> tuple[date, bool]:
+    return line.charge.period.start, line.charge.kind == "grant"
+
+
+def _in_report(line: Line) -> tuple[date, str, bool]:
+    c = line.charge
+    return c.period.start, str(c.assignment.assignment_id), c.kind == "grant"
+
+
+async def run_lines(
     charges: list[Charge],
     existing: dict[str, tuple[str, Decimal | None]],
     decisions: list[tuple[Charge, Outcome]],
     simulate: bool,
-) -> list[RunLine]:
-    """One line per charge of a run: those made before as they were, the others as decided."""
-    lines: list[RunLine] = []
+    held: list[Held],
+) -> list[Line]:
+    """One line per charge of a run (those made before as they were, the others as decided)
+    and one per held assignment, in (period_start, assignment_id, debit before grant) order;
+    sorted an assignment at a time, then merged, with breaths between (pkgshared.pacing)."""
+    of: dict[UUID, list[Line]] = {}
     for c in charges:
         if c.key in existing:
             was, amount = existing[c.key]
-            lines.append(_line(c, "declined" if was == "declined" else "already_charged", amount))
+            status = "declined" if was == "declined" else "already_charged"
+            of.setdefault(c.assignment.assignment_id, []).append(Line(c, status, amount))
+            await breathe()
     made = "would_charge" if simulate else "charged"
-    status = {"charge": made, "covered": made, "decline": "declined", "skip": "would_charge"}
+    statuses = {"charge": made, "covered": made, "decline": "declined", "skip": "would_charge"}
     for c, outcome in decisions:
-        lines.append(_line(c, status[outcome], c.amount))
-    lines.sort(key=lambda line: (line.period_start, str(line.assignment_id), line.kind == "grant"))
+        of.setdefault(c.assignment.assignment_id, []).append(Line(c, statuses[outcome], c.amount))
+        await breathe()
+    for h in held:
+        line = Line(h.first, "held", None, h.last, h.count)
+        of.setdefault(h.first.assignment.assignment_id, []).append(line)
+    for group in of.values():
+        group.sort(key=_in_assignment)
+        await breathe()
+    lines: list[Line] = []
+    for line in heapq.merge(*of.values(), key=_in_report):
+        lines.append(line)
+        await breathe()
     return lines
 
 
-def _line(c: Charge, status: str, amount: Decimal | None) -> RunLine:
+def _run_line(line: Line) -> RunLine:
+    c = line.charge
     return RunLine(
         assignment_id=c.assignment.assignment_id,
         package_id=c.assignment.package_id,
         kind=c.kind,
         period_start=c.period.start,
-        period_end=c.period.end,
-        amount=amount if c.is_debit else None,
+        period_end=(line.last or c).period.end,
+        amount=line.amount if c.is_debit else None,
         currency=c.version.currency,
-        minutes=c.minutes,
-        status=status,
+        minutes=c.minutes if line.due is None else None,
+        status=line.status,
+        count=line.due,
     )
 
 
-def run_totals(lines: list[RunLine]) -> dict[str, Decimal]:
+async def run_totals(lines: list[Line]) -> dict[str, Decimal]:
     """What a run charged or would charge, by currency."""
     totals: dict[str, Decimal] = {}
     for line in lines:
-        if line.status in ("charged", "would_charge") and line.amount is not None:
-            assert line.currency is not None
-            totals[line.currency] = money.plus(totals.get(line.currency, money.ZERO), line.amount)
+        made = line.status in ("charged", "would_charge") and line.charge.is_debit
+        if made and line.amount is not None:
+            currency = line.charge.version.currency
+            totals[currency] = money.plus(totals.get(currency, money.ZERO), line.amount)
+        await breathe()
     return totals
 
 
 def report_parts(
-    cmd: RunPackage, lines: list[RunLine], totals: dict[str, Decimal]
-) -> list[PackageRunReported]:
+    cmd: RunPackage, lines: list[Line], totals: dict[str, Decimal]
+) -> Iterator[PackageRunReported]:
     """The report of a run, in parts of at most REPORT_PART_LINES lines, each with the full
-    totals; part 1's event id is the one a report in one part always had."""
-    chunks = [
-        lines[i : i + REPORT_PART_LINES] for i in range(0, len(lines), REPORT_PART_LINES)
-    ] or [[]]
-    return [
-        PackageRunReported(
+    totals; part 1's event id is the one a report in one part always had. A part's lines
+    are made when it is (the caller breathes between parts)."""
+    parts = max(1, -(-len(lines) // REPORT_PART_LINES))
+    for n in range(1, parts + 1):
+        chunk = lines[(n - 1) * REPORT_PART_LINES : n * REPORT_PART_LINES]
+        yield PackageRunReported(
             event_id=natural_event_id(
                 f"report:{cmd.event_id}" if n == 1 else f"report:{cmd.event_id}:{n}"
             ),
@@ -155,11 +199,9 @@ def report_parts(
             customer_id=cmd.customer_id,
             date=cmd.date,
             simulate=cmd.simulate,
-            lines=chunk,
+            lines=[_run_line(line) for line in chunk],
             totals=totals,
             part=n,
-            parts=len(chunks),
+            parts=parts,
             correlation_id=cmd.correlation_id,
         )
-        for n, chunk in enumerate(chunks, start=1)
-    ]
