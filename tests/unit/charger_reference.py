@@ -299,11 +299,11 @@ class Reference:
                 if row is None:
                     new.append(c)
                     continue
+                # Shown as it was made, whatever the end date has become since.
+                made = row.charge
                 status = "declined" if row.status == "declined" else "already_charged"
-                amount = row.charge.amount if c.kind != "grant" else None
-                lines.append(
-                    (str(a.assignment_id), c.kind, c.start, c.end, amount, c.minutes, status)
-                )
+                line = (made.kind, made.start, made.end, made.amount, made.minutes, status)
+                lines.append((str(a.assignment_id), *line))
         saved = dict(self.ledger)
         decided = self.decide(customer, new)
         self.ledger = saved

@@ -29,7 +29,7 @@ from tests.unit.charger_histories import (
 )
 from tests.unit.fakes.charger import FakeUnitOfWork
 
-EXAMPLES = int(os.environ.get("CHARGER_HISTORIES", "300"))
+EXAMPLES = int(os.environ.get("CHARGER_HISTORIES", "150"))
 """Random histories per run (CHARGER_HISTORIES raises it for a longer search)."""
 
 PLAYED: list[int] = [0]  # histories played in this process, for the record

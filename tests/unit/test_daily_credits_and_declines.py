@@ -271,3 +271,34 @@ async def test_a_declined_minimum_spend_withholds_no_other_period_s_minutes() ->
     # spend of February (read at the same tick, another assignment) was declined.
     starts = [g["valid_from"][:10] for g in await charger.events("FreeMinutesGranted")]
     assert starts == ["2026-02-01", "2026-03-01"]
+
+
+# ------------------------------------------------------------ RunPackage lines of charges made
+
+
+async def test_a_run_shows_a_period_charged_before_its_end_moved_as_it_was_charged() -> None:
+    """May debited whole, then the end set to 05-19 (May credited 12 days): a run's line for
+    May is the charge as made ([05-01, 06-01), 60.00), not May as it would be cut now; the
+    grant likewise keeps its minutes."""
+    pbx = _package(
+        "pbx", kind="free_minutes", retail="30.00", free_minutes=31, frequency="monthly",
+        frequency_match=[1],
+    )  # fmt: skip
+    charger = FakeCharger()
+    a = _assigned(pbx, date(2026, 5, 1), quantity=2)
+    await charger.project([pbx, a])
+    await charger.tick(datetime(2026, 5, 2, tzinfo=UTC))
+    await charger.project([_ended(a, date(2026, 5, 19))])
+    assert [(c[0], c[2]) for c in await _credited(charger)] == [("2026-05-01", 12)]
+    run = RunPackage(
+        request_id=uuid.uuid4(), customer_id="acme", date=date(2026, 5, 20), simulate=True
+    )
+    await charger.run(run)
+    [report] = await charger.events("PackageRunReported")
+    assert [
+        (line["kind"], line["period_end"], line["amount"], line["minutes"], line["status"])
+        for line in report["lines"]
+    ] == [
+        ("recurring", "2026-06-01", "60.00", None, "already_charged"),
+        ("grant", "2026-06-01", None, 62, "already_charged"),
+    ]

@@ -9,6 +9,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from charger.domain.catch_up import Plan
+from charger.domain.charge_run import Recorded
 from charger.domain.charges import Charge
 from charger.domain.decisions import Outcome
 from charger.domain.model import Assignment
@@ -95,34 +96,40 @@ def settled(tick_id: UUID, at: datetime) -> ChargesSettled:
 
 def run_lines(
     charges: list[Charge],
-    existing: dict[str, tuple[str, Decimal | None]],
+    existing: dict[str, Recorded],
     decisions: list[tuple[Charge, Outcome]],
     simulate: bool,
 ) -> list[RunLine]:
-    """One line per charge of a run: those made before as they were, the others as decided."""
+    """One line per charge of a run: those made before as they were made (a period charged
+    before its end date moved keeps the period_end, amount and minutes it was charged for),
+    the others as decided."""
     lines: list[RunLine] = []
     for c in charges:
         if c.key in existing:
-            was, amount = existing[c.key]
-            lines.append(_line(c, "declined" if was == "declined" else "already_charged", amount))
+            was = existing[c.key]
+            shown = "declined" if was.status == "declined" else "already_charged"
+            minutes = was.minutes if c.kind == "grant" else None
+            lines.append(_line(c, shown, was.amount, was.period_end or c.period.end, minutes))
     made = "would_charge" if simulate else "charged"
     status = {"charge": made, "covered": made, "decline": "declined", "skip": "would_charge"}
     for c, outcome in decisions:
-        lines.append(_line(c, status[outcome], c.amount))
+        lines.append(_line(c, status[outcome], c.amount, c.period.end, c.minutes))
     lines.sort(key=lambda line: (line.period_start, str(line.assignment_id), line.kind == "grant"))
     return lines
 
 
-def _line(c: Charge, status: str, amount: Decimal | None) -> RunLine:
+def _line(
+    c: Charge, status: str, amount: Decimal | None, period_end: date, minutes: int | None
+) -> RunLine:
     return RunLine(
         assignment_id=c.assignment.assignment_id,
         package_id=c.assignment.package_id,
         kind=c.kind,
         period_start=c.period.start,
-        period_end=c.period.end,
+        period_end=period_end,
         amount=amount if c.is_debit else None,
         currency=c.version.currency,
-        minutes=c.minutes,
+        minutes=minutes,
         status=status,
     )
 
