@@ -413,6 +413,19 @@ def features(model: ref.Reference) -> set[str]:
         finished = model.clock is not None and a.end is not None
         if finished and ref.local_date(model.clock, a.timezone) > a.end:  # type: ignore[arg-type]
             found.add("ended before the clock")
+    if any(moves > 1 for moves in model.crediting_moves.values()):
+        found.add("credited by two moves of one end")
+    for key in model.credited:
+        aid, start = key.split(":")[1], key.split(":")[2]
+        if any(
+            k.startswith(f"debit:{aid}:")
+            and k.split(":")[2] > start
+            and r.status == "charged"
+            and r.charge.kind == "recurring"
+            and k not in model.credited
+            for k, r in model.ledger.items()
+        ):
+            found.add("charged after a credited period (end moved later)")
     if any(status == "declined" for lines in model.reports for *_, status in lines):
         found.add("report: declined lines")
     return found

@@ -194,6 +194,7 @@ class Reference:
     declined: list[tuple[object, ...]] = field(default_factory=list)
     credits: list[tuple[object, ...]] = field(default_factory=list)
     reports: list[list[tuple[object, ...]]] = field(default_factory=list)
+    crediting_moves: dict[UUID, int] = field(default_factory=dict)  # end moves that credited
 
     def month_total(self, customer: str, day: date) -> Decimal:
         return sum(
@@ -267,6 +268,7 @@ class Reference:
         whose proration is "daily", gives back the days after the end, counted one by one."""
         a = self.assignments[assignment_id]
         a.end = end
+        before = len(self.credits)
         if end is not None and a.package.proration == "daily":
             for key, row in list(self.ledger.items()):
                 c = row.charge
@@ -284,6 +286,8 @@ class Reference:
                     amount = share(c.amount or Decimal(0), len(after), len(days))
                     credit_key = key.replace("debit:", "credit:", 1)
                     self.credits.append((credit_key, amount, len(after), after[0], c.start, c.end))
+        if len(self.credits) > before:
+            self.crediting_moves[assignment_id] = self.crediting_moves.get(assignment_id, 0) + 1
         self.charge_all()
 
     def run(self, customer: str, day: date, simulate: bool) -> None:
