@@ -18,16 +18,8 @@ from charger.service_layer import handlers
 from charger.service_layer.projection import project
 from pkgcontract.messages import Message, RunPackage
 from tests.integration.test_catch_up import _drain, _events, _setup, _tick
-from tests.unit.charger_histories import (
-    CREDITS,
-    DECLINES,
-    EVERYTHING,
-    POLICY,
-    History,
-    check,
-    features,
-    histories,
-)
+from tests.unit.charger_histories import CREDITS, DECLINES, EVERYTHING, POLICY, History, histories
+from tests.unit.charger_history_play import check, features
 
 EXAMPLES = int(os.environ.get("CHARGER_HISTORIES_DB", "60"))
 """Histories per test here (three tests): CHARGER_HISTORIES_DB raises it."""

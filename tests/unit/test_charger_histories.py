@@ -17,16 +17,8 @@ from hypothesis import HealthCheck, event, given, settings
 from charger.service_layer import handlers
 from charger.service_layer.projection import project
 from pkgcontract.messages import ClockTicked, Message, RunPackage
-from tests.unit.charger_histories import (
-    CREDITS,
-    DECLINES,
-    EVERYTHING,
-    POLICY,
-    History,
-    check,
-    features,
-    histories,
-)
+from tests.unit.charger_histories import CREDITS, DECLINES, EVERYTHING, POLICY, History, histories
+from tests.unit.charger_history_play import check, features
 from tests.unit.fakes.charger import FakeUnitOfWork
 
 EXAMPLES = int(os.environ.get("CHARGER_HISTORIES", "150"))
