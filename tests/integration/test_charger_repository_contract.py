@@ -179,8 +179,8 @@ async def test_spend_limits_count_charged_debits_by_month_and_usage_by_window(
     assert totals.get("GBP", date(2026, 1, 31)) == Decimal("3.00")
     assert totals.get("GBP", date(2026, 2, 1)) == Decimal("8.00")
     assert await repos.ledger.ledger_status(["r1", "d1", "nope"]) == {
-        "r1": ("charged", Decimal("2.00")),
-        "d1": ("declined", Decimal("4.00")),
+        "r1": ("charged", Decimal("2.00"), None, None),
+        "d1": ("declined", Decimal("4.00"), None, None),
     }
     with pytest.raises(Exception):  # noqa: B017 - PostgreSQL and the fake raise differently
         await repos.ledger.record([row("r1", "recurring", "charged", date(2026, 1, 1), "2.00")])

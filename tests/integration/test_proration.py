@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from charger.adapters.unit_of_work import ChargerUnitOfWork
@@ -99,3 +100,80 @@ async def test_an_end_known_before_the_period_cuts_its_debit(pool: Any) -> None:
         ("2026-05-01", "2026-05-20", "36.774194"),
     ]
     assert await _events(pool, "CreditIssued") == []
+
+
+def _daily(retail: str = "2.00") -> PackageDefined:
+    return _pbx().model_copy(
+        update={
+            "package_id": "daily-seat",
+            "retail": Decimal(retail),
+            "frequency": "daily",
+            "frequency_match": [],
+        }
+    )
+
+
+def _end(assigned: Any, day: date) -> AssignmentEnded:
+    return AssignmentEnded(
+        assignment_id=assigned.assignment_id,
+        customer_id=assigned.customer_id,
+        package_id=assigned.package_id,
+        end_date=day,
+    )
+
+
+def _days(first: date, last: date) -> list[str]:
+    return [date.fromordinal(n).isoformat() for n in range(first.toordinal(), last.toordinal() + 1)]
+
+
+async def test_a_daily_package_ended_early_while_running_credits_each_day_whole(pool: Any) -> None:
+    """A daily package with proration "daily" charged far ahead (through 05-17), then ended on
+    01-25: 112 days credited, each whole, once, through the ledger's SQL; read again: none."""
+    assigned = _assigned("acme", "daily-seat", "2026-01-01")
+    await _setup(pool, _daily(), assigned)
+    await _tick(pool, datetime(2026, 5, 17, 0, 0, 1, tzinfo=UTC))
+    await _drain(pool, Policy())
+    debits = await _events(pool, "CreditDebited")
+    assert len(debits) == 137
+    ended = _end(assigned, date(2026, 1, 25))
+    await _project(pool, ended)
+    await _project(pool, ended.model_copy(update={"event_id": uuid.uuid4()}))
+    credits = await _events(pool, "CreditIssued")
+    assert [c["period_start"] for c in credits] == _days(date(2026, 1, 26), date(2026, 5, 17))
+    by_debit = {d["debit_id"]: d for d in debits}
+    for c in credits:
+        debit = by_debit[c["debit_id"]]
+        assert (c["credited_from"], c["credited_days"]) == (c["period_start"], 1)
+        assert c["amount"] == "2.000000" and debit["amount"] == "2.00"
+        assert c["period_end"] == debit["period_end"]
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM credits") == 112
+
+
+async def test_a_finished_daily_assignment_ended_twice_credits_each_day_once(pool: Any) -> None:
+    """Finished (its end passed), then ended earlier twice back to back: each move credits the
+    days it newly uncovers, each day once; moved later: nothing credited or charged back, and
+    the days after those charged are charged as they fall due inside the assignment."""
+    assigned = _assigned("acme", "daily-seat", "2026-01-01", quantity=2, end_date=date(2026, 2, 10))
+    await _setup(pool, _daily("1.50"), assigned)
+    policy = Policy()
+    await _tick(pool, datetime(2026, 3, 1, tzinfo=UTC))
+    await _drain(pool, policy)
+    assert len(await _events(pool, "CreditDebited")) == 41  # 01-01 .. 02-10, then finished
+    await _project(pool, _end(assigned, date(2026, 2, 1)))
+    await _project(pool, _end(assigned, date(2026, 1, 25)))
+    credits = await _events(pool, "CreditIssued")
+    assert [c["period_start"] for c in credits] == _days(date(2026, 2, 2), date(2026, 2, 10)) + (
+        _days(date(2026, 1, 26), date(2026, 2, 1))
+    )
+    assert {(c["credited_days"], c["amount"]) for c in credits} == {(1, "3.000000")}
+    later = AssignmentChanged(
+        **assigned.model_dump(exclude={"event_type", "event_id", "end_date"}),
+        end_date=date(2026, 2, 15),
+        effective_from=date(2026, 1, 1),
+    )
+    await _project(pool, later)
+    await _drain(pool, policy)  # read after the tick: due at once, as of it
+    debits = [d["period_start"] for d in await _events(pool, "CreditDebited")]
+    assert debits == _days(date(2026, 1, 1), date(2026, 2, 15))
+    assert len(await _events(pool, "CreditIssued")) == 16

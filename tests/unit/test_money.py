@@ -174,7 +174,7 @@ def test_totals_are_exact_sums_never_rounded(
 def _report_line(amount: Decimal) -> Line:
     """A run's line as `run_totals` reads it: a debit in GBP that would be charged."""
     debit = cast(Any, SimpleNamespace(is_debit=True, version=SimpleNamespace(currency="GBP")))
-    return Line(charge=debit, status="would_charge", amount=amount)
+    return Line(debit, "would_charge", amount, period_end=date(2026, 1, 2), minutes=None)
 
 
 def _line(amount: Decimal) -> RunLine:

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from charger.adapters.codec import version_from_defined
 from charger.adapters.events import ENCODERS
-from charger.domain.charge_run import LedgerRow, Progress
+from charger.domain.charge_run import LedgerRow, Progress, Recorded
 from charger.domain.model import Assignment, MonthTotals, PackageVersion, SpendLimit, Tracked
 from charger.domain.proration import Credit, Debited
 from pkgcontract.messages import PackageDefined, SpendLimitSet, UsageRated
@@ -270,8 +270,9 @@ class FakeLedger:
             for customer, did, currency, start, end in periods
         ]
 
-    async def ledger_status(self, keys: list[str]) -> dict[str, tuple[str, Decimal | None]]:
-        return {k: (self.t.ledger[k][4], self.t.ledger[k][6]) for k in keys if k in self.t.ledger}
+    async def ledger_status(self, keys: list[str]) -> dict[str, Recorded]:
+        rows = (self.t.ledger[k] for k in keys if k in self.t.ledger)
+        return {r.key: Recorded(r.status, r.amount, r.period_end, r.minutes) for r in rows}
 
     async def mark_run_charged(self, assignment_ids: list[UUID]) -> None:
         for i in assignment_ids:

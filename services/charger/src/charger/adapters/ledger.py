@@ -12,6 +12,7 @@ from uuid import UUID
 
 from charger.adapters.codec import TRACKED, tracked_from_row
 from charger.adapters.holds import Holds
+from charger.domain.charge_run import Recorded
 from charger.domain.model import MonthTotals, SpendLimit, Tracked
 from charger.domain.proration import Credit, Debited
 from pkgshared.db import lock_customers
@@ -181,12 +182,17 @@ class LedgerRepository(Holds):
         return [Decimal(r["total"]) for r in rows]
 
     # ------------------------------------------------------------ the ledger
-    async def ledger_status(self, keys: list[str]) -> dict[str, tuple[str, Decimal | None]]:
+    async def ledger_status(self, keys: list[str]) -> dict[str, Recorded]:
+        """The charges of `keys` already recorded, as they were made."""
         rows = await self.conn.fetch(
-            "SELECT charge_key, status, amount FROM ledger WHERE charge_key = ANY($1::text[])",
+            "SELECT charge_key, status, amount, period_end, minutes FROM ledger "
+            "WHERE charge_key = ANY($1::text[])",
             keys,
         )
-        return {r["charge_key"]: (r["status"], r["amount"]) for r in rows}
+        return {
+            r["charge_key"]: Recorded(r["status"], r["amount"], r["period_end"], r["minutes"])
+            for r in rows
+        }
 
     async def mark_run_charged(self, assignment_ids: list[UUID]) -> None:
         await self.conn.execute(

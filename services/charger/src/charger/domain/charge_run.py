@@ -40,6 +40,16 @@ class LedgerRow(NamedTuple):
     package_version: int | None = None
 
 
+class Recorded(NamedTuple):
+    """What the ledger holds of a charge already recorded, as a report shows it: as it was
+    made (its period_end, amount and minutes then), whatever the assignment has become."""
+
+    status: str
+    amount: Decimal | None
+    period_end: date | None = None  # None: recorded before period ends were kept
+    minutes: int | None = None
+
+
 Progress = tuple[UUID, date | None, bool, datetime | None, date | None, str | None]
 """What a tick's planning leaves on an assignment: (assignment_id, ticked_through, setup_done,
 next_due_at, noticed_through, hold). A plain tuple: a million are made per big tick."""

@@ -6,7 +6,6 @@ Pure."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 from decimal import Decimal
 from typing import Literal
 
@@ -33,14 +32,15 @@ def decide(
     totals: MonthTotals,
     *,
     scheduled: bool,
-    declined_periods: set[tuple[str, date]] | None = None,
+    declined_periods: set[tuple[str, str]] | None = None,
 ) -> list[tuple[Charge, Outcome]]:
     """Walk new charges in (period_start, assignment_id) order.
 
     - a debit is skipped on ticks (`scheduled`) when auto_decrement_credit is false;
     - a minimum-spend debit of 0 (the spend covered it) is `covered`;
     - a debit that would take the month's debits in the limit's currency over the limit is
-      declined, and so is the grant of the same period;
+      declined, and so is the grant of the same period (its own: a setup debit's period is
+      "setup", never the first period's, though both begin on the start date);
     - `totals` is updated with every debit charged.
     A long run is decided a piece at a time, in order, with the same `totals` and
     `declined_periods` (the periods whose debit was declined) for every piece."""
@@ -48,7 +48,8 @@ def decide(
         declined_periods = set()
     out: list[tuple[Charge, Outcome]] = []
     for charge in sorted(charges, key=lambda c: c.order):
-        period_id = (str(charge.assignment.assignment_id), charge.period.start)
+        # A period is named as its keys name it (debit:/grant:<assignment>:<period_key>).
+        period_id = (str(charge.assignment.assignment_id), charge.period_key)
         if not charge.is_debit:
             out.append((charge, "decline" if period_id in declined_periods else "charge"))
             continue

@@ -31,7 +31,15 @@ class PackageVersion:
 
     @property
     def prorates(self) -> bool:
+        """Whether it charges part-periods: never a daily package (a day is never cut)."""
         return self.proration == "daily" and self.frequency != "daily"
+
+    @property
+    def credits_on_end(self) -> bool:
+        """Whether an end date set or moved before the end of a period it debited credits the
+        days no longer covered (CONTRACT.md §7): every "daily" proration, a daily package
+        too, whose days after the end are credited whole."""
+        return self.proration == "daily"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ whole periods:
 - the period in which a known end date falls, for [period_start, end_date + 1) only;
 each for `retail x quantity x charged_days / period_days`, half-even to 6 places, its grant
 for the floor of the minutes likewise. An end date set or moved into (or before) a period
-already debited credits the days the debit no longer covers, once per period.
+already debited credits the days the debit no longer covers, once per period; for this any
+frequency counts, a daily package's days included (each a period of its own, credited whole).
 """
 
 from __future__ import annotations
@@ -110,7 +111,8 @@ def credits(
     assignment: Assignment, versions: list[PackageVersion], debits: list[Debited]
 ) -> list[Credit]:
     """What an end date (the assignment's) credits of `debits` (recurring debits made, none
-    credited yet): for each one whose charging version prorates and that ends after
+    credited yet): for each one whose charging version has proration "daily" (of any
+    frequency: a daily package's days after the end are credited whole) and that ends after
     end_date + 1, the days from end_date + 1 (or from its start, when all of it lies after the
     end) to its end, in proportion to the days it charged."""
     end = assignment.end_date
@@ -120,7 +122,7 @@ def credits(
     out = []
     for debit in debits:
         version = _version(versions, debit)
-        if version is None or not version.prorates:
+        if version is None or not version.credits_on_end:
             continue
         period_end = debit.period_end or next_billing_date(
             version.frequency, version.frequency_match, debit.period_start

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from uuid import UUID
 
 from charger.domain.catch_up import Plan, Policy, plan_customer
+from charger.domain.charge_run import Recorded
 from charger.domain.charges import Charge, counted, debit_key, due_charges
 from charger.domain.counting import count_due, countable
 from charger.domain.decisions import settle
@@ -105,9 +105,9 @@ async def new_charges(store: Ledger, plans: list[Plan]) -> list[Charge]:
     return await settled(store, charges)
 
 
-async def ledger_status(store: Ledger, keys: list[str]) -> dict[str, tuple[str, Decimal | None]]:
-    """The ledger's status and amount of those of `keys` it holds, a few thousand a time."""
-    found: dict[str, tuple[str, Decimal | None]] = {}
+async def ledger_status(store: Ledger, keys: list[str]) -> dict[str, Recorded]:
+    """What the ledger holds of those of `keys` it holds, a few thousand a time."""
+    found: dict[str, Recorded] = {}
     async for piece in pieces(keys, LOOKUP_KEYS):
         found.update(await store.ledger_status(list(piece)))
     return found

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Protocol
 from uuid import UUID
 
-from charger.domain.charge_run import LedgerRow, Progress
+from charger.domain.charge_run import LedgerRow, Progress, Recorded
 from charger.domain.events import ChargeEvent
 from charger.domain.model import Assignment, MonthTotals, PackageVersion, SpendLimit, Tracked
 from charger.domain.proration import Credit, Debited
@@ -90,7 +90,7 @@ class Ledger(Protocol):
         self, periods: list[tuple[str, str | None, str, datetime, datetime]]
     ) -> list[Decimal]: ...
 
-    async def ledger_status(self, keys: list[str]) -> dict[str, tuple[str, Decimal | None]]: ...
+    async def ledger_status(self, keys: list[str]) -> dict[str, Recorded]: ...
 
     async def mark_run_charged(self, assignment_ids: list[UUID]) -> None: ...
 

@@ -13,6 +13,7 @@ from typing import NamedTuple
 from uuid import UUID
 
 from charger.domain.catch_up import Plan
+from charger.domain.charge_run import Recorded
 from charger.domain.charges import Charge
 from charger.domain.decisions import Outcome
 from charger.domain.model import Assignment
@@ -106,7 +107,8 @@ class Line(NamedTuple):
     charge: Charge  # the charge; of a held line, the first of its charges
     status: str
     amount: Decimal | None
-    last: Charge | None = None  # of a held line: the last of its charges
+    period_end: date  # as made, for a charge made before; of a held line, its last charge's
+    minutes: int | None  # likewise
     due: int | None = None  # of a held line: its charges due (its count)
 
 
@@ -121,28 +123,33 @@ def _in_report(line: Line) -> tuple[date, str, bool]:
 
 async def run_lines(
     charges: list[Charge],
-    existing: dict[str, tuple[str, Decimal | None]],
+    existing: dict[str, Recorded],
     decisions: list[tuple[Charge, Outcome]],
     simulate: bool,
     held: list[Held],
 ) -> list[Line]:
-    """One line per charge of a run (those made before as they were, the others as decided)
-    and one per held assignment, in (period_start, assignment_id, debit before grant) order;
-    sorted an assignment at a time, then merged, with breaths between (pkgshared.pacing)."""
+    """One line per charge of a run and one per held assignment, in (period_start,
+    assignment_id, debit before grant) order; sorted an assignment at a time, then merged,
+    with breaths between (pkgshared.pacing). A charge made before is shown as it was made (a
+    period charged before its end date moved keeps the period_end, amount and minutes it was
+    charged for), the others as decided."""
     of: dict[UUID, list[Line]] = {}
     for c in charges:
         if c.key in existing:
-            was, amount = existing[c.key]
-            status = "declined" if was == "declined" else "already_charged"
-            of.setdefault(c.assignment.assignment_id, []).append(Line(c, status, amount))
+            was = existing[c.key]
+            shown = "declined" if was.status == "declined" else "already_charged"
+            minutes = was.minutes if c.kind == "grant" else None
+            line = Line(c, shown, was.amount, was.period_end or c.period.end, minutes)
+            of.setdefault(c.assignment.assignment_id, []).append(line)
             await breathe()
     made = "would_charge" if simulate else "charged"
     statuses = {"charge": made, "covered": made, "decline": "declined", "skip": "would_charge"}
     for c, outcome in decisions:
-        of.setdefault(c.assignment.assignment_id, []).append(Line(c, statuses[outcome], c.amount))
+        line = Line(c, statuses[outcome], c.amount, c.period.end, c.minutes)
+        of.setdefault(c.assignment.assignment_id, []).append(line)
         await breathe()
     for h in held:
-        line = Line(h.first, "held", None, h.last, h.count)
+        line = Line(h.first, "held", None, h.last.period.end, None, h.count)
         of.setdefault(h.first.assignment.assignment_id, []).append(line)
     for group in of.values():
         group.sort(key=_in_assignment)
@@ -161,10 +168,10 @@ def _run_line(line: Line) -> RunLine:
         package_id=c.assignment.package_id,
         kind=c.kind,
         period_start=c.period.start,
-        period_end=(line.last or c).period.end,
+        period_end=line.period_end,
         amount=line.amount if c.is_debit else None,
         currency=c.version.currency,
-        minutes=c.minutes if line.due is None else None,
+        minutes=line.minutes,
         status=line.status,
         count=line.due,
     )

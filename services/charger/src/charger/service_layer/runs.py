@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from operator import attrgetter
 from uuid import UUID
@@ -60,7 +60,7 @@ async def run_package(
     totals = (await store.month_totals([customer])).get(customer, MonthTotals())
     new = await planning.settled(store, [c for c in run.charges if c.key not in existing])
     decisions: list[tuple[Charge, Outcome]] = []
-    declined: set[tuple[str, date]] = set()  # periods whose debit was declined
+    declined: set[tuple[str, str]] = set()  # periods whose debit was declined
     async for piece in pieces(await _in_order(new), RUN_PIECE):
         decisions += decide(list(piece), limit, totals, scheduled=False, declined_periods=declined)
     made = Made()
