@@ -80,7 +80,12 @@ class Runtime:
 
     @property
     def group_id(self) -> str:
-        return self.settings.consumer_group or self.name
+        """CONSUMER_GROUP, or the service's name followed by its topic prefix: two systems
+        that share a cluster under different prefixes must not share groups (a member that
+        joins or leaves one would rebalance the other's). The name comes first, so the ACLs
+        that grant a service's groups by the prefix of its name still match."""
+        prefix = self.settings.topic_prefix.rstrip(".")
+        return self.settings.consumer_group or self.name + (f".{prefix}" if prefix else "")
 
     async def publish(self, topic: str, key: bytes | None, message: Message) -> None:
         """Publish directly (not through the outbox) and wait for the broker's acknowledgement."""

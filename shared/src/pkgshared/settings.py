@@ -39,7 +39,9 @@ class ServiceSettings(BaseSettings):
     http_port: int = Field(default=0, description="/health and /metrics; 0 disables")
     log_level: str = "INFO"
     log_json: bool | None = Field(default=None, description="default: JSON unless a TTY")
-    consumer_group: str = Field(default="", description="default: the service name")
+    consumer_group: str = Field(
+        default="", description="default: the service name, then '.' and TOPIC_PREFIX if set"
+    )
     topic_prefix: str = Field(
         default="",
         pattern=r"^[A-Za-z0-9._-]*$",
