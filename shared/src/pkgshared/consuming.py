@@ -111,8 +111,11 @@ class BatchConsumer:
             await self._consume(records)
             return
         async with keeper.poll_lock:
+            if self._held is not None:
+                records = self._held.admit(records)
             try:
-                await self._consume(records)
+                if records:
+                    await self._consume(records)
             except NotYet:
                 keeper.seek_back(records)
 

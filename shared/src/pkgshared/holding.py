@@ -9,13 +9,13 @@ the first of a key's reaches its moment; the handler then handles them or holds 
 
 What is held lives in this process's memory only; Kafka and PostgreSQL keep it safe:
 - the stored offset of a partition never passes a record held (`cap`), so a restart, or a
-  partition handed to another instance, reads it again: this instance seeks its partitions
-  to the stored offsets when they are handed to it (`stored_offsets`), not to the group's
+  partition handed to another instance, reads it again: a partition handed over is read from
+  its stored offset (`assigned`; pkgshared.held_reading seeks there), not from the group's
   committed offset; the records after it that were handled are read again too, and the
   command de-dup by event_id (pkgshared.commands) ignores them;
-- what a transaction holds counts only once it commits (`committed`; `rolled_back` forgets it).
-
-It is a `KeepsWhatItReads` (pkgshared.incoming) and the subscriber's rebalance listener."""
+- a poll fetched before a rebalance and handled after it is left out (`admit`), so the
+  stored offset never passes records that are no longer in memory;
+- what a transaction holds counts only once it commits (`committed`; `rolled_back` forgets it)."""
 
 from __future__ import annotations
 
@@ -27,8 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from aiokafka import TopicPartition
-from aiokafka.abc import ConsumerRebalanceListener
 
 from pkgshared.incoming import Incoming
 
@@ -38,8 +36,6 @@ Place = tuple[int, int]
 """(partition, offset) of a record."""
 Present = Callable[[list[Incoming]], Awaitable[None]]
 """Hand held records to the handler again, in transactions of their own."""
-StoredOffsets = Callable[[list[int]], Awaitable[dict[int, int]]]
-"""How far the database has read each of these partitions (absent: never read)."""
 
 
 @dataclass(slots=True)
@@ -52,14 +48,10 @@ def _place(item: Incoming) -> Place:
     return (item.partition, item.offset)
 
 
-class HeldRecords(ConsumerRebalanceListener):
+class HeldRecords:
     def __init__(
-        self,
-        stored_offsets: StoredOffsets | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        retry_seconds: float = 1.0,
+        self, clock: Callable[[], float] = time.monotonic, retry_seconds: float = 1.0
     ) -> None:
-        self._stored = stored_offsets
         self._clock = clock
         self._retry = retry_seconds
         self._queues: dict[bytes | None, deque[_Held]] = {}
@@ -70,8 +62,11 @@ class HeldRecords(ConsumerRebalanceListener):
         self._taken: dict[Place, _Held] = {}  # being presented again
         self._changed = asyncio.Event()
         self._everything = False
-        self.poll_lock = asyncio.Lock()
-        self.subscriber: Any = None  # set once subscribed: its `consumer` seeks
+        self._mine: set[int] | None = None  # the partitions handed over (None: all)
+        self._next: dict[int, int] = {}  # the offset each partition reads next
+        self._gap: dict[int, int] = {}
+        self.poll_lock = asyncio.Lock()  # a poll, a presentation or a rebalance at a time
+        self.seek: Callable[[str, int, int], None] | None = None  # (topic, partition, offset)
 
     # ------------------------------------------------------------ what a handler asks
     def holds(self, key: bytes | None) -> bool:
@@ -190,60 +185,58 @@ class HeldRecords(ConsumerRebalanceListener):
                 finally:
                     self.restore()
 
-    # ------------------------------------------------------------ KeepsWhatItReads
-    def replay(self, batch: list[Incoming]) -> None:
-        """Records below the stored offset: handled before (the offset never passes a held
-        one), nothing to do."""
-
-    def passed(self, batch: list[Incoming]) -> None:
-        """Unreadable records: dead-lettered in their poll's transaction."""
-
-    def seek_back(self, records: Sequence[Any]) -> None:
-        """A poll that must come again: its partitions are read again from its first records
-        (under the poll lock: no rebalance in between)."""
-        first: dict[Any, int] = {}
+    # ------------------------------------------------------------ where partitions are read
+    def admit(self, records: Sequence[Any]) -> list[Any]:
+        """The records of a poll to handle. Left out: those of partitions not this
+        instance's (a poll fetched before they were taken away), those held already (read
+        again), and a partition's records that do not follow what it has read since it was
+        handed over (a poll fetched before: the partition is sought back to where it was
+        read; the same gap twice is a real one, and is read on)."""
+        if self._mine is None:
+            return list(records)
+        by_partition: dict[int, list[Any]] = {}
         for r in records:
-            tp = TopicPartition(r.topic, r.partition)
-            first[tp] = min(first.get(tp, r.offset), r.offset)
-        consumer = self.subscriber.consumer
-        mine = consumer.assignment()
-        for tp, offset in first.items():
-            if tp in mine:
-                consumer.seek(tp, offset)
+            by_partition.setdefault(r.partition, []).append(r)
+        out = []
+        for partition, recs in by_partition.items():
+            first, expected = recs[0].offset, self._next.get(partition)
+            if partition not in self._mine:
+                log.info("records of a partition not held left out", partition=partition)
+                continue
+            if expected is not None and first > expected and self._gap.get(partition) != first:
+                self._gap[partition] = first
+                log.info("records read out of turn; read again", partition=partition, at=expected)
+                if self.seek is not None:
+                    self.seek(recs[0].topic, partition, expected)
+                continue
+            self._gap.pop(partition, None)
+            self._next[partition] = max(recs[-1].offset + 1, expected or 0)
+            out += [r for r in recs if r.offset not in self._open.get(partition, ())]
+        return out
 
-    # ------------------------------------------------------------ the rebalance listener
-    def _drop(self, partitions: Iterable[int]) -> None:
+    def read_from(self, partition: int, offset: int) -> None:
+        """The partition is read again from `offset` (a poll handed back)."""
+        if partition in self._next:
+            self._next[partition] = min(self._next[partition], offset)
+
+    def assigned(self, resume: dict[int, int | None]) -> None:
+        """Partitions handed to this instance, read from their stored offsets (None: from
+        the group's): what was held of them before is read again."""
+        self._mine = (self._mine or set()) | set(resume)
+        self.drop(resume)
+        for partition, offset in resume.items():
+            if offset is not None:
+                self._next[partition] = offset
+
+    def revoked(self, partitions: Iterable[int]) -> None:
+        gone = set(partitions)
+        self._mine = (self._mine or set()) - gone
+        self.drop(gone)
+
+    def drop(self, partitions: Iterable[int]) -> None:
         gone = set(partitions)
         for key in [k for k, q in self._queues.items() if q[0].item.partition in gone]:
             del self._queues[key]
         for p in gone:
-            self._open.pop(p, None)
-            self._seen.pop(p, None)
-
-    async def on_partitions_revoked(self, revoked: Any) -> None:
-        async with self.poll_lock:
-            self._drop(tp.partition for tp in revoked)
-
-    async def on_partitions_assigned(self, assigned: Any) -> None:
-        if not assigned or self._stored is None:
-            return
-        stored = await self._stored_offsets(sorted(tp.partition for tp in assigned))
-        async with self.poll_lock:
-            self._drop(tp.partition for tp in assigned)
-            for tp in assigned:
-                if tp.partition in stored:
-                    self.subscriber.consumer.seek(tp, stored[tp.partition])
-        log.info("partitions assigned; read from their stored offsets", stored=stored)
-
-    async def _stored_offsets(self, partitions: list[int]) -> dict[int, int]:
-        """Read until PostgreSQL answers: reading on from the group's offset could skip held
-        records (the rebalance waits meanwhile; nothing can be handled without PostgreSQL)."""
-        assert self._stored is not None
-        pause = 0.5
-        while True:
-            try:
-                return await self._stored(partitions)
-            except Exception as exc:
-                log.warning("stored offsets not read; retrying", error=str(exc)[:300])
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 5.0)
+            for state in (self._open, self._seen, self._next, self._gap):
+                state.pop(p, None)

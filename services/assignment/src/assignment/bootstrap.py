@@ -17,6 +17,7 @@ from assignment.service_layer.waiting import UnknownPackageWait
 from pkgcontract import topics
 from pkgshared.barrier import InputsBarrier
 from pkgshared.commands import command_batches, utc_today
+from pkgshared.held_reading import HeldReader
 from pkgshared.holding import HeldRecords
 from pkgshared.runtime import Runtime, run_service
 
@@ -42,10 +43,8 @@ def bootstrap(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
     unknown = UnknownPackageWait(settings.unknown_package_wait_seconds)
     # Commands waiting for their package's definition, held with their customer's later
     # ones; the others are applied at once (CONTRACT.md §4).
-    held = HeldRecords(
-        partial(stored_command_offsets, runtime.pool),
-        retry_seconds=settings.retry_backoff_seconds,
-    )
+    held = HeldRecords(retry_seconds=settings.retry_backoff_seconds)
+    reader = HeldReader(held, partial(stored_command_offsets, runtime.pool))
     commands = command_batches(
         topics.ASSIGNMENT_COMMANDS,
         topics.ASSIGNMENT_EVENTS,
@@ -58,14 +57,14 @@ def bootstrap(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
         commands,
         uow,
         rejections_topic=topics.ASSIGNMENT_EVENTS,
-        keeper=held,
+        keeper=reader,
         held=held,
     )
-    held.subscriber = runtime.consume(
+    reader.subscriber = runtime.consume(
         topics.ASSIGNMENT_COMMANDS,
         consumer,
         "AssignPackage, ChangeAssignment, EndAssignment, SetSpendLimit.",
-        listener=held,
+        listener=reader,
     )
     runtime.tasks.append(partial(held.run, consumer.present))
 
