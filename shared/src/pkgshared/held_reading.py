@@ -66,8 +66,10 @@ class HeldReader(ConsumerRebalanceListener):
     async def on_partitions_assigned(self, assigned: Any) -> None:
         if not assigned:
             return
-        stored = await self._stored_offsets(sorted(tp.partition for tp in assigned))
+        # Under the lock from the start: a poll fetched meanwhile (from the group's offset)
+        # waits, and is then judged against the stored offsets (HeldRecords.admit).
         async with self.poll_lock:
+            stored = await self._stored_offsets(sorted(tp.partition for tp in assigned))
             self.held.assigned({tp.partition: stored.get(tp.partition) for tp in assigned})
             for tp in assigned:
                 if tp.partition in stored:

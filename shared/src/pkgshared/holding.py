@@ -201,7 +201,11 @@ class HeldRecords:
         for partition, recs in by_partition.items():
             first, expected = recs[0].offset, self._next.get(partition)
             if partition not in self._mine:
+                # Not handed over yet (read again from its stored offset once it is), or
+                # taken away (the next holder reads it from there).
                 log.info("records of a partition not held left out", partition=partition)
+                if self.seek is not None:
+                    self.seek(recs[0].topic, partition, first)
                 continue
             if expected is not None and first > expected and self._gap.get(partition) != first:
                 self._gap[partition] = first
