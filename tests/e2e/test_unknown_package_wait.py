@@ -15,7 +15,7 @@ from pkgcontract import topics
 from pkgtools.testing.kafka import TopicReader
 from pkgtools.testing.system import System
 from pkgtools.testing.waits import wait_until
-from tests.e2e.test_catalog_assignment import assignment, define, uid
+from tests.e2e.test_catalog_assignment import assignment, define, package, uid
 
 BOUND = 10.0  # UNKNOWN_PACKAGE_WAIT_SECONDS, the default
 STREAM_SECONDS = 20.0
@@ -85,3 +85,32 @@ async def test_a_stream_of_unknown_packages_holds_no_valid_assignment_past_its_b
     assert max(delays["valid, same"]) < BOUND + 3.0
     # Each unknown one is rejected at its own bound, never extended by the later ones.
     assert all(BOUND - 0.5 <= d < BOUND + 3.0 for d in delays["unknown"]), delays["unknown"]
+
+
+async def test_a_command_waiting_when_the_service_is_killed_is_read_again(
+    running: System, events: TopicReader
+) -> None:
+    """What waits is held in memory only: killed (kill -9, the group's offset committed past
+    it), the service reads it again from the offset stored with its state, and it is assigned
+    once its package is defined. Another customer's command read after it is applied once."""
+    known = (await define(running, events))["package_id"]
+    later, customer, other = uid("later"), uid("held"), uid("passing")
+    waiting, passing = assignment(later, customer), assignment(known, other)
+    await running.send(topics.ASSIGNMENT_COMMANDS, waiting, key=customer)
+    await running.send(topics.ASSIGNMENT_COMMANDS, passing, key=other)
+    await events.wait_count(1, event_type="PackageAssigned", customer_id=other)
+    service = running.services["assignment"]
+    await wait_until(lambda: waiting["event_id"] in service.tail(200), "the command held", 20)
+    service.kill()
+    service.start()
+    service.wait_healthy()
+    await running.send(topics.CATALOG_COMMANDS, package(later), key=later)
+    assigned = await events.wait_count(
+        1, timeout=BOUND + 20, event_type="PackageAssigned", customer_id=customer
+    )
+    assert {r.json()["assignment_id"] for r in assigned} == {waiting["assignment_id"]}
+    await events.read_to_end()
+    # Applied once (the outbox may publish an event again after a kill: the same event_id).
+    passed = events.matching(event_type="PackageAssigned", customer_id=other)
+    assert len({r.json()["event_id"] for r in passed}) == 1
+    assert events.matching(event_type="CommandRejected", command_id=waiting["event_id"]) == []

@@ -76,16 +76,22 @@ async def test_a_poll_fetched_before_a_rebalance_is_read_again_from_the_stored_o
     assert store.offsets[(TOPIC, 0)] == 3 and service.held.count == 0
 
 
-async def test_records_of_a_partition_taken_away_are_left_out() -> None:
+async def test_records_of_a_partition_not_handed_over_or_taken_away_are_left_out() -> None:
     store, clock, log = FakeStore(), Clock(), Log()
     await handlers.apply_catalog_event(defined("gold"), store.uow())
     service = Service(store, clock)
-    reader, _ = reading(service, store)
-    await reader.on_partitions_assigned([TP])
-    await reader.on_partitions_revoked([TP])
+    reader, consumer = reading(service, store)
+    await reader.on_partitions_revoked([])  # as a consumer starts
     late = assign("carol", "gold")
-    await service.read(log.send(late, "carol"))  # fetched before it was taken away
-    assert answers(store, late) == [] and (TOPIC, 0) not in store.offsets
+    await service.read(log.send(late, "carol"))  # before the listener has handed it over
+    assert answers(store, late) == [] and consumer.sought == [(0, 0)]  # read again
+    await reader.on_partitions_assigned([TP])
+    await service.read(*log.records)
+    assert len(answers(store, late)) == 1
+    await reader.on_partitions_revoked([TP])
+    later = assign("dave", "gold")
+    await service.read(log.send(later, "dave"))  # fetched before it was taken away
+    assert answers(store, later) == [] and store.offsets[(TOPIC, 0)] == 1
 
 
 async def test_a_real_gap_in_the_offsets_is_read_on() -> None:
