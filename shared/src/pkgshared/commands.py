@@ -79,6 +79,7 @@ def command_batches(
                 if held is not None and (cmd.event_id in waits or held.holds(item.key)):
                     until = waits.get(cmd.event_id)
                     held.hold(item, until)
+                    uow.note("held")
                     log.debug(
                         "command waits" if until else "command waits behind its key's first",
                         key=item.text_key[:128],

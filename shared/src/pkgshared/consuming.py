@@ -290,7 +290,8 @@ class BatchConsumer:
             noted = uow.outcomes
             counts["rejected"] += noted["rejected"]
             counts["ignored"] += noted["ignored"]
-            counts["handled"] += handled - noted["rejected"] - noted["ignored"]
+            counts["held"] = noted["held"]  # handled when they come again (pkgshared.holding)
+            counts["handled"] += handled - noted["rejected"] - noted["ignored"] - noted["held"]
             await self._commit(uow, batch, ends)
         seconds = (time.perf_counter() - started) / max(1, len(batch) - counts["ignored"])
         for outcome, n in counts.items():

@@ -168,6 +168,7 @@ class HeldRecords:
                 pass
             self._changed.clear()
             everything, self._everything = self._everything, False
+            failed: Exception | None = None
             async with self.poll_lock:
                 items = self.take_due(everything)
                 if not items:
@@ -175,15 +176,17 @@ class HeldRecords:
                 try:
                     await present(items)
                 except Exception as exc:
-                    log.warning(
-                        "held records not handled yet; they will be tried again",
-                        records=len(items),
-                        error=f"{type(exc).__name__}: {exc}"[:300],
-                    )
-                    self.wake()
-                    await asyncio.sleep(self._retry)
+                    failed = exc
                 finally:
                     self.restore()
+            if failed is not None:  # e.g. PostgreSQL away, or a view behind: all again later
+                log.warning(
+                    "held records not handled yet; they will be tried again",
+                    records=len(items),
+                    error=f"{type(failed).__name__}: {failed}"[:300],
+                )
+                self.wake()
+                await asyncio.sleep(self._retry)
 
     # ------------------------------------------------------------ where partitions are read
     def admit(self, records: Sequence[Any]) -> list[Any]:
