@@ -237,3 +237,17 @@ async def test_the_timer_releases_at_a_definition_at_once_and_at_each_bound() ->
         assert [type(m) for m in answers(store, never)] == [CommandRejected]
     finally:
         runner.cancel()
+
+
+async def test_a_held_command_another_instance_has_handled_is_let_go() -> None:
+    """The stored offset moved past it (its partition was handled elsewhere meanwhile): it is
+    not presented again and again."""
+    store, clock, log = FakeStore(), Clock(), Log()
+    service = Service(store, clock)
+    waiting = assign("acme", "ghost")
+    await service.read(log.send(waiting, "acme"))
+    store.offsets[(TOPIC, 0)] = 1
+    clock.now += 10
+    await service.tick()
+    assert service.held.count == 0 and service.held.take_due(everything=True) == []
+    assert answers(store, waiting) == []

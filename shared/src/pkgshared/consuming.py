@@ -285,6 +285,8 @@ class BatchConsumer:
                     with contextlib.suppress(BaseException):
                         await pending
             if not ends:  # read and committed before: a redelivery
+                if self._held is not None:
+                    self._held.committed(batch, ends)  # held ones too: handled elsewhere
                 record_outcomes(self.topic, "ignored", len(batch), 0.0)
                 return
             noted = uow.outcomes
