@@ -251,3 +251,19 @@ async def test_a_held_command_another_instance_has_handled_is_let_go() -> None:
     await service.tick()
     assert service.held.count == 0 and service.held.take_due(everything=True) == []
     assert answers(store, waiting) == []
+
+
+async def test_a_command_sent_again_while_it_waits_is_answered_once() -> None:
+    store, clock, log = FakeStore(), Clock(), Log()
+    await handlers.apply_catalog_event(defined("gold"), store.uow())
+    service = Service(store, clock)
+    done = assign("acme", "gold")
+    await service.read(log.send(done, "acme"))
+    waiting = assign("acme", "ghost")
+    await service.read(log.send(waiting, "acme"), log.send(waiting, "acme"))
+    await service.read(log.send(done, "acme"))  # handled before: ignored at once
+    assert service.held.count == 2 and len(answers(store, done)) == 1
+    clock.now += 10
+    await service.tick()
+    assert [type(m) for m in answers(store, waiting)] == [CommandRejected]
+    assert store.offsets[(TOPIC, 0)] == 4 and service.held.count == 0

@@ -76,15 +76,6 @@ def command_batches(
                 "correlation_id": cmd.correlation_id,
             }
             with structlog.contextvars.bound_contextvars(**context):
-                if held is not None and (cmd.event_id in waits or held.holds(item.key)):
-                    until = waits.get(cmd.event_id)
-                    held.hold(item, until)
-                    uow.note("held")
-                    log.debug(
-                        "command waits" if until else "command waits behind its key's first",
-                        key=item.text_key[:128],
-                    )
-                    continue
                 if cmd.event_id in known:
                     seen = known[cmd.event_id]
                     if seen is None or seen == digest:
@@ -94,6 +85,16 @@ def command_batches(
                         uow.emit(rejections_topic, item.key, reused_id_rejection(cmd, digest))
                         uow.note("rejected")
                         log.info("command rejected", reason=REUSED_ID)
+                    continue
+                # Ignored or refused at once above: no state changes, no order to keep.
+                if held is not None and (cmd.event_id in waits or held.holds(item.key)):
+                    until = waits.get(cmd.event_id)
+                    held.hold(item, until)
+                    uow.note("held")
+                    log.debug(
+                        "command waits" if until else "command waits behind its key's first",
+                        key=item.text_key[:128],
+                    )
                     continue
                 known[cmd.event_id] = digest
                 handled.append((cmd.event_id, digest))
