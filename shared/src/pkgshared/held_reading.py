@@ -28,6 +28,7 @@ class HeldReader(ConsumerRebalanceListener):
         self._stored = stored_offsets
         self.subscriber: Any = None  # set once subscribed: its `consumer` seeks
         held.seek = self._seek
+        held.handed_over()
 
     @property
     def poll_lock(self) -> asyncio.Lock:

@@ -221,6 +221,11 @@ class HeldRecords:
             out += [r for r in recs if r.offset not in self._open.get(partition, ())]
         return out
 
+    def handed_over(self) -> None:
+        """Only the partitions `assigned` from now on are this instance's (a rebalance
+        listener tells)."""
+        self._mine = set()
+
     def read_from(self, partition: int, offset: int) -> None:
         """The partition is read again from `offset` (a poll handed back)."""
         if partition in self._next:
