@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from assignment.service_layer import handlers
-from assignment.service_layer.waiting import PackageNotYetKnown, UnknownPackageWait
+from assignment.service_layer.waiting import UnknownPackageWait
 from pkgcontract import topics
 from pkgcontract.messages import (
     AssignmentChanged,
@@ -187,20 +187,21 @@ class _Clock:
 
 async def test_an_assignment_of_a_package_not_known_yet_waits_for_its_definition() -> None:
     """CONTRACT.md §4: the AssignPackage waits for the package's definition, counted from when
-    it was first read; defined in time it is assigned, never defined it is refused after the
-    wait. A poll naming many unknown packages is held the wait once, not once per package."""
+    it was first read, each command its own wait; defined in time it is assigned, never
+    defined it is refused once its own wait is over (pkgshared.holding holds it meanwhile)."""
     clock = _Clock()
     unknown = UnknownPackageWait(10.0, clock)
     uow = await _with_catalog()
     early, other = _assign(), _assign(package_id="silver")
-    with pytest.raises(PackageNotYetKnown, match="gold"):
-        await handlers.prepare(uow, [early, other], unknown=unknown)
+    waits = await handlers.prepare(uow, [early, other], unknown=unknown)
+    assert waits == {early.event_id: 110.0, other.event_id: 110.0}
     clock.now += 4
+    later = _assign(package_id="silver")
     await handlers.apply_catalog_event(_defined(), uow)
-    with pytest.raises(PackageNotYetKnown, match="silver"):  # gold is known now
-        await handlers.prepare(uow, [early, other], unknown=unknown)
-    clock.now += 6  # silver has waited its 10 s: the poll goes through
-    await handlers.prepare(uow, [early, other], unknown=unknown)
+    waits = await handlers.prepare(uow, [early, other, later], unknown=unknown)
+    assert waits == {other.event_id: 110.0, later.event_id: 114.0}  # gold is known now
+    clock.now += 6  # `other` has waited its 10 s, `later` only 6: a later one never extends it
+    assert await handlers.prepare(uow, [other, later], unknown=unknown) == {later.event_id: 114.0}
     await handlers.apply_command(uow, early, TODAY)
     with pytest.raises(RuleBroken, match="silver"):
         await handlers.apply_command(uow, other, TODAY)
@@ -211,6 +212,7 @@ async def test_a_known_package_or_a_repeat_never_waits() -> None:
     unknown = UnknownPackageWait(10.0, _Clock())
     uow = await _with_catalog(_defined())
     cmd = _assign()
-    await handlers.prepare(uow, [cmd], unknown=unknown)
+    assert await handlers.prepare(uow, [cmd], unknown=unknown) == {}
     await handlers.apply_command(uow, cmd, TODAY)
-    await handlers.prepare(uow, [cmd], unknown=unknown)  # an existing assignment
+    uow.catalog.entries.clear()
+    assert await handlers.prepare(uow, [cmd], unknown=unknown) == {}  # an existing assignment

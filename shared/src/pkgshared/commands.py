@@ -3,19 +3,24 @@
 A command id already handled with the same body is a redelivery or a sender's retry: ignored.
 The same id with another body is answered with CommandRejected ("event_id already used for a
 different command") and changes nothing (CONTRACT.md §2). Every other command is applied in
-order; one that breaks a rule is rejected."""
+order; one that breaks a rule is rejected.
+
+A command that cannot be judged yet (`prepare` says until when it may wait) is held back
+(pkgshared.holding) with its key's later commands, in order; other keys' commands go on."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
+from uuid import UUID
 
 import structlog
 
 from pkgcontract.messages import CommandRejected, FieldError, Message, natural_event_id
-from pkgshared.exceptions import RuleBroken, rejection
+from pkgshared.exceptions import RetryLater, RuleBroken, rejection
+from pkgshared.holding import HeldRecords
 from pkgshared.incoming import BatchHandler, Incoming
 
 log = structlog.get_logger(__name__)
@@ -34,8 +39,9 @@ def body_digest(cmd: Message) -> bytes:
     return hashlib.sha256(body.encode()).digest()
 
 
-Prepare = Callable[[Any, list[Message]], Awaitable[None]]
-"""prepare(uow, commands): read what the batch's commands need at once (before any is applied)."""
+Prepare = Callable[[Any, list[Message]], Awaitable[Mapping[UUID, float] | None]]
+"""prepare(uow, commands): read what the batch's commands need at once (before any is applied);
+returns the commands that must wait (by event_id), each with the moment its wait ends."""
 
 
 def command_batches(
@@ -44,8 +50,10 @@ def command_batches(
     apply: Apply,
     reject: Reject | None = None,
     prepare: Prepare | None = None,
+    held: HeldRecords | None = None,
 ) -> BatchHandler:
-    """The batch handler of command topic `topic` (see the module docstring)."""
+    """The batch handler of command topic `topic` (see the module docstring); `held` keeps
+    the commands that wait (without it, the whole poll comes again)."""
 
     async def default_reject(uow: Any, cmd: Message, key: str, broken: RuleBroken) -> None:
         uow.emit(rejections_topic, key, rejection(cmd, broken))
@@ -55,8 +63,9 @@ def command_batches(
     async def handle(uow: Any, batch: list[Incoming]) -> None:
         commands = [(item, item.message) for item in batch if item.message is not None]
         known = await uow.processed_digests([cmd.event_id for _, cmd in commands])
-        if prepare is not None:
-            await prepare(uow, [cmd for _, cmd in commands])
+        waits = (await prepare(uow, [cmd for _, cmd in commands]) if prepare else None) or {}
+        if waits and held is None:
+            raise RetryLater(f"{len(waits)} command(s) cannot be judged yet")
         handled: list[tuple[Any, bytes]] = []
         for item, cmd in commands:
             digest = body_digest(cmd)
@@ -76,6 +85,16 @@ def command_batches(
                         uow.emit(rejections_topic, item.key, reused_id_rejection(cmd, digest))
                         uow.note("rejected")
                         log.info("command rejected", reason=REUSED_ID)
+                    continue
+                # Ignored or refused at once above: no state changes, no order to keep.
+                if held is not None and (cmd.event_id in waits or held.holds(item.key)):
+                    until = waits.get(cmd.event_id)
+                    held.hold(item, until)
+                    uow.note("held")
+                    log.debug(
+                        "command waits" if until else "command waits behind its key's first",
+                        key=item.text_key[:128],
+                    )
                     continue
                 known[cmd.event_id] = digest
                 handled.append((cmd.event_id, digest))

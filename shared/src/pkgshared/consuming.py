@@ -16,6 +16,8 @@ commits. A record that still fails after `handler_max_attempts` tries, while Pos
 answers, is dead-lettered with the error. A failure of the infrastructure itself (PostgreSQL
 or Kafka unreachable) is retried without end, and so is RetryLater (a view catching up): the
 poll is handed back to Kafka (nack: the consumer seeks back) and comes again after a pause.
+A handler may hold records back by key instead (pkgshared.holding: the stored offset never
+passes them; they come back through `present`).
 Why it is built this way: docs/decisions/0002-batch-consumers.md."""
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import structlog
 from pkgshared.exceptions import RetryLater
 from pkgshared.failures import infrastructure_failed, pause
 from pkgshared.faults import crash_point, raise_once
+from pkgshared.holding import HeldRecords
 from pkgshared.incoming import BatchHandler, Incoming, KeepsWhatItReads, incoming
 from pkgshared.metrics import record_outcomes
 from pkgshared.refusals import emit_dead_letter, sort_out
@@ -77,9 +80,11 @@ class BatchConsumer:
         group: str | None = None,
         pipeline_chunk: int = 0,
         keeper: KeepsWhatItReads | None = None,
+        held: HeldRecords | None = None,
     ) -> None:
         self.topic = topic
         self._keeper = keeper
+        self._held = held
         self.group = group
         self._rules = read_as
         self._handler = handler
@@ -106,10 +111,18 @@ class BatchConsumer:
             await self._consume(records)
             return
         async with keeper.poll_lock:
+            if self._held is not None:
+                records = self._held.admit(records)
             try:
-                await self._consume(records)
+                if records:
+                    await self._consume(records)
             except NotYet:
                 keeper.seek_back(records)
+
+    async def present(self, batch: list[Incoming]) -> None:
+        """Records held back (pkgshared.holding) handed to the handler again, as a poll of
+        theirs; raises when they must come again later."""
+        await self._handle(batch)
 
     async def _consume(self, records: Sequence[Any]) -> None:
         started = time.perf_counter()
@@ -224,6 +237,8 @@ class BatchConsumer:
         started = time.perf_counter()
         counts = {"handled": 0, "rejected": 0, "ignored": 0, "dead_lettered": 0}
         handled = 0
+        if self._held is not None:
+            self._held.rolled_back()  # nothing held by a transaction that did not commit
         async with self._uow() as uow:
             partitions = {i.partition for i in batch} | {r.partition for r in unread}
             read_to = await uow.lock_read_offsets(self.topic, partitions)
@@ -270,16 +285,16 @@ class BatchConsumer:
                     with contextlib.suppress(BaseException):
                         await pending
             if not ends:  # read and committed before: a redelivery
+                if self._held is not None:
+                    self._held.committed(batch, ends)  # held ones too: handled elsewhere
                 record_outcomes(self.topic, "ignored", len(batch), 0.0)
                 return
             noted = uow.outcomes
             counts["rejected"] += noted["rejected"]
             counts["ignored"] += noted["ignored"]
-            counts["handled"] += handled - noted["rejected"] - noted["ignored"]
-            await uow.advance_read_offsets(self.topic, ends)
-            crash_point("before_commit")
-            await uow.commit()
-            crash_point("after_commit")
+            counts["held"] = noted["held"]  # handled when they come again (pkgshared.holding)
+            counts["handled"] += handled - noted["rejected"] - noted["ignored"] - noted["held"]
+            await self._commit(uow, batch, ends)
         seconds = (time.perf_counter() - started) / max(1, len(batch) - counts["ignored"])
         for outcome, n in counts.items():
             if n:
@@ -287,6 +302,8 @@ class BatchConsumer:
 
     async def _dead_letter_failed(self, item: Incoming, error: str, attempts: int) -> None:
         """A record whose handling failed `attempts` times while PostgreSQL answered."""
+        if self._held is not None:
+            self._held.rolled_back()
         async with self._uow() as uow:
             read_to = await uow.lock_read_offsets(self.topic, {item.partition})
             if item.offset < read_to.get(item.partition, 0):
@@ -294,6 +311,16 @@ class BatchConsumer:
             emit_dead_letter(
                 uow, self.topic, self.group, item, f"handling failed {attempts} times: {error}"
             )
-            await uow.advance_read_offsets(self.topic, {item.partition: item.offset + 1})
-            await uow.commit()
+            await self._commit(uow, [item], {item.partition: item.offset + 1})
         record_outcomes(self.topic, "dead_lettered", 1, 0.0)
+
+    async def _commit(self, uow: PostgresUnitOfWork, batch: list[Incoming], ends: Any) -> None:
+        """Store how far `batch` read its partitions (never past a record held back) with
+        its effects."""
+        held = self._held
+        await uow.advance_read_offsets(self.topic, held.cap(ends, batch) if held else ends)
+        crash_point("before_commit")
+        await uow.commit()
+        crash_point("after_commit")
+        if held is not None:
+            held.committed(batch, ends)

@@ -6,7 +6,8 @@ from prometheus_client import Counter, Gauge, Histogram
 
 MESSAGES = Counter(
     "packages_messages_total",
-    "Messages consumed, by topic and outcome (handled, rejected, dead_lettered, retried, failed).",
+    "Messages consumed, by topic and outcome (handled, rejected, dead_lettered, retried, failed, "
+    "held: waiting, to be handled later).",
     ["topic", "outcome"],
 )
 HANDLER_SECONDS = Histogram(

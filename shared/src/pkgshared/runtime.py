@@ -23,6 +23,7 @@ from pkgcontract.messages.reading import topic_schema
 from pkgshared.cluster import check_cluster
 from pkgshared.consuming import BatchConsumer
 from pkgshared.db import SHARED_MIGRATIONS, create_pool, migrate
+from pkgshared.holding import HeldRecords
 from pkgshared.incoming import BatchHandler, KeepsWhatItReads
 from pkgshared.kafka import (
     BatchPublisher,
@@ -149,6 +150,7 @@ class Runtime:
         unit_of_work: Callable[[], PostgresUnitOfWork],
         rejections_topic: str | None = None,
         keeper: KeepsWhatItReads | None = None,
+        held: HeldRecords | None = None,
     ) -> BatchConsumer:
         return BatchConsumer(
             topic,
@@ -160,6 +162,7 @@ class Runtime:
             healthy=self.database_answers,
             pipeline_chunk=PIPELINE_CHUNK if topic in topics.STREAMS else 0,
             keeper=keeper,
+            held=held,
         )
 
     async def database_answers(self) -> bool:

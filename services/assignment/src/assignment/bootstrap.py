@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import date
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assignment.adapters.unit_of_work import AssignmentUnitOfWork
 from assignment.config import AssignmentSettings
@@ -16,9 +17,21 @@ from assignment.service_layer.waiting import UnknownPackageWait
 from pkgcontract import topics
 from pkgshared.barrier import InputsBarrier
 from pkgshared.commands import command_batches, utc_today
+from pkgshared.held_reading import HeldReader
+from pkgshared.holding import HeldRecords
 from pkgshared.runtime import Runtime, run_service
 
+if TYPE_CHECKING:
+    from pkgshared.db import Pool
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def stored_command_offsets(pool: Pool, partitions: list[int]) -> dict[int, int]:
+    """How far this schema has read assignment.commands' `partitions`."""
+    async with AssignmentUnitOfWork(pool) as uow:
+        read = await uow.read_positions([topics.ASSIGNMENT_COMMANDS])
+    return {p: offset for (_, p), offset in read.items() if p in partitions}
 
 
 def bootstrap(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
@@ -28,23 +41,42 @@ def bootstrap(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
     catalog_ends = partial(runtime.end_offsets, runtime.topic(topics.CATALOG_PACKAGES))
     catalog = InputsBarrier(catalog_ends, what="catalog view, catalog.packages partitions")
     unknown = UnknownPackageWait(settings.unknown_package_wait_seconds)
+    # Commands waiting for their package's definition, held with their customer's later
+    # ones; the others are applied at once (CONTRACT.md §4).
+    held = HeldRecords(retry_seconds=settings.retry_backoff_seconds)
+    reader = HeldReader(held, partial(stored_command_offsets, runtime.pool))
     commands = command_batches(
         topics.ASSIGNMENT_COMMANDS,
         topics.ASSIGNMENT_EVENTS,
         partial(subscribers.on_command, today=today),
         prepare=partial(subscribers.before_commands, catalog=catalog, unknown=unknown),
+        held=held,
     )
-    runtime.consume(
+    consumer = runtime.batch_consumer(
         topics.ASSIGNMENT_COMMANDS,
-        runtime.batch_consumer(
-            topics.ASSIGNMENT_COMMANDS, commands, uow, rejections_topic=topics.ASSIGNMENT_EVENTS
-        ),
-        "AssignPackage, ChangeAssignment, EndAssignment, SetSpendLimit.",
+        commands,
+        uow,
+        rejections_topic=topics.ASSIGNMENT_EVENTS,
+        keeper=reader,
+        held=held,
     )
+    reader.subscriber = runtime.consume(
+        topics.ASSIGNMENT_COMMANDS,
+        consumer,
+        "AssignPackage, ChangeAssignment, EndAssignment, SetSpendLimit.",
+        listener=reader,
+    )
+    runtime.tasks.append(partial(held.run, consumer.present))
+
+    def catalog_read() -> None:  # a package defined may release held commands at once
+        runtime.relay.wake()
+        held.wake()
+
     # Its own group: this view is rebuilt from the topic's beginning.
+    catalog_uow = partial(AssignmentUnitOfWork, runtime.pool, on_commit=catalog_read)
     runtime.consume(
         topics.CATALOG_PACKAGES,
-        runtime.batch_consumer(topics.CATALOG_PACKAGES, subscribers.on_catalog, uow),
+        runtime.batch_consumer(topics.CATALOG_PACKAGES, subscribers.on_catalog, catalog_uow),
         "The catalog view used to validate assignments.",
         group_suffix=".catalog-view",
         projection=True,

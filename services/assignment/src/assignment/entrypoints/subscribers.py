@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 from assignment.adapters.unit_of_work import AssignmentUnitOfWork
 from assignment.service_layer import handlers
@@ -26,9 +27,10 @@ async def before_commands(
     *,
     catalog: InputsBarrier[int],
     unknown: UnknownPackageWait,
-) -> None:
-    """What a batch of commands needs read first: the catalog view, up to date."""
-    await handlers.prepare(uow, batch, catalog, unknown)
+) -> dict[UUID, float]:
+    """What a batch of commands needs read first: the catalog view, up to date; returns the
+    commands that wait for their package's definition, and until when."""
+    return await handlers.prepare(uow, batch, catalog, unknown)
 
 
 async def on_catalog(uow: AssignmentUnitOfWork, batch: list[Incoming]) -> None:

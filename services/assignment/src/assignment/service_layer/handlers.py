@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
+from uuid import UUID
 
 import structlog
 
@@ -45,15 +46,17 @@ async def prepare(
     commands: list[Message],
     catalog_barrier: CatalogBarrier | None = None,
     unknown: UnknownPackageWait | None = None,
-) -> None:
+) -> dict[UUID, float]:
     """Read the assignments and packages a batch of commands names, in two round trips.
 
     A batch with a new assignment waits (InputsBehind, retried) until the catalog view has
     read catalog.packages up to where it ended when the batch was first seen: a package
     defined before is then known, one retired before is known as retired (one offsets
-    request per batch, not per command). A new assignment of a package still unknown then
-    waits for its definition, at most `unknown.seconds` (PackageNotYetKnown, retried):
-    define-then-assign sent back to back is not refused (CONTRACT.md §4)."""
+    request per batch, not per command). Returns the new assignments of a package still
+    unknown that may wait for its definition, each with the moment its own wait ends (at
+    most `unknown.seconds` after it was first read): define-then-assign sent back to back is
+    not refused (CONTRACT.md §4); the caller holds them back with their customer's later
+    commands."""
     ids = [c.assignment_id for c in commands if hasattr(c, "assignment_id")]
     await uow.assignments.preload(ids)
     assigns = [c for c in commands if isinstance(c, AssignPackage)]
@@ -66,7 +69,8 @@ async def prepare(
             c.event_id: c.package_id for c in new if await uow.catalog.get(c.package_id) is None
         }
         if waiting:
-            unknown.check(waiting)
+            return unknown.waits(waiting)
+    return {}
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,10 @@ definition, for a bounded time (CONTRACT.md §4): DefinePackage and AssignPackag
 different topics, so a sender that writes one straight after the other may have its
 AssignPackage read before the catalog has published the PackageDefined.
 
-The wait is counted from when the command was first read (in this process: a restart reads it
-again and waits afresh). While one command of a poll waits, the poll comes again after the
-consumer's pause, so each customer's commands keep their order; every command of a poll was
-first read at about the same moment, so however many unknown packages a poll names, it is held
-at most `seconds` in all."""
+Each command's wait is its own, counted from when it was first read (in this process: a
+restart reads it again and waits afresh): commands read after it never extend it. While it
+waits, it is held back with its customer's later commands (pkgshared.holding), and the other
+customers' commands are applied at once."""
 
 from __future__ import annotations
 
@@ -16,11 +15,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from uuid import UUID
 
-from pkgshared.exceptions import RetryLater
+import structlog
 
-
-class PackageNotYetKnown(RetryLater):
-    """An AssignPackage waits for its package's definition: the poll comes again."""
+log = structlog.get_logger(__name__)
 
 
 class UnknownPackageWait:
@@ -35,24 +32,24 @@ class UnknownPackageWait:
         self._first_read: OrderedDict[UUID, float] = OrderedDict()
         self._remember = remember
 
-    def check(self, waiting: dict[UUID, str]) -> None:
-        """`waiting`: the commands of a poll (by id) naming a package not known yet, with the
-        package. Raises PackageNotYetKnown while any of them has waited less than `seconds`
-        since first read; returns once all have waited that long (they are then rejected as
-        unknown)."""
+    def waits(self, waiting: dict[UUID, str]) -> dict[UUID, float]:
+        """`waiting`: commands (by id) naming a package not known yet, with the package.
+        Returns those that have waited less than `seconds` since first read, each with the
+        moment (this clock) its wait ends; the others are then rejected as unknown."""
         now = self._clock()
-        youngest = None
+        out = {}
         for command_id, package in waiting.items():
-            first = self._first_read.setdefault(command_id, now)
-            if now - first < self.seconds and (youngest is None or first > youngest[0]):
-                youngest = (first, package)
+            first = self._first_read.get(command_id)
+            if first is None:
+                first = self._first_read[command_id] = now
+                log.info(
+                    "assignment waits for its package's definition",
+                    command_id=str(command_id),
+                    package_id=package,
+                    seconds=self.seconds,
+                )
+            if now - first < self.seconds:
+                out[command_id] = first + self.seconds
         while len(self._first_read) > self._remember:
             self._first_read.popitem(last=False)
-        if youngest is not None:
-            left = self.seconds - (now - youngest[0])
-            raise PackageNotYetKnown(
-                f"waiting for the definition of package {youngest[1]!r} "
-                f"({len(waiting)} command(s); at most {left:.1f} s more)"
-            )
-        for command_id in waiting:
-            self._first_read.pop(command_id, None)
+        return out
