@@ -9,6 +9,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from hypothesis import settings
 
 from pkgcontract import topics
 from pkgshared import topic_admin
@@ -16,6 +17,11 @@ from pkgtools.testing.infra import Infra, provide_infra
 from pkgtools.testing.system import System
 
 TIERS = ("unit", "integration", "e2e", "reliability")
+
+# No per-example deadline: on two busy cores (CI runs the tiers beside Kafka and PostgreSQL)
+# an example's time says nothing about the code, and a property fails only on what it checks.
+settings.register_profile("packages", deadline=None)
+settings.load_profile("packages")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
