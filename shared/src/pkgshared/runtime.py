@@ -110,7 +110,7 @@ class Runtime:
         an empty schema then reads its topic from the beginning instead of from where another
         database's projection stopped. `listener`: a ConsumerRebalanceListener; returns the
         subscriber."""
-        group = self.group_id + (f".{self.schema}" if projection else "") + group_suffix
+        group = self.group(group_suffix, projection)
         consumer.group = group
         self.consumed.append((topic, group))
 
@@ -129,6 +129,10 @@ class Runtime:
             schema=topic_schema(topic),
             listener=listener,
         )
+
+    def group(self, group_suffix: str = "", projection: bool = False) -> str:
+        """The consumer group `consume` subscribes with (see there)."""
+        return self.group_id + (f".{self.schema}" if projection else "") + group_suffix
 
     def publishes(self, topic: str, description: str) -> None:
         """Declare that this service writes contract topic `topic` (through the outbox

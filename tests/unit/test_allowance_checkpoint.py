@@ -1,4 +1,4 @@
-"""The allowance's usage.rated reader without Kafka: calls read go to the waiting calls, a
+"""The allowance's calls checkpoint without Kafka or PostgreSQL: calls read wait in it, a
 record of a partition not handed to it is left alone (its resume point never moves here), a
 rebalance waits for the poll in hand, and reading pauses when too many calls wait, until half
 are applied."""
@@ -14,8 +14,7 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
-from allowance.domain.waiting import WaitingCalls
-from allowance.entrypoints.calls import CallsReader
+from allowance.adapters.checkpoint import CallsCheckpoint, Limits
 from pkgcontract.messages import UsageRated
 from pkgshared.incoming import Incoming
 
@@ -60,30 +59,41 @@ def _record(partition: int, offset: int, destination: str | None = "4420") -> In
     return Incoming("usage.rated", partition, offset, b"acme", b"{}", usage)
 
 
-def _reader(max_waiting: int = 100) -> tuple[CallsReader, list[int]]:
-    woken: list[int] = []
-    waiting = WaitingCalls()
-    reader = CallsReader(None, waiting, lambda: woken.append(1), max_waiting)  # type: ignore[arg-type]
-    reader.subscriber = _Subscriber()
-    reader.subscriber.consumer.paused.clear()
-    waiting.start(0, 0)
-    waiting.start(1, 0)
-    return reader, woken
+class _Checkpoint(CallsCheckpoint):
+    woken: list[int]
+
+    def wake(self) -> None:
+        self.woken.append(1)
 
 
-async def test_calls_wait_and_a_settled_one_wakes_the_worker() -> None:
+def _reader(max_waiting: int = 100) -> tuple[_Checkpoint, list[int]]:
+    subscriber = _Subscriber()
+    subscriber.consumer.paused.clear()
+    reader = _Checkpoint(
+        None,  # type: ignore[arg-type]
+        None,
+        lambda _: subscriber,
+        limits=Limits(max_waiting=max_waiting),
+    )
+    reader.woken = []
+    reader.waiting.start(0, 0)
+    reader.waiting.start(1, 0)
+    return reader, reader.woken
+
+
+async def test_calls_wait_and_a_settled_one_wakes_the_checkpoint() -> None:
     reader, woken = _reader()
-    await reader.handle(None, [_record(0, 0), _record(0, 1, destination=None)])
+    reader.read([_record(0, 0), _record(0, 1, destination=None)])
     reader.replay([_record(1, 0)])
     assert reader.waiting.count == 2 and not woken  # no horizon known yet
     reader.waiting.horizon = datetime(2026, 2, 1, tzinfo=UTC)
-    await reader.handle(None, [_record(1, 1)])
+    reader.read([_record(1, 1)])
     assert woken
 
 
 async def test_a_partition_not_handed_over_is_left_alone() -> None:
     reader, _ = _reader()
-    await reader.handle(None, [_record(4, 0), _record(0, 0)])
+    reader.read([_record(4, 0), _record(0, 0)])
     assert reader.waiting.count == 1
     assert reader.waiting.resume_offsets() == {0: 0, 1: 0}  # nothing moves for partition 4
 
@@ -102,7 +112,7 @@ async def test_a_rebalance_waits_for_the_poll_in_hand() -> None:
 
 async def test_a_poll_that_must_come_again_is_sought_back_to_its_first_records() -> None:
     reader, _ = _reader()
-    consumer: Any = reader.subscriber.consumer
+    consumer: Any = reader._subscriber.consumer
     consumer.sought.clear()
     Rec = namedtuple("Rec", "topic partition offset")
     reader.seek_back(
@@ -113,12 +123,12 @@ async def test_a_poll_that_must_come_again_is_sought_back_to_its_first_records()
 
 async def test_reading_pauses_beyond_the_limit_and_resumes_at_half() -> None:
     reader, _ = _reader(max_waiting=4)
-    consumer: Any = reader.subscriber.consumer
-    await reader.handle(None, [_record(0, n) for n in range(5)])
+    consumer: Any = reader._subscriber.consumer
+    reader.read([_record(0, n) for n in range(5)])
     assert reader.paused and consumer.paused == consumer.assignment()
-    reader.relieve()
+    reader._relieve()
     assert reader.paused  # still 5 waiting
     chosen = reader.waiting.settled(datetime(2026, 2, 1, tzinfo=UTC), 3, 10)
     reader.waiting.remove(chosen)
-    reader.relieve()
+    reader._relieve()
     assert not reader.paused and consumer.paused == set()
