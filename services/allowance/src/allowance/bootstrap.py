@@ -43,15 +43,30 @@ def waiting_calls(settings: AllowanceSettings) -> WaitingCalls:
     return WaitingCalls(timedelta(seconds=settings.park_ahead_seconds), settings.park_after_settles)
 
 
-def _given(
-    subscriber: Callable[[list[Incoming], Any, D], Awaitable[None]], deps: D
-) -> BatchHandler:
-    """A subscriber (poll, unit of work, dependencies) as the batch consumer calls it."""
+async def _handle(
+    subscriber: Callable[[list[Incoming], Any, D], Awaitable[None]],
+    deps: D,
+    uow: Any,
+    batch: list[Incoming],
+) -> None:
+    """A subscriber (poll, unit of work, dependencies) as the batch consumer calls it, with
+    its dependencies given by `partial`."""
+    await subscriber(batch, uow, deps)
 
-    async def handle(uow: Any, batch: list[Incoming]) -> None:
-        await subscriber(batch, uow, deps)
 
-    return handle
+def _subscribe_calls(
+    runtime: Runtime, uow: Callable[[], AllowanceUnitOfWork], calls: CallsCheckpoint
+) -> Any:
+    """usage.rated, read into the calls checkpoint (its keeper and rebalance listener)."""
+    handler: BatchHandler = partial(_handle, subscribers.on_calls, calls)
+    return runtime.consume(
+        topics.USAGE_RATED,
+        runtime.batch_consumer(topics.USAGE_RATED, handler, uow, keeper=calls),
+        "Calls (UsageRated with destination and duration_seconds).",
+        group_suffix=".usage",
+        projection=True,
+        listener=calls,
+    )
 
 
 def bootstrap(runtime: Runtime, waiting: WaitingCalls | None = None) -> None:
@@ -68,28 +83,17 @@ def bootstrap(runtime: Runtime, waiting: WaitingCalls | None = None) -> None:
     runtime.consume(
         topics.FREE_MINUTES_GRANTED,
         runtime.batch_consumer(
-            topics.FREE_MINUTES_GRANTED, _given(subscribers.on_grants, deps), uow
+            topics.FREE_MINUTES_GRANTED, partial(_handle, subscribers.on_grants, deps), uow
         ),
         "Grants of free minutes.",
         group_suffix=".grants",
         projection=True,
     )
 
-    def subscribe_calls(calls: CallsCheckpoint) -> Any:
-        handler = _given(subscribers.on_calls, calls)
-        return runtime.consume(
-            topics.USAGE_RATED,
-            runtime.batch_consumer(topics.USAGE_RATED, handler, uow, keeper=calls),
-            "Calls (UsageRated with destination and duration_seconds).",
-            group_suffix=".usage",
-            projection=True,
-            listener=calls,
-        )
-
     calls = CallsCheckpoint(
         runtime.pool,
         runtime.relay.wake,
-        subscribe_calls,
+        partial(_subscribe_calls, runtime, uow),
         limits=limits(settings),
         waiting=waiting,
         source_topic=runtime.topic(topics.USAGE_RATED),
@@ -99,7 +103,9 @@ def bootstrap(runtime: Runtime, waiting: WaitingCalls | None = None) -> None:
     runtime.tasks.append(calls.run)
     runtime.consume(
         topics.CHARGER_PROGRESS,
-        runtime.batch_consumer(topics.CHARGER_PROGRESS, _given(subscribers.on_settled, deps), uow),
+        runtime.batch_consumer(
+            topics.CHARGER_PROGRESS, partial(_handle, subscribers.on_settled, deps), uow
+        ),
         "ChargesSettled: calls before its `at` can be applied.",
         group_suffix=".progress",
         projection=True,
