@@ -32,11 +32,11 @@ import asyncpg
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
+from allowance.adapters.checkpoint import CallsCheckpoint  # noqa: E402
 from allowance.adapters.repository import AllowanceRepository  # noqa: E402
+from allowance.adapters.waiting import WaitingCalls  # noqa: E402
 from allowance.bootstrap import MIGRATIONS  # noqa: E402
 from allowance.domain.model import Call, Grant  # noqa: E402
-from allowance.adapters.checkpoint import CallsCheckpoint  # noqa: E402
-from allowance.adapters.waiting import WaitingCalls  # noqa: E402
 from pkgshared.db import SHARED_MIGRATIONS, create_pool, migrate  # noqa: E402
 
 sys.path.append(str(_HERE))
