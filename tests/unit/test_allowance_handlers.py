@@ -109,6 +109,36 @@ async def test_calls_wait_for_the_horizon_then_are_covered_in_order() -> None:
     assert uow.events("AllowanceBalance")[-1]["remaining_seconds"] == 0
 
 
+async def test_the_calls_of_one_batch_give_one_balance_per_grant_with_their_end_state() -> None:
+    """CONTRACT.md §6: calls applied together give one AllowanceBalance per grant used, its
+    state after them (here after both calls); applied apart, one each."""
+    together, apart = FakeUnitOfWork(), FakeUnitOfWork()
+    grants = [_grant(minutes=5), _grant(customer="other", minutes=5)]
+    calls = [
+        handlers.call_of(_call(datetime(2026, 1, 20, tzinfo=UTC), 100)),
+        handlers.call_of(_call(datetime(2026, 1, 20, tzinfo=UTC), 60, customer="other")),
+        handlers.call_of(_call(datetime(2026, 1, 21, tzinfo=UTC), 150)),
+    ]
+    for uow in (together, apart):
+        await handlers.add_grants(grants, uow)
+    assert await handlers.apply_calls(together, calls) == (3, 3)  # type: ignore[arg-type]
+    for call in calls:
+        await handlers.apply_calls(apart, [call])  # type: ignore[list-item]
+
+    def balances(uow: FakeUnitOfWork) -> list[tuple[str, int]]:
+        return [(b["customer_id"], b["used_seconds"]) for b in uow.events("AllowanceBalance")]
+
+    assert balances(together) == [("acme", 0), ("other", 0), ("acme", 250), ("other", 60)]
+    assert balances(apart) == [
+        ("acme", 0),
+        ("other", 0),
+        ("acme", 100),
+        ("other", 60),
+        ("acme", 250),
+    ]
+    assert together.events("FreeMinutesUsed") == apart.events("FreeMinutesUsed")
+
+
 async def test_a_call_applied_before_or_repeated_is_applied_once() -> None:
     uow = FakeUnitOfWork()
     await handlers.add_grants([_grant()], uow)
