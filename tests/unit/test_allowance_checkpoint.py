@@ -21,24 +21,26 @@ from pkgshared.incoming import Incoming
 
 class _Consumer:
     def __init__(self) -> None:
-        self.paused: set[int] = set()
+        self.paused: set[Any] = set()
         self.sought: dict[Any, int] = {}
 
     def assignment(self) -> set[Any]:
-        return {0, 1, TopicPartition("p.usage.rated", 0)}
+        calls = {TopicPartition("p.usage.rated", p) for p in (0, 1)}
+        return calls | {TopicPartition("p.billing.free-minutes-granted", p) for p in (0, 1)}
 
     def seek(self, tp: Any, offset: int) -> None:
         self.sought[tp] = offset
 
-    def pause(self, *partitions: int) -> None:
+    def pause(self, *partitions: Any) -> None:
         self.paused |= set(partitions)
 
-    def resume(self, *partitions: int) -> None:
+    def resume(self, *partitions: Any) -> None:
         self.paused -= set(partitions)
 
 
 class _TP:
     def __init__(self, partition: int) -> None:
+        self.topic = "p.usage.rated"
         self.partition = partition
 
 
@@ -74,6 +76,7 @@ def _reader(max_waiting: int = 100) -> tuple[_Checkpoint, list[int]]:
         None,
         lambda _: subscriber,
         limits=Limits(max_waiting=max_waiting),
+        source_topic="p.usage.rated",
     )
     reader.woken = []
     reader.waiting.start(0, 0)
@@ -125,7 +128,8 @@ async def test_reading_pauses_beyond_the_limit_and_resumes_at_half() -> None:
     reader, _ = _reader(max_waiting=4)
     consumer: Any = reader._subscriber.consumer
     reader.read([_record(0, n) for n in range(5)])
-    assert reader.paused and consumer.paused == consumer.assignment()
+    calls = {tp for tp in consumer.assignment() if tp.topic == "p.usage.rated"}
+    assert reader.paused and consumer.paused == calls  # the grants are read on
     reader._relieve()
     assert reader.paused  # still 5 waiting
     chosen = reader.waiting.settled(datetime(2026, 2, 1, tzinfo=UTC), 3, 10)

@@ -103,15 +103,17 @@ class BatchConsumer:
             return
         keeper = self._keeper
         if keeper is None:
-            await self._consume(records)
+            await self.consume_in_hand(records)
             return
         async with keeper.poll_lock:
             try:
-                await self._consume(records)
+                await self.consume_in_hand(records)
             except NotYet:
                 keeper.seek_back(records)
 
-    async def _consume(self, records: Sequence[Any]) -> None:
+    async def consume_in_hand(self, records: Sequence[Any]) -> None:
+        """Handle one poll whose keeper's lock, if any, the caller holds (consume, or
+        pkgshared.copartitioned). Raises NotYet (after the pause) when it must come again."""
         started = time.perf_counter()
         batch: list[Incoming] = []
         try:

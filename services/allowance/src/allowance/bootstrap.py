@@ -19,6 +19,7 @@ from allowance.entrypoints import http, subscribers
 from allowance.service_layer.handlers import Dependencies
 from pkgcontract import topics
 from pkgshared.barrier import InputsBarrier
+from pkgshared.copartitioned import CoPartitioned
 from pkgshared.failures import Tries
 from pkgshared.incoming import BatchHandler, Incoming
 from pkgshared.runtime import Runtime, run_service
@@ -55,17 +56,29 @@ async def _handle(
 
 
 def _subscribe_calls(
-    runtime: Runtime, uow: Callable[[], AllowanceUnitOfWork], calls: CallsCheckpoint
+    runtime: Runtime,
+    uow: Callable[[], AllowanceUnitOfWork],
+    deps: Dependencies,
+    calls: CallsCheckpoint,
 ) -> Any:
-    """usage.rated, read into the calls checkpoint (its keeper and rebalance listener)."""
+    """usage.rated and the grants topic in one group, by range (pkgshared.copartitioned): the
+    instance handed a partition of one reads the same of the other, so it owns those
+    customers' calls and grants. Grants first in each poll; calls to the checkpoint (its
+    keeper and rebalance listener)."""
+    grants = runtime.batch_consumer(
+        topics.FREE_MINUTES_GRANTED, partial(_handle, subscribers.on_grants, deps), uow
+    )
     handler: BatchHandler = partial(_handle, subscribers.on_calls, calls)
+    usage = runtime.batch_consumer(topics.USAGE_RATED, handler, uow, keeper=calls)
     return runtime.consume(
         topics.USAGE_RATED,
-        runtime.batch_consumer(topics.USAGE_RATED, handler, uow, keeper=calls),
-        "Calls (UsageRated with destination and duration_seconds).",
+        CoPartitioned([grants, usage], calls, runtime.topic),
+        "Calls (UsageRated with destination and duration_seconds), and the grants of free "
+        "minutes of the same partition (the same customers).",
         group_suffix=".usage",
         projection=True,
         listener=calls,
+        co_partitioned=(topics.FREE_MINUTES_GRANTED,),
     )
 
 
@@ -80,23 +93,15 @@ def bootstrap(runtime: Runtime, waiting: WaitingCalls | None = None) -> None:
         ),
         usage_ends=partial(runtime.end_offsets, runtime.topic(topics.USAGE_RATED)),
     )
-    runtime.consume(
-        topics.FREE_MINUTES_GRANTED,
-        runtime.batch_consumer(
-            topics.FREE_MINUTES_GRANTED, partial(_handle, subscribers.on_grants, deps), uow
-        ),
-        "Grants of free minutes.",
-        group_suffix=".grants",
-        projection=True,
-    )
-
     calls = CallsCheckpoint(
         runtime.pool,
         runtime.relay.wake,
-        partial(_subscribe_calls, runtime, uow),
+        partial(_subscribe_calls, runtime, uow, deps),
         limits=limits(settings),
         waiting=waiting,
         source_topic=runtime.topic(topics.USAGE_RATED),
+        grants_topic=runtime.topic(topics.FREE_MINUTES_GRANTED),
+        partitions=runtime.end_offsets,
         group=runtime.group(".usage", projection=True),
         tries=Tries(settings.handler_max_attempts, most_seconds=settings.retry_backoff_seconds),
     )

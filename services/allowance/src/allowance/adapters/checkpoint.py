@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -69,6 +69,8 @@ class CallsCheckpoint(OneByOne, NotifiedWorker, ConsumerRebalanceListener):
         limits: Limits = Limits(),
         waiting: WaitingCalls | None = None,
         source_topic: str = "usage.rated",
+        grants_topic: str = "billing.free-minutes-granted",
+        partitions: Callable[[str], Awaitable[dict[int, int]]] | None = None,
         group: str = "",
         tries: Tries | None = None,
         poll_seconds: float = 0.5,
@@ -78,6 +80,8 @@ class CallsCheckpoint(OneByOne, NotifiedWorker, ConsumerRebalanceListener):
         self._limits = limits
         self._on_commit = on_commit
         self._source = source_topic  # the real name, for dead letters
+        self._grants_topic = grants_topic  # the real name
+        self._partitions_of = partitions  # topic -> its partitions' end offsets
         self._group = group  # the usage consumer's, named in dead letters
         self._tries = tries or Tries()
         self.paused = False
@@ -89,22 +93,66 @@ class CallsCheckpoint(OneByOne, NotifiedWorker, ConsumerRebalanceListener):
         self.poll_lock = asyncio.Lock()
         self._subscriber = subscribe(self)  # its `consumer` seeks and pauses once started
 
+    async def run(self) -> None:
+        await self._check_partitions()
+        await super().run()
+
+    async def _check_partitions(self) -> None:
+        """usage.rated and the grants topic must have the same partitions, or the member
+        handed a partition of one would not read its customers' records of the other: the
+        service stops (exit 1) rather than run so."""
+        if self._partitions_of is None:
+            return
+        pause = 0.5
+        while True:
+            try:
+                usage = await self._partitions_of(self._source)
+                grants = await self._partitions_of(self._grants_topic)
+                break
+            except Exception as exc:  # no metadata yet (RetryLater), Kafka not answering
+                log.info("partitions not known yet; retrying", error=str(exc)[:300])
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
+        if sorted(usage) != sorted(grants):
+            log.error(
+                "usage.rated and the grants topic differ in partitions: an instance would not "
+                "own its customers' grants; give them the same count",
+                usage_partitions=len(usage),
+                grants_partitions=len(grants),
+            )
+            raise SystemExit(1)
+
     def _uow(self) -> AllowanceUnitOfWork:
         return AllowanceUnitOfWork(self._pool, on_commit=self._on_commit)
 
     # ------------------------------------------------------------ the rebalance listener
+    # The group reads usage.rated and the grants topic by range: a member is handed the same
+    # partitions of both (pkgshared.copartitioned). Only usage.rated is sought and paused here.
+    def _calls(self, partitions: Any) -> list[Any]:
+        return [tp for tp in partitions if tp.topic == self._source]
+
     async def on_partitions_revoked(self, revoked: Any) -> None:
+        calls = self._calls(revoked)
         async with self.poll_lock:
-            self.waiting.drop(tp.partition for tp in revoked)
-        if revoked:
-            log.info("usage partitions revoked", partitions=sorted(tp.partition for tp in revoked))
+            self.waiting.drop(tp.partition for tp in calls)
+        if calls:
+            log.info("usage partitions revoked", partitions=sorted(tp.partition for tp in calls))
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        if not assigned:
+        calls = self._calls(assigned)
+        grants = {tp.partition for tp in assigned} - {tp.partition for tp in calls}
+        if grants or len(assigned) != 2 * len(calls):
+            # Range assignment hands both topics' same partitions when their counts match
+            # (checked at start): this member would not own its customers' grants.
+            log.error(
+                "usage.rated and the grants topic are not assigned alike",
+                assigned=sorted((tp.topic, tp.partition) for tp in assigned),
+            )
+        if not calls:
             return
-        resume = await self._resume_points(sorted(tp.partition for tp in assigned))
+        resume = await self._resume_points(sorted(tp.partition for tp in calls))
         async with self.poll_lock:
-            for tp in assigned:
+            for tp in calls:
                 self._subscriber.consumer.seek(tp, resume[tp.partition])
                 self.waiting.start(tp.partition, resume[tp.partition])
                 self._stored[tp.partition] = resume[tp.partition]
@@ -169,7 +217,7 @@ class CallsCheckpoint(OneByOne, NotifiedWorker, ConsumerRebalanceListener):
         if waiting.count > self._limits.max_waiting and not self.paused:
             # Memory is bounded: the rest waits in Kafka until some are applied.
             consumer = self._subscriber.consumer
-            consumer.pause(*consumer.assignment())
+            consumer.pause(*self._calls(consumer.assignment()))  # never the grants
             self.paused = True
             log.warning(
                 "usage reading paused: too many calls waiting for the charger",
@@ -181,7 +229,7 @@ class CallsCheckpoint(OneByOne, NotifiedWorker, ConsumerRebalanceListener):
         """After applying: read on once half the room is free."""
         if self.paused and self.waiting.count <= self._limits.max_waiting // 2:
             consumer = self._subscriber.consumer
-            consumer.resume(*consumer.assignment())
+            consumer.resume(*self._calls(consumer.assignment()))
             self.paused = False
             log.info("usage reading resumed", waiting=self.waiting.count)
 
