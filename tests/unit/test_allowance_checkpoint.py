@@ -136,3 +136,27 @@ async def test_reading_pauses_beyond_the_limit_and_resumes_at_half() -> None:
     reader.waiting.remove(chosen)
     reader._relieve()
     assert not reader.paused and consumer.paused == set()
+
+
+async def test_it_stops_when_the_grants_topic_is_partitioned_otherwise() -> None:
+    """usage.rated and the grants topic are read by range in one group: with different
+    partition counts an instance would not read its customers' grants, so it exits."""
+    ends = {"p.usage.rated": {0: 5, 1: 3}, "p.grants": {0: 1, 1: 0, 2: 7}}
+
+    async def partitions(topic: str) -> dict[int, int]:
+        return ends[topic]
+
+    checkpoint = CallsCheckpoint(
+        None,  # type: ignore[arg-type]
+        None,
+        lambda _: _Subscriber(),
+        source_topic="p.usage.rated",
+        grants_topic="p.grants",
+        partitions=partitions,
+    )
+    try:
+        await checkpoint.run()
+    except SystemExit as stopped:
+        assert stopped.code == 1
+    else:
+        raise AssertionError("it ran with the topics partitioned otherwise")
