@@ -147,7 +147,7 @@ async def one_run(records: list[Record], grants: list[Grant], batch: int) -> dic
         began = time.process_time()
         uow = AllowanceUnitOfWork(None)
         uow.repository = repository  # type: ignore[assignment]
-        await handlers.apply_calls(uow, calls)  # type: ignore[arg-type]
+        await handlers.apply_calls(calls, uow)  # type: ignore[arg-type]
         events += len(uow._events)
         cpu["cover"] += time.process_time() - began
         began = time.process_time()

@@ -61,37 +61,29 @@ def _record(partition: int, offset: int, destination: str | None = "4420") -> In
     return Incoming("usage.rated", partition, offset, b"acme", b"{}", usage)
 
 
-class _Checkpoint(CallsCheckpoint):
-    woken: list[int]
-
-    def wake(self) -> None:
-        self.woken.append(1)
-
-
-def _reader(max_waiting: int = 100) -> tuple[_Checkpoint, list[int]]:
+def _reader(max_waiting: int = 100) -> tuple[CallsCheckpoint, asyncio.Event]:
     subscriber = _Subscriber()
     subscriber.consumer.paused.clear()
-    reader = _Checkpoint(
+    reader = CallsCheckpoint(
         None,  # type: ignore[arg-type]
         None,
         lambda _: subscriber,
         limits=Limits(max_waiting=max_waiting),
         source_topic="p.usage.rated",
     )
-    reader.woken = []
     reader.waiting.start(0, 0)
     reader.waiting.start(1, 0)
-    return reader, reader.woken
+    return reader, reader._wake  # what its worker loop waits on
 
 
 async def test_calls_wait_and_a_settled_one_wakes_the_checkpoint() -> None:
     reader, woken = _reader()
     reader.read([_record(0, 0), _record(0, 1, destination=None)])
     reader.replay([_record(1, 0)])
-    assert reader.waiting.count == 2 and not woken  # no horizon known yet
+    assert reader.waiting.count == 2 and not woken.is_set()  # no horizon known yet
     reader.waiting.horizon = datetime(2026, 2, 1, tzinfo=UTC)
     reader.read([_record(1, 1)])
-    assert woken
+    assert woken.is_set()
 
 
 async def test_a_partition_not_handed_over_is_left_alone() -> None:

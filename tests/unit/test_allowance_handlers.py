@@ -102,7 +102,7 @@ async def test_calls_wait_for_the_horizon_then_are_covered_in_order() -> None:
     assert waiting.settled(datetime(2026, 1, 20, tzinfo=UTC), 100, 100) == []
     assert await _settle(uow, datetime(2026, 1, 31, tzinfo=UTC))
     chosen = [w.call for w in waiting.settled(datetime(2026, 1, 31, tzinfo=UTC), 100, 100)]
-    assert await handlers.apply_calls(uow, chosen) == (2, 2)
+    assert await handlers.apply_calls(chosen, uow) == (2, 2)
     first, second = uow.events("FreeMinutesUsed")
     assert (first["usage_id"], first["covered_seconds"]) == (str(calls[0].usage_id), 200)
     assert (second["usage_id"], second["covered_seconds"]) == (str(calls[1].usage_id), 100)
@@ -121,9 +121,9 @@ async def test_the_calls_of_one_batch_give_one_balance_per_grant_with_their_end_
     ]
     for uow in (together, apart):
         await handlers.add_grants(grants, uow)
-    assert await handlers.apply_calls(together, calls) == (3, 3)  # type: ignore[arg-type]
+    assert await handlers.apply_calls(calls, together) == (3, 3)  # type: ignore[arg-type]
     for call in calls:
-        await handlers.apply_calls(apart, [call])  # type: ignore[list-item]
+        await handlers.apply_calls([call], apart)  # type: ignore[list-item]
 
     def balances(uow: FakeUnitOfWork) -> list[tuple[str, int]]:
         return [(b["customer_id"], b["used_seconds"]) for b in uow.events("AllowanceBalance")]
@@ -145,8 +145,8 @@ async def test_a_call_applied_before_or_repeated_is_applied_once() -> None:
     call = _call(datetime(2026, 1, 20, tzinfo=UTC), 60)
     chosen = [w.call for w in _waiting([call, call]).settled(FEB, 100, 100)]
     assert len(chosen) == 2  # the same usage_id read twice
-    assert await handlers.apply_calls(uow, chosen) == (1, 1)
-    assert await handlers.apply_calls(uow, chosen[:1]) == (0, 0)  # read again after a restart
+    assert await handlers.apply_calls(chosen, uow) == (1, 1)
+    assert await handlers.apply_calls(chosen[:1], uow) == (0, 0)  # read again after a restart
     assert len(uow.events("FreeMinutesUsed")) == 1
 
 
@@ -156,7 +156,7 @@ async def test_a_call_elsewhere_is_applied_without_a_use() -> None:
     waiting = _waiting([_call(datetime(2026, 1, 20, tzinfo=UTC), 60, "919812345678")])
     await _settle(uow, datetime(2026, 1, 31, tzinfo=UTC))
     chosen = [w.call for w in waiting.settled(datetime(2026, 1, 31, tzinfo=UTC), 100, 100)]
-    assert await handlers.apply_calls(uow, chosen) == (1, 0)
+    assert await handlers.apply_calls(chosen, uow) == (1, 0)
     assert uow.events("FreeMinutesUsed") == []
 
 
@@ -258,7 +258,7 @@ class _Applier:
         assert horizon is not None
         self.waiting.set_horizon(horizon)
         chosen = self.waiting.settled(horizon, 10_000, 10_000)
-        await handlers.apply_calls(self.uow, [w.call for w in chosen])
+        await handlers.apply_calls([w.call for w in chosen], self.uow)
         self.waiting.remove(chosen)
         pending = await self.uow.repository.expiry()
         if pending is not None:

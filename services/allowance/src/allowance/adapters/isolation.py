@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from allowance.adapters.unit_of_work import AllowanceUnitOfWork
 from allowance.adapters.waiting import Waiting, WaitingCalls
-from allowance.service_layer import handlers
+from allowance.service_layer import dead_letters, handlers
 from pkgshared.failures import Tries, tried
 
 if TYPE_CHECKING:
@@ -87,7 +87,8 @@ class OneByOne:
         async with self._uow() as uow:
             await uow.repository.hold_partitions([w.partition])
             place = (self._source, w.partition, w.offset)
-            await handlers.dead_letter_call(uow, w.call, place, outcome.error, self._group)
+            failed = dead_letters.CallFailed(w.call, place, outcome.error, self._group)
+            await dead_letters.dead_letter_call(failed, uow)
             await self._store_resume(uow, w)
             await uow.commit()
         waiting.remove([w])
@@ -127,7 +128,9 @@ class OneByOne:
                 return False
             seq, call = first[0]
             place = (self._source, -1, -1)
-            await handlers.dead_letter_call(uow, call, place, error, self._group)
+            await dead_letters.dead_letter_call(
+                dead_letters.CallFailed(call, place, error, self._group), uow
+            )
             await store.unpark([seq])
             await uow.commit()
         return True

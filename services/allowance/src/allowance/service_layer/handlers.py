@@ -17,7 +17,6 @@ from pkgcontract import topics
 from pkgcontract.messages import (
     AllowanceThresholdReached,
     ChargesSettled,
-    DeadLetter,
     FreeMinutesGranted,
     Message,
     UsageRated,
@@ -189,7 +188,7 @@ async def apply_waiting(batch: CallsToApply, uow: UnitOfWork, deps: Dependencies
     await store.park(parking, batch.partitions)
     queued = sorted({c.customer_id for c in parking} | set(settling))
     due = await store.parked_settled(queued, horizon, most)
-    applied, covered = await apply_calls(uow, [c for _, c in due] + settled)
+    applied, covered = await apply_calls([c for _, c in due] + settled, uow)
     await store.unpark([seq for seq, _ in due])
     still = await store.parked_among(queued)
     if parking:
@@ -212,7 +211,9 @@ async def apply_waiting(batch: CallsToApply, uow: UnitOfWork, deps: Dependencies
     )
 
 
-async def apply_calls(uow: UnitOfWork, calls: list[Call]) -> tuple[int, int]:
+async def apply_calls(
+    calls: list[Call], uow: UnitOfWork, deps: Dependencies = NONE
+) -> tuple[int, int]:
     """Apply `calls`, settled and in the order read (each customer's in its order), to their
     customers' grants (the caller holds their partitions): those applied before (a repeated
     usage_id, or a call another instance applied before a rebalance) are skipped. Each grant
@@ -276,50 +277,4 @@ def _threshold(g: Grant, percent: int, call: Call) -> AllowanceThresholdReached:
         used_seconds=g.used_seconds,
         remaining_seconds=g.remaining_seconds,
         usage_id=call.usage_id,
-    )
-
-
-def usage_of(call: Call) -> UsageRated:
-    """The call as a UsageRated again (what a dead letter of it carries: its original bytes
-    are not kept once read)."""
-    return UsageRated(
-        event_id=call.usage_id,
-        usage_id=call.usage_id,
-        customer_id=call.customer_id,
-        did=call.did,
-        occurred_at=call.occurred_at,
-        amount=call.amount,
-        currency=call.currency,
-        destination=call.destination,
-        duration_seconds=call.duration_seconds,
-    )
-
-
-async def dead_letter_call(
-    uow: UnitOfWork, call: Call, where: tuple[str, int, int], error: str, consumer: str
-) -> None:
-    """A call whose applying fails for its own sake on every retry: it goes to
-    usage.rated.dlq with the error (CONTRACT.md §4 Errors), counts as applied (a repeat of it
-    is ignored), and the customer's later calls go on. `where`: (source topic, partition,
-    offset), partition and offset -1 when it was parked."""
-    await uow.repository.first_applied([call.usage_id])
-    topic, partition, offset = where
-    letter = DeadLetter.of(
-        topic,
-        partition,
-        offset,
-        call.customer_id.encode(),
-        usage_of(call).to_json(),
-        f"applying failed on every retry: {error} (payload: the call as read, written again)",
-        consumer,
-    )
-    uow.emit(letter)
-    metrics.DEAD_LETTERED.inc()
-    log.error(
-        "call dead-lettered: applying it fails on every retry",
-        customer_id=call.customer_id,
-        usage_id=str(call.usage_id),
-        partition=partition,
-        offset=offset,
-        error=error[:500],
     )
