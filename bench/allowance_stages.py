@@ -117,7 +117,9 @@ def _grants(customers: int, per_customer: int) -> list[Grant]:
     ]
 
 
-async def one_run(records: list[Record], grants: list[Grant], batch: int) -> dict[str, float]:
+async def one_run(
+    records: list[Record], grants: list[Grant], batch: int, customers: int
+) -> dict[str, float]:
     checkpoint = CallsCheckpoint(
         None,  # type: ignore[arg-type]
         None,
@@ -140,7 +142,7 @@ async def one_run(records: list[Record], grants: list[Grant], batch: int) -> dic
     while waiting.count:
         began = time.process_time()
         assert waiting.horizon is not None
-        chosen = _customers_cut(waiting.settled(waiting.horizon, batch, 1000), 2000)
+        chosen = _customers_cut(waiting.settled(waiting.horizon, batch, 1000), customers)
         waiting.resume_offsets(chosen)
         calls = [w.call for w in chosen]
         cpu["choose"] += time.process_time() - began
@@ -163,7 +165,10 @@ async def one_run(records: list[Record], grants: list[Grant], batch: int) -> dic
 async def main(args: argparse.Namespace) -> int:
     records = _records(args.calls, args.customers)
     grants = _grants(args.customers, args.grants_per_customer)
-    runs = [await one_run(records, grants, args.batch) for _ in range(args.repeats)]
+    runs = [
+        await one_run(records, grants, args.batch, args.batch_customers)
+        for _ in range(args.repeats)
+    ]
     best = {k: min(r[k] for r in runs) for k in runs[0]}
     print(f"per-call CPU (us), best of {args.repeats} runs of {args.calls} calls: {best}")
     return 0
@@ -174,7 +179,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--calls", type=int, default=100_000)
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--grants-per-customer", type=int, default=10)
-    parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--batch", type=int, default=10_000, help="APPLY_BATCH_CALLS")
+    parser.add_argument("--batch-customers", type=int, default=10_000, help="APPLY_BATCH_CUSTOMERS")
     parser.add_argument("--repeats", type=int, default=3)
     return parser.parse_args(argv)
 

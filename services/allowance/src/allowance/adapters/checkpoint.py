@@ -45,7 +45,7 @@ are stored: they only shorten what a restart reads again."""
 
 @dataclass(frozen=True)
 class Limits:
-    batch_customers: int = 2000  # customers whose settled calls one transaction applies
+    batch_customers: int = 10_000  # customers whose settled calls one transaction applies
     per_customer: int = 1000  # waiting calls of one customer applied per transaction
     batch_calls: int = 10_000  # calls one transaction applies, at most
     max_waiting: int = 2_000_000  # calls held; beyond, reading pauses until half are applied
