@@ -75,7 +75,11 @@ class CallsCheckpoint(HeldPartitions, OneByOne, NotifiedWorker, ConsumerRebalanc
         poll_seconds: float = 0.5,
     ) -> None:
         super().__init__(pool, poll_seconds)
-        self.waiting = waiting or WaitingCalls(limits.park_ahead, limits.park_after_settles)
+        self.waiting = (
+            waiting
+            if waiting is not None
+            else WaitingCalls(limits.park_ahead, limits.park_after_settles)
+        )
         self._limits = limits
         self._on_commit = on_commit
         self._source = source_topic  # the real name, for dead letters
