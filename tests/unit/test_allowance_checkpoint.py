@@ -147,7 +147,7 @@ async def test_it_stops_when_the_grants_topic_is_partitioned_otherwise() -> None
         partitions=partitions,
     )
     try:
-        await checkpoint.run()
+        await checkpoint.check_partitions()
     except SystemExit as stopped:
         assert stopped.code == 1
     else:

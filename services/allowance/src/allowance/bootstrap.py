@@ -105,7 +105,7 @@ def bootstrap(runtime: Runtime, waiting: WaitingCalls | None = None) -> None:
         group=runtime.group(".usage", projection=True),
         tries=Tries(settings.handler_max_attempts, most_seconds=settings.retry_backoff_seconds),
     )
-    runtime.tasks.append(calls.run)
+    runtime.tasks += [calls.run, calls.check_partitions]
     runtime.consume(
         topics.CHARGER_PROGRESS,
         runtime.batch_consumer(

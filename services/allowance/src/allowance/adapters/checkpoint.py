@@ -96,14 +96,12 @@ class CallsCheckpoint(HeldPartitions, OneByOne, NotifiedWorker, ConsumerRebalanc
         self.poll_lock = asyncio.Lock()
         self._subscriber = subscribe(self)  # its `consumer` seeks and pauses once started
 
-    async def run(self) -> None:
-        await self._check_partitions()
-        await super().run()
-
-    async def _check_partitions(self) -> None:
+    async def check_partitions(self) -> None:
         """usage.rated and the grants topic must have the same partitions, or the member
         handed a partition of one would not read its customers' records of the other: the
-        service stops (exit 1) rather than run so."""
+        service stops (exit 1) rather than run so. A task of its own at start, beside `run`:
+        Kafka's metadata can take tens of seconds on a loaded machine, and applying does not
+        wait for it."""
         if self._partitions_of is None:
             return
         pause = 0.5
