@@ -32,11 +32,11 @@ import asyncpg
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
+from allowance.adapters.checkpoint import CallsCheckpoint  # noqa: E402
 from allowance.adapters.repository import AllowanceRepository  # noqa: E402
+from allowance.adapters.waiting import WaitingCalls  # noqa: E402
 from allowance.bootstrap import MIGRATIONS  # noqa: E402
 from allowance.domain.model import Call, Grant  # noqa: E402
-from allowance.domain.waiting import WaitingCalls  # noqa: E402
-from allowance.entrypoints.worker import ApplyWorker  # noqa: E402
 from pkgshared.db import SHARED_MIGRATIONS, create_pool, migrate  # noqa: E402
 
 sys.path.append(str(_HERE))
@@ -82,7 +82,7 @@ async def one_run(calls: int, customers: int) -> dict[str, Any]:
                 Decimal("0.12"), "GBP",
             )  # fmt: skip
             waiting.add(0, i, call)
-        worker = ApplyWorker(pool, waiting, on_commit=None)
+        worker = CallsCheckpoint(pool, None, lambda _: None, waiting=waiting)
         started = time.perf_counter()
         await worker.drain()
         parked_s = time.perf_counter() - started

@@ -104,9 +104,42 @@ def _compose_acls() -> str:
     return "\n".join([*head, *(" ".join(args) for args in acl_args())]) + "\n"
 
 
+def _split_co_partitioned(doc: dict[str, Any]) -> None:
+    """A subscriber of several co-partitioned topics (pkgshared.copartitioned) is one channel
+    per topic named "<first>:<topic>" by FastStream, each with the union of their messages:
+    each becomes the topic's own channel, receive operation and message types."""
+    from pkgcontract.messages.reading import TOPIC_MESSAGES
+
+    for name, channel in list(doc["channels"].items()):
+        topic = channel["address"]
+        if name == topic:
+            continue
+        del doc["channels"][name]
+        doc["channels"][topic] = channel
+        message = doc["components"]["messages"].pop(f"{name}:SubscribeMessage")
+        schema = f"{topic}:Message:Payload"
+        refs = [{"$ref": f"#/components/schemas/{m.TYPE}"} for m in TOPIC_MESSAGES[topic]]
+        doc["components"]["schemas"][schema] = {
+            "items": refs[0] if len(refs) == 1 else {"anyOf": refs},
+            "title": schema,
+            "type": "array",
+        }
+        message["payload"] = {"$ref": f"#/components/schemas/{schema}"}
+        message["title"] = f"{topic}:SubscribeMessage"
+        doc["components"]["messages"][message["title"]] = message
+        channel["messages"] = {
+            "SubscribeMessage": {"$ref": f"#/components/messages/{message['title']}"}
+        }
+        operation = doc["operations"].pop(f"{name}Subscribe")
+        operation["channel"] = {"$ref": f"#/channels/{topic}"}
+        operation["messages"] = [{"$ref": f"#/channels/{topic}/messages/SubscribeMessage"}]
+        doc["operations"][topic] = operation
+
+
 def _completed(doc: dict[str, Any]) -> dict[str, Any]:
     """What FastStream leaves out of the document: each message's key and `event_type` header,
     the correlation id where it is (the payload), and the .dlq channel of every topic read."""
+    _split_co_partitioned(doc)
     doc["components"].setdefault("schemas", {})["DeadLetter"] = DeadLetter.model_json_schema()
     for operation in list(doc["operations"].values()):
         if operation["action"] != "receive":

@@ -1,8 +1,7 @@
-"""The allowance's store and worker against PostgreSQL: calls wait (in memory) for the settled
-horizon,
-one customer's calls keep their order (a call not yet settled holds back the later ones), a
-repeated usage_id is ignored, and grants expire when a ChargesSettled passes their window
-while a late call from inside the window still uses them."""
+"""The allowance's store and calls checkpoint against PostgreSQL: calls wait (in memory) for
+the settled horizon, one customer's calls keep their order (a call not yet settled holds back
+the later ones), a repeated usage_id is ignored, and grants expire when a ChargesSettled
+passes their window while a late call from inside the window still uses them."""
 
 from __future__ import annotations
 
@@ -14,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from allowance.adapters.checkpoint import CallsCheckpoint, Limits
 from allowance.adapters.repository import AllowanceRepository
 from allowance.adapters.unit_of_work import AllowanceUnitOfWork
+from allowance.adapters.waiting import WaitingCalls
 from allowance.bootstrap import MIGRATIONS
-from allowance.domain.waiting import WaitingCalls
-from allowance.entrypoints.worker import ApplyWorker
 from allowance.service_layer import handlers
 from pkgcontract.messages import ChargesSettled, FreeMinutesGranted, UsageRated
 from pkgshared.barrier import InputsBarrier
@@ -76,12 +75,21 @@ async def _settle(pool: Any, at: datetime) -> None:
     uow = AllowanceUnitOfWork(pool)
     async with uow:
         settled = ChargesSettled(tick_id=uuid.uuid4(), at=at)
-        await handlers.settle(uow, settled, InputsBarrier(nothing), nothing, nothing)
+        deps = handlers.Dependencies(grants_read=InputsBarrier(nothing), usage_ends=nothing)
+        await handlers.settle(settled, uow, deps)
         await uow.commit()
 
 
+def _checkpoint(
+    pool: Any, waiting: WaitingCalls, batch_customers: int = 2000, tries: Tries | None = None
+) -> CallsCheckpoint:
+    """The calls checkpoint over `waiting`, without Kafka (nothing to seek or pause)."""
+    limits = Limits(batch_customers=batch_customers)
+    return CallsCheckpoint(pool, None, lambda _: None, limits=limits, waiting=waiting, tries=tries)
+
+
 class _Read:
-    """Calls read from partition 0 of usage.rated, into the worker's waiting calls."""
+    """Calls read from partition 0 of usage.rated, into the checkpoint's waiting calls."""
 
     def __init__(self) -> None:
         self.waiting = WaitingCalls()
@@ -93,7 +101,7 @@ class _Read:
     ) -> None:
         uow = AllowanceUnitOfWork(pool)
         async with uow:
-            await handlers.add_grants(uow, grants)
+            await handlers.add_grants(grants, uow)
             await uow.commit()
         for c in calls:
             self.waiting.add(0, self.offset, handlers.call_of(c))
@@ -104,7 +112,7 @@ async def test_calls_wait_in_order_for_the_settled_horizon(pool: Any) -> None:
     await migrate(pool, SHARED_MIGRATIONS, "shared")
     await migrate(pool, MIGRATIONS)
     read = _Read()
-    worker = ApplyWorker(pool, read.waiting, on_commit=None, batch_customers=1)
+    worker = _checkpoint(pool, read.waiting, batch_customers=1)
     early, late, later_early = _call("a", 1, 60), _call("a", 30, 60), _call("a", 2, 60)
     other = _call("b", 3, 60)
     await read.add(pool, [_grant("a", 10), _grant("b", 10)], [early, late, later_early, other])
@@ -144,7 +152,7 @@ async def test_a_call_far_ahead_is_parked_and_applied_in_order_after_a_restart(
     await migrate(pool, SHARED_MIGRATIONS, "shared")
     await migrate(pool, MIGRATIONS)
     read = _Read()
-    worker = ApplyWorker(pool, read.waiting, on_commit=None)
+    worker = _checkpoint(pool, read.waiting)
     await _settle(pool, T0 + timedelta(hours=24))
     calls = [_call("a", 1, 60), _call("a", 24 * 365, 60), _call("a", 2, 60)]
     b = _call("b", 3, 60)
@@ -163,7 +171,7 @@ async def test_a_call_far_ahead_is_parked_and_applied_in_order_after_a_restart(
     restarted.offset = 4
     later = _call("a", 3, 60)  # settled, but behind a's parked calls
     await restarted.add(pool, [], [later])
-    again = ApplyWorker(pool, restarted.waiting, on_commit=None)
+    again = _checkpoint(pool, restarted.waiting)
     await again.drain()
     assert len(await _events(pool, "FreeMinutesUsed")) == 2  # `later` was parked too
     await _settle(pool, T0 + timedelta(days=366))
@@ -183,13 +191,13 @@ async def test_expiry_and_a_late_call_from_inside_the_window(pool: Any) -> None:
     await read.add(pool, [grant], [])
     await _settle(pool, T0 + timedelta(days=10))  # at == valid_until: expired...
     assert len(await _events(pool, "AllowanceBalance")) == 1
-    await ApplyWorker(pool, read.waiting, on_commit=None).drain()  # ...once calls are applied
+    await _checkpoint(pool, read.waiting).drain()  # ...once calls are applied
     balances = await _events(pool, "AllowanceBalance")
     assert [(b["status"], b["used_seconds"]) for b in balances] == [("active", 0), ("expired", 0)]
 
     await read.add(pool, [], [_call("c", 24, 100), _call("c", 24 * 11, 100)])  # inside, after
     await _settle(pool, T0 + timedelta(days=12))
-    await ApplyWorker(pool, read.waiting, on_commit=None).drain()
+    await _checkpoint(pool, read.waiting).drain()
     used = await _events(pool, "FreeMinutesUsed")
     assert [(u["covered_seconds"], u["grants"][0]["remaining_seconds"]) for u in used] == [
         (100, 200)
@@ -261,7 +269,7 @@ async def test_a_call_that_fails_on_every_try_is_dead_lettered_and_the_rest_go_o
             "CHECK (customer_id <> 'poison' OR used_seconds = 0)"
         )
     read = _Read()
-    worker = ApplyWorker(pool, read.waiting, on_commit=None, tries=Tries(2, 0.01, 0.01))
+    worker = _checkpoint(pool, read.waiting, tries=Tries(2, 0.01, 0.01))
     uncovered = _call("poison", 2, 60).model_copy(update={"destination": "919812345678"})
     calls = [
         _call("a", 1, 60),

@@ -98,18 +98,20 @@ async def test_parked_calls_come_back_per_customer_up_to_the_first_not_settled(
     a = [_call("a", 1), _call("a", 2), _call("a", 400), _call("a", 3)]
     b = [_call("b", 500), _call("b", 1)]
     c = [_call("c", 5)]
-    await repository.park([a[0], b[0], a[1], c[0]])
-    await repository.park([a[2], b[1], a[3]])
+    where = {"a": 0, "b": 1, "c": 2}  # the partition each customer's calls are read from
+    await repository.park([a[0], b[0], a[1], c[0]], where)
+    await repository.park([a[2], b[1], a[3]], where)
     horizon = T0 + timedelta(days=10)
-    assert sorted(await repository.parked_settling(horizon, 10)) == ["a", "c"]
-    assert len(await repository.parked_settling(horizon, 1)) == 1
+    assert sorted(await repository.parked_settling(horizon, 10, [0, 1, 2])) == ["a", "c"]
+    assert len(await repository.parked_settling(horizon, 1, [0, 1, 2])) == 1
+    assert await repository.parked_settling(horizon, 10, [2, 3]) == ["c"]  # the partitions held
     due = await repository.parked_settled(["a", "b", "c", "d"], horizon, 10)
     assert [call.usage_id for _, call in due] == [x.usage_id for x in (a[0], a[1], c[0])]
     assert [x for _, x in await repository.parked_settled(["a", "b"], horizon, 1)] == [a[0]]
     assert await repository.parked_among(["a", "b", "c", "d"]) == {"a", "b", "c"}
     await repository.unpark([seq for seq, _ in due])
     assert await repository.parked_among(["a", "b", "c", "d"]) == {"a", "b"}
-    assert await repository.parked_settling(horizon, 10) == []  # a and b: far first
+    assert await repository.parked_settling(horizon, 10, [0, 1, 2]) == []  # a, b: far first
     later = T0 + timedelta(days=600)
     due = await repository.parked_settled(["a", "b"], later, 10)
     # In the order parked, customers interleaved.

@@ -12,7 +12,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allowance.domain.waiting import WaitingCalls
+from allowance.adapters.waiting import WaitingCalls
 from allowance.service_layer import handlers
 from pkgcontract import topics
 from pkgcontract.messages import ChargesSettled, FreeMinutesGranted, UsageRated, natural_event_id
@@ -61,16 +61,17 @@ async def _no_usage() -> dict[int, int]:
 async def _settle(uow: FakeUnitOfWork, at: datetime) -> bool:
     """A ChargesSettled read with usage.rated empty: its grants expire at once."""
     settled = ChargesSettled(tick_id=uuid.uuid4(), at=at)
-    moved = await handlers.settle(uow, settled, _Open(), lambda: None, _no_usage)  # type: ignore[arg-type]
-    await handlers.expire_if_ready(uow, {})
+    deps = handlers.Dependencies(grants_read=_Open(), usage_ends=_no_usage)  # type: ignore[arg-type]
+    moved = await handlers.settle(settled, uow, deps)
+    await handlers.expire_if_ready({}, uow)
     return moved
 
 
 async def test_a_grant_gets_its_first_balance_once() -> None:
     uow = FakeUnitOfWork()
     grant = _grant()
-    await handlers.add_grants(uow, [grant])
-    await handlers.add_grants(uow, [grant])  # read again: nothing new
+    await handlers.add_grants([grant], uow)
+    await handlers.add_grants([grant], uow)  # read again: nothing new
     [balance] = uow.events("AllowanceBalance")
     assert (balance["grant_id"], balance["granted_seconds"], balance["status"]) == (
         str(grant.grant_id),
@@ -90,7 +91,7 @@ def _waiting(usage: list[UsageRated]) -> WaitingCalls:
 
 async def test_calls_wait_for_the_horizon_then_are_covered_in_order() -> None:
     uow = FakeUnitOfWork()
-    await handlers.add_grants(uow, [_grant(minutes=5)])  # 300 seconds
+    await handlers.add_grants([_grant(minutes=5)], uow)  # 300 seconds
     calls = [
         _call(datetime(2026, 1, 20, tzinfo=UTC), 200),
         _call(datetime(2026, 1, 21, tzinfo=UTC), 200),
@@ -101,44 +102,73 @@ async def test_calls_wait_for_the_horizon_then_are_covered_in_order() -> None:
     assert waiting.settled(datetime(2026, 1, 20, tzinfo=UTC), 100, 100) == []
     assert await _settle(uow, datetime(2026, 1, 31, tzinfo=UTC))
     chosen = [w.call for w in waiting.settled(datetime(2026, 1, 31, tzinfo=UTC), 100, 100)]
-    assert await handlers.apply_calls(uow, chosen) == (2, 2)
+    assert await handlers.apply_calls(chosen, uow) == (2, 2)
     first, second = uow.events("FreeMinutesUsed")
     assert (first["usage_id"], first["covered_seconds"]) == (str(calls[0].usage_id), 200)
     assert (second["usage_id"], second["covered_seconds"]) == (str(calls[1].usage_id), 100)
     assert uow.events("AllowanceBalance")[-1]["remaining_seconds"] == 0
-    assert uow.repository.locked == [["acme"]]
+
+
+async def test_the_calls_of_one_batch_give_one_balance_per_grant_with_their_end_state() -> None:
+    """CONTRACT.md §6: calls applied together give one AllowanceBalance per grant used, its
+    state after them (here after both calls); applied apart, one each."""
+    together, apart = FakeUnitOfWork(), FakeUnitOfWork()
+    grants = [_grant(minutes=5), _grant(customer="other", minutes=5)]
+    calls = [
+        handlers.call_of(_call(datetime(2026, 1, 20, tzinfo=UTC), 100)),
+        handlers.call_of(_call(datetime(2026, 1, 20, tzinfo=UTC), 60, customer="other")),
+        handlers.call_of(_call(datetime(2026, 1, 21, tzinfo=UTC), 150)),
+    ]
+    for uow in (together, apart):
+        await handlers.add_grants(grants, uow)
+    assert await handlers.apply_calls(calls, together) == (3, 3)  # type: ignore[arg-type]
+    for call in calls:
+        await handlers.apply_calls([call], apart)  # type: ignore[list-item]
+
+    def balances(uow: FakeUnitOfWork) -> list[tuple[str, int]]:
+        return [(b["customer_id"], b["used_seconds"]) for b in uow.events("AllowanceBalance")]
+
+    assert balances(together) == [("acme", 0), ("other", 0), ("acme", 250), ("other", 60)]
+    assert balances(apart) == [
+        ("acme", 0),
+        ("other", 0),
+        ("acme", 100),
+        ("other", 60),
+        ("acme", 250),
+    ]
+    assert together.events("FreeMinutesUsed") == apart.events("FreeMinutesUsed")
 
 
 async def test_a_call_applied_before_or_repeated_is_applied_once() -> None:
     uow = FakeUnitOfWork()
-    await handlers.add_grants(uow, [_grant()])
+    await handlers.add_grants([_grant()], uow)
     call = _call(datetime(2026, 1, 20, tzinfo=UTC), 60)
     chosen = [w.call for w in _waiting([call, call]).settled(FEB, 100, 100)]
     assert len(chosen) == 2  # the same usage_id read twice
-    assert await handlers.apply_calls(uow, chosen) == (1, 1)
-    assert await handlers.apply_calls(uow, chosen[:1]) == (0, 0)  # read again after a restart
+    assert await handlers.apply_calls(chosen, uow) == (1, 1)
+    assert await handlers.apply_calls(chosen[:1], uow) == (0, 0)  # read again after a restart
     assert len(uow.events("FreeMinutesUsed")) == 1
 
 
 async def test_a_call_elsewhere_is_applied_without_a_use() -> None:
     uow = FakeUnitOfWork()
-    await handlers.add_grants(uow, [_grant()])
+    await handlers.add_grants([_grant()], uow)
     waiting = _waiting([_call(datetime(2026, 1, 20, tzinfo=UTC), 60, "919812345678")])
     await _settle(uow, datetime(2026, 1, 31, tzinfo=UTC))
     chosen = [w.call for w in waiting.settled(datetime(2026, 1, 31, tzinfo=UTC), 100, 100)]
-    assert await handlers.apply_calls(uow, chosen) == (1, 0)
+    assert await handlers.apply_calls(chosen, uow) == (1, 0)
     assert uow.events("FreeMinutesUsed") == []
 
 
 async def test_a_settle_expires_grants_whose_window_ended_and_never_moves_back() -> None:
     uow = FakeUnitOfWork()
-    await handlers.add_grants(uow, [_grant(until=FEB), _grant(until=MAR)])
+    await handlers.add_grants([_grant(until=FEB), _grant(until=MAR)], uow)
     assert await _settle(uow, FEB)  # valid_until <= at: expired
     assert not await _settle(uow, JAN)  # not later: nothing happens
     expired = [b for b in uow.events("AllowanceBalance") if b["status"] == "expired"]
     assert len(expired) == 1 and expired[0]["valid_until"] == "2026-02-15T00:00:00Z"
     late = _grant(until=FEB)
-    await handlers.add_grants(uow, [late])  # read after the horizon passed its window
+    await handlers.add_grants([late], uow)  # read after the horizon passed its window
     assert uow.events("AllowanceBalance")[-1]["status"] == "expired"
 
 
@@ -147,7 +177,7 @@ async def test_parked_calls_are_applied_in_the_order_read_once_settled() -> None
     to the parked table; the first is applied at once, the others once the charger settles
     past the far one, in the order read; then acme comes back to memory."""
     uow = FakeUnitOfWork()
-    await handlers.add_grants(uow, [_grant(minutes=5, until=datetime(2027, 6, 1, tzinfo=UTC))])
+    await handlers.add_grants([_grant(minutes=5, until=datetime(2027, 6, 1, tzinfo=UTC))], uow)
     at = datetime(2026, 1, 31, tzinfo=UTC)
     calls = [
         _call(datetime(2026, 1, 20, tzinfo=UTC), 100),
@@ -160,11 +190,15 @@ async def test_parked_calls_are_applied_in_the_order_read_once_settled() -> None
         waiting.add(0, offset, handlers.call_of(u))
     assert waiting.settled(at, 100, 100) == []
     parking = [w.call for w in waiting.parking(100)]
-    done = await handlers.apply_waiting(uow, at, [], parking, True, 100)
+    done = await handlers.apply_waiting(
+        handlers.CallsToApply(at, [], parking, {"acme": 0}, [0], True, 100), uow
+    )
     assert (done.calls, done.parked, done.customers_parked) == (1, 3, {"acme"})
     assert [u.usage_id for _, u in uow.repository.parked] == [c.usage_id for c in calls[1:]]
     later = datetime(2027, 2, 1, tzinfo=UTC)
-    done = await handlers.apply_waiting(uow, later, [], [], True, 100)
+    done = await handlers.apply_waiting(
+        handlers.CallsToApply(later, [], [], {}, [0], True, 100), uow
+    )
     assert (done.calls, done.customers_back, uow.repository.parked) == (2, {"acme"}, [])
     used = uow.events("FreeMinutesUsed")
     assert [(u["usage_id"], u["covered_seconds"]) for u in used] == [
@@ -176,22 +210,25 @@ async def test_parked_calls_are_applied_in_the_order_read_once_settled() -> None
 
 async def test_a_customer_parked_by_another_instance_has_its_calls_parked_behind() -> None:
     uow = FakeUnitOfWork()
-    await handlers.add_grants(uow, [_grant()])
+    await handlers.add_grants([_grant()], uow)
     far = handlers.call_of(_call(datetime(2027, 1, 20, tzinfo=UTC), 60))
     assert far is not None
-    await uow.repository.park([far])  # by the instance that read acme's partition before
+    # Parked by the instance that read acme's partition before a rebalance.
+    await uow.repository.park([far], {"acme": 0})
     settled = [
         w.call
         for w in _waiting([_call(datetime(2026, 1, 20, tzinfo=UTC), 60)]).settled(FEB, 100, 100)
     ]
-    done = await handlers.apply_waiting(uow, FEB, settled, [], False, 100)
+    done = await handlers.apply_waiting(
+        handlers.CallsToApply(FEB, settled, [], {"acme": 0}, [0], False, 100), uow
+    )
     assert (done.calls, done.parked, done.customers_parked) == (0, 1, {"acme"})
     assert uow.events("FreeMinutesUsed") == []
     assert [c.usage_id for _, c in uow.repository.parked] == [far.usage_id, settled[0].usage_id]
 
 
 class _Applier:
-    """The apply worker's loop in small (what entrypoints/worker.py does with PostgreSQL):
+    """The calls checkpoint's loop in small (what adapters/checkpoint.py does with PostgreSQL):
     settled calls held in memory applied in the order read, then the pending expiry once
     partition 0 is read to its end as of the ChargesSettled."""
 
@@ -213,20 +250,21 @@ class _Applier:
             return {0: self.offset if end is None else end}
 
         settled = ChargesSettled(tick_id=uuid.uuid4(), at=at)
-        await handlers.settle(self.uow, settled, _Open(), lambda: None, ends)  # type: ignore[arg-type]
+        deps = handlers.Dependencies(grants_read=_Open(), usage_ends=ends)  # type: ignore[arg-type]
+        await handlers.settle(settled, self.uow, deps)
 
     async def drain(self) -> None:
         horizon = self.uow.repository.settled_at
         assert horizon is not None
         self.waiting.set_horizon(horizon)
         chosen = self.waiting.settled(horizon, 10_000, 10_000)
-        await handlers.apply_calls(self.uow, [w.call for w in chosen])
+        await handlers.apply_calls([w.call for w in chosen], self.uow)
         self.waiting.remove(chosen)
         pending = await self.uow.repository.expiry()
         if pending is not None:
             at, ends = pending
             ready = {0: at} if self.waiting.read_to(0, ends[0], at) else {}
-            await handlers.expire_if_ready(self.uow, ready)
+            await handlers.expire_if_ready(ready, self.uow)
 
 
 async def test_the_worked_example_balances_come_before_the_expiry_and_thresholds_after_use() -> (
@@ -234,8 +272,10 @@ async def test_the_worked_example_balances_come_before_the_expiry_and_thresholds
 ):
     """CONTRACT.md §6 worked example: three calls wait; the tick's ChargesSettled passes the
     January grant's window; the calls are applied first, then the grant expires: balances 0
-    active, 300 active, 12,000 active, 12,000 expired. With notify_at_percent [80, 100] the
-    third call reaches both, 80 then 100, after its FreeMinutesUsed."""
+    active, 12,000 active (the two calls of one batch give one balance with their end state,
+    as §6 allows; applied apart they give 300 active too), 12,000 expired. With
+    notify_at_percent [80, 100] the third call reaches both, 80 then 100, after its
+    FreeMinutesUsed."""
     uow = FakeUnitOfWork()
     january = _grant(minutes=200, until=datetime(2026, 2, 15, tzinfo=UTC)).model_copy(
         update={"notify_at_percent": [80, 100]}
@@ -246,12 +286,13 @@ async def test_the_worked_example_balances_come_before_the_expiry_and_thresholds
         _call(datetime(2026, 1, 20, 1, tzinfo=UTC), 120, "919812345678"),
         _call(datetime(2026, 2, 14, tzinfo=UTC), 12_000),
     )
-    await handlers.add_grants(uow, [january])
+    await handlers.add_grants([january], uow)
     await applier.settle(datetime(2026, 3, 20, tzinfo=UTC))
     assert [b["status"] for b in uow.events("AllowanceBalance")] == ["active"]  # not yet
     await applier.drain()
     balances = [(b["used_seconds"], b["status"]) for b in uow.events("AllowanceBalance")]
-    assert balances == [(0, "active"), (300, "active"), (12_000, "active"), (12_000, "expired")]
+    assert balances == [(0, "active"), (12_000, "active"), (12_000, "expired")]
+    assert uow.repository.held == [[0]]  # the expiry held every partition of usage.rated
     order = [t for _, _, t, _ in uow.emitted if t != "AllowanceBalance"]
     assert order == ["FreeMinutesUsed", "FreeMinutesUsed", *["AllowanceThresholdReached"] * 2]
     alerts = uow.events("AllowanceThresholdReached")
@@ -266,7 +307,7 @@ async def test_the_worked_example_balances_come_before_the_expiry_and_thresholds
 
 async def test_the_expiry_waits_for_usage_read_to_its_end_as_of_the_settle() -> None:
     uow = FakeUnitOfWork()
-    await handlers.add_grants(uow, [_grant(minutes=10, until=FEB)])
+    await handlers.add_grants([_grant(minutes=10, until=FEB)], uow)
     applier = _Applier(uow)
     await applier.settle(MAR, end=1)  # a call written before the ChargesSettled, not read yet
     await applier.drain()
@@ -302,7 +343,7 @@ def test_no_grant_expires_before_a_call_its_settle_settles_and_each_threshold_on
                 update={"notify_at_percent": sorted(percents)}
             ),
         ]
-        await handlers.add_grants(uow, grants)
+        await handlers.add_grants(grants, uow)
         applier = _Applier(uow)
         read_before: dict[str, datetime] = {}  # usage_id -> the first settle after it was read
         expired_by: dict[str, datetime] = {}  # grant_id -> the settle that expired it

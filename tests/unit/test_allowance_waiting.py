@@ -1,4 +1,4 @@
-"""The calls waiting in memory (allowance.domain.waiting): which are settled (each customer's
+"""The calls waiting in memory (allowance.adapters.waiting): which are settled (each customer's
 in order, stopping at its first call not settled), where a partition is read again from, and
 records delivered twice. Plain values, with a hypothesis test against a plain restatement."""
 
@@ -11,8 +11,8 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
+from allowance.adapters.waiting import WaitingCalls
 from allowance.domain.model import Call
-from allowance.domain.waiting import WaitingCalls
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

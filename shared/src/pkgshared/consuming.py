@@ -108,14 +108,14 @@ class BatchConsumer:
             return
         keeper = self._keeper
         if keeper is None:
-            await self._consume(records)
+            await self.consume_in_hand(records)
             return
         async with keeper.poll_lock:
             if self._held is not None:
                 records = self._held.admit(records)
             try:
                 if records:
-                    await self._consume(records)
+                    await self.consume_in_hand(records)
             except NotYet:
                 keeper.seek_back(records)
 
@@ -124,7 +124,9 @@ class BatchConsumer:
         theirs; raises when they must come again later."""
         await self._handle(batch)
 
-    async def _consume(self, records: Sequence[Any]) -> None:
+    async def consume_in_hand(self, records: Sequence[Any]) -> None:
+        """Handle one poll whose keeper's lock, if any, the caller holds (consume, or
+        pkgshared.copartitioned). Raises NotYet (after the pause) when it must come again."""
         started = time.perf_counter()
         batch: list[Incoming] = []
         try:

@@ -4,7 +4,9 @@ its subscribers, the outbox relay, /health and /metrics, and a clean stop on SIG
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
+import operator
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from pkgcontract.messages import Message
 from pkgcontract.messages.reading import topic_schema
 from pkgshared.cluster import check_cluster
 from pkgshared.consuming import BatchConsumer
+from pkgshared.copartitioned import CoPartitioned
 from pkgshared.db import SHARED_MIGRATIONS, create_pool, migrate
 from pkgshared.holding import HeldRecords
 from pkgshared.incoming import BatchHandler, KeepsWhatItReads
@@ -100,12 +103,13 @@ class Runtime:
     def consume(
         self,
         topic: str,
-        consumer: BatchConsumer,
+        consumer: BatchConsumer | CoPartitioned,
         description: str,
         *,
         group_suffix: str = "",
         projection: bool = False,
         listener: Any = None,
+        co_partitioned: Sequence[str] = (),
     ) -> Any:
         """Subscribe `consumer` to contract topic `topic` as every service consumes: whole
         polls (see pkgshared.consuming), its own group from the earliest offset, the offsets
@@ -115,14 +119,16 @@ class Runtime:
         A `projection` (state rebuilt from a topic) gets a group named after its schema too:
         an empty schema then reads its topic from the beginning instead of from where another
         database's projection stopped. `listener`: a ConsumerRebalanceListener; returns the
-        subscriber."""
-        group = self.group_id + (f".{self.schema}" if projection else "") + group_suffix
+        subscriber. `co_partitioned`: more contract topics read in the same group, partitioned
+        as `topic` is (a CoPartitioned consumer; pkgshared.copartitioned)."""
+        group = self.group(group_suffix, projection)
         consumer.group = group
-        self.consumed.append((topic, group))
+        read = (topic, *co_partitioned)
+        self.consumed.extend((t, group) for t in read)
 
         return subscribe(
             self.broker,
-            self.topic(topic),
+            self.topic(topic) if not co_partitioned else [self.topic(t) for t in read],
             consumer,
             group_id=group,
             max_records=(
@@ -132,9 +138,13 @@ class Runtime:
             ),
             wait_ms=self.settings.batch_wait_ms,
             description=description,
-            schema=topic_schema(topic),
+            schema=functools.reduce(operator.or_, (topic_schema(t) for t in read)),
             listener=listener,
         )
+
+    def group(self, group_suffix: str = "", projection: bool = False) -> str:
+        """The consumer group `consume` subscribes with (see there)."""
+        return self.group_id + (f".{self.schema}" if projection else "") + group_suffix
 
     def publishes(self, topic: str, description: str) -> None:
         """Declare that this service writes contract topic `topic` (through the outbox

@@ -3,12 +3,15 @@ as a nack (the poll is sought back and comes again)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 
 from pkgshared.consuming import BatchConsumer
+from pkgshared.copartitioned import CoPartitioned
 from pkgshared.kafka import MAX_MESSAGE_BYTES
 
 
@@ -19,8 +22,8 @@ async def _raw_records(msg: Any, _default: Any = None) -> Any:
 
 def subscribe(
     broker: KafkaBroker,
-    topic: str,
-    consumer: BatchConsumer,
+    topic: str | Sequence[str],
+    consumer: BatchConsumer | CoPartitioned,
     *,
     group_id: str,
     max_records: int = 500,
@@ -33,8 +36,14 @@ def subscribe(
     apply_types=False, as pkgshared.kafka.make_broker does): polls of up to `max_records`
     records, from the earliest offset for a new group, committed once handled; a poll that
     raises (NotYet) is sought back and delivered again. `schema` is for the AsyncAPI
-    document only. `listener`: an aiokafka ConsumerRebalanceListener. Returns the
-    subscriber (its `consumer` is the AIOKafkaConsumer once started)."""
+    document only. `listener`: an aiokafka ConsumerRebalanceListener. Several topics (a
+    CoPartitioned consumer) are assigned by range: each member is handed the same partitions
+    of every topic. Returns the subscriber (its `consumer` is the AIOKafkaConsumer once
+    started)."""
+    names = (topic,) if isinstance(topic, str) else tuple(topic)
+    options: dict[str, Any] = {}
+    if len(names) > 1:
+        options["partition_assignment_strategy"] = (RangePartitionAssignor,)
 
     async def on_batch(records: Any) -> None:
         await consumer.consume(records)
@@ -42,7 +51,7 @@ def subscribe(
     on_batch.__annotations__["records"] = list[schema]
     on_batch.__name__ = "on_" + consumer.topic.replace(".", "_").replace("-", "_")
     subscriber = broker.subscriber(
-        topic,
+        *names,
         group_id=group_id,
         batch=True,
         max_records=max_records,
@@ -54,6 +63,7 @@ def subscribe(
         title=consumer.topic,
         description=description,
         listener=listener,
+        **options,
     )
     subscriber(on_batch)
     return subscriber

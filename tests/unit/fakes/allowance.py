@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from allowance.adapters.events import ENCODERS
+from allowance.adapters.events import ENCODERS, route
 from allowance.domain.model import Call, Grant
 from pkgshared.uow import encoded
 
@@ -19,10 +19,11 @@ from pkgshared.uow import encoded
 class FakeAllowances:
     grants: dict[UUID, Grant] = field(default_factory=dict)
     applied: set[UUID] = field(default_factory=set)
-    locked: list[list[str]] = field(default_factory=list)  # customers locked, per call
+    held: list[list[int]] = field(default_factory=list)  # partitions held, per call
     settled_at: datetime | None = None
     parked: list[tuple[int, Call]] = field(default_factory=list)  # (seq, call), in seq order
     seq: int = 0
+    partition_of: dict[str, int | None] = field(default_factory=dict)  # of parked customers
     pending: tuple[datetime, dict[int, int]] | None = None  # the expiry waiting
     ready: dict[int, datetime] = field(default_factory=dict)
 
@@ -57,26 +58,30 @@ class FakeAllowances:
             self.grants[g.grant_id] = dataclasses.replace(g, status="expired")
         return [self.grants[g.grant_id] for g in ended]
 
-    async def lock_customers(self, customer_ids: list[str]) -> None:
-        self.locked.append(list(customer_ids))
+    async def hold_partitions(self, partitions: list[int]) -> None:
+        self.held.append(list(partitions))
 
     async def first_applied(self, usage_ids: list[UUID]) -> set[UUID]:
         new = set(usage_ids) - self.applied
         self.applied |= new
         return new
 
-    async def park(self, calls: list[Call]) -> None:
+    async def park(self, calls: list[Call], partitions: dict[str, int]) -> None:
         for c in calls:
+            self.partition_of[c.customer_id] = partitions.get(c.customer_id)
             self.seq += 1
             self.parked.append((self.seq, c))
 
     async def parked_among(self, customer_ids: list[str]) -> set[str]:
         return {c.customer_id for _, c in self.parked} & set(customer_ids)
 
-    async def parked_settling(self, horizon: datetime, most: int) -> list[str]:
+    async def parked_settling(
+        self, horizon: datetime, most: int, partitions: list[int]
+    ) -> list[str]:
         heads: dict[str, Call] = {}
         for _, c in self.parked:
-            heads.setdefault(c.customer_id, c)
+            if self.partition_of.get(c.customer_id) in (None, *partitions):
+                heads.setdefault(c.customer_id, c)
         return sorted(k for k, c in heads.items() if c.occurred_at < horizon)[:most]
 
     async def parked_settled(
@@ -128,9 +133,15 @@ class FakeUnitOfWork:
     repository: FakeAllowances = field(default_factory=FakeAllowances)
     emitted: list[tuple[str, str | bytes | None, str, bytes]] = field(default_factory=list)
 
-    def emit(self, topic: str, key: str | bytes | None, event: object) -> None:
-        # The service's own encoders: what a handler emits is checked as the bytes it gives.
-        self.emitted.append((topic, key, *encoded(event, ENCODERS)))
+    read: dict[tuple[str, int], int] = field(default_factory=dict)  # read_positions
+
+    async def read_positions(self, topics: Any) -> dict[tuple[str, int], int]:
+        return {k: v for k, v in self.read.items() if k[0] in topics}
+
+    def emit(self, event: object, /) -> None:
+        # The service's own routes and encoders: what a handler emits is checked as the
+        # topic, key and bytes it gives.
+        self.emitted.append((*route(event), *encoded(event, ENCODERS)))
 
     def events(self, event_type: str) -> list[dict[str, Any]]:
         return [json.loads(p) for _, _, t, p in self.emitted if t == event_type]

@@ -7,7 +7,10 @@ from pkgshared.settings import ServiceSettings
 
 class AllowanceSettings(ServiceSettings):
     apply_batch_customers: int = Field(
-        default=2000, ge=1, description="customers whose settled calls one transaction applies"
+        default=10_000,
+        ge=1,
+        description="customers whose settled calls one transaction applies, at most (no row of "
+        "theirs is locked: the partitions are; it bounds the grants one transaction reads)",
     )
     apply_batch_calls: int = Field(
         default=10_000, ge=1, description="settled calls one transaction applies, at most"

@@ -9,13 +9,18 @@ definition."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 from uuid import UUID
 
 from allowance.domain.events import BalanceChanged, MinutesUsed
 from allowance.domain.model import Coverage, Grant
+from pkgcontract import topics
 from pkgcontract.messages import (
+    AllowanceThresholdReached,
+    DeadLetter,
     instant_str,
     json_text,
     money_str,
@@ -97,3 +102,20 @@ def encode_used(event: MinutesUsed) -> tuple[str, bytes]:
 
 ENCODERS: dict[type, Encoder] = {BalanceChanged: encode_balance, MinutesUsed: encode_used}
 """The encoder of each of the allowance's domain events (pkgshared.uow.encoded)."""
+
+Route = Callable[[Any], tuple[str, str]]
+
+ROUTES: dict[type, Route] = {
+    MinutesUsed: lambda e: (topics.FREE_MINUTES_USED, e.coverage.call.customer_id),
+    BalanceChanged: lambda e: (topics.ALLOWANCE_BALANCES, _grant_head(e.grant)[0]),
+    AllowanceThresholdReached: lambda e: (topics.ALLOWANCE_ALERTS, e.customer_id),
+    # The allowance dead-letters calls only (records it cannot read, the chassis does).
+    DeadLetter: lambda e: (topics.dlq_topic(topics.USAGE_RATED), e.key or ""),
+}
+"""The topic and key of every event the allowance emits, by its type (CONTRACT.md §3 and §6):
+handlers emit an event and nothing else."""
+
+
+def route(event: object) -> tuple[str, str]:
+    """(topic, key) of `event`; a type not in ROUTES is a programming error."""
+    return ROUTES[type(event)](event)

@@ -1,5 +1,7 @@
 """Calls parked until the horizon settles them, and where each partition of usage.rated is read
-again from (explicit SQL; part of allowance.adapters.repository.AllowanceRepository)."""
+again from, whose rows are also the partitions' fence: an instance applies the calls of the
+partitions it holds with their rows locked (explicit SQL; part of
+allowance.adapters.repository.AllowanceRepository)."""
 
 from __future__ import annotations
 
@@ -18,20 +20,21 @@ PARKED_BEFORE_ANALYZE = 1000
 class ParkedCalls:
     conn: Connection
 
-    async def park(self, calls: list[Call]) -> None:
+    async def park(self, calls: list[Call], partitions: dict[str, int]) -> None:
         """Park `calls` (each customer's in its order), after those of their customers
-        parked before. Parking PARKED_BEFORE_ANALYZE or more refreshes the table's statistics
+        parked before; `partitions`: the partition of usage.rated each customer's calls are
+        read from. Parking PARKED_BEFORE_ANALYZE or more refreshes the table's statistics
         in the same transaction (which counts its own rows): the table is empty for months and
         then fills in seconds, and the lookups planned on an empty table's statistics scanned
         it once per customer (9.5 s a transaction of 10,000 calls, 0.04 s once analyzed)."""
         if calls:
             await self.conn.execute(
                 "INSERT INTO parked_calls (usage_id, customer_id, did, destination, "
-                "occurred_at, duration_seconds, amount, currency) "
-                "SELECT u, c, d, dest, at, secs, amount, cur FROM unnest($1::uuid[], $2::text[], "
-                "$3::text[], $4::text[], $5::timestamptz[], $6::bigint[], $7::numeric[], "
-                "$8::text[]) WITH ORDINALITY AS p(u, c, d, dest, at, secs, amount, cur, n) "
-                "ORDER BY n",
+                "occurred_at, duration_seconds, amount, currency, partition) "
+                "SELECT u, c, d, dest, at, secs, amount, cur, part FROM unnest($1::uuid[], "
+                "$2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[], "
+                "$7::numeric[], $8::text[], $9::int[]) "
+                "WITH ORDINALITY AS p(u, c, d, dest, at, secs, amount, cur, part, n) ORDER BY n",
                 [c.usage_id for c in calls],
                 [c.customer_id for c in calls],
                 [c.did for c in calls],
@@ -40,6 +43,7 @@ class ParkedCalls:
                 [c.duration_seconds for c in calls],
                 [c.amount for c in calls],
                 [c.currency for c in calls],
+                [partitions.get(c.customer_id) for c in calls],
             )
         if len(calls) >= PARKED_BEFORE_ANALYZE:
             await self.conn.execute("ANALYZE parked_calls")
@@ -54,11 +58,13 @@ class ParkedCalls:
         )
         return {r["customer_id"] for r in rows}
 
-    async def parked_settling(self, horizon: datetime, most: int) -> list[str]:
-        """Customers (at most `most`) whose first parked call is before `horizon`: theirs may
-        be applied. Not locked. Each parked customer is visited once through the index (a
-        skip scan), not each parked call: a customer may have millions behind a call dated
-        years ahead."""
+    async def parked_settling(
+        self, horizon: datetime, most: int, partitions: list[int]
+    ) -> list[str]:
+        """Customers (at most `most`) of `partitions` whose first parked call is before
+        `horizon`: theirs may be applied (the caller holds those partitions). Each parked
+        customer is visited once through the index (a skip scan), not each parked call: a
+        customer may have millions behind a call dated years ahead."""
         rows = await self.conn.fetch(
             "WITH RECURSIVE parked AS ("
             "  (SELECT customer_id FROM parked_calls ORDER BY customer_id LIMIT 1) "
@@ -68,10 +74,12 @@ class ParkedCalls:
             "  FROM parked WHERE parked.customer_id IS NOT NULL) "
             "SELECT parked.customer_id FROM parked CROSS JOIN LATERAL ("
             "  SELECT h.occurred_at FROM parked_calls h WHERE h.customer_id = parked.customer_id "
+            "  AND (h.partition IS NULL OR h.partition = ANY($3::int[])) "
             "  ORDER BY h.seq LIMIT 1) AS head "
             "WHERE head.occurred_at < $1 LIMIT $2",
             horizon,
             most,
+            partitions,
         )
         return [r["customer_id"] for r in rows]
 
@@ -80,7 +88,7 @@ class ParkedCalls:
     ) -> list[tuple[int, Call]]:
         """The parked calls of `customer_ids` that may be applied, in the order parked: each
         customer's up to its first call at or after `horizon`; at most `most`. The caller
-        holds the customers' rows."""
+        holds the customers' partitions."""
         if not customer_ids:
             return []
         # Each customer's first call not settled is found through the index, in order.
@@ -120,11 +128,31 @@ class ParkedCalls:
         if seqs:
             await self.conn.execute("DELETE FROM parked_calls WHERE seq = ANY($1::bigint[])", seqs)
 
+    async def hold_partitions(self, partitions: list[int]) -> None:
+        """Lock the rows of `partitions` (creating them when new) until commit: whoever
+        writes the state of a partition's customers (their grants, their parked calls, where
+        the partition is read again from) holds them, in order. Kafka hands a partition to one
+        instance at a time; this makes an instance that lost it without knowing (a pause
+        past its session) and the one it went to take turns."""
+        if partitions:
+            await self.conn.execute(
+                "INSERT INTO call_offsets (partition, next_offset) "
+                "SELECT unnest($1::int[]), 0 ON CONFLICT DO NOTHING",
+                partitions,
+            )
+            await self.conn.execute(
+                "SELECT 1 FROM call_offsets WHERE partition = ANY($1::int[]) "
+                "ORDER BY partition FOR UPDATE",
+                partitions,
+            )
+
     async def call_offsets(self, partitions: list[int]) -> dict[int, int]:
         """Where each partition of usage.rated is read again from (its first call not applied
-        yet); 0 for one never stored."""
+        yet); 0 for one never stored. Waits for a transaction holding them (`hold_partitions`)
+        to end."""
         rows = await self.conn.fetch(
-            "SELECT partition, next_offset FROM call_offsets WHERE partition = ANY($1::int[])",
+            "SELECT partition, next_offset FROM call_offsets WHERE partition = ANY($1::int[]) "
+            "FOR SHARE",
             partitions,
         )
         found = {r["partition"]: r["next_offset"] for r in rows}

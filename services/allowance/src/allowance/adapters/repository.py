@@ -12,7 +12,6 @@ from uuid import UUID
 
 from allowance.adapters.parked_calls import ParkedCalls
 from allowance.domain.model import Grant
-from pkgshared.db import lock_customers
 
 if TYPE_CHECKING:
     from pkgshared.db import Connection
@@ -114,8 +113,8 @@ class AllowanceRepository(ParkedCalls):
         self, customer_ids: list[str], since: datetime, until: datetime
     ) -> dict[str, list[Grant]]:
         """The customers' grants with seconds left whose window meets [since, until]. Not
-        locked: the caller holds the customers' rows, which every writer of a customer's
-        grants (the workers, the expiry) locks first.
+        locked: the caller holds the customers' partitions, which every writer of a customer's
+        grants (the calls checkpoint, the expiry) locks first.
 
         Only what changes (used seconds, status) is read for every grant; the rest of a grant
         never changes and is read once (GRANTS_KEPT): decoding whole rows, prefixes and
@@ -157,24 +156,12 @@ class AllowanceRepository(ParkedCalls):
             )
 
     async def expire(self, at: datetime) -> list[Grant]:
-        """Mark expired the active grants whose window ended by `at`; return them. Their
-        customers are locked first, in order, as the workers lock them."""
-        customers = [
-            r["customer_id"]
-            for r in await self.conn.fetch(
-                "SELECT DISTINCT customer_id FROM grants WHERE status = 'active' "
-                "AND valid_until <= $1 ORDER BY customer_id",
-                at,
-            )
-        ]
-        if not customers:
-            return []
-        await self.lock_customers(customers)
+        """Mark expired the active grants whose window ended by `at`; return them. The caller
+        holds every partition (`hold_partitions`): no call is applied meanwhile."""
         rows = await self.conn.fetch(
             "UPDATE grants SET status = 'expired' WHERE status = 'active' AND valid_until <= $1 "
-            f"AND customer_id = ANY($2::text[]) RETURNING {_GRANT}",
+            f"RETURNING {_GRANT}",
             at,
-            customers,
         )
         return [_grant(r) for r in rows]
 
@@ -188,10 +175,6 @@ class AllowanceRepository(ParkedCalls):
             usage_ids,
         )
         return {r["usage_id"] for r in rows}
-
-    async def lock_customers(self, customer_ids: list[str]) -> None:
-        """Lock (creating when new) the rows of `customer_ids`, given sorted."""
-        await lock_customers(self.conn, customer_ids)
 
     # ------------------------------------------------------------ horizon
     async def horizon(self) -> datetime | None:

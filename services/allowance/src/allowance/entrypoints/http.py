@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 
 from allowance import views
-from allowance.domain.waiting import WaitingCalls
+from allowance.adapters.waiting import WaitingCalls
 from pkgshared.http import After, Connection, CustomerPath, Limit, decode_cursor, read_api
 
 DESCRIPTION = (

@@ -17,8 +17,8 @@ from pkgcontract import topics
 from pkgcontract.messages import (
     AllowanceThresholdReached,
     ChargesSettled,
-    DeadLetter,
     FreeMinutesGranted,
+    Message,
     UsageRated,
     natural_event_id,
 )
@@ -27,7 +27,21 @@ from pkgshared.barrier import InputsBarrier
 log = structlog.get_logger(__name__)
 
 
-async def add_grants(uow: UnitOfWork, granted: list[FreeMinutesGranted]) -> None:
+@dataclass(frozen=True)
+class Dependencies:
+    """What handlers need beside the message and the unit of work (every handler is
+    `handler(message, uow, deps)`)."""
+
+    grants_read: InputsBarrier[int] | None = None  # the grants topic read to its end as of now
+    usage_ends: Callable[[], Awaitable[dict[int, int]]] | None = None  # usage.rated's ends now
+
+
+NONE = Dependencies()
+
+
+async def add_grants(
+    granted: list[FreeMinutesGranted], uow: UnitOfWork, deps: Dependencies = NONE
+) -> None:
     """Grants read: each new one gets its first AllowanceBalance (expired already when the
     horizon has passed its window)."""
     horizon = await uow.repository.horizon()
@@ -48,17 +62,14 @@ async def add_grants(uow: UnitOfWork, granted: list[FreeMinutesGranted]) -> None
     ]
     made_at = datetime.now(UTC)  # the events' occurred_at: metadata only
     for g in await uow.repository.add_grants(grants):
-        _emit_balance(uow, g, made_at)
+        uow.emit(BalanceChanged(g, made_at))
         metrics.GRANTS.inc()
 
 
-def _emit_balance(uow: UnitOfWork, g: Grant, made_at: datetime) -> None:
-    uow.emit(topics.ALLOWANCE_BALANCES, str(g.grant_id), BalanceChanged(g, made_at))
-
-
-def call_of(u: UsageRated) -> Call | None:
-    """The call a UsageRated is, or None when it is not one (no destination or duration)."""
-    if u.destination is None or u.duration_seconds is None:
+def call_of(u: Message) -> Call | None:
+    """The call a UsageRated is, or None when it is not one (no destination or duration, or
+    another message)."""
+    if not isinstance(u, UsageRated) or u.destination is None or u.duration_seconds is None:
         return None
     return Call(
         u.usage_id,
@@ -72,22 +83,22 @@ def call_of(u: UsageRated) -> Call | None:
     )
 
 
-async def settle(
-    uow: UnitOfWork,
-    settled: ChargesSettled,
-    grants_read: InputsBarrier[int],
-    positions: Callable[[], Awaitable[dict[int, int]]],
-    usage_ends: Callable[[], Awaitable[dict[int, int]]],
-) -> bool:
+async def settle(settled: ChargesSettled, uow: UnitOfWork, deps: Dependencies) -> bool:
     """A ChargesSettled: once the grants topic is read up to its end as of now, calls before
     `at` may be applied. Grants whose window ended by `at` expire only once usage.rated has
     been read up to its end as of now and the calls `at` settles are applied
     (`expire_if_ready`: calls before expiry, CONTRACT.md §6). True when it moved."""
-    await grants_read.check(settled.event_id, positions)
+    assert deps.grants_read is not None and deps.usage_ends is not None
+
+    async def grants_read_to() -> dict[int, int]:
+        read = await uow.read_positions((topics.FREE_MINUTES_GRANTED,))
+        return {partition: offset for (_, partition), offset in read.items()}
+
+    await deps.grants_read.check(settled.event_id, grants_read_to)
     moved = await uow.repository.advance_horizon(settled.at, settled.tick_id)
     if not moved:
         return False
-    await uow.repository.await_expiry(settled.at, await usage_ends())
+    await uow.repository.await_expiry(settled.at, await deps.usage_ends())
     metrics.SETTLED_AT.set(settled.at.timestamp())
     log.info(
         "charges settled: calls before it can be applied, then grants it passed expire",
@@ -97,7 +108,9 @@ async def settle(
     return True
 
 
-async def expire_if_ready(uow: UnitOfWork, ready: dict[int, datetime]) -> bool:
+async def expire_if_ready(
+    ready: dict[int, datetime], uow: UnitOfWork, deps: Dependencies = NONE
+) -> bool:
     """Note the partitions of usage.rated this instance has read to the end its pending
     expiry waits for, with every call that moment settles applied (`ready`, by partition);
     when every partition is, expire the grants whose window that moment passed. True when
@@ -112,11 +125,12 @@ async def expire_if_ready(uow: UnitOfWork, ready: dict[int, datetime]) -> bool:
     marks = await store.ready_for(sorted(ends))
     if any(p not in marks or marks[p] < at for p in ends):
         return False
+    await store.hold_partitions(sorted(ends))  # every partition: no call applied meanwhile
     expired = await store.expire(at)
     await store.expired_now()
     made_at = datetime.now(UTC)
     for g in expired:
-        _emit_balance(uow, g, made_at)
+        uow.emit(BalanceChanged(g, made_at))
     metrics.EXPIRED.inc(len(expired))
     log.info("grants expired", at=at.isoformat(), grants_expired=len(expired))
     return True
@@ -124,7 +138,7 @@ async def expire_if_ready(uow: UnitOfWork, ready: dict[int, datetime]) -> bool:
 
 @dataclass(frozen=True)
 class Applied:
-    """What one transaction of the apply worker did."""
+    """What one transaction of the calls checkpoint did."""
 
     calls: int = 0  # applied (covered or not)
     covered: int = 0
@@ -134,35 +148,47 @@ class Applied:
     more_parked: bool = False  # the cap cut the parked calls applied, or their customers
 
 
-async def apply_waiting(
-    uow: UnitOfWork,
-    horizon: datetime,
-    settled: list[Call],
-    parking: list[Call],
-    look_at_parked: bool,
-    most: int,
-) -> Applied:
-    """One transaction of applying: the `settled` calls held in memory (customers not parked),
-    the calls of parked customers held in memory (`parking`: they go to the parked table,
-    after their customers' calls parked before), and, when `look_at_parked`, the parked calls
-    the charger has settled since (at most `most`). Calls of one customer keep their order:
-    a customer parked by another instance has its calls parked here too, and a customer comes
-    back from the table only when none of its calls is left there."""
+@dataclass(frozen=True)
+class CallsToApply:
+    """What one transaction of the calls checkpoint hands over: the `settled` calls held in
+    memory (customers not parked), the calls of parked customers held in memory (`parking`),
+    where each customer's calls are read from (`partitions`), the partitions this instance
+    holds (`held`, locked by the caller) and whether to look at the parked calls the charger
+    has settled since (`look_at_parked`, at most `most`)."""
+
+    horizon: datetime
+    settled: list[Call]
+    parking: list[Call]
+    partitions: dict[str, int]
+    held: list[int]
+    look_at_parked: bool = False
+    most: int = 10_000
+
+
+async def apply_waiting(batch: CallsToApply, uow: UnitOfWork, deps: Dependencies = NONE) -> Applied:
+    """One transaction of applying (the caller holds the partitions `batch.held`: their
+    customers are this instance's): the settled calls held in memory, the calls of parked
+    customers held in memory (they go to the parked table, after their customers' calls
+    parked before), and the parked calls of those partitions the charger has settled since.
+    Calls of one customer keep their order: a customer parked before a rebalance has its calls
+    parked here too, and a customer comes back from the table only when none of its calls is
+    left there."""
     store = uow.repository
-    settling = await store.parked_settling(horizon, most) if look_at_parked else []
-    in_memory = {c.customer_id for c in settled}
-    customers = sorted(in_memory | {c.customer_id for c in parking} | set(settling))
-    if not customers:
+    horizon, settled, parking, most = batch.horizon, batch.settled, batch.parking, batch.most
+    settling = (
+        await store.parked_settling(horizon, most, batch.held) if batch.look_at_parked else []
+    )
+    in_memory = sorted({c.customer_id for c in settled})
+    if not (settled or parking or settling):
         return Applied()
-    await store.lock_customers(customers)  # as the expiry does: a balance never goes stale
-    elsewhere = await store.parked_among(sorted(in_memory))  # parked by another instance
+    elsewhere = await store.parked_among(in_memory)  # parked before a rebalance
     if elsewhere:
         parking = parking + [c for c in settled if c.customer_id in elsewhere]
         settled = [c for c in settled if c.customer_id not in elsewhere]
-    await store.park(parking)
+    await store.park(parking, batch.partitions)
     queued = sorted({c.customer_id for c in parking} | set(settling))
     due = await store.parked_settled(queued, horizon, most)
-    applied, covered = await apply_calls(uow, [c for _, c in due] + settled, locked=True)
+    applied, covered = await apply_calls([c for _, c in due] + settled, uow)
     await store.unpark([seq for seq, _ in due])
     still = await store.parked_among(queued)
     if parking:
@@ -185,17 +211,17 @@ async def apply_waiting(
     )
 
 
-async def apply_calls(uow: UnitOfWork, calls: list[Call], locked: bool = False) -> tuple[int, int]:
+async def apply_calls(
+    calls: list[Call], uow: UnitOfWork, deps: Dependencies = NONE
+) -> tuple[int, int]:
     """Apply `calls`, settled and in the order read (each customer's in its order), to their
-    customers' grants: those applied before (a repeated usage_id, or a call another instance
-    applied during a rebalance) are skipped. Returns (calls applied, calls covered).
-    `locked`: the caller holds the customers' rows already."""
+    customers' grants (the caller holds their partitions): those applied before (a repeated
+    usage_id, or a call another instance applied before a rebalance) are skipped. Each grant
+    the calls used gives one AllowanceBalance, with its state after them (CONTRACT.md §6: the
+    calls of one batch may give one balance). Returns (calls applied, calls covered)."""
     store = uow.repository
     if not calls:
         return 0, 0
-    if not locked:
-        # As the expiry does: a balance never goes stale.
-        await store.lock_customers(sorted({c.customer_id for c in calls}))
     fresh = await store.first_applied([c.usage_id for c in calls])
     todo = []
     for call in calls:
@@ -209,7 +235,6 @@ async def apply_calls(uow: UnitOfWork, calls: list[Call], locked: bool = False) 
         min(c.occurred_at for c in todo),
         max(c.occurred_at for c in todo),
     )
-    made_at = datetime.now(UTC)
     changed: dict[object, Grant] = {}
     covered = seconds = 0
     for call in todo:
@@ -222,16 +247,17 @@ async def apply_calls(uow: UnitOfWork, calls: list[Call], locked: bool = False) 
         before = [state[u.position] for u in coverage.uses]
         for u in coverage.uses:
             state[u.position] = u.grant
-        uow.emit(topics.FREE_MINUTES_USED, customer, MinutesUsed(coverage))
-        for u in coverage.uses:
-            _emit_balance(uow, u.grant, made_at)
             changed[u.grant.grant_id] = u.grant
+        uow.emit(MinutesUsed(coverage))
         for old, u in zip(before, coverage.uses, strict=True):
             if u.grant.notify_at_percent:
                 for percent in thresholds(old, u.grant):
-                    uow.emit(topics.ALLOWANCE_ALERTS, customer, _threshold(u.grant, percent, call))
+                    uow.emit(_threshold(u.grant, percent, call))
                     metrics.THRESHOLDS.labels(percent=str(percent)).inc()
         seconds += coverage.covered_seconds
+    made_at = datetime.now(UTC)  # the events' occurred_at: metadata only
+    for g in changed.values():
+        uow.emit(BalanceChanged(g, made_at))
     metrics.SECONDS.inc(seconds)
     await store.save_used(list(changed.values()))
     metrics.CALLS.inc(len(todo))
@@ -251,50 +277,4 @@ def _threshold(g: Grant, percent: int, call: Call) -> AllowanceThresholdReached:
         used_seconds=g.used_seconds,
         remaining_seconds=g.remaining_seconds,
         usage_id=call.usage_id,
-    )
-
-
-def usage_of(call: Call) -> UsageRated:
-    """The call as a UsageRated again (what a dead letter of it carries: its original bytes
-    are not kept once read)."""
-    return UsageRated(
-        event_id=call.usage_id,
-        usage_id=call.usage_id,
-        customer_id=call.customer_id,
-        did=call.did,
-        occurred_at=call.occurred_at,
-        amount=call.amount,
-        currency=call.currency,
-        destination=call.destination,
-        duration_seconds=call.duration_seconds,
-    )
-
-
-async def dead_letter_call(
-    uow: UnitOfWork, call: Call, where: tuple[str, int, int], error: str, consumer: str
-) -> None:
-    """A call whose applying fails for its own sake on every retry: it goes to
-    usage.rated.dlq with the error (CONTRACT.md §4 Errors), counts as applied (a repeat of it
-    is ignored), and the customer's later calls go on. `where`: (source topic, partition,
-    offset), partition and offset -1 when it was parked."""
-    await uow.repository.first_applied([call.usage_id])
-    topic, partition, offset = where
-    letter = DeadLetter.of(
-        topic,
-        partition,
-        offset,
-        call.customer_id.encode(),
-        usage_of(call).to_json(),
-        f"applying failed on every retry: {error} (payload: the call as read, written again)",
-        consumer,
-    )
-    uow.emit(topics.dlq_topic(topics.USAGE_RATED), call.customer_id, letter)
-    metrics.DEAD_LETTERED.inc()
-    log.error(
-        "call dead-lettered: applying it fails on every retry",
-        customer_id=call.customer_id,
-        usage_id=str(call.usage_id),
-        partition=partition,
-        offset=offset,
-        error=error[:500],
     )

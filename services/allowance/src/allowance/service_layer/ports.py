@@ -3,6 +3,7 @@ in `adapters/` implements them, and so does the in-memory fake the unit tests us
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -23,15 +24,17 @@ class Allowances(Protocol):
 
     async def expire(self, at: datetime) -> list[Grant]: ...
 
-    async def lock_customers(self, customer_ids: list[str]) -> None: ...
+    async def hold_partitions(self, partitions: list[int]) -> None: ...
 
     async def first_applied(self, usage_ids: list[UUID]) -> set[UUID]: ...
 
-    async def park(self, calls: list[Call]) -> None: ...
+    async def park(self, calls: list[Call], partitions: dict[str, int]) -> None: ...
 
     async def parked_among(self, customer_ids: list[str]) -> set[str]: ...
 
-    async def parked_settling(self, horizon: datetime, most: int) -> list[str]: ...
+    async def parked_settling(
+        self, horizon: datetime, most: int, partitions: list[int]
+    ) -> list[str]: ...
 
     async def parked_settled(
         self, customer_ids: list[str], horizon: datetime, most: int
@@ -58,5 +61,9 @@ class UnitOfWork(Protocol):
     @property
     def repository(self) -> Allowances: ...
 
-    def emit(self, topic: str, key: str | bytes | None, event: Message | AllowanceEvent) -> None:
-        """Publish `event` once the unit of work commits; its adapter writes the bytes."""
+    async def read_positions(self, topics: Sequence[str]) -> dict[tuple[str, int], int]:
+        """How far this schema has read each of `topics`, by (topic, partition)."""
+
+    def emit(self, event: Message | AllowanceEvent, /) -> None:
+        """Publish `event` once the unit of work commits; its adapter writes the bytes to the
+        event's topic under its key (allowance.adapters.events.ROUTES)."""
