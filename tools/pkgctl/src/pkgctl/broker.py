@@ -7,7 +7,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from typing import Any
 
 from pkgcontract import topics
 from pkgcontract.messages import MESSAGE_TYPES, Message
+from pkgctl import reach
 from pkgctl.answers import outcome as answer_of
 from pkgctl.answers import whole_report as answers_whole_report
 from pkgctl.clock import Clock
@@ -28,17 +28,23 @@ logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
 
 
 def bootstrap() -> str:
-    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    """KAFKA_BOOTSTRAP_SERVERS, else the chosen profile's (pkgctl.profiles)."""
+    return reach.bootstrap()
 
 
 def security() -> dict[str, Any]:
-    """The services' security settings (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*), read from the
-    environment the same way, so pkgctl reaches any cluster the services reach."""
-    return client_security(ServiceSettings())
+    """The services' security settings (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, else the chosen
+    profile's), read as the services read them, so pkgctl reaches any cluster they reach."""
+    chosen: dict[str, Any] = reach.security()
+    return client_security(ServiceSettings(**chosen))
+
+
+def prefix() -> str:
+    return reach.topic_prefix()
 
 
 def real(topic: str) -> str:
-    return os.environ.get("TOPIC_PREFIX", "") + topic
+    return prefix() + topic
 
 
 def as_json(record: Record) -> dict[str, Any]:
@@ -115,12 +121,11 @@ async def first_sent(
         bootstrap(), *(real(t) for t in among), since=since, client_options=security()
     ) as reader:
         records = await reader.read_to_end()
-    prefix = os.environ.get("TOPIC_PREFIX", "")
     hits = [r for r in records if as_json(r).get("event_id") == command_id]
     if not hits:
         return None
     first = min(hits, key=lambda r: r.offset)  # one key, so one partition
-    return first.topic.removeprefix(prefix), as_json(first)
+    return first.topic.removeprefix(prefix()), as_json(first)
 
 
 async def read_since(topic: str | tuple[str, ...], since: datetime | None) -> list[dict[str, Any]]:
@@ -238,7 +243,7 @@ async def replay(
     what becomes of it: ("dead-lettered", error) when it goes back to the .dlq,
     ("rejected", reason) for a CommandRejected, ("handled", event type) for an event that
     carries its correlation_id, ("sent", ...) when none of these came within `timeout`."""
-    source = letter["source_topic"].removeprefix(os.environ.get("TOPIC_PREFIX", ""))
+    source = letter["source_topic"].removeprefix(prefix())
     body: Any = None
     with contextlib.suppress(ValueError, RecursionError):
         body = json.loads(payload)
