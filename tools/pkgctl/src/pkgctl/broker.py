@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pkgcontract import topics
-from pkgcontract.messages import MESSAGE_TYPES, Message
-from pkgctl import reach
+from pkgcontract.messages import Message
+from pkgctl import reach, replay_fields
 from pkgctl.answers import outcome as answer_of
 from pkgctl.answers import whole_report as answers_whole_report
 from pkgctl.clock import Clock
@@ -187,11 +187,14 @@ REPLAYED_FROM = "replayed-from"
 """The header a replayed message carries: `<dlq topic>:<offset>` of its dead letter."""
 
 
-def replayable(letter: dict[str, Any], changes: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
-    """The bytes to send again (with `changes` made to the JSON object: a field that holds a
-    string keeps a string, so retail=9.99 stays "9.99"; a new correlation_id, which the
-    outcome carries) and the headers (event_type, read from the message, and REPLAYED_FROM);
-    ValueError when that cannot be done faithfully."""
+def replayable(
+    letter: dict[str, Any], changes: dict[str, str]
+) -> tuple[bytes, dict[str, str], list[str]]:
+    """The bytes to send again (with `changes`, FIELD: the text after '=', made to the JSON
+    object, each with the type the contract gives the field: replay_fields; a new
+    correlation_id, which the outcome carries), the headers (event_type, read from the
+    message, and REPLAYED_FROM) and what was set, as which type; ValueError when that cannot be
+    done faithfully or a value cannot be its field's type."""
     payload = base64.b64decode(letter["payload_base64"])
     size = letter.get("payload_size")
     if size is not None and size != len(payload):
@@ -207,32 +210,16 @@ def replayable(letter: dict[str, Any], changes: dict[str, Any]) -> tuple[bytes, 
             raise ValueError("the message is not JSON, so --set cannot change it") from None
     if changes and not isinstance(obj, dict):
         raise ValueError("the message is not a JSON object, so --set cannot change it")
+    said: list[str] = []
     if isinstance(obj, dict):
-        fixed = {
-            name: str(value)
-            if isinstance(obj.get(name), str) and not isinstance(value, str)
-            else value
-            for name, value in changes.items()
-        }
-        obj = obj | fixed | {"correlation_id": str(uuid.uuid4())}
+        event_type = changes.get("event_type", obj.get("event_type"))
+        typed = replay_fields.typed(event_type, changes)
+        obj = obj | {c.name: c.value for c in typed} | {"correlation_id": str(uuid.uuid4())}
+        said = [c.describe() for c in typed] + replay_fields.check(event_type, obj, typed)
         payload = json.dumps(obj).encode()
     event_type = obj.get("event_type") if isinstance(obj, dict) else None
     headers = {"event_type": event_type} if isinstance(event_type, str) else {}
-    return payload, headers | {REPLAYED_FROM: f"{letter['_dlq']}:{letter['_offset']}"}
-
-
-def _text_fields(event_type: Any) -> set[str]:
-    """The fields the message type's schema writes as JSON strings (money among them)."""
-    model = MESSAGE_TYPES.get(event_type) if isinstance(event_type, str) else None
-    if model is None:
-        return set()
-    properties = model.model_json_schema().get("properties", {})
-    out = set()
-    for name, spec in properties.items():
-        kinds = [spec, *spec.get("anyOf", [])]
-        if any(k.get("type") == "string" for k in kinds):
-            out.add(name)
-    return out
+    return payload, headers | {REPLAYED_FROM: f"{letter['_dlq']}:{letter['_offset']}"}, said
 
 
 async def replay(

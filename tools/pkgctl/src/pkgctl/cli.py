@@ -86,7 +86,7 @@ def options(
     ] = None,
 ) -> None:
     Options.json = as_json
-    profiles.choose(profile)
+    profiles.select(profile)
 
 
 def emit_json(obj: Any) -> None:

@@ -120,6 +120,8 @@ class System:
 
     def describe(self) -> str:
         """Which system, without secrets: for every screen that could be mistaken."""
+        if self.problem is not None:
+            raise SettingError(self.problem)
         broker = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or self.settings.get(
             "bootstrap_servers", "(no broker)"
         )
@@ -134,10 +136,18 @@ class System:
 
 
 _chosen: list[System] = []
+_named: list[str | None] = [None]
+
+
+def select(name: str | None) -> None:
+    """Name the profile (--profile); it is looked up when a setting is first needed, so that
+    `pkgctl profiles` works whatever is named."""
+    _named[0] = name
+    _chosen.clear()
 
 
 def choose(name: str | None = None) -> System:
-    """Choose the system (--profile NAME, else PKGCTL_PROFILE, else as the module says)."""
+    """Choose the system (`name`, else PKGCTL_PROFILE, else as the module says)."""
     system = _choose(name or os.environ.get("PKGCTL_PROFILE") or None)
     _chosen[:] = [system]
     if system.implicit:
@@ -146,7 +156,7 @@ def choose(name: str | None = None) -> System:
 
 
 def chosen() -> System:
-    return _chosen[0] if _chosen else choose()
+    return _chosen[0] if _chosen else choose(_named[0])
 
 
 def _choose(name: str | None) -> System:
