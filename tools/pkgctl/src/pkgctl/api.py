@@ -98,8 +98,11 @@ class Customer:
         return asdict(self)
 
 
-async def customer(customer_id: str, from_: date | None, to: date | None) -> Customer:
-    """Ask the three services at once."""
+async def customer(
+    customer_id: str, from_: date | None, to: date | None, month: str | None = None
+) -> Customer:
+    """Ask the three services at once (`month`: YYYY-MM, the charges' month; default the
+    charger's)."""
     import asyncio  # here, not at start: `pkgctl --help` does without it
 
     quoted = urllib.parse.quote(customer_id, safe="")
@@ -107,7 +110,13 @@ async def customer(customer_id: str, from_: date | None, to: date | None) -> Cus
         asyncio.to_thread(pages, "assignment", f"/customers/{quoted}/assignments"),
         asyncio.to_thread(get, "assignment", f"/customers/{quoted}/spend-limit"),
         asyncio.to_thread(
-            pages, "charger", f"/customers/{quoted}/charges", "charges", to=to, **{"from": from_}
+            pages,
+            "charger",
+            f"/customers/{quoted}/charges",
+            "charges",
+            to=to,
+            month=month,
+            **{"from": from_},
         ),
         asyncio.to_thread(pages, "allowance", f"/customers/{quoted}/allowances", "grants"),
     )
