@@ -13,6 +13,7 @@ from typing import Any
 from pkgcontract.messages import MESSAGE_TYPES
 
 _INTEGER = re.compile(r"-?[0-9]+")
+_MONEY = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _ORDER = ("null", "boolean", "integer", "number", "array", "object", "string")
 
 
@@ -67,7 +68,7 @@ def _json_kind(value: Any) -> str:
 def _label(kind: str, spec: dict[str, Any], money: bool) -> str:
     if kind == "string":
         if money:
-            return "money, as a JSON string"
+            return 'money, as a JSON string such as "9.99"'
         formats = {str(s.get("format")) for s in (spec, *spec.get("anyOf", ()))}
         for name in ("date-time", "date", "uuid"):
             if name in formats:
@@ -138,6 +139,10 @@ def typed(event_type: Any, raw: dict[str, str]) -> list[Change]:
         # Money (Money, InputMoney: Decimal annotated to travel as a JSON string).
         money = field is not None and "Decimal" in repr(field.annotation)
         found = _convert(text, kinds)
+        if money and found is not None and not _MONEY.fullmatch(str(found[1])):
+            # money is a decimal number, written as a string (or null where it may be)
+            found = None if found[0] == "string" else found
+            kinds = {"string"} | ({"null"} if "null" in kinds else set())
         if found is None:
             expected = " or ".join(_label(k, properties[name], money) for k in sorted(kinds))
             raise ValueError(f"--set {name}={text!r}: {event_type}.{name} takes {expected}")
