@@ -6,7 +6,6 @@ password_command, never printed."""
 from __future__ import annotations
 
 import os
-import subprocess
 import urllib.parse
 from pathlib import Path
 
@@ -137,6 +136,8 @@ def password(system: System) -> str | None:
             f"profile {system.name}, password_key = {key!r}: no line {key}=... in {where}"
         )
     if s.get("password_command"):
+        import subprocess  # here: `pkgctl --help` does without it
+
         try:
             done = subprocess.run(
                 ["/bin/sh", "-c", s["password_command"]],
