@@ -7,5 +7,34 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/compose-env.sh
 docker compose up -d --build --wait --wait-timeout 300
-echo "[compose] up: read APIs on 127.0.0.1:8081-8084, Kafka (SASL) on 127.0.0.1:${KAFKA_PORT:-29092}"
+# The ports as published (docker compose port: the port variables, from the environment or
+# .env, already applied), each falling back to its variable.
+port_of() {  # service, container port, variable's value
+  local found
+  found=$(docker compose port "$1" "$2" 2>/dev/null | tail -n 1 | sed 's/.*://')
+  echo "${found:-$3}"
+}
+kafka_port=$(port_of kafka 29092 "${KAFKA_PORT:-29092}")
+catalog_port=$(port_of catalog 8080 "${CATALOG_PORT:-8081}")
+assignment_port=$(port_of assignment 8080 "${ASSIGNMENT_PORT:-8082}")
+charger_port=$(port_of charger 8080 "${CHARGER_PORT:-8083}")
+allowance_port=$(port_of allowance 8080 "${ALLOWANCE_PORT:-8084}")
+echo "[compose] up: read APIs on 127.0.0.1:$catalog_port (catalog), :$assignment_port (assignment), :$charger_port (charger), :$allowance_port (allowance)"
+echo "[compose] Kafka (SASL_PLAINTEXT, SCRAM-SHA-512) on 127.0.0.1:$kafka_port; the operator user's password is KAFKA_USER_OPERATOR_PASSWORD in .env"
+# pkgctl's profile `compose` (PKGCTL_PROFILE_NAME: another name): the operator user, its
+# password read from .env when pkgctl runs (docs/operations.md "Profiles").
+if command -v uv >/dev/null 2>&1; then
+  uv run --frozen --quiet pkgctl profiles save "${PKGCTL_PROFILE_NAME:-compose}" \
+    --bootstrap-servers "127.0.0.1:$kafka_port" --security-protocol SASL_PLAINTEXT \
+    --sasl-mechanism SCRAM-SHA-512 --username operator \
+    --password-file "$PWD/.env" --password-key KAFKA_USER_OPERATOR_PASSWORD \
+    --catalog-api "http://127.0.0.1:$catalog_port" \
+    --assignment-api "http://127.0.0.1:$assignment_port" \
+    --charger-api "http://127.0.0.1:$charger_port" \
+    --allowance-api "http://127.0.0.1:$allowance_port" | sed 's/^/[compose] pkgctl /'
+  echo "[compose] pkgctl: uv run pkgctl --profile ${PKGCTL_PROFILE_NAME:-compose} clock"
+else
+  echo "[compose] uv not found: no pkgctl profile written (docs/operations.md \"Profiles\")"
+fi
+echo "[compose] logs: docker compose logs -f SERVICE (catalog, assignment, charger, allowance, ticker, kafka)"
 echo "[compose] stop with: make compose-down (docker compose down -v also drops the data)"

@@ -46,7 +46,7 @@ start() {  # name, port (or ""), command...
 # name of one's own instead, as the tests that run this script give).
 tag=${SCHEMA_TAG:-$(uv run --frozen python -m pkgshared.topic_admin cluster-tag --bootstrap "$KAFKA_BOOTSTRAP_SERVERS")}
 http_port=${HTTP_PORT_BASE:-8081}
-ports=()
+ports=() names=()
 for service in ${SERVICES:-catalog assignment charger allowance}; do
   # Locally each service logs in with its own role (deploy/postgres/roles.sql); elsewhere
   # with the DATABASE_URL given, each in a schema of its own.
@@ -55,7 +55,7 @@ for service in ${SERVICES:-catalog assignment charger allowance}; do
     url="postgresql://$service:$service@127.0.0.1:${PGPORT:-5432}/packages?sslmode=disable"
   fi
   DATABASE_URL=$url DB_SCHEMA="${service}_$tag" HTTP_PORT=$http_port start "$service" "$http_port" "$venv_bin/$service-service"
-  ports+=("$http_port")
+  ports+=("$http_port") names+=("$service")
   http_port=$((http_port + 1))
 done
 if [ "${TICKER:-1}" != 0 ]; then
@@ -77,8 +77,31 @@ for port in "${ports[@]}"; do
   fi
 done
 echo "[up] Kafka on $KAFKA_BOOTSTRAP_SERVERS; /health, /metrics and /openapi.json on"
-echo "[up]   127.0.0.1:8081 (catalog), :8082 (assignment), :8083 (charger), :8084 (allowance)"
+listing=""
+for i in "${!names[@]}"; do listing+="${listing:+, }127.0.0.1:${ports[$i]} (${names[$i]})"; done
+echo "[up]   $listing"
+# pkgctl's profile `local` (PKGCTL_PROFILE_NAME: another name) for the system started here:
+# its broker as the services reach it (on the SASL listener, as the operator user, the password
+# read from users.env when pkgctl runs) and its read APIs (docs/operations.md "Profiles").
+profile=(--bootstrap-servers "$KAFKA_BOOTSTRAP_SERVERS")
+if [ "${KAFKA_SECURITY_PROTOCOL:-PLAINTEXT}" != PLAINTEXT ]; then
+  profile+=(--security-protocol "$KAFKA_SECURITY_PROTOCOL")
+  if [ "$local_infra" = 1 ]; then
+    profile+=(--sasl-mechanism SCRAM-SHA-512 --username operator
+      --password-file "$PWD/deploy/local/.cache/kafka/users.env"
+      --password-key KAFKA_USER_OPERATOR_PASSWORD)
+  else  # someone else's cluster: its password stays in KAFKA_SASL_PASSWORD, not in a file
+    [ -n "${KAFKA_SASL_MECHANISM:-}" ] && profile+=(--sasl-mechanism "$KAFKA_SASL_MECHANISM")
+    [ -n "${KAFKA_SASL_USERNAME:-}" ] && profile+=(--username "$KAFKA_SASL_USERNAME")
+  fi
+  [ -n "${KAFKA_SSL_CAFILE:-}" ] && profile+=(--ssl-cafile "$KAFKA_SSL_CAFILE")
+fi
+for i in "${!names[@]}"; do
+  profile+=("--${names[$i]}-api" "http://127.0.0.1:${ports[$i]}")
+done
+[ -n "${TOPIC_PREFIX:-}" ] && profile+=(--topic-prefix "$TOPIC_PREFIX")
+"$venv_bin/pkgctl" profiles save "${PKGCTL_PROFILE_NAME:-local}" "${profile[@]}" | sed 's/^/[up] pkgctl /'
 echo "[up] metrics and alerts: prometheus --config.file=deploy/observability/prometheus-local.yml"
 if [ "${DEMO:-1}" != 0 ]; then uv run --frozen python scripts/demo.py; fi
-echo "[up] running; logs in $run_dir/logs; a customer at a glance: uv run pkgctl customer ID"
+echo "[up] running; logs in $run_dir/logs; a customer at a glance: uv run pkgctl --profile ${PKGCTL_PROFILE_NAME:-local} customer ID"
 echo "[up] stop everything with: make down"

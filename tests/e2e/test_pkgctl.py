@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 from pkgcontract import topics
 from pkgtools.testing.scenario import Scenario
@@ -215,3 +220,60 @@ async def test_the_catalog_view_a_redefinition_note_and_a_call_no_grant_covers(
         "60",
     )
     assert call.returncode == 1 and "no grant" in call.stderr, call.stderr
+
+
+async def test_a_profile_file_points_pkgctl_at_the_system(
+    charging: Scenario, tmp_path: Path
+) -> None:
+    """Issue 35: pkgctl chosen by a profile (--profile, PKGCTL_PROFILE), with none of the
+    system's variables set; it says which system on the clock's screen, a variable still wins
+    over the profile, and a bad setting is one line naming it (exit 2)."""
+    s = charging
+    config = tmp_path / "config"
+    (config / "pkgctl").mkdir(parents=True)
+    apis = "\n".join(
+        f'{name}_api = "http://127.0.0.1:{process.port}"'
+        for name, process in s.system.services.items()
+    )
+    (config / "pkgctl" / "profiles.toml").write_text(
+        f'[profiles.e2e]\nbootstrap_servers = "{s.system.bootstrap}"\n'
+        f'topic_prefix = "{s.system.prefix}"\n{apis}\n'
+        '[profiles.elsewhere]\nbootstrap_servers = "127.0.0.1:9"\n'
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.endswith("_API") and not k.startswith("KAFKA_") and k != "TOPIC_PREFIX"
+    } | {"XDG_CONFIG_HOME": str(config), "COLUMNS": "200"}
+
+    def run(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pkgctl", *args],
+            env=env | extra,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    package = f"prof-{s.customer}"
+    define = [
+        "define", package, "--name", "Profiled", "--kind", "recurring", "--retail", "5.00",
+        "--currency", "GBP", "--frequency", "monthly", "--match", "1",
+    ]  # fmt: skip
+    done = await asyncio.to_thread(run, "--profile", "e2e", *define)
+    assert done.returncode == 0 and "PackageDefined" in done.stdout, done.stdout + done.stderr
+    listed = await asyncio.to_thread(run, "--json", "packages", PKGCTL_PROFILE="e2e")
+    assert listed.returncode == 0, listed.stderr
+    assert package in {p["package_id"] for p in json.loads(listed.stdout)}
+    clock = await asyncio.to_thread(run, "clock", PKGCTL_PROFILE="e2e")
+    assert clock.returncode == 0, clock.stderr
+    assert f"system: profile e2e (broker {s.system.bootstrap})" in clock.stdout
+
+    # Nothing chosen (two profiles): said how to choose, nothing guessed.
+    unchosen = await asyncio.to_thread(run, "clock")
+    assert unchosen.returncode == 2 and "--profile" in unchosen.stderr, unchosen.stderr
+    # A variable wins over the profile, and a bad one is one line naming it.
+    bad = await asyncio.to_thread(run, "packages", PKGCTL_PROFILE="e2e", CATALOG_API="127.0.0.1:1")
+    assert bad.returncode == 2 and "CATALOG_API" in bad.stderr, bad.stderr
+    assert "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1

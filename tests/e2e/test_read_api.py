@@ -138,12 +138,9 @@ async def test_a_customer_as_the_read_apis_and_pkgctl_show_it(everything: Scenar
         "2027-02-01",
     )
     february = [d for d in debits if d["period_start"] == "2027-02-01"]
+    charged = str(sum(Decimal(d["amount"]) for d in february))
     assert month["month_to_date"] == [
-        {
-            "currency": "GBP",
-            "charged": str(sum(Decimal(d["amount"]) for d in february)),
-            "declined": "0",
-        }
+        {"currency": "GBP", "charged": charged, "declined": "0", "credited": "0", "net": charged}
     ]
     assert month["minutes_granted_this_month"] == sum(
         g["minutes"] for g in grants if g["valid_from"].startswith("2027-02-01")
@@ -153,6 +150,7 @@ async def test_a_customer_as_the_read_apis_and_pkgctl_show_it(everything: Scenar
             "assignment_id": held,
             "package_id": daily["package_id"],
             "hold": "held",
+            "reason": "catch_up_limit",
             "charged_through": None,
         }
     ]
@@ -177,7 +175,9 @@ async def test_a_customer_as_the_read_apis_and_pkgctl_show_it(everything: Scenar
     refused = s.of("ChargeDeclined", customer_id=c2)
     assert [c["assignment_id"] for c in tight["charges"]["items"]] == [declined]
     assert [c["status"] for c in tight["charges"]["items"]] == ["declined"]
-    assert tight["month_to_date"] == [{"currency": "GBP", "charged": "0", "declined": "10.00"}]
+    assert tight["month_to_date"] == [
+        {"currency": "GBP", "charged": "0", "declined": "10.00", "credited": "0", "net": "0"}
+    ]
     assert any(r["period_start"] == "2027-02-01" for r in refused)
 
     # The allowance service: each grant's balance as last published (the expiry follows the

@@ -7,9 +7,10 @@ assignment, of the same customer or another, waits for it. Driven through the ti
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
+from charger import views
 from charger.adapters.ledger import LedgerRepository
 from charger.entrypoints.worker import TickWorker
 from pkgcontract.messages import natural_event_id
@@ -65,6 +66,23 @@ async def test_a_failing_assignment_is_held_and_the_tick_settles_without_it(pool
     await _drain(pool)
     assert len(await _events(pool, "ChargesHeld")) == 1
     assert [s["tick_id"] for s in await _events(pool, "ChargesSettled")][-1] == str(second)
+    # The read API says why it is held, as the ChargesHeld did (issue 35), for any month asked.
+    async with pool.acquire() as conn:
+        shown = await views.customer_charges(conn, "mixed", None, None, 100, None, date(2026, 1, 1))
+        december = await views.customer_charges(
+            conn, "mixed", None, None, 100, None, date(2025, 12, 1)
+        )
+    assert [(h.assignment_id, h.reason) for h in shown.held] == [
+        (bad.assignment_id, held[0]["reason"])
+    ]
+    assert shown.month == date(2026, 1, 1) and shown.to_date == date(2026, 1, 4)
+    [january] = shown.month_to_date
+    assert january.net == january.charged and january.credited == 0
+    assert (december.month, december.month_to_date, december.charges.items) == (
+        date(2025, 12, 1),
+        [],
+        [],
+    )
 
     # Mended and released: the next tick makes every period it missed, once, in order.
     await _terms(pool, bad.assignment_id, terms)
@@ -80,6 +98,8 @@ async def test_a_failing_assignment_is_held_and_the_tick_settles_without_it(pool
         if d["assignment_id"] == str(bad.assignment_id)
     ]
     assert mine == ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04", "2026-01-05"]
+    async with pool.acquire() as conn:
+        assert (await views.customer_charges(conn, "mixed", None, None, 100, None)).held == []
 
 
 async def test_what_was_due_is_worked_out_for_the_held_event(pool: Any) -> None:

@@ -52,6 +52,7 @@ def _script(name: str, run_dir: Path, kafka_bootstrap: str, database_url: str) -
         "SCHEMA_TAG": TAG,
         **os.environ,
         "RUN_DIR": str(run_dir),
+        "PKGCTL_PROFILES": str(run_dir / "profiles.toml"),  # not the user's profile `local`
         "HTTP_PORT_BASE": str(PORT),
         "SERVICES": "catalog",
         "TICKER": "0",

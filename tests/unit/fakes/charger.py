@@ -166,7 +166,7 @@ class FakeLedger:
         )
 
     async def hold_due(
-        self, customer_id: str, assignment_id: UUID, at: datetime
+        self, customer_id: str, assignment_id: UUID, at: datetime, reason: str | None = None
     ) -> tuple[str, date] | None:
         row = self.t.assignments.get(assignment_id)
         if row is None or row.due is None or row.due > at:

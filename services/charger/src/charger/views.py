@@ -60,6 +60,14 @@ class MonthTotal(_View):
     currency: str
     charged: Money = Field(description="Debits charged: what the spend limit counts (exact).")
     declined: Money = Field(description="Debits declined by the spend limit (exact).")
+    credited: Money = Field(
+        default=money.ZERO,
+        description="Credits issued (CreditIssued) for this month's debits: days an early end "
+        "no longer covers (exact).",
+    )
+    net: Money = Field(
+        default=money.ZERO, description="charged less credited: what the month costs (exact)."
+    )
 
 
 class Held(_View):
@@ -68,6 +76,12 @@ class Held(_View):
     hold: str = Field(
         description="held (over the catch-up limit: nothing is charged until "
         "ReleaseHeldCharges) or released (the next tick charges every period due)."
+    )
+    reason: str | None = Field(
+        default=None,
+        description='Why it was held, as its ChargesHeld said: "catch_up_limit", or "failed: '
+        '<error>" (its charges failed on every retry); null for a hold recorded before '
+        "reasons were kept.",
     )
     charged_through: date | None = Field(
         description="The start of the last period handled before the hold (null: none)."
@@ -84,11 +98,12 @@ class CustomerCharges(_View):
     from_date: date = Field(description="First period start shown (inclusive).")
     to_date: date = Field(description="Last period start shown (inclusive).")
     month: date | None = Field(
-        description="The first day of the charger's current month (its clock's UTC date); "
-        "null before the first tick."
+        description="The first day of the month shown: `month` when asked, else the charger's "
+        "current month (its clock's UTC date); null before the first tick."
     )
     month_to_date: list[MonthTotal] = Field(
-        description="This month's debits per currency, counted as the spend limit counts them."
+        description="That month's debits per currency, counted as the spend limit counts them "
+        "(to the charger's date in its current month), with credits and net."
     )
     minutes_granted_this_month: int
     spend_limit: SpendLimit | None = Field(description="As the charger last read it.")
@@ -131,10 +146,17 @@ async def customer_charges(
     to_date: date | None,
     limit: int,
     after: list[str] | None,
+    month_asked: date | None = None,
 ) -> CustomerCharges:
+    """`month_asked` (its first day): that month's totals, and its periods by default;
+    else the charger's current month to its date."""
     now = await clock(conn)
     today = now.tick_at.astimezone(UTC).date() if now.tick_at is not None else None
-    month = today.replace(day=1) if today is not None else None
+    month = month_asked or (today.replace(day=1) if today is not None else None)
+    if month_asked is not None:
+        today = _month_end(month_asked) if today is None else min(today, _month_end(month_asked))
+        if today < month_asked:  # a month after the charger's date: nothing charged yet
+            today = _month_end(month_asked)
     start = from_date or month or date.min
     end = to_date or today or date.max
     after_period, after_key = (date.fromisoformat(after[0]), after[1]) if after else (None, None)
@@ -163,21 +185,28 @@ async def customer_charges(
     if month is not None and today is not None:
         for r in await conn.fetch(
             # charged: as the spend limit counts (spend_limit_debits); declined: refused by it
-            "SELECT currency, sum(charged) AS charged, sum(declined) AS declined FROM ("
-            " SELECT currency, amount AS charged, 0 AS declined FROM spend_limit_debits"
-            " WHERE customer_id = $1 AND period_start BETWEEN $2 AND $3"
-            " UNION ALL SELECT currency, 0, amount FROM ledger WHERE customer_id = $1"
+            "SELECT currency, sum(charged) AS charged, sum(declined) AS declined,"
+            " sum(credited) AS credited FROM ("
+            " SELECT currency, amount AS charged, 0 AS declined, 0 AS credited"
+            " FROM spend_limit_debits WHERE customer_id = $1 AND period_start BETWEEN $2 AND $3"
+            " UNION ALL SELECT currency, 0, amount, 0 FROM ledger WHERE customer_id = $1"
             " AND status = 'declined' AND period_start BETWEEN $2 AND $3"
+            " UNION ALL SELECT c.currency, 0, 0, c.amount FROM credits c"
+            " JOIN ledger l ON l.charge_key = c.debit_key WHERE c.customer_id = $1"
+            " AND l.period_start BETWEEN $2 AND $3"
             ") t GROUP BY currency ORDER BY currency",
             customer_id,
             month,
             today,
         ):
+            charged, credited = r["charged"] or money.ZERO, r["credited"] or money.ZERO
             totals.append(
                 MonthTotal(
                     currency=r["currency"],
-                    charged=r["charged"] or money.ZERO,
+                    charged=charged,
                     declined=r["declined"] or money.ZERO,
+                    credited=credited,
+                    net=money.minus(charged, credited),
                 )
             )
         minutes = await conn.fetchval(
@@ -191,7 +220,7 @@ async def customer_charges(
         "SELECT monthly_limit, limit_currency FROM customers WHERE customer_id = $1", customer_id
     )
     held = await conn.fetch(
-        "SELECT assignment_id, package_id, hold, ticked_through FROM assignments "
+        "SELECT assignment_id, package_id, hold, hold_reason, ticked_through FROM assignments "
         "WHERE customer_id = $1 AND hold IS NOT NULL ORDER BY assignment_id",
         customer_id,
     )
@@ -214,9 +243,15 @@ async def customer_charges(
                 assignment_id=h["assignment_id"],
                 package_id=h["package_id"],
                 hold=h["hold"],
+                reason=h["hold_reason"],
                 charged_through=h["ticked_through"],
             )
             for h in held
         ],
         charges=charges,
     )
+
+
+def _month_end(first: date) -> date:
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return date.fromordinal(following.toordinal() - 1)

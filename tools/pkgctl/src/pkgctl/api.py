@@ -1,23 +1,18 @@
 """pkgctl's HTTP side: the services' read APIs (each service's own state, as JSON).
 
-Environment: CATALOG_API, ASSIGNMENT_API, CHARGER_API, ALLOWANCE_API (defaults:
-http://127.0.0.1:8081, :8082, :8083, :8084, where `make up` serves them)."""
+Where: CATALOG_API, ASSIGNMENT_API, CHARGER_API, ALLOWANCE_API, else the chosen profile's
+catalog_api, ... (pkgctl.profiles); no default."""
 
 from __future__ import annotations
 
 import json
-import os
 import urllib.parse
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-DEFAULTS = {
-    "catalog": "http://127.0.0.1:8081",
-    "assignment": "http://127.0.0.1:8082",
-    "charger": "http://127.0.0.1:8083",
-    "allowance": "http://127.0.0.1:8084",
-}
+from pkgctl import profiles, reach
+
 MAX_ITEMS = 5000
 """Most items pkgctl reads of one list (the APIs page by 1,000 at most)."""
 
@@ -26,16 +21,23 @@ class ApiUnreachable(RuntimeError):
     """A service's read API did not answer (or answered with an error)."""
 
 
+class ApiNotSet(ApiUnreachable):
+    """No read API URL is set for the service (the system is chosen by variables that leave
+    it out): what only helps (a note, a faster path) does without it."""
+
+
 def base(service: str) -> str:
-    return os.environ.get(f"{service.upper()}_API", DEFAULTS[service]).rstrip("/")
+    """The service's read API: checked (a bad one is a SettingError, exit 2)."""
+    try:
+        return reach.api_base(service)
+    except profiles.NotSet as exc:
+        raise ApiNotSet(exc.message) from None
 
 
 def get(service: str, path: str, **params: Any) -> Any:
     """The JSON at `path` of `service`'s API; None for 404 (nothing known)."""
     query = urllib.parse.urlencode({k: str(v) for k, v in params.items() if v is not None})
     url = f"{base(service)}{path}" + (f"?{query}" if query else "")
-    if not url.startswith(("http://", "https://")):
-        raise ApiUnreachable(f"{service.upper()}_API must be an http(s) URL, not {url!r}")
     # Here, not at start: `pkgctl --help` does without them.
     from urllib.error import HTTPError, URLError
     from urllib.request import urlopen
@@ -51,7 +53,7 @@ def get(service: str, path: str, **params: Any) -> Any:
     except (URLError, OSError) as exc:
         raise ApiUnreachable(
             f"the {service} service's read API at {base(service)} did not answer ({exc}); "
-            f"is the system up? (set {service.upper()}_API to reach another)"
+            f"is the system up? ({profiles.chosen().describe()})"
         ) from None
 
 
@@ -96,8 +98,11 @@ class Customer:
         return asdict(self)
 
 
-async def customer(customer_id: str, from_: date | None, to: date | None) -> Customer:
-    """Ask the three services at once."""
+async def customer(
+    customer_id: str, from_: date | None, to: date | None, month: str | None = None
+) -> Customer:
+    """Ask the three services at once (`month`: YYYY-MM, the charges' month; default the
+    charger's)."""
     import asyncio  # here, not at start: `pkgctl --help` does without it
 
     quoted = urllib.parse.quote(customer_id, safe="")
@@ -105,7 +110,13 @@ async def customer(customer_id: str, from_: date | None, to: date | None) -> Cus
         asyncio.to_thread(pages, "assignment", f"/customers/{quoted}/assignments"),
         asyncio.to_thread(get, "assignment", f"/customers/{quoted}/spend-limit"),
         asyncio.to_thread(
-            pages, "charger", f"/customers/{quoted}/charges", "charges", to=to, **{"from": from_}
+            pages,
+            "charger",
+            f"/customers/{quoted}/charges",
+            "charges",
+            to=to,
+            month=month,
+            **{"from": from_},
         ),
         asyncio.to_thread(pages, "allowance", f"/customers/{quoted}/allowances", "grants"),
     )

@@ -7,14 +7,14 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from pkgcontract import topics
-from pkgcontract.messages import MESSAGE_TYPES, Message
+from pkgcontract.messages import Message
+from pkgctl import reach, replay_fields
 from pkgctl.answers import outcome as answer_of
 from pkgctl.answers import whole_report as answers_whole_report
 from pkgctl.clock import Clock
@@ -28,17 +28,23 @@ logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
 
 
 def bootstrap() -> str:
-    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    """KAFKA_BOOTSTRAP_SERVERS, else the chosen profile's (pkgctl.profiles)."""
+    return reach.bootstrap()
 
 
 def security() -> dict[str, Any]:
-    """The services' security settings (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*), read from the
-    environment the same way, so pkgctl reaches any cluster the services reach."""
-    return client_security(ServiceSettings())
+    """The services' security settings (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, else the chosen
+    profile's), read as the services read them, so pkgctl reaches any cluster they reach."""
+    chosen: dict[str, Any] = reach.security()
+    return client_security(ServiceSettings(**chosen))
+
+
+def prefix() -> str:
+    return reach.topic_prefix()
 
 
 def real(topic: str) -> str:
-    return os.environ.get("TOPIC_PREFIX", "") + topic
+    return prefix() + topic
 
 
 def as_json(record: Record) -> dict[str, Any]:
@@ -115,12 +121,11 @@ async def first_sent(
         bootstrap(), *(real(t) for t in among), since=since, client_options=security()
     ) as reader:
         records = await reader.read_to_end()
-    prefix = os.environ.get("TOPIC_PREFIX", "")
     hits = [r for r in records if as_json(r).get("event_id") == command_id]
     if not hits:
         return None
     first = min(hits, key=lambda r: r.offset)  # one key, so one partition
-    return first.topic.removeprefix(prefix), as_json(first)
+    return first.topic.removeprefix(prefix()), as_json(first)
 
 
 async def read_since(topic: str | tuple[str, ...], since: datetime | None) -> list[dict[str, Any]]:
@@ -182,11 +187,14 @@ REPLAYED_FROM = "replayed-from"
 """The header a replayed message carries: `<dlq topic>:<offset>` of its dead letter."""
 
 
-def replayable(letter: dict[str, Any], changes: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
-    """The bytes to send again (with `changes` made to the JSON object: a field that holds a
-    string keeps a string, so retail=9.99 stays "9.99"; a new correlation_id, which the
-    outcome carries) and the headers (event_type, read from the message, and REPLAYED_FROM);
-    ValueError when that cannot be done faithfully."""
+def replayable(
+    letter: dict[str, Any], changes: dict[str, str]
+) -> tuple[bytes, dict[str, str], list[str]]:
+    """The bytes to send again (with `changes`, FIELD: the text after '=', made to the JSON
+    object, each with the type the contract gives the field: replay_fields; a new
+    correlation_id, which the outcome carries), the headers (event_type, read from the
+    message, and REPLAYED_FROM) and what was set, as which type; ValueError when that cannot be
+    done faithfully or a value cannot be its field's type."""
     payload = base64.b64decode(letter["payload_base64"])
     size = letter.get("payload_size")
     if size is not None and size != len(payload):
@@ -202,32 +210,16 @@ def replayable(letter: dict[str, Any], changes: dict[str, Any]) -> tuple[bytes, 
             raise ValueError("the message is not JSON, so --set cannot change it") from None
     if changes and not isinstance(obj, dict):
         raise ValueError("the message is not a JSON object, so --set cannot change it")
+    said: list[str] = []
     if isinstance(obj, dict):
-        fixed = {
-            name: str(value)
-            if isinstance(obj.get(name), str) and not isinstance(value, str)
-            else value
-            for name, value in changes.items()
-        }
-        obj = obj | fixed | {"correlation_id": str(uuid.uuid4())}
+        event_type = changes.get("event_type", obj.get("event_type"))
+        typed = replay_fields.typed(event_type, changes)
+        obj = obj | {c.name: c.value for c in typed} | {"correlation_id": str(uuid.uuid4())}
+        said = [c.describe() for c in typed] + replay_fields.check(event_type, obj, typed)
         payload = json.dumps(obj).encode()
     event_type = obj.get("event_type") if isinstance(obj, dict) else None
     headers = {"event_type": event_type} if isinstance(event_type, str) else {}
-    return payload, headers | {REPLAYED_FROM: f"{letter['_dlq']}:{letter['_offset']}"}
-
-
-def _text_fields(event_type: Any) -> set[str]:
-    """The fields the message type's schema writes as JSON strings (money among them)."""
-    model = MESSAGE_TYPES.get(event_type) if isinstance(event_type, str) else None
-    if model is None:
-        return set()
-    properties = model.model_json_schema().get("properties", {})
-    out = set()
-    for name, spec in properties.items():
-        kinds = [spec, *spec.get("anyOf", [])]
-        if any(k.get("type") == "string" for k in kinds):
-            out.add(name)
-    return out
+    return payload, headers | {REPLAYED_FROM: f"{letter['_dlq']}:{letter['_offset']}"}, said
 
 
 async def replay(
@@ -238,7 +230,7 @@ async def replay(
     what becomes of it: ("dead-lettered", error) when it goes back to the .dlq,
     ("rejected", reason) for a CommandRejected, ("handled", event type) for an event that
     carries its correlation_id, ("sent", ...) when none of these came within `timeout`."""
-    source = letter["source_topic"].removeprefix(os.environ.get("TOPIC_PREFIX", ""))
+    source = letter["source_topic"].removeprefix(prefix())
     body: Any = None
     with contextlib.suppress(ValueError, RecursionError):
         body = json.loads(payload)

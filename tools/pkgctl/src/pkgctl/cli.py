@@ -1,13 +1,19 @@
 """pkgctl: the operator's command line. Every command is checked against the contract's models
 before anything is sent; commands then wait for their outcome on the matching event topic.
 
-Exit codes: 0 done, 1 rejected, unknown or timed out, 2 bad input.
-Environment: KAFKA_BOOTSTRAP_SERVERS (default 127.0.0.1:9092), TOPIC_PREFIX (default empty);
-CATALOG_API, ASSIGNMENT_API, CHARGER_API, ALLOWANCE_API (the read APIs, default
-127.0.0.1:8081-8084). Every command it sends carries a new correlation_id, which the events it
-causes carry too. Every command that sends says its ids first; given back (--command-id, ...)
-they send the same command again, which is not applied twice (`pkgctl outcome ID`: what
-became of one).
+Exit codes: 0 done, 1 rejected, unknown or timed out, 2 bad input or settings.
+Which system: --profile NAME (or PKGCTL_PROFILE), a profile of
+~/.config/pkgctl/profiles.toml ($XDG_CONFIG_HOME; `make up` writes `local`, `make
+compose-up` writes `compose`; `pkgctl profiles` lists them). Environment variables win over
+the profile: KAFKA_BOOTSTRAP_SERVERS, KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM,
+KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, KAFKA_SSL_CAFILE, TOPIC_PREFIX; CATALOG_API,
+ASSIGNMENT_API, CHARGER_API, ALLOWANCE_API (the read APIs, http://host:port). No profile and
+no variables: the only profile, said so; else pkgctl says how to choose.
+
+Every command it sends carries a new correlation_id, which the events it causes carry too.
+Every command that sends says its ids first; given back (--command-id, ...) they
+send the same command again, which is not applied twice (`pkgctl outcome ID`: what became of
+one).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from pkgctl import api
+from pkgctl import api, profiles
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -71,8 +77,16 @@ def options(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print what comes back as JSON, for scripts.")
     ] = False,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            help="the system to talk to: a profile of profiles.toml (default: PKGCTL_PROFILE)",
+        ),
+    ] = None,
 ) -> None:
     Options.json = as_json
+    profiles.select(profile)
 
 
 def emit_json(obj: Any) -> None:
@@ -95,6 +109,8 @@ def run(coro: Any) -> Any:
 
     try:
         return asyncio.run(coro)
+    except api.ApiNotSet as exc:
+        raise fail(str(exc), 2) from None
     except api.ApiUnreachable as exc:
         raise fail(str(exc), 1) from None
     except Exception as exc:
@@ -116,11 +132,11 @@ def _kafka_failure(exc: BaseException) -> str | None:
     from pkgtools.topic_io import TopicMissing, WaitTimedOut
 
     if isinstance(exc, TopicMissing):
-        return f"{exc} (is the system up? KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap()})"
+        return f"{exc} (is the system up? {profiles.chosen().describe()})"
     if isinstance(exc, WaitTimedOut):
         return "no outcome arrived in time; the command was sent"
     if isinstance(exc, OSError | KafkaError):
-        return f"cannot reach Kafka at {broker.bootstrap()}: {exc}"
+        return f"cannot reach Kafka at {broker.bootstrap()}: {exc} ({profiles.chosen().describe()})"
     return None
 
 

@@ -3,7 +3,6 @@ becomes of each)."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
@@ -48,8 +47,9 @@ def dlq_replay(
         list[str] | None,
         typer.Option(
             "--set",
-            help="field=value to change in the JSON message first (a field that holds text "
-            "keeps text; otherwise the value is read as JSON when it is JSON); repeat",
+            help="field=value to change in the JSON message first, written with the type the "
+            "contract gives the field (money as a string, integers as numbers, true/false, "
+            "lists as JSON, null); what was set, as which type, is said; repeat",
         ),
     ] = None,
     timeout: Timeout = 30.0,
@@ -67,13 +67,18 @@ def dlq_replay(
     if missing:
         raise fail(f"no dead letter at offset(s) {missing} of {topic}.dlq", 1)
     changes = _assignments(set_ or [])
-    results = []
-    for offset in offsets:
+    ready = []
+    for offset in offsets:  # every letter checked before any is sent
         letter = by_offset[offset]
         try:
-            payload, headers = broker.replayable(letter, changes)
+            payload, headers, said = broker.replayable(letter, changes)
         except ValueError as exc:
             raise fail(f"offset {offset}: {exc}", 2) from None
+        ready.append((offset, letter, payload, headers))
+        for line in said:
+            err.print(f"{topic}.dlq offset {offset}: {line}", markup=False, highlight=False)
+    results = []
+    for offset, letter, payload, headers in ready:
         outcome, detail = run(broker.replay(letter, payload, headers, timeout))
         results.append({"offset": offset, "outcome": outcome, "detail": detail})
         if not Options.json:
@@ -87,16 +92,14 @@ def dlq_replay(
         raise typer.Exit(1)
 
 
-def _assignments(pairs: list[str]) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
+def _assignments(pairs: list[str]) -> dict[str, str]:
+    """FIELD: the text after '=' (typed per message: replay_fields)."""
+    changes: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
             raise fail(f"--set wants field=value, not {pair!r}", 2)
-        try:
-            changes[name] = json.loads(value)
-        except ValueError:
-            changes[name] = value
+        changes[name] = value
     return changes
 
 

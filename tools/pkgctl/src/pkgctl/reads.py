@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import urllib.parse
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -12,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from pkgcontract import topics
-from pkgctl import api, render, views
+from pkgctl import api, profiles, render, views
 from pkgctl.cli import Options, app, emit_json, err, fail, out, run
 
 
@@ -66,6 +67,7 @@ def clock(
     if Options.json:
         emit_json({"latest_tick": state.latest_tick, "settled": state.settled, "now": state.now})
         return
+    out.print(profiles.chosen().describe(), highlight=False, markup=False)
     render.clock(out, state, sent=state.latest_tick is not None or sent)
     if state.ahead_by is not None:
         err.print(render.clock_warning(state))
@@ -84,19 +86,34 @@ def customer(
         typer.Option(formats=["%Y-%m-%d"], help="Last period (default: the charger's date)."),
     ] = None,
     lines: Annotated[int, typer.Option(help="Charges to list (the latest).")] = 20,
+    month: Annotated[
+        str | None,
+        typer.Option(
+            help="YYYY-MM: that month's charges and totals (default: the charger's month)."
+        ),
+    ] = None,
 ) -> None:
     """A customer at a glance, from the services' read APIs: assignments (with how often each
-    changed), spend limit, this month's charges and totals, declined and held periods, and
-    free minutes. Exit 1 when no service knows the customer."""
+    changed), spend limit, a month's charges (each with its assignment) and totals (gross,
+    credited, net), declined and held periods (with why), and free minutes. Exit 1 when no
+    service knows the customer."""
+    if month is not None and not _is_month(month):
+        raise fail(f"--month {month!r}: expected YYYY-MM (1900-01 to 2999-12)", 2)
     view = run(
-        api.customer(customer_id, from_.date() if from_ else None, to.date() if to else None)
+        api.customer(customer_id, from_.date() if from_ else None, to.date() if to else None, month)
     )
     if not view.known:
         raise fail(f"no service knows customer {customer_id!r}", 1)
     if as_json or Options.json:
         emit_json(view.as_dict())
     else:
+        out.print(profiles.chosen().describe(), highlight=False, markup=False)
         views.customer(out, view, lines)
+
+
+def _is_month(text: str) -> bool:
+    found = re.fullmatch(r"([0-9]{4})-([0-9]{2})", text)
+    return found is not None and 1900 <= int(found[1]) <= 2999 and 1 <= int(found[2]) <= 12
 
 
 @app.command()

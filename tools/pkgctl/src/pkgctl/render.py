@@ -16,6 +16,13 @@ if TYPE_CHECKING:
     from pkgtools.topic_io import Record
 
 
+def escape(text: str) -> str:
+    """`text` printed as it is (no rich markup read in it)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
 def new_table(*args: Any, **kwargs: Any) -> Table:
     # rich loads on the first table printed, not at start: `pkgctl --help` does without it.
     from rich.table import Table

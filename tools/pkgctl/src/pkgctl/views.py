@@ -3,9 +3,10 @@ catalog (rich)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from pkgctl.render import new_table
+from pkgctl.render import escape, new_table
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -48,7 +49,8 @@ def allowances(console: Console, customer: str, balances: list[dict[str, Any]]) 
 
 
 def customer(console: Console, view: Any, lines: int) -> None:
-    """`pkgctl customer`: assignments, limit, this month's charges, holds, free minutes."""
+    """`pkgctl customer`: assignments, limit, a month's charges (each with its assignment),
+    totals gross and net of credits, holds with why, free minutes."""
     console.print(f"[bold]customer {view.customer_id}[/]")
     _assignments(console, (view.assignments or {}).get("items", []))
     limit = view.spend_limit
@@ -99,27 +101,55 @@ def _assignments(console: Console, items: list[dict[str, Any]]) -> None:
     console.print(table)
 
 
+def short(assignment_id: str) -> str:
+    """An assignment's id as the screen shows it: its first 8 characters (a UUID's first
+    group), enough to tell a customer's assignments apart."""
+    return assignment_id[:8]
+
+
+def month_totals(totals: list[dict[str, Any]]) -> str:
+    """A month's totals per currency: gross charged, credits and net; declined when any."""
+    parts = []
+    for t in totals:
+        credited = t.get("credited") or "0"
+        line = f"{t['charged']} {t['currency']} charged"
+        if Decimal(credited) != 0:
+            line += f", {credited} credited, net {t.get('net', t['charged'])} {t['currency']}"
+        else:
+            line += f" (net {t.get('net', t['charged'])})"
+        if Decimal(t["declined"]) != 0:
+            line += f", declined {t['declined']}"
+        parts.append(line)
+    return "; ".join(parts)
+
+
+def hold_line(customer_id: str, h: dict[str, Any]) -> str:
+    """A held (or released) assignment, why, and how to release it."""
+    reason = h.get("reason")
+    why = (
+        "over the catch-up limit"
+        if reason == "catch_up_limit"
+        else reason
+        if reason
+        else "reason not recorded"
+    )
+    return (
+        f"[bold yellow]{h['hold']}:[/] assignment {h['assignment_id']} ({h['package_id']}), "
+        f"charged through {h['charged_through'] or 'nothing'}; why: {escape(why)}"
+        + (f" (pkgctl release {customer_id} {h['assignment_id']})" if h["hold"] == "held" else "")
+    )
+
+
 def _charges(console: Console, charges: dict[str, Any], lines: int) -> None:
     month = charges["month"]
-    totals = ", ".join(
-        f"{t['charged']} {t['currency']}"
-        + (f" (declined {t['declined']})" if t["declined"] not in ("0", "0.00") else "")
-        for t in charges["month_to_date"]
-    )
+    totals = month_totals(charges["month_to_date"])
     console.print(
-        f"month to date ({month[:7] if month else 'no tick yet'}): {totals or 'nothing charged'}"
-        f"; {charges['minutes_granted_this_month']} free minutes granted"
+        f"month {month[:7] if month else '(no tick yet)'}: {totals or 'nothing charged'}"
+        f"; {charges['minutes_granted_this_month']} free minutes granted",
+        highlight=False,
     )
     for h in charges["held"]:
-        console.print(
-            f"[bold yellow]{h['hold']}:[/] assignment {h['assignment_id']} ({h['package_id']}), "
-            f"charged through {h['charged_through'] or 'nothing'}"
-            + (
-                f" (pkgctl release {charges['customer_id']} {h['assignment_id']})"
-                if h["hold"] == "held"
-                else ""
-            )
-        )
+        console.print(hold_line(charges["customer_id"], h), highlight=False)
     items = charges["charges"]["items"]
     declined = [c for c in items if c["status"] == "declined"]
     table = new_table(
@@ -128,15 +158,16 @@ def _charges(console: Console, charges: dict[str, Any], lines: int) -> None:
         f", {len(declined)} declined"
         + (f" (last {lines} shown; --lines N)" if len(items) > lines else "")
     )
-    columns = ("period", "days", "package", "kind", "amount", "minutes", "status", "reason")
-    for column in (*columns, "credited"):
+    columns = ("period", "days", "assignment", "package", "kind", "amount", "minutes", "status")
+    for column in (*columns, "reason", "credited"):
         table.add_column(column)
     for c in items[-lines:] if lines else []:
         days = c.get("charged_days")
         table.add_row(
             c["period_start"] + (f" to {c['period_end']}" if c.get("period_end") else ""),
             f"{days} of {c.get('period_days')}" if days else "",
-            c["package_id"] or c["assignment_id"],
+            short(str(c["assignment_id"])),
+            c["package_id"] or "",
             c["kind"],
             f"{c['amount']} {c['currency']}" if c["amount"] is not None else "",
             str(c["minutes"] or ""),

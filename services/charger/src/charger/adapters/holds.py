@@ -69,18 +69,20 @@ class Holds:
         return [r["assignment_id"] for r in rows]
 
     async def hold_due(
-        self, customer_id: str, assignment_id: UUID, at: datetime
+        self, customer_id: str, assignment_id: UUID, at: datetime, reason: str | None = None
     ) -> tuple[str, date] | None:
-        """Hold the assignment when it is due at `at`: (its package, the first period start
-        not yet ticked, or its start date), None when it is not due. Reads plain columns
-        only: its terms may be what fails."""
+        """Hold the assignment when it is due at `at` (`reason`: the ChargesHeld's, kept for
+        the read API): (its package, the first period start not yet ticked, or its start
+        date), None when it is not due. Reads plain columns only: its terms may be what
+        fails."""
         row = await self.conn.fetchrow(
-            "UPDATE assignments SET hold = 'held', next_due_at = NULL "
+            "UPDATE assignments SET hold = 'held', next_due_at = NULL, hold_reason = $4 "
             "WHERE assignment_id = $1 AND customer_id = $2 AND next_due_at <= $3 "
             "RETURNING package_id, coalesce(ticked_through + 1, start_date) AS first",
             assignment_id,
             customer_id,
             at,
+            reason,
         )
         return None if row is None else (row["package_id"], row["first"])
 

@@ -130,7 +130,10 @@ class LedgerRepository(Holds):
             await self.conn.execute(
                 "UPDATE assignments a SET ticked_through = coalesce(p.through, a.ticked_through),"
                 " setup_done = a.setup_done OR p.setup, next_due_at = p.due,"
-                " noticed_through = coalesce(p.noticed, a.noticed_through), hold = p.hold "
+                " noticed_through = coalesce(p.noticed, a.noticed_through), hold = p.hold,"
+                " hold_reason = CASE WHEN p.hold IS NULL THEN NULL"
+                " WHEN p.hold = 'held' AND a.hold IS DISTINCT FROM 'held' THEN 'catch_up_limit'"
+                " ELSE a.hold_reason END "
                 "FROM unnest($1::uuid[], $2::date[], $3::bool[], $4::timestamptz[], $5::date[], "
                 "$6::text[]) AS p(id, through, setup, due, noticed, hold) "
                 "WHERE a.assignment_id = p.id",

@@ -37,14 +37,33 @@ async def charges(
     ] = None,
     limit: Limit = 100,
     after: After = None,
+    month: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[0-9]{4}-[0-9]{2}$",
+            description="YYYY-MM: that month's totals (charged, declined, credited, net) and, "
+            "unless from/to say otherwise, its periods (default: the clock's month).",
+        ),
+    ] = None,
 ) -> views.CustomerCharges:
     cursor = decode_cursor(after, 2)
+    asked = _month(month)
     if not await views.known(conn, customer_id):
         raise HTTPException(404, f"the charger knows no customer {customer_id!r}")
     try:
-        return await views.customer_charges(conn, customer_id, from_, to, limit, cursor)
+        return await views.customer_charges(conn, customer_id, from_, to, limit, cursor, asked)
     except ValueError:  # a cursor's date that is not a date
         raise HTTPException(400, "`after` is not a cursor this API returned") from None
+
+
+def _month(text: str | None) -> date | None:
+    """The first day of month `text` (YYYY-MM, 1900-01 to 2999-12); 422 when it is none."""
+    if text is None:
+        return None
+    year, month = int(text[:4]), int(text[5:])
+    if not 1900 <= year <= 2999 or not 1 <= month <= 12:
+        raise HTTPException(422, f"month {text!r}: expected YYYY-MM from 1900-01 to 2999-12")
+    return date(year, month, 1)
 
 
 def app(

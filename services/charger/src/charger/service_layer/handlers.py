@@ -237,7 +237,9 @@ async def hold_failed(
     `planning.what_was_due` could work out. False when it is no longer due."""
     store = uow.ledger
     await store.lock_customer(customer_id)
-    found = await store.hold_due(customer_id, assignment_id, at)
+    found = await store.hold_due(
+        customer_id, assignment_id, at, reason=reports.failed_reason(error)
+    )
     if found is None:
         return False
     package_id, next_start = found

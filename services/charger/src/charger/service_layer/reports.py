@@ -75,8 +75,13 @@ def held_failing(
         count=max(count, 1),
         first_period_start=first or next_start,
         last_period_start=last or next_start,
-        reason=f"failed: {error}"[:500],
+        reason=failed_reason(error),
     )
+
+
+def failed_reason(error: str) -> str:
+    """A ChargesHeld's reason for charges that fail on every retry (at most 500 characters)."""
+    return f"failed: {error}"[:500]
 
 
 def upcoming(a: Assignment, n: Notice, exceeds: bool, made_at: datetime) -> ChargeUpcoming:
