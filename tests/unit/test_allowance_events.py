@@ -23,6 +23,7 @@ from pkgcontract.messages import (
 )
 
 MADE_AT = datetime(2026, 2, 1, 0, 0, 3, tzinfo=UTC)
+BALANCE_FIELDS_TO_COME = {"topup_id", "returned_seconds", "rolled_over_from", "rolled_over_seconds"}
 customers = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")), min_size=1, max_size=64
 ).filter(lambda s: s.strip() == s and s)
@@ -94,7 +95,9 @@ def test_encoded_events_are_the_models_bytes(
             status=g.status,
         )
         written = encoded_balance(g, instant_str(MADE_AT))
-        assert written == model.to_json()
+        # Issue 34 added AllowanceBalance's top-up, reversal and rollover fields (defaults:
+        # null, 0); until the allowance writes them, its bytes are the model's without them.
+        assert written == model.model_dump_json(exclude=BALANCE_FIELDS_TO_COME).encode()
         assert read(topics.ALLOWANCE_BALANCES, written) == model
     if coverage.uses:
         model_used = FreeMinutesUsed(

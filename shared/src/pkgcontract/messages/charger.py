@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import timedelta
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .envelope import Message
+from .envelope import Message, envelope_required
 from .fields import (
     Currency,
     CustomerId,
@@ -14,26 +15,43 @@ from .fields import (
     DestinationPrefix,
     Did,
     Flag,
+    FreeMinutes,
     Instant,
     Money,
+    NonNegativeInputMoney,
     PackageId,
     PositiveInt,
+    Text,
     Uuid,
+    rule_error,
 )
+from .term_rules import Percents
 
-DebitKind = Literal["recurring", "setup", "minimum_spend"]
+
+def topup_rules(schema: dict[str, Any]) -> None:
+    """GrantMinutes's JSON Schema: retail needs a currency (the window's bounds are checked
+    in code)."""
+    envelope_required(schema)
+    schema["dependentRequired"] = {"retail": ["currency"]}
+
+
+DebitKind = Literal["recurring", "setup", "minimum_spend", "topup"]
+
+MAX_TOPUP_DAYS = 366
+"""A top-up's window: valid_until at most this many days after valid_from (CONTRACT.md §4)."""
 
 
 class CreditDebited(Message):
-    """A charge made. event_id = debit_id = uuid5 of 'debit:<assignment_id>:<period_start>'."""
+    """A charge made. event_id = debit_id = uuid5 of 'debit:<assignment_id>:<period_start>'
+    (a top-up's: 'debit:topup:<topup_id>')."""
 
     event_type: Literal["CreditDebited"] = "CreditDebited"
     debit_id: Uuid = Field(description="Equals event_id.")
     customer_id: CustomerId
     did: Did | None
-    assignment_id: Uuid
-    package_id: PackageId
-    package_version: PositiveInt
+    assignment_id: Uuid | None = Field(description="Null for a top-up.")
+    package_id: PackageId | None = Field(description="Null for a top-up.")
+    package_version: PositiveInt | None = Field(description="Null for a top-up.")
     amount: Money
     cost: Money | None = Field(description="The operator's matching cost, or null.")
     currency: Currency
@@ -47,6 +65,9 @@ class CreditDebited(Message):
     period_days: PositiveInt | None = Field(
         default=None,
         description="Days of the enclosing period when the debit is prorated (§7), else null.",
+    )
+    topup_id: Uuid | None = Field(
+        default=None, description="The top-up (GrantMinutes) a kind topup debit is for; else null."
     )
 
 
@@ -74,26 +95,39 @@ class CreditIssued(Message):
 
 
 class FreeMinutesGranted(Message):
-    """Free minutes for one period. event_id = grant_id = uuid5 of 'grant:<id>:<period_start>'."""
+    """Free minutes for one period. event_id = grant_id = uuid5 of 'grant:<id>:<period_start>'
+    (a top-up's: 'grant:topup:<topup_id>')."""
 
     event_type: Literal["FreeMinutesGranted"] = "FreeMinutesGranted"
     grant_id: Uuid = Field(description="Equals event_id.")
     customer_id: CustomerId
     did: Did | None
-    assignment_id: Uuid
-    package_id: PackageId
+    assignment_id: Uuid | None = Field(description="Null for a top-up.")
+    package_id: PackageId | None = Field(description="Null for a top-up.")
     minutes: PositiveInt = Field(
         description="free_minutes x quantity; for a prorated part-period (§7) "
         "floor(free_minutes x quantity x charged_days / period_days)."
     )
     destination_prefixes: list[DestinationPrefix] = Field(description="Empty: any destination.")
     valid_from: Instant
-    valid_until: Instant = Field(description="Unused minutes expire here; no roll-over.")
+    valid_until: Instant = Field(
+        description="Unused minutes expire here; the share rollover_percent allows carries over."
+    )
     notify_at_percent: list[int] = Field(
         default_factory=list,
         description="The package version's percents of use that send "
         "AllowanceThresholdReached, sorted; empty: none.",
     )
+    rollover_percent: int = Field(
+        default=0,
+        ge=0,
+        le=100,
+        description="The package version's rollover_percent (0: none; always 0 for a top-up).",
+    )
+    rollover_days: PositiveInt | None = Field(
+        default=None, description="The package version's rollover_days, or null when none."
+    )
+    topup_id: Uuid | None = Field(default=None, description="The top-up it grants, else null.")
 
 
 class ChargeDeclined(Message):
@@ -101,12 +135,59 @@ class ChargeDeclined(Message):
 
     event_type: Literal["ChargeDeclined"] = "ChargeDeclined"
     customer_id: CustomerId
-    assignment_id: Uuid
+    assignment_id: Uuid | None = Field(description="Null for a top-up.")
     kind: DebitKind
     period_start: Day
     amount: Money
     currency: Currency
     reason: Literal["spend_limit_exceeded"]
+    topup_id: Uuid | None = Field(
+        default=None,
+        description="The declined top-up (event_id key declined:topup:<topup_id>), else null.",
+    )
+
+
+class GrantMinutes(Message):
+    """A top-up (CONTRACT.md §4): minutes bought or given once, outside any package. Due at
+    valid_from like a period's charge; the same topup_id grants once."""
+
+    model_config = ConfigDict(json_schema_extra=topup_rules)
+
+    event_type: Literal["GrantMinutes"] = "GrantMinutes"
+    topup_id: Uuid = Field(description="Chosen by the sender: the same top-up grants once.")
+    customer_id: CustomerId
+    did: Did | None = None
+    minutes: FreeMinutes = Field(description="1-1,000,000.")
+    destination_prefixes: list[DestinationPrefix] | None = Field(
+        default=None, description="Destinations the minutes apply to; empty or absent: any."
+    )
+    valid_from: Instant = Field(description="When the top-up is due and its minutes start.")
+    valid_until: Instant = Field(
+        description="When its minutes expire: after valid_from, at most 366 days after it."
+    )
+    retail: NonNegativeInputMoney | None = Field(
+        default=None, description="The price of the top-up (with currency); > 0: a debit."
+    )
+    currency: Currency | None = Field(default=None, description="Required with retail.")
+    notify_at_percent: Percents = Field(
+        default_factory=list,
+        description="Percents of use that send AllowanceThresholdReached (1 to 5 distinct, 1-100).",
+    )
+    reason: Text | None = Field(default=None, max_length=200, description="Why (free text).")
+
+    @model_validator(mode="after")
+    def _topup_rules(self) -> Self:
+        if self.valid_until <= self.valid_from:
+            raise rule_error("valid_until", "must be after valid_from", "valid_until")
+        if self.valid_until > self.valid_from + timedelta(days=MAX_TOPUP_DAYS):
+            raise rule_error(
+                "valid_until",
+                f"must be at most {MAX_TOPUP_DAYS} days after valid_from",
+                "valid_until",
+            )
+        if self.retail is not None and self.currency is None:
+            raise rule_error("currency", "is required with retail", "currency")
+        return self
 
 
 class RunPackage(Message):
