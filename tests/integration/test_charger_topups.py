@@ -31,6 +31,7 @@ from pkgcontract.messages import (
     UsageReversed,
 )
 from pkgshared.db import SHARED_MIGRATIONS, migrate
+from pkgshared.failures import Tries
 
 T0 = datetime(2026, 3, 10, 12, tzinfo=UTC)
 
@@ -205,3 +206,29 @@ async def test_a_reversed_record_leaves_a_minimum_spend_not_charged_yet(pool: An
     ]
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM usage WHERE reversed_by IS NOT NULL") == 2
+
+
+async def test_a_top_up_that_fails_on_every_try_is_set_aside_and_the_tick_settles(
+    pool: Any,
+) -> None:
+    await _setup(pool)
+    broken, fine = _topup(), _topup(customer_id="other")
+    await _command(pool, broken)
+    await _command(pool, fine)
+    async with pool.acquire() as conn:  # a stored command that no longer reads
+        await conn.execute(
+            "UPDATE topups SET command = jsonb_set(command, '{minutes}', '0') WHERE topup_id = $1",
+            broken.topup_id,
+        )
+        assert await ClockRepository(conn).advance_clock(T0, uuid.uuid4())
+    tries = Tries(attempts=2, first_retry_seconds=0.01, most_seconds=0.01)
+    await TickWorker(pool, on_commit=None, policy=Policy(), tries=tries).drain()
+    [grant] = await _events(pool, "FreeMinutesGranted")
+    assert grant["topup_id"] == str(fine.topup_id)
+    assert len(await _events(pool, "ChargesSettled")) == 1
+    async with pool.acquire() as conn:
+        status = await conn.fetchval(
+            "SELECT status FROM topups WHERE topup_id = $1", broken.topup_id
+        )
+        due = await conn.fetchval("SELECT next_due_at FROM customers WHERE customer_id = 'acme'")
+    assert (status, due) == ("failed", None)

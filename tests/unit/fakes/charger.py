@@ -396,6 +396,15 @@ class FakeTopUps:
             key=lambda t: (t.valid_from, str(t.topup_id)),
         )  # fmt: skip
 
+    async def fail_due(self, customer_id: str, at: datetime) -> list[UUID]:
+        failed = [
+            t for t, status in self.t.topups.values()
+            if status is None and t.customer_id == customer_id and t.valid_from <= at
+        ]  # fmt: skip
+        for t in failed:
+            self.t.topups[t.topup_id] = (t, "failed")
+        return [t.topup_id for t in failed]
+
     async def mark(self, made: list[tuple[TopUp, TopUpOutcome]]) -> None:
         for t, outcome in made:
             self.t.topups[t.topup_id] = (t, outcome)

@@ -88,7 +88,8 @@ class TopUp(_View):
     currency: str | None
     reason: str | None
     status: str = Field(
-        description="pending (due at valid_from), granted, or declined (spend limit)."
+        description="pending (due at valid_from), granted, declined (spend limit), or failed "
+        "(set aside: it failed for its own sake on every try)."
     )
 
 

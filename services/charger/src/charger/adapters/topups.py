@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from charger.domain.topups import TopUp, TopUpOutcome, topup_of
 from pkgcontract.messages import GrantMinutes
@@ -60,6 +61,17 @@ class TopUpRepository:
             at,
         )
         return [_from_row(r) for r in rows]
+
+    async def fail_due(self, customer_id: str, at: datetime) -> list[UUID]:
+        """Mark the customer's top-ups due by `at` and not made "failed" (read as plain
+        columns: one whose command no longer reads is found too); their ids."""
+        rows = await self.conn.fetch(
+            "UPDATE topups SET status = 'failed', made_at = now() WHERE customer_id = $1 "
+            "AND status IS NULL AND valid_from <= $2 RETURNING topup_id",
+            customer_id,
+            at,
+        )
+        return [r["topup_id"] for r in rows]
 
     async def mark(self, made: list[tuple[TopUp, TopUpOutcome]]) -> None:
         if made:

@@ -140,6 +140,8 @@ class TopUps(Protocol):
 
     async def mark(self, made: list[tuple[TopUp, TopUpOutcome]]) -> None: ...
 
+    async def fail_due(self, customer_id: str, at: datetime) -> list[UUID]: ...
+
 
 class UnitOfWork(Protocol):
     """One transaction: the repositories, how far the inputs were read, and the events it will

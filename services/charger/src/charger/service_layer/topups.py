@@ -119,3 +119,30 @@ def ledger_rows(t: TopUp, outcome: TopUpOutcome) -> list[LedgerRow]:
                       t.minutes, "scheduled", t.day, topup_id=t.topup_id)
         )  # fmt: skip
     return rows
+
+
+async def make_customer_topups(uow: UnitOfWork, customer: str, at: datetime) -> Made:
+    """The customer's top-ups due by `at` alone (a worker isolating what fails), and its next
+    due moment after them."""
+    await uow.ledger.lock_customer(customer)
+    limits = await uow.ledger.spend_limits([customer])
+    totals = await uow.ledger.month_totals([customer])
+    made = Made()
+    await make_due_topups(uow, [customer], at, limits, totals, datetime.now(UTC), made)
+    await uow.ledger.set_next_due({customer: await uow.ledger.next_due_of(customer)})
+    return made
+
+
+async def set_aside(uow: UnitOfWork, customer: str, at: datetime, error: str) -> None:
+    """Top-ups due by `at` that fail for their own sake on every try are marked "failed" (not
+    made; the read API shows them), so that the tick settles without them (CONTRACT.md §4
+    Errors: one message never stops the others)."""
+    await uow.ledger.lock_customer(customer)
+    failed = await uow.topups.fail_due(customer, at)
+    await uow.ledger.set_next_due({customer: await uow.ledger.next_due_of(customer)})
+    log.error(
+        "top-ups set aside: they fail on every try",
+        customer_id=customer,
+        topup_ids=[str(t) for t in failed],
+        error=error[:500],
+    )
