@@ -6,10 +6,13 @@ top-up sent again grants once."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from pkgcontract import topics
 from pkgtools.testing.scenario import Scenario
+from tests.e2e.cli import ok, pkgctl
+from tests.e2e.test_read_api import get
 
 
 def _natural(key: str) -> str:
@@ -89,3 +92,39 @@ async def test_top_ups_before_and_after_the_tick_with_a_spend_limit(charging: Sc
     assert len(s.of("FreeMinutesGranted", topup_id=first)) == 1
     assert len(s.of("CreditDebited", customer_id=s.customer)) == 1
     assert len(s.of("FreeMinutesGranted", topup_id=over)) == 0
+
+
+async def test_pkgctl_topup_and_reverse(charging: Scenario) -> None:
+    s = charging
+    await s.settle("2026-03-11T00:00:00Z")
+    topup_id = str(uuid.uuid4())
+    args = [
+        "topup", "--customer", s.customer, "--minutes", "30", "--prefix", "44",
+        "--valid-from", "2026-03-10T00:00:00Z", "--retail", "1.00", "--currency", "GBP",
+        "--topup-id", topup_id, "--reason", "goodwill",
+    ]  # fmt: skip
+    result = await pkgctl(s, *args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"topup_id {topup_id}" in result.stderr  # said before it was sent
+    assert "FreeMinutesGranted" in result.stdout and topup_id in result.stdout
+    command_id = re.search(r"command id ([0-9a-f-]{36})", result.stderr)
+    assert command_id, result.stderr
+    # The same line with its ids: the same command, answered by the first sending's outcome.
+    again = await ok(s, *args, "--command-id", command_id.group(1))
+    assert "FreeMinutesGranted" in again
+    # The charger's read API (what `pkgctl customer` shows) lists it.
+    view = await get(s, "charger", f"/customers/{s.customer}/charges", **{"from": "2026-03-01"})
+    assert [(t["topup_id"], t["status"], t["retail"]) for t in view["topups"]] == [
+        (topup_id, "granted", "1.00")
+    ]
+    # Due after the charger's clock: sent, not waited for.
+    later = await pkgctl(
+        s, "topup", "--customer", s.customer, "--minutes", "5",
+        "--valid-from", "2026-04-01T00:00:00Z",
+    )  # fmt: skip
+    assert later.returncode == 0 and "not waiting" in later.stderr, later.stderr
+    reversed_ = await ok(s, "reverse", "--customer", s.customer, str(uuid.uuid4()))
+    assert "sent UsageReversed" in reversed_
+    await s.settle("2026-03-12T00:00:00Z")
+    assert len(s.of("FreeMinutesGranted", topup_id=topup_id)) == 1
+    assert len(s.of("FreeMinutesGranted", customer_id=s.customer)) == 1  # April's not yet
