@@ -34,7 +34,6 @@ from .charger import (
     CreditDebited,
     CreditIssued,
     FreeMinutesGranted,
-    GrantMinutes,
     PackageRunReported,
     ReleaseHeldCharges,
     RunLine,
@@ -63,6 +62,7 @@ from .reading import (
     read,
     read_object,
 )
+from .topups import GrantMinutes
 
 __all__ = [
     "COMMANDS",

@@ -43,7 +43,6 @@ from .charger import (
     CreditDebited,
     CreditIssued,
     FreeMinutesGranted,
-    GrantMinutes,
     PackageRunReported,
     ReleaseHeldCharges,
     RunPackage,
@@ -55,6 +54,7 @@ from .fast import usage_rated
 from .fields import is_type_error
 from .inputs import ClockTicked, UsageRated, UsageReversed
 from .strict_json import Unreadable, decode_json
+from .topups import GrantMinutes
 from .versions import to_current
 
 COMMANDS: frozenset[type[Message]] = frozenset(
