@@ -43,6 +43,7 @@ instants = st.datetimes(
     duration=st.integers(0, 10**6),
     amount=st.decimals(min_value=0, max_value=10**6, places=6, allow_nan=False),
     status=st.sampled_from(["active", "expired"]),
+    topup=st.booleans(),
 )
 def test_encoded_events_are_the_models_bytes(
     customer: str,
@@ -54,12 +55,14 @@ def test_encoded_events_are_the_models_bytes(
     duration: int,
     amount: Decimal,
     status: str,
+    topup: bool,
 ) -> None:
     grant = Grant(
         grant_id=uuid.uuid4(),
         customer_id=customer,
         did=did,
-        assignment_id=uuid.uuid4(),
+        assignment_id=None if topup else uuid.uuid4(),
+        topup_id=uuid.uuid4() if topup else None,
         destination_prefixes=tuple(prefix_list),
         valid_from=start,
         valid_until=start + timedelta(days=30),
@@ -85,6 +88,7 @@ def test_encoded_events_are_the_models_bytes(
             customer_id=g.customer_id,
             did=g.did,
             assignment_id=g.assignment_id,
+            topup_id=g.topup_id,
             destination_prefixes=list(g.destination_prefixes),
             valid_from=g.valid_from,
             valid_until=g.valid_until,
@@ -94,7 +98,7 @@ def test_encoded_events_are_the_models_bytes(
             status=g.status,
         )
         written = encoded_balance(g, instant_str(MADE_AT))
-        assert written == model.to_json()
+        assert written == model.model_dump_json().encode()
         assert read(topics.ALLOWANCE_BALANCES, written) == model
     if coverage.uses:
         model_used = FreeMinutesUsed(

@@ -75,3 +75,15 @@ def test_retiring_names_the_latest_version_and_unknown_packages_are_rejected() -
     assert event.version == 1 and event.package_id == "uk-100"
     with pytest.raises(RuleBroken, match="unknown package"):
         model.retire(None, RetirePackage(package_id="nope"))
+
+
+def test_rollover_terms_are_carried_and_a_new_version_may_change_them() -> None:
+    v1 = model.define(None, cmd(rollover_percent=50, rollover_days=30), TODAY)
+    assert (v1.rollover_percent, v1.rollover_days) == (50, 30)
+    v2 = model.define(model.PackageState(v1, False), cmd(), TODAY)  # rollover dropped
+    assert (v2.version, v2.rollover_percent, v2.rollover_days) == (2, 0, None)
+    v3 = model.define(
+        model.PackageState(v2, False), cmd(rollover_percent=100, rollover_days=366), TODAY
+    )
+    assert (v3.version, v3.rollover_percent, v3.rollover_days) == (3, 100, 366)
+    assert '"rollover_percent":100,"rollover_days":366' in v3.to_json().decode()

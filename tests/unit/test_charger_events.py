@@ -54,6 +54,8 @@ def model_bytes(
             valid_from=charge.valid_from,
             valid_until=charge.valid_until,
             notify_at_percent=list(charge.version.notify_at_percent),
+            rollover_percent=charge.version.rollover_percent,
+            rollover_days=charge.version.rollover_days,
         ).to_json()
     return CreditDebited(
         **common,
@@ -127,6 +129,14 @@ def charges(draw: st.DrawFn) -> Charge:
         currency=draw(st.from_regex(r"[A-Z]{3}", fullmatch=True)),
         destination_prefixes=tuple(draw(st.lists(st.from_regex(r"[0-9]{1,15}", fullmatch=True)))),
         notify_at_percent=tuple(sorted(draw(st.sets(st.integers(1, 100), max_size=5)))),
+        **draw(
+            st.just({})
+            | st.builds(
+                lambda p, d: {"rollover_percent": p, "rollover_days": d},
+                st.integers(1, 100),
+                st.integers(1, 366),
+            )
+        ),
     )
     a = assignment(
         assignment_id=draw(st.uuids()),

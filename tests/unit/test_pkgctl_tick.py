@@ -35,7 +35,7 @@ def _answering(monkeypatch: pytest.MonkeyPatch, event_type: str) -> list[Any]:
         return found
 
     monkeypatch.setattr(broker, "send", send)
-    monkeypatch.setattr(charging, "_charger_clock", lambda: None)
+    monkeypatch.setattr(charging, "charger_clock", lambda: None)
     return asked
 
 

@@ -18,7 +18,14 @@ from charger.adapters.events import ENCODERS
 from charger.domain.charge_run import LedgerRow, Progress, Recorded
 from charger.domain.model import Assignment, MonthTotals, PackageVersion, SpendLimit, Tracked
 from charger.domain.proration import Credit, Debited
-from pkgcontract.messages import PackageDefined, SpendLimitSet, UsageRated
+from charger.domain.topups import TopUp, TopUpOutcome, topup_of
+from pkgcontract.messages import (
+    GrantMinutes,
+    PackageDefined,
+    SpendLimitSet,
+    UsageRated,
+    UsageReversed,
+)
 from pkgshared.uow import encoded
 
 
@@ -48,6 +55,8 @@ class ChargerTables:
     assignments: dict[UUID, Row] = field(default_factory=dict)
     customers: dict[str, Customer] = field(default_factory=dict)
     usage: dict[UUID, UsageRated] = field(default_factory=dict)
+    reversed_usage: dict[UUID, UUID] = field(default_factory=dict)  # usage_id -> reversal_id
+    topups: dict[UUID, tuple[TopUp, str | None]] = field(default_factory=dict)  # with status
     ledger: dict[str, LedgerRow] = field(default_factory=dict)
     credits: dict[str, Credit] = field(default_factory=dict)
     clock: tuple[datetime, UUID] | None = None
@@ -56,6 +65,13 @@ class ChargerTables:
 
     def customer(self, customer_id: str) -> Customer:
         return self.customers.setdefault(customer_id, Customer())
+
+    def pending_topup(self, customer_id: str) -> datetime | None:
+        """The customer's earliest top-up not made yet (PENDING_TOPUPS)."""
+        return _earliest(
+            *(t.valid_from for t, status in self.topups.values() if status is None
+              and t.customer_id == customer_id)
+        )  # fmt: skip
 
     def rows_of(self, customer_ids: list[str]) -> list[Row]:
         return [
@@ -129,7 +145,8 @@ class FakeProjections:
 
     async def refresh_customers(self, customer_ids: list[str]) -> None:
         for c in customer_ids:
-            self.t.customer(c).due = _earliest(*(r.due for r in self.t.rows_of([c])))
+            due = _earliest(*(r.due for r in self.t.rows_of([c])))
+            self.t.customer(c).due = _earliest(due, self.t.pending_topup(c))
 
     async def set_spend_limit(self, e: SpendLimitSet) -> None:
         self.t.customer(e.customer_id).limit = SpendLimit(e.monthly_limit, e.currency)
@@ -137,6 +154,12 @@ class FakeProjections:
     async def add_usage(self, records: list[UsageRated]) -> None:
         for u in records:
             self.t.usage.setdefault(u.usage_id, u)
+
+    async def reverse_usage(self, reversals: list[UsageReversed]) -> None:
+        for r in reversals:
+            u = self.t.usage.get(r.usage_id)
+            if u is not None and u.customer_id == r.customer_id:
+                self.t.reversed_usage.setdefault(r.usage_id, r.reversal_id)
 
 
 class FakeLedger:
@@ -181,7 +204,7 @@ class FakeLedger:
 
     async def next_due_of(self, customer_id: str) -> datetime | None:
         moments = [r.due for r in self.t.rows_of([customer_id]) if r.due is not None]
-        return min(moments, default=None)
+        return _earliest(min(moments, default=None), self.t.pending_topup(customer_id))
 
     async def due_assignments(
         self, customer_ids: list[str], at: datetime, only: frozenset[UUID] | None = None
@@ -200,7 +223,7 @@ class FakeLedger:
 
     async def set_next_due(self, due: dict[str, datetime | None]) -> None:
         for c, moment in due.items():
-            self.t.customer(c).due = moment
+            self.t.customer(c).due = _earliest(moment, self.t.pending_topup(c))
 
     async def advance(self, progress: list[Progress]) -> None:
         for assignment_id, through, setup, due, noticed, hold in progress:
@@ -264,6 +287,7 @@ class FakeLedger:
                     and (did is None or u.did == did)
                     and u.currency == currency
                     and start <= u.occurred_at < end
+                    and u.usage_id not in self.t.reversed_usage
                 ),
                 Decimal(0),
             )
@@ -351,6 +375,41 @@ class FakeClock:
         return True
 
 
+class FakeTopUps:
+    def __init__(self, tables: ChargerTables) -> None:
+        self.t = tables
+
+    async def add(self, cmd: GrantMinutes) -> bool:
+        if cmd.topup_id in self.t.topups:
+            return False
+        self.t.topups[cmd.topup_id] = (topup_of(cmd), None)
+        return True
+
+    async def due_later(self, customer_id: str, valid_from: datetime) -> None:
+        customer = self.t.customer(customer_id)
+        customer.due = _earliest(customer.due, valid_from)
+
+    async def due(self, customer_ids: list[str], at: datetime) -> list[TopUp]:
+        return sorted(
+            (t for t, status in self.t.topups.values()
+             if status is None and t.customer_id in customer_ids and t.valid_from <= at),
+            key=lambda t: (t.valid_from, str(t.topup_id)),
+        )  # fmt: skip
+
+    async def fail_due(self, customer_id: str, at: datetime) -> list[UUID]:
+        failed = [
+            t for t, status in self.t.topups.values()
+            if status is None and t.customer_id == customer_id and t.valid_from <= at
+        ]  # fmt: skip
+        for t in failed:
+            self.t.topups[t.topup_id] = (t, "failed")
+        return [t.topup_id for t in failed]
+
+    async def mark(self, made: list[tuple[TopUp, TopUpOutcome]]) -> None:
+        for t, outcome in made:
+            self.t.topups[t.topup_id] = (t, outcome)
+
+
 @dataclass
 class FakeUnitOfWork:
     tables: ChargerTables = field(default_factory=ChargerTables)
@@ -367,6 +426,10 @@ class FakeUnitOfWork:
     @property
     def clock(self) -> FakeClock:
         return FakeClock(self.tables)
+
+    @property
+    def topups(self) -> FakeTopUps:
+        return FakeTopUps(self.tables)
 
     def emit(self, topic: str, key: str | bytes | None, event: object) -> None:
         # The service's own encoders: what a handler emits is checked as the bytes it gives.

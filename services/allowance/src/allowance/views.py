@@ -19,7 +19,8 @@ class Allowance(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     grant_id: UUID
-    assignment_id: UUID
+    assignment_id: UUID | None = Field(description="Null for a top-up's grant.")
+    topup_id: UUID | None = Field(default=None, description="The top-up granted, else null.")
     did: str | None = Field(description="Set: only calls from this DID use it.")
     destination_prefixes: list[str] = Field(description="Empty: any destination.")
     valid_from: datetime
@@ -62,7 +63,8 @@ async def allowances(
         (datetime.fromisoformat(after[0]), UUID(after[1])) if after else (None, None)
     )
     rows = await conn.fetch(
-        "SELECT grant_id, assignment_id, did, destination_prefixes, valid_from, valid_until, "
+        "SELECT grant_id, assignment_id, topup_id, did, destination_prefixes, valid_from, "
+        "valid_until, "
         "granted_seconds, used_seconds, granted_seconds - used_seconds AS remaining_seconds, "
         "status, notify_at_percent, ARRAY(SELECT p FROM unnest(notify_at_percent) AS p "
         "WHERE used_seconds * 100 >= granted_seconds * p ORDER BY p) AS percents_reached "

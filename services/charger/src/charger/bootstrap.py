@@ -90,7 +90,7 @@ def bootstrap(runtime: Runtime) -> None:
         runtime.batch_consumer(
             topics.CHARGER_COMMANDS, commands, uow, rejections_topic=topics.CHARGER_EVENTS
         ),
-        "RunPackage, ReleaseHeldCharges.",
+        "RunPackage, ReleaseHeldCharges, GrantMinutes (top-ups).",
         group_suffix=".commands",
     )
     runtime.publishes(topics.CREDIT_DEBITED, "Debits, key customer_id.")

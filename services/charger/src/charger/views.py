@@ -3,8 +3,9 @@ charges, holds, spend limit and month-to-date totals, and the clock."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,12 +24,13 @@ class _View(BaseModel):
 
 class Charge(_View):
     charge_key: str = Field(
-        description="The charge's natural key: debit:<assignment>:<period|setup> or "
-        "grant:<assignment>:<period>."
+        description="The charge's natural key: debit:<assignment>:<period|setup>, "
+        "grant:<assignment>:<period>, or a top-up's debit:topup:<id> / grant:topup:<id>."
     )
-    assignment_id: UUID
+    assignment_id: UUID | None = Field(description="Null for a top-up's charge.")
+    topup_id: UUID | None = Field(default=None, description="The top-up charged, else null.")
     package_id: str | None = Field(description="The assignment's package (null if unknown).")
-    kind: str = Field(description="recurring, setup, minimum_spend or grant.")
+    kind: str = Field(description="recurring, setup, minimum_spend, topup or grant.")
     status: str = Field(
         description="charged (CreditDebited / FreeMinutesGranted sent), declined "
         "(ChargeDeclined) or covered (a minimum spend met by usage)."
@@ -88,6 +90,23 @@ class Held(_View):
     )
 
 
+class TopUp(_View):
+    """A top-up read (GrantMinutes, CONTRACT.md §4): due at valid_from."""
+
+    topup_id: UUID
+    valid_from: datetime
+    valid_until: datetime
+    minutes: int
+    destination_prefixes: list[str]
+    retail: Money | None
+    currency: str | None
+    reason: str | None
+    status: str = Field(
+        description="pending (due at valid_from), granted, declined (spend limit), or failed "
+        "(set aside: it failed for its own sake on every try)."
+    )
+
+
 class SpendLimit(_View):
     monthly_limit: Money | None
     currency: str | None
@@ -108,6 +127,10 @@ class CustomerCharges(_View):
     minutes_granted_this_month: int
     spend_limit: SpendLimit | None = Field(description="As the charger last read it.")
     held: list[Held] = Field(description="Assignments held or released, not yet charged.")
+    topups: list[TopUp] = Field(
+        default_factory=list,
+        description="Top-ups not made yet, and those due in [from, to] (at most 100).",
+    )
     charges: Page[Charge] = Field(description="Charges with period_start in [from, to].")
 
 
@@ -117,6 +140,20 @@ class Clock(_View):
     settled: bool = Field(
         description="Whether ChargesSettled was written for it (every charge it made due is "
         "in the outbox)."
+    )
+
+
+def _topup(cmd: dict[str, Any], status: str) -> TopUp:
+    return TopUp(
+        topup_id=cmd["topup_id"],
+        valid_from=cmd["valid_from"],
+        valid_until=cmd["valid_until"],
+        minutes=cmd["minutes"],
+        destination_prefixes=cmd.get("destination_prefixes") or [],
+        retail=cmd.get("retail"),
+        currency=cmd.get("currency"),
+        reason=cmd.get("reason"),
+        status=status,
     )
 
 
@@ -132,6 +169,7 @@ async def known(conn: Connection, customer_id: str) -> bool:
     return bool(
         await conn.fetchval(
             "SELECT EXISTS (SELECT 1 FROM assignments WHERE customer_id = $1) "
+            "OR EXISTS (SELECT 1 FROM topups WHERE customer_id = $1) "
             "OR EXISTS (SELECT 1 FROM ledger WHERE customer_id = $1) "
             "OR EXISTS (SELECT 1 FROM customers WHERE customer_id = $1)",
             customer_id,
@@ -161,9 +199,9 @@ async def customer_charges(
     end = to_date or today or date.max
     after_period, after_key = (date.fromisoformat(after[0]), after[1]) if after else (None, None)
     rows = await conn.fetch(
-        "SELECT l.charge_key, l.assignment_id, a.package_id, l.kind, l.status, l.period_start, "
-        "l.period_end, l.charged_days, l.period_days, l.amount, l.currency, l.minutes, "
-        "l.reason, CASE WHEN l.status = 'declined' THEN 'spend_limit_exceeded' END "
+        "SELECT l.charge_key, l.assignment_id, l.topup_id, a.package_id, l.kind, l.status, "
+        "l.period_start, l.period_end, l.charged_days, l.period_days, l.amount, l.currency, "
+        "l.minutes, l.reason, CASE WHEN l.status = 'declined' THEN 'spend_limit_exceeded' END "
         "AS decline_reason, c.amount AS credited, c.credited_from, c.credited_days, l.made_at "
         "FROM ledger l LEFT JOIN assignments a USING (assignment_id) "
         "LEFT JOIN credits c ON c.debit_key = l.charge_key "
@@ -224,8 +262,17 @@ async def customer_charges(
         "WHERE customer_id = $1 AND hold IS NOT NULL ORDER BY assignment_id",
         customer_id,
     )
+    topups = await conn.fetch(
+        "SELECT command, coalesce(status, 'pending') AS status FROM topups "
+        "WHERE customer_id = $1 AND (status IS NULL OR (valid_from AT TIME ZONE 'UTC')::date "
+        "BETWEEN $2 AND $3) ORDER BY valid_from, topup_id LIMIT 100",
+        customer_id,
+        start,
+        end,
+    )
     return CustomerCharges(
         customer_id=customer_id,
+        topups=[_topup(json.loads(t["command"]), t["status"]) for t in topups],
         from_date=start,
         to_date=end,
         month=month,

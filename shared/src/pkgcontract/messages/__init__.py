@@ -1,6 +1,13 @@
 """Message models of the contract (CONTRACT.md), and reading them from raw bytes."""
 
-from .allowance import AllowanceBalance, AllowanceThresholdReached, FreeMinutesUsed, GrantUse
+from .allowance import (
+    AllowanceBalance,
+    AllowanceThresholdReached,
+    FreeMinutesReturned,
+    FreeMinutesUsed,
+    GrantReturn,
+    GrantUse,
+)
 from .assignment import (
     AssignmentChanged,
     AssignmentEnded,
@@ -43,7 +50,7 @@ from .fields import (
     natural_event_id,
     natural_event_id_str,
 )
-from .inputs import ClockTicked, UsageRated
+from .inputs import ClockTicked, UsageRated, UsageReversed
 from .reading import (
     COMMANDS,
     MESSAGE_TYPES,
@@ -55,6 +62,7 @@ from .reading import (
     read,
     read_object,
 )
+from .topups import GrantMinutes
 
 __all__ = [
     "COMMANDS",
@@ -80,7 +88,10 @@ __all__ = [
     "EndAssignment",
     "FieldError",
     "FreeMinutesGranted",
+    "FreeMinutesReturned",
     "FreeMinutesUsed",
+    "GrantMinutes",
+    "GrantReturn",
     "GrantUse",
     "Message",
     "Money",
@@ -98,6 +109,7 @@ __all__ = [
     "TickRefused",
     "Unreadable",
     "UsageRated",
+    "UsageReversed",
     "decode_json",
     "field_errors",
     "instant_str",

@@ -30,8 +30,11 @@ from .term_rules import (
     FrequencyMatch,
     Percents,
     Proration,
+    RolloverDays,
+    RolloverPercent,
     normalize_frequency_match,
     package_rules,
+    rollover_rules,
 )
 
 Kind = Literal["recurring", "free_minutes", "minimum_spend"]
@@ -83,10 +86,21 @@ class _PackageTerms(Message):
         description="free_minutes only: AllowanceThresholdReached when a grant's use reaches "
         "each of these percents (1 to 5 distinct, 1-100); PackageDefined lists them sorted.",
     )
+    rollover_percent: RolloverPercent = Field(
+        default=0,
+        description="free_minutes only: the share (0-100) of a period's granted minutes that "
+        "may carry over when its grant expires (CONTRACT.md §6 Rollover); 0: none.",
+    )
+    rollover_days: RolloverDays | None = Field(
+        default=None,
+        description="How long carried minutes last (1-366 days): required when "
+        "rollover_percent > 0, absent otherwise.",
+    )
     description: Text | None = Field(default=None, max_length=2000)
 
     @model_validator(mode="after")
     def _kind_rules(self) -> Self:
+        rollover_rules(self.kind, self.rollover_percent, self.rollover_days)
         if self.kind == "minimum_spend" and self.proration != "none":
             raise rule_error(
                 "proration", "proration is for recurring and free_minutes packages", "proration"

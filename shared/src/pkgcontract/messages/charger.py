@@ -21,19 +21,20 @@ from .fields import (
     Uuid,
 )
 
-DebitKind = Literal["recurring", "setup", "minimum_spend"]
+DebitKind = Literal["recurring", "setup", "minimum_spend", "topup"]
 
 
 class CreditDebited(Message):
-    """A charge made. event_id = debit_id = uuid5 of 'debit:<assignment_id>:<period_start>'."""
+    """A charge made. event_id = debit_id = uuid5 of 'debit:<assignment_id>:<period_start>'
+    (a top-up's: 'debit:topup:<topup_id>')."""
 
     event_type: Literal["CreditDebited"] = "CreditDebited"
     debit_id: Uuid = Field(description="Equals event_id.")
     customer_id: CustomerId
     did: Did | None
-    assignment_id: Uuid
-    package_id: PackageId
-    package_version: PositiveInt
+    assignment_id: Uuid | None = Field(description="Null for a top-up.")
+    package_id: PackageId | None = Field(description="Null for a top-up.")
+    package_version: PositiveInt | None = Field(description="Null for a top-up.")
     amount: Money
     cost: Money | None = Field(description="The operator's matching cost, or null.")
     currency: Currency
@@ -47,6 +48,9 @@ class CreditDebited(Message):
     period_days: PositiveInt | None = Field(
         default=None,
         description="Days of the enclosing period when the debit is prorated (§7), else null.",
+    )
+    topup_id: Uuid | None = Field(
+        default=None, description="The top-up (GrantMinutes) a kind topup debit is for; else null."
     )
 
 
@@ -74,26 +78,39 @@ class CreditIssued(Message):
 
 
 class FreeMinutesGranted(Message):
-    """Free minutes for one period. event_id = grant_id = uuid5 of 'grant:<id>:<period_start>'."""
+    """Free minutes for one period. event_id = grant_id = uuid5 of 'grant:<id>:<period_start>'
+    (a top-up's: 'grant:topup:<topup_id>')."""
 
     event_type: Literal["FreeMinutesGranted"] = "FreeMinutesGranted"
     grant_id: Uuid = Field(description="Equals event_id.")
     customer_id: CustomerId
     did: Did | None
-    assignment_id: Uuid
-    package_id: PackageId
+    assignment_id: Uuid | None = Field(description="Null for a top-up.")
+    package_id: PackageId | None = Field(description="Null for a top-up.")
     minutes: PositiveInt = Field(
         description="free_minutes x quantity; for a prorated part-period (§7) "
         "floor(free_minutes x quantity x charged_days / period_days)."
     )
     destination_prefixes: list[DestinationPrefix] = Field(description="Empty: any destination.")
     valid_from: Instant
-    valid_until: Instant = Field(description="Unused minutes expire here; no roll-over.")
+    valid_until: Instant = Field(
+        description="Unused minutes expire here; the share rollover_percent allows carries over."
+    )
     notify_at_percent: list[int] = Field(
         default_factory=list,
         description="The package version's percents of use that send "
         "AllowanceThresholdReached, sorted; empty: none.",
     )
+    rollover_percent: int = Field(
+        default=0,
+        ge=0,
+        le=100,
+        description="The package version's rollover_percent (0: none; always 0 for a top-up).",
+    )
+    rollover_days: PositiveInt | None = Field(
+        default=None, description="The package version's rollover_days, or null when none."
+    )
+    topup_id: Uuid | None = Field(default=None, description="The top-up it grants, else null.")
 
 
 class ChargeDeclined(Message):
@@ -101,12 +118,16 @@ class ChargeDeclined(Message):
 
     event_type: Literal["ChargeDeclined"] = "ChargeDeclined"
     customer_id: CustomerId
-    assignment_id: Uuid
+    assignment_id: Uuid | None = Field(description="Null for a top-up.")
     kind: DebitKind
     period_start: Day
     amount: Money
     currency: Currency
     reason: Literal["spend_limit_exceeded"]
+    topup_id: Uuid | None = Field(
+        default=None,
+        description="The declined top-up (event_id key declined:topup:<topup_id>), else null.",
+    )
 
 
 class RunPackage(Message):

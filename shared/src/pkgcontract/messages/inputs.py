@@ -41,3 +41,15 @@ class UsageRated(Message):
     duration_seconds: CallSeconds | None = Field(
         default=None, description="With destination, makes the record a call: 0 to 604800."
     )
+
+
+class UsageReversed(Message):
+    """The rater withdrew a UsageRated (CONTRACT.md §4 Usage): read in its customer's order;
+    for minimum spend its amount stops counting in a period not charged yet, and the allowance
+    gives back what the call used (§6). A repeated reversal_id, a record never read or one
+    already reversed changes nothing."""
+
+    event_type: Literal["UsageReversed"] = "UsageReversed"
+    reversal_id: Uuid = Field(description="A repeat is ignored.")
+    usage_id: Uuid = Field(description="The UsageRated it takes back.")
+    customer_id: CustomerId

@@ -17,7 +17,12 @@ from pydantic_core import ErrorDetails
 
 from pkgcontract import topics
 
-from .allowance import AllowanceBalance, AllowanceThresholdReached, FreeMinutesUsed
+from .allowance import (
+    AllowanceBalance,
+    AllowanceThresholdReached,
+    FreeMinutesReturned,
+    FreeMinutesUsed,
+)
 from .assignment import (
     AssignmentChanged,
     AssignmentEnded,
@@ -47,8 +52,9 @@ from .envelope import Message
 from .errors import CommandRejected, DeadLetter, FieldError
 from .fast import usage_rated
 from .fields import is_type_error
-from .inputs import ClockTicked, UsageRated
+from .inputs import ClockTicked, UsageRated, UsageReversed
 from .strict_json import Unreadable, decode_json
+from .topups import GrantMinutes
 from .versions import to_current
 
 COMMANDS: frozenset[type[Message]] = frozenset(
@@ -61,6 +67,7 @@ COMMANDS: frozenset[type[Message]] = frozenset(
         SetSpendLimit,
         RunPackage,
         ReleaseHeldCharges,
+        GrantMinutes,
     }
 )
 
@@ -76,8 +83,8 @@ TOPIC_MESSAGES: dict[str, tuple[type[Message], ...]] = {
         CommandRejected,
     ),
     topics.CLOCK_TICKS: (ClockTicked,),
-    topics.USAGE_RATED: (UsageRated,),
-    topics.CHARGER_COMMANDS: (RunPackage, ReleaseHeldCharges),
+    topics.USAGE_RATED: (UsageRated, UsageReversed),
+    topics.CHARGER_COMMANDS: (RunPackage, ReleaseHeldCharges, GrantMinutes),
     topics.CHARGER_EVENTS: (
         PackageRunReported,
         ChargeDeclined,
@@ -90,7 +97,7 @@ TOPIC_MESSAGES: dict[str, tuple[type[Message], ...]] = {
     topics.CREDIT_DEBITED: (CreditDebited,),
     topics.FREE_MINUTES_GRANTED: (FreeMinutesGranted,),
     topics.CHARGER_PROGRESS: (ChargesSettled,),
-    topics.FREE_MINUTES_USED: (FreeMinutesUsed,),
+    topics.FREE_MINUTES_USED: (FreeMinutesUsed, FreeMinutesReturned),
     topics.ALLOWANCE_BALANCES: (AllowanceBalance,),
     topics.ALLOWANCE_ALERTS: (AllowanceThresholdReached,),
     topics.CREDITS_ISSUED: (CreditIssued,),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, StrictInt, StrictStr, WithJsonSchema
+from pydantic import BeforeValidator, Field, StrictInt, StrictStr, WithJsonSchema
 
 from .envelope import envelope_required
 from .fields import rule_error
@@ -71,6 +71,43 @@ Percents = Annotated[
     ),
 ]
 Frequency = Literal["daily", "weekly", "monthly", "yearly"]
+
+
+def _null_percent(value: Any) -> Any:
+    """rollover_percent null reads as its default, 0."""
+    return 0 if value is None else value
+
+
+RolloverPercent = Annotated[
+    StrictInt,
+    Field(ge=0, le=100),
+    BeforeValidator(_null_percent),
+    WithJsonSchema({"type": ["integer", "null"], "minimum": 0, "maximum": 100, "default": 0}),
+]
+RolloverDays = Annotated[StrictInt, Field(ge=1, le=366)]
+
+
+def rollover_rules(kind: str, percent: int, days: int | None) -> None:
+    """CONTRACT.md §4: rollover_percent (default 0) is for free_minutes packages only, and
+    rollover_days is required when it is above 0 and absent otherwise."""
+    if percent and kind != "free_minutes":
+        raise rule_error(
+            "rollover_percent",
+            "rollover_percent is only for free_minutes packages",
+            "rollover_percent",
+        )
+    if percent and days is None:
+        raise rule_error(
+            "rollover_days", "rollover_days is required when rollover_percent > 0", "rollover_days"
+        )
+    if not percent and days is not None:
+        raise rule_error(
+            "rollover_days",
+            "rollover_days is only for packages whose rollover_percent > 0",
+            "rollover_days",
+        )
+
+
 FrequencyMatch = list[StrictInt | StrictStr]
 
 
@@ -172,6 +209,25 @@ KIND_RULES: list[dict[str, Any]] = [
 ]
 
 
+ROLLOVER_RULES: list[dict[str, Any]] = [
+    {
+        "if": {
+            "properties": {"rollover_percent": {"type": "integer", "minimum": 1}},
+            "required": ["rollover_percent"],
+        },
+        "then": {
+            "required": ["rollover_days"],
+            "properties": {
+                "rollover_days": {"type": "integer"},
+                "kind": {"const": "free_minutes"},
+            },
+        },
+        "else": {"properties": {"rollover_days": {"type": "null"}}},
+    }
+]
+"""CONTRACT.md §4's rollover rules, as JSON Schema (the models check them in code)."""
+
+
 def package_rules(schema: dict[str, Any]) -> None:
     envelope_required(schema)
-    schema["allOf"] = [*FREQUENCY_RULES, *KIND_RULES]
+    schema["allOf"] = [*FREQUENCY_RULES, *KIND_RULES, *ROLLOVER_RULES]

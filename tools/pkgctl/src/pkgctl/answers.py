@@ -77,6 +77,19 @@ EXPECTED: dict[str, tuple[str | tuple[str, ...], Expect]] = {
             {"event_type": "TickRefused", "tick_id": str(m.tick_id)},
         ],
     ),
+    # A top-up is granted (FreeMinutesGranted), or declined by the spend limit, by topup_id.
+    "GrantMinutes": (
+        (topics.FREE_MINUTES_GRANTED, topics.CHARGER_EVENTS),
+        lambda m: [
+            {"event_type": "FreeMinutesGranted", "topup_id": str(m.topup_id)},
+            {"event_type": "ChargeDeclined", "topup_id": str(m.topup_id)},
+        ],
+    ),
+    # Only a covered call's reversal is answered (CONTRACT.md §6 Reversal).
+    "UsageReversed": (
+        topics.FREE_MINUTES_USED,
+        lambda m: {"event_type": "FreeMinutesReturned", "usage_id": str(m.usage_id)},
+    ),
     "UsageRated": (
         topics.FREE_MINUTES_USED,
         lambda m: {"event_type": "FreeMinutesUsed", "usage_id": str(m.usage_id)},

@@ -13,7 +13,7 @@ from pkgctl.cli import app
 # Imported in this order because it is the order of `pkgctl --help`: catalog and assignments,
 # then the charger's and the allowance's commands, what became of a command, then the reads
 # and dead letters.
-COMMAND_MODULES = ("commands", "charging", "outcome", "reads", "dlq", "systems")
+COMMAND_MODULES = ("commands", "charging", "topups", "outcome", "reads", "dlq", "systems")
 for _module in COMMAND_MODULES:
     importlib.import_module(f"pkgctl.{_module}")
 

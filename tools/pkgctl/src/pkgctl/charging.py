@@ -43,7 +43,7 @@ def tick(
         ClockTicked, event_id=ids.command_id, tick_id=ids.carried["tick_id"], at=instant
     )
     if wait and not ids.given:
-        charger_at = _charger_clock()
+        charger_at = charger_clock()
         if charger_at is not None and message.at <= charger_at:  # type: ignore[attr-defined]
             raise fail(
                 f"not sent: the charger's clock is at {charger_at.isoformat()}, and a tick not "
@@ -85,7 +85,7 @@ FAR_AHEAD = timedelta(days=1)
 """The charger's default CLOCK_MAX_AHEAD_SECONDS: a tick further ahead may be refused."""
 
 
-def _charger_clock() -> datetime | None:
+def charger_clock() -> datetime | None:
     """The charger's clock from its read API (None when it has none or does not answer)."""
     try:
         found = api.get("charger", "/clock")

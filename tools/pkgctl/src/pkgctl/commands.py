@@ -46,6 +46,10 @@ def define(
         list[int] | None,
         typer.Option("--notify-at", help="free minutes: alert at this percent of use, repeat"),
     ] = None,
+    rollover_percent: Annotated[
+        int | None, typer.Option(help="free minutes: share that carries over (0-100)")
+    ] = None,
+    rollover_days: Annotated[int | None, typer.Option(help="days carried minutes last")] = None,
     description: Annotated[str | None, typer.Option()] = None,
     effective_from: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
     command_id: CommandId = None,
@@ -77,6 +81,8 @@ def define(
         notice_days=notice_days,
         proration=proration,
         notify_at_percent=notify_at,
+        rollover_percent=rollover_percent,
+        rollover_days=rollover_days,
         description=description,
         effective_from=effective_from,
     )
@@ -101,6 +107,7 @@ REDEFINED = (
     "notice_days",
     "description",
     "notify_at_percent",
+    "rollover_days",
 )
 """What a new version may leave out that the previous version had."""
 

@@ -150,6 +150,13 @@ def _charges(console: Console, charges: dict[str, Any], lines: int) -> None:
     )
     for h in charges["held"]:
         console.print(hold_line(charges["customer_id"], h), highlight=False)
+    for t in charges.get("topups", []):
+        price = f", {t['retail']} {t['currency']}" if t.get("retail") is not None else ""
+        console.print(
+            f"top-up {t['topup_id']}: {t['minutes']} min{price}, valid {t['valid_from']} to "
+            f"{t['valid_until']}: {t['status']}" + (f" ({t['reason']})" if t.get("reason") else ""),
+            markup=False,
+        )
     items = charges["charges"]["items"]
     declined = [c for c in items if c["status"] == "declined"]
     table = new_table(
@@ -166,8 +173,8 @@ def _charges(console: Console, charges: dict[str, Any], lines: int) -> None:
         table.add_row(
             c["period_start"] + (f" to {c['period_end']}" if c.get("period_end") else ""),
             f"{days} of {c.get('period_days')}" if days else "",
-            short(str(c["assignment_id"])),
-            c["package_id"] or "",
+            short(str(c["assignment_id"])) if c.get("assignment_id") else "",
+            c["package_id"] or f"top-up {c.get('topup_id')}",
             c["kind"],
             f"{c['amount']} {c['currency']}" if c["amount"] is not None else "",
             str(c["minutes"] or ""),
@@ -187,6 +194,9 @@ def _terms(v: dict[str, Any]) -> str:
     extra = [
         f"{v['free_minutes']} min" if v.get("free_minutes") else "",
         "prorated daily" if v.get("proration") == "daily" else "",
+        f"rollover {v['rollover_percent']}% for {v.get('rollover_days')} days"
+        if v.get("rollover_percent")
+        else "",
         f"alerts {','.join(str(p) for p in v['notify_at_percent'])}%"
         if v.get("notify_at_percent")
         else "",

@@ -42,11 +42,13 @@ def _grant_head(g: Grant) -> tuple[str, str]:
         _HEADS.clear()
     grant_id = str(g.grant_id)
     did = "null" if g.did is None else json_text(g.did)
+    assignment = "null" if g.assignment_id is None else f'"{g.assignment_id}"'
+    topup = "null" if g.topup_id is None else f'"{g.topup_id}"'
     prefixes = ",".join(json_text(p) for p in g.destination_prefixes)
     known = _HEADS[g.grant_id] = (
         grant_id,
         f'"grant_id":"{grant_id}","customer_id":{json_text(g.customer_id)},"did":{did},'
-        f'"assignment_id":"{g.assignment_id}","destination_prefixes":[{prefixes}],'
+        f'"assignment_id":{assignment},"topup_id":{topup},"destination_prefixes":[{prefixes}],'
         f'"valid_from":"{instant_str(g.valid_from)}",'
         f'"valid_until":"{instant_str(g.valid_until)}","granted_seconds":{g.granted_seconds},',
     )
@@ -61,6 +63,9 @@ def encoded_balance(g: Grant, made_at: str) -> bytes:
         f'{{"event_id":"{event_id}","schema_version":1,"occurred_at":"{made_at}",'
         f'"correlation_id":null,"event_type":"AllowanceBalance",{head}'
         f'"used_seconds":{g.used_seconds},"remaining_seconds":{g.remaining_seconds},'
+        # Reversals and rollover are not built yet (docs/contract.md §6): nothing is returned
+        # to a grant, nothing carries from or into it.
+        f'"returned_seconds":0,"rolled_over_from":null,"rolled_over_seconds":0,'
         f'"status":"{g.status}"}}'
     ).encode()
 

@@ -21,7 +21,7 @@ APPLY_CHANNEL = "allowance_apply"
 
 _GRANT = (
     "grant_id, customer_id, did, assignment_id, destination_prefixes, valid_from, "
-    "valid_until, granted_seconds, used_seconds, status, notify_at_percent"
+    "valid_until, granted_seconds, used_seconds, status, notify_at_percent, topup_id"
 )
 
 
@@ -38,6 +38,7 @@ def _grant(row: Any) -> Grant:
         used_seconds=row["used_seconds"],
         status=row["status"],
         notify_at_percent=tuple(row["notify_at_percent"]),
+        topup_id=row["topup_id"],
     )
 
 
@@ -90,11 +91,12 @@ class AllowanceRepository(ParkedCalls):
             "SELECT g.id, g.customer, g.did, g.assignment, "
             "  string_to_array(g.prefixes, ','),"
             "  g.valid_from, g.valid_until, g.granted, 0, g.status, "
-            "  string_to_array(g.percents, ',')::int[] "
+            "  string_to_array(g.percents, ',')::int[], g.topup "
             "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], "
-            "$6::timestamptz[], $7::timestamptz[], $8::bigint[], $9::text[], $10::text[]) "
+            "$6::timestamptz[], $7::timestamptz[], $8::bigint[], $9::text[], $10::text[], "
+            "$11::uuid[]) "
             "AS g(id, customer, did, assignment, prefixes, valid_from, valid_until, granted, "
-            "status, percents) "
+            "status, percents, topup) "
             f"ON CONFLICT DO NOTHING RETURNING {_GRANT}",
             [g.grant_id for g in grants],
             [g.customer_id for g in grants],
@@ -106,6 +108,7 @@ class AllowanceRepository(ParkedCalls):
             [g.granted_seconds for g in grants],
             [g.status for g in grants],
             [",".join(str(p) for p in g.notify_at_percent) for g in grants],
+            [g.topup_id for g in grants],
         )
         return [_grant(r) for r in rows]
 

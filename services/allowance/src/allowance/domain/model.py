@@ -22,7 +22,7 @@ class Grant:
     grant_id: UUID
     customer_id: str
     did: str | None
-    assignment_id: UUID
+    assignment_id: UUID | None  # None: a top-up's grant
     destination_prefixes: tuple[str, ...]  # empty: any destination
     valid_from: datetime
     valid_until: datetime
@@ -30,6 +30,7 @@ class Grant:
     used_seconds: int = 0
     status: str = "active"  # or "expired": a ChargesSettled at or after valid_until was read
     notify_at_percent: tuple[int, ...] = ()  # AllowanceThresholdReached at each (sorted)
+    topup_id: UUID | None = None  # the top-up (GrantMinutes) this grant is, else None
 
     @property
     def remaining_seconds(self) -> int:

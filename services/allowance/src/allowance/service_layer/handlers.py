@@ -57,6 +57,7 @@ async def add_grants(
             granted_seconds=g.minutes * 60,
             status="expired" if horizon is not None and horizon >= g.valid_until else "active",
             notify_at_percent=tuple(sorted(g.notify_at_percent)),
+            topup_id=g.topup_id,
         )
         for g in granted
     ]

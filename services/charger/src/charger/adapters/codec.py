@@ -31,6 +31,8 @@ def version_from_defined(d: PackageDefined) -> PackageVersion:
         notice_days=d.notice_days,
         proration=d.proration,
         notify_at_percent=tuple(d.notify_at_percent),
+        rollover_percent=d.rollover_percent,
+        rollover_days=d.rollover_days,
     )
 
 

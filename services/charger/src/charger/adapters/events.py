@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 
+from charger.adapters.topup_events import TOPUP_ENCODERS
 from charger.domain.charges import Charge
 from charger.domain.events import DebitDeclined, DebitMade, GrantMade, Reason
 from pkgcontract.messages import (
@@ -47,6 +48,8 @@ def encoded_charge(
     if charge.kind == "grant":
         prefixes = ",".join(json_text(p) for p in charge.version.destination_prefixes)
         percents = ",".join(str(p) for p in charge.version.notify_at_percent)
+        days = charge.version.rollover_days
+        rollover_days = "null" if days is None else str(days)
         body = (
             f'"event_type":"FreeMinutesGranted","grant_id":"{event_id}",'
             f'"customer_id":{json_text(a.customer_id)},"did":{did},'
@@ -54,7 +57,9 @@ def encoded_charge(
             f'"minutes":{charge.minutes},"destination_prefixes":[{prefixes}],'
             f'"valid_from":"{_instant(charge.valid_from)}",'
             f'"valid_until":"{_instant(charge.valid_until)}",'
-            f'"notify_at_percent":[{percents}]}}'
+            f'"notify_at_percent":[{percents}],'
+            f'"rollover_percent":{charge.version.rollover_percent},'
+            f'"rollover_days":{rollover_days},"topup_id":null}}'
         )
         return "FreeMinutesGranted", (head + body).encode()
     assert charge.amount is not None
@@ -71,7 +76,7 @@ def encoded_charge(
         f'"period_start":"{period.start.isoformat()}",'
         f'"period_end":"{period.end.isoformat()}",'
         f'"kind":"{charge.kind}","reason":"{reason}",'
-        f'"charged_days":{charged},"period_days":{of_days}}}'
+        f'"charged_days":{charged},"period_days":{of_days},"topup_id":null}}'
     )
     return "CreditDebited", (head + body).encode()
 
@@ -110,5 +115,6 @@ ENCODERS: dict[type, Encoder] = {
     DebitMade: encode_made,
     GrantMade: encode_made,
     DebitDeclined: encode_declined,
+    **TOPUP_ENCODERS,
 }
 """The encoder of each of the charger's domain events (pkgshared.uow.encoded)."""

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+from charger.adapters.topups import PENDING_TOPUPS
 from pkgshared.db import lock_customers
 
 if TYPE_CHECKING:
@@ -87,9 +88,12 @@ class Holds:
         return None if row is None else (row["package_id"], row["first"])
 
     async def next_due_of(self, customer_id: str) -> datetime | None:
-        """The customer's next due moment as its assignments' progress makes it."""
+        """The customer's next due moment as its assignments' progress and its top-ups not
+        made yet make it."""
         moment: datetime | None = await self.conn.fetchval(
-            "SELECT min(next_due_at) FROM assignments WHERE customer_id = $1", customer_id
+            "SELECT LEAST((SELECT min(next_due_at) FROM assignments WHERE customer_id = $1), "
+            f"({PENDING_TOPUPS.format(c='$1')}))",
+            customer_id,
         )
         return moment
 

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from charger.adapters.codec import TRACKED, tracked_from_row
 from charger.adapters.holds import Holds
+from charger.adapters.topups import PENDING_TOPUPS
 from charger.domain.charge_run import Recorded
 from charger.domain.model import MonthTotals, SpendLimit, Tracked
 from charger.domain.proration import Credit, Debited
@@ -24,11 +25,13 @@ if TYPE_CHECKING:
 
 MINIMUM_SPEND_USAGE = (
     "u.customer_id = p.customer AND (p.did IS NULL OR u.did = p.did) "
-    "AND u.currency = p.currency AND u.occurred_at >= p.start AND u.occurred_at < p.stop"
+    "AND u.currency = p.currency AND u.occurred_at >= p.start AND u.occurred_at < p.stop "
+    "AND u.reversed_by IS NULL"
 )
 """CONTRACT.md §5, minimum spend: the usage `u` that counts toward period `p` of an assignment
 is the customer's, in the package's currency, that occurred in [start, end) of the period,
-and, for a DID-level assignment, from that DID only. The one place that says so (in SQL, so a
+and, for a DID-level assignment, from that DID only; a record reversed (UsageReversed) no
+longer counts. The one place that says so (in SQL, so a
 batch of periods is summed in one statement)."""
 
 
@@ -48,6 +51,7 @@ LEDGER_COLUMNS = [
     "period_days",
     "cost",
     "package_version",
+    "topup_id",
 ]
 """The ledger's columns in LedgerRow's order."""
 
@@ -114,10 +118,12 @@ class LedgerRepository(Holds):
         return due, later
 
     async def set_next_due(self, due: dict[str, datetime | None]) -> None:
-        """Customers' next due moments, worked out by the caller (rows already there)."""
+        """Customers' next due moments, worked out by the caller (rows already there), or
+        their next top-up's when that is earlier."""
         customers = list(due)
+        pending = PENDING_TOPUPS.format(c="c.customer_id")
         await self.conn.execute(
-            "UPDATE customers c SET next_due_at = p.due "
+            f"UPDATE customers c SET next_due_at = LEAST(p.due, ({pending})) "
             "FROM unnest($1::text[], $2::timestamptz[]) AS p(id, due) WHERE c.customer_id = p.id",
             customers,
             [due[c] for c in customers],

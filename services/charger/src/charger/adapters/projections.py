@@ -18,8 +18,9 @@ from charger.adapters.codec import (
     tracked_from_row,
     version_from_defined,
 )
+from charger.adapters.topups import PENDING_TOPUPS
 from charger.domain.model import Assignment, PackageVersion, Tracked
-from pkgcontract.messages import PackageDefined, SpendLimitSet, UsageRated
+from pkgcontract.messages import PackageDefined, SpendLimitSet, UsageRated, UsageReversed
 from pkgcontract.messages.versions import to_current
 from pkgshared.db import lock_customers
 
@@ -174,10 +175,12 @@ class ProjectionRepository:
         )
 
     async def refresh_customers(self, customer_ids: list[str]) -> None:
-        """Each customer's due moment: the earliest of its assignments'."""
+        """Each customer's due moment: the earliest of its assignments' and its top-ups' not
+        made yet."""
         await self.conn.execute(
             "INSERT INTO customers (customer_id, next_due_at) "
-            "SELECT c, (SELECT min(next_due_at) FROM assignments WHERE customer_id = c) "
+            "SELECT c, LEAST((SELECT min(next_due_at) FROM assignments WHERE customer_id = c), "
+            f"({PENDING_TOPUPS.format(c='c')})) "
             "FROM unnest($1::text[]) AS c "
             "ON CONFLICT (customer_id) DO UPDATE SET next_due_at = EXCLUDED.next_due_at",
             customer_ids,
@@ -208,6 +211,22 @@ class ProjectionRepository:
             [e.amount for e in records],
             [e.currency for e in records],
             [e.occurred_at for e in records],
+        )
+
+    async def reverse_usage(self, reversals: list[UsageReversed]) -> None:
+        """Reversed usage stops counting toward a minimum spend (MINIMUM_SPEND_USAGE) not
+        charged yet; a record never read, another customer's or one already reversed is left
+        as it is."""
+        if not reversals:
+            return
+        await self.conn.execute(
+            "UPDATE usage u SET reversed_by = r.reversal_id "
+            "FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS r(reversal_id, usage_id, customer) "
+            "WHERE u.usage_id = r.usage_id AND u.customer_id = r.customer "
+            "AND u.reversed_by IS NULL",
+            [r.reversal_id for r in reversals],
+            [r.usage_id for r in reversals],
+            [r.customer_id for r in reversals],
         )
 
     # ------------------------------------------------------------ bulk seeding

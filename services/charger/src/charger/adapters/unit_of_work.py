@@ -6,6 +6,7 @@ from charger.adapters.clock import ClockRepository
 from charger.adapters.events import ENCODERS
 from charger.adapters.ledger import LedgerRepository
 from charger.adapters.projections import ProjectionRepository
+from charger.adapters.topups import TopUpRepository
 from pkgshared.uow import PostgresUnitOfWork
 
 if TYPE_CHECKING:
@@ -16,9 +17,11 @@ class ChargerUnitOfWork(PostgresUnitOfWork):
     projections: ProjectionRepository
     ledger: LedgerRepository
     clock: ClockRepository
+    topups: TopUpRepository
     encoders = ENCODERS
 
     def open(self, conn: Connection) -> None:
         self.projections = ProjectionRepository(conn)
         self.ledger = LedgerRepository(conn)
         self.clock = ClockRepository(conn)
+        self.topups = TopUpRepository(conn)

@@ -25,7 +25,7 @@ class LedgerRow(NamedTuple):
 
     key: str
     customer_id: str
-    assignment_id: UUID
+    assignment_id: UUID | None  # None: a top-up's
     kind: str
     status: str
     period_start: date
@@ -38,6 +38,7 @@ class LedgerRow(NamedTuple):
     period_days: int | None = None
     cost: Decimal | None = None
     package_version: int | None = None
+    topup_id: UUID | None = None
 
 
 class Recorded(NamedTuple):

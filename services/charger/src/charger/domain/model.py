@@ -28,6 +28,8 @@ class PackageVersion:
     notice_days: int | None = None  # None: the charger's default (CHARGE_NOTICE_DAYS)
     proration: str = "none"  # "daily": part-periods and credits (CONTRACT.md §7)
     notify_at_percent: tuple[int, ...] = ()  # carried to the grants, for the allowance
+    rollover_percent: int = 0  # carried to the grants, for the allowance (CONTRACT.md §6)
+    rollover_days: int | None = None
 
     @property
     def prorates(self) -> bool:

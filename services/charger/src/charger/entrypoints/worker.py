@@ -18,7 +18,7 @@ from charger.adapters.clock import TICK_CHANNEL
 from charger.adapters.unit_of_work import ChargerUnitOfWork
 from charger.domain.catch_up import Policy
 from charger.domain.charge_run import Made
-from charger.service_layer import handlers, planning
+from charger.service_layer import handlers, planning, topups
 from pkgcontract.messages import ChargesSettled, natural_event_id
 from pkgshared.failures import Tries, infrastructure_failed, tried
 from pkgshared.faults import crash_point
@@ -86,7 +86,32 @@ class TickWorker(NotifiedWorker):
                         made.held += 1
                         metrics.HELD_FAILED.inc()
                     await uow.commit()
+            made.add(await self._isolate_topups(customer, at))
         return made, claimed
+
+    async def _isolate_topups(self, customer: str, at: datetime) -> Made:
+        """The customer's due top-ups on their own; when they fail on every try, set aside
+        (status "failed") so that the tick settles without them."""
+
+        async def make() -> Made:
+            async with ChargerUnitOfWork(self._pool, on_commit=self._on_commit) as uow:
+                made = await topups.make_customer_topups(uow, customer, at)
+                await uow.commit()
+                return made
+
+        outcome = await tried(
+            make,
+            self._tries_policy,
+            self._database_answers,
+            customer_id=customer,
+            charges="top-ups",
+        )
+        if outcome.done:
+            return outcome.value or Made()
+        async with ChargerUnitOfWork(self._pool, on_commit=self._on_commit) as uow:
+            await topups.set_aside(uow, customer, at, outcome.error)
+            await uow.commit()
+        return Made()
 
     async def _tries(
         self, customer: str, at: datetime, tick_id: UUID, only: frozenset[UUID] | None

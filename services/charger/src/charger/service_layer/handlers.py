@@ -21,7 +21,7 @@ from charger.domain.charges import Charge
 from charger.domain.decisions import decide
 from charger.domain.model import MonthTotals, PackageVersion, SpendLimit, exceeds_spend_limit
 from charger.domain.notices import notices_on
-from charger.service_layer import planning, reports, runs
+from charger.service_layer import planning, reports, runs, topups
 from charger.service_layer.charge_events import emit_charges
 from charger.service_layer.ports import UnitOfWork
 from pkgcontract import topics
@@ -29,6 +29,7 @@ from pkgcontract.messages import (
     ChargesReleased,
     ChargesSettled,
     ClockTicked,
+    GrantMinutes,
     Message,
     ReleaseHeldCharges,
     RunPackage,
@@ -101,6 +102,7 @@ Handler = Callable[[UnitOfWork, Any, InputsBarrier[tuple[str, int]], Policy], Aw
 COMMAND_HANDLERS: dict[type[Message], Handler] = {
     RunPackage: runs.run_package,
     ReleaseHeldCharges: release_held,
+    GrantMinutes: topups.grant_minutes,
 }
 """The handler of each message type of charger.commands (pkgcontract.messages.reading)."""
 assert set(COMMAND_HANDLERS) == set(TOPIC_MESSAGES[topics.CHARGER_COMMANDS])
@@ -108,7 +110,7 @@ assert set(COMMAND_HANDLERS) == set(TOPIC_MESSAGES[topics.CHARGER_COMMANDS])
 
 async def apply_command(
     uow: UnitOfWork,
-    cmd: RunPackage | ReleaseHeldCharges,
+    cmd: RunPackage | ReleaseHeldCharges | GrantMinutes,
     inputs: InputsBarrier[tuple[str, int]],
     policy: Policy,
 ) -> None:
@@ -144,6 +146,8 @@ async def charge_tick(
         await emit_charges(uow, done.events)
         rows += done.rows
     await store.record(rows)
+    if only is None:  # top-ups after the package charges of the same tick (docs/readings.md)
+        await topups.make_due_topups(uow, batch.taken, at, limits, totals, made_at, made)
 
     progress: list[Progress] = []
     next_due: dict[str, datetime | None] = {c: batch.later.get(c) for c in batch.taken}

@@ -12,7 +12,15 @@ from charger.domain.charge_run import LedgerRow, Progress, Recorded
 from charger.domain.events import ChargeEvent
 from charger.domain.model import Assignment, MonthTotals, PackageVersion, SpendLimit, Tracked
 from charger.domain.proration import Credit, Debited
-from pkgcontract.messages import Message, PackageDefined, SpendLimitSet, UsageRated
+from charger.domain.topups import TopUp, TopUpEvent, TopUpOutcome
+from pkgcontract.messages import (
+    GrantMinutes,
+    Message,
+    PackageDefined,
+    SpendLimitSet,
+    UsageRated,
+    UsageReversed,
+)
 
 
 class Projections(Protocol):
@@ -47,6 +55,8 @@ class Projections(Protocol):
     async def set_spend_limit(self, e: SpendLimitSet) -> None: ...
 
     async def add_usage(self, records: list[UsageRated]) -> None: ...
+
+    async def reverse_usage(self, reversals: list[UsageReversed]) -> None: ...
 
 
 class Ledger(Protocol):
@@ -119,6 +129,20 @@ class Clock(Protocol):
         ...
 
 
+class TopUps(Protocol):
+    """Top-ups read (GrantMinutes), kept once per topup_id until made."""
+
+    async def add(self, cmd: GrantMinutes) -> bool: ...
+
+    async def due_later(self, customer_id: str, valid_from: datetime) -> None: ...
+
+    async def due(self, customer_ids: list[str], at: datetime) -> list[TopUp]: ...
+
+    async def mark(self, made: list[tuple[TopUp, TopUpOutcome]]) -> None: ...
+
+    async def fail_due(self, customer_id: str, at: datetime) -> list[UUID]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: the repositories, how far the inputs were read, and the events it will
     publish (the outbox)."""
@@ -132,7 +156,12 @@ class UnitOfWork(Protocol):
     @property
     def clock(self) -> Clock: ...
 
-    def emit(self, topic: str, key: str | bytes | None, event: Message | ChargeEvent) -> None:
+    @property
+    def topups(self) -> TopUps: ...
+
+    def emit(
+        self, topic: str, key: str | bytes | None, event: Message | ChargeEvent | TopUpEvent
+    ) -> None:
         """Publish `event` once the unit of work commits; its adapter writes the bytes."""
 
     async def read_positions(self, topics: tuple[str, ...]) -> dict[tuple[str, int], int]: ...

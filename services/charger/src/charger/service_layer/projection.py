@@ -27,6 +27,7 @@ from pkgcontract.messages import (
     PackageDefined,
     SpendLimitSet,
     UsageRated,
+    UsageReversed,
     natural_event_id,
 )
 from pkgshared.pacing import breathe
@@ -196,8 +197,8 @@ EVENT_HANDLERS: dict[type[Message], Callable[[Any, Any, int], Awaitable[None]]] 
     PackageDefined: add_version,
     SpendLimitSet: set_spend_limit,
 }
-"""What the projections do with each event read one at a time (UsageRated, and runs of
-PackageAssigned and of AssignmentChanged / AssignmentEnded, are applied a run at once);
+"""What the projections do with each event read one at a time (UsageRated, UsageReversed, and
+runs of PackageAssigned and of AssignmentChanged / AssignmentEnded, are applied a run at once);
 PackageRetired and rejections change nothing."""
 
 
@@ -207,6 +208,7 @@ async def project(uow: UnitOfWork, events: list[Message], notice_days: int = 0) 
     Consecutive PackageAssigned go at once, and so do consecutive changes and ends while no
     assignment comes twice: the order of one assignment's events is kept."""
     usage: list[UsageRated] = []
+    reversals: list[UsageReversed] = []
     assigned: list[PackageAssigned] = []
     changes: list[Change] = []
     changed: set[object] = set()  # the assignments of `changes`
@@ -224,8 +226,17 @@ async def project(uow: UnitOfWork, events: list[Message], notice_days: int = 0) 
     for event in events:
         await breathe()
         if isinstance(event, UsageRated):
-            # Usage changes nothing else: a batch's records go in one statement.
+            # Usage changes nothing else: a batch's records go in one statement, and so do
+            # the reversals between them (each after the records read before it).
+            if reversals:
+                await uow.projections.reverse_usage(reversals)
+                reversals = []
             usage.append(event)
+        elif isinstance(event, UsageReversed):
+            if usage:
+                await uow.projections.add_usage(usage)
+                usage = []
+            reversals.append(event)
         elif isinstance(event, PackageAssigned):
             if changes:
                 await flush()
@@ -242,3 +253,4 @@ async def project(uow: UnitOfWork, events: list[Message], notice_days: int = 0) 
                 await handler(uow, event, notice_days)
     await flush()
     await uow.projections.add_usage(usage)
+    await uow.projections.reverse_usage(reversals)
