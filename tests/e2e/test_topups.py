@@ -128,3 +128,36 @@ async def test_pkgctl_topup_and_reverse(charging: Scenario) -> None:
     await s.settle("2026-03-12T00:00:00Z")
     assert len(s.of("FreeMinutesGranted", topup_id=topup_id)) == 1
     assert len(s.of("FreeMinutesGranted", customer_id=s.customer)) == 1  # April's not yet
+
+
+async def test_a_top_up_covers_a_call_like_any_grant(everything: Scenario) -> None:
+    """docs/contract.md §6 Top-ups: the allowance uses a top-up's grant as any other, and its
+    balances name the top-up (no assignment)."""
+    s = everything
+    topup_id = str(uuid.uuid4())
+    await _topup(s, topup_id, "2026-03-01T00:00:00Z", notify_at_percent=[50])
+    usage_id = str(uuid.uuid4())
+    await s.send(
+        topics.USAGE_RATED,
+        "UsageRated",
+        s.customer,
+        usage_id=usage_id,
+        customer_id=s.customer,
+        amount="1.200000",
+        currency="GBP",
+        occurred_at="2026-03-05T10:00:00Z",
+        destination="442071234567",
+        duration_seconds=3_600,
+    )
+    await s.settle("2026-03-06T00:00:00Z")
+    grant_id = _natural(f"grant:topup:{topup_id}")
+    [used] = await s.wait(1, event_type="FreeMinutesUsed", usage_id=usage_id)
+    assert used["covered_seconds"] == 3_600 and used["credit"] == "1.200000"
+    assert [(g["grant_id"], g["seconds"]) for g in used["grants"]] == [(grant_id, 3_600)]
+    [alert] = await s.wait(1, event_type="AllowanceThresholdReached", grant_id=grant_id)
+    assert alert["percent"] == 50 and alert["assignment_id"] is None
+    balances = await s.wait(2, event_type="AllowanceBalance", grant_id=grant_id)
+    latest = balances[-1]
+    assert (latest["used_seconds"], latest["remaining_seconds"]) == (3_600, 2_400)
+    assert latest["topup_id"] == topup_id and latest["assignment_id"] is None
+    assert (latest["returned_seconds"], latest["rolled_over_seconds"]) == (0, 0)
