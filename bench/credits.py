@@ -1,4 +1,4 @@
-"""Credits on early ends (CONTRACT.md §7): N prorated monthly assignments debited for January
+"""Credits on early ends (docs/contract.md §7): N prorated monthly assignments debited for January
 by one tick, then one AssignmentEnded each (ending on 10 January), as the assignment service
 publishes them; measured from the first AssignmentEnded sent to the N-th CreditIssued on
 billing.credits-issued (the broker's end offsets), against one charger process.

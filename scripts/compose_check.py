@@ -1,7 +1,7 @@
 """The compose test's fault check (run by scripts/compose-test.sh against the compose system):
 a tick with tens of thousands of charges due, the charger container killed (SIGKILL) while
 it charges them, started again; then every charge that tick made due must be on its topic,
-and nothing else: each debit once by its natural key (CONTRACT.md §5: at most once and never
+and nothing else: each debit once by its natural key (docs/contract.md §5: at most once and never
 lost). A record the outbox relay published again after the kill (Kafka had it, the relay had
 not yet noted so) carries the same event id, so consumers count it once; the check reports
 how many there were.
@@ -109,7 +109,7 @@ async def main(project: str, customers: int, days: int) -> int:
 
         def settled(records: list[object]) -> bool:
             # The compose ticker ticks too: a later tick read with this one settles both
-            # (CONTRACT.md §4: a charger may settle only the latest of queued ticks).
+            # (docs/contract.md §4: a charger may settle only the latest of queued ticks).
             for r in records:
                 value = getattr(r, "value", b"") or b""
                 if b'"ChargesSettled"' in value:

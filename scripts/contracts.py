@@ -82,7 +82,7 @@ def documents() -> dict[Path, str]:
             broker,
             title=f"packages: {name}",
             version="1",
-            description=f"The {name} service's topics (CONTRACT.md).",
+            description=f"The {name} service's topics (docs/contract.md).",
         ).to_specification()
         out[DOCS / "asyncapi" / f"{name}.json"] = _dump(_completed(spec.to_jsonable()))
     for name, api in _apis().items():

@@ -104,7 +104,7 @@ async def main() -> int:
             did="441234567890",
             package_id=packages[2]["package_id"],
             quantity=1,
-            # The 10th: charged by the day up to the 1st (CONTRACT.md §7, proration "daily").
+            # The 10th: charged by the day up to the 1st (docs/contract.md §7, proration "daily").
             start_date=PRORATED_START,
         ),
         command(
@@ -272,7 +272,7 @@ async def _tick(reader: TopicReader, at: datetime) -> None:
         what="the tick's ChargesSettled (or TickRefused)",
     )
     refused = reader.matching(event_type="TickRefused", tick_id=tick["tick_id"])
-    if refused:  # the charger's clock guard (CONTRACT.md §4 ClockTicked)
+    if refused:  # the charger's clock guard (docs/contract.md §4 ClockTicked)
         raise SystemExit(f"demo: the charger refused the tick: {refused[0].json()['reason']}")
     await reader.wait_count(1, timeout=120, event_type="ChargesSettled", tick_id=tick["tick_id"])
     while await reader.poll(0.5):

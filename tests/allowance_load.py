@@ -1,5 +1,5 @@
 """A workload for the allowance service alone: grants, calls and a ChargesSettled written to
-its input topics, what CONTRACT.md §6's rules make of them (computed with the pure domain
+its input topics, what docs/contract.md §6's rules make of them (computed with the pure domain
 functions, call by call in order), and the check that the service's output is exactly that."""
 
 from __future__ import annotations

@@ -177,7 +177,7 @@ kafka_scram_users() {
 
 # One SCRAM user per service and one for the operator, with random passwords kept in
 # users.env (mode 0600), and the ACLs of pkgcontract.access: on the SASL listeners each may touch
-# only the topics CONTRACT.md §3 gives it. Once per formatted storage.
+# only the topics docs/contract.md §3 gives it. Once per formatted storage.
 kafka_service_users() {
   local marker="$kafka_data/.service-users"
   local user password mechanism missing=""

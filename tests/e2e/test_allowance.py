@@ -1,4 +1,4 @@
-"""The allowance service end to end (CONTRACT.md §6), as a process driven only through Kafka:
+"""The allowance service end to end (docs/contract.md §6), as a process driven only through Kafka:
 the contract's worked example with the other three services, and on its own (grants, calls
 and ChargesSettled written to its input topics) under kill -9 and with two instances: every
 call applied once, the uses and balances exactly what the rules give."""
@@ -91,7 +91,7 @@ async def test_the_contracts_worked_example(everything: Scenario) -> None:
     assert last["event_id"] == natural_id(f"balance:{january['grant_id']}:12000:expired")
     # Calls before expiry: the grant's balances in order, the expiry last. The two calls may
     # give a balance each (300, then 12,000) or, applied together, one with their end state
-    # (CONTRACT.md §6): every balance is a state the grant passed through.
+    # (docs/contract.md §6): every balance is a state the grant passed through.
     balances = [
         (b["used_seconds"], b["status"])
         for b in s.of("AllowanceBalance", grant_id=january["grant_id"])

@@ -1,4 +1,4 @@
-"""The work one message causes is bounded and done in pieces (CONTRACT.md §2 "Bounded work",
+"""The work one message causes is bounded and done in pieces (docs/contract.md §2 "Bounded work",
 §4 RunPackage): the largest run the contract allows (several daily assignments years back,
 charged to RUN_PACKAGE_MAX_DAYS after the latest tick) runs beside another customer's
 RunPackage, which is still answered within seconds; no consumer group of the charger

@@ -173,7 +173,7 @@ async def test_every_rejection_rule(running: System, events: TopicReader) -> Non
     assert "currency" in await reason(package(pid, currency="EUR"), c, pid)
     gone = uid("x")
     assert "unknown package" in await reason(command("RetirePackage", package_id=gone), c, gone)
-    # The key a command travels under is its package_id or customer_id (CONTRACT.md §2).
+    # The key a command travels under is its package_id or customer_id (docs/contract.md §2).
     assert "Kafka key" in await reason(command("RetirePackage", package_id=pid), c, uid("k"))
     assert "retail" in await reason(package(uid("p"), retail="1.1234567"), c, pid)
     big = uid("p")

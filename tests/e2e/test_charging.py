@@ -1,4 +1,4 @@
-"""The charger end to end (CONTRACT.md §5): all three services as processes, driven only
+"""The charger end to end (docs/contract.md §5): all three services as processes, driven only
 through Kafka. Each test has its own topics, schemas and clock."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The clock guard end to end (CONTRACT.md §4 ClockTicked): a charger with the default bound
+"""The clock guard end to end (docs/contract.md §4 ClockTicked): a charger with the default bound
 (CLOCK_MAX_AHEAD_SECONDS 86,400, which the harness otherwise turns off) refuses a tick 26 days
 ahead of its wall clock (TickRefused on charger.events, key `clock`, once however often the
 tick is read), charges nothing for it, and then takes a tick at the wall clock as usual,

@@ -1,6 +1,6 @@
 """What a hostile client once stalled the running system with, each followed by valid work
 on the same partition (or another customer's) that must still be answered within a minute
-(CONTRACT.md §2 and §4 Errors):
+(docs/contract.md §2 and §4 Errors):
 1. a 5,000-digit JSON number on catalog.commands, then a lone surrogate, then a valid command;
 2. free_minutes past the bound, and the largest product that is not (10^6 x 10^5 minutes);
 3. calls of 2^31 and 10^30 seconds and one dated 2999, then calls of this and another customer;

@@ -1,4 +1,4 @@
-"""Notices before charges and the catch-up limit end to end (CONTRACT.md §4 ChargeUpcoming,
+"""Notices before charges and the catch-up limit end to end (docs/contract.md §4 ChargeUpcoming,
 ChargesHeld, ReleaseHeldCharges, ChargesReleased): the three services as processes, driven
 only through Kafka; each tick is followed until its ChargesSettled."""
 

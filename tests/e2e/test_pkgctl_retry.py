@@ -1,4 +1,4 @@
-"""pkgctl commands can be sent again as the same command (CONTRACT.md §2, §4): each says its
+"""pkgctl commands can be sent again as the same command (docs/contract.md §2, §4): each says its
 ids before it sends, and when no outcome comes in time it says how to see what became of the
 command and the line that sends it again. Run as printed, that line makes no second
 assignment and reports the first sending's outcome, even though the service ignores the
@@ -124,7 +124,7 @@ async def test_a_command_with_no_outcome_says_how_to_follow_it(s: Scenario) -> N
     assert pending.returncode == 1 and "no outcome" in pending.stderr, pending.stderr
 
     # Another customer's valid work sent meanwhile is answered in normal time: the waiting
-    # command holds back no other customer's for longer than its bound (CONTRACT.md §4; the
+    # command holds back no other customer's for longer than its bound (docs/contract.md §4; the
     # assignment service holds the poll it came in, so up to 10 s), not until it is resolved.
     # The rest of the margin is pkgctl's start on a busy machine.
     started = time.monotonic()

@@ -1,4 +1,4 @@
-"""CONTRACT.md §7's worked example end to end through Kafka, both ways round: the end date
+"""docs/contract.md §7's worked example end to end through Kafka, both ways round: the end date
 read after the May debit (a CreditIssued), and read before the May tick (May debited for 19
 days). A RunPackage of a prorated assignment reports the part-period's end."""
 

@@ -1,4 +1,4 @@
-"""Top-ups end to end (CONTRACT.md §4 GrantMinutes): the services as processes, driven only
+"""Top-ups end to end (docs/contract.md §4 GrantMinutes): the services as processes, driven only
 through Kafka. A top-up read before the tick that reaches its valid_from is made by that tick
 (every charge of it is on its topic once ChargesSettled is); one read after the clock passed it
 is made at once; a priced one over the spend limit is declined and grants nothing; the same

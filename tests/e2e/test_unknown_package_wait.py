@@ -1,4 +1,4 @@
-"""Every wait is per command (CONTRACT.md §4, AssignPackage), with the services as processes:
+"""Every wait is per command (docs/contract.md §4, AssignPackage), with the services as processes:
 a sender streams AssignPackage of packages that are never defined (one every 0.5 s for 20 s);
 valid AssignPackage of another customer are answered in their usual time, those of the
 streaming customer within their own bound (they wait behind the unknown ones sent before them,

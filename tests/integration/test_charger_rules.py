@@ -1,4 +1,4 @@
-"""The two rules the charger keeps in SQL, each stated once (CONTRACT.md §5) and tested here
+"""The two rules the charger keeps in SQL, each stated once (docs/contract.md §5) and tested here
 against PostgreSQL through the repository: what counts toward a spend limit
 (`spend_limit_debits`) and which usage counts toward a minimum spend (`MINIMUM_SPEND_USAGE`)."""
 

@@ -1,4 +1,4 @@
-"""Top-ups (CONTRACT.md §4 GrantMinutes) and reversed usage (§4 UsageReversed) in the charger
+"""Top-ups (docs/contract.md §4 GrantMinutes) and reversed usage (§4 UsageReversed) in the charger
 against PostgreSQL: a top-up is kept until a tick reaches its valid_from and made before that
 tick's ChargesSettled, at once when the clock has passed it, once per topup_id whatever is
 sent again, declined by the spend limit without a grant; a reversal takes a record out of a

@@ -1,5 +1,5 @@
 """A charge that fails for its own sake on every retry holds its assignment, and the tick
-settles without it (CONTRACT.md §4 Errors, ChargesHeld reason "failed: …"): no other
+settles without it (docs/contract.md §4 Errors, ChargesHeld reason "failed: …"): no other
 assignment, of the same customer or another, waits for it. Driven through the tick worker's
 `drain` against PostgreSQL; the failing assignment is one whose stored terms cannot be read
 (what a bug, or data written by another version, would leave)."""

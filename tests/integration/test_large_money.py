@@ -1,4 +1,4 @@
-"""The largest money the contract lets in, charged through PostgreSQL (CONTRACT.md §2): the
+"""The largest money the contract lets in, charged through PostgreSQL (docs/contract.md §2): the
 maximum retail (10 digits before the point, 6 after) times the maximum quantity is debited
 exactly; a RunPackage over many periods, part-periods included, reports the exact total; the
 read API's month-to-date sums it exactly. Every event as published passes its JSON schema."""

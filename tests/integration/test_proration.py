@@ -1,4 +1,4 @@
-"""Part-periods and credits (CONTRACT.md §7) against PostgreSQL: the worked example through
+"""Part-periods and credits (docs/contract.md §7) against PostgreSQL: the worked example through
 the projections and the tick worker, with the ledger keeping what a credit needs and the
 credits table keeping each period credited once."""
 

@@ -1,5 +1,5 @@
 """Poison for every consumer of the running system: on each consumed topic, amid valid traffic
-on the same partition, the inputs that once stalled a partition for good (CONTRACT.md §4
+on the same partition, the inputs that once stalled a partition for good (docs/contract.md §4
 Errors; docs/reliability.md has the table):
 - `[]`, a JSON value that is not an object;
 - JSON nested 10,000 deep;

@@ -1,4 +1,4 @@
-"""An independent reference of CONTRACT.md §5 (when a package charges, the spend limit, grants
+"""An independent reference of docs/contract.md §5 (when a package charges, the spend limit, grants
 withheld with their own period's debit, RunPackage's lines) and §7 (part-periods, credits on
 an early end), for the model-based tests (tests/unit/test_charger_histories.py and its
 integration twin). Written from the contract, day by day, with none of the charger's code:

@@ -1,4 +1,4 @@
-"""The allowance rules (CONTRACT.md §6) against a second-by-second reference (property-based):
+"""The allowance rules (docs/contract.md §6) against a second-by-second reference (property-based):
 random grants (prefixes, DIDs, windows, other customers'), random calls in order; plus the
 contract's worked example."""
 

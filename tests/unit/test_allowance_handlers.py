@@ -1,4 +1,4 @@
-"""The allowance service's handlers with in-memory fakes (CONTRACT.md §6): grants read,
+"""The allowance service's handlers with in-memory fakes (docs/contract.md §6): grants read,
 calls waiting, the horizon moved by ChargesSettled, settled calls applied in order and once."""
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ async def test_calls_wait_for_the_horizon_then_are_covered_in_order() -> None:
 
 
 async def test_the_calls_of_one_batch_give_one_balance_per_grant_with_their_end_state() -> None:
-    """CONTRACT.md §6: calls applied together give one AllowanceBalance per grant used, its
+    """docs/contract.md §6: calls applied together give one AllowanceBalance per grant used, its
     state after them (here after both calls); applied apart, one each."""
     together, apart = FakeUnitOfWork(), FakeUnitOfWork()
     grants = [_grant(minutes=5), _grant(customer="other", minutes=5)]
@@ -270,7 +270,7 @@ class _Applier:
 async def test_the_worked_example_balances_come_before_the_expiry_and_thresholds_after_use() -> (
     None
 ):
-    """CONTRACT.md §6 worked example: three calls wait; the tick's ChargesSettled passes the
+    """docs/contract.md §6 worked example: three calls wait; the tick's ChargesSettled passes the
     January grant's window; the calls are applied first, then the grant expires: balances 0
     active, 12,000 active (the two calls of one batch give one balance with their end state,
     as §6 allows; applied apart they give 300 active too), 12,000 expired. With

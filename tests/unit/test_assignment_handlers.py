@@ -186,7 +186,7 @@ class _Clock:
 
 
 async def test_an_assignment_of_a_package_not_known_yet_waits_for_its_definition() -> None:
-    """CONTRACT.md §4: the AssignPackage waits for the package's definition, counted from when
+    """docs/contract.md §4: the AssignPackage waits for the package's definition, counted from when
     it was first read, each command its own wait; defined in time it is assigned, never
     defined it is refused once its own wait is over (pkgshared.holding holds it meanwhile)."""
     clock = _Clock()

@@ -100,13 +100,13 @@ def test_debits_grants_and_declines_read_back_valid() -> None:
 
 
 money = st.decimals(min_value=0, max_value=10**9, places=6, allow_nan=False)
-# Ids hold no control character (CONTRACT.md §2); quotes, backslashes and any other unicode
+# Ids hold no control character (docs/contract.md §2); quotes, backslashes and any other unicode
 # still test the encoder's escaping.
 text = st.text(st.characters(exclude_categories=["Cs", "Cc"]), min_size=1, max_size=64)
 
 
 def _period(draw: st.DrawFn, start: date) -> Period:
-    """A whole period, or a prorated part of one (CONTRACT.md §7)."""
+    """A whole period, or a prorated part of one (docs/contract.md §7)."""
     days = draw(st.integers(1, 366))
     if draw(st.booleans()):
         return Period(start, start + timedelta(days=days))

@@ -1,4 +1,4 @@
-"""The charger's handlers with in-memory fakes (CONTRACT.md §4, §5): the projections give
+"""The charger's handlers with in-memory fakes (docs/contract.md §4, §5): the projections give
 each assignment its due moment, a tick accepted makes the due charges in order, the spend
 limit declines, the catch-up limit holds and ReleaseHeldCharges releases, RunPackage
 simulates without charging."""
@@ -179,7 +179,7 @@ async def test_a_simulated_run_reports_and_charges_nothing() -> None:
 
 
 async def test_a_prorated_start_then_an_early_end_credits_once_per_period() -> None:
-    """CONTRACT.md §7 through the handlers: the worked example's April part-period and May,
+    """docs/contract.md §7 through the handlers: the worked example's April part-period and May,
     then an end date read after May: one CreditIssued for May; the end moved earlier again:
     April's days are credited (its first credit) and May no further."""
     uow = FakeUnitOfWork()

@@ -1,5 +1,5 @@
 """The charger's domain and service layer on the in-memory fakes, against an independent
-reference of CONTRACT.md §5 and §7 (tests/unit/charger_reference.py): random histories of
+reference of docs/contract.md §5 and §7 (tests/unit/charger_reference.py): random histories of
 packages of every frequency and kind, with and without daily proration, ticks, end dates moved
 back and forth on running and finished assignments, spend limits and RunPackage; every debit,
 grant, decline, credit and report line, and no other."""

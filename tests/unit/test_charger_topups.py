@@ -1,4 +1,4 @@
-"""Top-ups (CONTRACT.md §4 GrantMinutes) and reversed usage (§4 UsageReversed) in the charger,
+"""Top-ups (docs/contract.md §4 GrantMinutes) and reversed usage (§4 UsageReversed) in the charger,
 with in-memory fakes: a top-up is due at valid_from (made by the first tick that reaches it,
 or at once when the clock has passed it), exactly once per topup_id, its debit subject to the
 spend limit; a reversal takes a record's amount out of a minimum spend not charged yet."""

@@ -1,4 +1,4 @@
-"""The clock guard with in-memory fakes (CONTRACT.md §4 ClockTicked): a tick more than
+"""The clock guard with in-memory fakes (docs/contract.md §4 ClockTicked): a tick more than
 CLOCK_MAX_AHEAD_SECONDS after the charger's wall clock is refused (TickRefused on
 charger.events, key `clock`, once per tick_id), changes nothing and is not the latest tick;
 0 turns the bound off."""

@@ -1,5 +1,5 @@
 """Issue 32 item 5, through the handlers on the fakes: a daily package with proration "daily"
-credits each day debited after an end, whole, once (CONTRACT.md §7); a declined debit withholds
+credits each day debited after an end, whole, once (docs/contract.md §7); a declined debit withholds
 only its own period's free minutes (§5), whatever was declined (setup, a period, a minimum
 spend), on ticks and in RunPackage's lines."""
 

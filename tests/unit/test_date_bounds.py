@@ -1,4 +1,4 @@
-"""Every pure date function is total over the contract's date bounds (CONTRACT.md §2:
+"""Every pure date function is total over the contract's date bounds (docs/contract.md §2:
 1900-01-01..2999-12-31) in every IANA zone: a date or zone at the ends of the calendar never
 raises (an OverflowError in the charger's projection once stopped every tick), and the shared
 models refuse what lies outside."""

@@ -1,4 +1,4 @@
-"""Every wait is per command (CONTRACT.md §4, AssignPackage): an AssignPackage of a package
+"""Every wait is per command (docs/contract.md §4, AssignPackage): an AssignPackage of a package
 not known yet waits its own bound, counted from when it was read; later commands never
 extend it; other customers' commands are applied at once; its customer's later commands keep
 their order behind it; the stored offset never passes it. The chassis (batch consumer,

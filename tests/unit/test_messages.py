@@ -1,4 +1,5 @@
-"""Message models: every message of the contract reads, writes and rejects as CONTRACT.md says."""
+"""Message models: every message of the contract reads, writes and rejects as docs/contract.md
+says."""
 
 from __future__ import annotations
 

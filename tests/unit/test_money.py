@@ -1,4 +1,4 @@
-"""Money bounded at the edge, exact inside (CONTRACT.md §2, §6, §7).
+"""Money bounded at the edge, exact inside (docs/contract.md §2, §6, §7).
 
 Property tests run the project's own money functions (pkgcontract.money, the charger's
 proration, the allowance's credit, the run report's totals and the spend limit's month totals)

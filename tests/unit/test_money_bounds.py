@@ -1,4 +1,4 @@
-"""Money in a command or a usage record has at most 10 digits before the point (CONTRACT.md
+"""Money in a command or a usage record has at most 10 digits before the point (docs/contract.md
 §2): more is CommandRejected, or for a usage record a DeadLetter, by both readers; pkgctl
 refuses it before sending. Digits are ASCII digits."""
 

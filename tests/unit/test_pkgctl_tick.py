@@ -1,4 +1,4 @@
-"""`pkgctl tick --wait` when the charger refuses the tick (CONTRACT.md §4 ClockTicked): it
+"""`pkgctl tick --wait` when the charger refuses the tick (docs/contract.md §4 ClockTicked): it
 waits on charger.progress and charger.events for either answer, prints the reason, the wall
 clock and how to proceed, and exits 1 (the broker stood in for)."""
 

@@ -1,4 +1,4 @@
-"""pkgctl topup and reverse (CONTRACT.md §4 GrantMinutes, UsageReversed): bad input refused
+"""pkgctl topup and reverse (docs/contract.md §4 GrantMinutes, UsageReversed): bad input refused
 before sending (exit 2, the option named), the ids said before sending, and the outcome each
 is answered with. Kafka is pointed at a closed port."""
 

@@ -1,4 +1,4 @@
-"""Part-periods and credits (CONTRACT.md §7): the worked example, and properties over random
+"""Part-periods and credits (docs/contract.md §7): the worked example, and properties over random
 frequencies, frequency matches, time zones (DST), month ends and 02-29."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Reading a record never raises anything but Unreadable or Rejected, whatever its bytes
-(CONTRACT.md §2 and §4 Errors): one record can never fail the poll of others. Every topic's
+(docs/contract.md §2 and §4 Errors): one record can never fail the poll of others. Every topic's
 reader is fed arbitrary bytes and arbitrary JSON (huge integers and floats, NaN and Infinity,
 duplicate keys, deep nesting inside and outside strings, every Unicode plane), alone and
 grafted onto a valid message of the topic."""

@@ -1,4 +1,4 @@
-"""RunPackage's bounds (CONTRACT.md §2 "Bounded work", §4 RunPackage): the horizon after the
+"""RunPackage's bounds (docs/contract.md §2 "Bounded work", §4 RunPackage): the horizon after the
 latest tick, a simulated run's held line over the catch-up limit, and a large run done in
 pieces (the event loop keeps turning while it runs)."""
 
@@ -169,7 +169,7 @@ def _domain(assigned: Any) -> Any:
 
 async def test_a_large_run_lets_the_event_loop_turn() -> None:
     """The largest real run of a customer (years of three daily assignments) beside a task
-    that wants a turn every 10 ms: it never waits long (CONTRACT.md §2 Bounded work)."""
+    that wants a turn every 10 ms: it never waits long (docs/contract.md §2 Bounded work)."""
     uow = FakeUnitOfWork()
     package = _package("daily")
     limit = SpendLimitSet(customer_id="acme", monthly_limit=Decimal("1000"), currency="GBP")

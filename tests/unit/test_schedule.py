@@ -21,7 +21,7 @@ from charger.domain.schedule import (
 
 
 def is_billing_date(frequency: str, match: list[int] | list[str], d: date) -> bool:
-    """The reference: CONTRACT.md §5's table, one day at a time."""
+    """The reference: docs/contract.md §5's table, one day at a time."""
     if frequency == "daily":
         return True
     if frequency == "weekly":

@@ -1,4 +1,4 @@
-"""Issue 34's messages at their edges (CONTRACT.md §4): DefinePackage's rollover terms,
+"""Issue 34's messages at their edges (docs/contract.md §4): DefinePackage's rollover terms,
 GrantMinutes, UsageReversed on usage.rated (both readers), FreeMinutesReturned, and the new
 fields of FreeMinutesGranted, CreditDebited, ChargeDeclined and AllowanceBalance."""
 

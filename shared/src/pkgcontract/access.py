@@ -1,4 +1,4 @@
-"""Who may read and write which topic (CONTRACT.md §3), as Kafka ACLs.
+"""Who may read and write which topic (docs/contract.md §3), as Kafka ACLs.
 
 Each service runs as its own user on the SASL listeners, allowed exactly what §3 gives it:
 the topics it consumes (and their consumer groups, named after the service), the topics it

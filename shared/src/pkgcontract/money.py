@@ -1,4 +1,4 @@
-"""Money arithmetic (CONTRACT.md §2): bounded where it comes in, exact inside.
+"""Money arithmetic (docs/contract.md §2): bounded where it comes in, exact inside.
 
 Money in a command or a usage record has at most `INPUT_DIGITS` digits before the point and
 `PLACES` after it. Everything computed from it (products, prorations, credits, sums, totals) is
@@ -36,7 +36,7 @@ from decimal import (
 )
 
 PLACES = 6
-"""Decimal places money may have (CONTRACT.md §2)."""
+"""Decimal places money may have (docs/contract.md §2)."""
 INPUT_DIGITS = 10
 """Digits before the point that money in a command or a usage record may have."""
 INPUT_LIMIT = 10**INPUT_DIGITS
@@ -110,13 +110,13 @@ def share(amount: Decimal, part: int, whole: int, places: int = PLACES) -> Decim
 
 
 def prorate(amount: Decimal, days: int, of_days: int) -> Decimal:
-    """A part-period's money (CONTRACT.md §7): `amount x days / of_days`, half-even to 6
+    """A part-period's money (docs/contract.md §7): `amount x days / of_days`, half-even to 6
     places."""
     return share(amount, days, of_days)
 
 
 def credit(amount: Decimal, covered: int, duration: int) -> Decimal:
-    """Money back for a part (CONTRACT.md §6, §7): `amount x covered / duration`, half-even to
+    """Money back for a part (docs/contract.md §6, §7): `amount x covered / duration`, half-even to
     6 places; 0.000000 for a call of no seconds."""
     if duration == 0:
         return ZERO.quantize(_UNIT)

@@ -1,4 +1,4 @@
-"""The contract's topics (CONTRACT.md §3): names, partitions, settings. Names only: creating
+"""The contract's topics (docs/contract.md §3): names, partitions, settings. Names only: creating
 them is `pkgshared.topic_admin`'s, so a client that needs a topic name loads no Kafka client."""
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ KEYS = {
     ALLOWANCE_ALERTS: "customer_id",
     CREDITS_ISSUED: "customer_id",
 }
-"""Each topic's record key (CONTRACT.md §3); a .dlq keeps its source record's key."""
+"""Each topic's record key (docs/contract.md §3); a .dlq keeps its source record's key."""
 
 # Event topics are the source from which a new instance rebuilds its state: keep them forever.
 # Every topic takes the largest record the system writes (pkgshared.kafka.MAX_MESSAGE_BYTES).

@@ -2,7 +2,7 @@
 
 A command id already handled with the same body is a redelivery or a sender's retry: ignored.
 The same id with another body is answered with CommandRejected ("event_id already used for a
-different command") and changes nothing (CONTRACT.md §2). Every other command is applied in
+different command") and changes nothing (docs/contract.md §2). Every other command is applied in
 order; one that breaks a rule is rejected.
 
 A command that cannot be judged yet (`prepare` says until when it may wait) is held back

@@ -1,4 +1,4 @@
-"""A broken business rule, and the CommandRejected it becomes (CONTRACT.md §4 Errors).
+"""A broken business rule, and the CommandRejected it becomes (docs/contract.md §4 Errors).
 Pure: domain packages raise RuleBroken without knowing about Kafka."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 retry) from a failure of the work itself (a message, a charge, a call that fails the same way
 every time). The first is retried without end; the second is retried a bounded number of
 times and then set aside (dead-lettered, or its assignment held), so that it stops nothing
-else (CONTRACT.md §4 Errors)."""
+else (docs/contract.md §4 Errors)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Records that wait, by key, without holding back anyone else's (CONTRACT.md §4: an
+"""Records that wait, by key, without holding back anyone else's (docs/contract.md §4: an
 AssignPackage of a package not known yet).
 
 A handler that cannot handle a record yet `hold`s it, with the moment its wait ends; the

@@ -1,4 +1,4 @@
-"""Work done in pieces (CONTRACT.md §2 "Bounded work"): a long loop of a handler gives the
+"""Work done in pieces (docs/contract.md §2 "Bounded work"): a long loop of a handler gives the
 event loop back now and then, so Kafka heartbeats, the other consumers, the outbox relay,
 `/health` and the read APIs go on while one message's work runs.
 

@@ -265,7 +265,7 @@ class FakeLedger:
         return {c: limit for c, limit in limits.items() if limit is not None}
 
     async def month_totals(self, customer_ids: list[str]) -> dict[str, MonthTotals]:
-        # CONTRACT.md §5: every debit charged (not a grant, not declined or covered), in the
+        # docs/contract.md §5: every debit charged (not a grant, not declined or covered), in the
         # calendar month of its period_start.
         out: dict[str, MonthTotals] = {}
         for _key, customer, _a, kind, status, start, amount, currency, *_ in self.t.ledger.values():
@@ -276,7 +276,7 @@ class FakeLedger:
     async def spends(
         self, periods: list[tuple[str, str | None, str, datetime, datetime]]
     ) -> list[Decimal]:
-        # CONTRACT.md §5: the customer's usage in the package's currency in [start, end), and
+        # docs/contract.md §5: the customer's usage in the package's currency in [start, end), and
         # for a DID-level assignment its DID's only.
         return [
             sum(

@@ -42,7 +42,7 @@ def bootstrap(runtime: Runtime, today: Callable[[], date] = utc_today) -> None:
     catalog = InputsBarrier(catalog_ends, what="catalog view, catalog.packages partitions")
     unknown = UnknownPackageWait(settings.unknown_package_wait_seconds)
     # Commands waiting for their package's definition, held with their customer's later
-    # ones; the others are applied at once (CONTRACT.md §4).
+    # ones; the others are applied at once (docs/contract.md §4).
     held = HeldRecords(retry_seconds=settings.retry_backoff_seconds)
     reader = HeldReader(held, partial(stored_command_offsets, runtime.pool))
     commands = command_batches(

@@ -11,5 +11,5 @@ class AssignmentSettings(ServiceSettings):
         ge=0,
         le=3600,
         description="how long an AssignPackage naming a package not known yet waits for its "
-        "definition before it is rejected as unknown (CONTRACT.md §4)",
+        "definition before it is rejected as unknown (docs/contract.md §4)",
     )

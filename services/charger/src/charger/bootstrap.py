@@ -101,7 +101,7 @@ def bootstrap(runtime: Runtime) -> None:
         "refused as too far ahead (TickRefused, key 'clock').",
     )
     runtime.publishes(topics.CHARGER_PROGRESS, "Ticks settled, key 'clock'.")
-    # A ChargesSettled read means every charge before it is on Kafka (CONTRACT.md §4).
+    # A ChargesSettled read means every charge before it is on Kafka (docs/contract.md §4).
     runtime.relay.publish_after_all_before(topics.CHARGER_PROGRESS)
     runtime.publishes(
         topics.CREDITS_ISSUED, "Credits for debited days an end date cuts, key customer_id."
@@ -109,7 +109,7 @@ def bootstrap(runtime: Runtime) -> None:
 
 
 def wall_clock() -> datetime:
-    """The wall clock, read only to refuse a tick too far ahead of it (CONTRACT.md §4
+    """The wall clock, read only to refuse a tick too far ahead of it (docs/contract.md §4
     ClockTicked), never to decide what is due."""
     return datetime.now(UTC)
 

@@ -91,7 +91,7 @@ class Held(_View):
 
 
 class TopUp(_View):
-    """A top-up read (GrantMinutes, CONTRACT.md §4): due at valid_from."""
+    """A top-up read (GrantMinutes, docs/contract.md §4): due at valid_from."""
 
     topup_id: UUID
     valid_from: datetime

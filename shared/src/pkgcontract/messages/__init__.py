@@ -1,4 +1,4 @@
-"""Message models of the contract (CONTRACT.md), and reading them from raw bytes."""
+"""Message models of the contract (docs/contract.md), and reading them from raw bytes."""
 
 from .allowance import (
     AllowanceBalance,

@@ -1,4 +1,5 @@
-"""Allowance messages (CONTRACT.md §6): free minutes used by calls, and each grant's balance."""
+"""Allowance messages (docs/contract.md §6): free minutes used by calls, and each grant's
+balance."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ class FreeMinutesUsed(Message):
 
 
 class GrantReturn(BaseModel):
-    """What a reversal gave back to one grant a call had used (CONTRACT.md §6 Reversal)."""
+    """What a reversal gave back to one grant a call had used (docs/contract.md §6 Reversal)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -66,7 +67,7 @@ class GrantReturn(BaseModel):
 
 
 class FreeMinutesReturned(Message):
-    """A reversed call's free minutes given back (CONTRACT.md §6 Reversal), on
+    """A reversed call's free minutes given back (docs/contract.md §6 Reversal), on
     billing.free-minutes-used (key customer_id). event_id = uuid5 of 'returned:<usage_id>';
     only for a call that was covered."""
 
@@ -115,7 +116,7 @@ class AllowanceBalance(Message):
 
 
 class AllowanceThresholdReached(Message):
-    """A call first brought a grant's use to one of its notify_at_percent (CONTRACT.md §6), on
+    """A call first brought a grant's use to one of its notify_at_percent (docs/contract.md §6), on
     billing.allowance-alerts (key customer_id). event_id = uuid5 of
     'threshold:<grant_id>:<percent>'; once per grant and percent, after the call's
     FreeMinutesUsed, in increasing order."""

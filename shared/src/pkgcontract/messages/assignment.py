@@ -1,4 +1,4 @@
-"""Assignment messages (CONTRACT.md §4 Assignment)."""
+"""Assignment messages (docs/contract.md §4 Assignment)."""
 
 from __future__ import annotations
 

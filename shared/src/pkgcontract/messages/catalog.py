@@ -1,4 +1,4 @@
-"""Catalog messages (CONTRACT.md §4 Catalog)."""
+"""Catalog messages (docs/contract.md §4 Catalog)."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ class _PackageTerms(Message):
     proration: Proration = Field(
         default="none",
         description='"daily": part-periods at both ends charged by the day, and credits for '
-        "periods an end date cuts (CONTRACT.md §7); recurring and free_minutes only.",
+        "periods an end date cuts (docs/contract.md §7); recurring and free_minutes only.",
     )
     notify_at_percent: Percents = Field(
         default_factory=list,
@@ -89,7 +89,7 @@ class _PackageTerms(Message):
     rollover_percent: RolloverPercent = Field(
         default=0,
         description="free_minutes only: the share (0-100) of a period's granted minutes that "
-        "may carry over when its grant expires (CONTRACT.md §6 Rollover); 0: none.",
+        "may carry over when its grant expires (docs/contract.md §6 Rollover); 0: none.",
     )
     rollover_days: RolloverDays | None = Field(
         default=None,
@@ -130,7 +130,7 @@ class _PackageTerms(Message):
 
 class DefinePackage(_PackageTerms):
     """Define a package, or a new version of it. Its money has at most 10 digits before the
-    point (CONTRACT.md §2); what it publishes carries it as it came."""
+    point (docs/contract.md §2); what it publishes carries it as it came."""
 
     event_type: Literal["DefinePackage"] = "DefinePackage"
     retail: NonNegativeInputMoney = Field(description="What the customer is charged per period.")

@@ -1,4 +1,4 @@
-"""Charger messages (CONTRACT.md §4 Charger)."""
+"""Charger messages (docs/contract.md §4 Charger)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ class CreditDebited(Message):
 
 class CreditIssued(Message):
     """Money back for the days of a debited period that an end date set or moved no longer
-    covers (CONTRACT.md §7). event_id = credit_id = uuid5 of
+    covers (docs/contract.md §7). event_id = credit_id = uuid5 of
     'credit:<assignment_id>:<period_start>'; at most one per debited period."""
 
     event_type: Literal["CreditIssued"] = "CreditIssued"
@@ -180,7 +180,7 @@ class PackageRunReported(Message):
 
 
 class ChargeUpcoming(Message):
-    """Notice of a recurring debit that will be made (CONTRACT.md §4): sent once per period,
+    """Notice of a recurring debit that will be made (docs/contract.md §4): sent once per period,
     `notice_days` before it falls due.
     event_id = uuid5 of 'upcoming:<assignment_id>:<period_start>'."""
 
@@ -242,7 +242,7 @@ class ChargesReleased(Message):
 
 
 class ChargesSettled(Message):
-    """Every charge due by `at` is on its topic (CONTRACT.md §4): a reader that sees this and
+    """Every charge due by `at` is on its topic (docs/contract.md §4): a reader that sees this and
     then reads the charge topics to their end has every such charge."""
 
     event_type: Literal["ChargesSettled"] = "ChargesSettled"
@@ -252,7 +252,7 @@ class ChargesSettled(Message):
 
 class TickRefused(Message):
     """A tick too far ahead of the charger's wall clock, refused: it changed nothing and is not
-    the latest tick (CONTRACT.md §4 ClockTicked: a tick cannot be taken back). On
+    the latest tick (docs/contract.md §4 ClockTicked: a tick cannot be taken back). On
     charger.events, key 'clock'; event_id = uuid5 of 'refused:<tick_id>'."""
 
     event_type: Literal["TickRefused"] = "TickRefused"

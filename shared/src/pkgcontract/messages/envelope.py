@@ -1,4 +1,4 @@
-"""The envelope every message carries (CONTRACT.md §2)."""
+"""The envelope every message carries (docs/contract.md §2)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ ENVELOPE_REQUIRED = ("event_id", "event_type", "schema_version", "occurred_at")
 
 
 def envelope_required(schema: dict[str, Any]) -> None:
-    """Published schemas require the envelope (CONTRACT.md §2: every message carries it),
+    """Published schemas require the envelope (docs/contract.md §2: every message carries it),
     although the models fill in what a lenient reader may meet missing."""
     schema["required"] = [
         *ENVELOPE_REQUIRED,

@@ -1,4 +1,4 @@
-"""Error messages (CONTRACT.md §4 Errors)."""
+"""Error messages (docs/contract.md §4 Errors)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ class CommandRejected(Message):
 
 
 MAX_DEAD_PAYLOAD = 256 * 1024
-"""Bytes of the original message a DeadLetter keeps (CONTRACT.md §4 Errors)."""
+"""Bytes of the original message a DeadLetter keeps (docs/contract.md §4 Errors)."""
 MAX_DEAD_KEY = 1024
 MAX_DEAD_ERROR = 4096
 

@@ -1,4 +1,4 @@
-"""Field types of the contract (CONTRACT.md §2), shared by every message.
+"""Field types of the contract (docs/contract.md §2), shared by every message.
 
 Validation is split in two on purpose. An error whose pydantic type ends in ``_type`` means the
 JSON value has the wrong JSON type (a number where a string belongs): the message cannot be read
@@ -36,7 +36,7 @@ MAX_MONEY_PLACES = money.PLACES
 _MONEY_RE = re.compile(r"-?([0-9]+)(?:\.([0-9]+))?")  # fullmatch; places, digits counted next
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
-# CONTRACT.md §2: every date and instant lies in these bounds, so that every date computation
+# docs/contract.md §2: every date and instant lies in these bounds, so that every date computation
 # (a period after the last one, a zone's offset at the ends) stays inside Python's calendar.
 EARLIEST = date(1900, 1, 1)
 LATEST = date(2999, 12, 31)
@@ -59,7 +59,7 @@ def is_type_error(error_type: str) -> bool:
 
 
 # ---------------------------------------------------------------- money
-# Two bounds (CONTRACT.md §2): money a command or a usage record brings in has at most
+# Two bounds (docs/contract.md §2): money a command or a usage record brings in has at most
 # money.INPUT_DIGITS digits before the point (InputMoney); what the system publishes, computed
 # exactly from it, at most money.PUBLISHED_DIGITS (Money). Both at most 6 places.
 def _money_text(value: Any) -> str:
@@ -252,7 +252,7 @@ Uuid = Annotated[
 ]
 
 PackageId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", min_length=1, max_length=64)]
-# Ids and keys hold no control characters (CONTRACT.md §2); free text may hold tab and line
+# Ids and keys hold no control characters (docs/contract.md §2); free text may hold tab and line
 # breaks. NUL and lone surrogates are refused in every string when the message is read
 # (pkgcontract.messages.reading), before any field is looked at.
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
@@ -270,10 +270,10 @@ Currency = Annotated[
 ]
 Quantity = Annotated[StrictInt, Field(ge=1, le=100_000)]
 FreeMinutes = Annotated[StrictInt, Field(ge=1, le=1_000_000)]
-"""A package's or an assignment's free minutes per period (CONTRACT.md §4): bounded, so that
+"""A package's or an assignment's free minutes per period (docs/contract.md §4): bounded, so that
 free_minutes x quantity (at most 10^11) is stored whole."""
 CallSeconds = Annotated[StrictInt, Field(ge=0, le=604_800)]
-"""A call's duration_seconds (CONTRACT.md §4): at most a week."""
+"""A call's duration_seconds (docs/contract.md §4): at most a week."""
 PositiveInt = Annotated[StrictInt, Field(ge=1)]
 NonNegativeInt = Annotated[StrictInt, Field(ge=0)]
 Flag = StrictBool
@@ -311,7 +311,7 @@ _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 
 
 def natural_event_id(key: str) -> UUID:
-    """The event id of an event derived from a natural key (CONTRACT.md §2)."""
+    """The event id of an event derived from a natural key (docs/contract.md §2)."""
     return UUID(natural_event_id_str(key))
 
 

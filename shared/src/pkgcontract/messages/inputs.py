@@ -1,4 +1,4 @@
-"""Messages from outside the system: clock ticks and rated usage (CONTRACT.md §4)."""
+"""Messages from outside the system: clock ticks and rated usage (docs/contract.md §4)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ class UsageRated(Message):
 
 
 class UsageReversed(Message):
-    """The rater withdrew a UsageRated (CONTRACT.md §4 Usage): read in its customer's order;
+    """The rater withdrew a UsageRated (docs/contract.md §4 Usage): read in its customer's order;
     for minimum spend its amount stops counting in a period not charged yet, and the allowance
     gives back what the call used (§6). A repeated reversal_id, a record never read or one
     already reversed changes nothing."""

@@ -193,12 +193,12 @@ COMMAND_KEYS: dict[str, str] = {
     for topic, models in TOPIC_MESSAGES.items()
     if all(m in COMMANDS for m in models)
 }
-"""Command topics and the field each is keyed by (CONTRACT.md §3)."""
+"""Command topics and the field each is keyed by (docs/contract.md §3)."""
 
 
 def _check_key(message: Message, field: str, key: bytes) -> None:
     """A command that carries its topic's key field under another Kafka key is rejected
-    (CONTRACT.md §2): it would be handled in another partition's order than its field's."""
+    (docs/contract.md §2): it would be handled in another partition's order than its field's."""
     value = getattr(message, field, None)
     if not isinstance(value, str) or key == value.encode():
         return
@@ -245,7 +245,7 @@ def read_object(topic: str, obj: dict[str, Any], check_strings: bool = True) -> 
 
 
 def _bad_strings(obj: Any, path: str = "") -> list[FieldError]:
-    """Strings holding U+0000 or a lone surrogate, which no message may hold (CONTRACT.md §2):
+    """Strings holding U+0000 or a lone surrogate, which no message may hold (docs/contract.md §2):
     PostgreSQL cannot store the first, UTF-8 cannot encode the second."""
     found: list[FieldError] = []
     if isinstance(obj, str):

@@ -1,5 +1,5 @@
 """Strict JSON for messages: one object, UTF-8, no key twice, no NaN or Infinity, nesting
-bounded outside strings (CONTRACT.md §2). Whatever the bytes, `decode_json` returns an object
+bounded outside strings (docs/contract.md §2). Whatever the bytes, `decode_json` returns an object
 or raises Unreadable."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class _DuplicateKey(ValueError):
 
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """An object of the parsed JSON; the same key twice makes the message unreadable
-    (CONTRACT.md §2) rather than letting the last one win under the first one's place."""
+    (docs/contract.md §2) rather than letting the last one win under the first one's place."""
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen: set[str] = set()

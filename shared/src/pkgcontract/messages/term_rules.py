@@ -1,4 +1,4 @@
-"""The rules of a package's terms beyond field types (CONTRACT.md §4, §5): proration,
+"""The rules of a package's terms beyond field types (docs/contract.md §4, §5): proration,
 notify_at_percent, frequency_match, and the same rules as JSON Schema for the published
 documents. A rule broken is a CommandRejected naming the field."""
 
@@ -17,7 +17,7 @@ MAX_PERCENTS = 5
 
 
 def _proration(value: Any) -> str:
-    """CONTRACT.md §4/§7: "none" (the default, also for null) or "daily"; any other value,
+    """docs/contract.md §4/§7: "none" (the default, also for null) or "daily"; any other value,
     whatever its JSON type, is a rule broken (CommandRejected naming the field)."""
     if value is None:
         return "none"
@@ -34,7 +34,7 @@ Proration = Annotated[
 
 
 def _percents(value: Any) -> list[int]:
-    """CONTRACT.md §4/§6: 1 to 5 distinct integers from 1 to 100, sorted (null or an empty
+    """docs/contract.md §4/§6: 1 to 5 distinct integers from 1 to 100, sorted (null or an empty
     list: none); any other value, whatever its JSON type, is a rule broken (CommandRejected
     naming the field)."""
     if value is None or value == []:
@@ -88,7 +88,7 @@ RolloverDays = Annotated[StrictInt, Field(ge=1, le=366)]
 
 
 def rollover_rules(kind: str, percent: int, days: int | None) -> None:
-    """CONTRACT.md §4: rollover_percent (default 0) is for free_minutes packages only, and
+    """docs/contract.md §4: rollover_percent (default 0) is for free_minutes packages only, and
     rollover_days is required when it is above 0 and absent otherwise."""
     if percent and kind != "free_minutes":
         raise rule_error(
@@ -114,7 +114,8 @@ FrequencyMatch = list[StrictInt | StrictStr]
 def normalize_frequency_match(
     frequency: str, match: list[int | str] | None
 ) -> list[int] | list[str]:
-    """Check `match` against `frequency` (CONTRACT.md §5); return it de-duplicated and sorted."""
+    """Check `match` against `frequency` (docs/contract.md §5); return it de-duplicated and
+    sorted."""
     entries = list(match or [])
     if frequency == "daily":
         if entries:
@@ -193,7 +194,7 @@ FREQUENCY_RULES: list[dict[str, Any]] = [
         )
     ),
 ]
-"""CONTRACT.md §5's frequency_match rules, as JSON Schema (the models check them in code)."""
+"""docs/contract.md §5's frequency_match rules, as JSON Schema (the models check them in code)."""
 
 KIND_RULES: list[dict[str, Any]] = [
     {
@@ -225,7 +226,7 @@ ROLLOVER_RULES: list[dict[str, Any]] = [
         "else": {"properties": {"rollover_days": {"type": "null"}}},
     }
 ]
-"""CONTRACT.md §4's rollover rules, as JSON Schema (the models check them in code)."""
+"""docs/contract.md §4's rollover rules, as JSON Schema (the models check them in code)."""
 
 
 def package_rules(schema: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""Top-ups (CONTRACT.md §4 GrantMinutes): minutes bought or given once, outside any package."""
+"""Top-ups (docs/contract.md §4 GrantMinutes): minutes bought or given once, outside any package."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from .fields import (
 from .term_rules import Percents
 
 MAX_TOPUP_DAYS = 366
-"""A top-up's window: valid_until at most this many days after valid_from (CONTRACT.md §4)."""
+"""A top-up's window: valid_until at most this many days after valid_from (docs/contract.md §4)."""
 
 
 def topup_rules(schema: dict[str, Any]) -> None:
@@ -34,7 +34,7 @@ def topup_rules(schema: dict[str, Any]) -> None:
 
 
 class GrantMinutes(Message):
-    """A top-up (CONTRACT.md §4): minutes bought or given once, outside any package. Due at
+    """A top-up (docs/contract.md §4): minutes bought or given once, outside any package. Due at
     valid_from like a period's charge; the same topup_id grants once."""
 
     model_config = ConfigDict(json_schema_extra=topup_rules)

@@ -1,6 +1,6 @@
 """Schema versions: how a message of another `schema_version` is read.
 
-Every model here reads version 1, the only version published so far (CONTRACT.md §2). When a
+Every model here reads version 1, the only version published so far (docs/contract.md §2). When a
 message changes, its new version gets a converter here from the version before (an upcaster:
 old JSON in, the next version's JSON out), the model moves to the new version, and `read()`
 runs a stored or late old message through every converter up to the current one. A version

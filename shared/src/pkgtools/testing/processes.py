@@ -21,7 +21,7 @@ def free_port() -> int:
 
 HARNESS_SETTINGS: dict[str, dict[str, str]] = {
     # Tests drive simulated time (ticks in 2026, 2027, years ahead of or behind the wall
-    # clock): the charger's clock guard (CONTRACT.md §4 ClockTicked) is off unless a test
+    # clock): the charger's clock guard (docs/contract.md §4 ClockTicked) is off unless a test
     # (or the environment) sets CLOCK_MAX_AHEAD_SECONDS itself.
     "charger": {"CLOCK_MAX_AHEAD_SECONDS": "0"},
 }

@@ -48,7 +48,7 @@ EXPECTED: dict[str, tuple[str | tuple[str, ...], Expect]] = {
         topics.ASSIGNMENT_EVENTS,
         lambda m: {"event_type": "PackageAssigned", "assignment_id": str(m.assignment_id)},
     ),
-    # These events' ids are derived from the command's id (CONTRACT.md §4).
+    # These events' ids are derived from the command's id (docs/contract.md §4).
     "ChangeAssignment": (
         topics.ASSIGNMENT_EVENTS,
         lambda m: {"event_id": _natural(f"changed:{m.event_id}")},
@@ -69,7 +69,7 @@ EXPECTED: dict[str, tuple[str | tuple[str, ...], Expect]] = {
         topics.CHARGER_EVENTS,
         lambda m: {"event_type": "PackageRunReported", "request_id": str(m.request_id)},
     ),
-    # A tick is settled, or refused on charger.events (CONTRACT.md §4 ClockTicked).
+    # A tick is settled, or refused on charger.events (docs/contract.md §4 ClockTicked).
     "ClockTicked": (
         (topics.CHARGER_PROGRESS, topics.CHARGER_EVENTS),
         lambda m: [
@@ -85,7 +85,7 @@ EXPECTED: dict[str, tuple[str | tuple[str, ...], Expect]] = {
             {"event_type": "ChargeDeclined", "topup_id": str(m.topup_id)},
         ],
     ),
-    # Only a covered call's reversal is answered (CONTRACT.md §6 Reversal).
+    # Only a covered call's reversal is answered (docs/contract.md §6 Reversal).
     "UsageReversed": (
         topics.FREE_MINUTES_USED,
         lambda m: {"event_type": "FreeMinutesReturned", "usage_id": str(m.usage_id)},
@@ -132,7 +132,7 @@ def outcome(
 
 def whole_report(objects: Iterable[dict[str, Any]], request_id: str) -> dict[str, Any] | None:
     """The PackageRunReported of `request_id` once every part has arrived, its parts' lines
-    joined in order (CONTRACT.md §4: a report of more than 2,000 lines comes in parts)."""
+    joined in order (docs/contract.md §4: a report of more than 2,000 lines comes in parts)."""
     parts: dict[int, dict[str, Any]] = {}
     for obj in objects:
         if obj.get("event_type") == "PackageRunReported" and obj.get("request_id") == request_id:

@@ -50,7 +50,7 @@ def tick(
                 "later than it is ignored (it changes nothing and is never settled)",
                 1,
             )
-    # A refused tick is answered on charger.events (CONTRACT.md §4 ClockTicked).
+    # A refused tick is answered on charger.events (docs/contract.md §4 ClockTicked).
     outcome = deliver("clock", message, wait, timeout, ids)
     refused = outcome is not None and outcome.get("event_type") == "TickRefused"
     sent = json.loads(message.to_json())["at"]
@@ -138,7 +138,7 @@ def usage(
     timeout: Timeout = 60.0,
 ) -> None:
     """Send a rated call (UsageRated), for trying the allowance service by hand. It is applied
-    once the charger has settled a tick after it (CONTRACT.md §6); with --wait, print the
+    once the charger has settled a tick after it (docs/contract.md §6); with --wait, print the
     FreeMinutesUsed (only sent when free minutes cover at least a second)."""
     from pkgcontract.messages import UsageRated
 
@@ -172,7 +172,7 @@ def usage(
 
 def _some_grant_covers(call: Any) -> bool:
     """Whether one of the customer's grants (the allowance's read API) can cover `call` by
-    CONTRACT.md §6's rule; True when the API does not answer (then pkgctl just waits)."""
+    docs/contract.md §6's rule; True when the API does not answer (then pkgctl just waits)."""
     quoted = urllib.parse.quote(call.customer_id, safe="")
     try:
         found = api.pages("allowance", f"/customers/{quoted}/allowances", "grants")

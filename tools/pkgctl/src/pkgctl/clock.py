@@ -1,4 +1,4 @@
-"""Where time stands for the charger (CONTRACT.md §3: it has no other clock), as pkgctl
+"""Where time stands for the charger (docs/contract.md §3: it has no other clock), as pkgctl
 shows it; light, so that `pkgctl clock` reads it through the charger's API without Kafka."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Clock:
-    """Where time stands for the charger (CONTRACT.md §3: it has no other clock)."""
+    """Where time stands for the charger (docs/contract.md §3: it has no other clock)."""
 
     latest_tick: dict[str, Any] | None  # the tick sent last (of the topic's latest records)
     settled: dict[str, Any] | None  # the latest ChargesSettled: the charger's clock

@@ -48,7 +48,7 @@ def rejection(console: Console, obj: dict[str, Any]) -> None:
 
 
 def tick_refused(console: Console, obj: dict[str, Any]) -> None:
-    """A TickRefused (CONTRACT.md §4 ClockTicked): what was refused, why, how to proceed."""
+    """A TickRefused (docs/contract.md §4 ClockTicked): what was refused, why, how to proceed."""
     console.print(
         f"[bold red]refused:[/] the charger did not take tick {obj.get('tick_id')} at "
         f"{obj.get('at')}: it changed nothing"

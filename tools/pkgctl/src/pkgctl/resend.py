@@ -1,4 +1,4 @@
-"""Sending a command again as the same command (CONTRACT.md §2: a repeat of a command id with
+"""Sending a command again as the same command (docs/contract.md §2: a repeat of a command id with
 the same body is ignored), and seeing what became of one.
 
 Every command pkgctl sends says its ids before it is sent: the command id (its event_id) and

@@ -1,4 +1,4 @@
-"""Top-ups and reversals (CONTRACT.md §4 GrantMinutes, UsageReversed): minutes bought or given
+"""Top-ups and reversals (docs/contract.md §4 GrantMinutes, UsageReversed): minutes bought or given
 once, outside any package, and a rated record withdrawn. The contract's models are imported
 where a command is built: `pkgctl --help` does not load them."""
 
@@ -108,7 +108,7 @@ def reverse(
 ) -> None:
     """Withdraw a rated record (UsageReversed on usage.rated): it stops counting toward a
     minimum spend not charged yet, and the allowance gives back the free minutes the call used
-    (FreeMinutesReturned, CONTRACT.md §6). Not waited for by default: a reversal of a call
+    (FreeMinutesReturned, docs/contract.md §6). Not waited for by default: a reversal of a call
     that was not covered is answered by nothing."""
     from pkgcontract.messages import UsageReversed
 

@@ -232,7 +232,7 @@ class CallsCheckpoint(HeldPartitions, OneByOne, NotifiedWorker, ConsumerRebalanc
         return bool(leaving), done
 
     async def _expire_when_read(self) -> bool:
-        """Calls before expiry (CONTRACT.md §6): say which partitions this instance has read
+        """Calls before expiry (docs/contract.md §6): say which partitions this instance has read
         to where usage.rated ended when the pending expiry's ChargesSettled was read, with the
         calls it settles applied; the grants expire once every partition is."""
         waiting = self.waiting

@@ -1,4 +1,4 @@
-"""The contract's events for what the allowance did (CONTRACT.md §6).
+"""The contract's events for what the allowance did (docs/contract.md §6).
 
 A call covered gives one FreeMinutesUsed and one AllowanceBalance per grant it used: two or
 more events per call, on the service's hot path. They are written straight as JSON bytes, as
@@ -117,7 +117,7 @@ ROUTES: dict[type, Route] = {
     # The allowance dead-letters calls only (records it cannot read, the chassis does).
     DeadLetter: lambda e: (topics.dlq_topic(topics.USAGE_RATED), e.key or ""),
 }
-"""The topic and key of every event the allowance emits, by its type (CONTRACT.md §3 and §6):
+"""The topic and key of every event the allowance emits, by its type (docs/contract.md §3 and §6):
 handlers emit an event and nothing else."""
 
 

@@ -1,7 +1,7 @@
 """After a batch failed for its calls' sake, the calls checkpoint applies the settled calls,
 the calls to park and the parked calls settled each in a transaction of its own, in order; a
 call that fails on every try is dead-lettered and its customer's later calls go on
-(CONTRACT.md §4 Errors). Part of allowance.adapters.checkpoint.CallsCheckpoint."""
+(docs/contract.md §4 Errors). Part of allowance.adapters.checkpoint.CallsCheckpoint."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Calls read and not applied yet, held in memory by the calls checkpoint
-(allowance.adapters.checkpoint), per partition of `usage.rated` (CONTRACT.md §6:
+(allowance.adapters.checkpoint), per partition of `usage.rated` (docs/contract.md §6:
 a call waits until the charger has settled its moment; calls of one customer keep their order).
 
 Kafka is where waiting calls are kept: the offset stored with the applied state of a partition

@@ -1,4 +1,4 @@
-"""Which free minutes cover a call, and how much (CONTRACT.md §6). Pure: plain values only.
+"""Which free minutes cover a call, and how much (docs/contract.md §6). Pure: plain values only.
 
 A call is covered per second, from the grants that can cover it, in order: longest matching
 destination prefix first (an empty prefix list matches any destination, as length 0), then a
@@ -101,7 +101,7 @@ credit = money.credit
 def thresholds(before: Grant, after: Grant) -> list[int]:
     """The percents of the grant's notify_at_percent that a call first reached: those with
     `used_seconds x 100 >= granted_seconds x p` after it and not before, in increasing order
-    (CONTRACT.md §6 AllowanceThresholdReached)."""
+    (docs/contract.md §6 AllowanceThresholdReached)."""
     granted = after.granted_seconds
     return [
         p

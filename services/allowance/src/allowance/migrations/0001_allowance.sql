@@ -1,4 +1,4 @@
--- The allowance service's state (CONTRACT.md §6): grants with what calls used of them, the
+-- The allowance service's state (docs/contract.md §6): grants with what calls used of them, the
 -- calls read (applied or waiting for the charger to settle their moment), and the settled
 -- horizon. Offsets read are in the shared read_offsets table, written with these.
 

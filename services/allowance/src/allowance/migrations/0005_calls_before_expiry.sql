@@ -1,4 +1,4 @@
--- Calls before expiry (CONTRACT.md §6): a ChargesSettled no longer expires grants at once. It
+-- Calls before expiry (docs/contract.md §6): a ChargesSettled no longer expires grants at once. It
 -- leaves the moment to expire at and where usage.rated ended when it was read; the grants
 -- expire once every partition has been read that far and the calls the moment settles are
 -- applied (each instance says so of the partitions it reads, in usage_ready).
@@ -11,5 +11,5 @@ CREATE TABLE usage_ready (
     ready_for timestamptz NOT NULL
 );
 
--- Threshold alerts (CONTRACT.md §6): the grant's percents, from its FreeMinutesGranted.
+-- Threshold alerts (docs/contract.md §6): the grant's percents, from its FreeMinutesGranted.
 ALTER TABLE grants ADD COLUMN notify_at_percent int[] NOT NULL DEFAULT '{}';

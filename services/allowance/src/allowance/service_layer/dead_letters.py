@@ -1,4 +1,4 @@
-"""A call whose applying fails for its own sake on every try (CONTRACT.md §4 Errors): its
+"""A call whose applying fails for its own sake on every try (docs/contract.md §4 Errors): its
 dead letter, in the caller's unit of work."""
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class CallFailed:
 
 async def dead_letter_call(failed: CallFailed, uow: UnitOfWork, deps: Dependencies = NONE) -> None:
     """A call whose applying fails for its own sake on every retry: it goes to
-    usage.rated.dlq with the error (CONTRACT.md §4 Errors), counts as applied (a repeat of it
+    usage.rated.dlq with the error (docs/contract.md §4 Errors), counts as applied (a repeat of it
     is ignored), and the customer's later calls go on."""
     call, error, consumer = failed.call, failed.error, failed.consumer
     await uow.repository.first_applied([call.usage_id])

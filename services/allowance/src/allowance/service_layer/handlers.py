@@ -88,7 +88,7 @@ async def settle(settled: ChargesSettled, uow: UnitOfWork, deps: Dependencies) -
     """A ChargesSettled: once the grants topic is read up to its end as of now, calls before
     `at` may be applied. Grants whose window ended by `at` expire only once usage.rated has
     been read up to its end as of now and the calls `at` settles are applied
-    (`expire_if_ready`: calls before expiry, CONTRACT.md §6). True when it moved."""
+    (`expire_if_ready`: calls before expiry, docs/contract.md §6). True when it moved."""
     assert deps.grants_read is not None and deps.usage_ends is not None
 
     async def grants_read_to() -> dict[int, int]:
@@ -218,7 +218,7 @@ async def apply_calls(
     """Apply `calls`, settled and in the order read (each customer's in its order), to their
     customers' grants (the caller holds their partitions): those applied before (a repeated
     usage_id, or a call another instance applied before a rebalance) are skipped. Each grant
-    the calls used gives one AllowanceBalance, with its state after them (CONTRACT.md §6: the
+    the calls used gives one AllowanceBalance, with its state after them (docs/contract.md §6: the
     calls of one batch may give one balance). Returns (calls applied, calls covered)."""
     store = uow.repository
     if not calls:

@@ -1,4 +1,4 @@
-"""Assignment rules (CONTRACT.md §4 Assignment), as pure functions of state and command."""
+"""Assignment rules (docs/contract.md §4 Assignment), as pure functions of state and command."""
 
 from __future__ import annotations
 

@@ -55,7 +55,7 @@ async def prepare(
     request per batch, not per command). Returns the new assignments of a package still
     unknown that may wait for its definition, each with the moment its own wait ends (at
     most `unknown.seconds` after it was first read): define-then-assign sent back to back is
-    not refused (CONTRACT.md §4); the caller holds them back with their customer's later
+    not refused (docs/contract.md §4); the caller holds them back with their customer's later
     commands."""
     ids = [c.assignment_id for c in commands if hasattr(c, "assignment_id")]
     await uow.assignments.preload(ids)

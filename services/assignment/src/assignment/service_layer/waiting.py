@@ -1,5 +1,5 @@
 """AssignPackage commands that name a package the catalog view does not know yet wait for its
-definition, for a bounded time (CONTRACT.md §4): DefinePackage and AssignPackage travel on
+definition, for a bounded time (docs/contract.md §4): DefinePackage and AssignPackage travel on
 different topics, so a sender that writes one straight after the other may have its
 AssignPackage read before the catalog has published the PackageDefined.
 

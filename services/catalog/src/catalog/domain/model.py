@@ -1,4 +1,5 @@
-"""Catalog rules (CONTRACT.md §4 Catalog), as pure functions of the current state and a command."""
+"""Catalog rules (docs/contract.md §4 Catalog), as pure functions of the current state and a
+command."""
 
 from __future__ import annotations
 

@@ -62,7 +62,7 @@ class ClockRepository:
         await self.conn.execute("UPDATE clock SET settled = true WHERE id = 1")
 
     async def refuse(self, tick_id: UUID, at: datetime, wall_clock: datetime) -> bool:
-        """Record a tick refused as too far ahead (CONTRACT.md §4 ClockTicked); False when it
+        """Record a tick refused as too far ahead (docs/contract.md §4 ClockTicked); False when it
         already was, so its TickRefused is sent once."""
         row = await self.conn.fetchval(
             "INSERT INTO refused_ticks (tick_id, tick_at, wall_clock) VALUES ($1, $2, $3) "

@@ -28,7 +28,7 @@ MINIMUM_SPEND_USAGE = (
     "AND u.currency = p.currency AND u.occurred_at >= p.start AND u.occurred_at < p.stop "
     "AND u.reversed_by IS NULL"
 )
-"""CONTRACT.md §5, minimum spend: the usage `u` that counts toward period `p` of an assignment
+"""docs/contract.md §5, minimum spend: the usage `u` that counts toward period `p` of an assignment
 is the customer's, in the package's currency, that occurred in [start, end) of the period,
 and, for a DID-level assignment, from that DID only; a record reversed (UsageReversed) no
 longer counts. The one place that says so (in SQL, so a
@@ -216,7 +216,7 @@ class LedgerRepository(Holds):
         if rows:
             await self.conn.copy_records_to_table("ledger", records=rows, columns=LEDGER_COLUMNS)
 
-    # ------------------------------------------------------------ credits (CONTRACT.md §7)
+    # ------------------------------------------------------------ credits (docs/contract.md §7)
     async def debits_to_credit(
         self, ends: list[tuple[str, UUID, date]]
     ) -> dict[UUID, list[Debited]]:

@@ -1,4 +1,4 @@
-"""The contract's events for top-ups (CONTRACT.md §4 GrantMinutes): CreditDebited kind
+"""The contract's events for top-ups (docs/contract.md §4 GrantMinutes): CreditDebited kind
 "topup", FreeMinutesGranted with its topup_id, ChargeDeclined. Rare (one per top-up): written
 through the models in pkgcontract.messages."""
 

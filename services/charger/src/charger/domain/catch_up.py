@@ -1,4 +1,4 @@
-"""The catch-up rule (CONTRACT.md §5): what a tick charges for each of a customer's due
+"""The catch-up rule (docs/contract.md §5): what a tick charges for each of a customer's due
 assignments, and which may be over the catch-up limit and must be counted before it is held.
 Pure: the counting that needs the ledger (RunPackage's charges already made) is the service
 layer's (`planning._recount`)."""

@@ -20,7 +20,7 @@ from charger.domain.notices import wake_at
 
 class LedgerRow(NamedTuple):
     """A charge the ledger records (made, declined or covered); a named tuple: a million are
-    made per big tick. The last five, kept since proration (CONTRACT.md §7), are what a credit
+    made per big tick. The last five, kept since proration (docs/contract.md §7), are what a credit
     of the debit needs."""
 
     key: str
@@ -187,7 +187,7 @@ T = TypeVar("T", bound=_Tick)
 
 def latest_tick(ticks: list[T]) -> T:
     """Of ticks queued together, the one to handle: handling only the latest charges the same
-    periods in the same order as handling each (CONTRACT.md §4 ChargesSettled)."""
+    periods in the same order as handling each (docs/contract.md §4 ChargesSettled)."""
     latest = ticks[0]
     for tick in ticks[1:]:
         if tick.at >= latest.at:

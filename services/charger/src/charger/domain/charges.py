@@ -1,4 +1,4 @@
-"""Which charges are due (CONTRACT.md §5): `due_charges` lists, for one assignment, every
+"""Which charges are due (docs/contract.md §5): `due_charges` lists, for one assignment, every
 charge due by `horizon` from a starting period on; what becomes of each is
 charger.domain.decisions. Pure.
 """
@@ -237,7 +237,7 @@ def due_charges(
 
 
 def counted(charge: Charge) -> bool:
-    """Whether a tick's charge counts toward the catch-up limit (CONTRACT.md §4 ChargesHeld):
+    """Whether a tick's charge counts toward the catch-up limit (docs/contract.md §4 ChargesHeld):
     every debit and grant due and not yet made, except the debits that auto_decrement_credit =
     false skips and minimum-spend periods with nothing to charge (after `settle`)."""
     if charge.kind == "grant":

@@ -1,4 +1,4 @@
-"""The clock guard (CONTRACT.md §4 ClockTicked): a tick cannot be taken back, so a tick more
+"""The clock guard (docs/contract.md §4 ClockTicked): a tick cannot be taken back, so a tick more
 than `max_ahead` after the charger's wall clock is refused. The wall clock is only ever
 compared with here, to refuse; what is due is decided by the ticks alone."""
 

@@ -1,4 +1,4 @@
-"""How many charges a tick would count toward the catch-up limit (CONTRACT.md §4 ChargesHeld)
+"""How many charges a tick would count toward the catch-up limit (docs/contract.md §4 ChargesHeld)
 over a long stretch, without listing them: the stretch is cut where a package version or the
 assignment's terms change, and each piece's periods are counted from the calendar. A count of
 centuries of daily periods costs a few statements, not a million charges. Pure.

@@ -1,4 +1,4 @@
-"""What becomes of each new charge (CONTRACT.md §5): `decide` walks a customer's new charges in
+"""What becomes of each new charge (docs/contract.md §5): `decide` walks a customer's new charges in
 (period_start, assignment_id) order and marks each debit charged, declined against the monthly
 spend limit, skipped or covered; `settle` takes a period's spend off its minimum-spend debit.
 Pure."""

@@ -26,9 +26,9 @@ class PackageVersion:
     free_minutes: int | None
     destination_prefixes: tuple[str, ...] = ()
     notice_days: int | None = None  # None: the charger's default (CHARGE_NOTICE_DAYS)
-    proration: str = "none"  # "daily": part-periods and credits (CONTRACT.md §7)
+    proration: str = "none"  # "daily": part-periods and credits (docs/contract.md §7)
     notify_at_percent: tuple[int, ...] = ()  # carried to the grants, for the allowance
-    rollover_percent: int = 0  # carried to the grants, for the allowance (CONTRACT.md §6)
+    rollover_percent: int = 0  # carried to the grants, for the allowance (docs/contract.md §6)
     rollover_days: int | None = None
 
     @property
@@ -39,7 +39,7 @@ class PackageVersion:
     @property
     def credits_on_end(self) -> bool:
         """Whether an end date set or moved before the end of a period it debited credits the
-        days no longer covered (CONTRACT.md §7): every "daily" proration, a daily package
+        days no longer covered (docs/contract.md §7): every "daily" proration, a daily package
         too, whose days after the end are credited whole."""
         return self.proration == "daily"
 
@@ -84,7 +84,7 @@ class Tracked:
     setup_done: bool
     run_charged: bool = False  # RunPackage recorded charges of it (the ledger may be ahead)
     noticed_through: date | None = None  # last period whose notice was considered
-    hold: str | None = None  # None, "held" or "released" (CONTRACT.md §4 ChargesHeld)
+    hold: str | None = None  # None, "held" or "released" (docs/contract.md §4 ChargesHeld)
 
 
 def version_on(versions: list[PackageVersion], day: date) -> PackageVersion | None:
@@ -121,7 +121,7 @@ class MonthTotals:
 def exceeds_spend_limit(
     limit: SpendLimit | None, month: MonthTotals, currency: str, day: date, amount: Decimal
 ) -> bool:
-    """The spend-limit rule (CONTRACT.md §5), for debits and the notices that announce them
+    """The spend-limit rule (docs/contract.md §5), for debits and the notices that announce them
     alike: a debit in the limit's currency that would take the debits of its period's month
     over the limit. Charges in other currencies are not limited."""
     return (

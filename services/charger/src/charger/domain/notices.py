@@ -1,4 +1,4 @@
-"""Notices of recurring debits before they fall due (CONTRACT.md §4 ChargeUpcoming). Pure.
+"""Notices of recurring debits before they fall due (docs/contract.md §4 ChargeUpcoming). Pure.
 
 A period's notice moment is midnight (assignment timezone) of `period_start - notice_days`.
 The first tick at or after that moment and before the period is due sends the notice, when
@@ -66,7 +66,7 @@ def upcoming(
     that are not yet due and whose notice moment is at or before `at`."""
     none = Notices([], noticed_through)
     if not versions or versions[0].kind == "minimum_spend":
-        return none  # in arrears, an amount not known ahead: no notice (CONTRACT.md §4)
+        return none  # in arrears, an amount not known ahead: no notice (docs/contract.md §4)
     widest = max(notice_days(v, default_days) for v in versions)
     if widest == 0:
         return none

@@ -1,5 +1,5 @@
 """Charging by the day at the ends of an assignment, and money back when it ends early
-(CONTRACT.md §7). Pure.
+(docs/contract.md §7). Pure.
 
 A package version whose `proration` is "daily" (any frequency but daily) charges, besides its
 whole periods:

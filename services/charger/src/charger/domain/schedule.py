@@ -1,4 +1,4 @@
-"""Billing dates and periods (CONTRACT.md §5), and the moments they begin.
+"""Billing dates and periods (docs/contract.md §5), and the moments they begin.
 
 Pure and calendar-only: no package, no money. Dates are generated a month (or a year) at a
 time rather than day by day, so long catch-ups stay cheap.
@@ -19,7 +19,7 @@ Match = Sequence[int] | Sequence[str]
 @dataclass(frozen=True, order=True)
 class Period:
     """[start, end): starts on a billing date and ends on the next one; or a part of such a
-    period charged by the day (CONTRACT.md §7), whose `charged_days` of its enclosing
+    period charged by the day (docs/contract.md §7), whose `charged_days` of its enclosing
     period's `period_days` are given."""
 
     start: date
@@ -89,7 +89,7 @@ LONGEST_PERIOD_DAYS = 366
 
 def enclosing_period(frequency: str, match: Match, day: date) -> Period:
     """[b0, b1) with b0 the latest billing date on or before `day` and b1 the first after it
-    (CONTRACT.md §7)."""
+    (docs/contract.md §7)."""
     lo = max(date.min, day - timedelta(days=LONGEST_PERIOD_DAYS))
     b0 = None
     for d in billing_dates(frequency, match, lo, day):

@@ -1,4 +1,4 @@
-"""Top-ups (CONTRACT.md §4 GrantMinutes): minutes bought or given once, outside any package.
+"""Top-ups (docs/contract.md §4 GrantMinutes): minutes bought or given once, outside any package.
 A top-up is a charge like a period's: due at `valid_from`, made once under its natural keys,
 its debit (retail > 0) subject to the customer's monthly spend limit; a declined top-up grants
 nothing. Pure."""
@@ -54,7 +54,7 @@ class TopUp:
         return f"declined:topup:{self.topup_id}"
 
     def due_by(self, at: datetime) -> bool:
-        """Due once a tick's `at` reaches valid_from (CONTRACT.md §5: a moment is due...)."""
+        """Due once a tick's `at` reaches valid_from (docs/contract.md §5: a moment is due...)."""
         return self.valid_from <= at
 
 

@@ -61,7 +61,7 @@ class TickWorker(NotifiedWorker):
     ) -> tuple[Made, list[str]]:
         """Charge `claimed` one customer at a time; a customer whose charging fails on every
         try, one assignment at a time; an assignment that still fails is held (reason
-        "failed: …"), so that the tick settles without it (CONTRACT.md §4 Errors)."""
+        "failed: …"), so that the tick settles without it (docs/contract.md §4 Errors)."""
         made = Made()
         for customer in claimed:
             done, error = await self._tries(customer, at, tick_id, None)

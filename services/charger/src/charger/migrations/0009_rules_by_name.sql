@@ -1,4 +1,4 @@
--- CONTRACT.md §5, the spend limit: what counts toward a customer's monthly limit is every
+-- docs/contract.md §5, the spend limit: what counts toward a customer's monthly limit is every
 -- debit charged (recurring, setup, minimum spend; not a grant, not a declined or covered
 -- period), in the calendar month of its period_start. The one place that says so: the limit's
 -- check and the read API's month-to-date both read this view.

@@ -1,4 +1,4 @@
--- Proration and credits (CONTRACT.md §7). What a credit needs of a debit: where its period
+-- Proration and credits (docs/contract.md §7). What a credit needs of a debit: where its period
 -- ends, the days it charged of how many (both null: a whole period), its cost and the package
 -- version that charged it. Rows recorded before stay null: a credit then takes the whole
 -- period and the version in force at its start.

@@ -1,4 +1,4 @@
--- Ticks refused as too far ahead of the charger's wall clock (CONTRACT.md §4 ClockTicked): one
+-- Ticks refused as too far ahead of the charger's wall clock (docs/contract.md §4 ClockTicked): one
 -- row per tick_id, so that its TickRefused is sent once however often the tick is read.
 CREATE TABLE refused_ticks (
     tick_id uuid PRIMARY KEY,

@@ -1,4 +1,4 @@
--- Top-ups (GrantMinutes, CONTRACT.md §4): minutes bought or given once, outside any package,
+-- Top-ups (GrantMinutes, docs/contract.md §4): minutes bought or given once, outside any package,
 -- due at valid_from like a period's charge. One row per topup_id: the same top-up sent twice
 -- (under any command id) grants once. status NULL: not made yet (the customer's next_due_at is
 -- no later than its valid_from); granted or declined once made.

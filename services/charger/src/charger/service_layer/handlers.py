@@ -68,7 +68,7 @@ async def release_held(
     uow: UnitOfWork, cmd: ReleaseHeldCharges, _inputs: object = None, _policy: object = None
 ) -> None:
     """ReleaseHeldCharges: the next tick makes everything due for the assignment, in order,
-    without the catch-up limit (CONTRACT.md §4)."""
+    without the catch-up limit (docs/contract.md §4)."""
     state = await uow.ledger.hold_of(cmd.customer_id, cmd.assignment_id)
     if state is None:
         raise RuleBroken(
@@ -204,7 +204,7 @@ async def _notify(
     made_at: datetime,
     made: Made,
 ) -> date | None:
-    """Send the notices of `p`'s assignment now due (CONTRACT.md §4 ChargeUpcoming); how far
+    """Send the notices of `p`'s assignment now due (docs/contract.md §4 ChargeUpcoming); how far
     it is noticed now."""
     a = p.tracked.assignment
     notices, through = await planning.notices_due(uow.ledger, p.tracked, versions, at, policy)
@@ -237,7 +237,7 @@ async def hold_failed(
     due: planning.Due,
 ) -> bool:
     """Hold an assignment whose charges fail for their own sake on every retry, so that the
-    tick settles without it (CONTRACT.md §4 ChargesHeld, reason "failed: …"); `due`: what
+    tick settles without it (docs/contract.md §4 ChargesHeld, reason "failed: …"); `due`: what
     `planning.what_was_due` could work out. False when it is no longer due."""
     store = uow.ledger
     await store.lock_customer(customer_id)

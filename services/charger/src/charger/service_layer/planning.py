@@ -257,7 +257,7 @@ async def run_charges(
 async def _over_limit(
     store: Ledger, t: Tracked, versions: list[PackageVersion], horizon: datetime, limit: int
 ) -> Held | None:
-    """Whether a tick at `horizon` would hold `t` (CONTRACT.md §4 ChargesHeld): a look at the
+    """Whether a tick at `horizon` would hold `t` (docs/contract.md §4 ChargesHeld): a look at the
     first `limit` + 1 periods settles most assignments; only one that may be over is counted
     whole, a chunk at a time."""
     start = t.ticked_through + timedelta(days=1) if t.ticked_through else None

@@ -100,7 +100,7 @@ async def update_assignments(uow: UnitOfWork, events: list[Change], notice_days:
     """A run of AssignmentChanged / AssignmentEnded (each assignment once) in a handful of
     statements whatever their number, as `add_assignments`: customers locked (in id order,
     as every writer locks them), then the assignments; each saved with its due moment again;
-    an end date set or moved credits the debited days it no longer covers (CONTRACT.md §7),
+    an end date set or moved credits the debited days it no longer covers (docs/contract.md §7),
     once per period."""
     store = uow.projections
     customers = await store.customers_of([e.assignment_id for e in events])

@@ -32,7 +32,7 @@ from pkgcontract.messages import (
 from pkgshared.pacing import breathe
 
 REPORT_PART_LINES = 2000
-"""Most lines in one PackageRunReported (CONTRACT.md §4): a larger report is sent in parts."""
+"""Most lines in one PackageRunReported (docs/contract.md §4): a larger report is sent in parts."""
 
 
 def held(p: Plan, tick_id: UUID, made_at: datetime) -> ChargesHeld:

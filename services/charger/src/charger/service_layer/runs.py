@@ -1,4 +1,4 @@
-"""RunPackage (CONTRACT.md §4): a customer's charges due by the end of a date, reported, and
+"""RunPackage (docs/contract.md §4): a customer's charges due by the end of a date, reported, and
 charged unless simulated. Its work is bounded by the contract (RUN_PACKAGE_MAX_DAYS after the
 latest tick; a simulated run's catch-up limit) and done in pieces (pkgshared.pacing): the
 charges are listed a chunk of periods at a time, decided, recorded and emitted `RUN_PIECE` at a
@@ -46,7 +46,7 @@ async def run_package(
 ) -> None:
     """RunPackage: every charge due by the end of the date, reported; those not yet made are
     charged unless simulated. A real run charges held assignments too, and releases them; a
-    simulated one reports an assignment over the catch-up limit as one held line (CONTRACT.md
+    simulated one reports an assignment over the catch-up limit as one held line (docs/contract.md
     §4); its events carry the command's correlation_id. RuleBroken past the horizon."""
     await within_horizon(uow, cmd, policy)
     await inputs.check(cmd.event_id, partial(uow.read_positions, INPUTS))

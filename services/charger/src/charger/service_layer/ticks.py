@@ -1,4 +1,4 @@
-"""A poll's ticks (CONTRACT.md §4 ClockTicked): each too far ahead of the charger's wall clock
+"""A poll's ticks (docs/contract.md §4 ClockTicked): each too far ahead of the charger's wall clock
 refused (TickRefused, once per tick_id), then the latest of the others accepted
 (`handlers.accept_tick`). A refused tick is not the latest tick: it moves nothing, settles
 nothing, and the ticks after it are judged as usual. Inside the caller's unit of work."""
@@ -23,7 +23,8 @@ from pkgshared.barrier import InputsBarrier
 log = structlog.get_logger(__name__)
 
 CLOCK_KEY = "clock"
-"""TickRefused's key on charger.events (CONTRACT.md §3), as ChargesSettled's on charger.progress."""
+"""TickRefused's key on charger.events (docs/contract.md §3), as ChargesSettled's on
+charger.progress."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Top-ups (CONTRACT.md §4 GrantMinutes): the command kept once per topup_id and made at once
+"""Top-ups (docs/contract.md §4 GrantMinutes): the command kept once per topup_id and made at once
 when the charger's clock has already passed its valid_from, else by the first tick whose `at`
 reaches it (the customer is due no later than that: ChargesSettled waits for it like for any
 charge). Inside the caller's unit of work; the domain decides (charger.domain.topups)."""
@@ -135,7 +135,7 @@ async def make_customer_topups(uow: UnitOfWork, customer: str, at: datetime) -> 
 
 async def set_aside(uow: UnitOfWork, customer: str, at: datetime, error: str) -> None:
     """Top-ups due by `at` that fail for their own sake on every try are marked "failed" (not
-    made; the read API shows them), so that the tick settles without them (CONTRACT.md §4
+    made; the read API shows them), so that the tick settles without them (docs/contract.md §4
     Errors: one message never stops the others)."""
     await uow.ledger.lock_customer(customer)
     failed = await uow.topups.fail_due(customer, at)
