@@ -11,7 +11,7 @@ Every package bills daily, so each day an assignment covers is one period:
   each debited day after the end (§7);
 - each call inside a free-minutes assignment's days: FreeMinutesUsed `used:<usage_id>`.
 
-Pure: the same seed gives the same history."""
+Pure: the same seed gives the same history (under new ids: uuid4, so runs never collide)."""
 
 from __future__ import annotations
 
