@@ -120,7 +120,9 @@ def credits(
     out = []
     for debit in debits:
         version = _version(versions, debit)
-        if version is None or not version.prorates:
+        # A daily package has no part-periods (`prorates` is false for it), but its days
+        # debited after an end are credited whole like any other period (§7).
+        if version is None or version.proration != "daily":
             continue
         period_end = debit.period_end or next_billing_date(
             version.frequency, version.frequency_match, debit.period_start
