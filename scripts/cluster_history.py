@@ -135,12 +135,17 @@ def build(
     seed: int, customers: int, history_days: int, tick_days: int, calls: int, today: date
 ) -> History:
     """A history of `customers` customers (1 or 2 assignments each, started in the
-    `history_days` before the first tick), a first tick two days after `today`, a big tick
+    `history_days` before the first tick), a first tick five days after `today`, a big tick
     `tick_days` later, and `calls` calls: a quarter before the big tick, the rest streamed
     during it."""
     rng = random.Random(seed)
     run = f"cl{seed:06d}"
-    first_day = today + timedelta(days=2)
+    # The compose ticker keeps the charger's clock at the wall clock until the first tick, and
+    # an assignment read after a settled moment gets its charges after that ChargesSettled:
+    # a call before that moment could be applied before its grant (as the contract allows).
+    # So calls come two days after `today` at the earliest, the first tick three days later.
+    calls_from = today + timedelta(days=2)
+    first_day = today + timedelta(days=5)
     first_tick = datetime.combine(first_day, time(0, 1), UTC)
     big_tick = first_tick + timedelta(days=tick_days)
     history = History(run, first_tick, big_tick)
@@ -176,7 +181,7 @@ def build(
         # Early calls fall before the first tick (applied once it settles); streamed ones in
         # the big tick's days (applied once it settles).
         early = n < calls // 4
-        first = a.start if early else max(a.start, first_day)
+        first = max(a.start, calls_from) if early else max(a.start, first_day)
         last = first_day - timedelta(days=1) if early else big_tick.date() - timedelta(days=1)
         if first > last:
             first, last = max(a.start, first_day), big_tick.date() - timedelta(days=1)

@@ -112,7 +112,7 @@ def test_the_expected_events_follow_the_contracts_keys() -> None:
     history = h.build(7, 40, 10, 5, 200, date(2026, 12, 6))
     expected = history.expected()
     first, last = history.first_tick.date(), history.big_tick.date()
-    assert (first, last) == (date(2026, 12, 8), date(2026, 12, 13))
+    assert (first, last) == (date(2026, 12, 11), date(2026, 12, 16))
     ended = [a for a in history.assignments if a.end is not None]
     running = [a for a in history.assignments if a.end is None]
     assert ended and running
@@ -139,4 +139,5 @@ def test_the_expected_events_follow_the_contracts_keys() -> None:
     for _, call in history.early_calls + history.stream_calls:
         day = date.fromisoformat(call["occurred_at"][:10])
         assert call["customer_id"] in starts and day < last  # inside a grant, settled by a tick
+        assert day >= date(2026, 12, 8)  # after the compose ticker's moment (the wall clock)
     assert h.build(7, 40, 10, 5, 200, date(2026, 12, 6)).expected() != expected  # new ids each run
