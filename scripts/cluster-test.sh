@@ -16,9 +16,10 @@ source scripts/compose-engine.sh
 
 project=packages-cluster-test
 export COMPOSE_FILE=docker-compose.yml:deploy/compose/cluster.yml
-export KAFKA_PORT=49092 KAFKA_2_PORT=49093 KAFKA_3_PORT=49094 POSTGRES_PORT=45432
-export CATALOG_PORT=48081 ASSIGNMENT_PORT=48082 CHARGER_PORT=48083 ALLOWANCE_PORT=48084
-export CATALOG_2_PORT=48091 ASSIGNMENT_2_PORT=48092 CHARGER_2_PORT=48093 ALLOWANCE_2_PORT=48094
+# Ports below the ephemeral range (32768-60999), where no outgoing connection takes them.
+export KAFKA_PORT=25092 KAFKA_2_PORT=25093 KAFKA_3_PORT=25094 POSTGRES_PORT=25432
+export CATALOG_PORT=28181 ASSIGNMENT_PORT=28182 CHARGER_PORT=28183 ALLOWANCE_PORT=28184
+export CATALOG_2_PORT=28191 ASSIGNMENT_2_PORT=28192 CHARGER_2_PORT=28193 ALLOWANCE_2_PORT=28194
 compose() { docker compose -p "$project" "$@"; }
 [ "${CLUSTER_KEEP:-0}" = 1 ] || trap 'compose down -v --remove-orphans >/dev/null 2>&1 || true' EXIT
 compose down -v --remove-orphans >/dev/null 2>&1 || true  # what an interrupted run left
