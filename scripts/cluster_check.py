@@ -201,10 +201,17 @@ async def caught_up(admin: Admin, names: list[str], timeout: float) -> tuple[int
     """Wait until every group's committed offsets are its topics' end offsets and every
     partition has all its copies in sync; the partitions checked and when it held."""
     began = time.monotonic()
+    lag: dict[tuple[str, str, int], int] = {}
+    behind: dict[tuple[str, str, int], int] = {}
+    lagging: list[tuple[str, int]] = []
     while True:
-        lag = await admin.lag()
-        behind = {k: v for k, v in lag.items() if v}
-        lagging = await admin.under_replicated(names)
+        try:
+            lag = await admin.lag()
+            behind = {k: v for k, v in lag.items() if v}
+            lagging = await admin.under_replicated(names)
+        except Exception as error:  # a connection to the restarted broker not ready yet
+            say(f"asking Kafka failed ({type(error).__name__}), again")
+            lag = {}
         if not behind and not lagging and lag:
             return len(lag), time.monotonic()
         if time.monotonic() - began > timeout:
