@@ -262,7 +262,7 @@ if __name__ == "__main__":
     parser.add_argument("--project", required=True)
     parser.add_argument("--customers", type=int, default=1000)
     parser.add_argument("--history-days", type=int, default=20)
-    parser.add_argument("--tick-days", type=int, default=20)
+    parser.add_argument("--tick-days", type=int, default=30)
     parser.add_argument("--calls", type=int, default=4000)
     parser.add_argument("--seed", type=int, default=random.randrange(1_000_000))
     args = parser.parse_args()

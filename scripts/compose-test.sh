@@ -33,5 +33,9 @@ export KAFKA_SASL_MECHANISM=SCRAM-SHA-512 KAFKA_SASL_USERNAME=operator KAFKA_SAS
 export ASSIGNMENT_API=http://127.0.0.1:$ASSIGNMENT_PORT CHARGER_API=http://127.0.0.1:$CHARGER_PORT
 export ALLOWANCE_API=http://127.0.0.1:$ALLOWANCE_PORT
 uv run --frozen python scripts/demo.py
-uv run --frozen python scripts/compose_check.py --project "$project"
+# COMPOSE_KILL_CHECK=0 leaves out the charger killed mid-tick: CI runs it on the cluster instead
+# (scripts/cluster-test.sh kills a charger, a broker and more during a bigger tick).
+if [ "${COMPOSE_KILL_CHECK:-1}" != 0 ]; then
+  uv run --frozen python scripts/compose_check.py --project "$project"
+fi
 log "passed in $(( $(date +%s) - started )) s"
