@@ -171,6 +171,15 @@ async def settle_and_check(
         figures["every /health 200 after the last fault (s)"] = round(healthy_after, 1)
         figures["call retries"] = await streaming
         await seen.until(lambda: tick_id in seen.settled, 900, "the big tick's ChargesSettled")
+        # The charge topics' ends once it was read: every charge of the tick lies before them.
+        charge_parts = [
+            TopicPartition(t.name, p)
+            for t in TOPICS
+            if t.name in (topics.CREDIT_DEBITED, topics.FREE_MINUTES_GRANTED)
+            for p in range(t.partitions)
+        ]
+        ends = await admin.consumer.end_offsets(charge_parts)
+        settled_ends = {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
         figures["big tick settled after it was sent (s)"] = round(
             seen.settled[tick_id] - tick_began, 1
         )
@@ -194,6 +203,10 @@ async def settle_and_check(
         figures["leader moves seen"] = watch.moves
         await seen.read_to_end()
         dead = await dead_letters(admin)
+        late = sum(seen.after(k, settled_ends) for k in ("CreditDebited", "FreeMinutesGranted"))
+        figures["charges published after the ChargesSettled"] = late
+        if late:
+            figures["FAILED"] = f"{late} charges on their topics after the tick's ChargesSettled"
     return report(seen, expected, figures, dead)
 
 

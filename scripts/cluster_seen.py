@@ -27,6 +27,7 @@ class Seen:
         self.by_type: dict[str, set[str]] = defaultdict(set)
         self.records: Counter[tuple[str, str]] = Counter()
         self.settled: dict[str, float] = {}  # tick_id -> time.monotonic() when read
+        self.first: dict[tuple[str, str], tuple[str, int, int]] = {}  # -> topic, partition, offset
         self.poll_errors = 0
         self._task: asyncio.Task[None] | None = None
 
@@ -70,6 +71,8 @@ class Seen:
                 event_id = str(body.get("event_id"))
                 self.by_type[kind].add(event_id)
                 self.records[(kind, event_id)] += 1
+                where = (record.topic, record.partition, record.offset)
+                self.first.setdefault((kind, event_id), where)
         self.reader.records.clear()
 
     def _mine(self, body: dict[str, Any]) -> bool:
@@ -85,6 +88,15 @@ class Seen:
     def repeated(self, kind: str) -> int:
         """Records beyond the first under one id (an outbox row published again)."""
         return sum(n - 1 for (k, _), n in self.records.items() if k == kind and n > 1)
+
+    def after(self, kind: str, ends: dict[tuple[str, int], int]) -> int:
+        """How many `kind` events were first written at or past `ends` (end offsets taken once
+        a ChargesSettled was read): published after it, which CONTRACT.md §4 forbids."""
+        return sum(
+            1
+            for (k, _), (topic, partition, offset) in self.first.items()
+            if k == kind and (topic, partition) in ends and offset >= ends[(topic, partition)]
+        )
 
     async def until(self, done: Callable[[], bool], timeout: float, what: str) -> None:
         began = time.monotonic()
