@@ -1,8 +1,9 @@
-.PHONY: help bootstrap infra-up infra-down up down test unit integration e2e lint fmt bench compose-up compose-down compose-test
+.PHONY: help bootstrap infra-up infra-down up down test unit integration e2e lint fmt bench compose-up compose-down compose-test compose-cluster-up compose-cluster-down compose-cluster-test
 
 help:
 	@echo "make up | down | test | unit | integration | e2e | lint | fmt | infra-up | infra-down"
 	@echo "make compose-up | compose-down | compose-test"
+	@echo "make compose-cluster-up | compose-cluster-down | compose-cluster-test"
 
 bootstrap:
 	bash scripts/bootstrap.sh
@@ -48,3 +49,15 @@ compose-down:
 
 compose-test:
 	bash scripts/compose-test.sh
+
+# Three brokers and two instances of every service (deploy/compose/cluster.yml).
+CLUSTER = docker compose -p packages-cluster -f docker-compose.yml -f deploy/compose/cluster.yml
+
+compose-cluster-up:
+	bash scripts/compose-up.sh --cluster
+
+compose-cluster-down:
+	$(CLUSTER) down
+
+compose-cluster-test:
+	bash scripts/cluster-test.sh

@@ -10,26 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
 log() { printf '[compose-test] %s\n' "$*" >&2; }
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-
-if ! docker info >/dev/null 2>&1; then
-  if ! command -v dockerd >/dev/null 2>&1; then
-    log "installing Debian's docker.io"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
-  fi
-  log "starting dockerd"
-  mkdir -p deploy/local/.cache
-  as_root nohup dockerd >deploy/local/.cache/dockerd.log 2>&1 &
-  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
-  docker info >/dev/null 2>&1 || { tail -n 20 deploy/local/.cache/dockerd.log >&2; exit 1; }
-fi
-bash deploy/standins/compose-plugin.sh
-if [ "${COMPOSE_IMAGES:-standins}" != official ]; then
-  eval "$(bash deploy/standins/build.sh)"
-  export KAFKA_IMAGE POSTGRES_IMAGE PYTHON_IMAGE UV_IMAGE
-fi
-bash scripts/compose-env.sh
+# shellcheck source=scripts/compose-engine.sh
+source scripts/compose-engine.sh
 
 project=packages-compose-test
 export KAFKA_PORT=39092 POSTGRES_PORT=35432
@@ -51,5 +33,9 @@ export KAFKA_SASL_MECHANISM=SCRAM-SHA-512 KAFKA_SASL_USERNAME=operator KAFKA_SAS
 export ASSIGNMENT_API=http://127.0.0.1:$ASSIGNMENT_PORT CHARGER_API=http://127.0.0.1:$CHARGER_PORT
 export ALLOWANCE_API=http://127.0.0.1:$ALLOWANCE_PORT
 uv run --frozen python scripts/demo.py
-uv run --frozen python scripts/compose_check.py --project "$project"
+# COMPOSE_KILL_CHECK=0 leaves out the charger killed mid-tick: CI runs it on the cluster instead
+# (scripts/cluster-test.sh kills a charger, a broker and more during a bigger tick).
+if [ "${COMPOSE_KILL_CHECK:-1}" != 0 ]; then
+  uv run --frozen python scripts/compose_check.py --project "$project"
+fi
 log "passed in $(( $(date +%s) - started )) s"

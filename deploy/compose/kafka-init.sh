@@ -5,7 +5,7 @@
 # local broker's deploy/local/infra.sh does. Idempotent: a password or an ACL set again is the
 # same.
 set -eu
-bootstrap=kafka:9094
+bootstrap=${BOOTSTRAP:-kafka:9094}  # the cluster file names every broker
 props=/tmp/admin.properties
 umask 077
 printf '%s\n' "security.protocol=SASL_PLAINTEXT" "sasl.mechanism=PLAIN" \

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from pkgshared.kafka import make_broker, producer_options
+from pkgshared.kafka import bootstrap_servers, make_broker, producer_options
 from pkgshared.settings import ServiceSettings
 
 SETTINGS = ServiceSettings(kafka_bootstrap_servers="broker-1:9092,broker-2:9092")
@@ -56,3 +56,18 @@ async def test_the_operator_and_test_producer_says_acks_all(
     with pytest.raises(ConnectionError):
         await topic_io.produce_keyed("broker-1:9092", "t", [("k", {"n": 1})])
     assert [(o["acks"], o["enable_idempotence"]) for o in built] == [("all", True)]
+
+
+def test_every_broker_of_a_comma_separated_list_is_a_bootstrap_server() -> None:
+    # FastStream took "a:1,b:2" for one host named "a:1,b:2,..." (found on the compose cluster:
+    # every service failed to start), while aiokafka's own clients split it.
+    assert bootstrap_servers(
+        ServiceSettings(kafka_bootstrap_servers=" k1:9094, k2:9094,k3:9094")
+    ) == [
+        "k1:9094",
+        "k2:9094",
+        "k3:9094",
+    ]
+    broker = make_broker(SETTINGS, "ticker")
+    builder = broker.config.configs[0].builder
+    assert builder.keywords["bootstrap_servers"] == ["broker-1:9092", "broker-2:9092"]

@@ -138,6 +138,24 @@ def test_a_whole_period_after_the_end_is_credited_in_full() -> None:
     }
 
 
+def test_a_daily_packages_days_after_the_end_are_credited_whole() -> None:
+    # Found by the cluster test (scripts/cluster-test.sh): an end read after a daily
+    # package's days were debited credited nothing, as `prorates` is false for daily.
+    daily = dataclasses.replace(PBX, frequency="daily", frequency_match=())
+    a = _pbx(quantity=1)
+    due = due_charges(a, [daily], datetime(2026, 4, 14, 0, 0, 1, tzinfo=UTC))
+    ended = dataclasses.replace(a, end_date=date(2026, 4, 11))
+    found = {
+        c.debit.period_start: (c.credited_from, c.credited_days, c.amount)
+        for c in credits(ended, [daily], _made(due.charges))
+    }
+    assert found == {
+        date(2026, 4, d): (date(2026, 4, d), 1, Decimal("30.00")) for d in (12, 13, 14)
+    }
+    unprorated = dataclasses.replace(daily, proration="none")
+    assert credits(ended, [unprorated], _made(due.charges)) == []
+
+
 def test_notices_announce_the_prorated_amount() -> None:
     noticed = dataclasses.replace(PBX, notice_days=5)
     a = _pbx(quantity=2, end_date=date(2026, 5, 19))

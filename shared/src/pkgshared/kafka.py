@@ -183,12 +183,18 @@ class BatchPublisher:
         await asyncio.gather(*pending)
 
 
+def bootstrap_servers(settings: ServiceSettings) -> list[str]:
+    """KAFKA_BOOTSTRAP_SERVERS as a list: `host:port`, several comma-separated (a cluster's
+    brokers). aiokafka splits a string itself; FastStream takes one string as one server."""
+    return [s.strip() for s in settings.kafka_bootstrap_servers.split(",") if s.strip()]
+
+
 def make_broker(settings: ServiceSettings, client_id: str, **kwargs: Any) -> KafkaBroker:
     """A broker whose producer is idempotent with acks=all (no duplicate, no loss on retry)."""
     from faststream.kafka import KafkaBroker
 
     return KafkaBroker(
-        settings.kafka_bootstrap_servers,
+        bootstrap_servers(settings),
         client_id=client_id,
         acks="all",
         enable_idempotence=True,

@@ -11,7 +11,10 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
 
-    kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092")
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        description="host:port of a broker; several comma-separated (a cluster's brokers)",
+    )
     kafka_security_protocol: str = Field(
         default="PLAINTEXT", description="PLAINTEXT, SASL_PLAINTEXT, SSL or SASL_SSL"
     )
