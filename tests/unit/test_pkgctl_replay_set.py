@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pkgcontract.messages import MESSAGE_TYPES
-from pkgctl import broker, replay_fields
+from pkgctl import letters, replay_fields
 from pkgctl.app import app
 
 pytestmark = pytest.mark.unit
@@ -124,7 +124,7 @@ def test_every_money_field_of_every_message_is_written_as_a_string() -> None:
 
 def test_the_replayed_bytes_carry_the_typed_values_and_pass_the_model() -> None:
     letter = _letter(_define())
-    payload, headers, said = broker.replayable(letter, {"retail": "5.00", "notice_days": "7"})
+    payload, headers, said = letters.replayable(letter, {"retail": "5.00", "notice_days": "7"})
     sent = json.loads(payload)
     assert sent["retail"] == "5.00" and sent["notice_days"] == 7
     assert headers["event_type"] == "DefinePackage"
@@ -135,29 +135,29 @@ def test_the_replayed_bytes_carry_the_typed_values_and_pass_the_model() -> None:
 def test_a_rule_broken_is_a_note_not_a_refusal() -> None:
     """A value of the right type that breaks a rule (a range) is sent: the service answers
     CommandRejected, which says why."""
-    _, _, said = broker.replayable(_letter(_define(retail="5.00")), {"notice_days": "999"})
+    _, _, said = letters.replayable(_letter(_define(retail="5.00")), {"notice_days": "999"})
     assert any(line.startswith("note: notice_days") for line in said)
 
 
 def test_a_fixed_event_type_is_typed_by_the_new_type() -> None:
     letter = _letter(_define(event_type="DefinePackag"))
-    payload, headers, _ = broker.replayable(letter, {"event_type": "DefinePackage", "retail": "9"})
+    payload, headers, _ = letters.replayable(letter, {"event_type": "DefinePackage", "retail": "9"})
     assert json.loads(payload)["retail"] == "9" and headers["event_type"] == "DefinePackage"
 
 
 def test_the_cli_refuses_before_sending_anything(monkeypatch: pytest.MonkeyPatch) -> None:
-    letters = [_letter(_define(), 1), _letter(_define(free_minutes="x"), 2)]
+    kept = [_letter(_define(), 1), _letter(_define(free_minutes="x"), 2)]
     sent: list[Any] = []
 
     async def dead_letters(source: str) -> list[dict[str, Any]]:
-        return letters
+        return kept
 
     async def replay(letter: Any, payload: bytes, headers: Any, timeout: float) -> Any:
         sent.append(json.loads(payload))
         return "handled", "PackageDefined"
 
-    monkeypatch.setattr(broker, "dead_letters", dead_letters)
-    monkeypatch.setattr(broker, "replay", replay)
+    monkeypatch.setattr(letters, "dead_letters", dead_letters)
+    monkeypatch.setattr(letters, "replay", replay)
     refused = runner.invoke(
         app,
         ["dlq", "replay", "catalog.commands", "1", "2", "--set", "free_minutes=ten"],

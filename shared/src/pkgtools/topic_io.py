@@ -48,6 +48,7 @@ class Record:
     key: bytes | None
     value: bytes | None
     headers: dict[str, bytes] = field(default_factory=dict)
+    timestamp: int | None = None  # the record's Kafka timestamp, ms since the epoch
 
     def json(self) -> Any:
         return json.loads(self.value or b"null")
@@ -135,7 +136,9 @@ class TopicReader:
         assert self._consumer is not None
         batch = await self._consumer.getmany(timeout_ms=int(timeout * 1000))
         new = [
-            Record(r.topic, r.partition, r.offset, r.key, r.value, dict(r.headers or ()))
+            Record(
+                r.topic, r.partition, r.offset, r.key, r.value, dict(r.headers or ()), r.timestamp
+            )
             for records in batch.values()
             for r in records
         ]
@@ -153,6 +156,41 @@ class TopicReader:
                 raise WaitTimedOut(f"timed out after {timeout}s reading to the end of {parts}")
             await self.poll()
         return self.records
+
+    async def each_to_end(
+        self, each: Callable[[Record], None], limit: int | None = None, timeout: float = 60.0
+    ) -> tuple[int, bool]:
+        """Hand each record up to every partition's end offset as it is now to `each` (not
+        kept in `records`), at most about `limit` of them: (how many were read, whether the
+        limit stopped the reading before the end)."""
+        assert self._consumer is not None
+        parts = list(self._consumer.assignment())
+        ends = await self._consumer.end_offsets(parts)
+        deadline = time.monotonic() + timeout
+        read = 0
+        while [tp for tp, end in ends.items() if await self._consumer.position(tp) < end]:
+            if limit is not None and read >= limit:
+                return read, True
+            if time.monotonic() > deadline:
+                raise WaitTimedOut(f"timed out after {timeout}s reading to the end of {parts}")
+            batch = await self._consumer.getmany(timeout_ms=200)
+            for tp, records in batch.items():
+                for r in records:
+                    if r.offset >= ends.get(tp, 0):
+                        continue
+                    read += 1
+                    each(
+                        Record(
+                            r.topic,
+                            r.partition,
+                            r.offset,
+                            r.key,
+                            r.value,
+                            dict(r.headers or ()),
+                            r.timestamp,
+                        )
+                    )
+        return read, False
 
     async def wait_for(
         self,

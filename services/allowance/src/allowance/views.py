@@ -89,3 +89,56 @@ async def allowances(
     return CustomerAllowances(
         customer_id=customer_id, calls_waiting=waiting, calls_parked=parked, grants=grants
     )
+
+
+class CustomerWaiting(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: str
+    calls: int = Field(description="Its calls waiting (held in memory, or parked).")
+    oldest_occurred_at: datetime = Field(description="When the oldest of them occurred.")
+    parked: bool = Field(description="Its calls are parked (one is far past the clock).")
+
+
+class CallsWaiting(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    calls_waiting: int = Field(
+        description="Calls read by the instance that answers and not applied yet (waiting "
+        "for the charger to settle their moment); with several instances, each counts the "
+        "calls of the usage.rated partitions it reads."
+    )
+    calls_parked: int = Field(description="Calls parked in a table, of every customer.")
+    customers: list[CustomerWaiting] = Field(
+        description="The customers with calls waiting or parked, oldest call first (at most "
+        "`limit`)."
+    )
+
+
+async def calls_waiting(
+    conn: Connection, held: dict[str, tuple[int, datetime]], limit: int
+) -> CallsWaiting:
+    """Every customer with calls waiting: `held` (customer: how many and the oldest, of the
+    calls this process holds) and the parked calls (table)."""
+    rows = await conn.fetch(
+        "SELECT customer_id, count(*) AS calls, min(occurred_at) AS oldest "
+        "FROM parked_calls GROUP BY customer_id"
+    )
+    found = [
+        CustomerWaiting(customer_id=c, calls=n, oldest_occurred_at=at, parked=False)
+        for c, (n, at) in held.items()
+    ] + [
+        CustomerWaiting(
+            customer_id=r["customer_id"],
+            calls=r["calls"],
+            oldest_occurred_at=r["oldest"],
+            parked=True,
+        )
+        for r in rows
+    ]
+    found.sort(key=lambda w: (w.oldest_occurred_at, w.customer_id))
+    return CallsWaiting(
+        calls_waiting=sum(n for n, _ in held.values()),
+        calls_parked=sum(r["calls"] for r in rows),
+        customers=found[:limit],
+    )

@@ -1,5 +1,5 @@
-"""pkgctl's entry point: the command line of cli.py with the commands of commands.py,
-charging.py, reads.py and dlq.py registered on it."""
+"""pkgctl's entry point: the command line of cli.py with the commands of COMMAND_MODULES
+registered on it."""
 
 from __future__ import annotations
 
@@ -11,9 +11,21 @@ from pkgctl.api import ApiNotSet, ApiUnreachable
 from pkgctl.cli import app
 
 # Imported in this order because it is the order of `pkgctl --help`: catalog and assignments,
-# then the charger's and the allowance's commands, what became of a command, then the reads
-# and dead letters.
-COMMAND_MODULES = ("commands", "charging", "topups", "outcome", "reads", "dlq", "systems")
+# then the charger's and the allowance's commands, what became of a command and its trace,
+# the whole system, then the reads, topics and dead letters.
+COMMAND_MODULES = (
+    "catalog_commands",
+    "commands",
+    "charging",
+    "topups",
+    "outcome",
+    "trace",
+    "status",
+    "reads",
+    "tailing",
+    "dlq",
+    "systems",
+)
 for _module in COMMAND_MODULES:
     importlib.import_module(f"pkgctl.{_module}")
 

@@ -14,16 +14,31 @@ from pkgctl.cli import Options, Timeout, dlq_app, emit_json, err, fail, out, run
 
 @dlq_app.command("list")
 def dlq_list(
-    topic: Annotated[str, typer.Argument(help="the source topic, e.g. catalog.commands")],
+    topic: Annotated[
+        str | None,
+        typer.Argument(help="the source topic, e.g. catalog.commands (default: every one)"),
+    ] = None,
 ) -> None:
-    """List the dead letters of a topic."""
-    from pkgctl import broker
+    """List the dead letters of a topic, or of every topic (read in one go)."""
+    from pkgctl import letters
 
-    letters = run(broker.dead_letters(_dlq_source(topic)))
+    if topic is not None:
+        found = run(letters.dead_letters(_dlq_source(topic)))
+        if Options.json:
+            emit_json(found)
+        else:
+            render.dead_letters(out, found)
+        return
+    every = run(letters.all_dead_letters())
     if Options.json:
-        emit_json(letters)
-    else:
-        render.dead_letters(out, letters)
+        emit_json(every)
+        return
+    total = sum(map(len, every.values()))
+    out.print(f"{total} dead letter(s) on {len(every)} .dlq topics", highlight=False)
+    for source, found in every.items():
+        if found:
+            out.print(f"{source}.dlq: {len(found)}", highlight=False)
+            render.dead_letters(out, found)
 
 
 @dlq_app.command("show")
@@ -59,10 +74,10 @@ def dlq_replay(
     first. Waits for what becomes of each (dead-lettered again, rejected, or answered) and
     exits 1 unless every one was answered. A letter holding only the start of a message
     larger than 256 KiB is refused."""
-    from pkgctl import broker
+    from pkgctl import letters
 
-    letters = run(broker.dead_letters(_dlq_source(topic)))
-    by_offset = {x["_offset"]: x for x in letters}
+    found = run(letters.dead_letters(_dlq_source(topic)))
+    by_offset = {x["_offset"]: x for x in found}
     missing = [o for o in offsets if o not in by_offset]
     if missing:
         raise fail(f"no dead letter at offset(s) {missing} of {topic}.dlq", 1)
@@ -71,7 +86,7 @@ def dlq_replay(
     for offset in offsets:  # every letter checked before any is sent
         letter = by_offset[offset]
         try:
-            payload, headers, said = broker.replayable(letter, changes)
+            payload, headers, said = letters.replayable(letter, changes)
         except ValueError as exc:
             raise fail(f"offset {offset}: {exc}", 2) from None
         ready.append((offset, letter, payload, headers))
@@ -79,7 +94,7 @@ def dlq_replay(
             err.print(f"{topic}.dlq offset {offset}: {line}", markup=False, highlight=False)
     results = []
     for offset, letter, payload, headers in ready:
-        outcome, detail = run(broker.replay(letter, payload, headers, timeout))
+        outcome, detail = run(letters.replay(letter, payload, headers, timeout))
         results.append({"offset": offset, "outcome": outcome, "detail": detail})
         if not Options.json:
             (out if outcome == "handled" else err).print(
@@ -114,10 +129,9 @@ def _dlq_source(topic: str) -> str:
 
 
 def _one_letter(topic: str, offset: int) -> dict[str, Any]:
-    from pkgctl import broker
+    from pkgctl import letters
 
-    letters = run(broker.dead_letters(_dlq_source(topic)))
-    found = [x for x in letters if x["_offset"] == offset]
+    found = [x for x in run(letters.dead_letters(_dlq_source(topic))) if x["_offset"] == offset]
     if not found:
         raise fail(f"no dead letter at offset {offset} of {topic}.dlq", 1)
     return found[0]

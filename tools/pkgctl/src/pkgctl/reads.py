@@ -4,15 +4,13 @@ Through the services' read APIs where they have one (quick); Kafka otherwise."""
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import urllib.parse
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from pkgcontract import topics
 from pkgctl import api, profiles, render, views
 from pkgctl.cli import Options, app, emit_json, err, fail, out, run
 
@@ -135,49 +133,3 @@ def allowances(
         emit_json(balances)
     else:
         views.allowances(out, customer, balances)
-
-
-@app.command()
-def tail(
-    topic: Annotated[str, typer.Argument(help="a contract topic, e.g. billing.credit-debited")],
-    customer: Annotated[str | None, typer.Option(help="only this customer")] = None,
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="keep reading")] = False,
-    raw: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
-    last: Annotated[
-        int | None, typer.Option(min=1, help="start at each partition's last N messages")
-    ] = None,
-    since: Annotated[
-        str | None,
-        typer.Option(help="start at messages written since this RFC 3339 instant or date"),
-    ] = None,
-) -> None:
-    """Print a topic's messages from the beginning, or each partition's last N, or those
-    written since a time (and, with --follow, as they come)."""
-    start = None
-    if since is not None:
-        try:
-            start = datetime.fromisoformat(since.replace("Z", "+00:00"))
-        except ValueError:
-            raise fail(f"--since {since!r} is not an RFC 3339 instant or a date", 2) from None
-        if start.tzinfo is None:
-            start = start.replace(tzinfo=UTC)
-    if last is not None and start is not None:
-        raise fail("give --last or --since, not both", 2)
-    if topic not in {t.name for t in topics.TOPICS}:
-        raise fail(
-            f"unknown topic {topic!r}; one of: {', '.join(t.name for t in topics.TOPICS)}", 2
-        )
-
-    from pkgctl import broker
-
-    def show(record: Any) -> None:
-        obj = broker.as_json(record)
-        if customer and record.key != customer.encode() and obj.get("customer_id") != customer:
-            return
-        if raw or Options.json:
-            print(json.dumps(obj))
-        else:
-            render.line(out, record, obj)
-
-    with contextlib.suppress(KeyboardInterrupt):
-        run(broker.tail(topic, show, follow, last, start))

@@ -140,6 +140,25 @@ def line(console: Console, record: Record, obj: dict[str, Any]) -> None:
     )
 
 
+def stream_line(console: Console, record: Record, obj: dict[str, Any], several: bool) -> None:
+    """A line of `pkgctl tail`: when the record was written, its topic (of several), its type,
+    key and fields."""
+    from pkgctl.streams import when
+
+    fields = {k: v for k, v in obj.items() if k not in _SKIP and v is not None}
+    key = (record.key or b"").decode(errors="replace")
+    name = obj.get("event_type", "?" if obj else "(not JSON)")
+    style = "bold red" if name in _ALARMING else "bold"
+    where = f"[blue]{escape(record.topic)}[/] " if several else ""
+    at = when(record) or obj.get("occurred_at", "")
+    console.print(
+        f"[dim]{at}[/] {where}[{style}]{escape(str(name))}[/] [cyan]{escape(key)}[/] "
+        + escape(json.dumps(fields, separators=(",", ":"))),
+        soft_wrap=True,
+        highlight=False,
+    )
+
+
 def dead_letters(console: Console, letters: list[dict[str, Any]]) -> None:
     table = new_table(title=f"{len(letters)} dead letter(s)")
     for column in ("dlq offset", "source", "partition/offset", "key", "error", "replayed"):

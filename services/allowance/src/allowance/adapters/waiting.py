@@ -248,6 +248,15 @@ class WaitingCalls:
     def of_customer(self, customer_id: str) -> int:
         return self._per_customer.get(customer_id, 0)
 
+    def customers(self) -> dict[str, tuple[int, datetime]]:
+        """Each customer with calls held here: how many, and when its oldest occurred."""
+        found: dict[str, tuple[int, datetime]] = {}
+        for held in self._partitions.values():
+            for call in held.calls.values():
+                count, oldest = found.get(call.customer_id, (0, call.occurred_at))
+                found[call.customer_id] = (count + 1, min(oldest, call.occurred_at))
+        return found
+
     def _forget(self, calls: Iterable[Call]) -> None:
         for call in calls:
             self.count -= 1

@@ -38,6 +38,14 @@ async def allowances(
     return found
 
 
+@router.get("/calls/waiting", summary="Every customer with calls waiting for the clock")
+async def calls_waiting(
+    request: Request, conn: Connection, limit: Limit = 100
+) -> views.CallsWaiting:
+    held: WaitingCalls | None = getattr(request.app.state, "waiting", None)
+    return await views.calls_waiting(conn, held.customers() if held is not None else {}, limit)
+
+
 def app(
     pool: Any = None,
     healthy: Callable[[], Awaitable[dict[str, bool]]] | None = None,

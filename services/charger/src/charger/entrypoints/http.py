@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query
 
-from charger import views
+from charger import fleet, views
 from pkgshared.http import After, Connection, CustomerPath, Limit, decode_cursor, read_api
 
 DESCRIPTION = (
@@ -17,6 +17,16 @@ DESCRIPTION = (
     "clock. Events on Kafka stay the contract; this is for operators."
 )
 router = APIRouter(tags=["charger"])
+
+
+Month = Annotated[
+    str | None,
+    Query(
+        # The contract's dates lie in 1900..2999; a month outside gets FastAPI's own 422.
+        pattern=r"^(19[0-9]{2}|2[0-9]{3})-(0[1-9]|1[0-2])$",
+        description="YYYY-MM (default: the clock's month).",
+    ),
+]
 
 
 @router.get("/clock", summary="The latest tick accepted")
@@ -56,6 +66,16 @@ async def charges(
         return await views.customer_charges(conn, customer_id, from_, to, limit, cursor, asked)
     except ValueError:  # a cursor's date that is not a date
         raise HTTPException(400, "`after` is not a cursor this API returned") from None
+
+
+@router.get("/held", summary="Every assignment held (or released, not yet charged)")
+async def held(conn: Connection, limit: Limit = 100) -> fleet.Holds:
+    return await fleet.holds(conn, limit)
+
+
+@router.get("/declines", summary="Every charge declined in a month")
+async def declines(conn: Connection, limit: Limit = 100, month: Month = None) -> fleet.Declines:
+    return await fleet.declines(conn, _month(month), limit)
 
 
 def _month(text: str | None) -> date | None:
