@@ -161,7 +161,7 @@ class TopicReader:
         self, each: Callable[[Record], None], limit: int | None = None, timeout: float = 60.0
     ) -> tuple[int, bool]:
         """Hand each record up to every partition's end offset as it is now to `each` (not
-        kept in `records`), at most about `limit` of them: (how many were read, whether the
+        kept in `records`), at most `limit` of them: (how many were handed over, whether the
         limit stopped the reading before the end)."""
         assert self._consumer is not None
         parts = list(self._consumer.assignment())
@@ -178,6 +178,8 @@ class TopicReader:
                 for r in records:
                     if r.offset >= ends.get(tp, 0):
                         continue
+                    if limit is not None and read >= limit:
+                        return read, True
                     read += 1
                     each(
                         Record(

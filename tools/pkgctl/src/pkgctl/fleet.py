@@ -8,7 +8,7 @@ import asyncio
 import json
 from typing import Any
 
-from pkgctl import api, profiles
+from pkgctl import api, profiles, reach
 
 SERVICES = ("catalog", "assignment", "charger", "allowance")
 
@@ -122,5 +122,6 @@ async def gather_http(limit: int = 5) -> dict[str, Any]:
         "declines": declined,
         "waiting": calls,
         "clock": clock_,
-        "system": profiles.chosen().describe(),
+        "system": profiles.chosen().describe()
+        + (f", topic prefix {reach.topic_prefix()!r}" if reach.topic_prefix() else ""),
     }

@@ -18,6 +18,15 @@ SERVICES = ("catalog", "assignment", "charger", "allowance")
 """The services whose consumer groups are shown (a group's name starts with its service's)."""
 
 
+def ours_by_name(group: str) -> bool:
+    """Whether `group` may be one of this system's: a service's name first and, under a topic
+    prefix, the prefix after it (pkgshared.runtime's group_id)."""
+    prefix = broker.prefix().rstrip(".")
+    if group.split(".")[0] not in SERVICES:
+        return False
+    return not prefix or f".{prefix}" in group
+
+
 def _options() -> dict[str, Any]:
     return {"bootstrap_servers": broker.bootstrap(), **broker.security()}
 
@@ -31,9 +40,7 @@ async def consumer_lag() -> list[dict[str, Any]]:
     await admin.start()
     try:
         listed = await admin.list_consumer_groups()
-        names = sorted(
-            g[0] for g in listed if isinstance(g[0], str) and g[0].split(".")[0] in SERVICES
-        )
+        names = sorted(g[0] for g in listed if isinstance(g[0], str) and ours_by_name(g[0]))
         offsets = await asyncio.gather(*(admin.list_consumer_group_offsets(g) for g in names))
     finally:
         await admin.close()
@@ -68,22 +75,22 @@ async def end_offsets(parts: list[TopicPartition]) -> dict[TopicPartition, int]:
 
 
 async def topic_ends() -> dict[str, int]:
-    """Each contract topic's records so far (the sum of its partitions' end offsets)."""
-    consumer = AIOKafkaConsumer(**_options(), enable_auto_commit=False, group_id=None)
-    await consumer.start()
+    """Each contract topic's records so far (the sum of its partitions' end offsets); a topic
+    that does not exist is left out."""
+    admin = AIOKafkaAdminClient(**_options(), client_id="pkgctl-status")
+    await admin.start()
     try:
-        found = await consumer.topics()
-        parts = [
-            TopicPartition(broker.real(n), p)
-            for n in streams.names()
-            if broker.real(n) in found
-            for p in consumer.partitions_for_topic(broker.real(n)) or ()
-        ]
-        ends = await consumer.end_offsets(parts) if parts else {}
+        described = await admin.describe_topics([broker.real(n) for n in streams.names()])
     finally:
-        await consumer.stop()
+        await admin.close()
+    parts = [
+        TopicPartition(t["topic"], p["partition"])
+        for t in described
+        if not t.get("error_code")
+        for p in t.get("partitions") or ()
+    ]
     totals: dict[str, int] = {}
-    for tp, end in ends.items():
+    for tp, end in (await end_offsets(parts)).items():
         name = tp.topic.removeprefix(broker.prefix())
         totals[name] = totals.get(name, 0) + end
     return totals

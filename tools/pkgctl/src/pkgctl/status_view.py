@@ -142,7 +142,7 @@ def sparkline(rates: list[float]) -> str:
 
 def lines(status: dict[str, Any], flow: Flow | None = None) -> list[str]:
     """The screen: plain text, one fact a line."""
-    out = [f"system: {status['system']}", f"at {status['at'][:19]}Z" if status["at"] else ""]
+    out = [str(status["system"]), f"at {status['at'][:19]}Z" if status["at"] else ""]
     out.append("services:")
     for s in status["services"]:
         state = "healthy" if s["healthy"] else f"NOT HEALTHY: {s['reason']}"

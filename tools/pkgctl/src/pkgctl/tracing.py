@@ -83,37 +83,28 @@ def role(topic: str, obj: dict[str, Any]) -> str:
 
 def outcomes(found: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
     """Each command among `found` (topic, message) and what became of it: rejected (with the
-    reason), dead-lettered, accepted (events on other topics carry its correlation_id; they
-    are listed by type), or no outcome seen."""
-    commands = [(t, o) for t, o in found if t in COMMAND_TOPICS and o.get("event_id")]
+    reason), dead-lettered, accepted (the events it caused, by type: _caused), or no outcome
+    seen. `found` in time order."""
     out = []
     seen: set[str] = set()
-    for topic, cmd in commands:
-        cid = str(cmd["event_id"])
-        if cid in seen:
+    for at, (topic, cmd) in enumerate(found):
+        cid = str(cmd.get("event_id"))
+        if topic not in COMMAND_TOPICS or not cmd.get("event_id") or cid in seen:
             continue
         seen.add(cid)
-        correlation = cmd.get("correlation_id")
         rejected = [
             o
             for _, o in found
             if o.get("event_type") == "CommandRejected" and o.get("command_id") == cid
         ]
         dead = [o for _, o in found if original(o).get("event_id") == cid]
-        caused = [
-            o.get("event_type")
-            for t, o in found
-            if t not in COMMAND_TOPICS
-            and correlation is not None
-            and o.get("correlation_id") == correlation
-            and o.get("event_type") not in ("CommandRejected", "DeadLetter")
-        ]
+        caused = [str(o.get("event_type")) for _, o in _caused(found, at)]
         if rejected:
             outcome, detail = "rejected", str(rejected[-1].get("reason"))
         elif dead:
             outcome, detail = "dead-lettered", str(dead[-1].get("error"))[:200]
         elif caused:
-            outcome, detail = "accepted", ", ".join(dict.fromkeys(str(c) for c in caused))
+            outcome, detail = "accepted", ", ".join(dict.fromkeys(caused))
         else:
             outcome, detail = "no outcome seen", "no rejection, dead letter or event carries it"
         out.append(
@@ -126,3 +117,28 @@ def outcomes(found: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+ANSWERS = {
+    topics.CATALOG_COMMANDS: topics.CATALOG_PACKAGES,
+    topics.ASSIGNMENT_COMMANDS: topics.ASSIGNMENT_EVENTS,
+    topics.CHARGER_COMMANDS: topics.CHARGER_EVENTS,
+}
+"""Where a command's own answer goes."""
+
+
+def _caused(found: list[tuple[str, dict[str, Any]]], at: int) -> list[tuple[str, dict[str, Any]]]:
+    """The events the command at `found[at]` caused: those carrying its correlation_id; for a
+    command without one (not sent by pkgctl), the events on its answer topic after it that
+    carry the traced id too."""
+    topic, cmd = found[at]
+    correlation = cmd.get("correlation_id")
+    events = [
+        (t, o)
+        for t, o in found
+        if t not in COMMAND_TOPICS and o.get("event_type") not in ("CommandRejected", "DeadLetter")
+    ]
+    if correlation is not None:
+        return [(t, o) for t, o in events if o.get("correlation_id") == correlation]
+    later = found[at + 1 :]
+    return [(t, o) for t, o in later if t == ANSWERS.get(topic) and (t, o) in events]
