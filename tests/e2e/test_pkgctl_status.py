@@ -14,7 +14,6 @@ import pytest
 
 from pkgcontract import topics
 from pkgtools.testing.scenario import Scenario
-from pkgtools.testing.system import command
 from tests.e2e.cli import ok, pkgctl
 
 TICK = "2076-01-01T12:00:00Z"

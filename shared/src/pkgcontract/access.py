@@ -3,7 +3,8 @@
 Each service runs as its own user on the SASL listeners, allowed exactly what §3 gives it:
 the topics it consumes (and their consumer groups, named after the service), the topics it
 writes, and the dead-letter topics of what it consumes. `operator` is pkgctl's user: it reads
-every topic and writes the command, clock and usage topics (`pkgctl usage`, `dlq replay`).
+every topic and writes the command, clock and usage topics (`pkgctl usage`, `dlq replay`), and may describe
+(not join) the services' consumer groups, for their lag (`pkgctl status`).
 
     python -m pkgcontract.access acl-args [--prefix P] [--group-prefix G]
 
@@ -60,6 +61,8 @@ ACCESS: dict[str, Access] = {
     ),
 }
 USERS = tuple(ACCESS)
+SERVICES = ("catalog", "assignment", "charger", "allowance")
+"""The users that consume in groups of their own name (the operator may describe these)."""
 
 
 def acl_args(prefix: str = "", group_prefix: str = "") -> list[list[str]]:
@@ -88,6 +91,21 @@ def acl_args(prefix: str = "", group_prefix: str = "") -> list[list[str]]:
         if access.writes:
             topics_ = [a for name in access.writes for a in ("--topic", prefix + name)]
             out.append([*principal, "--operation", "Write", "--operation", "Describe", *topics_])
+    # `pkgctl status` shows each service group's lag: it may describe (not join) them.
+    for service in SERVICES:
+        out.append(
+            [
+                "--add",
+                "--allow-principal",
+                "User:operator",
+                "--operation",
+                "Describe",
+                "--group",
+                group_prefix + service,
+                "--resource-pattern-type",
+                "prefixed",
+            ]
+        )
     return out
 
 

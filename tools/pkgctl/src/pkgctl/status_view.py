@@ -43,7 +43,8 @@ def summary(http: dict[str, Any], kafka: dict[str, Any], now: datetime) -> dict[
         "system": http["system"],
         "at": now.isoformat(),
         "services": services,
-        "consumer_lag": kafka.get("consumer_lag"),
+        "consumer_lag": kafka.get("consumer_lag") or lag_of_metrics(http["services"]),
+        "consumer_lag_from": "kafka" if kafka.get("consumer_lag") is not None else "metrics",
         "dead_letters": kafka.get("dead_letters"),
         "kafka_error": kafka.get("error"),
         "held": _part(http["held"], "count", "items"),
@@ -59,6 +60,22 @@ def summary(http: dict[str, Any], kafka: dict[str, Any], now: datetime) -> dict[
     }
     status["problems"] = problems(status)
     return status
+
+
+def lag_of_metrics(services: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """Consumer lag as the services measure it (packages_consumer_lag: end offsets less the
+    offsets stored with their state), per group and topic: when Kafka does not let pkgctl
+    describe the groups. None when no service answers with it."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for h in services:
+        for labels, value in (h.get("metrics") or {}).get("packages_consumer_lag", []):
+            key = (labels.get("group", "?"), labels.get("topic", "?"))
+            row = rows.setdefault(
+                key, {"group": key[0], "topic": key[1], "lag": 0, "partitions_behind": 0}
+            )
+            row["lag"] += int(value)
+            row["partitions_behind"] += 1 if value else 0
+    return [rows[k] for k in sorted(rows)] if rows else None
 
 
 def _int(value: float | None) -> int | None:
@@ -149,7 +166,8 @@ def lines(status: dict[str, Any], flow: Flow | None = None) -> list[str]:
         backlog = s["outbox_backlog"]
         extra = f", outbox backlog {backlog}" if backlog else ""
         out.append(f"  {s['service']:<11} {state}{extra}")
-    out.append("consumer lag (records not read yet):")
+    source = "" if status.get("consumer_lag_from") == "kafka" else ", as the services measure it"
+    out.append(f"consumer lag (records not read yet{source}):")
     if status["kafka_error"]:
         out.append(f"  unknown: {status['kafka_error']}")
     lagging = [x for x in status["consumer_lag"] or [] if x["lag"]]

@@ -27,25 +27,48 @@ def allowances(console: Console, customer: str, balances: list[dict[str, Any]]) 
         "alerts at %",
     ):
         table.add_column(column)
+    extra = [c for c in ROLLOVER if any(c[0] in b for b in balances)]
+    for _, title in extra:
+        table.add_column(title)
     for b in sorted(balances, key=lambda b: (b["valid_from"], b["grant_id"])):
         percents = b.get("notify_at_percent") or []
         reached = set(b.get("percents_reached") or [])
         alerts = ",".join(f"{p}{'*' if p in reached else ''}" for p in percents) or "-"
         table.add_row(
-            b["grant_id"],
-            ",".join(b["destination_prefixes"]) or "any",
-            b.get("did") or "all",
-            b["valid_from"],
-            b["valid_until"],
-            str(b["granted_seconds"]),
-            str(b["used_seconds"]),
-            str(b["remaining_seconds"]),
-            b["status"],
+            *_cells(b),
             alerts,
+            *(_shown(b.get(name)) for name, _ in extra),
         )
     console.print(table)
     if any(b.get("percents_reached") for b in balances):
         console.print("alerts at %: * reached (AllowanceThresholdReached sent)")
+
+
+ROLLOVER = (
+    ("returned_seconds", "returned s"),
+    ("rolled_over_from", "rolled over from"),
+    ("rolled_over_seconds", "rolled over s"),
+)
+"""A grant's rollover and reversal fields (as AllowanceBalance names them): shown when the
+allowance's read API gives them."""
+
+
+def _shown(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _cells(b: dict[str, Any]) -> tuple[str, ...]:
+    return (
+        b["grant_id"],
+        ",".join(b["destination_prefixes"]) or "any",
+        b.get("did") or "all",
+        b["valid_from"],
+        b["valid_until"],
+        str(b["granted_seconds"]),
+        str(b["used_seconds"]),
+        str(b["remaining_seconds"]),
+        b["status"],
+    )
 
 
 def customer(console: Console, view: Any, lines: int) -> None:
