@@ -3,7 +3,8 @@
 # (Debian's docker.io, as root), gets `docker compose` (deploy/standins/compose-plugin.sh),
 # builds the images (stand-ins from Debian's packages unless COMPOSE_IMAGES=official), starts
 # the system with `docker compose up -d --wait` under a project and ports of its own, runs the
-# demo against it, kills the charger container in the middle of a tick and checks that every
+# demo against it, `pkgctl status` and `pkgctl trace` through a profile
+# (scripts/compose_pkgctl.py), kills the charger container in the middle of a tick and checks that every
 # charge of that tick is on its topic once (scripts/compose_check.py), then
 # `docker compose down -v`.
 set -euo pipefail
@@ -33,6 +34,17 @@ export KAFKA_SASL_MECHANISM=SCRAM-SHA-512 KAFKA_SASL_USERNAME=operator KAFKA_SAS
 export ASSIGNMENT_API=http://127.0.0.1:$ASSIGNMENT_PORT CHARGER_API=http://127.0.0.1:$CHARGER_PORT
 export ALLOWANCE_API=http://127.0.0.1:$ALLOWANCE_PORT
 uv run --frozen python scripts/demo.py
+# pkgctl status and trace through a profile alone, as docs/operations.md has an operator use
+# them (scripts/compose_pkgctl.py drops the variables above for pkgctl).
+PKGCTL_PROFILES="$(mktemp -d)/profiles.toml"
+export PKGCTL_PROFILES
+uv run --frozen pkgctl profiles save compose-test \
+  --bootstrap-servers "127.0.0.1:$KAFKA_PORT" --security-protocol SASL_PLAINTEXT \
+  --sasl-mechanism SCRAM-SHA-512 --username operator \
+  --password-file "$PWD/.env" --password-key KAFKA_USER_OPERATOR_PASSWORD \
+  --catalog-api "http://127.0.0.1:$CATALOG_PORT" --assignment-api "http://127.0.0.1:$ASSIGNMENT_PORT" \
+  --charger-api "http://127.0.0.1:$CHARGER_PORT" --allowance-api "http://127.0.0.1:$ALLOWANCE_PORT"
+uv run --frozen python scripts/compose_pkgctl.py --profile compose-test
 # COMPOSE_KILL_CHECK=0 leaves out the charger killed mid-tick: CI runs it on the cluster instead
 # (scripts/cluster-test.sh kills a charger, a broker and more during a bigger tick).
 if [ "${COMPOSE_KILL_CHECK:-1}" != 0 ]; then

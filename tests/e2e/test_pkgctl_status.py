@@ -5,7 +5,9 @@ held assignment, a declined charge, a call waiting for the clock, a dead letter.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 import uuid
 from datetime import datetime
 from typing import Any
@@ -78,21 +80,15 @@ async def make_busy(s: Scenario) -> dict[str, Any]:
 async def _status_until(s: Scenario, done: Any, timeout: float = 60) -> dict[str, Any]:
     """`pkgctl --json status` until `done(status)` (the probes and the allowance's reading
     take a moment), failing with the last status after `timeout`."""
-    from pkgtools.testing.waits import wait_until
-
-    last: dict[str, Any] = {}
-
-    async def check() -> bool:
-        nonlocal last
+    deadline = time.monotonic() + timeout
+    while True:
         result = await pkgctl(s, "--json", "status")
-        last = json.loads(result.stdout)
-        return bool(done(last))
-
-    try:
-        await wait_until(check, "the status", timeout, every=0.5)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; last status: {json.dumps(last)[:6000]}") from None
-    return last
+        last: dict[str, Any] = json.loads(result.stdout)
+        if done(last):
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {json.dumps(last)[:6000]}")
+        await asyncio.sleep(0.5)
 
 
 async def test_status_and_the_fleet_lists_show_what_is_there(

@@ -3,8 +3,8 @@
 Each service runs as its own user on the SASL listeners, allowed exactly what §3 gives it:
 the topics it consumes (and their consumer groups, named after the service), the topics it
 writes, and the dead-letter topics of what it consumes. `operator` is pkgctl's user: it reads
-every topic and writes the command, clock and usage topics (`pkgctl usage`, `dlq replay`), and may describe
-(not join) the services' consumer groups, for their lag (`pkgctl status`).
+every topic, writes the command, clock and usage topics (`pkgctl usage`, `dlq replay`), and
+may describe (not join) the services' consumer groups, for their lag (`pkgctl status`).
 
     python -m pkgcontract.access acl-args [--prefix P] [--group-prefix G]
 
