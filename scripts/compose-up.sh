@@ -47,7 +47,7 @@ if command -v uv >/dev/null 2>&1; then
     --assignment-api "http://127.0.0.1:$assignment_port" \
     --charger-api "http://127.0.0.1:$charger_port" \
     --allowance-api "http://127.0.0.1:$allowance_port" | sed 's/^/[compose] pkgctl /'
-  echo "[compose] pkgctl: uv run pkgctl --profile ${PKGCTL_PROFILE_NAME:-compose} clock"
+  echo "[compose] pkgctl: uv run pkgctl --profile ${PKGCTL_PROFILE_NAME:-compose} status"
 else
   echo "[compose] uv not found: no pkgctl profile written (docs/operations.md \"Profiles\")"
 fi

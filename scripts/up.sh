@@ -103,5 +103,5 @@ done
 "$venv_bin/pkgctl" profiles save "${PKGCTL_PROFILE_NAME:-local}" "${profile[@]}" | sed 's/^/[up] pkgctl /'
 echo "[up] metrics and alerts: prometheus --config.file=deploy/observability/prometheus-local.yml"
 if [ "${DEMO:-1}" != 0 ]; then uv run --frozen python scripts/demo.py; fi
-echo "[up] running; logs in $run_dir/logs; a customer at a glance: uv run pkgctl --profile ${PKGCTL_PROFILE_NAME:-local} customer ID"
+echo "[up] running; logs in $run_dir/logs; the whole system: uv run pkgctl --profile ${PKGCTL_PROFILE_NAME:-local} status; a customer: ... customer ID"
 echo "[up] stop everything with: make down"
