@@ -4,6 +4,7 @@ call, its reversal and the rollover of an expired grant through migration 0008's
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import uuid
@@ -27,6 +28,7 @@ from allowance.service_layer.ports import Allowances
 from pkgcontract.messages import ChargesSettled, FreeMinutesGranted, UsageRated, UsageReversed
 from pkgshared.barrier import InputsBarrier
 from pkgshared.db import SHARED_MIGRATIONS, migrate
+from pkgshared.failures import Tries
 from tests.unit.fakes.allowance import FakeAllowances
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -245,3 +247,77 @@ async def test_a_call_its_reversal_and_a_rollover_through_the_checkpoint(pool: A
     last = {b["grant_id"]: b for b in await _events(pool, "AllowanceBalance")}
     assert last[str(carried)]["returned_seconds"] == 300
     assert last[str(carried)]["remaining_seconds"] == 300
+
+
+async def test_a_reversal_that_fails_on_every_try_is_dead_lettered_and_the_rest_go_on(
+    pool: Any,
+) -> None:
+    """The database refuses seconds given back to `poison`'s grant (a stand-in for a reversal
+    that fails for its own sake): its reversal goes to usage.rated.dlq as the UsageReversed
+    read, after its tries; the call before it and after it, and `a`'s reversal, are applied."""
+    await migrate(pool, SHARED_MIGRATIONS, "shared")
+    await migrate(pool, MIGRATIONS)
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "ALTER TABLE grants ADD CONSTRAINT poison "
+            "CHECK (customer_id <> 'poison' OR returned_seconds = 0)"
+        )
+    grants = [
+        FreeMinutesGranted(
+            grant_id=uuid.uuid4(),
+            customer_id=customer,
+            did=None,
+            assignment_id=uuid.uuid4(),
+            package_id="p",
+            minutes=10,
+            destination_prefixes=["44"],
+            valid_from=T0,
+            valid_until=T0 + timedelta(days=30),
+        )
+        for customer in ("a", "poison")
+    ]
+    async with AllowanceUnitOfWork(pool) as uow:
+        await handlers.add_grants(grants, uow)
+        await uow.commit()
+
+    def rated(customer: str, hours: int) -> UsageRated:
+        return UsageRated(
+            usage_id=uuid.uuid4(),
+            customer_id=customer,
+            amount=Decimal("0.6"),
+            currency="GBP",
+            occurred_at=T0 + timedelta(hours=hours),
+            destination="4420",
+            duration_seconds=60,
+        )
+
+    def undo(c: UsageRated) -> UsageReversed:
+        return UsageReversed(
+            reversal_id=uuid.uuid4(), usage_id=c.usage_id, customer_id=c.customer_id
+        )
+
+    a1, p1, p2 = rated("a", 1), rated("poison", 1), rated("poison", 2)
+    records = [a1, p1, undo(p1), undo(a1), p2]
+    waiting = WaitingCalls()
+    waiting.start(0, 0)
+    for offset, m in enumerate(records):
+        waiting.add(0, offset, handlers.to_apply(m))
+    checkpoint = CallsCheckpoint(
+        pool, None, lambda _: None, limits=Limits(), waiting=waiting, tries=Tries(2, 0.01, 0.01)
+    )
+    await _settle(pool, T0 + timedelta(days=1))
+    assert await checkpoint.drain()
+    used = [u["usage_id"] for u in await _events(pool, "FreeMinutesUsed")]
+    assert sorted(used) == sorted(str(c.usage_id) for c in (a1, p1, p2))
+    assert [r["usage_id"] for r in await _events(pool, "FreeMinutesReturned")] == [str(a1.usage_id)]
+    [letter] = await _events(pool, "DeadLetter")
+    assert (letter["partition"], letter["offset"], letter["key"]) == (0, 2, "poison")
+    payload = json.loads(base64.b64decode(letter["payload_base64"]))
+    assert (payload["event_type"], payload["usage_id"]) == ("UsageReversed", str(p1.usage_id))
+    assert waiting.count == 0
+    async with pool.acquire() as conn:
+        assert await AllowanceRepository(conn).call_offsets([0]) == {0: 5}
+        left = await conn.fetchval(
+            "SELECT reversal_id FROM covered_calls WHERE usage_id = $1", p1.usage_id
+        )
+    assert left is None  # the call stays as it is: replaying the dead letter reverses it
