@@ -62,8 +62,8 @@ class Reversing:
         """Apply `r` to its customer's grants as they are now (`grants`, updated in place,
         and `changed`); emits FreeMinutesReturned when its call was covered and not reversed
         before."""
-        n = self._in_batch.get(r.usage_id) if self._in_batch is not None else None
-        call = self._known.get(r.usage_id) if n is None else self.batch.call(n)
+        k = self._in_batch.get(r.usage_id) if self._in_batch is not None else None
+        call = self._known.get(r.usage_id) if k is None else self.batch.call(k)
         where = {"customer_id": r.customer_id, "usage_id": str(r.usage_id)}
         if call is None or call.customer_id != r.customer_id:
             # Never read, not covered, or another customer's: nothing to give back.
@@ -97,8 +97,8 @@ class Reversing:
             )
             metrics.SECONDS_RETURNED.inc(given.returned)
             metrics.SECONDS_LOST.inc(given.lost)
-        if n is not None:
-            self.batch.reversal_ids[n] = r.reversal_id
+        if k is not None:  # covered in this very transaction
+            self.batch.reversal_ids[k] = r.reversal_id
         else:
             self._known[r.usage_id] = call._replace(reversal_id=r.reversal_id)
             self._marked.append((r.usage_id, r.reversal_id))
