@@ -80,7 +80,8 @@ async def apply_calls(items: list[Usage], uow: UnitOfWork, deps: Any = None) -> 
     metrics.SECONDS.inc(seconds)
     touched = reversing.touched
     await store.save_used([g for g in changed.values() if g.grant_id not in touched])
-    await store.save_returned([changed[g] for g in touched])
+    if touched:
+        await store.save_returned([changed[g] for g in touched])
     await reversing.finish(store)
     metrics.CALLS.inc(len(calls))
     metrics.COVERED.inc(covered)

@@ -126,5 +126,7 @@ class Reversing:
 
     async def finish(self, store: Allowances) -> None:
         """Record the covered calls applied now and the reversals of calls recorded before."""
-        await store.record_covered(self.batch)
-        await store.mark_reversed(self._marked)
+        if len(self.batch):
+            await store.record_covered(self.batch)
+        if self._marked:
+            await store.mark_reversed(self._marked)
