@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
@@ -21,6 +22,7 @@ from pkgcontract import topics
 from pkgcontract.messages import (
     AllowanceThresholdReached,
     DeadLetter,
+    FreeMinutesReturned,
     instant_str,
     json_text,
     money_str,
@@ -58,21 +60,28 @@ def _grant_head(g: Grant) -> tuple[str, str]:
 def encoded_balance(g: Grant, made_at: str) -> bytes:
     """AllowanceBalance of `g` as it is; `made_at`: the event's occurred_at (`instant_str`)."""
     grant_id, head = _grant_head(g)
-    event_id = natural_event_id_str(f"balance:{grant_id}:{g.used_seconds}:{g.status}")
+    returned = g.returned_seconds
+    event_id = natural_event_id_str(
+        f"balance:{grant_id}:{g.used_seconds}:r{returned}:{g.status}"
+        if returned
+        else f"balance:{grant_id}:{g.used_seconds}:{g.status}"
+    )
+    origin = "null" if g.rolled_over_from is None else f'"{g.rolled_over_from}"'
     return (
         f'{{"event_id":"{event_id}","schema_version":1,"occurred_at":"{made_at}",'
         f'"correlation_id":null,"event_type":"AllowanceBalance",{head}'
         f'"used_seconds":{g.used_seconds},"remaining_seconds":{g.remaining_seconds},'
-        # Reversals and rollover are not built yet (docs/contract.md §6): nothing is returned
-        # to a grant, nothing carries from or into it.
-        f'"returned_seconds":0,"rolled_over_from":null,"rolled_over_seconds":0,'
-        f'"status":"{g.status}"}}'
+        f'"returned_seconds":{returned},"rolled_over_from":{origin},'
+        f'"rolled_over_seconds":{g.rolled_over_seconds},"status":"{g.status}"}}'
     ).encode()
 
 
-def encoded_used(c: Coverage) -> bytes:
-    """FreeMinutesUsed of a call free minutes covered (its occurred_at: the call's)."""
+def encoded_used(c: Coverage, credit: Decimal | None = None) -> bytes:
+    """FreeMinutesUsed of a call free minutes covered (its occurred_at: the call's);
+    `credit`: the coverage's, when known already."""
     call = c.call
+    if credit is None:
+        credit = c.credit
     did = "null" if call.did is None else json_text(call.did)
     uses = ",".join(
         f'{{"grant_id":"{_grant_head(u.grant)[0]}","seconds":{u.seconds},'
@@ -87,7 +96,7 @@ def encoded_used(c: Coverage) -> bytes:
         f'"customer_id":{json_text(call.customer_id)},"did":{did},'
         f'"destination":{json_text(call.destination)},'
         f'"duration_seconds":{call.duration_seconds},"covered_seconds":{c.covered_seconds},'
-        f'"amount":"{money_str(call.amount)}","credit":"{money_str(c.credit)}",'
+        f'"amount":"{money_str(call.amount)}","credit":"{money_str(credit)}",'
         f'"currency":{json_text(call.currency)},"grants":[{uses}]}}'
     ).encode()
 
@@ -102,7 +111,7 @@ def encode_balance(event: BalanceChanged) -> tuple[str, bytes]:
 
 
 def encode_used(event: MinutesUsed) -> tuple[str, bytes]:
-    return "FreeMinutesUsed", encoded_used(event.coverage)
+    return "FreeMinutesUsed", encoded_used(event.coverage, event.credit)
 
 
 ENCODERS: dict[type, Encoder] = {BalanceChanged: encode_balance, MinutesUsed: encode_used}
@@ -113,8 +122,10 @@ Route = Callable[[Any], tuple[str, str]]
 ROUTES: dict[type, Route] = {
     MinutesUsed: lambda e: (topics.FREE_MINUTES_USED, e.coverage.call.customer_id),
     BalanceChanged: lambda e: (topics.ALLOWANCE_BALANCES, _grant_head(e.grant)[0]),
+    FreeMinutesReturned: lambda e: (topics.FREE_MINUTES_USED, e.customer_id),
     AllowanceThresholdReached: lambda e: (topics.ALLOWANCE_ALERTS, e.customer_id),
-    # The allowance dead-letters calls only (records it cannot read, the chassis does).
+    # The allowance dead-letters calls and reversals only (records it cannot read, the
+    # chassis does).
     DeadLetter: lambda e: (topics.dlq_topic(topics.USAGE_RATED), e.key or ""),
 }
 """The topic and key of every event the allowance emits, by its type (docs/contract.md §3 and §6):
