@@ -11,7 +11,9 @@ from typing import Any
 from uuid import UUID
 
 from allowance.adapters.events import ENCODERS, route
-from allowance.domain.model import Call, Grant
+from allowance.domain.model import Grant
+from allowance.domain.reversal import CoveredCall, Usage
+from allowance.domain.rollover import Rollover
 from pkgshared.uow import encoded
 
 
@@ -21,11 +23,12 @@ class FakeAllowances:
     applied: set[UUID] = field(default_factory=set)
     held: list[list[int]] = field(default_factory=list)  # partitions held, per call
     settled_at: datetime | None = None
-    parked: list[tuple[int, Call]] = field(default_factory=list)  # (seq, call), in seq order
+    parked: list[tuple[int, Usage]] = field(default_factory=list)  # (seq, call), in seq order
     seq: int = 0
     partition_of: dict[str, int | None] = field(default_factory=dict)  # of parked customers
     pending: tuple[datetime, dict[int, int]] | None = None  # the expiry waiting
     ready: dict[int, datetime] = field(default_factory=dict)
+    covered: dict[UUID, CoveredCall] = field(default_factory=dict)  # usage_id -> its uses
 
     async def add_grants(self, grants: list[Grant]) -> list[Grant]:
         new = [g for g in grants if g.grant_id not in self.grants]
@@ -39,7 +42,7 @@ class FakeAllowances:
         for g in self.grants.values():
             if (
                 g.customer_id in out
-                and g.used_seconds < g.granted_seconds
+                and g.used_seconds + g.rolled_over_seconds < g.granted_seconds
                 and g.valid_from <= until
                 and g.valid_until > since
             ):
@@ -51,6 +54,43 @@ class FakeAllowances:
             self.grants[g.grant_id] = dataclasses.replace(
                 self.grants[g.grant_id], used_seconds=g.used_seconds
             )
+
+    async def save_returned(self, grants: list[Grant]) -> None:
+        for g in grants:
+            self.grants[g.grant_id] = dataclasses.replace(
+                self.grants[g.grant_id],
+                used_seconds=g.used_seconds,
+                returned_seconds=g.returned_seconds,
+                peak_used_seconds=g.peak_used_seconds,
+            )
+
+    async def grants_by_id(self, grant_ids: list[UUID]) -> list[Grant]:
+        return [self.grants[i] for i in grant_ids if i in self.grants]
+
+    async def add_rollovers(self, rollovers: list[Rollover]) -> list[Rollover]:
+        made = []
+        for r in rollovers:
+            old = self.grants[r.expired.grant_id]
+            if old.rolled_over_seconds or r.carried.grant_id in self.grants:
+                continue
+            self.grants[old.grant_id] = dataclasses.replace(
+                old, rolled_over_seconds=r.expired.rolled_over_seconds
+            )
+            self.grants[r.carried.grant_id] = r.carried
+            made.append(r)
+        return made
+
+    async def record_covered(self, calls: list[CoveredCall]) -> None:
+        for c in calls:
+            self.covered.setdefault(c.usage_id, c)
+
+    async def covered_calls(self, usage_ids: list[UUID]) -> dict[UUID, CoveredCall]:
+        return {u: self.covered[u] for u in usage_ids if u in self.covered}
+
+    async def mark_reversed(self, reversed_calls: list[tuple[UUID, UUID]]) -> None:
+        for u, r in reversed_calls:
+            if self.covered[u].reversal_id is None:
+                self.covered[u] = self.covered[u]._replace(reversal_id=r)
 
     async def expire(self, at: datetime) -> list[Grant]:
         ended = [g for g in self.grants.values() if g.status == "active" and g.valid_until <= at]
@@ -66,7 +106,7 @@ class FakeAllowances:
         self.applied |= new
         return new
 
-    async def park(self, calls: list[Call], partitions: dict[str, int]) -> None:
+    async def park(self, calls: list[Usage], partitions: dict[str, int]) -> None:
         for c in calls:
             self.partition_of[c.customer_id] = partitions.get(c.customer_id)
             self.seq += 1
@@ -78,7 +118,7 @@ class FakeAllowances:
     async def parked_settling(
         self, horizon: datetime, most: int, partitions: list[int]
     ) -> list[str]:
-        heads: dict[str, Call] = {}
+        heads: dict[str, Usage] = {}
         for _, c in self.parked:
             if self.partition_of.get(c.customer_id) in (None, *partitions):
                 heads.setdefault(c.customer_id, c)
@@ -86,7 +126,7 @@ class FakeAllowances:
 
     async def parked_settled(
         self, customer_ids: list[str], horizon: datetime, most: int
-    ) -> list[tuple[int, Call]]:
+    ) -> list[tuple[int, Usage]]:
         out, blocked = [], set()
         for seq, c in self.parked:
             if c.customer_id not in customer_ids or c.customer_id in blocked:

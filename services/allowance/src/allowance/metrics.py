@@ -38,3 +38,23 @@ THRESHOLDS = Counter(
     "AllowanceThresholdReached sent, by percent (a grant's use first reached it).",
     ["percent"],
 )
+ROLLOVERS = Counter(
+    "allowance_rollovers_total",
+    "Rollover grants made: an expired grant carried unused seconds into one.",
+)
+SECONDS_ROLLED_OVER = Counter(
+    "allowance_seconds_rolled_over_total", "Seconds expired grants carried into rollover grants."
+)
+REVERSALS = Counter(
+    "allowance_reversals_total",
+    "UsageReversed applied, by outcome: `returned` (a covered call taken back: "
+    "FreeMinutesReturned) or `nothing` (its call not covered, never read, or reversed before).",
+    ["outcome"],
+)
+SECONDS_RETURNED = Counter(
+    "allowance_seconds_returned_total", "Seconds reversals gave back to active grants."
+)
+SECONDS_LOST = Counter(
+    "allowance_seconds_lost_total",
+    "Seconds of reversed calls not given back: their grant had expired.",
+)

@@ -26,14 +26,22 @@ class Allowance(BaseModel):
     valid_from: datetime
     valid_until: datetime
     granted_seconds: int
-    used_seconds: int
-    remaining_seconds: int
+    used_seconds: int = Field(description="Net of seconds reversals gave back.")
+    remaining_seconds: int = Field(description="granted - used - rolled over.")
+    returned_seconds: int = Field(description="Seconds reversals gave back, in all.")
+    rolled_over_from: UUID | None = Field(
+        description="A rollover grant: the expired grant whose unused seconds it carries."
+    )
+    rolled_over_seconds: int = Field(
+        description="Seconds this grant carried into its rollover grant (0 until it expires)."
+    )
     status: Literal["active", "expired"]
     notify_at_percent: list[int] = Field(
         description="Percents of use that send AllowanceThresholdReached (empty: none)."
     )
     percents_reached: list[int] = Field(
-        description="Those of notify_at_percent the grant's use has reached (each sent once)."
+        description="Those of notify_at_percent the grant's use has reached (each sent once; "
+        "they stay reached when a reversal gives seconds back)."
     )
 
 
@@ -65,9 +73,12 @@ async def allowances(
     rows = await conn.fetch(
         "SELECT grant_id, assignment_id, topup_id, did, destination_prefixes, valid_from, "
         "valid_until, "
-        "granted_seconds, used_seconds, granted_seconds - used_seconds AS remaining_seconds, "
+        "granted_seconds, used_seconds, "
+        "granted_seconds - used_seconds - rolled_over_seconds AS remaining_seconds, "
+        "returned_seconds, rolled_over_from, rolled_over_seconds, "
         "status, notify_at_percent, ARRAY(SELECT p FROM unnest(notify_at_percent) AS p "
-        "WHERE used_seconds * 100 >= granted_seconds * p ORDER BY p) AS percents_reached "
+        "WHERE greatest(used_seconds, peak_used_seconds) * 100 >= granted_seconds * p "
+        "ORDER BY p) AS percents_reached "
         "FROM grants WHERE customer_id = $1 "
         "AND ($2::timestamptz IS NULL OR (valid_from, grant_id) > ($2, $3)) "
         "ORDER BY valid_from, grant_id LIMIT $4",

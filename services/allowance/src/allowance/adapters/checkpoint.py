@@ -24,8 +24,8 @@ from aiokafka.abc import ConsumerRebalanceListener
 
 from allowance import metrics
 from allowance.adapters.held_partitions import HeldPartitions
+from allowance.adapters.horizon import APPLY_CHANNEL
 from allowance.adapters.isolation import OneByOne
-from allowance.adapters.repository import APPLY_CHANNEL
 from allowance.adapters.unit_of_work import AllowanceUnitOfWork
 from allowance.adapters.waiting import Waiting, WaitingCalls
 from allowance.service_layer import handlers

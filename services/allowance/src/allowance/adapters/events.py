@@ -21,6 +21,7 @@ from pkgcontract import topics
 from pkgcontract.messages import (
     AllowanceThresholdReached,
     DeadLetter,
+    FreeMinutesReturned,
     instant_str,
     json_text,
     money_str,
@@ -58,15 +59,19 @@ def _grant_head(g: Grant) -> tuple[str, str]:
 def encoded_balance(g: Grant, made_at: str) -> bytes:
     """AllowanceBalance of `g` as it is; `made_at`: the event's occurred_at (`instant_str`)."""
     grant_id, head = _grant_head(g)
-    event_id = natural_event_id_str(f"balance:{grant_id}:{g.used_seconds}:{g.status}")
+    returned = g.returned_seconds
+    event_id = natural_event_id_str(
+        f"balance:{grant_id}:{g.used_seconds}:r{returned}:{g.status}"
+        if returned
+        else f"balance:{grant_id}:{g.used_seconds}:{g.status}"
+    )
+    origin = "null" if g.rolled_over_from is None else f'"{g.rolled_over_from}"'
     return (
         f'{{"event_id":"{event_id}","schema_version":1,"occurred_at":"{made_at}",'
         f'"correlation_id":null,"event_type":"AllowanceBalance",{head}'
         f'"used_seconds":{g.used_seconds},"remaining_seconds":{g.remaining_seconds},'
-        # Reversals and rollover are not built yet (docs/contract.md §6): nothing is returned
-        # to a grant, nothing carries from or into it.
-        f'"returned_seconds":0,"rolled_over_from":null,"rolled_over_seconds":0,'
-        f'"status":"{g.status}"}}'
+        f'"returned_seconds":{returned},"rolled_over_from":{origin},'
+        f'"rolled_over_seconds":{g.rolled_over_seconds},"status":"{g.status}"}}'
     ).encode()
 
 
@@ -113,8 +118,10 @@ Route = Callable[[Any], tuple[str, str]]
 ROUTES: dict[type, Route] = {
     MinutesUsed: lambda e: (topics.FREE_MINUTES_USED, e.coverage.call.customer_id),
     BalanceChanged: lambda e: (topics.ALLOWANCE_BALANCES, _grant_head(e.grant)[0]),
+    FreeMinutesReturned: lambda e: (topics.FREE_MINUTES_USED, e.customer_id),
     AllowanceThresholdReached: lambda e: (topics.ALLOWANCE_ALERTS, e.customer_id),
-    # The allowance dead-letters calls only (records it cannot read, the chassis does).
+    # The allowance dead-letters calls and reversals only (records it cannot read, the
+    # chassis does).
     DeadLetter: lambda e: (topics.dlq_topic(topics.USAGE_RATED), e.key or ""),
 }
 """The topic and key of every event the allowance emits, by its type (docs/contract.md §3 and §6):

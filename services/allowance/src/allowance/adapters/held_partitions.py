@@ -114,17 +114,18 @@ class HeldPartitions:
 
     def read(self, batch: list[Incoming]) -> None:
         """Records of usage.rated read: their calls wait here until the charger settles
-        them (a record that is not a call only moves its partition on)."""
+        them, and reversals behind their customers' calls (a record that is neither only
+        moves its partition on)."""
         waiting = self.waiting
         strays = {item.partition for item in batch} - waiting.partitions()
         if strays:
             # Not held (not handed over, or its resume point not read): left to whoever reads
             # them from their resume point, which they never pass.
             log.warning("usage records of partitions not held ignored", partitions=sorted(strays))
-        add, call_of = waiting.add, handlers.call_of
+        add, to_apply = waiting.add, handlers.to_apply
         for item in batch:
             message = item.message
-            add(item.partition, item.offset, call_of(message) if message is not None else None)
+            add(item.partition, item.offset, to_apply(message) if message is not None else None)
         metrics.WAITING.set(waiting.count)
         if waiting.ready or waiting.park_due:
             self.wake()

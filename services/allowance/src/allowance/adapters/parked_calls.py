@@ -6,9 +6,10 @@ allowance.adapters.repository.AllowanceRepository)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from allowance.domain.model import Call
+from allowance.domain.reversal import Reversal
 
 if TYPE_CHECKING:
     from pkgshared.db import Connection
@@ -20,8 +21,9 @@ PARKED_BEFORE_ANALYZE = 1000
 class ParkedCalls:
     conn: Connection
 
-    async def park(self, calls: list[Call], partitions: dict[str, int]) -> None:
-        """Park `calls` (each customer's in its order), after those of their customers
+    async def park(self, calls: list[Call | Reversal], partitions: dict[str, int]) -> None:
+        """Park `calls` (each customer's in its order; a reversal waits among them as read,
+        its row naming the call it takes back and itself), after those of their customers
         parked before; `partitions`: the partition of usage.rated each customer's calls are
         read from. Parking PARKED_BEFORE_ANALYZE or more refreshes the table's statistics
         in the same transaction (which counts its own rows): the table is empty for months and
@@ -30,20 +32,22 @@ class ParkedCalls:
         if calls:
             await self.conn.execute(
                 "INSERT INTO parked_calls (usage_id, customer_id, did, destination, "
-                "occurred_at, duration_seconds, amount, currency, partition) "
-                "SELECT u, c, d, dest, at, secs, amount, cur, part FROM unnest($1::uuid[], "
+                "occurred_at, duration_seconds, amount, currency, partition, reversal_id) "
+                "SELECT u, c, d, dest, at, secs, amount, cur, part, rev FROM unnest($1::uuid[], "
                 "$2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[], "
-                "$7::numeric[], $8::text[], $9::int[]) "
-                "WITH ORDINALITY AS p(u, c, d, dest, at, secs, amount, cur, part, n) ORDER BY n",
+                "$7::numeric[], $8::text[], $9::int[], $10::uuid[]) "
+                "WITH ORDINALITY AS p(u, c, d, dest, at, secs, amount, cur, part, rev, n) "
+                "ORDER BY n",
                 [c.usage_id for c in calls],
                 [c.customer_id for c in calls],
-                [c.did for c in calls],
-                [c.destination for c in calls],
+                [_call(c, "did") for c in calls],
+                [_call(c, "destination") for c in calls],
                 [c.occurred_at for c in calls],
-                [c.duration_seconds for c in calls],
-                [c.amount for c in calls],
-                [c.currency for c in calls],
+                [_call(c, "duration_seconds") for c in calls],
+                [_call(c, "amount") for c in calls],
+                [_call(c, "currency") for c in calls],
                 [partitions.get(c.customer_id) for c in calls],
+                [c.reversal_id if isinstance(c, Reversal) else None for c in calls],
             )
         if len(calls) >= PARKED_BEFORE_ANALYZE:
             await self.conn.execute("ANALYZE parked_calls")
@@ -85,16 +89,16 @@ class ParkedCalls:
 
     async def parked_settled(
         self, customer_ids: list[str], horizon: datetime, most: int
-    ) -> list[tuple[int, Call]]:
-        """The parked calls of `customer_ids` that may be applied, in the order parked: each
-        customer's up to its first call at or after `horizon`; at most `most`. The caller
-        holds the customers' partitions."""
+    ) -> list[tuple[int, Call | Reversal]]:
+        """The parked calls (and reversals) of `customer_ids` that may be applied, in the order
+        parked: each customer's up to its first call at or after `horizon`; at most `most`.
+        The caller holds the customers' partitions."""
         if not customer_ids:
             return []
         # Each customer's first call not settled is found through the index, in order.
         rows = await self.conn.fetch(
             "SELECT p.seq, p.usage_id, p.customer_id, p.did, p.destination, p.occurred_at, "
-            "p.duration_seconds, p.amount, p.currency "
+            "p.duration_seconds, p.amount, p.currency, p.reversal_id "
             "FROM unnest($1::text[]) AS c(customer_id) "
             "LEFT JOIN LATERAL ("
             "  SELECT q.seq FROM parked_calls q WHERE q.customer_id = c.customer_id "
@@ -106,22 +110,7 @@ class ParkedCalls:
             horizon,
             most,
         )
-        return [
-            (
-                r["seq"],
-                Call(
-                    r["usage_id"],
-                    r["customer_id"],
-                    r["did"],
-                    r["destination"],
-                    r["occurred_at"],
-                    r["duration_seconds"],
-                    r["amount"],
-                    r["currency"],
-                ),
-            )
-            for r in rows
-        ]
+        return [(r["seq"], _parked(r)) for r in rows]
 
     async def unpark(self, seqs: list[int]) -> None:
         """Parked calls applied."""
@@ -170,3 +159,23 @@ class ParkedCalls:
             parts,
             [offsets[p] for p in parts],
         )
+
+
+def _call(item: Call | Reversal, name: str) -> object:
+    """A call's field, or None for a reversal (its row has none of a call's fields)."""
+    return None if isinstance(item, Reversal) else getattr(item, name)
+
+
+def _parked(r: Any) -> Call | Reversal:
+    if r["reversal_id"] is not None:
+        return Reversal(r["reversal_id"], r["usage_id"], r["customer_id"], r["occurred_at"])
+    return Call(
+        r["usage_id"],
+        r["customer_id"],
+        r["did"],
+        r["destination"],
+        r["occurred_at"],
+        r["duration_seconds"],
+        r["amount"],
+        r["currency"],
+    )

@@ -1,27 +1,30 @@
-"""The allowance service's tables (explicit SQL): grants, calls applied, the horizon (calls
-parked and where usage.rated is read again from: `parked_calls`).
-Every statement takes a whole batch."""
+"""The allowance service's tables (explicit SQL): grants and calls applied (the horizon:
+`horizon`; calls parked and where usage.rated is read again from: `parked_calls`; what covered
+calls used: `covered_calls`). Every statement takes a whole batch."""
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict, defaultdict
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from allowance.adapters.covered_calls import CoveredCalls
+from allowance.adapters.horizon import Horizon
 from allowance.adapters.parked_calls import ParkedCalls
 from allowance.domain.model import Grant
+from allowance.domain.rollover import Rollover
 
 if TYPE_CHECKING:
     from pkgshared.db import Connection
 
 
-APPLY_CHANNEL = "allowance_apply"
-
 _GRANT = (
     "grant_id, customer_id, did, assignment_id, destination_prefixes, valid_from, "
-    "valid_until, granted_seconds, used_seconds, status, notify_at_percent, topup_id"
+    "valid_until, granted_seconds, used_seconds, status, notify_at_percent, topup_id, "
+    "rollover_percent, rollover_days, rolled_over_from, rolled_over_seconds, returned_seconds, "
+    "peak_used_seconds"
 )
 
 
@@ -39,6 +42,12 @@ def _grant(row: Any) -> Grant:
         status=row["status"],
         notify_at_percent=tuple(row["notify_at_percent"]),
         topup_id=row["topup_id"],
+        rollover_percent=row["rollover_percent"],
+        rollover_days=row["rollover_days"],
+        rolled_over_from=row["rolled_over_from"],
+        rolled_over_seconds=row["rolled_over_seconds"],
+        returned_seconds=row["returned_seconds"],
+        peak_used_seconds=row["peak_used_seconds"],
     )
 
 
@@ -74,9 +83,10 @@ GRANTS_KEPT = 200_000
 _KNOWN = _Grants(GRANTS_KEPT)
 
 
-class AllowanceRepository(ParkedCalls):
+class AllowanceRepository(ParkedCalls, CoveredCalls, Horizon):
     """Grants, the calls applied and the horizon; the calls parked and where usage.rated is
-    read again from come from `ParkedCalls`."""
+    read again from come from `ParkedCalls`, what covered calls used from `CoveredCalls`, the
+    settled horizon and the expiry waiting from `Horizon`."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -91,12 +101,13 @@ class AllowanceRepository(ParkedCalls):
             "SELECT g.id, g.customer, g.did, g.assignment, "
             "  string_to_array(g.prefixes, ','),"
             "  g.valid_from, g.valid_until, g.granted, 0, g.status, "
-            "  string_to_array(g.percents, ',')::int[], g.topup "
+            "  string_to_array(g.percents, ',')::int[], g.topup, g.percent, g.days, g.origin, "
+            "  0, 0, 0 "
             "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], "
             "$6::timestamptz[], $7::timestamptz[], $8::bigint[], $9::text[], $10::text[], "
-            "$11::uuid[]) "
+            "$11::uuid[], $12::int[], $13::int[], $14::uuid[]) "
             "AS g(id, customer, did, assignment, prefixes, valid_from, valid_until, granted, "
-            "status, percents, topup) "
+            "status, percents, topup, percent, days, origin) "
             f"ON CONFLICT DO NOTHING RETURNING {_GRANT}",
             [g.grant_id for g in grants],
             [g.customer_id for g in grants],
@@ -109,8 +120,30 @@ class AllowanceRepository(ParkedCalls):
             [g.status for g in grants],
             [",".join(str(p) for p in g.notify_at_percent) for g in grants],
             [g.topup_id for g in grants],
+            [g.rollover_percent for g in grants],
+            [g.rollover_days for g in grants],
+            [g.rolled_over_from for g in grants],
         )
         return [_grant(r) for r in rows]
+
+    async def add_rollovers(self, rollovers: list[Rollover]) -> list[Rollover]:
+        """Expired grants carry seconds into their rollover grants: each expired grant's
+        `rolled_over_seconds` is set and its rollover grant inserted, once (a grant that
+        carried before, or a rollover grant already there, is left as it is). Returns those
+        made now."""
+        if not rollovers:
+            return []
+        rows = await self.conn.fetch(
+            "UPDATE grants g SET rolled_over_seconds = r.seconds "
+            "FROM unnest($1::uuid[], $2::bigint[]) AS r(id, seconds) "
+            "WHERE g.grant_id = r.id AND g.rolled_over_seconds = 0 RETURNING g.grant_id",
+            [r.expired.grant_id for r in rollovers],
+            [r.expired.rolled_over_seconds for r in rollovers],
+        )
+        carried = {r["grant_id"] for r in rows}
+        made = [r for r in rollovers if r.expired.grant_id in carried]
+        new = {g.grant_id for g in await self.add_grants([r.carried for r in made])}
+        return [r for r in made if r.carried.grant_id in new]
 
     async def usable_grants(
         self, customer_ids: list[str], since: datetime, until: datetime
@@ -123,9 +156,10 @@ class AllowanceRepository(ParkedCalls):
         never changes and is read once (GRANTS_KEPT): decoding whole rows, prefixes and
         windows, was a fifth of applying."""
         rows = await self.conn.fetch(
-            "SELECT grant_id, used_seconds, status FROM grants "
-            "WHERE customer_id = ANY($1::text[]) "
-            "AND used_seconds < granted_seconds AND valid_from <= $3 AND valid_until > $2",
+            "SELECT grant_id, used_seconds, status, returned_seconds, rolled_over_seconds, "
+            "peak_used_seconds FROM grants WHERE customer_id = ANY($1::text[]) "
+            "AND used_seconds + rolled_over_seconds < granted_seconds "
+            "AND valid_from <= $3 AND valid_until > $2",
             customer_ids,
             since,
             until,
@@ -142,12 +176,30 @@ class AllowanceRepository(ParkedCalls):
             ):
                 fetched[r["grant_id"]] = known.keep(_grant(r))
         out: dict[str, list[Grant]] = defaultdict(list)
-        for grant_id, used, status in rows:
+        for grant_id, used, status, returned, rolled, peak in rows:
             g = fetched.get(grant_id) or known.get(grant_id)
             if g.used_seconds != used or g.status != status:
-                g = known.keep(g.now(used, status))
-            out[g.customer_id].append(g)
+                g = g.now(used, status)
+            if (
+                g.returned_seconds != returned
+                or g.rolled_over_seconds != rolled
+                or g.peak_used_seconds != peak
+            ):
+                g = replace(
+                    g, returned_seconds=returned, rolled_over_seconds=rolled, peak_used_seconds=peak
+                )
+            out[g.customer_id].append(known.keep(g))
         return out
+
+    async def grants_by_id(self, grant_ids: list[UUID]) -> list[Grant]:
+        """The grants named, as they are now (used up or expired too: a reversal gives back
+        to the grants its call used)."""
+        if not grant_ids:
+            return []
+        rows = await self.conn.fetch(
+            f"SELECT {_GRANT} FROM grants WHERE grant_id = ANY($1::uuid[])", grant_ids
+        )
+        return [_grant(r) for r in rows]
 
     async def save_used(self, grants: list[Grant]) -> None:
         if grants:
@@ -156,6 +208,20 @@ class AllowanceRepository(ParkedCalls):
                 "FROM unnest($1::uuid[], $2::bigint[]) AS u(id, used) WHERE g.grant_id = u.id",
                 [g.grant_id for g in grants],
                 [g.used_seconds for g in grants],
+            )
+
+    async def save_returned(self, grants: list[Grant]) -> None:
+        """Grants reversals gave seconds back to (with what calls used of them since)."""
+        if grants:
+            await self.conn.execute(
+                "UPDATE grants g SET used_seconds = u.used, returned_seconds = u.returned, "
+                "peak_used_seconds = u.peak "
+                "FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[]) "
+                "AS u(id, used, returned, peak) WHERE g.grant_id = u.id",
+                [g.grant_id for g in grants],
+                [g.used_seconds for g in grants],
+                [g.returned_seconds for g in grants],
+                [g.peak_used_seconds for g in grants],
             )
 
     async def expire(self, at: datetime) -> list[Grant]:
@@ -178,72 +244,3 @@ class AllowanceRepository(ParkedCalls):
             usage_ids,
         )
         return {r["usage_id"] for r in rows}
-
-    # ------------------------------------------------------------ horizon
-    async def horizon(self) -> datetime | None:
-        value: datetime | None = await self.conn.fetchval(
-            "SELECT settled_at FROM horizon WHERE id = 1"
-        )
-        return value
-
-    async def expiry(self, lock: bool = False) -> tuple[datetime, dict[int, int]] | None:
-        """The moment grants wait to expire at, with where each partition of usage.rated
-        ended when its ChargesSettled was read (None: none waits). `lock`: until commit."""
-        row = await self.conn.fetchrow(
-            "SELECT expire_at, expire_ends FROM horizon WHERE id = 1 AND expire_at IS NOT NULL"
-            + (" FOR UPDATE" if lock else "")
-        )
-        if row is None:
-            return None
-        ends = json.loads(row["expire_ends"])
-        return row["expire_at"], {int(p): int(o) for p, o in ends.items()}
-
-    async def await_expiry(self, at: datetime, ends: dict[int, int]) -> None:
-        """Grants whose window ended by `at` expire once usage.rated is read to `ends` and the
-        calls `at` settles are applied (a later moment replaces an earlier one waiting)."""
-        await self.conn.execute(
-            "UPDATE horizon SET expire_at = $1, expire_ends = $2::jsonb WHERE id = 1",
-            at,
-            json.dumps({str(p): o for p, o in sorted(ends.items())}),
-        )
-
-    async def mark_ready(self, ready: dict[int, datetime]) -> None:
-        """Partitions read to their end as of a moment's ChargesSettled, with the calls it
-        settles applied (never moved back)."""
-        parts = sorted(ready)
-        await self.conn.execute(
-            "INSERT INTO usage_ready (partition, ready_for) "
-            "SELECT * FROM unnest($1::int[], $2::timestamptz[]) "
-            "ON CONFLICT (partition) DO UPDATE SET ready_for = EXCLUDED.ready_for "
-            "WHERE usage_ready.ready_for < EXCLUDED.ready_for",
-            parts,
-            [ready[p] for p in parts],
-        )
-
-    async def ready_for(self, partitions: list[int]) -> dict[int, datetime]:
-        rows = await self.conn.fetch(
-            "SELECT partition, ready_for FROM usage_ready WHERE partition = ANY($1::int[])",
-            partitions,
-        )
-        return {r["partition"]: r["ready_for"] for r in rows}
-
-    async def expired_now(self) -> None:
-        """The moment waiting has expired its grants."""
-        await self.conn.execute(
-            "UPDATE horizon SET expire_at = NULL, expire_ends = NULL WHERE id = 1"
-        )
-
-    async def advance_horizon(self, at: datetime, tick_id: UUID) -> bool:
-        """Move the settled horizon to `at`; False when it is not later. On commit, every
-        instance's worker is told (NOTIFY)."""
-        row = await self.conn.fetchval(
-            "INSERT INTO horizon (id, settled_at, tick_id) VALUES (1, $1, $2) "
-            "ON CONFLICT (id) DO UPDATE SET settled_at = EXCLUDED.settled_at, "
-            "tick_id = EXCLUDED.tick_id WHERE horizon.settled_at < EXCLUDED.settled_at "
-            "RETURNING 1",
-            at,
-            tick_id,
-        )
-        if row is not None:
-            await self.conn.execute("SELECT pg_notify($1, '')", APPLY_CHANNEL)
-        return row is not None

@@ -10,7 +10,11 @@ A call that occurred far past the settled moment (a clock set wrong upstream: th
 not settle it for days, or years) would hold its partition's resume point, and its customer's
 later calls behind it, in memory all that time. Such a call is **parked**: from the call before
 it, its customer's calls go to a table in the order read, are applied from there once settled,
-and the customer comes back to memory when none of its calls is left there (PARK_AHEAD)."""
+and the customer comes back to memory when none of its calls is left there (PARK_AHEAD).
+
+A UsageReversed waits here too, among its customer's calls in the order read (decision 0009):
+its `occurred_at` is the first instant there is, so it is settled at once and only its
+customer's calls before it hold it back; a parked customer's reversal is parked with them."""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from allowance.domain.model import Call
+from allowance.domain.reversal import Usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,13 +32,13 @@ class Waiting:
 
     partition: int
     offset: int
-    call: Call
+    call: Usage  # a call, or a reversal (it waits in its customer's order too)
 
 
 @dataclass
 class _Partition:
     next_read: int  # the offset after the last record this partition has seen
-    calls: dict[int, Call] = field(default_factory=dict)  # offset -> call, in offset order
+    calls: dict[int, Usage] = field(default_factory=dict)  # offset -> call, in offset order
     first: int = -1  # the offset of its first call waiting, as `parking` last saw it
     first_since: int = 0  # the settled moments read when that call became the first
     seen_to: int = 0  # after the last record read, handed over or not (unreadable ones too)
@@ -104,7 +108,7 @@ class WaitingCalls:
     def partitions(self) -> set[int]:
         return set(self._partitions)
 
-    def add(self, partition: int, offset: int, call: Call | None) -> bool:
+    def add(self, partition: int, offset: int, call: Usage | None) -> bool:
         """A record read (`call` None: not a call, or not readable). A record before the
         partition's next offset was seen already (a poll delivered again) and changes nothing;
         so does a partition not started. True when a call was added."""
@@ -123,7 +127,7 @@ class WaitingCalls:
         self._park_if_far(call)
         return True
 
-    def _park_if_far(self, call: Call) -> None:
+    def _park_if_far(self, call: Usage) -> None:
         customer = call.customer_id
         if self._park_from is not None and call.occurred_at >= self._park_from:
             self._park(customer)
@@ -248,7 +252,7 @@ class WaitingCalls:
     def of_customer(self, customer_id: str) -> int:
         return self._per_customer.get(customer_id, 0)
 
-    def _forget(self, calls: Iterable[Call]) -> None:
+    def _forget(self, calls: Iterable[Usage]) -> None:
         for call in calls:
             self.count -= 1
             left = self._per_customer[call.customer_id] - 1

@@ -31,10 +31,22 @@ class Grant:
     status: str = "active"  # or "expired": a ChargesSettled at or after valid_until was read
     notify_at_percent: tuple[int, ...] = ()  # AllowanceThresholdReached at each (sorted)
     topup_id: UUID | None = None  # the top-up (GrantMinutes) this grant is, else None
+    rollover_percent: int = 0  # the share of granted seconds that may carry over on expiry
+    rollover_days: int | None = None  # how long carried seconds last
+    rolled_over_from: UUID | None = None  # a rollover grant: the grant it carries from
+    rolled_over_seconds: int = 0  # seconds carried into a rollover grant (set on expiry)
+    returned_seconds: int = 0  # seconds reversals gave back, in all (used_seconds is net)
+    peak_used_seconds: int = 0  # the most ever used before seconds came back (0: none came)
 
     @property
     def remaining_seconds(self) -> int:
-        return self.granted_seconds - self.used_seconds
+        return self.granted_seconds - self.used_seconds - self.rolled_over_seconds
+
+    @property
+    def high_water(self) -> int:
+        """The most seconds ever used: thresholds reached stay reached when seconds come back
+        (docs/contract.md §6 Reversal)."""
+        return max(self.used_seconds, self.peak_used_seconds)
 
     def using(self, seconds: int) -> Grant:
         """The grant after `seconds` more are used (one per covered call)."""
@@ -100,24 +112,23 @@ credit = money.credit
 
 def thresholds(before: Grant, after: Grant) -> list[int]:
     """The percents of the grant's notify_at_percent that a call first reached: those with
-    `used_seconds x 100 >= granted_seconds x p` after it and not before, in increasing order
-    (docs/contract.md §6 AllowanceThresholdReached)."""
+    `used_seconds x 100 >= granted_seconds x p` after it and never before (not even before
+    a reversal gave seconds back), in increasing order (docs/contract.md §6
+    AllowanceThresholdReached)."""
     granted = after.granted_seconds
-    return [
-        p
-        for p in after.notify_at_percent
-        if after.used_seconds * 100 >= granted * p > before.used_seconds * 100
-    ]
+    reached = before.high_water * 100
+    return [p for p in after.notify_at_percent if after.used_seconds * 100 >= granted * p > reached]
 
 
 def _ranked(grants: list[Grant], call: Call) -> list[int]:
     """The positions in `grants` of those that can cover `call`, in the order they are used.
-    A grant can cover it when it is the same customer's, has seconds left, is the call's DID's
+    A grant can cover it when it is the same customer's, has seconds left (what it carried
+    into a rollover grant is not left), is the call's DID's
     or any DID's, its window holds the call's moment, and a prefix matches."""
     ranked = []
     customer, did, at, destination = call.customer_id, call.did, call.occurred_at, call.destination
     for n, g in enumerate(grants):
-        if g.customer_id != customer or g.used_seconds >= g.granted_seconds:
+        if g.customer_id != customer or g.used_seconds + g.rolled_over_seconds >= g.granted_seconds:
             continue
         if (g.did is not None and g.did != did) or not (g.valid_from <= at < g.valid_until):
             continue
@@ -140,7 +151,7 @@ def cover(call: Call, grants: list[Grant]) -> Coverage:
         if left == 0:
             break
         g = grants[n]
-        seconds = min(left, g.granted_seconds - g.used_seconds)
+        seconds = min(left, g.granted_seconds - g.used_seconds - g.rolled_over_seconds)
         left -= seconds
         uses.append(Use(g.using(seconds), seconds, n))
     return Coverage(call, tuple(uses), call.duration_seconds - left)

@@ -9,16 +9,24 @@ import structlog
 
 from allowance import metrics
 from allowance.domain.model import Call
+from allowance.domain.reversal import Reversal, Usage
 from allowance.service_layer.handlers import NONE, Dependencies
 from allowance.service_layer.ports import UnitOfWork
-from pkgcontract.messages import DeadLetter, UsageRated
+from pkgcontract.messages import DeadLetter, Message, UsageRated, UsageReversed
 
 log = structlog.get_logger(__name__)
 
 
-def usage_of(call: Call) -> UsageRated:
-    """The call as a UsageRated again (what a dead letter of it carries: its original bytes
-    are not kept once read)."""
+def usage_of(call: Usage) -> Message:
+    """The call as a UsageRated again, the reversal as a UsageReversed (what a dead letter of
+    it carries: its original bytes are not kept once read)."""
+    if isinstance(call, Reversal):
+        return UsageReversed(
+            event_id=call.reversal_id,
+            reversal_id=call.reversal_id,
+            usage_id=call.usage_id,
+            customer_id=call.customer_id,
+        )
     return UsageRated(
         event_id=call.usage_id,
         usage_id=call.usage_id,
@@ -37,7 +45,7 @@ class CallFailed:
     """A call whose applying failed on every try: where it was read (source topic, partition,
     offset; partition and offset -1 when it was parked), the error, the consumer group."""
 
-    call: Call
+    call: Usage  # a call, or a reversal
     where: tuple[str, int, int]
     error: str
     consumer: str
@@ -46,9 +54,11 @@ class CallFailed:
 async def dead_letter_call(failed: CallFailed, uow: UnitOfWork, deps: Dependencies = NONE) -> None:
     """A call whose applying fails for its own sake on every retry: it goes to
     usage.rated.dlq with the error (docs/contract.md §4 Errors), counts as applied (a repeat of it
-    is ignored), and the customer's later calls go on."""
+    is ignored), and the customer's later calls go on. A reversal likewise, but it marks
+    nothing: its call stays as it is (replaying the dead letter reverses it then)."""
     call, error, consumer = failed.call, failed.error, failed.consumer
-    await uow.repository.first_applied([call.usage_id])
+    if isinstance(call, Call):
+        await uow.repository.first_applied([call.usage_id])
     topic, partition, offset = failed.where
     letter = DeadLetter.of(
         topic,
@@ -62,7 +72,9 @@ async def dead_letter_call(failed: CallFailed, uow: UnitOfWork, deps: Dependenci
     uow.emit(letter)
     metrics.DEAD_LETTERED.inc()
     log.error(
-        "call dead-lettered: applying it fails on every retry",
+        "call dead-lettered: applying it fails on every retry"
+        if isinstance(call, Call)
+        else "reversal dead-lettered: applying it fails on every retry",
         customer_id=call.customer_id,
         usage_id=str(call.usage_id),
         partition=partition,

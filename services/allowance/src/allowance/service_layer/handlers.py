@@ -10,17 +10,19 @@ from datetime import UTC, datetime
 import structlog
 
 from allowance import metrics
-from allowance.domain.events import BalanceChanged, MinutesUsed
-from allowance.domain.model import Call, Grant, cover, thresholds
+from allowance.domain.events import BalanceChanged
+from allowance.domain.model import Call, Grant
+from allowance.domain.reversal import Reversal, Usage
+from allowance.domain.rollover import roll_over
+from allowance.service_layer.applying import apply_calls as apply_calls  # re-exported
 from allowance.service_layer.ports import UnitOfWork
 from pkgcontract import topics
 from pkgcontract.messages import (
-    AllowanceThresholdReached,
     ChargesSettled,
     FreeMinutesGranted,
     Message,
     UsageRated,
-    natural_event_id,
+    UsageReversed,
 )
 from pkgshared.barrier import InputsBarrier
 
@@ -43,7 +45,8 @@ async def add_grants(
     granted: list[FreeMinutesGranted], uow: UnitOfWork, deps: Dependencies = NONE
 ) -> None:
     """Grants read: each new one gets its first AllowanceBalance (expired already when the
-    horizon has passed its window)."""
+    horizon has passed its window; such a grant expires as it is read, so it rolls over then,
+    and its rollover grant's first balance follows)."""
     horizon = await uow.repository.horizon()
     grants = [
         Grant(
@@ -58,13 +61,53 @@ async def add_grants(
             status="expired" if horizon is not None and horizon >= g.valid_until else "active",
             notify_at_percent=tuple(sorted(g.notify_at_percent)),
             topup_id=g.topup_id,
+            rollover_percent=g.rollover_percent,
+            rollover_days=g.rollover_days,
         )
         for g in granted
     ]
+    added = await uow.repository.add_grants(grants)
+    metrics.GRANTS.inc(len(added))
+    if horizon is not None:
+        added = await _rolled_over(added, horizon, uow)
     made_at = datetime.now(UTC)  # the events' occurred_at: metadata only
-    for g in await uow.repository.add_grants(grants):
+    for g in added:
         uow.emit(BalanceChanged(g, made_at))
-        metrics.GRANTS.inc()
+
+
+async def _rolled_over(grants: list[Grant], horizon: datetime, uow: UnitOfWork) -> list[Grant]:
+    """`grants` as they are once those that expired carry their unused seconds (up to their
+    share) into rollover grants (docs/contract.md §6 Rollover), each followed by its rollover
+    grant: in the order their balances are sent. Exactly once: a grant expires once, and the
+    rollover grant's id is the expired grant's."""
+    due = [r for g in grants if g.status == "expired" and (r := roll_over(g, horizon))]
+    if not due:
+        return grants
+    made = {r.expired.grant_id: r for r in await uow.repository.add_rollovers(due)}
+    out: list[Grant] = []
+    for g in grants:
+        r = made.get(g.grant_id)
+        out += [g] if r is None else [r.expired, r.carried]
+        if r is not None:
+            metrics.ROLLOVERS.inc()
+            metrics.SECONDS_ROLLED_OVER.inc(r.carried.granted_seconds)
+            log.info(
+                "grant expired: unused seconds carried into its rollover grant",
+                customer_id=g.customer_id,
+                grant_id=str(g.grant_id),
+                rollover_grant_id=str(r.carried.grant_id),
+                seconds=r.carried.granted_seconds,
+                valid_until=r.carried.valid_until.isoformat(),
+            )
+    return out
+
+
+def to_apply(u: Message) -> Usage | None:
+    """What a record of usage.rated gives to apply in its customer's order: a call, a
+    reversal, or None (a UsageRated that is not a call, or another message)."""
+    if isinstance(u, UsageReversed):
+        return Reversal(u.reversal_id, u.usage_id, u.customer_id)
+    return call_of(u)
 
 
 def call_of(u: Message) -> Call | None:
@@ -128,11 +171,12 @@ async def expire_if_ready(
         return False
     await store.hold_partitions(sorted(ends))  # every partition: no call applied meanwhile
     expired = await store.expire(at)
+    metrics.EXPIRED.inc(len(expired))
+    expired = await _rolled_over(expired, at, uow)
     await store.expired_now()
     made_at = datetime.now(UTC)
     for g in expired:
         uow.emit(BalanceChanged(g, made_at))
-    metrics.EXPIRED.inc(len(expired))
     log.info("grants expired", at=at.isoformat(), grants_expired=len(expired))
     return True
 
@@ -158,8 +202,8 @@ class CallsToApply:
     has settled since (`look_at_parked`, at most `most`)."""
 
     horizon: datetime
-    settled: list[Call]
-    parking: list[Call]
+    settled: list[Usage]  # calls, and reversals in their customers' order
+    parking: list[Usage]
     partitions: dict[str, int]
     held: list[int]
     look_at_parked: bool = False
@@ -209,73 +253,4 @@ async def apply_waiting(batch: CallsToApply, uow: UnitOfWork, deps: Dependencies
         frozenset(still),
         frozenset(queued) - still,
         len(due) == most or len(settling) == most,
-    )
-
-
-async def apply_calls(
-    calls: list[Call], uow: UnitOfWork, deps: Dependencies = NONE
-) -> tuple[int, int]:
-    """Apply `calls`, settled and in the order read (each customer's in its order), to their
-    customers' grants (the caller holds their partitions): those applied before (a repeated
-    usage_id, or a call another instance applied before a rebalance) are skipped. Each grant
-    the calls used gives one AllowanceBalance, with its state after them (docs/contract.md §6: the
-    calls of one batch may give one balance). Returns (calls applied, calls covered)."""
-    store = uow.repository
-    if not calls:
-        return 0, 0
-    fresh = await store.first_applied([c.usage_id for c in calls])
-    todo = []
-    for call in calls:
-        if call.usage_id in fresh:
-            fresh.discard(call.usage_id)  # a second copy in the same batch is a repeat
-            todo.append(call)
-    if not todo:
-        return 0, 0
-    grants = await store.usable_grants(
-        sorted({c.customer_id for c in todo}),
-        min(c.occurred_at for c in todo),
-        max(c.occurred_at for c in todo),
-    )
-    changed: dict[object, Grant] = {}
-    covered = seconds = 0
-    for call in todo:
-        customer = call.customer_id
-        coverage = cover(call, grants[customer])
-        if not coverage.uses:
-            continue
-        covered += 1
-        state = grants[customer]
-        before = [state[u.position] for u in coverage.uses]
-        for u in coverage.uses:
-            state[u.position] = u.grant
-            changed[u.grant.grant_id] = u.grant
-        uow.emit(MinutesUsed(coverage))
-        for old, u in zip(before, coverage.uses, strict=True):
-            if u.grant.notify_at_percent:
-                for percent in thresholds(old, u.grant):
-                    uow.emit(_threshold(u.grant, percent, call))
-                    metrics.THRESHOLDS.labels(percent=str(percent)).inc()
-        seconds += coverage.covered_seconds
-    made_at = datetime.now(UTC)  # the events' occurred_at: metadata only
-    for g in changed.values():
-        uow.emit(BalanceChanged(g, made_at))
-    metrics.SECONDS.inc(seconds)
-    await store.save_used(list(changed.values()))
-    metrics.CALLS.inc(len(todo))
-    metrics.COVERED.inc(covered)
-    return len(todo), covered
-
-
-def _threshold(g: Grant, percent: int, call: Call) -> AllowanceThresholdReached:
-    return AllowanceThresholdReached(
-        event_id=natural_event_id(f"threshold:{g.grant_id}:{percent}"),
-        grant_id=g.grant_id,
-        customer_id=g.customer_id,
-        did=g.did,
-        assignment_id=g.assignment_id,
-        percent=percent,
-        granted_seconds=g.granted_seconds,
-        used_seconds=g.used_seconds,
-        remaining_seconds=g.remaining_seconds,
-        usage_id=call.usage_id,
     )

@@ -1,0 +1,122 @@
+"""Reversals applied in their customer's order, inside the transaction that applies that
+customer's calls (allowance.service_layer.applying): every second the reversed call used goes
+back to the grant it came from while that grant is active, and is lost on an expired one; one
+FreeMinutesReturned per call reversed, at most once (docs/contract.md §6 Reversal)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import structlog
+
+from allowance import metrics
+from allowance.domain.model import Grant
+from allowance.domain.reversal import CoveredCall, Reversal, give_back
+from allowance.service_layer.ports import Allowances, UnitOfWork
+from pkgcontract.messages import FreeMinutesReturned, GrantReturn, natural_event_id
+
+log = structlog.get_logger(__name__)
+
+
+class Reversing:
+    """What a transaction's reversals need and do: the covered calls they may name (recorded
+    before, or applied in this very transaction ahead of them), the grants those calls used,
+    and what to write once the transaction's items are applied."""
+
+    def __init__(self, known: dict[UUID, CoveredCall], grants: dict[UUID, Grant]) -> None:
+        self._known = known  # usage_id -> what the call used, as recorded (or applied now)
+        self._grants = grants  # the grants recorded calls used, as read (any status)
+        self._new: dict[UUID, CoveredCall] = {}  # covered calls applied now: recorded at the end
+        self._marked: list[tuple[UUID, UUID]] = []  # (usage_id, reversal_id) recorded before
+        self.touched: set[UUID] = set()  # grants seconds came back to
+        self.applied = 0  # reversals that gave a call's seconds back (or lost them)
+
+    @classmethod
+    async def prepare(cls, reversals: list[Reversal], store: Allowances) -> Reversing:
+        """Read what `reversals` may need (nothing when there is none)."""
+        if not reversals:
+            return cls({}, {})
+        known = await store.covered_calls(sorted({r.usage_id for r in reversals}))
+        ids = sorted({g for c in known.values() if c.reversal_id is None for g, _ in c.uses})
+        return cls(known, {g.grant_id: g for g in await store.grants_by_id(ids)})
+
+    def covered(self, call: CoveredCall) -> None:
+        """A call covered in this transaction (a reversal after it may take it back)."""
+        self._known[call.usage_id] = call
+        self._new[call.usage_id] = call
+
+    def reverse(
+        self,
+        r: Reversal,
+        grants: dict[str, list[Grant]],
+        changed: dict[UUID, Grant],
+        uow: UnitOfWork,
+    ) -> None:
+        """Apply `r` to its customer's grants as they are now (`grants`, updated in place,
+        and `changed`); emits FreeMinutesReturned when its call was covered and not reversed
+        before."""
+        call = self._known.get(r.usage_id)
+        where = {"customer_id": r.customer_id, "usage_id": str(r.usage_id)}
+        if call is None or call.customer_id != r.customer_id:
+            # Never read, not covered, or another customer's: nothing to give back.
+            log.debug("reversal of a call not covered: nothing given back", **where)
+            metrics.REVERSALS.labels(outcome="nothing").inc()
+            return
+        if call.reversal_id is not None:
+            log.debug("call reversed before: nothing given back", **where)
+            metrics.REVERSALS.labels(outcome="nothing").inc()
+            return
+        state = grants.setdefault(r.customer_id, [])
+        at = {g.grant_id: n for n, g in enumerate(state)}
+        lines = []
+        for grant_id, seconds in call.uses:
+            n = at.get(grant_id)
+            if n is None:
+                state.append(self._grants[grant_id])
+                n = at[grant_id] = len(state) - 1
+            given = give_back(state[n], seconds)
+            if given.returned:
+                state[n] = changed[grant_id] = given.grant
+                self.touched.add(grant_id)
+            lines.append(
+                GrantReturn(
+                    grant_id=grant_id,
+                    seconds_returned=given.returned,
+                    seconds_lost=given.lost,
+                    remaining_seconds=given.grant.remaining_seconds,
+                )
+            )
+            metrics.SECONDS_RETURNED.inc(given.returned)
+            metrics.SECONDS_LOST.inc(given.lost)
+        done = call._replace(reversal_id=r.reversal_id)
+        self._known[r.usage_id] = done
+        if r.usage_id in self._new:
+            self._new[r.usage_id] = done
+        else:
+            self._marked.append((r.usage_id, r.reversal_id))
+        uow.emit(
+            FreeMinutesReturned(
+                event_id=natural_event_id(f"returned:{r.usage_id}"),
+                usage_id=r.usage_id,
+                reversal_id=r.reversal_id,
+                customer_id=r.customer_id,
+                did=call.did,
+                credit=call.credit,
+                currency=call.currency,
+                grants=lines,
+            )
+        )
+        self.applied += 1
+        metrics.REVERSALS.labels(outcome="returned").inc()
+        log.info(
+            "call reversed: its free minutes given back",
+            **where,
+            reversal_id=str(r.reversal_id),
+            returned=sum(line.seconds_returned for line in lines),
+            lost=sum(line.seconds_lost for line in lines),
+        )
+
+    async def finish(self, store: Allowances) -> None:
+        """Record the covered calls applied now and the reversals of calls recorded before."""
+        await store.record_covered(list(self._new.values()))
+        await store.mark_reversed(self._marked)
