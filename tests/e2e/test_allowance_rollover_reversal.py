@@ -110,12 +110,13 @@ async def test_rollover_and_reversal_of_the_contracts_worked_example(
     assert (pkg["rollover_percent"], pkg["rollover_days"]) == (50, 30)
     for customer in (a, b):
         await s.assign(pkg["package_id"], customer=customer, quantity=2, start_date="2026-01-10")
-    uncovered = ""
+    january_calls = []
     for customer in (a, b):
         for destination, at, seconds, amount in JANUARY_CALLS:
             usage_id = await _rated(s, customer, destination, at, seconds, amount)
-            if customer == a and destination.startswith("91"):
-                uncovered = usage_id
+            if customer == a:
+                january_calls.append(usage_id)
+    covered_first, uncovered, covered_third = january_calls
     await s.settle("2026-03-20T00:00:00Z")
 
     # The February grant, unused, expires with 6,000 s carried; January's, used up, carries none.
@@ -205,6 +206,8 @@ async def test_rollover_and_reversal_of_the_contracts_worked_example(
         (p, natural_id(f"threshold:{march[a]}:{p}")) for p in (80, 100)
     ]
     assert _on_used_topic(s, a) == [
+        ("FreeMinutesUsed", covered_first),
+        ("FreeMinutesUsed", covered_third),
         ("FreeMinutesUsed", calls[a]),
         ("FreeMinutesReturned", calls[a]),
         ("FreeMinutesUsed", waiting),
@@ -221,7 +224,10 @@ async def test_rollover_and_reversal_of_the_contracts_worked_example(
     await s.settle("2026-04-14T12:00:00Z")
     gone = await _balance(s, rolled[b], f"balance:{rolled[b]}:6000:expired")
     assert (gone["remaining_seconds"], gone["rolled_over_seconds"]) == (0, 0)
-    await _balance(s, rolled[a], f"balance:{rolled[a]}:6000:r6000:expired")
+    # Returned seconds count in all: 6,000 by each of the two reversals.
+    await _balance(s, rolled[a], f"balance:{rolled[a]}:6000:r12000:expired")
+    m = await _balance(s, march[a], f"balance:{march[a]}:12000:r10600:active")
+    assert m["remaining_seconds"] == 0
     late_reversal = await _reverse(s, b, calls[b])
     lost = (await s.wait(1, event_type="FreeMinutesReturned", usage_id=calls[b]))[0]
     assert lost["event_id"] == natural_id(f"returned:{calls[b]}")
