@@ -44,6 +44,9 @@ instants = st.datetimes(
     amount=st.decimals(min_value=0, max_value=10**6, places=6, allow_nan=False),
     status=st.sampled_from(["active", "expired"]),
     topup=st.booleans(),
+    returned=st.integers(0, 10**7),
+    rolled=st.integers(0, 10**7),
+    carried=st.booleans(),
 )
 def test_encoded_events_are_the_models_bytes(
     customer: str,
@@ -56,6 +59,9 @@ def test_encoded_events_are_the_models_bytes(
     amount: Decimal,
     status: str,
     topup: bool,
+    returned: int,
+    rolled: int,
+    carried: bool,
 ) -> None:
     grant = Grant(
         grant_id=uuid.uuid4(),
@@ -68,6 +74,9 @@ def test_encoded_events_are_the_models_bytes(
         valid_until=start + timedelta(days=30),
         granted_seconds=granted,
         status=status,
+        returned_seconds=returned,
+        rolled_over_seconds=rolled % (granted + 1),
+        rolled_over_from=uuid.uuid4() if carried else None,
     )
     call = Call(
         uuid.uuid4(),
@@ -81,8 +90,11 @@ def test_encoded_events_are_the_models_bytes(
     )
     coverage = cover(call, [grant])
     for g in (grant, *(u.grant for u in coverage.uses)):
+        key = f"balance:{g.grant_id}:{g.used_seconds}:{g.status}"
+        if g.returned_seconds:
+            key = f"balance:{g.grant_id}:{g.used_seconds}:r{g.returned_seconds}:{g.status}"
         model = AllowanceBalance(
-            event_id=natural_event_id(f"balance:{g.grant_id}:{g.used_seconds}:{g.status}"),
+            event_id=natural_event_id(key),
             occurred_at=MADE_AT,
             grant_id=g.grant_id,
             customer_id=g.customer_id,
@@ -95,6 +107,9 @@ def test_encoded_events_are_the_models_bytes(
             granted_seconds=g.granted_seconds,
             used_seconds=g.used_seconds,
             remaining_seconds=g.remaining_seconds,
+            returned_seconds=g.returned_seconds,
+            rolled_over_from=g.rolled_over_from,
+            rolled_over_seconds=g.rolled_over_seconds,
             status=g.status,
         )
         written = encoded_balance(g, instant_str(MADE_AT))

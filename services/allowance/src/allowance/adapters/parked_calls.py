@@ -168,7 +168,8 @@ def _call(item: Call | Reversal, name: str) -> object:
 
 def _parked(r: Any) -> Call | Reversal:
     if r["reversal_id"] is not None:
-        return Reversal(r["reversal_id"], r["usage_id"], r["customer_id"], r["occurred_at"])
+        # Its occurred_at is AT_ONCE (year 1), which asyncpg reads back without its zone.
+        return Reversal(r["reversal_id"], r["usage_id"], r["customer_id"])
     return Call(
         r["usage_id"],
         r["customer_id"],

@@ -179,16 +179,21 @@ class AllowanceRepository(ParkedCalls, CoveredCalls, Horizon):
         for grant_id, used, status, returned, rolled, peak in rows:
             g = fetched.get(grant_id) or known.get(grant_id)
             if g.used_seconds != used or g.status != status:
-                g = g.now(used, status)
+                g = known.keep(g.now(used, status))
             if (
                 g.returned_seconds != returned
                 or g.rolled_over_seconds != rolled
                 or g.peak_used_seconds != peak
-            ):
-                g = replace(
-                    g, returned_seconds=returned, rolled_over_seconds=rolled, peak_used_seconds=peak
+            ):  # reversals and rollover: rarely
+                g = known.keep(
+                    replace(
+                        g,
+                        returned_seconds=returned,
+                        rolled_over_seconds=rolled,
+                        peak_used_seconds=peak,
+                    )
                 )
-            out[g.customer_id].append(known.keep(g))
+            out[g.customer_id].append(g)
         return out
 
     async def grants_by_id(self, grant_ids: list[UUID]) -> list[Grant]:

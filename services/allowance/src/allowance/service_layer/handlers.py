@@ -88,13 +88,22 @@ async def _rolled_over(grants: list[Grant], horizon: datetime, uow: UnitOfWork) 
     for g in grants:
         r = made.get(g.grant_id)
         out += [g] if r is None else [r.expired, r.carried]
-        if r is not None:
-            metrics.ROLLOVERS.inc()
-            metrics.SECONDS_ROLLED_OVER.inc(r.carried.granted_seconds)
-            log.info(
-                "grant expired: unused seconds carried into its rollover grant",
-                customer_id=g.customer_id,
-                grant_id=str(g.grant_id),
+    if made:
+        carried = sum(r.carried.granted_seconds for r in made.values())
+        metrics.ROLLOVERS.inc(len(made))
+        metrics.SECONDS_ROLLED_OVER.inc(carried)
+        log.info(
+            "grants expired: unused seconds carried into rollover grants",
+            rollovers=len(made),
+            seconds=carried,
+            customers=sorted({r.carried.customer_id for r in made.values()})[:20],
+            grants=[str(g) for g in list(made)[:20]],
+        )
+        for r in made.values():
+            log.debug(
+                "grant rolled over",
+                customer_id=r.carried.customer_id,
+                grant_id=str(r.expired.grant_id),
                 rollover_grant_id=str(r.carried.grant_id),
                 seconds=r.carried.granted_seconds,
                 valid_until=r.carried.valid_until.isoformat(),
