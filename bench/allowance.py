@@ -415,9 +415,9 @@ async def main(args: argparse.Namespace) -> int:
         print(
             f"\nwith {args.reversed_percent:g} % of the calls reversed"
             f"{' and rollover on half the grants' if args.rollover_half else ''}: "
-            f"{mixed['capacity_per_s']:.0f} calls/s, {mixed['of_io_floor']} of its I/O floor "
-            f"({mixed['io_floor_per_s']:.0f}/s); without them {capacity:.0f} calls/s, "
-            f"{results['of_io_floor']} of its floor; the expiry with rollovers after the calls "
+            f"{mixed['capacity_per_s']:.0f} calls/s, {mixed['of_io_floor']:.3f} of its I/O "
+            f"floor ({mixed['io_floor_per_s']:.0f}/s); without them {capacity:.0f} calls/s, "
+            f"{results['of_io_floor']:.3f} of its floor; the expiry with rollovers after the calls "
             f"{mixed['expiry_seconds']} s ({mixed['per_s_with_expiry']:.0f} calls/s with it)"
         )
     print(f"written {out}")
