@@ -21,7 +21,7 @@ from allowance.adapters.unit_of_work import AllowanceUnitOfWork
 from allowance.adapters.waiting import WaitingCalls
 from allowance.bootstrap import MIGRATIONS
 from allowance.domain.model import Call, Grant
-from allowance.domain.reversal import CoveredCall, Reversal
+from allowance.domain.reversal import CoveredBatch, CoveredCall, Reversal, Used
 from allowance.domain.rollover import roll_over, rollover_id
 from allowance.service_layer import handlers
 from allowance.service_layer.ports import Allowances
@@ -102,9 +102,20 @@ async def test_seconds_given_back_are_stored_and_read_again(repository: Allowanc
 
 async def test_covered_calls_are_recorded_and_reversed_once(repository: Allowances) -> None:
     g1, g2 = uuid.uuid4(), uuid.uuid4()
-    first = CoveredCall(uuid.uuid4(), "a", None, "GBP", Decimal("0.123456"), ((g2, 60), (g1, 5)))
-    second = CoveredCall(uuid.uuid4(), "a", "44", "EUR", Decimal("1"), ((g1, 1),), uuid.uuid4())
-    await repository.record_covered([first, second])
+    first = CoveredCall(
+        uuid.uuid4(), "a", None, "GBP", Decimal("0.123456"), (Used(g2, 60), Used(g1, 5))
+    )
+    second = CoveredCall(uuid.uuid4(), "a", "44", "EUR", Decimal("1"), (Used(g1, 1),), uuid.uuid4())
+    batch = CoveredBatch()
+    for c in (first, second):
+        n = batch.add(
+            Call(c.usage_id, c.customer_id, c.did, "4420", T0, 60, Decimal(1), c.currency),
+            c.credit,
+            c.uses,
+        )
+        batch.reversal_ids[n] = c.reversal_id
+    assert batch.calls() == [first, second]
+    await repository.record_covered(batch)
     found = await repository.covered_calls([first.usage_id, second.usage_id, uuid.uuid4()])
     assert found == {first.usage_id: first, second.usage_id: second}
     r1, r2 = uuid.uuid4(), uuid.uuid4()

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from allowance.adapters.events import ENCODERS, route
 from allowance.domain.model import Grant
-from allowance.domain.reversal import CoveredCall, Usage
+from allowance.domain.reversal import CoveredBatch, CoveredCall, Usage
 from allowance.domain.rollover import Rollover
 from pkgshared.uow import encoded
 
@@ -80,8 +80,8 @@ class FakeAllowances:
             made.append(r)
         return made
 
-    async def record_covered(self, calls: list[CoveredCall]) -> None:
-        for c in calls:
+    async def record_covered(self, batch: CoveredBatch) -> None:
+        for c in batch.calls():
             self.covered.setdefault(c.usage_id, c)
 
     async def covered_calls(self, usage_ids: list[UUID]) -> dict[UUID, CoveredCall]:

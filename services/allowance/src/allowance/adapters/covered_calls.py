@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from allowance.domain.reversal import CoveredCall
+from allowance.domain.reversal import CoveredBatch, CoveredCall, Used
 
 if TYPE_CHECKING:
     from pkgshared.db import Connection
@@ -17,26 +17,39 @@ if TYPE_CHECKING:
 class CoveredCalls:
     conn: Connection
 
-    async def record_covered(self, calls: list[CoveredCall]) -> None:
-        """Covered calls applied now (one statement for a transaction's calls)."""
-        if not calls:
+    async def record_covered(self, batch: CoveredBatch) -> None:
+        """Covered calls applied now (one statement for a transaction's calls): the batch's
+        columns as they are, the uses gathered back per call in order."""
+        if not len(batch):
             return
+        calls = len(batch)
+        use_of = [
+            n
+            for n, (start, stop) in enumerate(
+                zip(batch.first_use, [*batch.first_use[1:], len(batch.grant_ids)], strict=True)
+            )
+            for _ in range(stop - start)
+        ]
         await self.conn.execute(
             "INSERT INTO covered_calls (usage_id, customer_id, did, currency, credit, grant_ids, "
             "seconds, reversal_id) "
-            "SELECT c.u, c.customer, c.did, c.cur, c.credit, string_to_array(c.ids, ',')::uuid[], "
-            "string_to_array(c.secs, ',')::bigint[], c.rev "
+            "SELECT c.u, c.customer, c.did, c.cur, c.credit, x.ids, x.secs, c.rev "
             "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::numeric[], "
-            "$6::text[], $7::text[], $8::uuid[]) "
-            "AS c(u, customer, did, cur, credit, ids, secs, rev) ON CONFLICT DO NOTHING",
-            [c.usage_id for c in calls],
-            [c.customer_id for c in calls],
-            [c.did for c in calls],
-            [c.currency for c in calls],
-            [c.credit for c in calls],
-            [",".join(str(g) for g, _ in c.uses) for c in calls],
-            [",".join(str(s) for _, s in c.uses) for c in calls],
-            [c.reversal_id for c in calls],
+            "$6::uuid[], $7::int[]) AS c(u, customer, did, cur, credit, rev, n) "
+            "JOIN (SELECT k, array_agg(g ORDER BY m) AS ids, array_agg(s ORDER BY m) AS secs "
+            "      FROM unnest($8::int[], $9::uuid[], $10::bigint[]) WITH ORDINALITY "
+            "      AS u(k, g, s, m) GROUP BY k) AS x ON x.k = c.n "
+            "ON CONFLICT DO NOTHING",
+            batch.usage_ids,
+            batch.customers,
+            batch.dids,
+            batch.currencies,
+            batch.credits,
+            batch.reversal_ids,
+            list(range(calls)),
+            use_of,
+            batch.grant_ids,
+            batch.seconds,
         )
 
     async def covered_calls(self, usage_ids: list[UUID]) -> dict[UUID, CoveredCall]:
@@ -56,7 +69,7 @@ class CoveredCalls:
                 r["did"],
                 r["currency"],
                 r["credit"],
-                tuple(zip(r["grant_ids"], r["seconds"], strict=True)),
+                tuple(Used(g, s) for g, s in zip(r["grant_ids"], r["seconds"], strict=True)),
                 r["reversal_id"],
             )
             for r in rows

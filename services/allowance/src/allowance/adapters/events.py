@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
@@ -75,9 +76,12 @@ def encoded_balance(g: Grant, made_at: str) -> bytes:
     ).encode()
 
 
-def encoded_used(c: Coverage) -> bytes:
-    """FreeMinutesUsed of a call free minutes covered (its occurred_at: the call's)."""
+def encoded_used(c: Coverage, credit: Decimal | None = None) -> bytes:
+    """FreeMinutesUsed of a call free minutes covered (its occurred_at: the call's);
+    `credit`: the coverage's, when known already."""
     call = c.call
+    if credit is None:
+        credit = c.credit
     did = "null" if call.did is None else json_text(call.did)
     uses = ",".join(
         f'{{"grant_id":"{_grant_head(u.grant)[0]}","seconds":{u.seconds},'
@@ -92,7 +96,7 @@ def encoded_used(c: Coverage) -> bytes:
         f'"customer_id":{json_text(call.customer_id)},"did":{did},'
         f'"destination":{json_text(call.destination)},'
         f'"duration_seconds":{call.duration_seconds},"covered_seconds":{c.covered_seconds},'
-        f'"amount":"{money_str(call.amount)}","credit":"{money_str(c.credit)}",'
+        f'"amount":"{money_str(call.amount)}","credit":"{money_str(credit)}",'
         f'"currency":{json_text(call.currency)},"grants":[{uses}]}}'
     ).encode()
 
@@ -107,7 +111,7 @@ def encode_balance(event: BalanceChanged) -> tuple[str, bytes]:
 
 
 def encode_used(event: MinutesUsed) -> tuple[str, bytes]:
-    return "FreeMinutesUsed", encoded_used(event.coverage)
+    return "FreeMinutesUsed", encoded_used(event.coverage, event.credit)
 
 
 ENCODERS: dict[type, Encoder] = {BalanceChanged: encode_balance, MinutesUsed: encode_used}

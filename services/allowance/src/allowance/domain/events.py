@@ -4,6 +4,7 @@ adapter writes the contract's bytes (allowance.adapters.events)."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import NamedTuple
 
 from allowance.domain.model import Coverage, Grant
@@ -20,6 +21,7 @@ class MinutesUsed(NamedTuple):
     """A call free minutes covered: FreeMinutesUsed."""
 
     coverage: Coverage
+    credit: Decimal | None = None  # the coverage's credit when the handler has it already
 
 
 AllowanceEvent = BalanceChanged | MinutesUsed

@@ -95,6 +95,10 @@ class Use(NamedTuple):
     seconds: int
     position: int  # where the grant was in the list `cover` was given
 
+    @property
+    def grant_id(self) -> UUID:
+        return self.grant.grant_id
+
 
 class Coverage(NamedTuple):
     call: Call

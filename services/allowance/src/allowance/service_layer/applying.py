@@ -10,7 +10,7 @@ from uuid import UUID
 from allowance import metrics
 from allowance.domain.events import BalanceChanged, MinutesUsed
 from allowance.domain.model import Call, Grant, cover, thresholds
-from allowance.domain.reversal import CoveredCall, Reversal, Usage
+from allowance.domain.reversal import Reversal, Usage
 from allowance.service_layer.ports import UnitOfWork
 from allowance.service_layer.reversals import Reversing
 from pkgcontract.messages import AllowanceThresholdReached, natural_event_id
@@ -65,17 +65,9 @@ async def apply_calls(items: list[Usage], uow: UnitOfWork, deps: Any = None) -> 
         for u in coverage.uses:
             state[u.position] = u.grant
             changed[u.grant.grant_id] = u.grant
-        uow.emit(MinutesUsed(coverage))
-        reversing.covered(
-            CoveredCall(
-                call.usage_id,
-                customer,
-                call.did,
-                call.currency,
-                coverage.credit,
-                tuple((u.grant.grant_id, u.seconds) for u in coverage.uses),
-            )
-        )
+        credit = coverage.credit
+        uow.emit(MinutesUsed(coverage, credit))
+        reversing.covered(call, credit, coverage.uses)
         for old, u in zip(before, coverage.uses, strict=True):
             if u.grant.notify_at_percent:
                 for percent in thresholds(old, u.grant):
@@ -88,7 +80,8 @@ async def apply_calls(items: list[Usage], uow: UnitOfWork, deps: Any = None) -> 
     metrics.SECONDS.inc(seconds)
     touched = reversing.touched
     await store.save_used([g for g in changed.values() if g.grant_id not in touched])
-    await store.save_returned([changed[g] for g in touched])
+    if touched:
+        await store.save_returned([changed[g] for g in touched])
     await reversing.finish(store)
     metrics.CALLS.inc(len(calls))
     metrics.COVERED.inc(covered)

@@ -194,7 +194,7 @@ async def expire_if_ready(
 class Applied:
     """What one transaction of the calls checkpoint did."""
 
-    calls: int = 0  # applied (covered or not)
+    calls: int = 0  # calls applied (covered or not) and reversals
     covered: int = 0
     parked: int = 0  # calls that went to the parked table
     customers_parked: frozenset[str] = frozenset()  # customers with calls parked after it

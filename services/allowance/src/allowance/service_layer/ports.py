@@ -10,7 +10,7 @@ from uuid import UUID
 
 from allowance.domain.events import AllowanceEvent
 from allowance.domain.model import Grant
-from allowance.domain.reversal import CoveredCall, Usage
+from allowance.domain.reversal import CoveredBatch, CoveredCall, Usage
 from allowance.domain.rollover import Rollover
 from pkgcontract.messages import Message
 
@@ -30,7 +30,7 @@ class Allowances(Protocol):
 
     async def add_rollovers(self, rollovers: list[Rollover]) -> list[Rollover]: ...
 
-    async def record_covered(self, calls: list[CoveredCall]) -> None: ...
+    async def record_covered(self, batch: CoveredBatch) -> None: ...
 
     async def covered_calls(self, usage_ids: list[UUID]) -> dict[UUID, CoveredCall]: ...
 

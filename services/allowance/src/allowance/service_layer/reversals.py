@@ -5,13 +5,15 @@ FreeMinutesReturned per call reversed, at most once (docs/contract.md §6 Revers
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from decimal import Decimal
 from uuid import UUID
 
 import structlog
 
 from allowance import metrics
-from allowance.domain.model import Grant
-from allowance.domain.reversal import CoveredCall, Reversal, give_back
+from allowance.domain.model import Call, Grant
+from allowance.domain.reversal import CoveredBatch, CoveredCall, GrantSeconds, Reversal, give_back
 from allowance.service_layer.ports import Allowances, UnitOfWork
 from pkgcontract.messages import FreeMinutesReturned, GrantReturn, natural_event_id
 
@@ -24,12 +26,14 @@ class Reversing:
     and what to write once the transaction's items are applied."""
 
     def __init__(self, known: dict[UUID, CoveredCall], grants: dict[UUID, Grant]) -> None:
-        self._known = known  # usage_id -> what the call used, as recorded (or applied now)
+        self._known = known  # usage_id -> what the call used, as recorded before
         self._grants = grants  # the grants recorded calls used, as read (any status)
-        self._new: dict[UUID, CoveredCall] = {}  # covered calls applied now: recorded at the end
+        self.batch = CoveredBatch()  # covered calls applied now: recorded at the end
+        # usage_id -> its number in `batch`, kept only when the transaction has reversals.
+        self._in_batch: dict[UUID, int] | None = None
         self._marked: list[tuple[UUID, UUID]] = []  # (usage_id, reversal_id) recorded before
         self.touched: set[UUID] = set()  # grants seconds came back to
-        self.applied = 0  # reversals that gave a call's seconds back (or lost them)
+        self.applied = 0  # reversals that took a covered call back
 
     @classmethod
     async def prepare(cls, reversals: list[Reversal], store: Allowances) -> Reversing:
@@ -37,13 +41,16 @@ class Reversing:
         if not reversals:
             return cls({}, {})
         known = await store.covered_calls(sorted({r.usage_id for r in reversals}))
-        ids = sorted({g for c in known.values() if c.reversal_id is None for g, _ in c.uses})
-        return cls(known, {g.grant_id: g for g in await store.grants_by_id(ids)})
+        ids = sorted({u.grant_id for c in known.values() if c.reversal_id is None for u in c.uses})
+        done = cls(known, {g.grant_id: g for g in await store.grants_by_id(ids)})
+        done._in_batch = {}
+        return done
 
-    def covered(self, call: CoveredCall) -> None:
+    def covered(self, call: Call, credit: Decimal, uses: Sequence[GrantSeconds]) -> None:
         """A call covered in this transaction (a reversal after it may take it back)."""
-        self._known[call.usage_id] = call
-        self._new[call.usage_id] = call
+        n = self.batch.add(call, credit, uses)
+        if self._in_batch is not None:
+            self._in_batch[call.usage_id] = n
 
     def reverse(
         self,
@@ -55,7 +62,8 @@ class Reversing:
         """Apply `r` to its customer's grants as they are now (`grants`, updated in place,
         and `changed`); emits FreeMinutesReturned when its call was covered and not reversed
         before."""
-        call = self._known.get(r.usage_id)
+        k = self._in_batch.get(r.usage_id) if self._in_batch is not None else None
+        call = self._known.get(r.usage_id) if k is None else self.batch.call(k)
         where = {"customer_id": r.customer_id, "usage_id": str(r.usage_id)}
         if call is None or call.customer_id != r.customer_id:
             # Never read, not covered, or another customer's: nothing to give back.
@@ -69,7 +77,8 @@ class Reversing:
         state = grants.setdefault(r.customer_id, [])
         at = {g.grant_id: n for n, g in enumerate(state)}
         lines = []
-        for grant_id, seconds in call.uses:
+        for used in call.uses:
+            grant_id, seconds = used.grant_id, used.seconds
             n = at.get(grant_id)
             if n is None:
                 state.append(self._grants[grant_id])
@@ -88,11 +97,10 @@ class Reversing:
             )
             metrics.SECONDS_RETURNED.inc(given.returned)
             metrics.SECONDS_LOST.inc(given.lost)
-        done = call._replace(reversal_id=r.reversal_id)
-        self._known[r.usage_id] = done
-        if r.usage_id in self._new:
-            self._new[r.usage_id] = done
+        if k is not None:  # covered in this very transaction
+            self.batch.reversal_ids[k] = r.reversal_id
         else:
+            self._known[r.usage_id] = call._replace(reversal_id=r.reversal_id)
             self._marked.append((r.usage_id, r.reversal_id))
         uow.emit(
             FreeMinutesReturned(
@@ -118,5 +126,7 @@ class Reversing:
 
     async def finish(self, store: Allowances) -> None:
         """Record the covered calls applied now and the reversals of calls recorded before."""
-        await store.record_covered(list(self._new.values()))
-        await store.mark_reversed(self._marked)
+        if len(self.batch):
+            await store.record_covered(self.batch)
+        if self._marked:
+            await store.mark_reversed(self._marked)
