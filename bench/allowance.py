@@ -3,7 +3,7 @@
 measured in one run on this machine.
 
     uv run python bench/allowance.py [--calls 100000] [--repeats 3] [--hold-seconds 60]
-        [--instances 1]
+        [--instances 1] [--reversed-percent 10 --rollover-half]
 
 The service is started alone on topics of its own; the grants are written to its grants topic
 and a first ChargesSettled to charger.progress. Capacity, as the contract has calls wait for
@@ -18,6 +18,10 @@ Two bounds are measured in the same run: after each capacity run, the client's I
 same calls read and two event-sized records published for each, with no PostgreSQL and no
 covering: `io_floor`), and first how much more work two busy processes do than one
 (`parallel_speedup`).
+
+With `--reversed-percent` or `--rollover-half`, each plain repeat is followed by as many with
+that share of the calls reversed and rollover on half the grants (bench/allowance_mixed.py),
+each with its own I/O floor: the table gives both, and the file both (`mixed`).
 
 Needs the local Kafka and PostgreSQL (`make infra-up`) or KAFKA_BOOTSTRAP_SERVERS /
 DATABASE_URL. Prints a table and writes bench/results/allowance-<time>.json.
@@ -45,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
+from allowance_mixed import mixed_runs
 from stream import (
     DSN,
     KAFKA,
@@ -196,16 +201,20 @@ class AllowanceBench:
             await asyncio.sleep(0.1)
         return time.monotonic()
 
-    async def capacity(self, producer: Any, n: int) -> dict[str, Any]:
+    async def capacity(
+        self, producer: Any, n: int, calls: list[Any] | None = None, done: Any = None
+    ) -> dict[str, Any]:
         """A backlog of `n` calls that occurred after the settled moment (they must wait, as
-        calls do between ticks), read; then a ChargesSettled after them, and applied."""
+        calls do between ticks), read; then a ChargesSettled after them, and applied. `calls`:
+        another backlog of `n` calls (with reversals among them); `done`: what else to wait
+        for once they are applied."""
         instances = self.instances()
         read_before, applied_before = await self.read(), await self.applied()
         used_before = await self.used_published()
         for service in instances:
             service.stop()
         start = self.horizon
-        calls = self.backlog(n)
+        calls = calls or self.backlog(n)
         sent_at = time.monotonic()
         await self.send(producer, calls)
         produce_seconds = time.monotonic() - sent_at
@@ -217,6 +226,9 @@ class AllowanceBench:
         await self.settle(producer, start + timedelta(hours=2))
         settled_at = time.monotonic()
         done_at = await self._until(self.applied, applied_before + n, sent_at)
+        if done is not None:
+            await done()
+            done_at = time.monotonic()
         published_at = await self._until(self.used_published, used_before + n, sent_at)
         for service in instances:
             await asyncio.to_thread(service.wait_healthy)
@@ -371,6 +383,8 @@ async def main(args: argparse.Namespace) -> int:
                 r["published_per_s"] for r in results["runs"]
             )
             results["capacity_per_s"] = capacity
+            if args.reversed_percent or args.rollover_half:
+                results["mixed"] = await mixed_runs(bench, producer, args, _instant(WINDOW_FROM))
             if args.hold_seconds:
                 rate = max(1, int(capacity * args.hold_fraction))
                 results["hold"] = await bench.hold(producer, rate, args.hold_seconds)
@@ -396,6 +410,16 @@ async def main(args: argparse.Namespace) -> int:
         f"{results['parallel']['speedup']} ({results['parallel']['speedup_over_fastest_one']} "
         "against the fastest one) |"
     )
+    if "mixed" in results:
+        mixed = results["mixed"]
+        print(
+            f"\nwith {args.reversed_percent:g} % of the calls reversed"
+            f"{' and rollover on half the grants' if args.rollover_half else ''}: "
+            f"{mixed['capacity_per_s']:.0f} calls/s, {mixed['of_io_floor']:.3f} of its I/O "
+            f"floor ({mixed['io_floor_per_s']:.0f}/s); without them {capacity:.0f} calls/s, "
+            f"{results['of_io_floor']:.3f} of its floor; the expiry with rollovers after the calls "
+            f"{mixed['expiry_seconds']} s ({mixed['per_s_with_expiry']:.0f} calls/s with it)"
+        )
     print(f"written {out}")
     return 0
 
@@ -411,6 +435,17 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--hold-seconds", type=int, default=60)
     parser.add_argument("--hold-fraction", type=float, default=0.5)
+    parser.add_argument(
+        "--reversed-percent",
+        type=float,
+        default=0.0,
+        help="also runs with this share of the calls reversed (bench/allowance_mixed.py)",
+    )
+    parser.add_argument(
+        "--rollover-half",
+        action="store_true",
+        help="in those runs, half the grants roll over (50 %%, 30 days) as they expire",
+    )
     return parser.parse_args(argv)
 
 

@@ -1,7 +1,8 @@
 """A small demo through Kafka only: define packages, assign them, tick the clock to now, and
 show the events that come back (definitions, assignments, debits, grants, a notice of
-tomorrow's charge, and an assignment back-dated two years that the catch-up limit holds until
-the demo releases it).
+tomorrow's charge, an assignment back-dated two years that the catch-up limit holds until
+the demo releases it, calls covered by free minutes, and minutes rolled over, used by a call
+and given back when the call is reversed: scripts/demo_rollover.py).
 
 It prints the charger's clock first and warns when it is ahead of the wall clock (left so by
 an earlier tick far ahead): a tick at "now" would then change nothing, so the demo ticks just
@@ -19,6 +20,8 @@ import sys
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+
+from demo_rollover import RolloverDemo
 
 from pkgcontract import topics
 from pkgctl import broker as pkgctl_broker
@@ -145,12 +148,18 @@ async def main() -> int:
             await produce(topics.CATALOG_COMMANDS, [p], key=str(p["package_id"]))
         for a in assignments:
             await produce(topics.ASSIGNMENT_COMMANDS, [a], key=customer)
+        rollover = RolloverDemo(run, tick_at)
+        await produce(topics.CATALOG_COMMANDS, [rollover.package], key=f"uk-daily-{run}")
+        await produce(topics.ASSIGNMENT_COMMANDS, [rollover.assignment], key=rollover.customer)
         print(
             f"demo: sent {len(packages)} DefinePackage and {len(assignments)} AssignPackage "
             f"for {customer}; waiting..."
         )
         await reader.wait_count(
             len(assignments), timeout=60, event_type="PackageAssigned", customer_id=customer
+        )
+        await reader.wait_count(
+            1, timeout=60, event_type="PackageAssigned", customer_id=rollover.customer
         )
         await _tick(reader, tick_at)
         held = [r.json() for r in reader.matching(event_type="ChargesHeld", customer_id=customer)]
@@ -171,6 +180,7 @@ async def main() -> int:
         if held:
             await _tick(reader, tick_at + timedelta(seconds=1))
         await _calls(reader, customer, tick_at)
+        await rollover.show(reader, produce)
         mine = [json.loads(r.value or b"{}") for r in reader.records]
         mine = [b for b in mine if run in json.dumps(b) or b.get("customer_id") == customer]
     for b in mine:
@@ -203,7 +213,10 @@ async def main() -> int:
                 f"{b['valid_until'][:10]}: used {b['used_seconds']} s of {b['granted_seconds']}"
                 f" s, {b['remaining_seconds']} s left ({b['status']})"
             )
-    print(f"  ({len(balances)} grants in all; `uv run pkgctl allowances {customer}` shows them)")
+    print(
+        f"  ({len(balances)} grants in all; `uv run pkgctl allowances {customer}` and "
+        f"`... demo-rollover-{run}` show them)"
+    )
     for package_id in sorted({b["package_id"] for b in mine if "package_id" in b}):
         debits = [
             b for b in mine if b["event_type"] == "CreditDebited" and b["package_id"] == package_id

@@ -1,8 +1,12 @@
-"""kill -9 of allowance instances at random moments while calls are read and applied, two
-instances sharing the work (each kill is a rebalance: the survivor takes the partitions over
-from their resume points, the restarted one takes some back). After recovery every call is
-applied once: each use and each grant's last balance exactly what the rules give, in the
-order read, with some customers' calls parked behind a call dated a year ahead.
+"""kill -9 of allowance instances at random moments while calls and reversals are read and
+applied, two instances sharing the work (each kill is a rebalance: the survivor takes the
+partitions over from their resume points, the restarted one takes some back). Grants roll
+over (docs/contract.md §6 Rollover) and about a tenth of the calls are reversed, some twice,
+some before their call, some of calls never read. After recovery every call and reversal is
+applied once: each FreeMinutesUsed, FreeMinutesReturned, threshold alert and each grant's last
+balance (rollover grants included) exactly what an independent reference of the rules predicts
+(tests/allowance_reference.py), every event once by event_id, with some customers' calls
+parked behind a call dated a year ahead.
 
 The moments come from a seeded generator (CHAOS_SEED replays a run's choices)."""
 
@@ -12,15 +16,15 @@ import asyncio
 import os
 import random
 from collections import Counter
-from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
 
-from pkgcontract import topics
 from pkgtools.testing.system import started_system
 from pkgtools.testing.waits import wait_until
-from tests.allowance_load import FAR_AHEAD, check, send, settle, workload
+from tests.allowance_load import FAR_AHEAD, send, settle
+from tests.allowance_rollover_check import check_rollover, until_settled
+from tests.allowance_rollover_load import LAST_SETTLED_AT, Message, rollover_workload
 
 ROUNDS = 6
 
@@ -38,7 +42,7 @@ async def _until_parked(database_url: str, schema: str, far: int) -> None:
         await conn.close()
 
 
-async def test_random_kills_of_two_instances_apply_every_call_once(
+async def test_random_kills_of_two_instances_apply_every_call_and_reversal_once(
     kafka_bootstrap: str, database_url: str, tmp_path: Path, figures: Counter[str]
 ) -> None:
     seed = int(os.environ.get("CHAOS_SEED", random.randrange(1_000_000)))
@@ -46,9 +50,7 @@ async def test_random_kills_of_two_instances_apply_every_call_once(
     rng = random.Random(seed)
     # A few calls dated more than a year ahead: their customers' calls are parked (to the
     # table, out of memory) while instances are killed, until the last ChargesSettled.
-    want = workload(seed=seed, calls=4000, far=6)
-    grants = [m for m in want["messages"] if m[0] == topics.FREE_MINUTES_GRANTED]
-    calls = [m for m in want["messages"] if m[0] == topics.USAGE_RATED]
+    want = rollover_workload(seed=seed, calls=4000, far=6)
     async with started_system(kafka_bootstrap, database_url, tmp_path) as system:
         one = system.service("allowance", instance="a", APPLY_BATCH_CUSTOMERS="4")
         two = system.service("allowance", instance="b", APPLY_BATCH_CUSTOMERS="4")
@@ -58,10 +60,12 @@ async def test_random_kills_of_two_instances_apply_every_call_once(
             process.start()
         for process in (one, two):
             await asyncio.to_thread(process.wait_healthy)
-        await send(system, grants)
-        step = len(calls) // ROUNDS + 1
-        for n in range(ROUNDS):
-            await send(system, calls[n * step : (n + 1) * step])
+        await send(system, want.grants)
+        # Two rounds before the first ChargesSettled, four after its expiries are done (what
+        # a late call or a reversal gets depends on whether its grant had expired).
+        rounds = [_split(want.before, 2), _split(want.after, ROUNDS - 2)]
+        for n, chunk in enumerate(rounds[0] + rounds[1]):
+            await send(system, chunk)
             if n == 1:
                 await settle(system)  # from here on, calls are applied as they are read
             # A random moment of reading or applying, not a condition to wait for.
@@ -70,13 +74,23 @@ async def test_random_kills_of_two_instances_apply_every_call_once(
             victim.kill()
             figures["allowance instances killed"] += 1
             victim.start()
+            if n == 1:
+                await until_settled(system, want)
         # Every far call parked before the ChargesSettled that passes them (a kill in the last
         # round can leave one in memory until the restarted instance parks it).
-        await _until_parked(database_url, one.env["DB_SCHEMA"], 6)
-        last = FAR_AHEAD + timedelta(days=60)
-        await settle(system, last)
-        await check(system, want, timeout=300, settled_at=last)
-        figures["calls verified after random kills"] += len(want["used"])
+        await _until_parked(database_url, one.env["DB_SCHEMA"], want.far_calls)
+        await settle(system, LAST_SETTLED_AT)
+        await check_rollover(system, want, timeout=300)
+        figures["calls verified after random kills"] += len(want.model.used)
+        figures["reversals verified after random kills"] += len(want.model.returned)
+        figures["rollover grants verified after random kills"] += sum(
+            1 for g in want.model.grants.values() if g.rolled_over_from
+        )
         # A restart starts a new log: what the last ChargesSettled did is in the current ones.
         logs = one.log_path.read_text() + two.log_path.read_text()
         assert '"parked calls applied' in logs
+
+
+def _split(messages: list[Message], parts: int) -> list[list[Message]]:
+    step = len(messages) // parts + 1
+    return [messages[n * step : (n + 1) * step] for n in range(parts)]
