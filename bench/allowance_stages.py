@@ -71,6 +71,9 @@ class _Grants:
                 if old.grant_id == g.grant_id:
                     mine[n] = g
 
+    async def record_covered(self, batch: Any) -> None:
+        """What a reversal would give back: not measured here (no call is reversed)."""
+
 
 class _Subscriber:
     consumer = None
