@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 from charger import views
 from charger.adapters.ledger import LedgerRepository
-from charger.entrypoints.worker import TickWorker
+from charger.adapters.unit_of_work import ChargerUnitOfWork
+from charger.service_layer.charge_due import charge_due
+from charger.service_layer.dependencies import Dependencies
 from pkgcontract.messages import natural_event_id
 from pkgshared.failures import Tries
 from tests.integration.test_catch_up import _assigned, _events, _package, _setup, _tick
 
 
 async def _drain(pool: Any) -> None:
-    worker = TickWorker(pool, on_commit=None, tries=Tries(2, 0.01, 0.01))
-    assert await worker.drain()
+    deps = Dependencies(tries=Tries(2, 0.01, 0.01))
+    assert await charge_due(partial(ChargerUnitOfWork, pool), deps)
 
 
 async def _terms(pool: Any, assignment_id: uuid.UUID, terms: str | None = None) -> str:

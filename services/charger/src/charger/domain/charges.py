@@ -40,7 +40,7 @@ ChargeKind = Literal["recurring", "setup", "minimum_spend", "grant"]
 class Charge:
     """One charge: a debit (recurring, setup, minimum_spend) or a grant of free minutes.
 
-    For minimum_spend, `amount` is the commitment (retail x quantity) until `settle` subtracts
+    For minimum_spend, `amount` is the commitment (retail x quantity) until `net_of_spend` subtracts
     the period's spend."""
 
     key: str  # the ledger key: debit:<id>:<period_start|setup> or grant:<id>:<period_start>
@@ -239,7 +239,7 @@ def due_charges(
 def counted(charge: Charge) -> bool:
     """Whether a tick's charge counts toward the catch-up limit (docs/contract.md §4 ChargesHeld):
     every debit and grant due and not yet made, except the debits that auto_decrement_credit =
-    false skips and minimum-spend periods with nothing to charge (after `settle`)."""
+    false skips and minimum-spend periods with nothing to charge (after `net_of_spend`)."""
     if charge.kind == "grant":
         return True
     if not charge.auto_decrement_credit:

@@ -1,7 +1,8 @@
 """What a charge run will charge, loaded and planned: the due assignments and their package
 versions, the catch-up rule's plans (charger.domain.catch_up) with the exact count of those
 that may be over the limit, and the charges not made yet (RunPackage may have made some ahead
-of the ticks) with minimum spends settled. The ledger is read here; nothing is written."""
+of the ticks) with minimum spends net of their period's spend. The ledger is read here;
+nothing is written."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from charger.domain.catch_up import Plan, Policy, plan_customer
 from charger.domain.charge_run import Recorded
 from charger.domain.charges import Charge, counted, debit_key, due_charges
 from charger.domain.counting import count_due, countable
-from charger.domain.decisions import settle
+from charger.domain.decisions import net_of_spend
 from charger.domain.model import PackageVersion, Tracked
 from charger.domain.notices import Notice, upcoming
 from charger.domain.schedule import day_start
@@ -28,7 +29,7 @@ stays bounded and the event loop gets a turn between chunks (pkgshared.pacing)."
 LOOKUP_KEYS = 10_000
 """Ledger keys looked up per statement."""
 
-Due = tuple[int, date | None, date | None]
+DueCount = tuple[int, date | None, date | None]
 """Charges due that count toward the catch-up limit: (count, first, last period start)."""
 
 
@@ -94,7 +95,7 @@ async def plan_batch(
 
 async def new_charges(store: Ledger, plans: list[Plan]) -> list[Charge]:
     """The plans' charges less those already in the ledger (made by RunPackage ahead of the
-    ticks), minimum spends settled."""
+    ticks), minimum spends net of their period's spend."""
     charges = [c for p in plans for c in p.charges]
     ahead = {p.tracked.assignment.assignment_id for p in plans if p.tracked.run_charged}
     if ahead:
@@ -102,7 +103,7 @@ async def new_charges(store: Ledger, plans: list[Plan]) -> list[Charge]:
             store, [c.key for c in charges if c.assignment.assignment_id in ahead]
         )
         charges = [c for c in charges if c.key not in existing]
-    return await settled(store, charges)
+    return await net_of_spends(store, charges)
 
 
 async def ledger_status(store: Ledger, keys: list[str]) -> dict[str, Recorded]:
@@ -113,7 +114,7 @@ async def ledger_status(store: Ledger, keys: list[str]) -> dict[str, Recorded]:
     return found
 
 
-async def settled(store: Ledger, charges: list[Charge]) -> list[Charge]:
+async def net_of_spends(store: Ledger, charges: list[Charge]) -> list[Charge]:
     """Minimum-spend charges less their period's spend (one query for all of them)."""
     minimums = [i for i, c in enumerate(charges) if c.kind == "minimum_spend"]
     spent = await store.spends(
@@ -130,13 +131,13 @@ async def settled(store: Ledger, charges: list[Charge]) -> list[Charge]:
     )
     out = list(charges)
     for i, amount in zip(minimums, spent, strict=True):
-        out[i] = settle(charges[i], amount)
+        out[i] = net_of_spend(charges[i], amount)
     return out
 
 
 async def _count_due(
     store: Ledger, t: Tracked, versions: list[PackageVersion], at: datetime, until: date | None
-) -> Due:
+) -> DueCount:
     """The charges a tick at `at` would make for `t` that count toward the catch-up limit,
     with the first and last period start among them; a chunk of periods at a time."""
     count, first, last = await _count(store, t, versions, at, until)
@@ -183,7 +184,7 @@ async def _count(
         if t.run_charged and charges:
             existing = await store.ledger_status([c.key for c in charges])
             charges = [c for c in charges if c.key not in existing]
-        for c in await settled(store, charges):
+        for c in await net_of_spends(store, charges):
             if counted(c):
                 count += 1
                 first = c if first is None else first
@@ -211,7 +212,9 @@ async def _recount(
     return Plan(t, due.charges, through, t.setup_done or due.setup_examined, t.hold)
 
 
-async def what_was_due(uow: UnitOfWork, customer_id: str, assignment_id: UUID, at: datetime) -> Due:
+async def what_was_due(
+    uow: UnitOfWork, customer_id: str, assignment_id: UUID, at: datetime
+) -> DueCount:
     """The charges of one assignment due by `at`, for the ChargesHeld of an assignment whose
     charges fail (this may fail the same way)."""
     tracked, _ = await uow.ledger.due_assignments([customer_id], at, frozenset({assignment_id}))
@@ -258,7 +261,7 @@ async def _over_limit(
     store: Ledger, t: Tracked, versions: list[PackageVersion], horizon: datetime, limit: int
 ) -> Held | None:
     """Whether a tick at `horizon` would hold `t` (docs/contract.md §4 ChargesHeld): a look at the
-    first `limit` + 1 periods settles most assignments; only one that may be over is counted
+    first `limit` + 1 periods decides most assignments; only one that may be over is counted
     whole, a chunk at a time."""
     start = t.ticked_through + timedelta(days=1) if t.ticked_through else None
     probe = due_charges(
