@@ -65,6 +65,7 @@ class ChargerTables:
     settled: bool = False
     refused: dict[UUID, tuple[datetime, datetime]] = field(default_factory=dict)
     failing: set[UUID] = field(default_factory=set)  # assignments whose terms cannot be read
+    refusing: set[str] = field(default_factory=set)  # customers whose ledger rows are refused
 
     def customer(self, customer_id: str) -> Customer:
         return self.customers.setdefault(customer_id, Customer())
@@ -312,6 +313,8 @@ class FakeLedger:
         for row in rows:
             row = LedgerRow(*row)
             assert row.key not in self.t.ledger, f"charge {row.key} recorded twice"
+            if row.customer_id in self.t.refusing:  # as a CHECK constraint would
+                raise ValueError(f"the ledger refuses the rows of {row.customer_id}")
             self.t.ledger[row.key] = row
 
     async def debits_to_credit(
@@ -485,8 +488,8 @@ class FakeUnitOfWork:
 class FakeUnitsOfWork:
     """A unit-of-work factory over one set of tables (charger.service_layer.ports.UnitsOfWork):
     each call a new transaction; `published` holds what the committed ones emitted, in order.
-    A failure of the work itself (a bug, data it cannot read) is made with
-    `ChargerTables.failing`."""
+    A failure of the work itself (a bug, data it cannot read, a row refused) is made with
+    `ChargerTables.failing` and `ChargerTables.refusing`."""
 
     tables: ChargerTables = field(default_factory=ChargerTables)
     published: list[tuple[str, str | bytes | None, str, bytes]] = field(default_factory=list)
