@@ -1,5 +1,5 @@
 """The random histories of tests/unit/test_charger_histories.py against PostgreSQL: the
-projections, the tick worker's `drain`, RunPackage and the ledger's SQL (which debits a credit
+projections, the charge of what is due (`charge_due`), RunPackage and the ledger's SQL (which debits a credit
 finds, each period credited once, what the spend limit counts) compared with the contract's
 reference. Fewer histories than the unit tier (each costs real round trips), bounded in time;
 the schema is emptied between them."""

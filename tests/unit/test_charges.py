@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from charger.domain.charges import due_charges, next_due
-from charger.domain.decisions import decide, net_of_spend
+from charger.domain.charges import due_charges, net_of_spend, next_due
+from charger.domain.decisions import decide
 from charger.domain.model import (
     Assignment,
     MonthTotals,

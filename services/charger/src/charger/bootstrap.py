@@ -8,19 +8,21 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
+from charger.adapters.clock import TICK_CHANNEL
 from charger.adapters.unit_of_work import ChargerUnitOfWork
 from charger.config import ChargerSettings
 from charger.domain.catch_up import Policy
 from charger.domain.clock_guard import ClockGuard
 from charger.entrypoints import http, subscribers
-from charger.entrypoints.worker import tick_worker
 from charger.service_layer import handlers
+from charger.service_layer.charge_due import charge_due
 from charger.service_layer.dependencies import Dependencies, utc_now
 from pkgcontract import topics
 from pkgshared.barrier import InputsBarrier
 from pkgshared.commands import command_batches
 from pkgshared.failures import Tries
 from pkgshared.runtime import Runtime, run_service
+from pkgshared.workers import NotifiedWorker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -47,12 +49,19 @@ def bootstrap(runtime: Runtime) -> None:
         inputs=InputsBarrier(partial(runtime.end_offsets_of, handlers.INPUTS), what="projections"),
         guard=ClockGuard(settings.clock_max_ahead_seconds),
         wall_clock=utc_now,
-        units=units,
         healthy=runtime.database_answers,
         tries=Tries(settings.handler_max_attempts, most_seconds=settings.retry_backoff_seconds),
         batch_customers=settings.charge_batch_customers,
     )
-    worker = tick_worker(pool, units, deps, concurrency=settings.charge_concurrency)
+    # The tick worker: the generic notified loop around one handler, woken by the NOTIFY of
+    # any instance's accepted tick.
+    worker = NotifiedWorker(
+        pool,
+        concurrency=settings.charge_concurrency,
+        drain=partial(charge_due, units, deps),
+        channel=TICK_CHANNEL,
+        what="tick work",
+    )
     runtime.tasks.append(worker.run)
     runtime.probes.append(partial(subscribers.held_assignments, pool))
 
@@ -69,7 +78,9 @@ def bootstrap(runtime: Runtime) -> None:
     runtime.consume(
         topics.CLOCK_TICKS,
         runtime.batch_consumer(
-            topics.CLOCK_TICKS, on_events, partial(ChargerUnitOfWork, pool, on_commit=after_ticks)
+            topics.CLOCK_TICKS,
+            partial(subscribers.on_ticks, deps=deps),
+            partial(ChargerUnitOfWork, pool, on_commit=after_ticks),
         ),
         "The charger's only clock.",
         group_suffix=".ticks",

@@ -6,7 +6,7 @@ charger.domain.decisions. Pure.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
@@ -234,6 +234,12 @@ def due_charges(
                     )
                 )
     return Due(out, through, setup_examined)
+
+
+def net_of_spend(charge: Charge, spend: Decimal) -> Charge:
+    """A minimum-spend debit less the period's spend (never below zero)."""
+    assert charge.kind == "minimum_spend" and charge.amount is not None
+    return replace(charge, amount=max(money.minus(charge.amount, spend), money.ZERO))
 
 
 def counted(charge: Charge) -> bool:

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from charger import metrics
 from charger.adapters.unit_of_work import ChargerUnitOfWork
-from charger.service_layer import handlers
+from charger.service_layer import handlers, ticks
 from charger.service_layer.dependencies import Dependencies
+from pkgcontract.messages import ClockTicked
 from pkgshared.incoming import Incoming
 
 if TYPE_CHECKING:
@@ -17,9 +18,16 @@ if TYPE_CHECKING:
 
 
 async def on_events(uow: ChargerUnitOfWork, batch: list[Incoming], *, deps: Dependencies) -> None:
-    """Package versions, assignments and spend limits, usage, the clock's ticks."""
+    """Package versions, assignments and spend limits, usage: the charger's projections."""
     events = [i.message for i in batch if i.message is not None]
     await handlers.handle_events(events, uow, deps)
+
+
+async def on_ticks(uow: ChargerUnitOfWork, batch: list[Incoming], *, deps: Dependencies) -> None:
+    """The clock's ticks (clock.ticks holds nothing else): refused or accepted at once."""
+    read = [i.message for i in batch if isinstance(i.message, ClockTicked)]
+    if read:
+        await ticks.take_ticks(read, uow, deps)
 
 
 async def on_command(

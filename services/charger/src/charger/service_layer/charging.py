@@ -6,7 +6,7 @@ loads what it needs. Long loops breathe (pkgshared.pacing)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 import structlog
@@ -15,8 +15,7 @@ from charger.domain.catch_up import Plan, Policy
 from charger.domain.charge_run import Made, Progress, held_progress, left_by, outcomes
 from charger.domain.charges import Charge
 from charger.domain.decisions import decide
-from charger.domain.model import MonthTotals, PackageVersion, SpendLimit, exceeds_spend_limit
-from charger.domain.notices import notices_on
+from charger.domain.model import MonthTotals, exceeds_spend_limit
 from charger.service_layer import planning, reports, topups
 from charger.service_layer.ports import UnitOfWork
 from pkgshared.pacing import breathe
@@ -37,11 +36,10 @@ async def charge_batch(
     (`planning.plan_batch`) are returned; `only`: of these assignments alone."""
     store = uow.ledger
     batch = await planning.plan_batch(uow, customer_ids, at, policy, only)
-    limits = await store.spend_limits(batch.taken)
-    totals = await store.month_totals(list(limits))
+    limits, totals = batch.limits, batch.totals
     made, made_at = Made(), datetime.now(UTC)  # occurred_at: metadata, never a due decision
     by_customer: dict[str, list[Charge]] = {}
-    for c in await planning.new_charges(store, batch.plans):
+    for c in batch.charges:
         by_customer.setdefault(c.assignment.customer_id, []).append(c)
     rows = []
     for customer, new in by_customer.items():
@@ -59,8 +57,6 @@ async def charge_batch(
 
     progress: list[Progress] = []
     next_due: dict[str, datetime | None] = {c: batch.later.get(c) for c in batch.taken}
-    # Notices cost nothing where no package version asks for them and the default is 0.
-    noticing = {k: notices_on(vs, policy.notice_days) for k, vs in batch.versions.items()}
     for p in batch.plans:
         await breathe()
         a = p.tracked.assignment
@@ -69,12 +65,18 @@ async def charge_batch(
                 _emit_held(uow, p, tick_id, made_at, made)
             progress.append(held_progress(p))
             continue
-        vs, on = batch.versions.get(a.package_id, []), noticing.get(a.package_id, False)
-        noticed = p.tracked.noticed_through
-        if on:
+        noticed, noticing = p.tracked.noticed_through, a.assignment_id in batch.notices
+        if noticing:
+            notices, noticed = batch.notices[a.assignment_id]
             limit, month = limits.get(a.customer_id), totals.get(a.customer_id, MonthTotals())
-            noticed = await _notify(uow, p, vs, at, policy, limit, month, made_at, made)
-        left = left_by(p, vs, at, noticed, policy, on)
+            for n in notices:
+                exceeds = exceeds_spend_limit(
+                    limit, month, n.version.currency, n.period.start, n.amount
+                )
+                uow.emit(reports.upcoming(a, n, exceeds, made_at))
+                made.notices += 1
+        vs = batch.versions.get(a.package_id, [])
+        left = left_by(p, vs, at, noticed, policy, noticing)
         if left.caught_up:
             log.info(
                 "held charges made", customer_id=a.customer_id, assignment_id=str(a.assignment_id)
@@ -99,28 +101,6 @@ def _emit_held(uow: UnitOfWork, p: Plan, tick_id: UUID, made_at: datetime, made:
         count=event.count,
         first_period_start=str(event.first_period_start),
     )
-
-
-async def _notify(
-    uow: UnitOfWork,
-    p: Plan,
-    versions: list[PackageVersion],
-    at: datetime,
-    policy: Policy,
-    limit: SpendLimit | None,
-    month: MonthTotals,
-    made_at: datetime,
-    made: Made,
-) -> date | None:
-    """Send the notices of `p`'s assignment now due (docs/contract.md §4 ChargeUpcoming); how far
-    it is noticed now."""
-    a = p.tracked.assignment
-    notices, through = await planning.notices_due(uow.ledger, p.tracked, versions, at, policy)
-    for n in notices:
-        exceeds = exceeds_spend_limit(limit, month, n.version.currency, n.period.start, n.amount)
-        uow.emit(reports.upcoming(a, n, exceeds, made_at))
-        made.notices += 1
-    return through
 
 
 async def hold_failing(

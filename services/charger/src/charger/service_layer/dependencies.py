@@ -1,7 +1,8 @@
 """What the charger's handlers need beside the message and the unit of work: every handler is
-`handler(message, uow, deps)` (the charge of what is due, which opens transactions of its
-own, takes `deps.units` instead of one unit of work). bootstrap.py builds one; tests build
-theirs with the parts they need."""
+`handler(message, uow, deps)`; the charge of what is due, woken rather than handed a message
+and running transactions of its own, is `charge_due(units, deps)` with the unit-of-work factory
+bootstrap.py injects. bootstrap.py builds one `Dependencies`; tests build theirs with the parts
+they need."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from datetime import UTC, datetime
 
 from charger.domain.catch_up import Policy
 from charger.domain.clock_guard import ClockGuard
-from charger.service_layer.ports import UnitsOfWork
 from pkgshared.barrier import InputsBarrier
 from pkgshared.failures import Tries
 
@@ -30,8 +30,6 @@ class Dependencies:
     (pkgshared.barrier.InputsBarrier); None: nothing to wait for (tests)."""
     guard: ClockGuard = field(default_factory=lambda: ClockGuard(0))
     wall_clock: Callable[[], datetime] = utc_now
-    units: UnitsOfWork | None = None
-    """A new unit of work for each transaction of the charge of what is due."""
     healthy: Callable[[], Awaitable[bool]] | None = None
     """Whether PostgreSQL answers: tells a failure of the infrastructure from one of the work
     (pkgshared.failures)."""

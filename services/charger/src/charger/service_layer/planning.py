@@ -7,17 +7,16 @@ nothing is written."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from charger.domain.catch_up import Plan, Policy, plan_customer
 from charger.domain.charge_run import Recorded
-from charger.domain.charges import Charge, counted, debit_key, due_charges
+from charger.domain.charges import Charge, counted, debit_key, due_charges, net_of_spend
 from charger.domain.counting import count_due, countable
-from charger.domain.decisions import net_of_spend
-from charger.domain.model import PackageVersion, Tracked
-from charger.domain.notices import Notice, upcoming
+from charger.domain.model import MonthTotals, PackageVersion, SpendLimit, Tracked
+from charger.domain.notices import Notice, notices_on, upcoming
 from charger.domain.schedule import day_start
 from charger.service_layer.ports import Ledger, UnitOfWork
 from pkgshared.pacing import breathe, pieces
@@ -55,10 +54,19 @@ class Run:
 
 @dataclass
 class Batch:
+    """What one transaction of the charge of what is due works on, loaded and planned at once
+    (`plan_batch`): the service layer enters planning once per batch."""
+
     plans: list[Plan]
     taken: list[str]  # the customers planned, in order (the others stay due for the next batch)
     later: dict[str, datetime]  # when each taken customer is due next, beyond this batch
     versions: dict[str, list[PackageVersion]]
+    charges: list[Charge] = field(default_factory=list)  # not made yet, net of spends
+    limits: dict[str, SpendLimit] = field(default_factory=dict)
+    totals: dict[str, MonthTotals] = field(default_factory=dict)  # this month's, by customer
+    notices: dict[UUID, tuple[list[Notice], date | None]] = field(default_factory=dict)
+    """The notices due of each plan not held whose versions send notices, and how far its
+    assignment is noticed with them (absent: it sends none)."""
 
 
 async def plan_batch(
@@ -69,7 +77,9 @@ async def plan_batch(
     only: frozenset[UUID] | None = None,
 ) -> Batch:
     """The plans of `customer_ids` taken in order until the batch has `policy.batch_charges`
-    charges; `only`: of these assignments alone (to find the one whose charges fail)."""
+    charges (`only`: of these assignments alone, to find the one whose charges fail), with
+    what deciding them needs: their charges not made yet, net of spends, the customers'
+    spend limits and month totals, and the notices now due."""
     tracked, later = await uow.ledger.due_assignments(customer_ids, at, only)
     versions = await uow.projections.versions({t.assignment.package_id for t in tracked})
     of_customer: dict[str, list[Tracked]] = defaultdict(list)
@@ -90,7 +100,19 @@ async def plan_batch(
                 p = await _recount(uow.ledger, p, vs, at, policy)
             size += len(p.charges)
             plans.append(p)
-    return Batch(plans, taken, later, versions)
+    batch = Batch(plans, taken, later, versions)
+    batch.charges = await new_charges(uow.ledger, plans)
+    batch.limits = await uow.ledger.spend_limits(taken)
+    batch.totals = await uow.ledger.month_totals(list(batch.limits))
+    # Notices cost nothing where no package version asks for them and the default is 0.
+    noticing = {k: notices_on(vs, policy.notice_days) for k, vs in versions.items()}
+    for p in plans:
+        package = p.tracked.assignment.package_id
+        if p.hold != "held" and noticing.get(package, False):
+            batch.notices[p.tracked.assignment.assignment_id] = await notices_due(
+                uow.ledger, p.tracked, versions.get(package, []), at, policy
+            )
+    return batch
 
 
 async def new_charges(store: Ledger, plans: list[Plan]) -> list[Charge]:
