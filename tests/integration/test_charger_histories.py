@@ -1,8 +1,8 @@
 """The random histories of tests/unit/test_charger_histories.py against PostgreSQL: the
-projections, the charge of what is due (`charge_due`), RunPackage and the ledger's SQL (which debits a credit
-finds, each period credited once, what the spend limit counts) compared with the contract's
-reference. Fewer histories than the unit tier (each costs real round trips), bounded in time;
-the schema is emptied between them."""
+projections, the charge of what is due (`charge_due`), RunPackage and the ledger's SQL (which
+debits a credit finds, each period credited once, what the spend limit counts) compared with the
+contract's reference. Fewer histories than the unit tier (each costs real round trips), bounded
+in time; the schema is emptied between them."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
-"""A charge that fails for its own sake on every retry holds its assignment, and the tick
-settles without it (docs/contract.md §4 Errors, ChargesHeld reason "failed: …"): no other
-assignment, of the same customer or another, waits for it. Driven through the charge of what is
-due (`charge_due`, the tick worker's one handler) against PostgreSQL; the same story runs with
-the fakes in tests/unit/test_charge_isolation.py. The failing assignment is one whose stored terms cannot be read
-(what a bug, or data written by another version, would leave)."""
+"""A charge that fails for its own sake on every retry holds its assignment, and the tick settles
+without it (docs/contract.md §4 Errors, ChargesHeld reason "failed: …"): no other assignment, of
+the same customer or another, waits for it. Driven through the charge of what is due
+(`charge_due`, the tick worker's one handler) against PostgreSQL; the same story runs with the
+fakes in tests/unit/test_charge_isolation.py. The failing assignment is one whose stored terms
+cannot be read (what a bug, or data written by another version, would leave)."""
 
 from __future__ import annotations
 
