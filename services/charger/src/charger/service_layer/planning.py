@@ -1,8 +1,10 @@
-"""What a charge run will charge, loaded and planned: the due assignments and their package
-versions, the catch-up rule's plans (charger.domain.catch_up) with the exact count of those
-that may be over the limit, and the charges not made yet (RunPackage may have made some ahead
-of the ticks) with minimum spends net of their period's spend. The ledger is read here;
-nothing is written."""
+"""What a batch of a tick's charge will charge, loaded and planned at once (`plan_batch`): the
+due assignments and their package versions, the catch-up rule's plans (charger.domain.catch_up)
+with the exact count of those that may be over the limit, the charges not made yet (RunPackage
+may have made some ahead of the ticks) with minimum spends net of their period's spend, the
+spend limits, month totals and notices due; and the counting RunPackage's simulation shares
+(`count_charges`; its charges are `run_charges`'). The ledger is read here; nothing is
+written."""
 
 from __future__ import annotations
 
@@ -17,7 +19,6 @@ from charger.domain.charges import Charge, counted, debit_key, due_charges, net_
 from charger.domain.counting import count_due, countable
 from charger.domain.model import MonthTotals, PackageVersion, SpendLimit, Tracked
 from charger.domain.notices import Notice, notices_on, upcoming
-from charger.domain.schedule import day_start
 from charger.service_layer.ports import Ledger, UnitOfWork
 from pkgshared.pacing import breathe, pieces
 
@@ -30,26 +31,6 @@ LOOKUP_KEYS = 10_000
 
 DueCount = tuple[int, date | None, date | None]
 """Charges due that count toward the catch-up limit: (count, first, last period start)."""
-
-
-@dataclass(frozen=True)
-class Held:
-    """A simulated run's assignment over the catch-up limit: the charges due that count
-    toward it, the first and the last of them."""
-
-    count: int
-    first: Charge
-    last: Charge
-
-
-@dataclass
-class Run:
-    """What RunPackage considers: the customer's assignments, the charges due by the run's
-    horizon (made or not), and the assignments a simulated run reports as held."""
-
-    tracked: list[Tracked]
-    charges: list[Charge]
-    held: list[Held]
 
 
 @dataclass
@@ -162,16 +143,16 @@ async def _count_due(
 ) -> DueCount:
     """The charges a tick at `at` would make for `t` that count toward the catch-up limit,
     with the first and last period start among them; a chunk of periods at a time."""
-    count, first, last = await _count(store, t, versions, at, until)
+    count, first, last = await count_charges(store, t, versions, at, until)
     if first is None or last is None:
         return count, None, None
     return count, first.period.start, last.period.start
 
 
-async def _count(
+async def count_charges(
     store: Ledger, t: Tracked, versions: list[PackageVersion], at: datetime, until: date | None
 ) -> tuple[int, Charge | None, Charge | None]:
-    """`_count_due`'s count, with the first and the last charge counted (in period order):
+    """The count of `_count_due`, with the first and the last charge counted (in period order):
     from the calendar when it can tell (`counting.countable`: no ledger or spend needed), else
     charge by charge, a chunk of periods at a time."""
     count, first, last = 0, None, None
@@ -245,62 +226,6 @@ async def what_was_due(
         versions = (await uow.projections.versions({package})).get(package, [])
         return await _count_due(uow.ledger, t, versions, at, None)
     return 0, None, None
-
-
-async def run_charges(
-    uow: UnitOfWork, customer_id: str, day: date, catch_up_limit: int | None = None
-) -> Run:
-    """RunPackage's charges: every charge of the customer due by the end of `day` (the next
-    midnight in each assignment's zone), made or not, a chunk of periods at a time. Given
-    `catch_up_limit` (a simulated run), an assignment with more charges due and not made than
-    that, counted as a tick counts them, is held instead (a released one never is)."""
-    tracked = await uow.ledger.assignments_of([customer_id])
-    versions = await uow.projections.versions({t.assignment.package_id for t in tracked})
-    run = Run(tracked, [], [])
-    for t in tracked:
-        a = t.assignment
-        mine = versions.get(a.package_id, [])
-        horizon = day_start(day + timedelta(days=1), a.timezone)
-        if catch_up_limit is not None and t.hold != "released":
-            held = await _over_limit(uow.ledger, t, mine, horizon, catch_up_limit)
-            if held is not None:
-                run.held.append(held)
-                continue
-        from_period, include_setup = None, True
-        while True:
-            due = due_charges(
-                a, mine, horizon, from_period, include_setup, max_periods=COUNT_CHUNK_PERIODS
-            )
-            run.charges += due.charges
-            if due.complete or due.through is None:
-                break
-            from_period, include_setup = due.through + timedelta(days=1), False
-            await breathe()
-    return run
-
-
-async def _over_limit(
-    store: Ledger, t: Tracked, versions: list[PackageVersion], horizon: datetime, limit: int
-) -> Held | None:
-    """Whether a tick at `horizon` would hold `t` (docs/contract.md §4 ChargesHeld): a look at the
-    first `limit` + 1 periods decides most assignments; only one that may be over is counted
-    whole, a chunk at a time."""
-    start = t.ticked_through + timedelta(days=1) if t.ticked_through else None
-    probe = due_charges(
-        t.assignment,
-        versions,
-        horizon,
-        start,
-        not t.setup_done,
-        max_periods=limit + 1,
-        scheduled=True,
-    )
-    if probe.complete and len(probe.charges) <= limit:
-        return None  # those that count are fewer still
-    count, first, last = await _count(store, t, versions, horizon, None)
-    if count <= limit or first is None or last is None:
-        return None
-    return Held(count, first, last)
 
 
 async def notices_due(

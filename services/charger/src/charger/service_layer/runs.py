@@ -24,6 +24,7 @@ from charger.domain.model import MonthTotals
 from charger.service_layer import planning, reports
 from charger.service_layer.dependencies import Dependencies
 from charger.service_layer.ports import UnitOfWork
+from charger.service_layer.run_charges import run_charges
 from charger.service_layer.ticks import INPUTS
 from pkgcontract.messages import RunPackage
 from pkgshared.exceptions import RuleBroken
@@ -50,7 +51,7 @@ async def run_package(cmd: RunPackage, uow: UnitOfWork, deps: Dependencies) -> N
     store, customer = uow.ledger, cmd.customer_id
     await store.lock_customer(customer)
     limit_of_run = policy.catch_up_limit if cmd.simulate else None
-    run = await planning.run_charges(uow, customer, cmd.date, limit_of_run)
+    run = await run_charges(uow, customer, cmd.date, limit_of_run)
     existing = await planning.ledger_status(store, [c.key for c in run.charges])
     limit = (await store.spend_limits([customer])).get(customer)
     totals = (await store.month_totals([customer])).get(customer, MonthTotals())
