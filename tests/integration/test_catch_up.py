@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 from charger.adapters.clock import ClockRepository
@@ -14,8 +15,9 @@ from charger.adapters.ledger import LedgerRepository
 from charger.adapters.unit_of_work import ChargerUnitOfWork
 from charger.bootstrap import MIGRATIONS
 from charger.domain.catch_up import Policy
-from charger.entrypoints.worker import TickWorker
-from charger.service_layer.projection import project
+from charger.service_layer.charge_due import charge_due
+from charger.service_layer.dependencies import Dependencies
+from charger.service_layer.handlers import handle_events
 from pkgcontract.messages import PackageAssigned, PackageDefined
 from pkgshared.db import SHARED_MIGRATIONS, migrate
 
@@ -57,7 +59,7 @@ async def _setup(pool: Any, *events: PackageDefined | PackageAssigned) -> None:
     await migrate(pool, MIGRATIONS)
     uow = ChargerUnitOfWork(pool)
     async with uow:
-        await project(uow, list(events))
+        await handle_events(list(events), uow)
         await uow.commit()
 
 
@@ -80,10 +82,8 @@ async def _events(pool: Any, event_type: str) -> list[dict[str, Any]]:
     return [json.loads(r["payload"]) for r in rows]
 
 
-async def _drain(pool: Any, policy: Policy) -> TickWorker:
-    worker = TickWorker(pool, on_commit=None, policy=policy)
-    await worker.drain()
-    return worker
+async def _drain(pool: Any, policy: Policy) -> bool:
+    return await charge_due(partial(ChargerUnitOfWork, pool), Dependencies(policy=policy))
 
 
 async def test_a_tick_years_ahead_holds_the_assignment_until_released(pool: Any) -> None:

@@ -1,8 +1,8 @@
 """The random histories of tests/unit/test_charger_histories.py against PostgreSQL: the
-projections, the tick worker's `drain`, RunPackage and the ledger's SQL (which debits a credit
-finds, each period credited once, what the spend limit counts) compared with the contract's
-reference. Fewer histories than the unit tier (each costs real round trips), bounded in time;
-the schema is emptied between them."""
+projections, the charge of what is due (`charge_due`), RunPackage and the ledger's SQL (which
+debits a credit finds, each period credited once, what the spend limit counts) compared with the
+contract's reference. Fewer histories than the unit tier (each costs real round trips), bounded
+in time; the schema is emptied between them."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, event, given, reject, settings
 
 from charger.adapters.unit_of_work import ChargerUnitOfWork
 from charger.service_layer import runs
-from charger.service_layer.projection import project
+from charger.service_layer.dependencies import Dependencies
+from charger.service_layer.handlers import handle_events
 from pkgcontract.messages import Message, RunPackage
 from tests.integration.test_catch_up import _drain, _events, _setup, _tick
 from tests.unit.charger_histories import CREDITS, DECLINES, EVERYTHING, POLICY, History, histories
@@ -55,7 +56,7 @@ class PostgresCharger:
     async def project(self, events: list[Message]) -> None:
         uow = ChargerUnitOfWork(self.pool)
         async with uow:
-            await project(uow, events)
+            await handle_events(events, uow)
             await uow.commit()
         await _drain(self.pool, POLICY)
 
@@ -66,7 +67,7 @@ class PostgresCharger:
     async def run(self, cmd: RunPackage) -> None:
         uow = ChargerUnitOfWork(self.pool)
         async with uow:
-            await runs.run_package(uow, cmd, _Open(), POLICY)  # type: ignore[arg-type]
+            await runs.run_package(cmd, uow, Dependencies(inputs=_Open(), policy=POLICY))  # type: ignore[arg-type]
             await uow.commit()
 
     async def events(self, event_type: str) -> list[dict[str, Any]]:

@@ -17,8 +17,9 @@ from charger.adapters.unit_of_work import ChargerUnitOfWork
 from charger.bootstrap import MIGRATIONS
 from charger.domain.catch_up import Policy
 from charger.domain.model import Assignment, Terms
-from charger.service_layer.handlers import charge_tick
-from charger.service_layer.projection import REFRESH_CHUNK, project
+from charger.service_layer.charging import charge_batch
+from charger.service_layer.handlers import handle_events
+from charger.service_layer.input_events import REFRESH_CHUNK
 from pkgcontract.messages import Message, PackageAssigned, PackageDefined
 from pkgshared.db import SHARED_MIGRATIONS, migrate
 
@@ -54,7 +55,7 @@ def _package(package: str, frequency: str, match: list[int]) -> PackageDefined:
 async def _project(pool: Any, *events: Message) -> None:
     uow = ChargerUnitOfWork(pool)
     async with uow:
-        await project(uow, list(events))
+        await handle_events(list(events), uow)
         await uow.commit()
 
 
@@ -112,8 +113,8 @@ async def test_after_a_tick_each_customer_is_due_at_its_earliest_next_charge(poo
     uow = ChargerUnitOfWork(pool)
     async with uow:
         customers = ["both", "daily-only", "ending"]
-        made, taken = await charge_tick(
-            uow, customers, datetime(2026, 1, 2, 12, tzinfo=UTC), uuid.uuid4(), Policy()
+        made, taken = await charge_batch(
+            customers, uow, Policy(), datetime(2026, 1, 2, 12, tzinfo=UTC), uuid.uuid4()
         )
         await uow.commit()
     assert made.charged == 6  # 1 and 2 January for each daily assignment

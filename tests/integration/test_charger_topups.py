@@ -11,6 +11,7 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from charger import views
@@ -18,9 +19,10 @@ from charger.adapters.clock import ClockRepository
 from charger.adapters.unit_of_work import ChargerUnitOfWork
 from charger.bootstrap import MIGRATIONS
 from charger.domain.catch_up import Policy
-from charger.entrypoints.worker import TickWorker
 from charger.service_layer import handlers
-from charger.service_layer.projection import project
+from charger.service_layer.charge_due import charge_due
+from charger.service_layer.dependencies import Dependencies
+from charger.service_layer.handlers import handle_events
 from pkgcontract.messages import (
     GrantMinutes,
     Message,
@@ -50,21 +52,21 @@ async def _setup(pool: Any, *events: Message) -> None:
 async def _project(pool: Any, *events: Message) -> None:
     uow = ChargerUnitOfWork(pool)
     async with uow:
-        await project(uow, list(events))
+        await handle_events(list(events), uow)
         await uow.commit()
 
 
 async def _command(pool: Any, cmd: GrantMinutes) -> None:
     uow = ChargerUnitOfWork(pool)
     async with uow:
-        await handlers.apply_command(uow, cmd, _Open(), Policy())  # type: ignore[arg-type]
+        await handlers.handle_command(cmd, uow, Dependencies(inputs=_Open(), policy=Policy()))  # type: ignore[arg-type]
         await uow.commit()
 
 
 async def _tick_and_drain(pool: Any, at: datetime) -> None:
     async with pool.acquire() as conn, conn.transaction():
         assert await ClockRepository(conn).advance_clock(at, uuid.uuid4())
-    await TickWorker(pool, on_commit=None, policy=Policy()).drain()
+    await charge_due(partial(ChargerUnitOfWork, pool), Dependencies(policy=Policy()))
 
 
 async def _events(pool: Any, *event_types: str) -> list[dict[str, Any]]:
@@ -222,7 +224,7 @@ async def test_a_top_up_that_fails_on_every_try_is_set_aside_and_the_tick_settle
         )
         assert await ClockRepository(conn).advance_clock(T0, uuid.uuid4())
     tries = Tries(attempts=2, first_retry_seconds=0.01, most_seconds=0.01)
-    await TickWorker(pool, on_commit=None, policy=Policy(), tries=tries).drain()
+    await charge_due(partial(ChargerUnitOfWork, pool), Dependencies(policy=Policy(), tries=tries))
     [grant] = await _events(pool, "FreeMinutesGranted")
     assert grant["topup_id"] == str(fine.topup_id)
     assert len(await _events(pool, "ChargesSettled")) == 1

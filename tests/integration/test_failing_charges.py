@@ -1,26 +1,30 @@
-"""A charge that fails for its own sake on every retry holds its assignment, and the tick
-settles without it (docs/contract.md §4 Errors, ChargesHeld reason "failed: …"): no other
-assignment, of the same customer or another, waits for it. Driven through the tick worker's
-`drain` against PostgreSQL; the failing assignment is one whose stored terms cannot be read
-(what a bug, or data written by another version, would leave)."""
+"""A charge that fails for its own sake on every retry holds its assignment, and the tick settles
+without it (docs/contract.md §4 Errors, ChargesHeld reason "failed: …"): no other assignment, of
+the same customer or another, waits for it. Driven through the charge of what is due
+(`charge_due`, the tick worker's one handler) against PostgreSQL; the same story runs with the
+fakes in tests/unit/test_charge_isolation.py. The failing assignment is one whose stored terms
+cannot be read (what a bug, or data written by another version, would leave)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 from charger import views
 from charger.adapters.ledger import LedgerRepository
-from charger.entrypoints.worker import TickWorker
+from charger.adapters.unit_of_work import ChargerUnitOfWork
+from charger.service_layer.charge_due import charge_due
+from charger.service_layer.dependencies import Dependencies
 from pkgcontract.messages import natural_event_id
 from pkgshared.failures import Tries
 from tests.integration.test_catch_up import _assigned, _events, _package, _setup, _tick
 
 
 async def _drain(pool: Any) -> None:
-    worker = TickWorker(pool, on_commit=None, tries=Tries(2, 0.01, 0.01))
-    assert await worker.drain()
+    deps = Dependencies(tries=Tries(2, 0.01, 0.01))
+    assert await charge_due(partial(ChargerUnitOfWork, pool), deps)
 
 
 async def _terms(pool: Any, assignment_id: uuid.UUID, terms: str | None = None) -> str:

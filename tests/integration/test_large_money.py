@@ -17,6 +17,7 @@ from charger import views
 from charger.adapters.unit_of_work import ChargerUnitOfWork
 from charger.domain.catch_up import Policy
 from charger.service_layer import runs
+from charger.service_layer.dependencies import Dependencies
 from pkgcontract.messages import PackageDefined, RunPackage
 from pkgshared.barrier import InputsBarrier
 from tests.integration.test_catch_up import _assigned, _drain, _events, _setup, _tick
@@ -65,7 +66,7 @@ async def _run(pool: Any, customer: str, day: date, simulate: bool) -> dict[str,
     cmd = RunPackage(request_id=uuid.uuid4(), customer_id=customer, date=day, simulate=simulate)
     uow = ChargerUnitOfWork(pool)
     async with uow:
-        await runs.run_package(uow, cmd, InputsBarrier(none), Policy())
+        await runs.run_package(cmd, uow, Dependencies(inputs=InputsBarrier(none), policy=Policy()))
         await uow.commit()
     [report] = [
         r

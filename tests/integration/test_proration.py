@@ -11,7 +11,7 @@ from typing import Any
 
 from charger.adapters.unit_of_work import ChargerUnitOfWork
 from charger.domain.catch_up import Policy
-from charger.service_layer.projection import project
+from charger.service_layer.handlers import handle_events
 from pkgcontract.messages import AssignmentChanged, AssignmentEnded, PackageDefined
 from tests.integration.test_catch_up import _assigned, _drain, _events, _setup, _tick
 
@@ -34,7 +34,7 @@ def _pbx() -> PackageDefined:
 async def _project(pool: Any, *events: Any) -> None:
     uow = ChargerUnitOfWork(pool)
     async with uow:
-        await project(uow, list(events))
+        await handle_events(list(events), uow)
         await uow.commit()
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from assignment.service_layer import handlers
-from assignment.service_layer.waiting import UnknownPackageWait
+from assignment.service_layer.unknown_packages import UnknownPackageWait
 from pkgcontract import topics
 from pkgcontract.messages import (
     AssignmentChanged,
@@ -60,14 +60,14 @@ def _assign(**changes: object) -> AssignPackage:
 async def _with_catalog(*events: PackageDefined | PackageRetired) -> FakeUnitOfWork:
     uow = FakeUnitOfWork()
     for event in events:
-        await handlers.apply_catalog_event(event, uow)
+        await handlers.handle_catalog_event(event, uow)
     return uow
 
 
 async def test_an_assignment_is_stored_and_published_with_its_natural_id() -> None:
     uow = await _with_catalog(_defined(version=2))
     cmd = _assign()
-    await handlers.apply_command(uow, cmd, TODAY)
+    await handlers.handle_command(cmd, uow, handlers.Context(TODAY))
     [(topic, key, event)] = uow.emitted
     assert (topic, key) == (topics.ASSIGNMENT_EVENTS, "acme")
     assert isinstance(event, PackageAssigned)
@@ -79,9 +79,9 @@ async def test_an_assignment_is_stored_and_published_with_its_natural_id() -> No
 async def test_the_same_assignment_again_publishes_the_same_event_and_stores_nothing_new() -> None:
     uow = await _with_catalog(_defined())
     cmd = _assign()
-    await handlers.apply_command(uow, cmd, TODAY)
+    await handlers.handle_command(cmd, uow, handlers.Context(TODAY))
     again = cmd.model_copy(update={"event_id": uuid.uuid4()})
-    await handlers.apply_command(uow, again, TODAY)
+    await handlers.handle_command(again, uow, handlers.Context(TODAY))
     first, second = uow.events()
     assert first == second
     assert len(uow.assignments.history[cmd.assignment_id]) == 1
@@ -91,18 +91,18 @@ async def test_an_unknown_or_retired_package_is_refused() -> None:
     uow = await _with_catalog(_defined("old"), PackageRetired(package_id="old", version=1))
     for package in ("nowhere", "old"):
         with pytest.raises(RuleBroken):
-            await handlers.apply_command(uow, _assign(package_id=package), TODAY)
+            await handlers.handle_command(_assign(package_id=package), uow, handlers.Context(TODAY))
     assert uow.emitted == []
 
 
 async def test_a_change_then_an_end_are_kept_in_order_and_published() -> None:
     uow = await _with_catalog(_defined(minimum_days=30))
     cmd = _assign()
-    await handlers.apply_command(uow, cmd, TODAY)
+    await handlers.handle_command(cmd, uow, handlers.Context(TODAY))
     change = ChangeAssignment(assignment_id=cmd.assignment_id, quantity=3)
-    await handlers.apply_command(uow, change, TODAY)
+    await handlers.handle_command(change, uow, handlers.Context(TODAY))
     end = EndAssignment(assignment_id=cmd.assignment_id, end_date="2026-06-30")
-    await handlers.apply_command(uow, end, TODAY)
+    await handlers.handle_command(end, uow, handlers.Context(TODAY))
     _, changed, ended = uow.events()
     assert isinstance(changed, AssignmentChanged) and isinstance(ended, AssignmentEnded)
     assert (changed.quantity, changed.effective_from) == (3, TODAY)  # default: the day handled
@@ -116,10 +116,12 @@ async def test_a_change_then_an_end_are_kept_in_order_and_published() -> None:
 async def test_an_end_inside_the_minimum_days_is_refused() -> None:
     uow = await _with_catalog(_defined(minimum_days=90))
     cmd = _assign()
-    await handlers.apply_command(uow, cmd, TODAY)
+    await handlers.handle_command(cmd, uow, handlers.Context(TODAY))
     with pytest.raises(RuleBroken, match="minimum"):
-        await handlers.apply_command(
-            uow, EndAssignment(assignment_id=cmd.assignment_id, end_date="2026-02-01"), TODAY
+        await handlers.handle_command(
+            EndAssignment(assignment_id=cmd.assignment_id, end_date="2026-02-01"),
+            uow,
+            handlers.Context(TODAY),
         )
     assert len(uow.emitted) == 1
 
@@ -127,15 +129,15 @@ async def test_an_end_inside_the_minimum_days_is_refused() -> None:
 async def test_a_change_of_an_unknown_assignment_is_refused() -> None:
     uow = FakeUnitOfWork()
     with pytest.raises(RuleBroken, match="unknown assignment"):
-        await handlers.apply_command(
-            uow, ChangeAssignment(assignment_id=uuid.uuid4(), quantity=2), TODAY
+        await handlers.handle_command(
+            ChangeAssignment(assignment_id=uuid.uuid4(), quantity=2), uow, handlers.Context(TODAY)
         )
 
 
 async def test_a_spend_limit_is_stored_and_published() -> None:
     uow = FakeUnitOfWork()
     cmd = SetSpendLimit(customer_id="acme", monthly_limit="100.00", currency="GBP")
-    await handlers.apply_command(uow, cmd, TODAY)
+    await handlers.handle_command(cmd, uow, handlers.Context(TODAY))
     [event] = uow.events()
     assert isinstance(event, SpendLimitSet)
     assert event.event_id == natural_event_id(f"spend-limit:{cmd.event_id}")
@@ -172,7 +174,7 @@ async def test_a_batch_with_a_new_assignment_waits_for_the_catalog_view() -> Non
     read[0] = 5
     await handlers.prepare(uow, [cmd], barrier)
     # An assignment already made (a repeat) does not wait: nothing new is judged.
-    await handlers.apply_command(uow, cmd, TODAY)
+    await handlers.handle_command(cmd, uow, handlers.Context(TODAY))
     read[0] = 0
     await handlers.prepare(uow, [cmd], InputsBarrier(end_offsets))
 
@@ -197,14 +199,14 @@ async def test_an_assignment_of_a_package_not_known_yet_waits_for_its_definition
     assert waits == {early.event_id: 110.0, other.event_id: 110.0}
     clock.now += 4
     later = _assign(package_id="silver")
-    await handlers.apply_catalog_event(_defined(), uow)
+    await handlers.handle_catalog_event(_defined(), uow)
     waits = await handlers.prepare(uow, [early, other, later], unknown=unknown)
     assert waits == {other.event_id: 110.0, later.event_id: 114.0}  # gold is known now
     clock.now += 6  # `other` has waited its 10 s, `later` only 6: a later one never extends it
     assert await handlers.prepare(uow, [other, later], unknown=unknown) == {later.event_id: 114.0}
-    await handlers.apply_command(uow, early, TODAY)
+    await handlers.handle_command(early, uow, handlers.Context(TODAY))
     with pytest.raises(RuleBroken, match="silver"):
-        await handlers.apply_command(uow, other, TODAY)
+        await handlers.handle_command(other, uow, handlers.Context(TODAY))
     assert [type(e) for _, _, e in uow.emitted] == [PackageAssigned]
 
 
@@ -213,6 +215,6 @@ async def test_a_known_package_or_a_repeat_never_waits() -> None:
     uow = await _with_catalog(_defined())
     cmd = _assign()
     assert await handlers.prepare(uow, [cmd], unknown=unknown) == {}
-    await handlers.apply_command(uow, cmd, TODAY)
+    await handlers.handle_command(cmd, uow, handlers.Context(TODAY))
     uow.catalog.entries.clear()
     assert await handlers.prepare(uow, [cmd], unknown=unknown) == {}  # an existing assignment

@@ -37,8 +37,8 @@ def _define(**changes: object) -> DefinePackage:
 
 async def test_versions_are_numbered_and_published_with_their_natural_ids() -> None:
     uow = FakeUnitOfWork()
-    await handlers.apply_command(uow, _define(), TODAY)
-    await handlers.apply_command(uow, _define(retail="6.00"), TODAY)
+    await handlers.handle_command(_define(), uow, handlers.Context(TODAY))
+    await handlers.handle_command(_define(retail="6.00"), uow, handlers.Context(TODAY))
     first, second = uow.events()
     assert isinstance(first, PackageDefined) and isinstance(second, PackageDefined)
     assert (first.version, second.version) == (1, 2)
@@ -51,12 +51,12 @@ async def test_versions_are_numbered_and_published_with_their_natural_ids() -> N
 
 async def test_a_retired_package_takes_no_new_version_and_a_rejection_republishes_it() -> None:
     uow = FakeUnitOfWork()
-    await handlers.apply_command(uow, _define(), TODAY)
-    await handlers.apply_command(uow, RetirePackage(package_id="gold"), TODAY)
+    await handlers.handle_command(_define(), uow, handlers.Context(TODAY))
+    await handlers.handle_command(RetirePackage(package_id="gold"), uow, handlers.Context(TODAY))
     cmd = _define(retail="7.00")
     with pytest.raises(RuleBroken) as broken:
-        await handlers.apply_command(uow, cmd, TODAY)
-    await handlers.reject_command(uow, cmd, broken.value)
+        await handlers.handle_command(cmd, uow, handlers.Context(TODAY))
+    await handlers.reject_command(cmd, uow, broken.value)
     defined, retired, rejected, state, again = uow.events()
     assert isinstance(retired, PackageRetired) and retired.version == 1
     assert isinstance(rejected, CommandRejected) and rejected.command_id == cmd.event_id
@@ -68,5 +68,7 @@ async def test_a_retired_package_takes_no_new_version_and_a_rejection_republishe
 async def test_retiring_an_unknown_package_is_refused() -> None:
     uow = FakeUnitOfWork()
     with pytest.raises(RuleBroken):
-        await handlers.apply_command(uow, RetirePackage(package_id="nothing"), TODAY)
+        await handlers.handle_command(
+            RetirePackage(package_id="nothing"), uow, handlers.Context(TODAY)
+        )
     assert uow.emitted == []

@@ -17,8 +17,10 @@ from hypothesis import strategies as st
 
 from charger.domain.catch_up import Policy
 from charger.domain.charge_run import Made
-from charger.service_layer import handlers
-from charger.service_layer.projection import project
+from charger.service_layer import handlers, ticks
+from charger.service_layer.charging import charge_batch
+from charger.service_layer.dependencies import NONE, Dependencies
+from charger.service_layer.handlers import handle_events
 from pkgcontract.messages import (
     AssignmentChanged,
     AssignmentEnded,
@@ -70,10 +72,10 @@ def _assigned(package: PackageDefined, start: str = "2026-01-01", customer: str 
 
 async def _tick(uow: FakeUnitOfWork, at: datetime, policy: Policy | None = None):
     tick = ClockTicked(tick_id=uuid.uuid4(), at=at)
-    assert await handlers.accept_tick(tick, uow, _Open())  # type: ignore[arg-type]
+    assert await ticks.accept_tick(tick, uow, Dependencies(inputs=_Open()))  # type: ignore[arg-type]
     made = Made()
     while claimed := await uow.ledger.claim_due_customers(at, 100):
-        batch, _ = await handlers.charge_tick(uow, claimed, at, tick.tick_id, policy or Policy())
+        batch, _ = await charge_batch(claimed, uow, policy or Policy(), at, tick.tick_id)
         made.add(batch)
     return made
 
@@ -86,11 +88,11 @@ async def test_an_assignment_before_its_package_falls_due_once_the_version_is_re
     uow = FakeUnitOfWork()
     package = _package()
     assigned = _assigned(package)
-    await project(uow, [assigned])
+    await handle_events([assigned], uow)
     assert _row(uow, assigned).due is None  # no version: nothing can be due
     assert uow.tables.customers["acme"].due is None
 
-    await project(uow, [package])
+    await handle_events([package], uow)
     first = datetime(2026, 1, 1, tzinfo=UTC)  # midnight in London on 1 January is UTC
     assert _row(uow, assigned).due == first
     assert uow.tables.customers["acme"].due == first
@@ -100,7 +102,7 @@ async def test_a_tick_charges_every_period_due_in_order_and_moves_the_due_moment
     uow = FakeUnitOfWork()
     package = _package()
     assigned = _assigned(package)
-    await project(uow, [package, assigned])
+    await handle_events([package, assigned], uow)
     made = await _tick(uow, datetime(2026, 3, 2, tzinfo=UTC))
     debits = uow.events("CreditDebited")
     assert made.charged == 3
@@ -115,7 +117,7 @@ async def test_an_ended_assignment_is_due_no_more() -> None:
     uow = FakeUnitOfWork()
     package = _package()
     assigned = _assigned(package)
-    await project(uow, [package, assigned])
+    await handle_events([package, assigned], uow)
     await _tick(uow, datetime(2026, 1, 2, tzinfo=UTC))
     ended = AssignmentEnded(
         assignment_id=assigned.assignment_id,
@@ -123,7 +125,7 @@ async def test_an_ended_assignment_is_due_no_more() -> None:
         package_id=package.package_id,
         end_date=date(2026, 1, 31),
     )
-    await project(uow, [ended])
+    await handle_events([ended], uow)
     assert _row(uow, assigned).due is None
     assert uow.tables.customers["acme"].due is None
 
@@ -132,7 +134,7 @@ async def test_the_spend_limit_declines_what_would_exceed_it() -> None:
     uow = FakeUnitOfWork()
     package = _package("daily")
     limit = SpendLimitSet(customer_id="acme", monthly_limit=Decimal("5.00"), currency="GBP")
-    await project(uow, [package, limit, _assigned(package)])
+    await handle_events([package, limit, _assigned(package)], uow)
     made = await _tick(uow, datetime(2026, 1, 3, 12, tzinfo=UTC))
     assert (made.charged, made.declined) == (2, 1)  # 2.50 + 2.50, then over 5.00
     assert [d["period_start"] for d in uow.events("ChargeDeclined")] == ["2026-01-03"]
@@ -142,7 +144,7 @@ async def test_over_the_catch_up_limit_an_assignment_is_held_then_released() -> 
     uow = FakeUnitOfWork()
     package = _package("daily")
     assigned = _assigned(package)
-    await project(uow, [package, assigned])
+    await handle_events([package, assigned], uow)
     made = await _tick(uow, datetime(2026, 2, 20, 12, tzinfo=UTC), Policy(20))
     assert (made.charged, made.held) == (0, 1)
     (held,) = uow.events("ChargesHeld")
@@ -153,11 +155,11 @@ async def test_over_the_catch_up_limit_an_assignment_is_held_then_released() -> 
         return ReleaseHeldCharges(customer_id=customer, assignment_id=assignment)
 
     with pytest.raises(RuleBroken, match="has no assignment"):
-        await handlers.release_held(uow, release(customer="someone-else"))  # type: ignore[arg-type]
-    await handlers.release_held(uow, release())  # type: ignore[arg-type]
+        await handlers.release_held(release(customer="someone-else"), uow, NONE)  # type: ignore[arg-type]
+    await handlers.release_held(release(), uow, NONE)  # type: ignore[arg-type]
     assert len(uow.events("ChargesReleased")) == 1
     with pytest.raises(RuleBroken, match="already released"):
-        await handlers.release_held(uow, release())  # type: ignore[arg-type]
+        await handlers.release_held(release(), uow, NONE)  # type: ignore[arg-type]
 
     made = await _tick(uow, datetime(2026, 2, 20, 13, tzinfo=UTC), Policy(20))
     assert made.charged == 51  # every period, without the limit, once
@@ -167,11 +169,11 @@ async def test_over_the_catch_up_limit_an_assignment_is_held_then_released() -> 
 async def test_a_simulated_run_reports_and_charges_nothing() -> None:
     uow = FakeUnitOfWork()
     package = _package()
-    await project(uow, [package, _assigned(package)])
+    await handle_events([package, _assigned(package)], uow)
     run = RunPackage(
         request_id=uuid.uuid4(), customer_id="acme", date=date(2026, 2, 1), simulate=True
     )
-    await handlers.apply_command(uow, run, _Open(), Policy())  # type: ignore[arg-type]
+    await handlers.handle_command(run, uow, Dependencies(inputs=_Open(), policy=Policy()))  # type: ignore[arg-type]
     (report,) = uow.events("PackageRunReported")
     assert [line["status"] for line in report["lines"]] == ["would_charge", "would_charge"]
     assert report["totals"] == {"GBP": "5.00"}
@@ -189,7 +191,7 @@ async def test_a_prorated_start_then_an_early_end_credits_once_per_period() -> N
     assigned = _assigned(pbx, start="2026-04-10").model_copy(
         update={"quantity": 2, "timezone": "UTC"}
     )
-    await project(uow, [pbx, assigned])
+    await handle_events([pbx, assigned], uow)
     await _tick(uow, datetime(2026, 4, 10, 0, 0, 1, tzinfo=UTC))
     await _tick(uow, datetime(2026, 5, 1, 0, 0, 1, tzinfo=UTC))
     debits = uow.events("CreditDebited")
@@ -205,15 +207,15 @@ async def test_a_prorated_start_then_an_early_end_credits_once_per_period() -> N
         package_id=pbx.package_id,
         end_date=date(2026, 5, 19),
     )
-    await project(uow, [ended])
-    await project(uow, [ended])  # read again: nothing more
+    await handle_events([ended], uow)
+    await handle_events([ended], uow)  # read again: nothing more
     credits = uow.events("CreditIssued")
     assert [
         (c["period_start"], c["credited_from"], c["credited_days"], c["amount"]) for c in credits
     ] == [("2026-05-01", "2026-05-20", 12, "23.225806")]
     assert credits[0]["debit_id"] == debits[1]["debit_id"]
     earlier = ended.model_copy(update={"end_date": date(2026, 4, 20), "event_id": uuid.uuid4()})
-    await project(uow, [earlier])
+    await handle_events([earlier], uow)
     credits = uow.events("CreditIssued")
     assert [
         (c["period_start"], c["credited_from"], c["credited_days"], c["amount"]) for c in credits
@@ -258,7 +260,7 @@ def test_random_ends_and_end_changes_never_credit_a_period_twice(
         assigned = _assigned(package, start=start.isoformat()).model_copy(
             update={"timezone": "UTC"}
         )
-        await project(uow, [package, assigned])
+        await handle_events([package, assigned], uow)
         now = datetime(2026, 1, 10, tzinfo=UTC)
         for op, value in ops:
             if op == "tick":
@@ -268,8 +270,7 @@ def test_random_ends_and_end_changes_never_credit_a_period_twice(
             elif op == "end":
                 assert value is not None
                 end = max(start, start + timedelta(days=value))
-                await project(
-                    uow,
+                await handle_events(
                     [
                         AssignmentEnded(
                             assignment_id=assigned.assignment_id,
@@ -278,6 +279,7 @@ def test_random_ends_and_end_changes_never_credit_a_period_twice(
                             end_date=end,
                         )
                     ],
+                    uow,
                 )
             else:
                 end_date = None if value is None else max(start, start + timedelta(days=value))
@@ -286,7 +288,7 @@ def test_random_ends_and_end_changes_never_credit_a_period_twice(
                     end_date=end_date,
                     effective_from=start,
                 )
-                await project(uow, [changed])
+                await handle_events([changed], uow)
         debits = {d["debit_id"]: d for d in uow.events("CreditDebited")}
         credits = uow.events("CreditIssued")
         assert len({c["credit_id"] for c in credits}) == len(credits)
@@ -320,7 +322,7 @@ async def test_a_batch_of_ends_and_changes_keeps_each_assignment_s_order() -> No
     second = _assigned(pbx, start="2026-04-10", customer="zeta").model_copy(
         update={"quantity": 2, "timezone": "UTC"}
     )
-    await project(uow, [pbx, first, second])
+    await handle_events([pbx, first, second], uow)
     await _tick(uow, datetime(2026, 5, 1, 0, 0, 1, tzinfo=UTC))
 
     def ended(a: PackageAssigned, day: date) -> AssignmentEnded:
@@ -331,13 +333,13 @@ async def test_a_batch_of_ends_and_changes_keeps_each_assignment_s_order() -> No
             end_date=day,
         )
 
-    await project(
-        uow,
+    await handle_events(
         [
             ended(first, date(2026, 5, 19)),
             ended(second, date(2026, 5, 19)),
             ended(first, date(2026, 4, 20)),
         ],
+        uow,
     )
     credits = [
         (c["customer_id"], c["period_start"], c["credited_days"])

@@ -14,8 +14,10 @@ from typing import Any
 
 from hypothesis import HealthCheck, event, given, settings
 
-from charger.service_layer import handlers, runs
-from charger.service_layer.projection import project
+from charger.service_layer import runs, ticks
+from charger.service_layer.charging import charge_batch
+from charger.service_layer.dependencies import Dependencies
+from charger.service_layer.handlers import handle_events
 from pkgcontract.messages import ClockTicked, Message, RunPackage
 from tests.unit.charger_histories import CREDITS, DECLINES, EVERYTHING, POLICY, History, histories
 from tests.unit.charger_history_play import check, features
@@ -42,12 +44,12 @@ class FakeCharger:
         self.at: datetime | None = None
 
     async def project(self, events: list[Message]) -> None:
-        await project(self.uow, events)
+        await handle_events(events, self.uow)
         await self._drain()
 
     async def tick(self, at: datetime) -> None:
         tick = ClockTicked(tick_id=uuid.uuid4(), at=at)
-        assert await handlers.accept_tick(tick, self.uow, _Open())  # type: ignore[arg-type]
+        assert await ticks.accept_tick(tick, self.uow, Dependencies(inputs=_Open()))  # type: ignore[arg-type]
         self.at, self.tick_id = at, tick.tick_id
         await self._drain()
 
@@ -58,11 +60,11 @@ class FakeCharger:
             claimed = await self.uow.ledger.claim_due_customers(self.at, 100)
             if not claimed:
                 return
-            await handlers.charge_tick(self.uow, claimed, self.at, self.tick_id, POLICY)
+            await charge_batch(claimed, self.uow, POLICY, self.at, self.tick_id)
         raise AssertionError("the tick worker never ran out of due customers")
 
     async def run(self, cmd: RunPackage) -> None:
-        await runs.run_package(self.uow, cmd, _Open(), POLICY)  # type: ignore[arg-type]
+        await runs.run_package(cmd, self.uow, Dependencies(inputs=_Open(), policy=POLICY))  # type: ignore[arg-type]
 
     async def events(self, event_type: str) -> list[dict[str, Any]]:
         return self.uow.events(event_type)

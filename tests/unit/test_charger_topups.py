@@ -12,8 +12,10 @@ from typing import Any
 
 from charger.domain.catch_up import Policy
 from charger.domain.charge_run import Made
-from charger.service_layer import handlers
-from charger.service_layer.projection import project
+from charger.service_layer import handlers, ticks
+from charger.service_layer.charging import charge_batch
+from charger.service_layer.dependencies import Dependencies
+from charger.service_layer.handlers import handle_events
 from pkgcontract.messages import (
     ClockTicked,
     GrantMinutes,
@@ -36,10 +38,10 @@ class _Open:
 
 async def _tick(uow: FakeUnitOfWork, at: datetime) -> Made:
     tick = ClockTicked(tick_id=uuid.uuid4(), at=at)
-    assert await handlers.accept_tick(tick, uow, _Open())  # type: ignore[arg-type]
+    assert await ticks.accept_tick(tick, uow, Dependencies(inputs=_Open()))  # type: ignore[arg-type]
     made = Made()
     while claimed := await uow.ledger.claim_due_customers(at, 100):
-        batch, _ = await handlers.charge_tick(uow, claimed, at, tick.tick_id, Policy())
+        batch, _ = await charge_batch(claimed, uow, Policy(), at, tick.tick_id)
         made.add(batch)
     return made
 
@@ -59,7 +61,7 @@ def _topup(topup_id: uuid.UUID | None = None, **extra: Any) -> GrantMinutes:
 
 
 async def _command(uow: FakeUnitOfWork, cmd: GrantMinutes) -> None:
-    await handlers.apply_command(uow, cmd, _Open(), Policy())  # type: ignore[arg-type]
+    await handlers.handle_command(cmd, uow, Dependencies(inputs=_Open(), policy=Policy()))  # type: ignore[arg-type]
 
 
 async def test_a_top_up_is_made_by_the_first_tick_that_reaches_its_valid_from() -> None:
@@ -117,7 +119,7 @@ async def test_a_free_top_up_with_retail_zero_makes_no_debit() -> None:
 async def test_a_top_up_over_the_spend_limit_is_declined_and_grants_nothing() -> None:
     uow = FakeUnitOfWork()
     limit = SpendLimitSet(customer_id="acme", monthly_limit="5.00", currency="GBP")
-    await project(uow, [limit])
+    await handle_events([limit], uow)
     first, second = _topup(retail="3.00", currency="GBP"), _topup(retail="3.00", currency="GBP")
     await _command(uow, first)
     await _command(uow, second)
@@ -134,7 +136,9 @@ async def test_a_top_up_over_the_spend_limit_is_declined_and_grants_nothing() ->
     [grant] = uow.events("FreeMinutesGranted")
     assert grant["topup_id"] == str(made_first.topup_id)
     # A declined top-up stays declined: a later tick (or limit) does not grant it.
-    await project(uow, [SpendLimitSet(customer_id="acme", monthly_limit=None, currency="GBP")])
+    await handle_events(
+        [SpendLimitSet(customer_id="acme", monthly_limit=None, currency="GBP")], uow
+    )
     assert await _tick(uow, T0 + timedelta(days=2)) == Made()
 
 
@@ -162,7 +166,7 @@ async def test_a_top_up_counts_toward_the_spend_limit_of_later_charges() -> None
         timezone="UTC",
     )
     limit = SpendLimitSet(customer_id="acme", monthly_limit="5.00", currency="GBP")
-    await project(uow, [package, assigned, limit])
+    await handle_events([package, assigned, limit], uow)
     await _command(uow, _topup(retail="4.00", currency="GBP"))
     await _tick(uow, T0)
     assert len(uow.events("CreditDebited")) == 1  # the top-up
@@ -224,7 +228,7 @@ async def test_a_package_grant_carries_the_versions_rollover_terms() -> None:
         auto_decrement_credit=True,
         timezone="UTC",
     )
-    await project(uow, [package, assigned])
+    await handle_events([package, assigned], uow)
     await _tick(uow, datetime(2026, 1, 2, tzinfo=UTC))
     [grant] = uow.events("FreeMinutesGranted")
     assert (grant["rollover_percent"], grant["rollover_days"], grant["topup_id"]) == (50, 30, None)
@@ -281,7 +285,7 @@ async def test_a_reversed_record_stops_counting_toward_a_minimum_spend_not_charg
     uow = FakeUnitOfWork()
     package, assigned = _minimum_spend()
     kept, withdrawn = _usage("3.00"), _usage("4.00", day=6)
-    await project(uow, [package, assigned, kept, withdrawn, _reversal(withdrawn)])
+    await handle_events([package, assigned, kept, withdrawn, _reversal(withdrawn)], uow)
     assert await _january_debit(uow) == Decimal("7.00")  # 10 - 3: the 4.00 no longer counts
 
 
@@ -289,9 +293,9 @@ async def test_a_reversal_changes_nothing_for_a_period_already_charged() -> None
     uow = FakeUnitOfWork()
     package, assigned = _minimum_spend()
     u = _usage("4.00")
-    await project(uow, [package, assigned, u])
+    await handle_events([package, assigned, u], uow)
     assert await _january_debit(uow) == Decimal("6.00")
-    await project(uow, [_reversal(u)])
+    await handle_events([_reversal(u)], uow)
     await _tick(uow, datetime(2026, 2, 2, tzinfo=UTC))
     assert [d["amount"] for d in uow.events("CreditDebited")] == ["6.00"]
 
@@ -302,9 +306,9 @@ async def test_a_reversal_of_a_record_not_read_another_customers_or_twice_change
     early, other, twice = _usage("1.00"), _usage("2.00"), _usage("3.00")
     # In the customer's order: a reversal read before its record changes nothing, so the
     # record counts; a reversal naming another customer changes nothing either.
-    await project(uow, [package, assigned, _reversal(early), early])
-    await project(uow, [other, _reversal(other, customer="someone-else")])
+    await handle_events([package, assigned, _reversal(early), early], uow)
+    await handle_events([other, _reversal(other, customer="someone-else")], uow)
     first = _reversal(twice)
-    await project(uow, [twice, first, first, _reversal(twice)])
-    await project(uow, [twice])  # the record redelivered stays reversed
+    await handle_events([twice, first, first, _reversal(twice)], uow)
+    await handle_events([twice], uow)  # the record redelivered stays reversed
     assert await _january_debit(uow) == Decimal("7.00")  # 10 - (1 + 2)

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from charger.domain.charges import due_charges, next_due
-from charger.domain.decisions import decide, settle
+from charger.domain.charges import due_charges, net_of_spend, next_due
+from charger.domain.decisions import decide
 from charger.domain.model import (
     Assignment,
     MonthTotals,
@@ -130,8 +130,8 @@ def test_minimum_spend_in_arrears_less_spend() -> None:
     a = assignment(Terms(None, 1, True, None), start_date=date(2026, 1, 1))
     due = due_charges(a, [v], at(2026, 2, 28))
     assert [c.period.start for c in due.charges] == [date(2026, 1, 1)]
-    assert settle(due.charges[0], Decimal("12.50")).amount == Decimal("17.50")
-    assert settle(due.charges[0], Decimal("45")).amount == Decimal("0")
+    assert net_of_spend(due.charges[0], Decimal("12.50")).amount == Decimal("17.50")
+    assert net_of_spend(due.charges[0], Decimal("45")).amount == Decimal("0")
     assert next_due(a, [v], due.through, True) == at(2026, 3, 1)
 
 

@@ -14,8 +14,10 @@ import pytest
 
 from charger.domain.catch_up import Policy
 from charger.domain.clock_guard import ClockGuard
-from charger.service_layer import handlers
-from charger.service_layer.projection import project
+from charger.service_layer.charge_due import settle_tick
+from charger.service_layer.charging import charge_batch
+from charger.service_layer.dependencies import Dependencies
+from charger.service_layer.handlers import handle_events
 from charger.service_layer.ticks import take_ticks
 from pkgcontract import topics
 from pkgcontract.messages import (
@@ -48,7 +50,11 @@ def _tick(at: datetime) -> ClockTicked:
 async def _take(
     uow: FakeUnitOfWork, *ticks: ClockTicked, bound: int = DAY, wall: datetime = WALL
 ) -> Any:
-    return await take_ticks(list(ticks), uow, _Open(), ClockGuard(bound), lambda: wall)  # type: ignore[arg-type]
+    return await take_ticks(
+        list(ticks),
+        uow,
+        Dependencies(inputs=_Open(), guard=ClockGuard(bound), wall_clock=lambda: wall),
+    )  # type: ignore[arg-type]
 
 
 async def _daily(uow: FakeUnitOfWork, start: str = "2026-12-05") -> PackageAssigned:
@@ -73,13 +79,13 @@ async def _daily(uow: FakeUnitOfWork, start: str = "2026-12-05") -> PackageAssig
         auto_decrement_credit=True,
         timezone="UTC",
     )
-    await project(uow, [package, assigned])
+    await handle_events([package, assigned], uow)
     return assigned
 
 
 async def _charge(uow: FakeUnitOfWork, at: datetime, tick_id: uuid.UUID) -> None:
     while claimed := await uow.ledger.claim_due_customers(at, 100):
-        await handlers.charge_tick(uow, claimed, at, tick_id, Policy())
+        await charge_batch(claimed, uow, Policy(), at, tick_id)
 
 
 def test_the_bound_itself_is_accepted_a_microsecond_more_is_refused() -> None:
@@ -99,7 +105,7 @@ async def test_a_tick_26_days_ahead_is_refused_and_changes_nothing() -> None:
     assert (taken.accepted, taken.refused, taken.ignored) == (None, 1, 0)
     assert uow.tables.clock is None  # the clock did not move
     assert await uow.ledger.claim_due_customers(tick.at, 100) == ["acme"]  # due, yet uncharged
-    assert await handlers.settle_tick(uow) is None  # nothing to settle
+    assert await settle_tick(uow) is None  # nothing to settle
     assert uow.events("CreditDebited") == []
     [(topic, key, event_type, payload)] = uow.emitted
     assert (topic, key, event_type) == (topics.CHARGER_EVENTS, "clock", "TickRefused")
@@ -142,7 +148,7 @@ async def test_a_refused_tick_is_not_the_latest_the_ticks_after_it_are_judged_as
     debits = uow.events("CreditDebited")
     assert [d["period_start"] for d in debits] == ["2026-12-05", "2026-12-06"]  # none ahead
     assert {d["assignment_id"] for d in debits} == {str(assigned.assignment_id)}
-    settled = await handlers.settle_tick(uow)
+    settled = await settle_tick(uow)
     assert settled is not None and settled.tick_id == now.tick_id
 
     # In a later poll: a tick after the refused one, later than the clock, moves it.

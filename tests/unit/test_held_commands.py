@@ -15,7 +15,7 @@ from typing import Any
 
 from assignment.entrypoints import subscribers
 from assignment.service_layer import handlers
-from assignment.service_layer.waiting import UnknownPackageWait
+from assignment.service_layer.unknown_packages import UnknownPackageWait
 from pkgcontract import topics
 from pkgcontract.messages import (
     AssignmentChanged,
@@ -125,7 +125,7 @@ def answers(store: FakeStore, cmd: Message) -> list[Message]:
 
 async def test_another_customer_passes_at_once_and_the_offset_stays_at_the_held_one() -> None:
     store, clock, log = FakeStore(), Clock(), Log()
-    await handlers.apply_catalog_event(defined("gold"), store.uow())
+    await handlers.handle_catalog_event(defined("gold"), store.uow())
     service = Service(store, clock)
     waiting, other = assign("acme", "ghost"), assign("bob", "gold")
     await service.read(log.send(waiting, "acme"), log.send(other, "bob"))
@@ -146,7 +146,7 @@ async def test_a_stream_of_unknown_packages_never_extends_a_wait() -> None:
     """One every 2 s for 20 s: each is rejected at its own bound; a valid one of the same
     customer waits only for those sent before it, one of another customer not at all."""
     store, clock, log = FakeStore(), Clock(), Log()
-    await handlers.apply_catalog_event(defined("gold"), store.uow())
+    await handlers.handle_catalog_event(defined("gold"), store.uow())
     service = Service(store, clock)
     start = clock.now
     sent: dict[uuid.UUID, float] = {}
@@ -182,7 +182,7 @@ async def test_a_stream_of_unknown_packages_never_extends_a_wait() -> None:
 
 async def test_a_customers_later_commands_keep_their_order_behind_the_waiting_one() -> None:
     store, clock, log = FakeStore(), Clock(), Log()
-    await handlers.apply_catalog_event(defined("gold"), store.uow())
+    await handlers.handle_catalog_event(defined("gold"), store.uow())
     service = Service(store, clock)
     first, second = assign("acme", "ghost"), assign("acme", "gold")
     change = ChangeAssignment(assignment_id=second.assignment_id, quantity=3)
@@ -192,7 +192,7 @@ async def test_a_customers_later_commands_keep_their_order_behind_the_waiting_on
     await service.read(log.send(change, "acme"), log.send(end, "acme"))
     assert store.events() == []  # not even the change rejected as of an unknown assignment
     clock.now += 1
-    await handlers.apply_catalog_event(defined("ghost"), store.uow())
+    await handlers.handle_catalog_event(defined("ghost"), store.uow())
     await service.tick(everything=True)  # the catalog view's commit wakes them
     kinds = [type(m) for m in store.events()]
     assert kinds == [PackageAssigned, PackageAssigned, AssignmentChanged, AssignmentEnded]
@@ -201,7 +201,7 @@ async def test_a_customers_later_commands_keep_their_order_behind_the_waiting_on
 
 async def test_a_restart_reads_the_waiting_command_again_and_applies_nothing_twice() -> None:
     store, clock, log = FakeStore(), Clock(), Log()
-    await handlers.apply_catalog_event(defined("gold"), store.uow())
+    await handlers.handle_catalog_event(defined("gold"), store.uow())
     waiting, other = assign("acme", "ghost"), assign("bob", "gold")
     await Service(store, clock).read(log.send(waiting, "acme"), log.send(other, "bob"))
     clock.now += 8  # then the process stops: what it held is gone, not lost
@@ -228,7 +228,7 @@ async def test_the_timer_releases_at_a_definition_at_once_and_at_each_bound() ->
         never, later = assign("acme", "ghost"), assign("bob", "late")
         started = time.monotonic()
         await service.read(log.send(never, "acme"), log.send(later, "bob"))
-        await handlers.apply_catalog_event(defined("late"), store.uow())
+        await handlers.handle_catalog_event(defined("late"), store.uow())
         service.held.wake()
         await wait_until(lambda: answers(store, later), "the defined package's assignment", 5)
         assert time.monotonic() - started < 0.4
@@ -255,7 +255,7 @@ async def test_a_held_command_another_instance_has_handled_is_let_go() -> None:
 
 async def test_a_command_sent_again_while_it_waits_is_answered_once() -> None:
     store, clock, log = FakeStore(), Clock(), Log()
-    await handlers.apply_catalog_event(defined("gold"), store.uow())
+    await handlers.handle_catalog_event(defined("gold"), store.uow())
     service = Service(store, clock)
     done = assign("acme", "gold")
     await service.read(log.send(done, "acme"))

@@ -50,7 +50,7 @@ def reading(service: Service, store: FakeStore) -> tuple[HeldReader, FakeConsume
 
 async def test_a_poll_fetched_before_a_rebalance_is_read_again_from_the_stored_offset() -> None:
     store, clock, log = FakeStore(), Clock(), Log()
-    await handlers.apply_catalog_event(defined("gold"), store.uow())
+    await handlers.handle_catalog_event(defined("gold"), store.uow())
     service = Service(store, clock)
     reader, consumer = reading(service, store)
     await reader.on_partitions_assigned([TP])  # a new schema: nothing stored yet
@@ -78,7 +78,7 @@ async def test_a_poll_fetched_before_a_rebalance_is_read_again_from_the_stored_o
 
 async def test_records_of_a_partition_not_handed_over_or_taken_away_are_left_out() -> None:
     store, clock, log = FakeStore(), Clock(), Log()
-    await handlers.apply_catalog_event(defined("gold"), store.uow())
+    await handlers.handle_catalog_event(defined("gold"), store.uow())
     service = Service(store, clock)
     reader, consumer = reading(service, store)
     await reader.on_partitions_revoked([])  # as a consumer starts
@@ -98,7 +98,7 @@ async def test_a_real_gap_in_the_offsets_is_read_on() -> None:
     """Offsets a partition does not have (compacted, transaction markers) look like a poll
     out of turn once; the same gap again is read on."""
     store, clock, log = FakeStore(), Clock(), Log()
-    await handlers.apply_catalog_event(defined("gold"), store.uow())
+    await handlers.handle_catalog_event(defined("gold"), store.uow())
     service = Service(store, clock)
     reader, consumer = reading(service, store)
     store.offsets[(TOPIC, 0)] = 1

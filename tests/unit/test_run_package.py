@@ -18,7 +18,8 @@ from charger.domain.charges import due_charges
 from charger.domain.decisions import decide
 from charger.domain.model import MonthTotals, SpendLimit
 from charger.service_layer import handlers
-from charger.service_layer.projection import project
+from charger.service_layer.dependencies import NONE, Dependencies
+from charger.service_layer.handlers import handle_events
 from pkgcontract.messages import PackageDefined, RunPackage, SpendLimitSet
 from pkgshared.exceptions import RuleBroken
 from tests.unit.fakes.charger import FakeUnitOfWork
@@ -47,7 +48,7 @@ def _run(day: date, simulate: bool = True, customer: str = "acme") -> RunPackage
 
 
 async def _report(uow: FakeUnitOfWork, run: RunPackage, policy: Policy) -> list[dict[str, Any]]:
-    await handlers.apply_command(uow, run, _Open(), policy)  # type: ignore[arg-type]
+    await handlers.handle_command(run, uow, Dependencies(inputs=_Open(), policy=policy))  # type: ignore[arg-type]
     parts = [r for r in uow.events("PackageRunReported") if r["request_id"] == str(run.request_id)]
     assert [p["part"] for p in parts] == list(range(1, len(parts) + 1))
     return [line for p in parts for line in p["lines"]]
@@ -56,7 +57,7 @@ async def _report(uow: FakeUnitOfWork, run: RunPackage, policy: Policy) -> list[
 async def test_a_date_past_the_horizon_after_the_latest_tick_is_rejected_naming_it() -> None:
     uow = FakeUnitOfWork()
     package = _package("daily")
-    await project(uow, [package, _assigned(package, start="2026-03-01")])
+    await handle_events([package, _assigned(package, start="2026-03-01")], uow)
     await _tick(uow, datetime(2026, 3, 1, 23, 30, tzinfo=UTC))
     policy = Policy(run_max_days=366)
     assert await _report(uow, _run(date(2027, 3, 2)), policy)  # 366 days after 2026-03-01
@@ -71,7 +72,7 @@ async def test_a_date_past_the_horizon_after_the_latest_tick_is_rejected_naming_
 async def test_before_any_tick_any_date_is_taken_and_a_simulated_run_stays_bounded() -> None:
     uow = FakeUnitOfWork()
     package = _package("daily")
-    await project(uow, [package] + [_assigned(package, start="2026-01-01") for _ in range(3)])
+    await handle_events([package] + [_assigned(package, start="2026-01-01") for _ in range(3)], uow)
     started = time.perf_counter()
     lines = await _report(uow, _run(date(2999, 12, 31)), Policy(run_max_days=1))
     assert time.perf_counter() - started < 5  # counted from the calendar, not listed
@@ -86,7 +87,7 @@ async def test_a_simulated_run_over_the_catch_up_limit_reports_one_held_line() -
     daily, minutes = _package("daily"), _free_minutes("monthly")
     over, under = _assigned(daily, start="2026-01-01"), _assigned(daily, start="2026-02-15")
     grants = _assigned(minutes, start="2025-01-01")  # 14 months: 14 debits and 14 grants
-    await project(uow, [daily, minutes, over, under, grants])
+    await handle_events([daily, minutes, over, under, grants], uow)
     await _tick(uow, datetime(2026, 1, 5, 12, tzinfo=UTC), Policy(20))  # 5 days charged
     lines = await _report(uow, _run(date(2026, 2, 20)), Policy(20))
     held = [line for line in lines if line["status"] == "held"]
@@ -113,11 +114,11 @@ async def test_a_released_assignment_is_not_held_by_a_simulated_run() -> None:
     uow = FakeUnitOfWork()
     package = _package("daily")
     assigned = _assigned(package)
-    await project(uow, [package, assigned])
+    await handle_events([package, assigned], uow)
     await _tick(uow, datetime(2026, 2, 20, 12, tzinfo=UTC), Policy(20))  # held: 51 due
     lines = await _report(uow, _run(date(2026, 2, 20)), Policy(20))
     assert [line["status"] for line in lines] == ["held"]
-    await handlers.release_held(uow, _release(assigned.assignment_id))  # type: ignore[arg-type]
+    await handlers.release_held(_release(assigned.assignment_id), uow, NONE)  # type: ignore[arg-type]
     lines = await _report(uow, _run(date(2026, 2, 20)), Policy(20))
     assert [line["status"] for line in lines] == ["would_charge"] * 52
 
@@ -173,7 +174,9 @@ async def test_a_large_run_lets_the_event_loop_turn() -> None:
     uow = FakeUnitOfWork()
     package = _package("daily")
     limit = SpendLimitSet(customer_id="acme", monthly_limit=Decimal("1000"), currency="GBP")
-    await project(uow, [package, limit] + [_assigned(package, "2000-01-01") for _ in range(3)])
+    await handle_events(
+        [package, limit] + [_assigned(package, "2000-01-01") for _ in range(3)], uow
+    )
     gaps: list[float] = []
     running = True
 

@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import structlog
@@ -38,24 +37,14 @@ from pkgshared.faults import crash_point, raise_once
 from pkgshared.holding import HeldRecords
 from pkgshared.incoming import BatchHandler, Incoming, KeepsWhatItReads, incoming
 from pkgshared.metrics import record_outcomes
+from pkgshared.poll_chunks import chunk_bounds as chunk_bounds
+from pkgshared.poll_chunks import read_in_chunks
 from pkgshared.refusals import emit_dead_letter, sort_out
 from pkgshared.stuck import WATCH
 from pkgshared.uow import PostgresUnitOfWork
 
 log = structlog.get_logger(__name__)
 _FAULTS = bool(os.environ.get("FAULT_RAISE_ONCE"))
-
-
-READ_STEP = 250
-"""Records read between two looks at the event loop while a poll is read in chunks."""
-
-
-def chunk_bounds(n: int, size: int) -> list[tuple[int, int]]:
-    """[start, end) of the chunks a poll of `n` records is read in: `size` each, the last
-    `size` split three quarters and a quarter (at least 1)."""
-    tail = max(1, size // 4)
-    cuts = [*range(0, max(1, n - tail), size), max(0, n - tail), n]
-    return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
 
 
 class NotYet(Exception):
@@ -173,29 +162,6 @@ class BatchConsumer:
         for item in batch:
             self._failures.pop((item.partition, item.offset), None)
 
-    async def _chunks(
-        self, batch: list[Incoming], unread: Sequence[Any]
-    ) -> AsyncIterator[list[Incoming]]:
-        """`batch` in one piece, or `unread` records read a chunk at a time (and kept in
-        `batch`). A chunk is read a few hundred records at a time, with a look at the event
-        loop between them (the previous chunk's statement, the relay and the other consumers
-        go on meanwhile); the poll's last chunk is a quarter of the others, as the commit
-        waits for its statement."""
-        if not unread:
-            yield batch
-            return
-        for start, end in chunk_bounds(len(unread), self._pipeline_chunk):
-            chunk: list[Incoming] = []
-            for step in range(start, end, READ_STEP):
-                if step > start:
-                    await asyncio.sleep(0)
-                chunk += [
-                    incoming(self.topic, r, self._rules)
-                    for r in unread[step : min(end, step + READ_STEP)]
-                ]
-            batch += chunk
-            yield chunk
-
     async def _handle(self, batch: list[Incoming]) -> None:
         while True:
             try:
@@ -248,7 +214,9 @@ class BatchConsumer:
             pending: asyncio.Future[None] | None = None
             refused: list[Incoming] = []
             try:
-                async for chunk in self._chunks(batch, unread):
+                async for chunk in read_in_chunks(
+                    self.topic, self._rules, batch, unread, self._pipeline_chunk
+                ):
                     fresh = [i for i in chunk if i.offset >= read_to.get(i.partition, 0)]
                     counts["ignored"] += len(chunk) - len(fresh)
                     refused += [i for i in chunk if i.problem is not None]

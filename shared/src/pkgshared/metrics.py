@@ -22,11 +22,6 @@ OUTBOX_FAILURES = Counter(
 )
 
 
-def record_outcome(topic: str, outcome: str, seconds: float) -> None:
-    MESSAGES.labels(topic=topic, outcome=outcome).inc()
-    HANDLER_SECONDS.labels(topic=topic).observe(seconds)
-
-
 def record_outcomes(topic: str, outcome: str, count: int, seconds_each: float) -> None:
     """`count` messages of a batch with one outcome; the histogram gets the batch's mean time
     per message once."""

@@ -5,16 +5,12 @@ Nothing is kept unless `commit()` is called."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self, overload
 from uuid import UUID
 
-import structlog
-
 from pkgcontract.messages import Message
-from pkgshared.exceptions import RuleBroken
-from pkgshared.faults import crash_point
 
 from .outbox import enqueue, outbox_row
 
@@ -23,9 +19,6 @@ if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 
     from pkgshared.db import Connection, Pool
-
-
-log = structlog.get_logger(__name__)
 
 Encoder = Callable[[Any], tuple[str, bytes]]
 """Turns one of a service's domain events into (event_type, the contract's JSON bytes)."""
@@ -42,10 +35,18 @@ def encoded(event: object, encoders: Mapping[type, Encoder]) -> tuple[str, bytes
     raise TypeError(f"no encoder for {type(event).__name__}")
 
 
+Route = Callable[[Any], tuple[str, str]]
+"""(topic, key) of one of a service's outgoing events."""
+
+_ROUTED: Any = object()
+
+
 class PostgresUnitOfWork:
     encoders: ClassVar[Mapping[type, Encoder]] = {}
     """A service's encoders of its domain events (see `encoded`); bytes are made here, at the
     edge, and never in the handlers."""
+    routes: ClassVar[Mapping[type, Route]] = {}
+    """The topic and key of each event type a service's handlers emit (`emit(event)`)."""
 
     def __init__(self, pool: Pool, on_commit: Any = None) -> None:
         self._pool = pool
@@ -156,9 +157,19 @@ class PostgresUnitOfWork:
         )
         return row is not None
 
-    def emit(self, topic: str, key: str | bytes | None, event: object) -> None:
+    @overload
+    def emit(self, event: object, /) -> None: ...
+
+    @overload
+    def emit(self, topic: str, key: str | bytes | None, event: object) -> None: ...
+
+    def emit(self, topic: Any, key: Any = _ROUTED, event: Any = _ROUTED) -> None:
         """Publish `event` (a contract message, or a domain event of `encoders`) once this
-        unit of work commits."""
+        unit of work commits. `emit(event)`: a service's handlers, to the topic and key of
+        `routes`; `emit(topic, key, event)`: the chassis (rejections, dead letters)."""
+        if key is _ROUTED:
+            event = topic
+            topic, key = self.routes[type(event)](event)
         event_type, payload = encoded(event, self.encoders)
         self._events.append(outbox_row(topic, key, event_type, payload))
 
@@ -173,31 +184,3 @@ class PostgresUnitOfWork:
         self._events = []
         if self._on_commit is not None:
             self._on_commit()
-
-
-async def handle_command_once(
-    uow: PostgresUnitOfWork,
-    cmd: Message,
-    topic: str,
-    apply: Callable[[], Awaitable[None]],
-    reject: Callable[[RuleBroken], None],
-) -> None:
-    """The skeleton of every command handler: in one unit of work, skip a command already
-    handled, `apply` it, or `reject` it when it breaks a rule; then commit."""
-    async with uow:
-        if not await uow.first_time(cmd.event_id, topic):
-            log.info("duplicate command ignored", command_id=str(cmd.event_id))
-            return
-        try:
-            await apply()
-        except RuleBroken as broken:
-            reject(broken)
-            log.info(
-                "command rejected",
-                command_id=str(cmd.event_id),
-                command_type=cmd.TYPE,
-                reason=broken.reason,
-            )
-        crash_point("before_commit")
-        await uow.commit()
-        crash_point("after_commit")

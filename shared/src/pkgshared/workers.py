@@ -1,11 +1,13 @@
 """A worker woken by PostgreSQL NOTIFY (from any instance) or its own process, that drains
 work until none is left and then waits (at most `poll_seconds`) to be woken again. The charger's
-tick workers and the allowance's apply workers are both this loop around their own `drain`."""
+tick workers are this loop around a handler given as `drain`; the allowance's checkpoint is
+this loop around its own `drain`."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import structlog
@@ -24,18 +26,35 @@ class NotifiedWorker:
     channel: str  # the NOTIFY channel that wakes every instance
     what: str  # how the logs name the work
 
-    def __init__(self, pool: Pool, poll_seconds: float = 0.5, concurrency: int = 1) -> None:
+    def __init__(
+        self,
+        pool: Pool,
+        poll_seconds: float = 0.5,
+        concurrency: int = 1,
+        *,
+        drain: Callable[[], Awaitable[bool]] | None = None,
+        channel: str | None = None,
+        what: str | None = None,
+    ) -> None:
         self._pool = pool
         self._poll = poll_seconds
         self._concurrency = concurrency
         self._wake = asyncio.Event()
+        self._drain = drain
+        if channel is not None:
+            self.channel = channel
+        if what is not None:
+            self.what = what
 
     def wake(self) -> None:
         self._wake.set()
 
     async def drain(self) -> bool:
-        """Do the work there is; True when anything was done."""
-        raise NotImplementedError
+        """Do the work there is (the `drain` given, or a subclass's); True when anything was
+        done."""
+        if self._drain is None:
+            raise NotImplementedError
+        return await self._drain()
 
     async def run(self) -> None:
         def on_notify(*_: object) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from assignment.adapters.events import ROUTES
 from assignment.domain.model import AssignmentState, CatalogEntry
 from pkgcontract.messages import (
     AssignmentChanged,
@@ -86,7 +87,9 @@ class FakeUnitOfWork:
     catalog: FakeCatalog = field(default_factory=FakeCatalog)
     emitted: list[tuple[str, str | bytes | None, Message]] = field(default_factory=list)
 
-    def emit(self, topic: str, key: str | bytes | None, message: Message) -> None:
+    def emit(self, message: Message, /) -> None:
+        # Routed by the service's own table, as the real unit of work routes them.
+        topic, key = ROUTES[type(message)](message)
         self.emitted.append((topic, key, message))
 
     def events(self) -> list[Message]:

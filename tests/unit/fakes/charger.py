@@ -5,8 +5,10 @@ are written out here a second time, as the contract states them."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -14,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from charger.adapters.codec import version_from_defined
-from charger.adapters.events import ENCODERS
+from charger.adapters.events import ENCODERS, route
 from charger.domain.charge_run import LedgerRow, Progress, Recorded
 from charger.domain.model import Assignment, MonthTotals, PackageVersion, SpendLimit, Tracked
 from charger.domain.proration import Credit, Debited
@@ -62,6 +64,8 @@ class ChargerTables:
     clock: tuple[datetime, UUID] | None = None
     settled: bool = False
     refused: dict[UUID, tuple[datetime, datetime]] = field(default_factory=dict)
+    failing: set[UUID] = field(default_factory=set)  # assignments whose terms cannot be read
+    refusing: set[str] = field(default_factory=set)  # customers whose ledger rows are refused
 
     def customer(self, customer_id: str) -> Customer:
         return self.customers.setdefault(customer_id, Customer())
@@ -215,6 +219,8 @@ class FakeLedger:
             if r.due is None:
                 continue
             if r.due <= at and (only is None or r.tracked.assignment.assignment_id in only):
+                if r.tracked.assignment.assignment_id in self.t.failing:
+                    raise ValueError("the assignment's terms cannot be read")
                 due.append(r.tracked)
             else:
                 c = r.tracked.assignment.customer_id
@@ -307,6 +313,8 @@ class FakeLedger:
         for row in rows:
             row = LedgerRow(*row)
             assert row.key not in self.t.ledger, f"charge {row.key} recorded twice"
+            if row.customer_id in self.t.refusing:  # as a CHECK constraint would
+                raise ValueError(f"the ledger refuses the rows of {row.customer_id}")
             self.t.ledger[row.key] = row
 
     async def debits_to_credit(
@@ -412,8 +420,16 @@ class FakeTopUps:
 
 @dataclass
 class FakeUnitOfWork:
+    """The charger's unit of work in memory. Used directly, what a handler does is kept at
+    once (`emitted`); used as a context manager (as `FakeUnitsOfWork` hands it out), nothing
+    is kept unless `commit()` is called: the tables are put back as they were, as a rolled
+    back transaction leaves them."""
+
     tables: ChargerTables = field(default_factory=ChargerTables)
     emitted: list[tuple[str, str | bytes | None, str, bytes]] = field(default_factory=list)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    published: list[tuple[str, str | bytes | None, str, bytes]] | None = None
+    _before: ChargerTables | None = None
 
     @property
     def projections(self) -> FakeProjections:
@@ -431,12 +447,57 @@ class FakeUnitOfWork:
     def topups(self) -> FakeTopUps:
         return FakeTopUps(self.tables)
 
-    def emit(self, topic: str, key: str | bytes | None, event: object) -> None:
-        # The service's own encoders: what a handler emits is checked as the bytes it gives.
+    def emit(self, *args: Any) -> None:
+        # The service's own routes and encoders: what a handler emits is checked as the
+        # bytes it gives, on the topic and under the key it goes to.
+        if len(args) == 1:
+            [event] = args
+            topic, key = route(event)
+        else:
+            topic, key, event = args
         self.emitted.append((topic, key, *encoded(event, ENCODERS)))
+
+    def note(self, outcome: str) -> None:
+        self.outcomes[outcome] += 1
 
     async def read_positions(self, topics: tuple[str, ...]) -> dict[tuple[str, int], int]:
         return {}
 
     def events(self, event_type: str) -> list[dict[str, Any]]:
         return [json.loads(p) for _, _, t, p in self.emitted if t == event_type]
+
+    async def __aenter__(self) -> FakeUnitOfWork:
+        self._before = copy.deepcopy(self.tables)
+        self.emitted = []
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._before is not None:  # not committed: rolled back
+            for f in dataclasses.fields(self.tables):
+                setattr(self.tables, f.name, getattr(self._before, f.name))
+            self._before = None
+
+    async def commit(self) -> None:
+        self._before = None
+        if self.published is not None:
+            self.published += self.emitted
+        self.emitted = []
+
+
+@dataclass
+class FakeUnitsOfWork:
+    """A unit-of-work factory over one set of tables (charger.service_layer.ports.UnitsOfWork):
+    each call a new transaction; `published` holds what the committed ones emitted, in order.
+    A failure of the work itself (a bug, data it cannot read, a row refused) is made with
+    `ChargerTables.failing` and `ChargerTables.refusing`."""
+
+    tables: ChargerTables = field(default_factory=ChargerTables)
+    published: list[tuple[str, str | bytes | None, str, bytes]] = field(default_factory=list)
+    opened: int = 0
+
+    def __call__(self) -> FakeUnitOfWork:
+        self.opened += 1
+        return FakeUnitOfWork(self.tables, published=self.published)
+
+    def events(self, event_type: str) -> list[dict[str, Any]]:
+        return [json.loads(p) for _, _, t, p in self.published if t == event_type]

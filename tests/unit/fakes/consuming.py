@@ -11,6 +11,7 @@ from types import SimpleNamespace
 from typing import Any, Self
 from uuid import UUID
 
+from assignment.adapters.events import ROUTES
 from pkgcontract.messages import Message
 from tests.unit.fakes.assignment import FakeAssignments, FakeCatalog
 
@@ -51,7 +52,14 @@ class FakeConsumingUnitOfWork:
     def note(self, outcome: str) -> None:
         self.outcomes[outcome] += 1
 
-    def emit(self, topic: str, key: Any, message: Message) -> None:
+    def emit(self, *args: Any) -> None:
+        # `emit(event)` from the assignment service's handlers (routed by its table, as its
+        # unit of work routes them), `emit(topic, key, event)` from the chassis.
+        if len(args) == 1:
+            [message] = args
+            topic, key = ROUTES[type(message)](message)
+        else:
+            topic, key, message = args
         self._emitted.append((topic, key, message))
 
     async def lock_read_offsets(self, topic: str, partitions: set[int]) -> dict[int, int]:

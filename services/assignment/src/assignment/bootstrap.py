@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from assignment.adapters.unit_of_work import AssignmentUnitOfWork
 from assignment.config import AssignmentSettings
 from assignment.entrypoints import http, subscribers
-from assignment.service_layer.waiting import UnknownPackageWait
+from assignment.service_layer.unknown_packages import UnknownPackageWait
 from pkgcontract import topics
 from pkgshared.barrier import InputsBarrier
 from pkgshared.commands import command_batches, utc_today

@@ -8,14 +8,12 @@ exist, a missing field) is a rule a readable command breaks: it gets CommandReje
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from typing import Annotated, Any
-from uuid import NAMESPACE_URL, UUID
+from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -31,6 +29,11 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from pkgcontract import money
+
+from .writing import instant_str as instant_str  # the Instant field's serializer
+from .writing import json_text as json_text
+from .writing import natural_event_id as natural_event_id
+from .writing import natural_event_id_str as natural_event_id_str
 
 MAX_MONEY_PLACES = money.PLACES
 _MONEY_RE = re.compile(r"-?([0-9]+)(?:\.([0-9]+))?")  # fullmatch; places, digits counted next
@@ -207,23 +210,6 @@ def instant_value(value: Any) -> datetime:
     return utc
 
 
-_PLAIN = re.compile(r"[A-Za-z0-9_.:@+-]*")
-
-
-def json_text(value: str) -> str:
-    """A JSON string literal as the models write one: UTF-8, escaping only what JSON requires
-    (for events written as bytes without their model, on hot paths)."""
-    if _PLAIN.fullmatch(value):
-        return f'"{value}"'
-    return json.dumps(value, ensure_ascii=False)
-
-
-def instant_str(value: datetime) -> str:
-    """RFC 3339 in UTC with a ``Z``, as every message writes instants."""
-    text = (value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat()
-    return text.replace("+00:00", "Z")
-
-
 Instant = Annotated[
     datetime,
     BeforeValidator(instant_value),
@@ -303,22 +289,3 @@ TimeZoneName = Annotated[
     Field(min_length=1, max_length=64, pattern=NO_CONTROL, examples=["UTC", "Europe/London"]),
     AfterValidator(_timezone),
 ]
-
-
-_NAMED = NAMESPACE_URL.bytes + b"packages:"  # what SHA-1 reads before a natural key
-_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
-"""The RFC 4122 variant (binary 10) set in a digit's two high bits, hex digit for hex digit."""
-
-
-def natural_event_id(key: str) -> UUID:
-    """The event id of an event derived from a natural key (docs/contract.md §2)."""
-    return UUID(natural_event_id_str(key))
-
-
-def natural_event_id_str(key: str) -> str:
-    """The event id of `key` as the contract writes it: uuid5(NAMESPACE_URL, "packages:" + key),
-    that is SHA-1 with the version and variant bits set, computed without building a UUID
-    object (the charger makes one per event, a million per big tick), on the hex digest's
-    digits, which was faster than setting the bits in bytes (docs/benchmarks.md)."""
-    h = hashlib.sha1(_NAMED + key.encode(), usedforsecurity=False).hexdigest()
-    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from assignment.adapters.events import ROUTES
 from assignment.adapters.repository import AssignmentRepository, CatalogRepository
 from pkgshared.uow import PostgresUnitOfWork
 
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
 class AssignmentUnitOfWork(PostgresUnitOfWork):
     assignments: AssignmentRepository
     catalog: CatalogRepository
+    routes = ROUTES
 
     def open(self, conn: Connection) -> None:
         self.assignments = AssignmentRepository(conn)

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from assignment.adapters.unit_of_work import AssignmentUnitOfWork
 from assignment.service_layer import handlers
-from assignment.service_layer.waiting import UnknownPackageWait
+from assignment.service_layer.unknown_packages import UnknownPackageWait
 from pkgshared.barrier import InputsBarrier
 from pkgshared.incoming import Incoming
 
@@ -18,7 +18,7 @@ from pkgshared.incoming import Incoming
 async def on_command(
     uow: AssignmentUnitOfWork, command: Any, _key: str, *, today: Callable[[], date]
 ) -> None:
-    await handlers.apply_command(uow, command, today())
+    await handlers.handle_command(command, uow, handlers.Context(today()))
 
 
 async def before_commands(
@@ -36,4 +36,4 @@ async def before_commands(
 async def on_catalog(uow: AssignmentUnitOfWork, batch: list[Incoming]) -> None:
     for item in batch:
         assert item.message is not None
-        await handlers.apply_catalog_event(item.message, uow)
+        await handlers.handle_catalog_event(item.message, uow)

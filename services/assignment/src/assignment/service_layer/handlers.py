@@ -13,7 +13,7 @@ import structlog
 
 from assignment.domain import model
 from assignment.service_layer.ports import UnitOfWork
-from assignment.service_layer.waiting import UnknownPackageWait
+from assignment.service_layer.unknown_packages import UnknownPackageWait
 from pkgcontract import topics
 from pkgcontract.messages import (
     AssignPackage,
@@ -30,15 +30,14 @@ from pkgcontract.messages.reading import TOPIC_MESSAGES
 from pkgshared.barrier import InputsBarrier
 
 log = structlog.get_logger(__name__)
-EVENTS = topics.ASSIGNMENT_EVENTS
 CatalogBarrier = InputsBarrier[int]
 """Has the catalog view read catalog.packages (by partition) up to where it was when a command
 was first seen?"""
 
 
-async def apply_command(uow: UnitOfWork, cmd: Message, today: date) -> None:
+async def handle_command(cmd: Message, uow: UnitOfWork, ctx: Context) -> None:
     """Apply one command of a batch `prepare` has read; RuleBroken when it breaks a rule."""
-    await COMMAND_HANDLERS[type(cmd)](cmd, uow, Context(today))
+    await COMMAND_HANDLERS[type(cmd)](cmd, uow, ctx)
 
 
 async def prepare(
@@ -85,7 +84,7 @@ async def _change(cmd: ChangeAssignment, uow: UnitOfWork, ctx: Context) -> None:
     changed = model.change(state, cmd, ctx.today)
     changed = _with_id(changed, f"changed:{cmd.event_id}")
     await uow.assignments.update(changed)
-    uow.emit(EVENTS, changed.customer_id, changed)
+    uow.emit(changed)
     log.info(
         "assignment changed",
         assignment_id=str(changed.assignment_id),
@@ -99,7 +98,7 @@ async def _end(cmd: EndAssignment, uow: UnitOfWork, ctx: Context) -> None:
     ended = _with_id(model.end(state, cmd, ctx.today), f"ended:{cmd.event_id}")
     assert state is not None  # model.end rejects an unknown assignment
     await uow.assignments.update(model.after_end(state, ended), ended)
-    uow.emit(EVENTS, ended.customer_id, ended)
+    uow.emit(ended)
     log.info(
         "assignment ended",
         assignment_id=str(ended.assignment_id),
@@ -117,7 +116,7 @@ async def _set_limit(cmd: SetSpendLimit, uow: UnitOfWork, _ctx: Context) -> None
         correlation_id=cmd.correlation_id,
     )
     await uow.assignments.set_spend_limit(limit)
-    uow.emit(EVENTS, cmd.customer_id, limit)
+    uow.emit(limit)
     log.info("spend limit set", customer_id=cmd.customer_id, limit=str(cmd.monthly_limit))
 
 
@@ -129,12 +128,12 @@ async def _assign(cmd: AssignPackage, uow: UnitOfWork, _ctx: Context) -> None:
     if assigned is None:
         assert existing is not None
         # The same assignment again under a new command id: the same event again.
-        uow.emit(EVENTS, existing.assigned.customer_id, existing.assigned)
+        uow.emit(existing.assigned)
         log.info("assignment repeated", assignment_id=str(cmd.assignment_id))
         return
     assigned = _with_id(assigned, f"assigned:{cmd.assignment_id}")
     await uow.assignments.add(assigned, package.minimum_days if package else None)
-    uow.emit(EVENTS, assigned.customer_id, assigned)
+    uow.emit(assigned)
     log.info(
         "package assigned",
         assignment_id=str(assigned.assignment_id),
@@ -161,9 +160,26 @@ def _with_id(event: M, key: str) -> M:
     return event.model_copy(update={"event_id": natural_event_id(key)})
 
 
-async def apply_catalog_event(event: Message, uow: UnitOfWork) -> None:
+async def _add_package(event: PackageDefined, uow: UnitOfWork, _ctx: Context | None) -> None:
+    await uow.catalog.apply_defined(event)
+
+
+async def _retire_package(event: PackageRetired, uow: UnitOfWork, _ctx: Context | None) -> None:
+    await uow.catalog.apply_retired(event)
+
+
+EVENT_HANDLERS: dict[
+    type[Message], Callable[[Any, UnitOfWork, Context | None], Awaitable[None]]
+] = {
+    PackageDefined: _add_package,
+    PackageRetired: _retire_package,
+}
+"""What the catalog view does with each event of catalog.packages (a rejection changes
+nothing)."""
+
+
+async def handle_catalog_event(event: Message, uow: UnitOfWork, ctx: Context | None = None) -> None:
     """Keep the catalog view; idempotent, so a version read again changes nothing."""
-    if isinstance(event, PackageDefined):
-        await uow.catalog.apply_defined(event)
-    elif isinstance(event, PackageRetired):
-        await uow.catalog.apply_retired(event)
+    handler = EVENT_HANDLERS.get(type(event))
+    if handler is not None:
+        await handler(event, uow, ctx)

@@ -59,4 +59,6 @@ class UnitOfWork(Protocol):
     @property
     def catalog(self) -> Catalog: ...
 
-    def emit(self, topic: str, key: str | bytes | None, message: Message) -> None: ...
+    def emit(self, message: Message, /) -> None:
+        """Publish `message` once the unit of work commits, to its topic under its key
+        (assignment.adapters.events.ROUTES)."""

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from catalog.adapters.events import ROUTES
 from catalog.adapters.repository import PackageRepository
 from pkgshared.uow import PostgresUnitOfWork
 
@@ -11,6 +12,7 @@ if TYPE_CHECKING:
 
 class CatalogUnitOfWork(PostgresUnitOfWork):
     packages: PackageRepository
+    routes = ROUTES
 
     def open(self, conn: Connection) -> None:
         self.packages = PackageRepository(conn)

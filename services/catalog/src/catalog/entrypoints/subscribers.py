@@ -16,10 +16,10 @@ from pkgshared.exceptions import RuleBroken
 async def on_command(
     uow: CatalogUnitOfWork, command: Any, _key: str, *, today: Callable[[], date]
 ) -> None:
-    await handlers.apply_command(uow, command, today())
+    await handlers.handle_command(command, uow, handlers.Context(today()))
 
 
 async def on_rejected(
     uow: CatalogUnitOfWork, command: Message, _key: str, broken: RuleBroken
 ) -> None:
-    await handlers.reject_command(uow, command, broken)
+    await handlers.reject_command(command, uow, broken)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol, overload
 
 from catalog.domain.model import PackageState
 from pkgcontract.messages import Message, PackageDefined
@@ -21,4 +21,12 @@ class UnitOfWork(Protocol):
     @property
     def packages(self) -> Packages: ...
 
+    @overload
+    def emit(self, message: Message, /) -> None: ...
+
+    @overload
     def emit(self, topic: str, key: str | bytes | None, message: Message) -> None: ...
+
+    def emit(self, *args: Any, **kwargs: Any) -> None:
+        """`emit(event)`: to its topic under its key (catalog.adapters.events.ROUTES);
+        `emit(topic, key, rejection)`: a rejection, keyed by the package it concerns."""

@@ -15,15 +15,24 @@ from functools import lru_cache
 from charger.adapters.topup_events import TOPUP_ENCODERS
 from charger.domain.charges import Charge
 from charger.domain.events import DebitDeclined, DebitMade, GrantMade, Reason
+from charger.domain.topups import TopUpDebited, TopUpDeclined, TopUpGranted
+from pkgcontract import topics
 from pkgcontract.messages import (
     ChargeDeclined,
+    ChargesHeld,
+    ChargesReleased,
+    ChargesSettled,
+    ChargeUpcoming,
+    CreditIssued,
+    PackageRunReported,
+    TickRefused,
     instant_str,
     json_text,
     money_str,
     natural_event_id,
     natural_event_id_str,
 )
-from pkgshared.uow import Encoder
+from pkgshared.uow import Encoder, Route
 
 
 @lru_cache(maxsize=4096)
@@ -118,3 +127,43 @@ ENCODERS: dict[type, Encoder] = {
     **TOPUP_ENCODERS,
 }
 """The encoder of each of the charger's domain events (pkgshared.uow.encoded)."""
+
+CLOCK_KEY = "clock"
+"""The key of what concerns the clock rather than a customer (docs/contract.md §3): ChargesSettled
+on charger.progress, TickRefused on charger.events."""
+
+
+def _of_charge(topic: str) -> Route:
+    return lambda e: (topic, e.charge.assignment.customer_id)
+
+
+def _of_topup(topic: str) -> Route:
+    return lambda e: (topic, e.topup.customer_id)
+
+
+def _of_customer(topic: str) -> Route:
+    return lambda e: (topic, e.customer_id)
+
+
+ROUTES: dict[type, Route] = {
+    DebitMade: _of_charge(topics.CREDIT_DEBITED),
+    GrantMade: _of_charge(topics.FREE_MINUTES_GRANTED),
+    DebitDeclined: _of_charge(topics.CHARGER_EVENTS),
+    TopUpDebited: _of_topup(topics.CREDIT_DEBITED),
+    TopUpGranted: _of_topup(topics.FREE_MINUTES_GRANTED),
+    TopUpDeclined: _of_topup(topics.CHARGER_EVENTS),
+    CreditIssued: _of_customer(topics.CREDITS_ISSUED),
+    ChargesHeld: _of_customer(topics.CHARGER_EVENTS),
+    ChargesReleased: _of_customer(topics.CHARGER_EVENTS),
+    ChargeUpcoming: _of_customer(topics.CHARGER_EVENTS),
+    PackageRunReported: _of_customer(topics.CHARGER_EVENTS),
+    TickRefused: lambda e: (topics.CHARGER_EVENTS, CLOCK_KEY),
+    ChargesSettled: lambda e: (topics.CHARGER_PROGRESS, CLOCK_KEY),
+}
+"""The topic and key of every event the charger's handlers emit, by its type (docs/contract.md
+§3): handlers emit an event and nothing else. Rejections and dead letters are the chassis's."""
+
+
+def route(event: object) -> tuple[str, str]:
+    """(topic, key) of `event`; a type not in ROUTES is a programming error."""
+    return ROUTES[type(event)](event)

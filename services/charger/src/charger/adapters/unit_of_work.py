@@ -1,9 +1,13 @@
+"""The charger's unit of work: the chassis's PostgreSQL transaction with the charger's
+repositories, its events' encoders and their routes (an event is emitted alone: its topic and
+key come from charger.adapters.events.ROUTES)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from charger.adapters.clock import ClockRepository
-from charger.adapters.events import ENCODERS
+from charger.adapters.events import ENCODERS, ROUTES
 from charger.adapters.ledger import LedgerRepository
 from charger.adapters.projections import ProjectionRepository
 from charger.adapters.topups import TopUpRepository
@@ -19,6 +23,7 @@ class ChargerUnitOfWork(PostgresUnitOfWork):
     clock: ClockRepository
     topups: TopUpRepository
     encoders = ENCODERS
+    routes = ROUTES
 
     def open(self, conn: Connection) -> None:
         self.projections = ProjectionRepository(conn)

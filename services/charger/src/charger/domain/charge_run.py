@@ -1,6 +1,6 @@
 """What a charge run leaves behind, decided without I/O: the ledger rows and events of the
 outcomes `decisions.decide` chose, the progress a tick leaves on each assignment, and the tally.
-The service layer's one handler (`handlers.charge_tick`) loads, calls these and stores."""
+The service layer (`charging.charge_batch`) loads, calls these and stores."""
 
 from __future__ import annotations
 

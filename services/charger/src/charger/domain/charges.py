@@ -6,7 +6,7 @@ charger.domain.decisions. Pure.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
@@ -40,7 +40,7 @@ ChargeKind = Literal["recurring", "setup", "minimum_spend", "grant"]
 class Charge:
     """One charge: a debit (recurring, setup, minimum_spend) or a grant of free minutes.
 
-    For minimum_spend, `amount` is the commitment (retail x quantity) until `settle` subtracts
+    For minimum_spend, `amount` is the commitment (retail x quantity) until `net_of_spend` subtracts
     the period's spend."""
 
     key: str  # the ledger key: debit:<id>:<period_start|setup> or grant:<id>:<period_start>
@@ -236,10 +236,16 @@ def due_charges(
     return Due(out, through, setup_examined)
 
 
+def net_of_spend(charge: Charge, spend: Decimal) -> Charge:
+    """A minimum-spend debit less the period's spend (never below zero)."""
+    assert charge.kind == "minimum_spend" and charge.amount is not None
+    return replace(charge, amount=max(money.minus(charge.amount, spend), money.ZERO))
+
+
 def counted(charge: Charge) -> bool:
     """Whether a tick's charge counts toward the catch-up limit (docs/contract.md §4 ChargesHeld):
     every debit and grant due and not yet made, except the debits that auto_decrement_credit =
-    false skips and minimum-spend periods with nothing to charge (after `settle`)."""
+    false skips and minimum-spend periods with nothing to charge (after `net_of_spend`)."""
     if charge.kind == "grant":
         return True
     if not charge.auto_decrement_credit:

@@ -1,29 +1,19 @@
 """What becomes of each new charge (docs/contract.md §5): `decide` walks a customer's new charges in
 (period_start, assignment_id) order and marks each debit charged, declined against the monthly
-spend limit, skipped or covered; `settle` takes a period's spend off its minimum-spend debit.
+spend limit, skipped or covered.
 Pure."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from decimal import Decimal
 from typing import Literal
 
 from charger.domain.charges import Charge
 from charger.domain.model import MonthTotals, SpendLimit, exceeds_spend_limit
-from pkgcontract import money
-
-
-def settle(charge: Charge, spend: Decimal) -> Charge:
-    """A minimum-spend debit less the period's spend (never below zero)."""
-    assert charge.kind == "minimum_spend" and charge.amount is not None
-    return replace(charge, amount=max(money.minus(charge.amount, spend), money.ZERO))
-
 
 Outcome = Literal["charge", "decline", "skip", "covered"]
 """charge: make it; decline: spend limit (recorded, ChargeDeclined); skip: not on ticks
 (auto_decrement_credit false: left for RunPackage); covered: a minimum-spend period whose spend
-met the commitment (recorded as settled, nothing emitted)."""
+met the commitment (recorded as covered, nothing emitted)."""
 
 
 def decide(

@@ -1,72 +1,50 @@
-"""Charger handlers: a tick accepted, a charge run for the customers a worker claimed, a tick
-settled, an assignment held when its charges fail, and the commands (RunPackage is `runs`'s,
-ReleaseHeldCharges is here); each inside the caller's unit of work (the projections are in
-`projection`). The domain decides (charger.domain: catch_up, charges, decisions, charge_run);
-`planning` loads what it needs. Long loops breathe (pkgshared.pacing)."""
+"""The charger's handlers, by the message they take: every one is `handler(message, uow, deps)`
+(charger.service_layer.dependencies), inside the caller's unit of work. The commands of
+charger.commands (RunPackage is `runs`'s, GrantMinutes `topups`', ReleaseHeldCharges here), the
+events of its input topics (`input_events`) and the clock's ticks (`ticks`). The charge of what
+a tick made due runs transactions of its own: `charge_due.charge_due`, called by the tick
+worker."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
-from functools import partial
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
-from uuid import UUID
 
 import structlog
 
 from charger import metrics
-from charger.domain.catch_up import Plan, Policy
-from charger.domain.charge_run import Made, Progress, held_progress, left_by, outcomes
-from charger.domain.charges import Charge
-from charger.domain.decisions import decide
-from charger.domain.model import MonthTotals, PackageVersion, SpendLimit, exceeds_spend_limit
-from charger.domain.notices import notices_on
-from charger.service_layer import planning, reports, runs, topups
-from charger.service_layer.charge_events import emit_charges
+from charger.service_layer import input_events, runs, ticks, topups
+from charger.service_layer.dependencies import NONE, Dependencies
 from charger.service_layer.ports import UnitOfWork
 from pkgcontract import topics
 from pkgcontract.messages import (
+    AssignmentChanged,
+    AssignmentEnded,
     ChargesReleased,
-    ChargesSettled,
     ClockTicked,
+    CommandRejected,
     GrantMinutes,
     Message,
+    PackageAssigned,
+    PackageDefined,
+    PackageRetired,
     ReleaseHeldCharges,
     RunPackage,
+    SpendLimitSet,
+    UsageRated,
+    UsageReversed,
     natural_event_id,
 )
 from pkgcontract.messages.reading import TOPIC_MESSAGES
-from pkgshared.barrier import InputsBarrier
 from pkgshared.exceptions import RuleBroken
 from pkgshared.pacing import breathe
 
 log = structlog.get_logger(__name__)
 
-INPUTS = runs.INPUTS
+INPUTS = ticks.INPUTS
 
 
-async def accept_tick(
-    tick: ClockTicked, uow: UnitOfWork, inputs: InputsBarrier[tuple[str, int]]
-) -> bool:
-    """Accept a tick once everything published before it has been read; True when it moved
-    the clock (the workers then make what it made due). Inside the caller's unit of work."""
-    await inputs.check(tick.event_id, partial(uow.read_positions, INPUTS))
-    moved = await uow.clock.advance_clock(tick.at, tick.tick_id)
-    if moved:
-        released = await uow.ledger.wake_released(tick.at)
-        if released:
-            log.info("released assignments due", count=released, tick_id=str(tick.tick_id))
-    log.info(
-        "tick accepted" if moved else "tick ignored: not later than the last one",
-        tick_id=str(tick.tick_id),
-        at=tick.at.isoformat(),
-    )
-    return moved
-
-
-async def release_held(
-    uow: UnitOfWork, cmd: ReleaseHeldCharges, _inputs: object = None, _policy: object = None
-) -> None:
+async def release_held(cmd: ReleaseHeldCharges, uow: UnitOfWork, _deps: Dependencies) -> None:
     """ReleaseHeldCharges: the next tick makes everything due for the assignment, in order,
     without the catch-up limit (docs/contract.md §4)."""
     state = await uow.ledger.hold_of(cmd.customer_id, cmd.assignment_id)
@@ -81,14 +59,12 @@ async def release_held(
         raise RuleBroken(f"assignment {cmd.assignment_id} is {why}", "assignment_id", why)
     await uow.ledger.release([cmd.assignment_id])
     uow.emit(
-        topics.CHARGER_EVENTS,
-        cmd.customer_id,
         ChargesReleased(
             event_id=natural_event_id(f"released:{cmd.event_id}"),
             customer_id=cmd.customer_id,
             assignment_id=cmd.assignment_id,
             correlation_id=cmd.correlation_id,
-        ),
+        )
     )
     metrics.RELEASED.inc()
     log.info(
@@ -98,165 +74,66 @@ async def release_held(
     )
 
 
-Handler = Callable[[UnitOfWork, Any, InputsBarrier[tuple[str, int]], Policy], Awaitable[None]]
+Handler = Callable[[Any, UnitOfWork, Dependencies], Awaitable[object]]
+
 COMMAND_HANDLERS: dict[type[Message], Handler] = {
     RunPackage: runs.run_package,
     ReleaseHeldCharges: release_held,
     GrantMinutes: topups.grant_minutes,
 }
 """The handler of each message type of charger.commands (pkgcontract.messages.reading)."""
+
+EVENT_HANDLERS: dict[type[Message], Handler] = {
+    PackageDefined: input_events.add_versions,
+    PackageAssigned: input_events.add_assignments,
+    AssignmentChanged: input_events.update_assignments,
+    AssignmentEnded: input_events.update_assignments,
+    SpendLimitSet: input_events.set_spend_limits,
+    UsageRated: input_events.add_usage,
+    UsageReversed: input_events.reverse_usage,
+    ClockTicked: ticks.take_ticks,
+}
+"""The handler of each event type the charger reads; each takes a run of consecutive events
+of its type (`handle_events`)."""
+
+IGNORED: frozenset[type[Message]] = frozenset({PackageRetired, CommandRejected})
+"""Read and changing nothing: a retired package's assignments are charged as before, and the
+other services' rejections concern their senders."""
+
 assert set(COMMAND_HANDLERS) == set(TOPIC_MESSAGES[topics.CHARGER_COMMANDS])
+assert set(EVENT_HANDLERS) | IGNORED == {
+    m for topic in (*INPUTS, topics.CLOCK_TICKS) for m in TOPIC_MESSAGES[topic]
+}
 
 
-async def apply_command(
-    uow: UnitOfWork,
-    cmd: RunPackage | ReleaseHeldCharges | GrantMinutes,
-    inputs: InputsBarrier[tuple[str, int]],
-    policy: Policy,
+async def handle_command(
+    cmd: RunPackage | ReleaseHeldCharges | GrantMinutes, uow: UnitOfWork, deps: Dependencies
 ) -> None:
     """A command of charger.commands; RuleBroken when it breaks a rule."""
-    await COMMAND_HANDLERS[type(cmd)](uow, cmd, inputs, policy)
+    await COMMAND_HANDLERS[type(cmd)](cmd, uow, deps)
 
 
-async def charge_tick(
-    uow: UnitOfWork,
-    customer_ids: list[str],
-    at: datetime,
-    tick_id: UUID,
-    policy: Policy,
-    only: frozenset[UUID] | None = None,
-) -> tuple[Made, list[str]]:
-    """Make every due charge of `customer_ids` (locked by the caller) up to tick `at`, hold
-    what would exceed the catch-up limit, send the notices now due. The customers taken
-    (`planning.plan_batch`) are returned; `only`: of these assignments alone."""
-    store = uow.ledger
-    batch = await planning.plan_batch(uow, customer_ids, at, policy, only)
-    limits = await store.spend_limits(batch.taken)
-    totals = await store.month_totals(list(limits))
-    made, made_at = Made(), datetime.now(UTC)  # occurred_at: metadata, never a due decision
-    by_customer: dict[str, list[Charge]] = {}
-    for c in await planning.new_charges(store, batch.plans):
-        by_customer.setdefault(c.assignment.customer_id, []).append(c)
-    rows = []
-    for customer, new in by_customer.items():
-        month = totals.setdefault(customer, MonthTotals())
-        done = outcomes(
-            decide(new, limits.get(customer), month, scheduled=True), "scheduled", made_at, made
-        )
-        await emit_charges(uow, done.events)
-        rows += done.rows
-    await store.record(rows)
-    if only is None:  # top-ups after the package charges of the same tick (docs/readings.md)
-        await topups.make_due_topups(uow, batch.taken, at, limits, totals, made_at, made)
-
-    progress: list[Progress] = []
-    next_due: dict[str, datetime | None] = {c: batch.later.get(c) for c in batch.taken}
-    # Notices cost nothing where no package version asks for them and the default is 0.
-    noticing = {k: notices_on(vs, policy.notice_days) for k, vs in batch.versions.items()}
-    for p in batch.plans:
+async def handle_events(
+    events: Sequence[Message], uow: UnitOfWork, deps: Dependencies = NONE
+) -> None:
+    """A batch of input events, in order (the caller stores how far it has read with them):
+    each run of consecutive events with one handler goes to it at once. A run of changes and
+    ends names each assignment once, so that the order of one assignment's events is kept."""
+    run: list[Message] = []
+    handler: Handler | None = None
+    named: set[object] = set()  # the assignments of a run of changes and ends
+    for event in events:
         await breathe()
-        a = p.tracked.assignment
-        if p.hold == "held":
-            if p.held is not None:
-                _emit_held(uow, p, tick_id, made_at, made)
-            progress.append(held_progress(p))
+        mine = EVENT_HANDLERS.get(type(event))
+        if mine is None:
             continue
-        vs, on = batch.versions.get(a.package_id, []), noticing.get(a.package_id, False)
-        noticed = p.tracked.noticed_through
-        if on:
-            limit, month = limits.get(a.customer_id), totals.get(a.customer_id, MonthTotals())
-            noticed = await _notify(uow, p, vs, at, policy, limit, month, made_at, made)
-        left = left_by(p, vs, at, noticed, policy, on)
-        if left.caught_up:
-            log.info(
-                "held charges made", customer_id=a.customer_id, assignment_id=str(a.assignment_id)
-            )
-        progress.append(left.progress)
-        known = next_due.get(a.customer_id)
-        if left.next_at is not None and (known is None or left.next_at < known):
-            next_due[a.customer_id] = left.next_at
-    await store.advance(progress)
-    await store.set_next_due(next_due)
-    return made, batch.taken
-
-
-def _emit_held(uow: UnitOfWork, p: Plan, tick_id: UUID, made_at: datetime, made: Made) -> None:
-    event = reports.held(p, tick_id, made_at)
-    uow.emit(topics.CHARGER_EVENTS, event.customer_id, event)
-    made.held += 1
-    log.warning(
-        "charges held: over the catch-up limit",
-        customer_id=event.customer_id,
-        assignment_id=str(event.assignment_id),
-        count=event.count,
-        first_period_start=str(event.first_period_start),
-    )
-
-
-async def _notify(
-    uow: UnitOfWork,
-    p: Plan,
-    versions: list[PackageVersion],
-    at: datetime,
-    policy: Policy,
-    limit: SpendLimit | None,
-    month: MonthTotals,
-    made_at: datetime,
-    made: Made,
-) -> date | None:
-    """Send the notices of `p`'s assignment now due (docs/contract.md §4 ChargeUpcoming); how far
-    it is noticed now."""
-    a = p.tracked.assignment
-    notices, through = await planning.notices_due(uow.ledger, p.tracked, versions, at, policy)
-    for n in notices:
-        exceeds = exceeds_spend_limit(limit, month, n.version.currency, n.period.start, n.amount)
-        uow.emit(topics.CHARGER_EVENTS, a.customer_id, reports.upcoming(a, n, exceeds, made_at))
-        made.notices += 1
-    return through
-
-
-async def settle_tick(uow: UnitOfWork) -> ChargesSettled | None:
-    """ChargesSettled for the accepted tick, once nothing it made due is left (the caller has
-    found no customer due): the allowance expires grants and the ticker sends the next tick."""
-    tick = await uow.clock.tick_to_settle()
-    if tick is None:
-        return None
-    settled = reports.settled(*tick)
-    uow.emit(topics.CHARGER_PROGRESS, "clock", settled)
-    await uow.clock.mark_settled()
-    return settled
-
-
-async def hold_failed(
-    uow: UnitOfWork,
-    customer_id: str,
-    assignment_id: UUID,
-    at: datetime,
-    tick_id: UUID,
-    error: str,
-    due: planning.Due,
-) -> bool:
-    """Hold an assignment whose charges fail for their own sake on every retry, so that the
-    tick settles without it (docs/contract.md §4 ChargesHeld, reason "failed: …"); `due`: what
-    `planning.what_was_due` could work out. False when it is no longer due."""
-    store = uow.ledger
-    await store.lock_customer(customer_id)
-    found = await store.hold_due(
-        customer_id, assignment_id, at, reason=reports.failed_reason(error)
-    )
-    if found is None:
-        return False
-    package_id, next_start = found
-    await store.set_next_due({customer_id: await store.next_due_of(customer_id)})
-    made_at = datetime.now(UTC)  # the event's occurred_at: metadata, never a due decision
-    event = reports.held_failing(
-        customer_id, assignment_id, package_id, tick_id, due, next_start, error, made_at
-    )
-    uow.emit(topics.CHARGER_EVENTS, customer_id, event)
-    log.error(
-        "charges held: they fail on every retry",
-        customer_id=customer_id,
-        assignment_id=str(assignment_id),
-        error=error[:500],
-    )
-    return True
+        assignment = getattr(event, "assignment_id", None)
+        if mine is not handler or (mine is input_events.update_assignments and assignment in named):
+            if handler is not None:
+                await handler(run, uow, deps)
+            run, handler = [], mine
+            named.clear()
+        run.append(event)
+        named.add(assignment)
+    if handler is not None:
+        await handler(run, uow, deps)

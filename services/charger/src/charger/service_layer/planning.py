@@ -1,23 +1,24 @@
-"""What a charge run will charge, loaded and planned: the due assignments and their package
-versions, the catch-up rule's plans (charger.domain.catch_up) with the exact count of those
-that may be over the limit, and the charges not made yet (RunPackage may have made some ahead
-of the ticks) with minimum spends settled. The ledger is read here; nothing is written."""
+"""What a batch of a tick's charge will charge, loaded and planned at once (`plan_batch`): the
+due assignments and their package versions, the catch-up rule's plans (charger.domain.catch_up)
+with the exact count of those that may be over the limit, the charges not made yet (RunPackage
+may have made some ahead of the ticks) with minimum spends net of their period's spend, the
+spend limits, month totals and notices due; and the counting RunPackage's simulation shares
+(`count_charges`; its charges are `run_charges`'). The ledger is read here; nothing is
+written."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from charger.domain.catch_up import Plan, Policy, plan_customer
 from charger.domain.charge_run import Recorded
-from charger.domain.charges import Charge, counted, debit_key, due_charges
+from charger.domain.charges import Charge, counted, debit_key, due_charges, net_of_spend
 from charger.domain.counting import count_due, countable
-from charger.domain.decisions import settle
-from charger.domain.model import PackageVersion, Tracked
-from charger.domain.notices import Notice, upcoming
-from charger.domain.schedule import day_start
+from charger.domain.model import MonthTotals, PackageVersion, SpendLimit, Tracked
+from charger.domain.notices import Notice, notices_on, upcoming
 from charger.service_layer.ports import Ledger, UnitOfWork
 from pkgshared.pacing import breathe, pieces
 
@@ -28,36 +29,25 @@ stays bounded and the event loop gets a turn between chunks (pkgshared.pacing)."
 LOOKUP_KEYS = 10_000
 """Ledger keys looked up per statement."""
 
-Due = tuple[int, date | None, date | None]
+DueCount = tuple[int, date | None, date | None]
 """Charges due that count toward the catch-up limit: (count, first, last period start)."""
-
-
-@dataclass(frozen=True)
-class Held:
-    """A simulated run's assignment over the catch-up limit: the charges due that count
-    toward it, the first and the last of them."""
-
-    count: int
-    first: Charge
-    last: Charge
-
-
-@dataclass
-class Run:
-    """What RunPackage considers: the customer's assignments, the charges due by the run's
-    horizon (made or not), and the assignments a simulated run reports as held."""
-
-    tracked: list[Tracked]
-    charges: list[Charge]
-    held: list[Held]
 
 
 @dataclass
 class Batch:
+    """What one transaction of the charge of what is due works on, loaded and planned at once
+    (`plan_batch`): the service layer enters planning once per batch."""
+
     plans: list[Plan]
     taken: list[str]  # the customers planned, in order (the others stay due for the next batch)
     later: dict[str, datetime]  # when each taken customer is due next, beyond this batch
     versions: dict[str, list[PackageVersion]]
+    charges: list[Charge] = field(default_factory=list)  # not made yet, net of spends
+    limits: dict[str, SpendLimit] = field(default_factory=dict)
+    totals: dict[str, MonthTotals] = field(default_factory=dict)  # this month's, by customer
+    notices: dict[UUID, tuple[list[Notice], date | None]] = field(default_factory=dict)
+    """The notices due of each plan not held whose versions send notices, and how far its
+    assignment is noticed with them (absent: it sends none)."""
 
 
 async def plan_batch(
@@ -68,7 +58,9 @@ async def plan_batch(
     only: frozenset[UUID] | None = None,
 ) -> Batch:
     """The plans of `customer_ids` taken in order until the batch has `policy.batch_charges`
-    charges; `only`: of these assignments alone (to find the one whose charges fail)."""
+    charges (`only`: of these assignments alone, to find the one whose charges fail), with
+    what deciding them needs: their charges not made yet, net of spends, the customers'
+    spend limits and month totals, and the notices now due."""
     tracked, later = await uow.ledger.due_assignments(customer_ids, at, only)
     versions = await uow.projections.versions({t.assignment.package_id for t in tracked})
     of_customer: dict[str, list[Tracked]] = defaultdict(list)
@@ -89,12 +81,24 @@ async def plan_batch(
                 p = await _recount(uow.ledger, p, vs, at, policy)
             size += len(p.charges)
             plans.append(p)
-    return Batch(plans, taken, later, versions)
+    batch = Batch(plans, taken, later, versions)
+    batch.charges = await new_charges(uow.ledger, plans)
+    batch.limits = await uow.ledger.spend_limits(taken)
+    batch.totals = await uow.ledger.month_totals(list(batch.limits))
+    # Notices cost nothing where no package version asks for them and the default is 0.
+    noticing = {k: notices_on(vs, policy.notice_days) for k, vs in versions.items()}
+    for p in plans:
+        package = p.tracked.assignment.package_id
+        if p.hold != "held" and noticing.get(package, False):
+            batch.notices[p.tracked.assignment.assignment_id] = await notices_due(
+                uow.ledger, p.tracked, versions.get(package, []), at, policy
+            )
+    return batch
 
 
 async def new_charges(store: Ledger, plans: list[Plan]) -> list[Charge]:
     """The plans' charges less those already in the ledger (made by RunPackage ahead of the
-    ticks), minimum spends settled."""
+    ticks), minimum spends net of their period's spend."""
     charges = [c for p in plans for c in p.charges]
     ahead = {p.tracked.assignment.assignment_id for p in plans if p.tracked.run_charged}
     if ahead:
@@ -102,7 +106,7 @@ async def new_charges(store: Ledger, plans: list[Plan]) -> list[Charge]:
             store, [c.key for c in charges if c.assignment.assignment_id in ahead]
         )
         charges = [c for c in charges if c.key not in existing]
-    return await settled(store, charges)
+    return await net_of_spends(store, charges)
 
 
 async def ledger_status(store: Ledger, keys: list[str]) -> dict[str, Recorded]:
@@ -113,7 +117,7 @@ async def ledger_status(store: Ledger, keys: list[str]) -> dict[str, Recorded]:
     return found
 
 
-async def settled(store: Ledger, charges: list[Charge]) -> list[Charge]:
+async def net_of_spends(store: Ledger, charges: list[Charge]) -> list[Charge]:
     """Minimum-spend charges less their period's spend (one query for all of them)."""
     minimums = [i for i, c in enumerate(charges) if c.kind == "minimum_spend"]
     spent = await store.spends(
@@ -130,25 +134,25 @@ async def settled(store: Ledger, charges: list[Charge]) -> list[Charge]:
     )
     out = list(charges)
     for i, amount in zip(minimums, spent, strict=True):
-        out[i] = settle(charges[i], amount)
+        out[i] = net_of_spend(charges[i], amount)
     return out
 
 
 async def _count_due(
     store: Ledger, t: Tracked, versions: list[PackageVersion], at: datetime, until: date | None
-) -> Due:
+) -> DueCount:
     """The charges a tick at `at` would make for `t` that count toward the catch-up limit,
     with the first and last period start among them; a chunk of periods at a time."""
-    count, first, last = await _count(store, t, versions, at, until)
+    count, first, last = await count_charges(store, t, versions, at, until)
     if first is None or last is None:
         return count, None, None
     return count, first.period.start, last.period.start
 
 
-async def _count(
+async def count_charges(
     store: Ledger, t: Tracked, versions: list[PackageVersion], at: datetime, until: date | None
 ) -> tuple[int, Charge | None, Charge | None]:
-    """`_count_due`'s count, with the first and the last charge counted (in period order):
+    """The count of `_count_due`, with the first and the last charge counted (in period order):
     from the calendar when it can tell (`counting.countable`: no ledger or spend needed), else
     charge by charge, a chunk of periods at a time."""
     count, first, last = 0, None, None
@@ -183,7 +187,7 @@ async def _count(
         if t.run_charged and charges:
             existing = await store.ledger_status([c.key for c in charges])
             charges = [c for c in charges if c.key not in existing]
-        for c in await settled(store, charges):
+        for c in await net_of_spends(store, charges):
             if counted(c):
                 count += 1
                 first = c if first is None else first
@@ -211,7 +215,9 @@ async def _recount(
     return Plan(t, due.charges, through, t.setup_done or due.setup_examined, t.hold)
 
 
-async def what_was_due(uow: UnitOfWork, customer_id: str, assignment_id: UUID, at: datetime) -> Due:
+async def what_was_due(
+    uow: UnitOfWork, customer_id: str, assignment_id: UUID, at: datetime
+) -> DueCount:
     """The charges of one assignment due by `at`, for the ChargesHeld of an assignment whose
     charges fail (this may fail the same way)."""
     tracked, _ = await uow.ledger.due_assignments([customer_id], at, frozenset({assignment_id}))
@@ -220,62 +226,6 @@ async def what_was_due(uow: UnitOfWork, customer_id: str, assignment_id: UUID, a
         versions = (await uow.projections.versions({package})).get(package, [])
         return await _count_due(uow.ledger, t, versions, at, None)
     return 0, None, None
-
-
-async def run_charges(
-    uow: UnitOfWork, customer_id: str, day: date, catch_up_limit: int | None = None
-) -> Run:
-    """RunPackage's charges: every charge of the customer due by the end of `day` (the next
-    midnight in each assignment's zone), made or not, a chunk of periods at a time. Given
-    `catch_up_limit` (a simulated run), an assignment with more charges due and not made than
-    that, counted as a tick counts them, is held instead (a released one never is)."""
-    tracked = await uow.ledger.assignments_of([customer_id])
-    versions = await uow.projections.versions({t.assignment.package_id for t in tracked})
-    run = Run(tracked, [], [])
-    for t in tracked:
-        a = t.assignment
-        mine = versions.get(a.package_id, [])
-        horizon = day_start(day + timedelta(days=1), a.timezone)
-        if catch_up_limit is not None and t.hold != "released":
-            held = await _over_limit(uow.ledger, t, mine, horizon, catch_up_limit)
-            if held is not None:
-                run.held.append(held)
-                continue
-        from_period, include_setup = None, True
-        while True:
-            due = due_charges(
-                a, mine, horizon, from_period, include_setup, max_periods=COUNT_CHUNK_PERIODS
-            )
-            run.charges += due.charges
-            if due.complete or due.through is None:
-                break
-            from_period, include_setup = due.through + timedelta(days=1), False
-            await breathe()
-    return run
-
-
-async def _over_limit(
-    store: Ledger, t: Tracked, versions: list[PackageVersion], horizon: datetime, limit: int
-) -> Held | None:
-    """Whether a tick at `horizon` would hold `t` (docs/contract.md §4 ChargesHeld): a look at the
-    first `limit` + 1 periods settles most assignments; only one that may be over is counted
-    whole, a chunk at a time."""
-    start = t.ticked_through + timedelta(days=1) if t.ticked_through else None
-    probe = due_charges(
-        t.assignment,
-        versions,
-        horizon,
-        start,
-        not t.setup_done,
-        max_periods=limit + 1,
-        scheduled=True,
-    )
-    if probe.complete and len(probe.charges) <= limit:
-        return None  # those that count are fewer still
-    count, first, last = await _count(store, t, versions, horizon, None)
-    if count <= limit or first is None or last is None:
-        return None
-    return Held(count, first, last)
 
 
 async def notices_due(

@@ -3,9 +3,11 @@ repositories in `adapters/` implement them, and so do the in-memory fakes the un
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
+from types import TracebackType
+from typing import Protocol, Self
 from uuid import UUID
 
 from charger.domain.charge_run import LedgerRow, Progress, Recorded
@@ -145,7 +147,18 @@ class TopUps(Protocol):
 
 class UnitOfWork(Protocol):
     """One transaction: the repositories, how far the inputs were read, and the events it will
-    publish (the outbox)."""
+    publish (the outbox). Nothing is kept unless `commit()` is called before it closes."""
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
 
     @property
     def projections(self) -> Projections: ...
@@ -159,9 +172,16 @@ class UnitOfWork(Protocol):
     @property
     def topups(self) -> TopUps: ...
 
-    def emit(
-        self, topic: str, key: str | bytes | None, event: Message | ChargeEvent | TopUpEvent
-    ) -> None:
-        """Publish `event` once the unit of work commits; its adapter writes the bytes."""
+    def emit(self, event: Message | ChargeEvent | TopUpEvent, /) -> None:
+        """Publish `event` once the unit of work commits; its adapter writes the bytes to the
+        event's topic under its key (charger.adapters.events.ROUTES)."""
 
     async def read_positions(self, topics: tuple[str, ...]) -> dict[tuple[str, int], int]: ...
+
+    def note(self, outcome: str) -> None:
+        """Count one message of this unit of work as `rejected` or `ignored`, not handled."""
+
+
+UnitsOfWork = Callable[[], UnitOfWork]
+"""Opens a new unit of work (one transaction) each call: what a handler that runs several
+transactions of its own (the charge of what is due, with its failure isolation) is given."""

@@ -18,7 +18,7 @@ from charger.domain.charges import Charge
 from charger.domain.decisions import Outcome
 from charger.domain.model import Assignment
 from charger.domain.notices import Notice
-from charger.service_layer.planning import Held
+from charger.service_layer.run_charges import Held
 from pkgcontract import money
 from pkgcontract.messages import (
     ChargesHeld,

@@ -22,18 +22,15 @@ from charger.domain.charges import Charge
 from charger.domain.decisions import Outcome, decide
 from charger.domain.model import MonthTotals
 from charger.service_layer import planning, reports
-from charger.service_layer.charge_events import emit_charges
+from charger.service_layer.dependencies import Dependencies
 from charger.service_layer.ports import UnitOfWork
-from pkgcontract import topics
+from charger.service_layer.run_charges import run_charges
+from charger.service_layer.ticks import INPUTS
 from pkgcontract.messages import RunPackage
-from pkgshared.barrier import InputsBarrier
 from pkgshared.exceptions import RuleBroken
 from pkgshared.pacing import breathe, pieces
 
 log = structlog.get_logger(__name__)
-
-INPUTS = (topics.CATALOG_PACKAGES, topics.ASSIGNMENT_EVENTS, topics.USAGE_RATED)
-"""The topics whose content a tick or a run must take into account."""
 
 RUN_PIECE = 5000
 """Charges decided, recorded and emitted at a time."""
@@ -41,24 +38,24 @@ RUN_PIECE = 5000
 _ORDER = attrgetter("order")
 
 
-async def run_package(
-    uow: UnitOfWork, cmd: RunPackage, inputs: InputsBarrier[tuple[str, int]], policy: Policy
-) -> None:
+async def run_package(cmd: RunPackage, uow: UnitOfWork, deps: Dependencies) -> None:
     """RunPackage: every charge due by the end of the date, reported; those not yet made are
     charged unless simulated. A real run charges held assignments too, and releases them; a
     simulated one reports an assignment over the catch-up limit as one held line (docs/contract.md
     §4); its events carry the command's correlation_id. RuleBroken past the horizon."""
+    policy = deps.policy
     await within_horizon(uow, cmd, policy)
-    await inputs.check(cmd.event_id, partial(uow.read_positions, INPUTS))
+    if deps.inputs is not None:
+        await deps.inputs.check(cmd.event_id, partial(uow.read_positions, INPUTS))
     started = time.perf_counter()
     store, customer = uow.ledger, cmd.customer_id
     await store.lock_customer(customer)
     limit_of_run = policy.catch_up_limit if cmd.simulate else None
-    run = await planning.run_charges(uow, customer, cmd.date, limit_of_run)
+    run = await run_charges(uow, customer, cmd.date, limit_of_run)
     existing = await planning.ledger_status(store, [c.key for c in run.charges])
     limit = (await store.spend_limits([customer])).get(customer)
     totals = (await store.month_totals([customer])).get(customer, MonthTotals())
-    new = await planning.settled(store, [c for c in run.charges if c.key not in existing])
+    new = await planning.net_of_spends(store, [c for c in run.charges if c.key not in existing])
     decisions: list[tuple[Charge, Outcome]] = []
     declined: set[tuple[str, str]] = set()  # periods whose debit was declined
     async for piece in pieces(await _in_order(new), RUN_PIECE):
@@ -68,7 +65,9 @@ async def run_package(
         made_at = datetime.now(UTC)  # the events' occurred_at: metadata, never a due decision
         async for part in pieces(decisions, RUN_PIECE):
             done = outcomes(list(part), "run_package", made_at, made, cmd.correlation_id)
-            await emit_charges(uow, done.events)
+            for event in done.events:
+                uow.emit(event)
+                await breathe()
             await store.record(done.rows)
         await store.mark_run_charged(sorted({c.assignment.assignment_id for c, _ in decisions}))
         held = [t.assignment.assignment_id for t in run.tracked if t.hold == "held"]
@@ -78,7 +77,7 @@ async def run_package(
     metrics.record(made)  # a real run's debits, grants and declines count like a tick's
     lines = await reports.run_lines(run.charges, existing, decisions, cmd.simulate, run.held)
     for report in reports.report_parts(cmd, lines, await reports.run_totals(lines)):
-        uow.emit(topics.CHARGER_EVENTS, customer, report)
+        uow.emit(report)
         await breathe()
     log.info(
         "package run",

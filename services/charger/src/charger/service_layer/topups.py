@@ -13,22 +13,14 @@ from charger import metrics
 from charger.domain.charge_run import LedgerRow, Made
 from charger.domain.model import MonthTotals, SpendLimit
 from charger.domain.topups import TopUp, TopUpOutcome, decide_topups, events_of, topup_of
+from charger.service_layer.dependencies import Dependencies
 from charger.service_layer.ports import UnitOfWork
-from pkgcontract import topics
 from pkgcontract.messages import GrantMinutes
 
 log = structlog.get_logger(__name__)
 
-TOPIC_OF = {
-    "TopUpDebited": topics.CREDIT_DEBITED,
-    "TopUpGranted": topics.FREE_MINUTES_GRANTED,
-    "TopUpDeclined": topics.CHARGER_EVENTS,
-}
 
-
-async def grant_minutes(
-    uow: UnitOfWork, cmd: GrantMinutes, _inputs: object = None, _policy: object = None
-) -> None:
+async def grant_minutes(cmd: GrantMinutes, uow: UnitOfWork, _deps: Dependencies) -> None:
     """GrantMinutes: kept unless its topup_id is known (the same top-up under another command
     id grants once); made now when the clock has passed valid_from."""
     await uow.ledger.lock_customer(cmd.customer_id)
@@ -86,7 +78,7 @@ async def make_topups(
     for t, outcome in decided:
         rows += ledger_rows(t, outcome)
         for event in events_of(t, outcome, made_at):
-            uow.emit(TOPIC_OF[type(event).__name__], t.customer_id, event)
+            uow.emit(event)
         if outcome == "declined":
             made.declined += 1
         else:

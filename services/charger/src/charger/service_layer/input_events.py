@@ -1,13 +1,14 @@
-"""The charger's projections of catalog.packages, assignment.events and usage.rated: what each
-event changes, and when each assignment touched next falls due (worked out here, by the
-domain; the repositories add, get and save). Long loops breathe (pkgshared.pacing)."""
+"""The handlers of the events the charger reads from catalog.packages, assignment.events and
+usage.rated (its projections): what each event changes, and when each assignment touched next
+falls due (worked out here, by the domain; the repositories add, get and save). Each takes a
+run of consecutive events of its type (`handlers.handle_events`) in a handful of statements
+whatever their number. Long loops breathe (pkgshared.pacing)."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 import structlog
@@ -16,13 +17,12 @@ from charger import metrics
 from charger.domain.model import Assignment, PackageVersion, Terms, Tracked
 from charger.domain.notices import due_moment
 from charger.domain.proration import Credit, credits
+from charger.service_layer.dependencies import Dependencies
 from charger.service_layer.ports import UnitOfWork
-from pkgcontract import topics
 from pkgcontract.messages import (
     AssignmentChanged,
     AssignmentEnded,
     CreditIssued,
-    Message,
     PackageAssigned,
     PackageDefined,
     SpendLimitSet,
@@ -39,7 +39,15 @@ REFRESH_CHUNK = 1000
 few round trips per thousand."""
 
 
-async def add_version(uow: UnitOfWork, defined: PackageDefined, notice_days: int) -> None:
+async def add_versions(
+    events: Sequence[PackageDefined], uow: UnitOfWork, deps: Dependencies
+) -> None:
+    """Package versions, one at a time."""
+    for defined in events:
+        await _add_version(defined, uow, deps.policy.notice_days)
+
+
+async def _add_version(defined: PackageDefined, uow: UnitOfWork, notice_days: int) -> None:
     """A package version: stored, and every assignment of the package gets its due moment
     again (a version may change when the next charge falls due, e.g. a setup fee), a chunk of
     customers at a time in their lock order."""
@@ -59,11 +67,13 @@ async def add_version(uow: UnitOfWork, defined: PackageDefined, notice_days: int
         await store.refresh_customers(chunk)
 
 
-async def add_assignments(uow: UnitOfWork, events: list[PackageAssigned], notice_days: int) -> None:
+async def add_assignments(
+    events: Sequence[PackageAssigned], uow: UnitOfWork, deps: Dependencies
+) -> None:
     """A run of PackageAssigned in a handful of statements whatever their number: customers
     locked (in id order, as every writer locks them) and package versions read once, rows
     added with their due moments."""
-    store = uow.projections
+    store, notice_days = uow.projections, deps.policy.notice_days
     await store.lock_customers(sorted({e.customer_id for e in events}))
     await store.lock_packages(sorted({e.package_id for e in events}))
     versions = await store.versions({e.package_id for e in events})
@@ -96,13 +106,13 @@ def _changed(a: Assignment, e: Change) -> Assignment:
     return dataclasses.replace(a, end_date=e.end_date, terms=(*a.terms, terms))
 
 
-async def update_assignments(uow: UnitOfWork, events: list[Change], notice_days: int) -> None:
+async def update_assignments(events: Sequence[Change], uow: UnitOfWork, deps: Dependencies) -> None:
     """A run of AssignmentChanged / AssignmentEnded (each assignment once) in a handful of
     statements whatever their number, as `add_assignments`: customers locked (in id order,
     as every writer locks them), then the assignments; each saved with its due moment again;
     an end date set or moved credits the debited days it no longer covers (docs/contract.md §7),
-    once per period."""
-    store = uow.projections
+    once per period. One run names each assignment once (`handlers.handle_events`)."""
+    store, notice_days = uow.projections, deps.policy.notice_days
     customers = await store.customers_of([e.assignment_id for e in events])
     known = [e for e in events if e.assignment_id in customers]
     if not known:
@@ -155,7 +165,7 @@ async def _credit(
     made = await uow.ledger.record_credits(owed)
     for _, c in made:
         a, correlation_id = about[c.key]
-        uow.emit(topics.CREDITS_ISSUED, a.customer_id, credit_issued(a, c, correlation_id))
+        uow.emit(credit_issued(a, c, correlation_id))
         await breathe()
     if made:
         metrics.CREDITS.inc(len(made))
@@ -189,68 +199,20 @@ def credit_issued(a: Assignment, c: Credit, correlation_id: str | None) -> Credi
     )
 
 
-async def set_spend_limit(uow: UnitOfWork, e: SpendLimitSet, _notice_days: int) -> None:
-    await uow.projections.set_spend_limit(e)
+async def set_spend_limits(
+    events: Sequence[SpendLimitSet], uow: UnitOfWork, _deps: Dependencies
+) -> None:
+    for e in events:
+        await uow.projections.set_spend_limit(e)
 
 
-EVENT_HANDLERS: dict[type[Message], Callable[[Any, Any, int], Awaitable[None]]] = {
-    PackageDefined: add_version,
-    SpendLimitSet: set_spend_limit,
-}
-"""What the projections do with each event read one at a time (UsageRated, UsageReversed, and
-runs of PackageAssigned and of AssignmentChanged / AssignmentEnded, are applied a run at once);
-PackageRetired and rejections change nothing."""
+async def add_usage(records: Sequence[UsageRated], uow: UnitOfWork, _deps: Dependencies) -> None:
+    """Usage for minimum spends: a run of records in one statement."""
+    await uow.projections.add_usage(list(records))
 
 
-async def project(uow: UnitOfWork, events: list[Message], notice_days: int = 0) -> None:
-    """Apply a batch of input events to the projections, in order (the caller stores how far
-    it has read with them). `notice_days`: the charger's default (CHARGE_NOTICE_DAYS).
-    Consecutive PackageAssigned go at once, and so do consecutive changes and ends while no
-    assignment comes twice: the order of one assignment's events is kept."""
-    usage: list[UsageRated] = []
-    reversals: list[UsageReversed] = []
-    assigned: list[PackageAssigned] = []
-    changes: list[Change] = []
-    changed: set[object] = set()  # the assignments of `changes`
-
-    async def flush() -> None:
-        nonlocal assigned, changes
-        if assigned:
-            await add_assignments(uow, assigned, notice_days)
-            assigned = []
-        if changes:
-            await update_assignments(uow, changes, notice_days)
-            changes = []
-            changed.clear()
-
-    for event in events:
-        await breathe()
-        if isinstance(event, UsageRated):
-            # Usage changes nothing else: a batch's records go in one statement, and so do
-            # the reversals between them (each after the records read before it).
-            if reversals:
-                await uow.projections.reverse_usage(reversals)
-                reversals = []
-            usage.append(event)
-        elif isinstance(event, UsageReversed):
-            if usage:
-                await uow.projections.add_usage(usage)
-                usage = []
-            reversals.append(event)
-        elif isinstance(event, PackageAssigned):
-            if changes:
-                await flush()
-            assigned.append(event)
-        elif isinstance(event, AssignmentChanged | AssignmentEnded):
-            if assigned or event.assignment_id in changed:
-                await flush()
-            changes.append(event)
-            changed.add(event.assignment_id)
-        else:
-            await flush()
-            handler = EVENT_HANDLERS.get(type(event))
-            if handler is not None:
-                await handler(uow, event, notice_days)
-    await flush()
-    await uow.projections.add_usage(usage)
-    await uow.projections.reverse_usage(reversals)
+async def reverse_usage(
+    reversals: Sequence[UsageReversed], uow: UnitOfWork, _deps: Dependencies
+) -> None:
+    """Usage withdrawn (each after the records read before it): a run in one statement."""
+    await uow.projections.reverse_usage(list(reversals))
