@@ -213,3 +213,10 @@ def test_the_allowances_screen_shows_rollover_and_returns_when_the_api_has_them(
     )
     for text in ("returned s", "rolled over from", "rolled over s", "g0", "600"):
         assert text in rolled, rolled
+
+
+def test_the_allowances_screen_names_a_top_up_and_hides_columns_no_grant_uses() -> None:
+    zeros = _allowances([_grant(topup_id=None, returned_seconds=0, rolled_over_seconds=0)])
+    assert "top-up" not in zeros and "returned s" not in zeros
+    topped = _allowances([_grant(), _grant(grant_id="g2", topup_id="t-42")])
+    assert "top-up" in topped and "t-42" in topped, topped

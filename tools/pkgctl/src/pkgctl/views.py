@@ -27,7 +27,7 @@ def allowances(console: Console, customer: str, balances: list[dict[str, Any]]) 
         "alerts at %",
     ):
         table.add_column(column)
-    extra = [c for c in ROLLOVER if any(c[0] in b for b in balances)]
+    extra = [c for c in ROLLOVER if any(b.get(c[0]) for b in balances)]
     for _, title in extra:
         table.add_column(title)
     for b in sorted(balances, key=lambda b: (b["valid_from"], b["grant_id"])):
@@ -45,12 +45,13 @@ def allowances(console: Console, customer: str, balances: list[dict[str, Any]]) 
 
 
 ROLLOVER = (
+    ("topup_id", "top-up"),
     ("returned_seconds", "returned s"),
     ("rolled_over_from", "rolled over from"),
     ("rolled_over_seconds", "rolled over s"),
 )
-"""A grant's rollover and reversal fields (as AllowanceBalance names them): shown when the
-allowance's read API gives them."""
+"""A grant's top-up, rollover and reversal fields (as AllowanceBalance names them): shown when
+the allowance's read API gives them for some grant."""
 
 
 def _shown(value: Any) -> str:
