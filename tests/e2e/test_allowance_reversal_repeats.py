@@ -1,0 +1,79 @@
+"""Reversals through Kafka with the four services as processes (docs/contract.md §4
+UsageReversed, §6 Reversal): a repeated reversal_id is ignored whatever call it names (the
+first UsageReversed of a reversal_id counts, migration 0009); a UsageReversed under another
+Kafka key than its customer_id, read after its call was applied, still gives the call's
+seconds back (the contract keys usage.rated by customer_id; a record under another key is
+read, not dead-lettered, but is ordered only with the records of its own partition)."""
+
+from __future__ import annotations
+
+import uuid
+
+from pkgcontract import topics
+from pkgtools.testing.scenario import Scenario
+
+
+async def _call(s: Scenario, at: str, seconds: int) -> str:
+    usage_id = str(uuid.uuid4())
+    await s.send(
+        topics.USAGE_RATED,
+        "UsageRated",
+        s.customer,
+        usage_id=usage_id,
+        customer_id=s.customer,
+        amount=f"{seconds * 0.002:.6f}",
+        currency="GBP",
+        occurred_at=at,
+        destination="442071234567",
+        duration_seconds=seconds,
+    )
+    return usage_id
+
+
+async def _reverse(s: Scenario, usage_id: str, reversal_id: str, key: str | None = None) -> None:
+    await s.send(
+        topics.USAGE_RATED,
+        "UsageReversed",
+        key or s.customer,
+        reversal_id=reversal_id,
+        usage_id=usage_id,
+        customer_id=s.customer,
+    )
+
+
+async def test_a_repeated_reversal_id_and_a_reversal_under_another_key(
+    everything: Scenario,
+) -> None:
+    s = everything
+    pkg = await s.define(
+        kind="free_minutes",
+        retail="5.00",
+        frequency="monthly",
+        frequency_match=[15],
+        free_minutes=100,
+        destination_prefixes=["44"],
+    )
+    await s.assign(pkg["package_id"], start_date="2026-01-10")
+    a = await _call(s, "2026-01-20T10:00:00Z", 60)
+    b = await _call(s, "2026-01-20T11:00:00Z", 120)
+    c = await _call(s, "2026-01-20T12:00:00Z", 180)
+    await s.settle("2026-01-21T00:00:00Z")
+    for usage_id in (a, b, c):
+        await s.wait(1, event_type="FreeMinutesUsed", usage_id=usage_id)
+
+    # a's reversal, then its reversal_id again naming b: ignored. A reversal of b under a new
+    # reversal_id behind it is answered, so the repeat was read by then.
+    first = str(uuid.uuid4())
+    await _reverse(s, a, first)
+    await _reverse(s, b, first)
+    await _reverse(s, b, str(uuid.uuid4()))
+    [back_b] = await s.wait(1, event_type="FreeMinutesReturned", usage_id=b)
+    assert back_b["reversal_id"] != first
+    assert [r["reversal_id"] for r in s.of("FreeMinutesReturned", usage_id=a)] == [first]
+    assert len(s.of("FreeMinutesReturned", usage_id=b)) == 1
+
+    # c's reversal under another key (its usage_id), read after c was applied: given back.
+    other = str(uuid.uuid4())
+    await _reverse(s, c, other, key=c)
+    [back_c] = await s.wait(1, event_type="FreeMinutesReturned", usage_id=c)
+    assert (back_c["reversal_id"], back_c["grants"][0]["seconds_returned"]) == (other, 180)
