@@ -77,3 +77,61 @@ async def test_a_repeated_reversal_id_and_a_reversal_under_another_key(
     await _reverse(s, c, other, key=c)
     [back_c] = await s.wait(1, event_type="FreeMinutesReturned", usage_id=c)
     assert (back_c["reversal_id"], back_c["grants"][0]["seconds_returned"]) == (other, 180)
+
+
+async def test_a_partly_covered_top_up_call_reversed_keeps_its_threshold(
+    everything: Scenario,
+) -> None:
+    """A top-up (GrantMinutes) of one minute with a threshold at 50 %: a 100 s call is covered
+    60 s; its reversal takes the whole credit back and returns 60 s to the top-up's grant; the
+    threshold reached before is not sent again when a later call reaches it again."""
+    s = everything
+    topup_id = str(uuid.uuid4())
+    await s.send(
+        topics.CHARGER_COMMANDS,
+        "GrantMinutes",
+        s.customer,
+        topup_id=topup_id,
+        customer_id=s.customer,
+        minutes=1,
+        valid_from="2026-01-01T00:00:00Z",
+        valid_until="2026-02-01T00:00:00Z",
+        notify_at_percent=[50],
+    )
+    first = await _call(s, "2026-01-10T10:00:00Z", 100)
+    await s.settle("2026-01-11T00:00:00Z")
+    [grant] = await s.wait(1, event_type="FreeMinutesGranted", topup_id=topup_id)
+    [used] = await s.wait(1, event_type="FreeMinutesUsed", usage_id=first)
+    assert (used["covered_seconds"], used["amount"], used["credit"]) == (60, "0.200000", "0.120000")
+    reversal_id = str(uuid.uuid4())
+    await _reverse(s, first, reversal_id)
+    [back] = await s.wait(1, event_type="FreeMinutesReturned", usage_id=first)
+    assert (back["reversal_id"], back["credit"], back["currency"], back["did"]) == (
+        reversal_id,
+        "0.120000",
+        "GBP",
+        None,
+    )
+    assert back["grants"] == [
+        {
+            "grant_id": grant["grant_id"],
+            "seconds_returned": 60,
+            "seconds_lost": 0,
+            "remaining_seconds": 60,
+        }
+    ]
+    [balance] = await s.wait(
+        1, event_type="AllowanceBalance", grant_id=grant["grant_id"], returned_seconds=60
+    )
+    assert (balance["topup_id"], balance["used_seconds"], balance["remaining_seconds"]) == (
+        topup_id,
+        0,
+        60,
+    )
+    second = await _call(s, "2026-01-10T11:00:00Z", 40)
+    await s.wait(1, event_type="FreeMinutesUsed", usage_id=second)
+    # Its balance is emitted after its alerts would be: then everything of it is there.
+    await s.wait(1, event_type="AllowanceBalance", grant_id=grant["grant_id"], used_seconds=40)
+    await s.reader.read_to_end()
+    [alert] = s.of("AllowanceThresholdReached", grant_id=grant["grant_id"])
+    assert (alert["percent"], alert["usage_id"]) == (50, first)
