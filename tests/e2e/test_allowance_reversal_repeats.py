@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 
 from pkgcontract import topics
+from pkgshared.kafka import murmur2
 from pkgtools.testing.scenario import Scenario
 
 
@@ -135,3 +136,39 @@ async def test_a_partly_covered_top_up_call_reversed_keeps_its_threshold(
     await s.reader.read_to_end()
     [alert] = s.of("AllowanceThresholdReached", grant_id=grant["grant_id"])
     assert (alert["percent"], alert["usage_id"]) == (50, first)
+
+
+def _key_elsewhere(customer: str) -> str:
+    """A Kafka key that lands on another partition of usage.rated than `customer`'s."""
+    count = topics.partitions_of(topics.USAGE_RATED)
+    home = (murmur2(customer.encode()) & 0x7FFFFFFF) % count
+    return next(
+        key
+        for key in (f"elsewhere-{n}" for n in range(1000))
+        if (murmur2(key.encode()) & 0x7FFFFFFF) % count != home
+    )
+
+
+async def test_a_call_reversed_under_another_key_while_it_waits_is_applied_then_reversed(
+    everything: Scenario,
+) -> None:
+    """§6 Reversal: "when its call waits, it waits too". The reversal, read from another
+    partition than its call (its key is not its customer's), does not overtake the call."""
+    s = everything
+    assert topics.partitions_of(topics.USAGE_RATED) > 1
+    pkg = await s.define(
+        kind="free_minutes",
+        retail="5.00",
+        frequency="monthly",
+        frequency_match=[15],
+        free_minutes=100,
+    )
+    await s.assign(pkg["package_id"], start_date="2026-01-10")
+    waits = await _call(s, "2026-01-20T10:00:00Z", 300)  # waits for the tick
+    reversal_id = str(uuid.uuid4())
+    await _reverse(s, waits, reversal_id, key=_key_elsewhere(s.customer))
+    behind = await _call(s, "2026-01-20T11:00:00Z", 60)
+    await s.settle("2026-01-21T00:00:00Z")
+    await s.wait(1, event_type="FreeMinutesUsed", usage_id=behind)
+    [back] = await s.wait(1, event_type="FreeMinutesReturned", usage_id=waits)
+    assert (back["reversal_id"], back["grants"][0]["seconds_returned"]) == (reversal_id, 300)

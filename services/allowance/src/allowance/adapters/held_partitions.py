@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -15,6 +16,7 @@ from aiokafka import TopicPartition
 from allowance import metrics
 from allowance.adapters.repository import AllowanceRepository
 from allowance.adapters.waiting import WaitingCalls
+from allowance.domain.reversal import Reversal
 from allowance.service_layer import handlers
 from pkgshared.incoming import Incoming
 
@@ -125,7 +127,10 @@ class HeldPartitions:
         add, to_apply = waiting.add, handlers.to_apply
         for item in batch:
             message = item.message
-            add(item.partition, item.offset, to_apply(message) if message is not None else None)
+            usage = to_apply(message) if message is not None else None
+            if type(usage) is Reversal and item.key != usage.customer_id.encode():
+                usage = replace(usage, elsewhere=True)  # not in its customer's partition
+            add(item.partition, item.offset, usage)
         metrics.WAITING.set(waiting.count)
         if waiting.ready or waiting.park_due:
             self.wake()

@@ -14,7 +14,9 @@ and the customer comes back to memory when none of its calls is left there (PARK
 
 A UsageReversed waits here too, among its customer's calls in the order read (decision 0009):
 its `occurred_at` is the first instant there is, so it is settled at once and only its
-customer's calls before it hold it back; a parked customer's reversal is parked with them."""
+customer's calls before it hold it back; a parked customer's reversal is parked with them. One
+read under another Kafka key than its customer_id (`Reversal.elsewhere`) is on another
+partition than its call: it waits while the call it names is held here."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from uuid import UUID
 
 from allowance.domain.reversal import Reversal, Usage
 
@@ -63,6 +66,9 @@ class WaitingCalls:
         self._partitions: dict[int, _Partition] = {}
         self._per_customer: Counter[str] = Counter()
         self.count = 0
+        # Reversals held that were read under another key than their customer's: (the call
+        # they name, their customer) -> how many.
+        self._elsewhere: Counter[tuple[UUID, str]] = Counter()
         self.horizon: datetime | None = None  # the settled moment as the applier last read it
         self.ready = False  # a call read before that moment is waiting
         self._ahead = park_ahead
@@ -120,6 +126,8 @@ class WaitingCalls:
             return False
         held.calls[offset] = call
         self._per_customer[call.customer_id] += 1
+        if type(call) is Reversal and call.elsewhere:
+            self._elsewhere[call.usage_id, call.customer_id] += 1
         self.count += 1
         self.reads += 1
         if self.horizon is not None and call.occurred_at < self.horizon:
@@ -148,19 +156,41 @@ class WaitingCalls:
         out: list[Waiting] = []
         blocked: set[str] = set(self.parked)
         taken: Counter[str] = Counter()
+        behind = self._calls_reversed()
         for p, held in self._partitions.items():
+            here: set[str] = set()  # held back on this partition only (behind)
             for offset, call in held.calls.items():
                 customer = call.customer_id
-                if customer in blocked:
+                if customer in blocked or customer in here:
+                    continue
+                if behind and type(call) is Reversal and call.elsewhere and call.usage_id in behind:
+                    here.add(customer)  # its call waits, on another partition
                     continue
                 if call.occurred_at >= horizon or taken[customer] == per_customer:
                     blocked.add(customer)
                     continue
                 taken[customer] += 1
                 out.append(Waiting(p, offset, call))
+                if behind:
+                    behind.discard(call.usage_id)  # taken: its reversal may follow it
                 if len(out) == max_calls:
                     return out
         return out
+
+    def _calls_reversed(self) -> set[UUID]:
+        """The calls held here that a reversal read under another key than its customer's
+        names (nothing to look at when none is held, as the contract keys usage.rated by
+        customer_id): such a reversal is on another partition than its call, and waits while
+        its call does (docs/contract.md §6 Reversal)."""
+        named = self._elsewhere
+        if not named:
+            return set()
+        return {
+            call.usage_id
+            for held in self._partitions.values()
+            for call in held.calls.values()
+            if type(call) is not Reversal and (call.usage_id, call.customer_id) in named
+        }
 
     def parking(self, max_calls: int) -> list[Waiting]:
         """The calls of parked customers held here, in the order read (each customer's from
@@ -183,13 +213,29 @@ class WaitingCalls:
             return []
         out: list[Waiting] = []
         parked = self.parked
+        behind = self._calls_reversed()
+        skipped: list[set[str]] = []
         for p, held in self._partitions.items():
+            here: set[str] = set()
+            skipped.append(here)
             for offset, call in held.calls.items():
-                if call.customer_id in parked:
+                if call.customer_id in parked and call.customer_id not in here:
+                    if (
+                        behind
+                        and type(call) is Reversal
+                        and call.elsewhere
+                        and call.usage_id in behind
+                    ):
+                        here.add(call.customer_id)  # parked after its call, on a later pass
+                        continue
                     out.append(Waiting(p, offset, call))
+                    if behind:
+                        behind.discard(call.usage_id)  # its reversal may follow it
                     if len(out) == max_calls:
                         return out
-        self.park_due = False  # set again by the applier when these are not parked after all
+        # Set again by the applier when these are not parked after all; kept while a
+        # reversal waits for its call to be parked first.
+        self.park_due = any(here for here in skipped)
         return out
 
     def parked_after(self, still: Iterable[str], back: Iterable[str], reads: int) -> None:
@@ -217,14 +263,17 @@ class WaitingCalls:
         if held is None or max(held.next_read, held.seen_to) < end:
             return False
         blocked: set[str] = set(self.parked)
+        behind = self._calls_reversed()
         for offset, call in held.calls.items():
             if offset >= end:
                 break
             customer = call.customer_id
             if customer in blocked:
                 continue
-            if call.occurred_at >= moment:
-                blocked.add(customer)
+            if call.occurred_at >= moment or (
+                type(call) is Reversal and call.elsewhere and call.usage_id in behind
+            ):
+                blocked.add(customer)  # (a reversal whose call waits elsewhere: as that call)
                 continue
             return False
         return True
@@ -266,6 +315,11 @@ class WaitingCalls:
     def _forget(self, calls: Iterable[Usage]) -> None:
         for call in calls:
             self.count -= 1
+            if type(call) is Reversal and call.elsewhere:
+                named = (call.usage_id, call.customer_id)
+                self._elsewhere[named] -= 1
+                if not self._elsewhere[named]:
+                    del self._elsewhere[named]
             left = self._per_customer[call.customer_id] - 1
             if left:
                 self._per_customer[call.customer_id] = left
