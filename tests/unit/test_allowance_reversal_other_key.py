@@ -30,10 +30,10 @@ def _held(reversal_partition: int) -> tuple[WaitingCalls, Call, Reversal, Call]:
     for p in (0, 1, 2):
         waiting.start(p, 0)
     c = _call("a", 30)
-    r = Reversal(uuid.uuid4(), c.usage_id, "a", elsewhere=True)
+    r = Reversal(uuid.uuid4(), c.usage_id, "a")
     later = _call("a", 1)
     waiting.add(1, 0, c)
-    waiting.add(reversal_partition, 0, r)
+    waiting.add(reversal_partition, 0, r, stray=True)
     waiting.add(reversal_partition, 1, later)
     waiting.add(reversal_partition, 2, _call("b", 1))
     return waiting, c, r, later
@@ -59,15 +59,36 @@ def test_a_reversal_under_another_key_waits_while_its_call_waits() -> None:
         assert chosen == [r, later]
 
 
+def test_a_reversal_of_a_call_read_under_another_key_waits_for_it() -> None:
+    """The call is the stray (read under a key not its customer's), the reversal is not."""
+    waiting = WaitingCalls()
+    for p in (0, 1):
+        waiting.start(p, 0)
+    c = _call("a", 30)
+    r = Reversal(uuid.uuid4(), c.usage_id, "a")
+    waiting.add(1, 0, c, stray=True)
+    waiting.add(0, 0, r)
+    early = T0 + timedelta(minutes=10)
+    waiting.set_horizon(early)
+    assert waiting.settled(early, 100, 100) == []
+    assert waiting.read_to(0, 1, early) and waiting.read_to(1, 1, early)
+    late = T0 + timedelta(hours=1)
+    assert [w.call for w in waiting.settled(late, 100, 100)] == [c]
+    waiting.remove(waiting.settled(late, 100, 100))
+    assert [w.call for w in waiting.settled(late, 100, 100)] == [r]
+    waiting.remove(waiting.settled(late, 100, 100))
+    assert waiting.count == 0 and not waiting._strays
+
+
 def test_a_reversal_under_another_key_is_parked_after_its_call() -> None:
     waiting = WaitingCalls()
     for p in (0, 1):
         waiting.start(p, 0)
     waiting.set_horizon(T0)
     far = _call("a", 60 * 24 * 30)  # a month past the settled moment: parked
-    r = Reversal(uuid.uuid4(), far.usage_id, "a", elsewhere=True)
+    r = Reversal(uuid.uuid4(), far.usage_id, "a")
     waiting.add(1, 0, far)
-    waiting.add(0, 0, r)
+    waiting.add(0, 0, r, stray=True)
     parked = [w.call for w in waiting.parking(100)]
     assert parked.index(far) < parked.index(r) if r in parked else parked == [far]
     waiting.remove([w for w in waiting.parking(100) if w.call is far])

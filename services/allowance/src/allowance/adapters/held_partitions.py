@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -16,7 +15,6 @@ from aiokafka import TopicPartition
 from allowance import metrics
 from allowance.adapters.repository import AllowanceRepository
 from allowance.adapters.waiting import WaitingCalls
-from allowance.domain.reversal import Reversal
 from allowance.service_layer import handlers
 from pkgshared.incoming import Incoming
 
@@ -128,9 +126,9 @@ class HeldPartitions:
         for item in batch:
             message = item.message
             usage = to_apply(message) if message is not None else None
-            if type(usage) is Reversal and item.key != usage.customer_id.encode():
-                usage = replace(usage, elsewhere=True)  # not in its customer's partition
-            add(item.partition, item.offset, usage)
+            # Under another key than its customer's: not in its customer's partition.
+            stray = usage is not None and item.key != usage.customer_id.encode()
+            add(item.partition, item.offset, usage, stray)
         metrics.WAITING.set(waiting.count)
         if waiting.ready or waiting.park_due:
             self.wake()

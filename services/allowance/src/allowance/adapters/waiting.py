@@ -14,9 +14,9 @@ and the customer comes back to memory when none of its calls is left there (PARK
 
 A UsageReversed waits here too, among its customer's calls in the order read (decision 0009):
 its `occurred_at` is the first instant there is, so it is settled at once and only its
-customer's calls before it hold it back; a parked customer's reversal is parked with them. One
-read under another Kafka key than its customer_id (`Reversal.elsewhere`) is on another
-partition than its call: it waits while the call it names is held here."""
+customer's calls before it hold it back; a parked customer's reversal is parked with them. When a
+record read under another Kafka key than its customer_id (a stray: in another partition than
+its customer's) is held, a reversal also waits while the call it names is held here."""
 
 from __future__ import annotations
 
@@ -66,9 +66,9 @@ class WaitingCalls:
         self._partitions: dict[int, _Partition] = {}
         self._per_customer: Counter[str] = Counter()
         self.count = 0
-        # Reversals held that were read under another key than their customer's: (the call
-        # they name, their customer) -> how many.
-        self._elsewhere: Counter[tuple[UUID, str]] = Counter()
+        # Records held that were read under another key than their customer's (partition,
+        # offset): a reversal and its call may be on two partitions.
+        self._strays: set[tuple[int, int]] = set()
         self.horizon: datetime | None = None  # the settled moment as the applier last read it
         self.ready = False  # a call read before that moment is waiting
         self._ahead = park_ahead
@@ -110,11 +110,13 @@ class WaitingCalls:
             gone = self._partitions.pop(p, None)
             if gone is not None:
                 self._forget(gone.calls.values())
+                if self._strays:
+                    self._strays = {s for s in self._strays if s[0] != p}
 
     def partitions(self) -> set[int]:
         return set(self._partitions)
 
-    def add(self, partition: int, offset: int, call: Usage | None) -> bool:
+    def add(self, partition: int, offset: int, call: Usage | None, stray: bool = False) -> bool:
         """A record read (`call` None: not a call, or not readable). A record before the
         partition's next offset was seen already (a poll delivered again) and changes nothing;
         so does a partition not started. True when a call was added."""
@@ -126,8 +128,8 @@ class WaitingCalls:
             return False
         held.calls[offset] = call
         self._per_customer[call.customer_id] += 1
-        if type(call) is Reversal and call.elsewhere:
-            self._elsewhere[call.usage_id, call.customer_id] += 1
+        if stray:
+            self._strays.add((partition, offset))
         self.count += 1
         self.reads += 1
         if self.horizon is not None and call.occurred_at < self.horizon:
@@ -163,7 +165,7 @@ class WaitingCalls:
                 customer = call.customer_id
                 if customer in blocked or customer in here:
                     continue
-                if behind and type(call) is Reversal and call.elsewhere and call.usage_id in behind:
+                if behind and type(call) is Reversal and call.usage_id in behind:
                     here.add(customer)  # its call waits, on another partition
                     continue
                 if call.occurred_at >= horizon or taken[customer] == per_customer:
@@ -178,19 +180,18 @@ class WaitingCalls:
         return out
 
     def _calls_reversed(self) -> set[UUID]:
-        """The calls held here that a reversal read under another key than its customer's
-        names (nothing to look at when none is held, as the contract keys usage.rated by
-        customer_id): such a reversal is on another partition than its call, and waits while
-        its call does (docs/contract.md §6 Reversal)."""
-        named = self._elsewhere
-        if not named:
+        """The calls held here that a reversal held here names, looked for only while a stray
+        is held (the contract keys usage.rated by customer_id, so a reversal is read after its
+        call, in the same partition): then a reversal waits while its call is held, wherever
+        each was read (docs/contract.md §6 Reversal: "when its call waits, it waits too")."""
+        if not self._strays:
             return set()
-        return {
-            call.usage_id
-            for held in self._partitions.values()
-            for call in held.calls.values()
-            if type(call) is not Reversal and (call.usage_id, call.customer_id) in named
-        }
+        calls: set[tuple[UUID, str]] = set()
+        named: set[tuple[UUID, str]] = set()
+        for held in self._partitions.values():
+            for call in held.calls.values():
+                (named if type(call) is Reversal else calls).add((call.usage_id, call.customer_id))
+        return {usage_id for usage_id, _ in calls & named}
 
     def parking(self, max_calls: int) -> list[Waiting]:
         """The calls of parked customers held here, in the order read (each customer's from
@@ -220,12 +221,7 @@ class WaitingCalls:
             skipped.append(here)
             for offset, call in held.calls.items():
                 if call.customer_id in parked and call.customer_id not in here:
-                    if (
-                        behind
-                        and type(call) is Reversal
-                        and call.elsewhere
-                        and call.usage_id in behind
-                    ):
+                    if behind and type(call) is Reversal and call.usage_id in behind:
                         here.add(call.customer_id)  # parked after its call, on a later pass
                         continue
                     out.append(Waiting(p, offset, call))
@@ -270,9 +266,7 @@ class WaitingCalls:
             customer = call.customer_id
             if customer in blocked:
                 continue
-            if call.occurred_at >= moment or (
-                type(call) is Reversal and call.elsewhere and call.usage_id in behind
-            ):
+            if call.occurred_at >= moment or (type(call) is Reversal and call.usage_id in behind):
                 blocked.add(customer)  # (a reversal whose call waits elsewhere: as that call)
                 continue
             return False
@@ -297,6 +291,8 @@ class WaitingCalls:
             call = held.calls.pop(w.offset, None) if held is not None else None
             if call is not None:
                 self._forget((call,))
+                if self._strays:
+                    self._strays.discard((w.partition, w.offset))
 
     def of_customer(self, customer_id: str) -> int:
         return self._per_customer.get(customer_id, 0)
@@ -315,11 +311,6 @@ class WaitingCalls:
     def _forget(self, calls: Iterable[Usage]) -> None:
         for call in calls:
             self.count -= 1
-            if type(call) is Reversal and call.elsewhere:
-                named = (call.usage_id, call.customer_id)
-                self._elsewhere[named] -= 1
-                if not self._elsewhere[named]:
-                    del self._elsewhere[named]
             left = self._per_customer[call.customer_id] - 1
             if left:
                 self._per_customer[call.customer_id] = left

@@ -27,9 +27,6 @@ class Reversal:
     usage_id: UUID  # the call it takes back
     customer_id: str
     occurred_at: datetime = AT_ONCE  # for waiting in order with calls: settled at once
-    # Read under another Kafka key than its customer_id (docs/contract.md §3 keys usage.rated
-    # by customer): on another partition than its call, it waits while its call does.
-    elsewhere: bool = False
 
 
 class GrantSeconds(Protocol):
