@@ -125,6 +125,13 @@ async def test_covered_calls_are_recorded_and_reversed_once(repository: Allowanc
     assert found[first.usage_id].reversal_id == r1
 
 
+async def test_a_reversal_id_is_read_once(repository: Allowances) -> None:
+    """docs/contract.md §4 UsageReversed: a repeated reversal_id is ignored (migration 0009)."""
+    first, second = uuid.uuid4(), uuid.uuid4()
+    assert await repository.first_reversals([first, second, first]) == {first, second}
+    assert await repository.first_reversals([second, uuid.UUID(int=7)]) == {uuid.UUID(int=7)}
+
+
 async def test_a_reversal_is_parked_among_its_customers_calls_in_order(
     repository: Allowances,
 ) -> None:

@@ -29,6 +29,7 @@ class FakeAllowances:
     pending: tuple[datetime, dict[int, int]] | None = None  # the expiry waiting
     ready: dict[int, datetime] = field(default_factory=dict)
     covered: dict[UUID, CoveredCall] = field(default_factory=dict)  # usage_id -> its uses
+    reversals_read: set[UUID] = field(default_factory=set)
 
     async def add_grants(self, grants: list[Grant]) -> list[Grant]:
         new = [g for g in grants if g.grant_id not in self.grants]
@@ -86,6 +87,11 @@ class FakeAllowances:
 
     async def covered_calls(self, usage_ids: list[UUID]) -> dict[UUID, CoveredCall]:
         return {u: self.covered[u] for u in usage_ids if u in self.covered}
+
+    async def first_reversals(self, reversal_ids: list[UUID]) -> set[UUID]:
+        new = set(reversal_ids) - self.reversals_read
+        self.reversals_read |= new
+        return new
 
     async def mark_reversed(self, reversed_calls: list[tuple[UUID, UUID]]) -> None:
         for u, r in reversed_calls:

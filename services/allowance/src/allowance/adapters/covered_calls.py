@@ -75,6 +75,17 @@ class CoveredCalls:
             for r in rows
         }
 
+    async def first_reversals(self, reversal_ids: list[UUID]) -> set[UUID]:
+        """Record `reversal_ids` as read; return those that were not before (a repeated
+        reversal_id is ignored, whatever it names). A reversal another instance is applying
+        waits for its commit."""
+        rows = await self.conn.fetch(
+            "INSERT INTO reversals_read (reversal_id) SELECT unnest($1::uuid[]) "
+            "ON CONFLICT DO NOTHING RETURNING reversal_id",
+            reversal_ids,
+        )
+        return {r["reversal_id"] for r in rows}
+
     async def mark_reversed(self, reversed_calls: list[tuple[UUID, UUID]]) -> None:
         """(usage_id, reversal_id): calls recorded before that reversals took back now."""
         if reversed_calls:

@@ -125,7 +125,10 @@ class HeldPartitions:
         add, to_apply = waiting.add, handlers.to_apply
         for item in batch:
             message = item.message
-            add(item.partition, item.offset, to_apply(message) if message is not None else None)
+            usage = to_apply(message) if message is not None else None
+            # Under another key than its customer's: not in its customer's partition.
+            stray = usage is not None and item.key != usage.customer_id.encode()
+            add(item.partition, item.offset, usage, stray)
         metrics.WAITING.set(waiting.count)
         if waiting.ready or waiting.park_due:
             self.wake()

@@ -14,7 +14,9 @@ and the customer comes back to memory when none of its calls is left there (PARK
 
 A UsageReversed waits here too, among its customer's calls in the order read (decision 0009):
 its `occurred_at` is the first instant there is, so it is settled at once and only its
-customer's calls before it hold it back; a parked customer's reversal is parked with them."""
+customer's calls before it hold it back; a parked customer's reversal is parked with them. When a
+record read under another Kafka key than its customer_id (a stray: in another partition than
+its customer's) is held, a reversal also waits while the call it names is held here."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from uuid import UUID
 
 from allowance.domain.reversal import Reversal, Usage
 
@@ -63,6 +66,9 @@ class WaitingCalls:
         self._partitions: dict[int, _Partition] = {}
         self._per_customer: Counter[str] = Counter()
         self.count = 0
+        # Records held that were read under another key than their customer's (partition,
+        # offset): a reversal and its call may be on two partitions.
+        self._strays: set[tuple[int, int]] = set()
         self.horizon: datetime | None = None  # the settled moment as the applier last read it
         self.ready = False  # a call read before that moment is waiting
         self._ahead = park_ahead
@@ -104,11 +110,13 @@ class WaitingCalls:
             gone = self._partitions.pop(p, None)
             if gone is not None:
                 self._forget(gone.calls.values())
+                if self._strays:
+                    self._strays = {s for s in self._strays if s[0] != p}
 
     def partitions(self) -> set[int]:
         return set(self._partitions)
 
-    def add(self, partition: int, offset: int, call: Usage | None) -> bool:
+    def add(self, partition: int, offset: int, call: Usage | None, stray: bool = False) -> bool:
         """A record read (`call` None: not a call, or not readable). A record before the
         partition's next offset was seen already (a poll delivered again) and changes nothing;
         so does a partition not started. True when a call was added."""
@@ -120,6 +128,8 @@ class WaitingCalls:
             return False
         held.calls[offset] = call
         self._per_customer[call.customer_id] += 1
+        if stray:
+            self._strays.add((partition, offset))
         self.count += 1
         self.reads += 1
         if self.horizon is not None and call.occurred_at < self.horizon:
@@ -148,19 +158,40 @@ class WaitingCalls:
         out: list[Waiting] = []
         blocked: set[str] = set(self.parked)
         taken: Counter[str] = Counter()
+        behind = self._calls_reversed()
         for p, held in self._partitions.items():
+            here: set[str] = set()  # held back on this partition only (behind)
             for offset, call in held.calls.items():
                 customer = call.customer_id
-                if customer in blocked:
+                if customer in blocked or customer in here:
+                    continue
+                if behind and type(call) is Reversal and call.usage_id in behind:
+                    here.add(customer)  # its call waits, on another partition
                     continue
                 if call.occurred_at >= horizon or taken[customer] == per_customer:
                     blocked.add(customer)
                     continue
                 taken[customer] += 1
                 out.append(Waiting(p, offset, call))
+                if behind:
+                    behind.discard(call.usage_id)  # taken: its reversal may follow it
                 if len(out) == max_calls:
                     return out
         return out
+
+    def _calls_reversed(self) -> set[UUID]:
+        """The calls held here that a reversal held here names, looked for only while a stray
+        is held (the contract keys usage.rated by customer_id, so a reversal is read after its
+        call, in the same partition): then a reversal waits while its call is held, wherever
+        each was read (docs/contract.md §6 Reversal: "when its call waits, it waits too")."""
+        if not self._strays:
+            return set()
+        calls: set[tuple[UUID, str]] = set()
+        named: set[tuple[UUID, str]] = set()
+        for held in self._partitions.values():
+            for call in held.calls.values():
+                (named if type(call) is Reversal else calls).add((call.usage_id, call.customer_id))
+        return {usage_id for usage_id, _ in calls & named}
 
     def parking(self, max_calls: int) -> list[Waiting]:
         """The calls of parked customers held here, in the order read (each customer's from
@@ -183,13 +214,24 @@ class WaitingCalls:
             return []
         out: list[Waiting] = []
         parked = self.parked
+        behind = self._calls_reversed()
+        skipped: list[set[str]] = []
         for p, held in self._partitions.items():
+            here: set[str] = set()
+            skipped.append(here)
             for offset, call in held.calls.items():
-                if call.customer_id in parked:
+                if call.customer_id in parked and call.customer_id not in here:
+                    if behind and type(call) is Reversal and call.usage_id in behind:
+                        here.add(call.customer_id)  # parked after its call, on a later pass
+                        continue
                     out.append(Waiting(p, offset, call))
+                    if behind:
+                        behind.discard(call.usage_id)  # its reversal may follow it
                     if len(out) == max_calls:
                         return out
-        self.park_due = False  # set again by the applier when these are not parked after all
+        # Set again by the applier when these are not parked after all; kept while a
+        # reversal waits for its call to be parked first.
+        self.park_due = any(here for here in skipped)
         return out
 
     def parked_after(self, still: Iterable[str], back: Iterable[str], reads: int) -> None:
@@ -217,14 +259,15 @@ class WaitingCalls:
         if held is None or max(held.next_read, held.seen_to) < end:
             return False
         blocked: set[str] = set(self.parked)
+        behind = self._calls_reversed()
         for offset, call in held.calls.items():
             if offset >= end:
                 break
             customer = call.customer_id
             if customer in blocked:
                 continue
-            if call.occurred_at >= moment:
-                blocked.add(customer)
+            if call.occurred_at >= moment or (type(call) is Reversal and call.usage_id in behind):
+                blocked.add(customer)  # (a reversal whose call waits elsewhere: as that call)
                 continue
             return False
         return True
@@ -248,6 +291,8 @@ class WaitingCalls:
             call = held.calls.pop(w.offset, None) if held is not None else None
             if call is not None:
                 self._forget((call,))
+                if self._strays:
+                    self._strays.discard((w.partition, w.offset))
 
     def of_customer(self, customer_id: str) -> int:
         return self._per_customer.get(customer_id, 0)

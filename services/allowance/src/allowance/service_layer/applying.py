@@ -28,10 +28,15 @@ async def apply_calls(items: list[Usage], uow: UnitOfWork, deps: Any = None) -> 
         return 0, 0
     calls = [c for c in items if type(c) is Call]
     fresh = await store.first_applied([c.usage_id for c in calls]) if calls else set()
+    # A repeated reversal_id is ignored, whatever it names (docs/contract.md §4 UsageReversed).
+    reversals = [r.reversal_id for r in items if type(r) is Reversal]
+    new = await store.first_reversals(reversals) if reversals else set()
     todo: list[Usage] = []
     for item in items:
         if type(item) is Reversal:
-            todo.append(item)
+            if item.reversal_id in new:
+                new.discard(item.reversal_id)  # a second copy in the same batch is a repeat
+                todo.append(item)
         elif item.usage_id in fresh:
             fresh.discard(item.usage_id)  # a second copy in the same batch is a repeat
             todo.append(item)
