@@ -208,6 +208,16 @@ async def test_a_reversed_record_leaves_a_minimum_spend_not_charged_yet(pool: An
     ]
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM usage WHERE reversed_by IS NOT NULL") == 2
+    # A reversal_id read before is ignored, whatever it names (§4: a repeat is ignored).
+    march = usage("5.00", 3)
+    first = reversal(march)
+    await _project(pool, first, march)  # read before its record: found nothing
+    await _project(pool, first.model_copy(update={"event_id": uuid.uuid4()}))  # a new message
+    async with pool.acquire() as conn:
+        reversed_march = await conn.fetchval(
+            "SELECT reversed_by FROM usage WHERE usage_id = $1", march.usage_id
+        )
+    assert reversed_march is None
 
 
 async def test_a_top_up_that_fails_on_every_try_is_set_aside_and_the_tick_settles(

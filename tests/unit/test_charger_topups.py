@@ -312,3 +312,21 @@ async def test_a_reversal_of_a_record_not_read_another_customers_or_twice_change
     await handle_events([twice, first, first, _reversal(twice)], uow)
     await handle_events([twice], uow)  # the record redelivered stays reversed
     assert await _january_debit(uow) == Decimal("7.00")  # 10 - (1 + 2)
+
+
+async def test_a_repeated_reversal_id_is_ignored_whatever_record_it_names() -> None:
+    """docs/contract.md §4 UsageReversed: "reversal_id (UUID; a repeat is ignored)". The first
+    reversal of an id found nothing (its record was not read yet); the same id again, naming
+    another record, takes nothing back, in another batch or in the same one."""
+    uow = FakeUnitOfWork()
+    package, assigned = _minimum_spend()
+    early, named_later, same_batch = _usage("1.00"), _usage("2.00", day=6), _usage("3.00", day=7)
+    first = _reversal(early)
+    await handle_events([package, assigned, first, early, named_later, same_batch], uow)
+    # Each repeat is a new message (its own event_id) carrying a reversal_id read before.
+    again = first.model_copy(update={"usage_id": named_later.usage_id, "event_id": uuid.uuid4()})
+    twin = _reversal(same_batch)
+    twin_again = twin.model_copy(update={"usage_id": early.usage_id, "event_id": uuid.uuid4()})
+    await handle_events([again, twin, twin_again], uow)
+    # 10 - (1 + 2): only same_batch's 3.00 was taken back, by the first copy of `twin`.
+    assert await _january_debit(uow) == Decimal("7.00")

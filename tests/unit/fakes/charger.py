@@ -58,6 +58,7 @@ class ChargerTables:
     customers: dict[str, Customer] = field(default_factory=dict)
     usage: dict[UUID, UsageRated] = field(default_factory=dict)
     reversed_usage: dict[UUID, UUID] = field(default_factory=dict)  # usage_id -> reversal_id
+    reversals_read: set[UUID] = field(default_factory=set)  # every reversal_id read
     topups: dict[UUID, tuple[TopUp, str | None]] = field(default_factory=dict)  # with status
     ledger: dict[str, LedgerRow] = field(default_factory=dict)
     credits: dict[str, Credit] = field(default_factory=dict)
@@ -161,6 +162,9 @@ class FakeProjections:
 
     async def reverse_usage(self, reversals: list[UsageReversed]) -> None:
         for r in reversals:
+            if r.reversal_id in self.t.reversals_read:
+                continue  # a repeat of a reversal_id is ignored, whatever it names
+            self.t.reversals_read.add(r.reversal_id)
             u = self.t.usage.get(r.usage_id)
             if u is not None and u.customer_id == r.customer_id:
                 self.t.reversed_usage.setdefault(r.usage_id, r.reversal_id)

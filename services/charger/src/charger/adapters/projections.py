@@ -216,17 +216,32 @@ class ProjectionRepository:
     async def reverse_usage(self, reversals: list[UsageReversed]) -> None:
         """Reversed usage stops counting toward a minimum spend (MINIMUM_SPEND_USAGE) not
         charged yet; a record never read, another customer's or one already reversed is left
-        as it is."""
-        if not reversals:
+        as it is. A reversal_id read before is ignored, whatever it names (the first of an id
+        counts, found or not)."""
+        first: dict[object, UsageReversed] = {}
+        for r in reversals:
+            first.setdefault(r.reversal_id, r)
+        if not first:
+            return
+        fresh = {
+            row["reversal_id"]
+            for row in await self.conn.fetch(
+                "INSERT INTO usage_reversals_read (reversal_id) SELECT unnest($1::uuid[]) "
+                "ON CONFLICT DO NOTHING RETURNING reversal_id",
+                list(first),
+            )
+        }
+        todo = [r for r in first.values() if r.reversal_id in fresh]
+        if not todo:
             return
         await self.conn.execute(
             "UPDATE usage u SET reversed_by = r.reversal_id "
             "FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS r(reversal_id, usage_id, customer) "
             "WHERE u.usage_id = r.usage_id AND u.customer_id = r.customer "
             "AND u.reversed_by IS NULL",
-            [r.reversal_id for r in reversals],
-            [r.usage_id for r in reversals],
-            [r.customer_id for r in reversals],
+            [r.reversal_id for r in todo],
+            [r.usage_id for r in todo],
+            [r.customer_id for r in todo],
         )
 
     # ------------------------------------------------------------ bulk seeding
