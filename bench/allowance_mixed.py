@@ -24,8 +24,6 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from stream import log
-
 from pkgcontract import topics
 from pkgtools.testing.system import command
 
@@ -151,21 +149,17 @@ class MixedRun:
         run["per_s_with_expiry"] = round(n / (run["seconds"] + expiry))
         return run
 
-
-async def mixed_runs(bench: Any, producer: Any, args: Any, window_from: str) -> dict[str, Any]:
-    """`--repeats` runs with reversals and rollover, each with its I/O floor measured after it."""
-    mixed = MixedRun(bench, args.reversed_percent, args.rollover_half)
-    runs = []
-    for _ in range(args.repeats):
-        run = await mixed.run(producer, args.calls, window_from)
-        run["io_floor"] = await bench.io_floor(producer, args.calls)
-        run["of_io_floor"] = round(run["per_s"] / run["io_floor"]["per_s"], 3)
-        runs.append(run)
-        log(
+    @staticmethod
+    def line(run: dict[str, Any]) -> str:
+        return (
             f"with {run['reversed']} reversed, {run['rollover_grants']} grants rolling over: "
-            f"{run['per_s']} calls/s, capacity / floor {run['of_io_floor']}; expiry "
-            f"{run['expiry_seconds']} s"
+            f"{run['per_s']} calls/s, capacity / I/O floor {run['of_io_floor']}, / librdkafka "
+            f"floor {run['of_librdkafka_floor']}; expiry {run['expiry_seconds']} s"
         )
+
+
+def mixed_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The medians of the runs with reversals and rollover (each with its floors)."""
     return {
         "runs": runs,
         "capacity_per_s": statistics.median(r["per_s"] for r in runs),
