@@ -24,6 +24,9 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+import asyncpg
+from stream import DSN
+
 from pkgcontract import topics
 from pkgtools.testing.system import command
 
@@ -37,6 +40,7 @@ class MixedRun:
         self.rollover_half = rollover_half
         self.cohorts = 0
         self.reversed = 0
+        self.reversed_ids: list[uuid.UUID] = []  # the calls the repeat reverses
 
     def grant_records(
         self, customers: list[str], until: datetime, window_from: str
@@ -71,6 +75,7 @@ class MixedRun:
         every = round(100 / self.reversed_percent) if self.reversed_percent else 0
         placed: list[tuple[float, Record]] = []
         self.reversed = 0
+        self.reversed_ids = []
         for i in range(n):
             customer = customers[i % len(customers)]
             at = (start + timedelta(seconds=1 + i % 3600)).isoformat().replace("+00:00", "Z")
@@ -96,6 +101,7 @@ class MixedRun:
                 back = (topics.USAGE_RATED, customer, json.dumps(reversal).encode())
                 placed.append((i + 25.5, back))
                 self.reversed += 1
+                self.reversed_ids.append(uuid.UUID(usage_id))
         return [record for _, record in sorted(placed, key=lambda p: p[0])]
 
     async def run(self, producer: Any, n: int, window_from: str) -> dict[str, Any]:
@@ -108,9 +114,6 @@ class MixedRun:
         before = await bench.count("SELECT count(*) FROM {schema}.grants")
         await bench.send(producer, grants)
         await bench.wait_for("SELECT count(*) FROM {schema}.grants", before + len(grants), 600)
-        reversed_before = await bench.count(
-            "SELECT count(*) FROM {schema}.covered_calls WHERE reversal_id IS NOT NULL"
-        )
         rolled_before = await bench.count(
             "SELECT count(*) FROM {schema}.grants WHERE rolled_over_from IS NOT NULL"
         )
@@ -131,12 +134,23 @@ class MixedRun:
 
         async def reversed_too() -> None:
             # Once the calls are applied and reversed the expiry runs: timed meanwhile, the
-            # service is not stopped before it is done.
-            await bench.wait_for(
-                "SELECT count(*) FROM {schema}.covered_calls WHERE reversal_id IS NOT NULL",
-                reversed_before + self.reversed,
-                900,
+            # service is not stopped before it is done. The repeat's reversals are counted by
+            # their calls' ids, every 0.1 s as the calls applied are: a count of the whole
+            # covered_calls table (a scan growing by a run's calls each repeat) took longer
+            # than the poll, inside the mixed runs' time only.
+            sql = (
+                f"SELECT count(*) FROM {bench.schema}.covered_calls "
+                "WHERE usage_id = ANY($1::uuid[]) AND reversal_id IS NOT NULL"
             )
+            conn = await asyncpg.connect(DSN)
+            try:
+                deadline = time.monotonic() + 900
+                while await conn.fetchval(sql, self.reversed_ids) < self.reversed:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"not {self.reversed} reversed after 900 s")
+                    await asyncio.sleep(0.1)
+            finally:
+                await conn.close()
             moments["reversed"] = time.monotonic()
             expiring.append(asyncio.create_task(rolled_over()))
 
