@@ -70,6 +70,7 @@ class _Grants:
         self.by_id = {g.grant_id: g for g in grants}
         self.covered: dict[uuid.UUID, tuple[CoveredBatch, int]] = {}
         self.marked: dict[uuid.UUID, uuid.UUID] = {}
+        self.reversals_read: set[uuid.UUID] = set()
 
     async def first_applied(self, usage_ids: list[uuid.UUID]) -> set[uuid.UUID]:
         new = set(usage_ids) - self.applied
@@ -93,6 +94,12 @@ class _Grants:
             self.covered.update((u, (batch, n)) for n, u in enumerate(batch.usage_ids))
 
     keep_covered = False
+
+    async def first_reversals(self, reversal_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        """Where the service keeps every reversal_id read (a repeat is ignored)."""
+        new = set(reversal_ids) - self.reversals_read
+        self.reversals_read |= new
+        return new
 
     async def covered_calls(self, usage_ids: list[uuid.UUID]) -> dict[uuid.UUID, CoveredCall]:
         out = {}
