@@ -14,14 +14,16 @@ applying time), with the CPU of each process meanwhile. Then half of that is off
 `--hold-seconds` with a ChargesSettled every second: held when at least 0.95 of the calls
 offered were applied within the run.
 
-Two bounds are measured in the same run: after each capacity run, the client's I/O floor (the
-same calls read and two event-sized records published for each, with no PostgreSQL and no
-covering: `io_floor`), and first how much more work two busy processes do than one
+Bounds measured in the same run: after each capacity run, the client's I/O floor (the same
+calls read and two event-sized records published for each, with no PostgreSQL and no covering:
+`io_floor`) and librdkafka's producer publishing those records (bench/librdkafka_floor.py:
+`uv run --frozen --with confluent-kafka==2.16.1 python bench/allowance.py ...`; skipped with a
+note without it), and first how much more work two busy processes do than one
 (`parallel_speedup`).
 
-With `--reversed-percent` or `--rollover-half`, each plain repeat is followed by as many with
-that share of the calls reversed and rollover on half the grants (bench/allowance_mixed.py),
-each with its own I/O floor: the table gives both, and the file both (`mixed`).
+With `--reversed-percent` or `--rollover-half`, each plain repeat is followed by one with that
+share of the calls reversed and rollover on half the grants (bench/allowance_mixed.py), each
+with its own floors: the table gives both, and the file both (`mixed`).
 
 Needs the local Kafka and PostgreSQL (`make infra-up`) or KAFKA_BOOTSTRAP_SERVERS /
 DATABASE_URL. Prints a table and writes bench/results/allowance-<time>.json.
@@ -49,7 +51,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
-from allowance_mixed import mixed_runs
+from allowance_mixed import MixedRun, mixed_summary
+from librdkafka_floor import available as librdkafka_available
+from librdkafka_floor import librdkafka_floor
 from stream import (
     DSN,
     KAFKA,
@@ -158,6 +162,33 @@ class AllowanceBench:
         finally:
             await conn.close()
 
+    async def vacuum(self) -> float:
+        """VACUUM (ANALYZE) of the tables the calls touch, before a capacity run: each run
+        starts from a settled database (the mixed runs write a cohort of grants just before
+        theirs; without this, autovacuum of that insert fell inside their measured window
+        only). Returns how long it took (not in the run's time)."""
+        began = time.monotonic()
+        conn = await asyncpg.connect(DSN)
+        try:
+            for table in ("grants", "applied_calls", "covered_calls"):
+                await conn.execute(f"VACUUM (ANALYZE) {self.schema}.{table}")
+        finally:
+            await conn.close()
+        return round(time.monotonic() - began, 2)
+
+    async def maintenance(self) -> dict[str, int]:
+        """Autovacuum and autoanalyze runs so far, by table of the service's schema."""
+        conn = await asyncpg.connect(DSN)
+        try:
+            rows = await conn.fetch(
+                "SELECT relname, autovacuum_count + autoanalyze_count AS n "
+                "FROM pg_stat_user_tables WHERE schemaname = $1",
+                self.schema,
+            )
+        finally:
+            await conn.close()
+        return {r["relname"]: int(r["n"]) for r in rows}
+
     async def applied(self) -> int:
         return await self.count("SELECT count(*) FROM {schema}.applied_calls")
 
@@ -209,10 +240,15 @@ class AllowanceBench:
         another backlog of `n` calls (with reversals among them); `done`: what else to wait
         for once they are applied."""
         instances = self.instances()
+        # What the service still has to publish (a cohort's grants' first balances, an
+        # expiry's) is published before the run, not by the process started for it.
+        await self.wait_for("SELECT -coalesce(sum(n), 0) FROM {schema}.outbox_batches", 0, 600)
         read_before, applied_before = await self.read(), await self.applied()
         used_before = await self.used_published()
         for service in instances:
             service.stop()
+        vacuum_seconds = await self.vacuum()
+        maintenance_before = await self.maintenance()
         start = self.horizon
         calls = calls or self.backlog(n)
         sent_at = time.monotonic()
@@ -238,7 +274,12 @@ class AllowanceBench:
             k: round(cpu_seconds(v) - cpu_before.get(k, 0.0), 2)
             for k, v in self.processes().items()
         }
+        maintenance = await self.maintenance()
         return {
+            "vacuum_seconds": vacuum_seconds,
+            "autovacuum_during": {
+                k: v - maintenance_before.get(k, 0) for k, v in maintenance.items() if v
+            },
             "calls": n,
             "read_per_s": round(n / max(read_at - began, 0.1)),
             "apply_per_s": round(n / max(done_at - settled_at, 0.1)),
@@ -300,6 +341,30 @@ class AllowanceBench:
             "kafka_us_per_call": round(1e6 * broker / n, 1),
         }
 
+    async def floors(self, producer: Any, run: dict[str, Any]) -> dict[str, Any]:
+        """`run` with the two floors measured right after it: aiokafka's I/O floor and
+        librdkafka's producer floor (None without confluent-kafka), and its ratio to each."""
+        n = run["calls"]
+        run["io_floor"] = await self.io_floor(producer, n)
+        run["of_io_floor"] = round(run["per_s"] / run["io_floor"]["per_s"], 3)
+        name = self.system.topic(f"bench.rdfloor-{uuid.uuid4().hex[:6]}")
+        floor = None
+        if librdkafka_available():
+            await topic_admin.create_topics(
+                KAFKA, (topics.TopicSpec(name, topics.partitions_of(topics.USAGE_RATED)),)
+            )
+            floor = await asyncio.to_thread(
+                librdkafka_floor,
+                KAFKA,
+                name,
+                [c.encode() for c in self.customers],
+                [g.encode() for g in self.grant_ids] or [b"grant"],
+                n,
+            )
+        run["librdkafka_floor"] = floor
+        run["of_librdkafka_floor"] = round(run["per_s"] / floor["per_s"], 3) if floor else None
+        return run
+
     async def hold(self, producer: Any, rate: int, seconds: int) -> dict[str, Any]:
         """Offer `rate` calls/s for `seconds`, a ChargesSettled after each second's calls
         (a tick a second): the share applied within the run."""
@@ -326,6 +391,24 @@ class AllowanceBench:
             "sent": sent,
             "held_share": round(applied / sent, 3) if sent else None,
         }
+
+
+def _librdkafka_medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    measured = [r for r in runs if r["librdkafka_floor"] is not None]
+    if not measured:
+        return {"librdkafka_floor_per_s": None, "of_librdkafka_floor": None}
+    return {
+        "librdkafka_floor_per_s": statistics.median(
+            r["librdkafka_floor"]["per_s"] for r in measured
+        ),
+        "of_librdkafka_floor": statistics.median(r["of_librdkafka_floor"] for r in measured),
+    }
+
+
+def _of_librdkafka(results: dict[str, Any]) -> str:
+    if results["librdkafka_floor_per_s"] is None:
+        return "not measured (confluent-kafka not installed: uv run --with confluent-kafka==2.16.1)"
+    return f"{results['librdkafka_floor_per_s']:.0f}/s ({results['of_librdkafka_floor']})"
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -361,30 +444,46 @@ async def main(args: argparse.Namespace) -> int:
             await bench.wait_for("SELECT count(*) FROM {schema}.grants", len(grants), 600)
             await bench.wait_for("SELECT count(*) FROM {schema}.horizon", 1, 120)
             log(f"{len(grants)} grants over {args.customers} customers read; horizon set")
+            mixed = (
+                MixedRun(bench, args.reversed_percent, args.rollover_half)
+                if args.reversed_percent or args.rollover_half
+                else None
+            )
+            mixed_runs: list[dict[str, Any]] = []
             for _ in range(args.repeats):
-                # Each capacity run is paired with the I/O floor measured right after it:
-                # the machine's speed moves by the minute, their ratio much less.
-                run = await bench.capacity(producer, args.calls)
-                run["io_floor"] = await bench.io_floor(producer, args.calls)
-                run["of_io_floor"] = round(run["per_s"] / run["io_floor"]["per_s"], 3)
+                # Each capacity run is paired with the floors measured right after it (the
+                # machine's speed moves by the minute, their ratio much less), and each plain
+                # run with a mixed one right after it: both see the same database and machine
+                # (all plain runs first made the mixed ones pay for the tables grown since).
+                run = await bench.floors(producer, await bench.capacity(producer, args.calls))
                 results["runs"].append(run)
                 log(
                     f"capacity: {run['per_s']} calls/s ({run['read_per_s']}/s read, "
                     f"{run['apply_per_s']}/s applied once settled; "
                     f"{run['published_per_s']}/s counted to FreeMinutesUsed on Kafka); "
-                    f"I/O floor {run['io_floor']}, capacity / floor {run['of_io_floor']}"
+                    f"I/O floor {run['io_floor']}, capacity / floor {run['of_io_floor']}; "
+                    f"librdkafka floor {run['librdkafka_floor']}, capacity / it "
+                    f"{run['of_librdkafka_floor']}"
                 )
+                if mixed is not None:
+                    mixed_runs.append(
+                        await bench.floors(
+                            producer, await mixed.run(producer, args.calls, _instant(WINDOW_FROM))
+                        )
+                    )
+                    log(mixed.line(mixed_runs[-1]))
             results["io_floor_per_s"] = statistics.median(
                 r["io_floor"]["per_s"] for r in results["runs"]
             )
             results["of_io_floor"] = statistics.median(r["of_io_floor"] for r in results["runs"])
+            results |= _librdkafka_medians(results["runs"])
             capacity = statistics.median(r["per_s"] for r in results["runs"])
             results["published_capacity_per_s"] = statistics.median(
                 r["published_per_s"] for r in results["runs"]
             )
             results["capacity_per_s"] = capacity
-            if args.reversed_percent or args.rollover_half:
-                results["mixed"] = await mixed_runs(bench, producer, args, _instant(WINDOW_FROM))
+            if mixed is not None:
+                results["mixed"] = mixed_summary(mixed_runs) | _librdkafka_medians(mixed_runs)
             if args.hold_seconds:
                 rate = max(1, int(capacity * args.hold_fraction))
                 results["hold"] = await bench.hold(producer, rate, args.hold_seconds)
@@ -401,12 +500,13 @@ async def main(args: argparse.Namespace) -> int:
     print(
         f"\n| calls applied/s (median of {args.repeats}) | the same, to FreeMinutesUsed on "
         f"Kafka | CPU share of a core | held at {args.hold_fraction:.0%} | plain producer | "
-        f"I/O floor (capacity / floor) | two processes / one |\n"
-        f"|---|---|---|---|---|---|---|\n"
+        f"I/O floor (capacity / floor) | librdkafka floor (capacity / it) | two processes / one "
+        f"|\n|---|---|---|---|---|---|---|---|\n"
         f"| {capacity:.0f} | {results['published_capacity_per_s']:.0f} | {cpu} | "
         f"{hold.get('offered_per_s', '-')}/s: "
         f"{hold.get('held_share', '-')} | {results['plain_producer_per_s']}/s | "
         f"{results['io_floor_per_s']:.0f}/s ({results['of_io_floor']}) | "
+        f"{_of_librdkafka(results)} | "
         f"{results['parallel']['speedup']} ({results['parallel']['speedup_over_fastest_one']} "
         "against the fastest one) |"
     )
@@ -416,9 +516,10 @@ async def main(args: argparse.Namespace) -> int:
             f"\nwith {args.reversed_percent:g} % of the calls reversed"
             f"{' and rollover on half the grants' if args.rollover_half else ''}: "
             f"{mixed['capacity_per_s']:.0f} calls/s, {mixed['of_io_floor']:.3f} of its I/O "
-            f"floor ({mixed['io_floor_per_s']:.0f}/s); without them {capacity:.0f} calls/s, "
-            f"{results['of_io_floor']:.3f} of its floor; the expiry with rollovers after the calls "
-            f"{mixed['expiry_seconds']} s ({mixed['per_s_with_expiry']:.0f} calls/s with it)"
+            f"floor ({mixed['io_floor_per_s']:.0f}/s), librdkafka floor {_of_librdkafka(mixed)}; "
+            f"without them {capacity:.0f} calls/s, {results['of_io_floor']:.3f} of its floor, "
+            f"librdkafka floor {_of_librdkafka(results)}; the expiry with rollovers after the "
+            f"calls {mixed['expiry_seconds']} s ({mixed['per_s_with_expiry']:.0f} calls/s with it)"
         )
     print(f"written {out}")
     return 0

@@ -24,7 +24,8 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from stream import log
+import asyncpg
+from stream import DSN
 
 from pkgcontract import topics
 from pkgtools.testing.system import command
@@ -39,6 +40,7 @@ class MixedRun:
         self.rollover_half = rollover_half
         self.cohorts = 0
         self.reversed = 0
+        self.reversed_ids: list[uuid.UUID] = []  # the calls the repeat reverses
 
     def grant_records(
         self, customers: list[str], until: datetime, window_from: str
@@ -73,6 +75,7 @@ class MixedRun:
         every = round(100 / self.reversed_percent) if self.reversed_percent else 0
         placed: list[tuple[float, Record]] = []
         self.reversed = 0
+        self.reversed_ids = []
         for i in range(n):
             customer = customers[i % len(customers)]
             at = (start + timedelta(seconds=1 + i % 3600)).isoformat().replace("+00:00", "Z")
@@ -98,6 +101,7 @@ class MixedRun:
                 back = (topics.USAGE_RATED, customer, json.dumps(reversal).encode())
                 placed.append((i + 25.5, back))
                 self.reversed += 1
+                self.reversed_ids.append(uuid.UUID(usage_id))
         return [record for _, record in sorted(placed, key=lambda p: p[0])]
 
     async def run(self, producer: Any, n: int, window_from: str) -> dict[str, Any]:
@@ -110,9 +114,6 @@ class MixedRun:
         before = await bench.count("SELECT count(*) FROM {schema}.grants")
         await bench.send(producer, grants)
         await bench.wait_for("SELECT count(*) FROM {schema}.grants", before + len(grants), 600)
-        reversed_before = await bench.count(
-            "SELECT count(*) FROM {schema}.covered_calls WHERE reversal_id IS NOT NULL"
-        )
         rolled_before = await bench.count(
             "SELECT count(*) FROM {schema}.grants WHERE rolled_over_from IS NOT NULL"
         )
@@ -133,12 +134,23 @@ class MixedRun:
 
         async def reversed_too() -> None:
             # Once the calls are applied and reversed the expiry runs: timed meanwhile, the
-            # service is not stopped before it is done.
-            await bench.wait_for(
-                "SELECT count(*) FROM {schema}.covered_calls WHERE reversal_id IS NOT NULL",
-                reversed_before + self.reversed,
-                900,
+            # service is not stopped before it is done. The repeat's reversals are counted by
+            # their calls' ids, every 0.1 s as the calls applied are: a count of the whole
+            # covered_calls table (a scan growing by a run's calls each repeat) took longer
+            # than the poll, inside the mixed runs' time only.
+            sql = (
+                f"SELECT count(*) FROM {bench.schema}.covered_calls "
+                "WHERE usage_id = ANY($1::uuid[]) AND reversal_id IS NOT NULL"
             )
+            conn = await asyncpg.connect(DSN)
+            try:
+                deadline = time.monotonic() + 900
+                while await conn.fetchval(sql, self.reversed_ids) < self.reversed:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"not {self.reversed} reversed after 900 s")
+                    await asyncio.sleep(0.1)
+            finally:
+                await conn.close()
             moments["reversed"] = time.monotonic()
             expiring.append(asyncio.create_task(rolled_over()))
 
@@ -151,21 +163,17 @@ class MixedRun:
         run["per_s_with_expiry"] = round(n / (run["seconds"] + expiry))
         return run
 
-
-async def mixed_runs(bench: Any, producer: Any, args: Any, window_from: str) -> dict[str, Any]:
-    """`--repeats` runs with reversals and rollover, each with its I/O floor measured after it."""
-    mixed = MixedRun(bench, args.reversed_percent, args.rollover_half)
-    runs = []
-    for _ in range(args.repeats):
-        run = await mixed.run(producer, args.calls, window_from)
-        run["io_floor"] = await bench.io_floor(producer, args.calls)
-        run["of_io_floor"] = round(run["per_s"] / run["io_floor"]["per_s"], 3)
-        runs.append(run)
-        log(
+    @staticmethod
+    def line(run: dict[str, Any]) -> str:
+        return (
             f"with {run['reversed']} reversed, {run['rollover_grants']} grants rolling over: "
-            f"{run['per_s']} calls/s, capacity / floor {run['of_io_floor']}; expiry "
-            f"{run['expiry_seconds']} s"
+            f"{run['per_s']} calls/s, capacity / I/O floor {run['of_io_floor']}, / librdkafka "
+            f"floor {run['of_librdkafka_floor']}; expiry {run['expiry_seconds']} s"
         )
+
+
+def mixed_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The medians of the runs with reversals and rollover (each with its floors)."""
     return {
         "runs": runs,
         "capacity_per_s": statistics.median(r["per_s"] for r in runs),

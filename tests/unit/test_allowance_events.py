@@ -10,12 +10,14 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from allowance.adapters.events import encoded_balance, encoded_used
+from allowance.adapters.events import encoded_balance, encoded_returned, encoded_used
 from allowance.domain.model import Call, Grant, cover
 from pkgcontract import topics
 from pkgcontract.messages import (
     AllowanceBalance,
+    FreeMinutesReturned,
     FreeMinutesUsed,
+    GrantReturn,
     GrantUse,
     instant_str,
     natural_event_id,
@@ -139,3 +141,49 @@ def test_encoded_events_are_the_models_bytes(
         )
         assert encoded_used(coverage) == model_used.to_json()
         assert read(topics.FREE_MINUTES_USED, encoded_used(coverage)) == model_used
+
+
+@given(
+    customer=customers,
+    did=dids,
+    credit=st.decimals(min_value=0, max_value=10**6, places=6, allow_nan=False),
+    at=instants,
+    correlation=st.one_of(st.none(), customers),
+    lines=st.lists(
+        st.tuples(st.integers(0, 10**7), st.integers(0, 10**7), st.integers(0, 10**7)),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_encoded_returned_is_the_models_bytes(
+    customer: str,
+    did: str | None,
+    credit: Decimal,
+    at: datetime,
+    correlation: str | None,
+    lines: list[tuple[int, int, int]],
+) -> None:
+    usage_id = uuid.uuid4()
+    model = FreeMinutesReturned(
+        event_id=natural_event_id(f"returned:{usage_id}"),
+        occurred_at=at,
+        correlation_id=correlation,
+        usage_id=usage_id,
+        reversal_id=uuid.uuid4(),
+        customer_id=customer,
+        did=did,
+        credit=credit,
+        currency="GBP",
+        grants=[
+            GrantReturn(
+                grant_id=uuid.uuid4(),
+                seconds_returned=returned,
+                seconds_lost=lost,
+                remaining_seconds=remaining,
+            )
+            for returned, lost, remaining in lines
+        ],
+    )
+    written = encoded_returned(model)
+    assert written == model.to_json()
+    assert read(topics.FREE_MINUTES_USED, written) == model

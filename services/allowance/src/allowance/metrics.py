@@ -51,6 +51,8 @@ REVERSALS = Counter(
     "FreeMinutesReturned) or `nothing` (its call not covered, never read, or reversed before).",
     ["outcome"],
 )
+REVERSALS_RETURNED = REVERSALS.labels(outcome="returned")  # bound once: labels() per reversal
+REVERSALS_NOTHING = REVERSALS.labels(outcome="nothing")  # cost a tenth of one
 SECONDS_RETURNED = Counter(
     "allowance_seconds_returned_total", "Seconds reversals gave back to active grants."
 )

@@ -80,6 +80,10 @@ def _construct(values: dict[str, Any]) -> UsageRated:
 
 def usage_rated(raw: bytes) -> UsageRated | None:
     """`raw` as a UsageRated when it plainly is one, else None (the general reader decides)."""
+    # Another message on the topic (a UsageReversed) is not one: its event_type cannot be
+    # "UsageRated" without those bytes (an escaped one has a backslash: the general reader).
+    if b'"UsageRated"' not in raw:
+        return None
     # \u escapes may hide NUL or a lone surrogate, which the general reader refuses (a
     # backslash is rare: looking for one first is the cheaper test).
     if (b"\\" in raw and b"\\u" in raw) or raw.count(b"[") + raw.count(b"{") > MAX_BRACKETS:

@@ -5,7 +5,7 @@ back (those seconds are lost). Pure: plain values only."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import NamedTuple, Protocol
@@ -126,12 +126,14 @@ def give_back(g: Grant, seconds: int) -> GivenBack:
     if g.status != "active" or seconds <= 0:
         return GivenBack(g, 0, max(seconds, 0))
     back = min(seconds, g.used_seconds)
-    after = replace(
-        g,
-        used_seconds=g.used_seconds - back,
-        returned_seconds=g.returned_seconds + back,
-        peak_used_seconds=g.high_water,
-    )
+    # What dataclasses.replace makes, as Grant.now makes it (a copy of the fields: replace
+    # calls the frozen __init__, a tenth of a reversal's CPU).
+    after = object.__new__(Grant)
+    fields = after.__dict__
+    fields.update(g.__dict__)
+    fields["used_seconds"] = g.used_seconds - back
+    fields["returned_seconds"] = g.returned_seconds + back
+    fields["peak_used_seconds"] = g.high_water
     return GivenBack(after, back, seconds - back)
 
 

@@ -34,6 +34,7 @@ class Reversing:
         self._marked: list[tuple[UUID, UUID]] = []  # (usage_id, reversal_id) recorded before
         self.touched: set[UUID] = set()  # grants seconds came back to
         self.applied = 0  # reversals that took a covered call back
+        self._returned: list[tuple[str, UUID]] = []  # (customer, usage_id): logged in `finish`
 
     @classmethod
     async def prepare(cls, reversals: list[Reversal], store: Allowances) -> Reversing:
@@ -68,11 +69,11 @@ class Reversing:
         if call is None or call.customer_id != r.customer_id:
             # Never read, not covered, or another customer's: nothing to give back.
             log.debug("reversal of a call not covered: nothing given back", **where)
-            metrics.REVERSALS.labels(outcome="nothing").inc()
+            metrics.REVERSALS_NOTHING.inc()
             return
         if call.reversal_id is not None:
             log.debug("call reversed before: nothing given back", **where)
-            metrics.REVERSALS.labels(outcome="nothing").inc()
+            metrics.REVERSALS_NOTHING.inc()
             return
         state = grants.setdefault(r.customer_id, [])
         at = {g.grant_id: n for n, g in enumerate(state)}
@@ -115,8 +116,11 @@ class Reversing:
             )
         )
         self.applied += 1
-        metrics.REVERSALS.labels(outcome="returned").inc()
-        log.info(
+        self._returned.append((r.customer_id, r.usage_id))
+        metrics.REVERSALS_RETURNED.inc()
+        # One line a reversal at debug, one a transaction at info (`finish`): a JSON line is a
+        # quarter of a reversal's CPU (bench/allowance_stages.py --reversed-percent).
+        log.debug(
             "call reversed: its free minutes given back",
             **where,
             reversal_id=str(r.reversal_id),
@@ -130,3 +134,10 @@ class Reversing:
             await store.record_covered(self.batch)
         if self._marked:
             await store.mark_reversed(self._marked)
+        if self._returned:
+            log.info(
+                "calls reversed: their free minutes given back",
+                reversals=len(self._returned),
+                customers=sorted({c for c, _ in self._returned})[:20],
+                usage_ids=[str(u) for _, u in self._returned[:20]],
+            )
