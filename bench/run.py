@@ -1,7 +1,13 @@
 """The charging benchmark: one tick that makes N assignments due, measured end to end, beside
 the physical ceiling of this machine (a plain producer, a plain bulk insert), in one run.
 
-    uv run python bench/run.py --sizes 10000,100000,1000000 --repeats 3 [--instances 2]
+    uv run --with confluent-kafka==2.16.1 python bench/run.py --sizes 10000,100000,1000000 \
+        --repeats 3 [--instances 2] [--profile DIR]
+
+confluent-kafka (librdkafka's producer, measured beside aiokafka's) is not a dependency of the
+project: without it that ceiling is skipped with a note. `--profile DIR`: py-spy (`uv run --with
+py-spy ...`) samples each charger from the tick to the last acknowledgement, raw folded stacks
+written to DIR (read them with bench/profile_stages.py).
 
 Needs the local Kafka and PostgreSQL (`make infra-up`) or KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL.
 Prints a table, writes bench/results/<time>.json and docs/benchmarks.md.
@@ -11,10 +17,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
+import shutil
+import signal
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -80,7 +90,9 @@ def topic_bytes(prefix: str) -> int:
     )
 
 
-async def charger_run(n: int, instances: int, log_dir: Path) -> dict[str, Any]:
+async def charger_run(
+    n: int, instances: int, log_dir: Path, profile: Path | None = None
+) -> dict[str, Any]:
     prefix = f"bench{uuid.uuid4().hex[:8]}."
     schema = prefix.strip(".")
     await topic_admin.create_topics(KAFKA, topics.with_prefix(prefix))
@@ -103,6 +115,7 @@ async def charger_run(n: int, instances: int, log_dir: Path) -> dict[str, Any]:
         tick = ClockTicked(
             tick_id=uuid.uuid4(), at=datetime.combine(START, datetime.min.time(), tzinfo=UTC)
         )
+        samplers = sampled(chargers, profile, f"{n}-{instances}-{prefix.strip('.')}")
         t0 = time.perf_counter()
         await producer.send_and_wait(
             prefix + topics.CLOCK_TICKS,
@@ -122,6 +135,9 @@ async def charger_run(n: int, instances: int, log_dir: Path) -> dict[str, Any]:
                 if p.proc is not None and p.proc.poll() is not None:
                     raise RuntimeError(f"charger exited:\n{p.tail()}")
         seconds = time.perf_counter() - t0
+        for sampler in samplers:
+            sampler.send_signal(signal.SIGINT)
+            sampler.wait(60)
         rss = max(peak_rss_mb(p.proc.pid) for p in chargers if p.proc is not None)
         async with pool.acquire() as conn:
             db_bytes = await conn.fetchval(
@@ -153,6 +169,28 @@ async def charger_run(n: int, instances: int, log_dir: Path) -> dict[str, Any]:
         await producer.stop()
         await runtime.close()
         await dropped(pool, schema, prefix)
+
+
+def sampled(
+    chargers: list[ServiceProcess], profile: Path | None, name: str
+) -> list[subprocess.Popen[bytes]]:
+    """py-spy sampling each charger (raw folded stacks in `profile`), when asked."""
+    if profile is None:
+        return []
+    profile.mkdir(parents=True, exist_ok=True)
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    return [
+        subprocess.Popen(
+            [
+                *(spy, "record", "--format", "raw", "--rate", "100", "--nonblocking"),
+                *("-o", str(profile / f"{name}-{i}.txt"), "-p", str(p.proc.pid)),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for i, p in enumerate(chargers)
+        if p.proc is not None
+    ]
 
 
 def charger_processes(
@@ -224,6 +262,59 @@ async def producer_ceiling(n: int, size: int) -> float:
         await admin.close()
 
 
+def librdkafka_ceiling(n: int, size: int) -> float | None:
+    """Messages per second of librdkafka's producer (confluent-kafka), idempotent and acks=all,
+    same count, size and keys as `producer_ceiling`; None when confluent-kafka is not installed
+    (it is not a dependency of the project: `uv run --with confluent-kafka==2.16.1 ...`)."""
+    try:
+        from confluent_kafka import Producer
+        from confluent_kafka.admin import AdminClient, NewTopic
+    except ImportError:
+        return None
+    topic = f"bench-ceiling-rd-{uuid.uuid4().hex[:8]}"
+    admin = AdminClient({"bootstrap.servers": KAFKA})
+    for future in admin.create_topics([NewTopic(topic, 6, 1)]).values():
+        future.result()
+    producer = Producer(
+        {
+            "bootstrap.servers": KAFKA,
+            "acks": "all",
+            "enable.idempotence": True,
+            "linger.ms": 5,
+            "batch.size": 256 * 1024,
+            "queue.buffering.max.messages": 1_000_000,
+        }
+    )
+    payload = b"x" * size
+    failed: list[object] = []
+
+    def delivered(err: object, _msg: object) -> None:
+        if err is not None:
+            failed.append(err)
+
+    try:
+        t0 = time.perf_counter()
+        for i in range(n):
+            while True:
+                try:
+                    producer.produce(
+                        topic, payload, key=f"bench-{i:07d}".encode(), on_delivery=delivered
+                    )
+                    break
+                except BufferError:
+                    producer.poll(0.01)
+            if i % 1000 == 0:
+                producer.poll(0)
+        left = producer.flush(300)
+        if left or failed:
+            raise RuntimeError(f"librdkafka: {left} not delivered, errors {failed[:3]}")
+        return n / (time.perf_counter() - t0)
+    finally:
+        for future in admin.delete_topics([topic]).values():
+            with contextlib.suppress(Exception):
+                future.result()
+
+
 async def insert_ceiling(n: int) -> float:
     """Rows per second of a plain COPY of N ledger-shaped rows."""
     conn = await asyncpg.connect(DSN)
@@ -258,13 +349,18 @@ async def insert_ceiling(n: int) -> float:
         await conn.close()
 
 
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 def write_report(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
     lines = [
         "# Charging benchmark",
         "",
         f"Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}: "
         f"{os.cpu_count()} cores, Kafka (KRaft, heap 768 MB) and PostgreSQL on the same machine.",
-        f"Command: `uv run python bench/run.py --sizes {args.sizes} --repeats {args.repeats}"
+        "Command: `uv run --with confluent-kafka==2.16.1 python bench/run.py "
+        f"--sizes {args.sizes} --repeats {args.repeats}"
         f" --instances {args.instances}` (medians of {args.repeats} runs).",
         "",
         "Each run: a fresh charger schema bulk-loaded with N assignments (bench/loader.py: one per"
@@ -273,28 +369,36 @@ def write_report(results: list[dict[str, Any]], args: argparse.Namespace) -> str
         " sending the tick until the broker has acknowledged the last CreditDebited /"
         " FreeMinutesGranted (end offsets of the output topics).",
         "",
-        "| N | chargers | messages | seconds | messages/s | vs plain producer | vs plain COPY |"
-        " peak RSS MB | DB MB | topics MB |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| N | chargers | messages | seconds | messages/s | vs aiokafka producer |"
+        " vs librdkafka producer | vs plain COPY | peak RSS MB | DB MB | topics MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
             f"| {r['n']:,} | {r['instances']} | {r['messages']:,} | {r['seconds']:.1f} | "
-            f"{r['messages_per_s']:,.0f} | {r['vs_producer']:.2f} | {r['vs_copy']:.2f} | "
+            f"{r['messages_per_s']:,.0f} | {r['vs_producer']:.2f} | "
+            f"{_ratio(r['vs_librdkafka'])} | {r['vs_copy']:.2f} | "
             f"{r['charger_peak_rss_mb']:.0f} | {r['db_bytes'] / 2**20:.0f} | "
-            f"{r['topic_bytes'] / 2**20:.0f} |"
+            + ("- |" if r["topic_bytes"] < 0 else f"{r['topic_bytes'] / 2**20:.0f} |")
         )
     lines += [
         "",
-        "Ceilings measured in the same runs (medians): plain idempotent acks=all "
-        "aiokafka producer, same count and message size; plain asyncpg COPY of as many "
-        "ledger-shaped rows.",
+        "Ceilings measured in the same runs (medians; ratios are medians of each run's "
+        "ratio): plain idempotent acks=all aiokafka producer, same count and message size "
+        "(550 bytes); librdkafka's producer (confluent-kafka, idempotent, acks=all, linger 5 ms), "
+        "the same records; plain asyncpg COPY of as many ledger-shaped rows.",
         "",
     ]
     for r in results:
         lines.append(
-            f"- N = {r['n']:,}: producer {r['producer_per_s']:,.0f} messages/s, "
-            f"COPY {r['copy_per_s']:,.0f} rows/s"
+            f"- N = {r['n']:,}, {r['instances']} charger(s): aiokafka producer "
+            f"{r['producer_per_s']:,.0f} messages/s, librdkafka producer "
+            + (
+                "not measured (confluent-kafka not installed)"
+                if r["librdkafka_per_s"] is None
+                else f"{r['librdkafka_per_s']:,.0f} messages/s"
+            )
+            + f", COPY {r['copy_per_s']:,.0f} rows/s"
         )
     return "\n".join(lines) + "\n"
 
@@ -309,11 +413,33 @@ async def main(args: argparse.Namespace) -> int:
             runs = []
             for repeat in range(args.repeats):
                 log(f"N={n} chargers={instances} run {repeat + 1}/{args.repeats}")
-                run = await charger_run(n, instances, log_dir)
+                run = await charger_run(n, instances, log_dir, args.profile)
                 run["producer_per_s"] = await producer_ceiling(run["messages"], 550)
+                run["librdkafka_per_s"] = await asyncio.to_thread(
+                    librdkafka_ceiling, run["messages"], 550
+                )
+                log(
+                    f"  producers: aiokafka {run['producer_per_s']:,.0f}/s, librdkafka "
+                    + (
+                        "not measured (confluent-kafka not installed)"
+                        if run["librdkafka_per_s"] is None
+                        else f"{run['librdkafka_per_s']:,.0f}/s"
+                    )
+                )
                 run["copy_per_s"] = await insert_ceiling(n)
                 runs.append(run)
-            median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+            rd = [r for r in runs if r["librdkafka_per_s"] is not None]
+            median = {
+                k: statistics.median(r[k] for r in runs) for k in runs[0] if k != "librdkafka_per_s"
+            }
+            median["librdkafka_per_s"] = (
+                statistics.median(r["librdkafka_per_s"] for r in rd) if rd else None
+            )
+            median["vs_librdkafka"] = (
+                statistics.median(r["messages_per_s"] / r["librdkafka_per_s"] for r in rd)
+                if rd
+                else None
+            )
             median["vs_producer"] = statistics.median(
                 r["messages_per_s"] / r["producer_per_s"] for r in runs
             )
@@ -338,4 +464,5 @@ if __name__ == "__main__":
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--instances", type=int, default=1)
+    parser.add_argument("--profile", type=Path, default=None)
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -152,14 +152,18 @@ class BatchPublisher:
         self._hashes: dict[bytes, int] = {}
 
     async def __call__(self, records: Sequence[tuple[str, bytes | None, bytes, Any]]) -> None:
-        partitions: dict[str, list[int]] = {}
+        partitions: dict[str, tuple[str, list[int]]] = {}  # by contract topic name
         open_batches: dict[tuple[str, int], Any] = {}
         pending = []
         for name, key, value, headers in records:
-            topic = self._prefix + name
-            if topic not in partitions:  # metadata read once per call: an added partition counts
-                partitions[topic] = sorted(await self._producer.partitions_for(topic))
-            every = partitions[topic]
+            known = partitions.get(name)
+            if known is None:  # metadata read once per call: an added partition counts
+                topic = self._prefix + name
+                known = partitions[name] = (
+                    topic,
+                    sorted(await self._producer.partitions_for(topic)),
+                )
+            topic, every = known
             if key is None:
                 partition = self._partitioner(key, every, every)
             else:

@@ -158,8 +158,9 @@ class OutboxRelay:
         )
         if not rows:
             return 0
+        headers = _Headers()  # one list per event type: the producer only reads them
         records: list[Record] = [
-            (topic, key, payload, [("event_type", event_type.encode())])
+            (topic, key, payload, headers[event_type])
             for r in rows
             for topic, key, event_type, payload in zip(
                 r["topics"], r["keys"], r["event_types"], r["payloads"], strict=True
@@ -179,6 +180,14 @@ class OutboxRelay:
     async def _sleep(self) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+
+
+class _Headers(dict[str, list[tuple[str, bytes]]]):
+    """A record's headers by its event type, made once per type."""
+
+    def __missing__(self, event_type: str) -> list[tuple[str, bytes]]:
+        made = self[event_type] = [("event_type", event_type.encode())]
+        return made
 
 
 def _segments(records: list[Record], alone: set[str]) -> list[list[Record]]:

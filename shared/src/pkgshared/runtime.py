@@ -81,7 +81,11 @@ async def _serve(
     producer = AIOKafkaProducer(**producer_options(settings, f"{name}-relay"))
     await producer.start()
 
-    relay = OutboxRelay(pool, BatchPublisher(producer, settings.topic_prefix))
+    relay = OutboxRelay(
+        pool,
+        BatchPublisher(producer, settings.topic_prefix),
+        batch_size=settings.outbox_batch_events,
+    )
     broker = make_broker(settings, name)
     runtime = Runtime(name, settings, pool, broker, relay, producer, schema=schema)
     wire(runtime)

@@ -64,6 +64,13 @@ class ServiceSettings(BaseSettings):
         description="most records of a stream (usage.rated, the call stream) a consumer "
         "handles at once: larger polls share each transaction's fixed costs",
     )
+    outbox_batch_events: int = Field(
+        default=5000,
+        ge=1,
+        le=100_000,
+        description="events the outbox relay reads, publishes and deletes at once (at least "
+        "one unit of work's): larger batches share each round trip's fixed costs",
+    )
     batch_wait_ms: int = Field(
         default=20, ge=1, le=10_000, description="how long a consumer waits to fill a batch"
     )

@@ -7,7 +7,10 @@ from pkgshared.settings import ServiceSettings
 
 class ChargerSettings(ServiceSettings):
     charge_batch_customers: int = Field(
-        default=500, ge=1, description="customers claimed and charged per transaction"
+        default=2000,
+        ge=1,
+        description="customers claimed and charged per transaction: each transaction's dozen "
+        "round trips are shared by about 2,400 charges (docs/benchmarks.md, issue 33)",
     )
     charge_concurrency: int = Field(
         default=2, ge=1, le=16, description="batches in flight at once in one process"
