@@ -15,31 +15,11 @@ from pkgtools.testing.scenario import Scenario
 
 
 async def _call(s: Scenario, at: str, seconds: int) -> str:
-    usage_id = str(uuid.uuid4())
-    await s.send(
-        topics.USAGE_RATED,
-        "UsageRated",
-        s.customer,
-        usage_id=usage_id,
-        customer_id=s.customer,
-        amount=f"{seconds * 0.002:.6f}",
-        currency="GBP",
-        occurred_at=at,
-        destination="442071234567",
-        duration_seconds=seconds,
-    )
-    return usage_id
+    return await s.call(at, seconds)
 
 
 async def _reverse(s: Scenario, usage_id: str, reversal_id: str, key: str | None = None) -> None:
-    await s.send(
-        topics.USAGE_RATED,
-        "UsageReversed",
-        key or s.customer,
-        reversal_id=reversal_id,
-        usage_id=usage_id,
-        customer_id=s.customer,
-    )
+    await s.reverse(usage_id, reversal_id=reversal_id, key=key)
 
 
 async def test_a_repeated_reversal_id_and_a_reversal_under_another_key(

@@ -18,33 +18,11 @@ from tests.e2e.test_read_api import get
 
 
 async def _call(s: Scenario, at: str, seconds: int, destination: str = "442071234567") -> str:
-    usage_id = str(uuid.uuid4())
-    await s.send(
-        topics.USAGE_RATED,
-        "UsageRated",
-        s.customer,
-        usage_id=usage_id,
-        customer_id=s.customer,
-        amount=f"{seconds * 0.002:.6f}",
-        currency="GBP",
-        occurred_at=at,
-        destination=destination,
-        duration_seconds=seconds,
-    )
-    return usage_id
+    return await s.call(at, seconds, destination=destination)
 
 
 async def _reverse(s: Scenario, usage_id: str) -> str:
-    reversal_id = str(uuid.uuid4())
-    await s.send(
-        topics.USAGE_RATED,
-        "UsageReversed",
-        s.customer,
-        reversal_id=reversal_id,
-        usage_id=usage_id,
-        customer_id=s.customer,
-    )
-    return reversal_id
+    return str((await s.reverse(usage_id))["reversal_id"])
 
 
 def _last(s: Scenario, grant_id: str) -> dict[str, Any]:

@@ -35,31 +35,11 @@ async def _call(s: Scenario, customer: str, at: str, seconds: int, amount: str) 
 async def _rated(
     s: Scenario, customer: str, destination: str, at: str, seconds: int, amount: str
 ) -> str:
-    usage_id = str(uuid.uuid4())
-    await s.send(
-        topics.USAGE_RATED,
-        "UsageRated",
-        customer,
-        usage_id=usage_id,
-        customer_id=customer,
-        amount=amount,
-        currency="GBP",
-        occurred_at=at,
-        destination=destination,
-        duration_seconds=seconds,
-    )
-    return usage_id
+    return await s.call(at, seconds, customer=customer, destination=destination, amount=amount)
 
 
 async def _reverse(s: Scenario, customer: str, usage_id: str) -> dict[str, Any]:
-    return await s.send(
-        topics.USAGE_RATED,
-        "UsageReversed",
-        customer,
-        reversal_id=str(uuid.uuid4()),
-        usage_id=usage_id,
-        customer_id=customer,
-    )
+    return await s.reverse(usage_id, customer=customer)
 
 
 def _grant(s: Scenario, customer: str, valid_from: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from pkgcontract import topics
@@ -18,6 +19,8 @@ WATCHED = (
     topics.CHARGER_PROGRESS,
     topics.CREDITS_ISSUED,
 )
+
+PER_SECOND = Decimal("0.002000")  # GBP a second: a call's default rated amount, exactly
 
 
 class Scenario:
@@ -63,6 +66,55 @@ class Scenario:
         cmd = command(event_type, **fields)
         await self.system.send(topic, cmd, key=key)
         return cmd
+
+    async def call(
+        self,
+        at: str,
+        seconds: int,
+        *,
+        customer: str | None = None,
+        destination: str = "442071234567",
+        amount: str | None = None,
+    ) -> str:
+        """A call (a UsageRated with a destination and a duration, docs/contract.md §4 Usage)
+        of `customer` (this scenario's by default), keyed by it; rated 0.002 GBP a second
+        unless `amount` says otherwise. Returns its usage_id."""
+        customer = customer or self.customer
+        usage_id = str(uuid.uuid4())
+        await self.send(
+            topics.USAGE_RATED,
+            "UsageRated",
+            customer,
+            usage_id=usage_id,
+            customer_id=customer,
+            amount=amount if amount is not None else str(PER_SECOND * seconds),
+            currency="GBP",
+            occurred_at=at,
+            destination=destination,
+            duration_seconds=seconds,
+        )
+        return usage_id
+
+    async def reverse(
+        self,
+        usage_id: str,
+        *,
+        customer: str | None = None,
+        reversal_id: str | None = None,
+        key: str | None = None,
+    ) -> dict[str, Any]:
+        """A UsageReversed of `usage_id` (docs/contract.md §4 Usage), keyed by its customer
+        unless `key` says otherwise; a new reversal_id unless one is given. Returns what was
+        sent."""
+        customer = customer or self.customer
+        return await self.send(
+            topics.USAGE_RATED,
+            "UsageReversed",
+            key or customer,
+            reversal_id=reversal_id or str(uuid.uuid4()),
+            usage_id=usage_id,
+            customer_id=customer,
+        )
 
     async def tick(self, at: str) -> str:
         tick_id = str(uuid.uuid4())
