@@ -26,14 +26,13 @@ from charger.service_layer.handlers import handle_events
 from pkgcontract.messages import (
     GrantMinutes,
     Message,
-    PackageAssigned,
-    PackageDefined,
     SpendLimitSet,
     UsageRated,
     UsageReversed,
 )
 from pkgshared.db import SHARED_MIGRATIONS, migrate
 from pkgshared.failures import Tries
+from tests.charger_builders import minimum_spend
 
 T0 = datetime(2026, 3, 10, 12, tzinfo=UTC)
 
@@ -160,27 +159,7 @@ async def test_a_top_up_over_the_spend_limit_is_declined_and_grants_nothing(pool
 
 
 async def test_a_reversed_record_leaves_a_minimum_spend_not_charged_yet(pool: Any) -> None:
-    package = PackageDefined(
-        package_id="min",
-        version=1,
-        name="min",
-        kind="minimum_spend",
-        retail="10.00",
-        currency="GBP",
-        frequency="monthly",
-        frequency_match=[1],
-        effective_from=None,
-    )
-    assigned = PackageAssigned(
-        assignment_id=uuid.uuid4(),
-        customer_id="acme",
-        package_id="min",
-        package_version=1,
-        quantity=1,
-        start_date="2026-01-01",
-        auto_decrement_credit=True,
-        timezone="UTC",
-    )
+    package, assigned = minimum_spend()
 
     def usage(amount: str, month: int) -> UsageRated:
         return UsageRated(

@@ -26,6 +26,7 @@ from pkgcontract.messages import (
     UsageReversed,
     natural_event_id,
 )
+from tests.charger_builders import minimum_spend
 from tests.unit.fakes.charger import FakeUnitOfWork
 
 T0 = datetime(2026, 3, 10, 12, tzinfo=UTC)
@@ -236,29 +237,6 @@ async def test_a_package_grant_carries_the_versions_rollover_terms() -> None:
 
 
 # ---------------------------------------------------------------- minimum spend and reversals
-def _minimum_spend() -> tuple[PackageDefined, PackageAssigned]:
-    package = PackageDefined(
-        package_id="min",
-        version=1,
-        name="min",
-        kind="minimum_spend",
-        retail="10.00",
-        currency="GBP",
-        frequency="monthly",
-        frequency_match=[1],
-        effective_from=None,
-    )
-    assigned = PackageAssigned(
-        assignment_id=uuid.uuid4(),
-        customer_id="acme",
-        package_id="min",
-        package_version=1,
-        quantity=1,
-        start_date="2026-01-01",
-        auto_decrement_credit=True,
-        timezone="UTC",
-    )
-    return package, assigned
 
 
 def _usage(amount: str, day: int = 5) -> UsageRated:
@@ -283,7 +261,7 @@ async def _january_debit(uow: FakeUnitOfWork) -> Decimal | None:
 
 async def test_a_reversed_record_stops_counting_toward_a_minimum_spend_not_charged_yet() -> None:
     uow = FakeUnitOfWork()
-    package, assigned = _minimum_spend()
+    package, assigned = minimum_spend()
     kept, withdrawn = _usage("3.00"), _usage("4.00", day=6)
     await handle_events([package, assigned, kept, withdrawn, _reversal(withdrawn)], uow)
     assert await _january_debit(uow) == Decimal("7.00")  # 10 - 3: the 4.00 no longer counts
@@ -291,7 +269,7 @@ async def test_a_reversed_record_stops_counting_toward_a_minimum_spend_not_charg
 
 async def test_a_reversal_changes_nothing_for_a_period_already_charged() -> None:
     uow = FakeUnitOfWork()
-    package, assigned = _minimum_spend()
+    package, assigned = minimum_spend()
     u = _usage("4.00")
     await handle_events([package, assigned, u], uow)
     assert await _january_debit(uow) == Decimal("6.00")
@@ -302,7 +280,7 @@ async def test_a_reversal_changes_nothing_for_a_period_already_charged() -> None
 
 async def test_a_reversal_of_a_record_not_read_another_customers_or_twice_changes_nothing() -> None:
     uow = FakeUnitOfWork()
-    package, assigned = _minimum_spend()
+    package, assigned = minimum_spend()
     early, other, twice = _usage("1.00"), _usage("2.00"), _usage("3.00")
     # In the customer's order: a reversal read before its record changes nothing, so the
     # record counts; a reversal naming another customer changes nothing either.
@@ -319,7 +297,7 @@ async def test_a_repeated_reversal_id_is_ignored_whatever_record_it_names() -> N
     reversal of an id found nothing (its record was not read yet); the same id again, naming
     another record, takes nothing back, in another batch or in the same one."""
     uow = FakeUnitOfWork()
-    package, assigned = _minimum_spend()
+    package, assigned = minimum_spend()
     early, named_later, same_batch = _usage("1.00"), _usage("2.00", day=6), _usage("3.00", day=7)
     first = _reversal(early)
     await handle_events([package, assigned, first, early, named_later, same_batch], uow)
