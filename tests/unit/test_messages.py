@@ -429,3 +429,39 @@ def test_change_assignment_writes_only_the_fields_given() -> None:
     again = read(topics.ASSIGNMENT_COMMANDS, change.to_json())
     assert isinstance(again, ChangeAssignment) and again.model_fields_set >= {"quantity"}
     assert "end_date" not in again.model_fields_set
+
+
+def _granted(**over: Any) -> dict[str, Any]:
+    grant_id = str(uuid.uuid4())
+    return {
+        "event_type": "FreeMinutesGranted",
+        "event_id": grant_id,
+        "schema_version": 1,
+        "occurred_at": "2026-01-01T00:00:00Z",
+        "grant_id": grant_id,
+        "customer_id": "acme",
+        "did": None,
+        "assignment_id": str(uuid.uuid4()),
+        "package_id": "uk-100",
+        "minutes": 100,
+        "destination_prefixes": ["44"],
+        "valid_from": "2026-01-01T00:00:00Z",
+        "valid_until": "2026-02-01T00:00:00Z",
+        "rollover_percent": 50,
+        "rollover_days": 366,
+    } | over
+
+
+@pytest.mark.parametrize(
+    "over",
+    [{"minutes": 100_000_000_001}, {"minutes": 10**30}, {"rollover_days": 367}],
+    ids=["minutes-past-the-product-bound", "minutes-huge", "rollover-days-past-366"],
+)
+def test_a_grant_past_the_contracts_bounds_is_unreadable(over: dict[str, Any]) -> None:
+    """A grant no charge can make (minutes past free_minutes x quantity at their bounds, a
+    rollover longer than 366 days) is a DeadLetter when read, so no reader overflows a column
+    or a date with it (docs/contract.md §2 bounded integers)."""
+    assert read(topics.FREE_MINUTES_GRANTED, raw(_granted())).minutes == 100  # type: ignore[attr-defined]
+    assert read(topics.FREE_MINUTES_GRANTED, raw(_granted(minutes=100_000_000_000)))
+    with pytest.raises(Unreadable):
+        read(topics.FREE_MINUTES_GRANTED, raw(_granted(**over)))

@@ -77,6 +77,13 @@ class CreditIssued(Message):
     reason: Literal["ended_early"]
 
 
+MAX_GRANT_MINUTES = 1_000_000 * 100_000
+"""The most minutes a grant can hold: free_minutes (at most 1,000,000) x quantity (at most
+100,000), docs/contract.md §4. A grant beyond it (or rollover_days beyond 366) is unreadable
+(DeadLetter): no reader's arithmetic or column is asked to hold more than the contract
+bounds."""
+
+
 class FreeMinutesGranted(Message):
     """Free minutes for one period. event_id = grant_id = uuid5 of 'grant:<id>:<period_start>'
     (a top-up's: 'grant:topup:<topup_id>')."""
@@ -88,8 +95,9 @@ class FreeMinutesGranted(Message):
     assignment_id: Uuid | None = Field(description="Null for a top-up.")
     package_id: PackageId | None = Field(description="Null for a top-up.")
     minutes: PositiveInt = Field(
+        le=MAX_GRANT_MINUTES,
         description="free_minutes x quantity; for a prorated part-period (§7) "
-        "floor(free_minutes x quantity x charged_days / period_days)."
+        "floor(free_minutes x quantity x charged_days / period_days).",
     )
     destination_prefixes: list[DestinationPrefix] = Field(description="Empty: any destination.")
     valid_from: Instant
@@ -108,7 +116,9 @@ class FreeMinutesGranted(Message):
         description="The package version's rollover_percent (0: none; always 0 for a top-up).",
     )
     rollover_days: PositiveInt | None = Field(
-        default=None, description="The package version's rollover_days, or null when none."
+        default=None,
+        le=366,
+        description="The package version's rollover_days (1-366), or null when none.",
     )
     topup_id: Uuid | None = Field(default=None, description="The top-up it grants, else null.")
 
